@@ -1,0 +1,155 @@
+import type { Server as HttpServer } from 'node:http';
+import express, { Router, type Express } from 'express';
+import helmet from 'helmet';
+import cors from 'cors';
+import pinoHttp from 'pino-http';
+import type { Sequelize } from 'sequelize';
+import type { Config } from './config';
+import type { Clock } from './infra/clock';
+import type { Logger } from './infra/logger';
+import { scrubUrl } from './infra/logger';
+import type { Redis } from './infra/redis';
+import type { Mailer } from './infra/mail/mailer';
+import { Metrics } from './infra/metrics';
+import { OutboxDispatcher } from './infra/outbox';
+import { MailJobs } from './infra/jobs';
+import { requestId } from './http/request-id';
+import { notFoundHandler, problemHandler } from './http/problem';
+import { authenticate } from './http/auth';
+import { mountRoutes, type RouteSpec } from './http/routes';
+import { buildOpenApi, type MountedModule } from './http/openapi';
+import { limitPerIp, redisLimiter } from './http/rate-limit';
+import { opsRouter } from './modules/ops.router';
+import { UsersRepository } from './modules/users/users.repository';
+import { UsersService } from './modules/users/users.service';
+import { usersRoutes } from './modules/users/users.router';
+import { AuthRepository } from './modules/auth/auth.repository';
+import { AccessTokens } from './modules/auth/auth.tokens';
+import { AuthService, TOPIC_LOGINS_REVOKED, TOPIC_MAIL } from './modules/auth/auth.service';
+import { authRoutes } from './modules/auth/auth.router';
+
+export interface AppDeps {
+  config: Config;
+  sequelize: Sequelize;
+  redis: Redis;
+  mailer: Mailer;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface PawmateApp {
+  app: Express;
+  /** Binds realtime transports (Socket.io) to the HTTP server. */
+  attach(server: HttpServer): void;
+  /** Starts background work: the outbox dispatcher and the job workers. */
+  start(): void;
+  /** Stops background work and realtime connections (pools are the caller's to close). */
+  stop(): Promise<void>;
+  services: { auth: AuthService; users: UsersService };
+  outbox: OutboxDispatcher;
+  jobs: { mail: MailJobs };
+  metrics: Metrics;
+}
+
+export const API_PREFIX = '/api/v1';
+
+/** Builds the whole application from its dependencies: no listen, no globals, no env reads. */
+export function createApp(deps: AppDeps): PawmateApp {
+  const { config, sequelize, redis, clock, logger } = deps;
+  const metrics = new Metrics();
+  const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs);
+  const mailJobs = new MailJobs(config.redisUrl, config.redisPrefix, deps.mailer, logger);
+
+  // --- modules --------------------------------------------------------------------------------
+  const users = new UsersService(sequelize, new UsersRepository(sequelize), clock);
+  const tokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSec, redis, config.redisPrefix, clock);
+  const loginWindowSec = 15 * 60;
+  const auth = new AuthService(
+    sequelize,
+    new AuthRepository(sequelize),
+    users,
+    tokens,
+    outbox,
+    {
+      perIp: redisLimiter(redis, `${config.redisPrefix}rl:login-ip`, config.rateLimitAuthMax, loginWindowSec),
+      perAccount: redisLimiter(redis, `${config.redisPrefix}rl:login-account`, config.rateLimitAuthMax, loginWindowSec),
+    },
+    {
+      bcryptCost: config.bcryptCost,
+      refreshTokenTtlSec: config.refreshTokenTtlSec,
+      accessTokenTtlSec: config.accessTokenTtlSec,
+      publicUrl: config.publicUrl,
+    },
+    clock,
+    logger,
+  );
+  const authLimit = limitPerIp(redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60));
+
+  // --- side effects ---------------------------------------------------------------------------
+  outbox.on(TOPIC_MAIL, (mail, { outboxId }) => mailJobs.enqueue(mail, `outbox-${outboxId}`));
+  outbox.on(TOPIC_LOGINS_REVOKED, async ({ sessionIds, userId }: { sessionIds: number[]; userId: number }) => {
+    await tokens.revokeSessions(sessionIds);
+    await redis.publish(`${config.redisPrefix}logins-revoked`, JSON.stringify({ sessionIds, userId }));
+  });
+
+  // --- HTTP -----------------------------------------------------------------------------------
+  const modules: MountedModule[] = [
+    { prefix: API_PREFIX, routes: [...authRoutes(auth, authLimit), ...usersRoutes(users)] },
+  ];
+  const openapiDoc = buildOpenApi(modules, { version: '1.0.0', serverUrl: config.publicUrl });
+
+  metrics.gauge('pawmate_job_queue_depth', 'Mail jobs waiting or delayed', async () => {
+    const c = await mailJobs.counts();
+    return (c.waiting ?? 0) + (c.delayed ?? 0);
+  });
+  metrics.gauge('pawmate_jobs_failed', 'Mail jobs that exhausted their retries (kept for inspection)', async () => (await mailJobs.counts()).failed ?? 0);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(requestId);
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (_req, res) => String((res as unknown as { locals: { requestId: string } }).locals.requestId),
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: scrubUrl(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(metrics.middleware());
+  app.use(helmet());
+  app.use(cors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['X-Request-Id', 'Retry-After'] }));
+  app.use(express.json({ limit: '1mb' }));
+
+  app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc }));
+  const verify = authenticate(auth.verifyAccessToken);
+  for (const mod of modules) {
+    const router = Router();
+    mountRoutes(router, mod.routes, verify);
+    app.use(mod.prefix, router);
+  }
+  app.use(notFoundHandler);
+  app.use(problemHandler(logger));
+
+  return {
+    app,
+    attach: () => undefined,
+    start() {
+      outbox.start();
+      mailJobs.startWorker();
+    },
+    async stop() {
+      await outbox.stop();
+      await mailJobs.close();
+    },
+    services: { auth, users },
+    outbox,
+    jobs: { mail: mailJobs },
+    metrics,
+  };
+}
+
+export type { RouteSpec };

@@ -1,0 +1,37 @@
+import type { Sequelize } from 'sequelize';
+import type { Config } from './config';
+import { systemClock, type Clock } from './infra/clock';
+import { createSequelize } from './infra/db';
+import { createLogger, type Logger } from './infra/logger';
+import { LogMailer, SmtpMailer, type Mailer } from './infra/mail/mailer';
+import { connectRedis, createRedis, type Redis } from './infra/redis';
+
+export interface Infrastructure {
+  sequelize: Sequelize;
+  redis: Redis;
+  mailer: Mailer;
+  logger: Logger;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+/** Opens the pools an instance needs; shared by the server, the CLIs and the benchmarks. */
+export async function openInfrastructure(config: Config, logger = createLogger(config.logLevel)): Promise<Infrastructure> {
+  const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax, logger);
+  const redis = createRedis(config.redisUrl);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  await Promise.all([sequelize.authenticate(), connectRedis(redis)]);
+  const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(logger);
+  return {
+    sequelize,
+    redis,
+    mailer,
+    logger,
+    clock: systemClock,
+    async close() {
+      await mailer.close();
+      redis.disconnect();
+      await sequelize.close();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import Joi from 'joi';
+
+/** Typed, validated configuration. Built once from the environment (or a test's overrides). */
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  port: number;
+  databaseUrl: string;
+  dbPoolMax: number;
+  redisUrl: string;
+  /** Namespaces every Redis key, channel and queue, so several deployments (or test files) can share one Redis. */
+  redisPrefix: string;
+  jwtSecret: string;
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+  bcryptCost: number;
+  smtpUrl: string | null;
+  mailFrom: string;
+  publicUrl: string;
+  corsOrigins: string[];
+  storageDriver: 'local' | 's3';
+  uploadDir: string;
+  s3: { bucket: string | null; endpoint: string | null; region: string };
+  logLevel: string;
+  serviceTz: string;
+  rateLimitAuthMax: number;
+  rateLimitAuthGeneralPerMin: number;
+  shutdownTimeoutMs: number;
+  outboxPollMs: number;
+}
+
+const schema = Joi.object({
+  NODE_ENV: Joi.string().valid('development', 'test', 'production').default('development'),
+  PORT: Joi.number().integer().min(0).max(65535).default(3000),
+  DATABASE_URL: Joi.string()
+    .uri({ scheme: ['mysql', 'mariadb'] })
+    .required(),
+  DB_POOL_MAX: Joi.number().integer().min(1).max(100).default(10),
+  REDIS_URL: Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .required(),
+  REDIS_PREFIX: Joi.string()
+    .pattern(/^[A-Za-z0-9:_-]{1,40}$/)
+    .default('pm:'),
+  JWT_SECRET: Joi.string().min(32).required().messages({
+    'string.min': 'JWT_SECRET must be at least 32 characters',
+  }),
+  ACCESS_TOKEN_TTL_SEC: Joi.number().integer().min(10).default(15 * 60),
+  REFRESH_TOKEN_TTL_SEC: Joi.number()
+    .integer()
+    .min(60)
+    .default(14 * 24 * 3600),
+  BCRYPT_COST: Joi.number().integer().min(4).max(15).default(12),
+  SMTP_URL: Joi.string()
+    .uri({ scheme: ['smtp', 'smtps'] })
+    .allow('')
+    .default(''),
+  MAIL_FROM: Joi.string().default('Pawmate <no-reply@pawmate.local>'),
+  PUBLIC_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default('http://localhost:3000'),
+  CORS_ORIGINS: Joi.string().allow('').default(''),
+  STORAGE_DRIVER: Joi.string().valid('local', 's3').default('local'),
+  UPLOAD_DIR: Joi.string().default('./uploads'),
+  S3_BUCKET: Joi.string().when('STORAGE_DRIVER', { is: 's3', then: Joi.required(), otherwise: Joi.optional() }),
+  S3_ENDPOINT: Joi.string().uri().optional(),
+  S3_REGION: Joi.string().default('us-east-1'),
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  SERVICE_TZ: Joi.string()
+    .default('Asia/Seoul')
+    .custom((value: string) => {
+      // Intl throws a RangeError for an unknown zone; that is the check we want.
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return value;
+    }, 'IANA time zone'),
+  RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(10),
+  RATE_LIMIT_AUTH_GENERAL_PER_MIN: Joi.number().integer().min(1).default(120),
+  SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
+  OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
+}).unknown(true);
+
+export class ConfigError extends Error {}
+
+/**
+ * Validates an environment-like record. Throws ConfigError whose message is one readable line
+ * naming the first bad variable, so a bad deployment fails fast and obviously.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Config {
+  const { value, error } = schema.validate(source, { abortEarly: true, convert: true });
+  if (error) {
+    const detail = error.details[0];
+    const name = String(detail.path[0] ?? detail.context?.key ?? 'environment');
+    const reason = detail.message.replace(/^"[^"]+" /, '');
+    throw new ConfigError(`Invalid configuration: ${name} ${reason}`);
+  }
+  const v = value as Record<string, any>;
+  return {
+    env: v.NODE_ENV,
+    port: v.PORT,
+    databaseUrl: v.DATABASE_URL,
+    dbPoolMax: v.DB_POOL_MAX,
+    redisUrl: v.REDIS_URL,
+    redisPrefix: v.REDIS_PREFIX,
+    jwtSecret: v.JWT_SECRET,
+    accessTokenTtlSec: v.ACCESS_TOKEN_TTL_SEC,
+    refreshTokenTtlSec: v.REFRESH_TOKEN_TTL_SEC,
+    bcryptCost: v.BCRYPT_COST,
+    smtpUrl: v.SMTP_URL || null,
+    mailFrom: v.MAIL_FROM,
+    publicUrl: String(v.PUBLIC_URL).replace(/\/+$/, ''),
+    corsOrigins: String(v.CORS_ORIGINS)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    storageDriver: v.STORAGE_DRIVER,
+    uploadDir: v.UPLOAD_DIR,
+    s3: { bucket: v.S3_BUCKET ?? null, endpoint: v.S3_ENDPOINT ?? null, region: v.S3_REGION },
+    logLevel: v.LOG_LEVEL,
+    serviceTz: v.SERVICE_TZ,
+    rateLimitAuthMax: v.RATE_LIMIT_AUTH_MAX,
+    rateLimitAuthGeneralPerMin: v.RATE_LIMIT_AUTH_GENERAL_PER_MIN,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    outboxPollMs: v.OUTBOX_POLL_MS,
+  };
+}

@@ -1,0 +1,29 @@
+import type { RequestHandler } from 'express';
+import { Unauthenticated } from './errors';
+
+/** The caller, as established from a verified, unrevoked access token. */
+export interface AuthUser {
+  id: number;
+  sessionId: number;
+  jti: string;
+  /** Access token expiry, seconds since the epoch. */
+  exp: number;
+}
+
+export type VerifyAccessToken = (token: string) => Promise<AuthUser>;
+
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : null;
+}
+
+/** Requires `Authorization: Bearer <accessToken>`; puts the caller on `res.locals.user`. */
+export function authenticate(verify: VerifyAccessToken): RequestHandler {
+  return async (req, res, next) => {
+    const token = bearerToken(req.get('authorization'));
+    if (!token) throw Unauthenticated();
+    res.locals.user = await verify(token);
+    next();
+  };
+}

@@ -1,0 +1,45 @@
+import Joi from 'joi';
+
+/** Building blocks shared by every module's schemas. */
+
+export const idParam = Joi.number().integer().min(1).max(4294967295).required();
+export const idParams = Joi.object({ id: idParam });
+
+export const email = Joi.string().trim().lowercase().email({ tlds: false }).max(254);
+
+/** 8–72 characters and at most 72 bytes of UTF-8: bcrypt silently ignores everything past byte 72. */
+export const password = Joi.string()
+  .min(8)
+  .max(72)
+  .custom((value: string, helpers) => {
+    if (Buffer.byteLength(value, 'utf8') > 72) return helpers.error('password.bytes');
+    return value;
+  })
+  .messages({ 'password.bytes': '{{#label}} must be at most 72 bytes in UTF-8' });
+
+/** Text a person types: trimmed, no control characters except newlines and tabs. */
+export const text = (min: number, max: number) =>
+  Joi.string()
+    .trim()
+    .min(min)
+    .max(max)
+    .pattern(/^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/, { name: 'no control characters' });
+
+export const limitQuery = Joi.number().integer().min(1).max(100).default(20);
+export const cursorQuery = Joi.string().max(200);
+
+export const publicUserSchema = Joi.object({
+  id: Joi.number().integer(),
+  nickname: Joi.string(),
+  bio: Joi.string().allow(''),
+  avatarUrl: Joi.string().allow(null),
+  isSitter: Joi.boolean(),
+});
+
+export const selfUserSchema = publicUserSchema.keys({
+  email: Joi.string(),
+  emailVerified: Joi.boolean(),
+  createdAt: Joi.string().isoDate(),
+});
+
+export const listOf = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item), nextCursor: Joi.string().allow(null) });

@@ -1,0 +1,31 @@
+import { ConnectionError, TimeoutError } from 'sequelize';
+
+const LOST_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+]);
+
+/**
+ * True when an error means a backing service (MariaDB, Redis) is unreachable rather than that the
+ * request or our code is wrong: those answer 503 UNAVAILABLE so clients retry, never 500.
+ */
+export function isUnavailableError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  if (err instanceof ConnectionError || err instanceof TimeoutError) return true;
+  const e = err as { name?: string; message?: string; code?: string; parent?: { code?: string }; original?: { code?: string } };
+  const code = e.parent?.code ?? e.original?.code ?? e.code;
+  if (code && LOST_CONNECTION_CODES.has(code)) return true;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  const msg = e.message ?? '';
+  return (
+    msg.includes("Stream isn't writeable") ||
+    msg === 'Connection is closed.' ||
+    msg.includes('Redis connection lost') ||
+    msg.startsWith('Redis is unavailable')
+  );
+}

@@ -1,0 +1,66 @@
+import { Sequelize, Transaction } from 'sequelize';
+import type { Logger } from './logger';
+
+export interface DbUrlParts {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export function parseDatabaseUrl(url: string): DbUrlParts {
+  const u = new URL(url);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new Error('DATABASE_URL must name a database');
+  return {
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password || ''),
+    database,
+  };
+}
+
+export function createSequelize(databaseUrl: string, poolMax: number, logger?: Logger): Sequelize {
+  const p = parseDatabaseUrl(databaseUrl);
+  return new Sequelize(p.database, p.user, p.password, {
+    host: p.host,
+    port: p.port,
+    dialect: 'mysql',
+    timezone: '+00:00',
+    logging: logger ? (sql: string) => logger.trace({ sql }, 'sql') : false,
+    benchmark: false,
+    define: { charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci', timestamps: true },
+    dialectOptions: { connectTimeout: 3000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
+    pool: { max: poolMax, min: 0, acquire: 5000, idle: 10_000, evict: 5000 },
+    retry: { max: 0 },
+  });
+}
+
+const DEADLOCK_CODES = new Set([1213, 1205]);
+
+export function isDeadlock(err: unknown): boolean {
+  const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
+  const errno = e?.parent?.errno ?? e?.original?.errno ?? e?.errno;
+  return typeof errno === 'number' && DEADLOCK_CODES.has(errno);
+}
+
+/**
+ * Runs `work` in a transaction, retrying a few times on deadlock or lock-wait timeout, as MariaDB
+ * advises. After the last try the deadlock propagates and the error middleware answers 409.
+ */
+export async function inTransaction<T>(
+  sequelize: Sequelize,
+  work: (t: Transaction) => Promise<T>,
+  attempts = 4,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sequelize.transaction(work);
+    } catch (err) {
+      if (!isDeadlock(err) || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+    }
+  }
+}

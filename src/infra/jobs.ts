@@ -1,0 +1,72 @@
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import Redis from 'ioredis';
+import type { Logger } from './logger';
+import type { Mailer, MailMessage } from './mail/mailer';
+
+export const MAIL_QUEUE = 'mail';
+
+/**
+ * The mail job queue (BullMQ on Redis). Jobs retry with exponential backoff; failed ones are kept
+ * (removeOnFail: false) so they stay visible in `npm run jobs:failed` and the queue metrics.
+ */
+export class MailJobs {
+  readonly queue: Queue;
+  private worker: Worker | null = null;
+  private readonly queueConnection: Redis;
+  private workerConnection: Redis | null = null;
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+    private readonly mailer: Mailer,
+    private readonly logger: Logger,
+  ) {
+    // Producer: fail fast while Redis is down so the outbox keeps the row and retries later.
+    this.queueConnection = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    this.queueConnection.on('error', () => undefined);
+    this.queue = new Queue(MAIL_QUEUE, {
+      connection: this.queueConnection as unknown as ConnectionOptions,
+      prefix: `${prefix}bull`,
+      defaultJobOptions: {
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: 1000,
+        removeOnFail: false,
+      },
+    });
+    this.queue.on('error', () => undefined);
+  }
+
+  /** Enqueue; the job id makes a retried outbox row idempotent (BullMQ ignores a duplicate id). */
+  async enqueue(message: MailMessage, jobId: string): Promise<void> {
+    await this.queue.add('send', message, { jobId });
+  }
+
+  startWorker(): void {
+    if (this.worker) return;
+    this.workerConnection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    this.workerConnection.on('error', () => undefined);
+    this.worker = new Worker(
+      MAIL_QUEUE,
+      async (job) => {
+        await this.mailer.send(job.data as MailMessage);
+      },
+      { connection: this.workerConnection as unknown as ConnectionOptions, prefix: `${this.prefix}bull`, concurrency: 5 },
+    );
+    this.worker.on('failed', (job, err) =>
+      this.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'mail job failed'),
+    );
+    this.worker.on('error', (err) => this.logger.warn({ err: err.message }, 'mail worker error'));
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+    this.queueConnection.disconnect();
+    this.workerConnection?.disconnect();
+  }
+}

@@ -1,0 +1,52 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Logger } from '../logger';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Sends over SMTP (`SMTP_URL`). Timeouts are short: the job queue retries, so waiting long buys nothing. */
+export class SmtpMailer implements Mailer {
+  private readonly transport: Transporter;
+  constructor(
+    smtpUrl: string,
+    private readonly from: string,
+  ) {
+    const u = new URL(smtpUrl);
+    this.transport = nodemailer.createTransport({
+      host: u.hostname,
+      port: Number(u.port || (u.protocol === 'smtps:' ? 465 : 25)),
+      secure: u.protocol === 'smtps:',
+      auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined,
+      // Local catchers (and the test peer) speak plain SMTP; real relays upgrade with STARTTLS when offered.
+      ignoreTLS: u.searchParams.get('ignoreTLS') === 'true',
+      tls: { rejectUnauthorized: u.searchParams.get('rejectUnauthorized') !== 'false' },
+      connectionTimeout: 5000,
+      greetingTimeout: 5000,
+      socketTimeout: 10_000,
+    });
+  }
+  async send(m: MailMessage): Promise<void> {
+    await this.transport.sendMail({ from: this.from, to: m.to, subject: m.subject, text: m.text, html: m.html });
+  }
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+/** Development without SMTP: the mail is logged (links included) instead of sent. */
+export class LogMailer implements Mailer {
+  constructor(private readonly logger: Logger) {}
+  async send(m: MailMessage): Promise<void> {
+    this.logger.info({ mail: { to: m.to, subject: m.subject, text: m.text } }, 'mail (SMTP_URL unset, not sent)');
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,37 @@
+import type { MailMessage } from './mailer';
+
+/** Every e-mail Pawmate sends, as plain text + HTML from one place. */
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function compose(to: string, subject: string, paragraphs: string[], link?: { label: string; url: string }): MailMessage {
+  const text = [...paragraphs, ...(link ? [`${link.label}: ${link.url}`] : []), '', '— Pawmate'].join('\n\n');
+  const html = [
+    '<!doctype html><html><body style="font-family:sans-serif">',
+    ...paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
+    link ? `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p>` : '',
+    '<p>— Pawmate</p></body></html>',
+  ].join('');
+  return { to, subject, text, html };
+}
+
+export const templates = {
+  verifyEmail: (to: string, nickname: string, url: string) =>
+    compose(to, 'Confirm your Pawmate e-mail', [`Hi ${nickname},`, 'Please confirm your e-mail address. The link is valid for 24 hours.'], {
+      label: 'Confirm e-mail',
+      url,
+    }),
+  resetPassword: (to: string, nickname: string, url: string) =>
+    compose(
+      to,
+      'Reset your Pawmate password',
+      [`Hi ${nickname},`, 'Someone asked to reset your password. The link is valid for 1 hour. If it was not you, ignore this mail.'],
+      { label: 'Choose a new password', url },
+    ),
+  passwordChanged: (to: string, nickname: string) =>
+    compose(to, 'Your Pawmate password was changed', [
+      `Hi ${nickname},`,
+      'Your password was just changed and every device was signed out. If this was not you, reset your password now.',
+    ]),
+};

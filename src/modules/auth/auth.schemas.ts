@@ -1,0 +1,29 @@
+import Joi from 'joi';
+import { email, password, selfUserSchema, text } from '../../http/schemas';
+
+export const signupBody = Joi.object({
+  email: email.required(),
+  password: password.required(),
+  nickname: text(2, 30).required(),
+});
+
+export const loginBody = Joi.object({
+  email: email.required(),
+  // Not re-validated beyond a sane bound: the rules may have changed since the account was made.
+  password: Joi.string().min(1).max(200).required(),
+});
+
+const opaque = Joi.string().min(10).max(200).pattern(/^[A-Za-z0-9_-]+$/, { name: 'token characters' });
+
+export const refreshBody = Joi.object({ refreshToken: opaque.required() });
+export const logoutBody = Joi.object({ refreshToken: opaque });
+export const tokenBody = Joi.object({ token: opaque.required() });
+export const forgotBody = Joi.object({ email: email.required() });
+export const resetBody = Joi.object({ token: opaque.required(), password: password.required() });
+
+export const tokenPairSchema = Joi.object({
+  accessToken: Joi.string(),
+  refreshToken: Joi.string(),
+  expiresIn: Joi.number().integer().description('seconds until the access token expires'),
+});
+export const sessionSchema = tokenPairSchema.keys({ user: selfUserSchema });

@@ -1,0 +1,247 @@
+import bcrypt from 'bcrypt';
+import type { Sequelize, Transaction } from 'sequelize';
+import type { RateLimiterRedis } from 'rate-limiter-flexible';
+import { inTransaction } from '../../infra/db';
+import type { Clock } from '../../infra/clock';
+import type { Logger } from '../../infra/logger';
+import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { templates } from '../../infra/mail/templates';
+import type { MailMessage } from '../../infra/mail/mailer';
+import { RateLimited, Unauthenticated, ValidationFailed } from '../../http/errors';
+import type { AuthUser } from '../../http/auth';
+import type { UsersService } from '../users/users.service';
+import { toSelfUser, type SelfUser } from '../users/users.presenter';
+import { AuthRepository, type EmailTokenPurpose } from './auth.repository';
+import { AccessTokens, opaqueToken, sha256 } from './auth.tokens';
+
+export const TOPIC_MAIL = 'mail.send';
+export const TOPIC_LOGINS_REVOKED = 'auth.logins-revoked';
+
+const VERIFY_TTL_MS = 24 * 3600 * 1000;
+const RESET_TTL_MS = 3600 * 1000;
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+export interface AuthSettings {
+  bcryptCost: number;
+  refreshTokenTtlSec: number;
+  accessTokenTtlSec: number;
+  publicUrl: string;
+}
+
+export interface LoginLimiters {
+  /** Failed logins per client IP. */
+  perIp: RateLimiterRedis;
+  /** Failed logins per account (e-mail), wherever they come from. */
+  perAccount: RateLimiterRedis;
+}
+
+export class AuthService {
+  /** A real hash to compare against when the e-mail is unknown, so both failures take the same time. */
+  private readonly dummyHash: Promise<string>;
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly repo: AuthRepository,
+    private readonly users: UsersService,
+    private readonly tokens: AccessTokens,
+    private readonly outbox: OutboxDispatcher,
+    private readonly limiters: LoginLimiters,
+    private readonly settings: AuthSettings,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.dummyHash = bcrypt.hash('not-a-real-password', settings.bcryptCost);
+    this.dummyHash.catch(() => undefined);
+    users.revokeAllLogins = (userId, reason, t) => this.revokeAllLogins(userId, reason, t);
+  }
+
+  verifyAccessToken = (token: string): Promise<AuthUser> => this.tokens.verify(token);
+
+  async signup(input: { email: string; password: string; nickname: string }, userAgent: string | null) {
+    const passwordHash = await bcrypt.hash(input.password, this.settings.bcryptCost);
+    const result = await inTransaction(this.sequelize, async (t) => {
+      const user = await this.users.createAccount({ email: input.email, passwordHash, nickname: input.nickname }, t);
+      await this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t);
+      const pair = await this.openLogin(user.id, userAgent, t);
+      return { user: toSelfUser(user), ...pair };
+    });
+    this.outbox.nudge();
+    return result;
+  }
+
+  async login(input: { email: string; password: string }, ip: string, userAgent: string | null) {
+    const ipKey = ip;
+    const accountKey = input.email;
+    await this.refuseIfLimited(ipKey, accountKey);
+    const user = await this.users.findByEmail(input.email);
+    const ok = await bcrypt.compare(input.password, user?.passwordHash ?? (await this.dummyHash));
+    if (!user || !ok) {
+      await Promise.all([
+        this.limiters.perIp.penalty(ipKey, 1),
+        this.limiters.perAccount.penalty(accountKey, 1),
+      ]);
+      throw Unauthenticated('Wrong e-mail or password');
+    }
+    await this.limiters.perAccount.delete(accountKey);
+    const pair = await inTransaction(this.sequelize, (t) => this.openLogin(user.id, userAgent, t));
+    return { user: toSelfUser(user), ...pair };
+  }
+
+  private async refuseIfLimited(ipKey: string, accountKey: string) {
+    const max = this.limiters.perIp.points;
+    const [byIp, byAccount] = await Promise.all([this.limiters.perIp.get(ipKey), this.limiters.perAccount.get(accountKey)]);
+    const blocked = [byIp, byAccount].filter((r) => r && r.consumedPoints >= max);
+    if (blocked.length) throw RateLimited(Math.max(...blocked.map((r) => r!.msBeforeNext)) / 1000);
+  }
+
+  /**
+   * Rotation: the presented token is spent and a new one issued in the same login. Presenting a spent
+   * token means it leaked (or a client raced itself): the whole login is revoked and the answer is 401.
+   */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const now = this.clock.now();
+    const outcome = await inTransaction(this.sequelize, async (t) => {
+      const row = await this.repo.lockRefreshToken(sha256(refreshToken), t);
+      if (!row || row.sessionRevokedAt) return { kind: 'invalid' as const };
+      if (row.usedAt) {
+        await this.repo.revokeSession(row.sessionId, 'refresh_reuse', now, t);
+        await this.recordRevocation([row.sessionId], row.userId, t);
+        return { kind: 'reused' as const, sessionId: row.sessionId };
+      }
+      if (new Date(row.expiresAt) <= now) return { kind: 'invalid' as const };
+      await this.repo.markRefreshTokenUsed(row.id, now, t);
+      return { kind: 'ok' as const, pair: await this.issuePair(row.userId, row.sessionId, t) };
+    });
+    if (outcome.kind === 'ok') return outcome.pair;
+    if (outcome.kind === 'reused') {
+      this.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reuse: login revoked');
+      await this.applyRevocation([outcome.sessionId]);
+    }
+    throw Unauthenticated('The refresh token is invalid, expired or already used');
+  }
+
+  /** Ends the caller's login (access + refresh family); a given refresh token of the same user ends too. */
+  async logout(caller: AuthUser, refreshToken?: string): Promise<void> {
+    const now = this.clock.now();
+    const sessionIds = await inTransaction(this.sequelize, async (t) => {
+      const ids = [caller.sessionId];
+      if (refreshToken) {
+        const row = await this.repo.lockRefreshToken(sha256(refreshToken), t);
+        if (row && row.userId === caller.id && row.sessionId !== caller.sessionId) ids.push(row.sessionId);
+      }
+      for (const id of ids) await this.repo.revokeSession(id, 'logout', now, t);
+      await this.recordRevocation(ids, caller.id, t);
+      return ids;
+    });
+    await this.applyRevocation(sessionIds, caller);
+  }
+
+  async verifyEmail(token: string): Promise<void> {
+    await inTransaction(this.sequelize, async (t) => {
+      const userId = await this.spendEmailToken(token, 'verify_email', t);
+      await this.users.markEmailVerified(userId, t);
+    });
+  }
+
+  async resendVerification(userId: number): Promise<void> {
+    const user = await this.users.findById(userId);
+    if (!user || user.emailVerifiedAt) return; // nothing to do; the answer stays 202
+    await inTransaction(this.sequelize, (t) => this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t));
+    this.outbox.nudge();
+  }
+
+  async forgotPassword(email: string): Promise<void> {
+    const user = await this.users.findByEmail(email);
+    if (!user) return; // same 202 either way: no account probing
+    await inTransaction(this.sequelize, (t) => this.issueEmailToken(user.id, user.email, user.nickname, 'reset_password', t));
+    this.outbox.nudge();
+  }
+
+  async resetPassword(token: string, password: string): Promise<void> {
+    const passwordHash = await bcrypt.hash(password, this.settings.bcryptCost);
+    const afterCommit = await inTransaction(this.sequelize, async (t) => {
+      const userId = await this.spendEmailToken(token, 'reset_password', t);
+      const user = await this.users.findById(userId, t, true);
+      if (!user) throw ValidationFailed('The reset link is invalid or expired', [{ path: 'body.token', message: 'invalid or expired' }]);
+      await this.users.setPasswordHash(userId, passwordHash, t);
+      await this.enqueueMail(templates.passwordChanged(user.email, user.nickname), t);
+      return this.revokeAllLogins(userId, 'password_reset', t);
+    });
+    afterCommit();
+  }
+
+  /** Used by account deletion and password reset: revoke in the transaction, deny-list after commit. */
+  async revokeAllLogins(userId: number, reason: string, t: Transaction): Promise<() => void> {
+    const ids = await this.repo.revokeAllSessions(userId, reason, this.clock.now(), t);
+    await this.recordRevocation(ids, userId, t);
+    return () => void this.applyRevocation(ids);
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private async openLogin(userId: number, userAgent: string | null, t: Transaction): Promise<TokenPair> {
+    const sessionId = await this.repo.createSession(userId, userAgent, this.clock.now(), t);
+    return this.issuePair(userId, sessionId, t);
+  }
+
+  private async issuePair(userId: number, sessionId: number, t: Transaction): Promise<TokenPair> {
+    const now = this.clock.now();
+    const refreshToken = opaqueToken();
+    const expiresAt = new Date(now.getTime() + this.settings.refreshTokenTtlSec * 1000);
+    await this.repo.createRefreshToken(sessionId, sha256(refreshToken), expiresAt, now, t);
+    const access = this.tokens.sign(userId, sessionId);
+    return { accessToken: access.token, refreshToken, expiresIn: this.settings.accessTokenTtlSec };
+  }
+
+  private async issueEmailToken(userId: number, email: string, nickname: string, purpose: EmailTokenPurpose, t: Transaction) {
+    const now = this.clock.now();
+    const token = opaqueToken();
+    const ttl = purpose === 'verify_email' ? VERIFY_TTL_MS : RESET_TTL_MS;
+    await this.repo.createEmailToken(userId, purpose, sha256(token), new Date(now.getTime() + ttl), now, t);
+    const base = this.settings.publicUrl;
+    const mail =
+      purpose === 'verify_email'
+        ? templates.verifyEmail(email, nickname, `${base}/verify-email?token=${token}`)
+        : templates.resetPassword(email, nickname, `${base}/reset-password?token=${token}`);
+    await this.enqueueMail(mail, t);
+  }
+
+  private async spendEmailToken(token: string, purpose: EmailTokenPurpose, t: Transaction): Promise<number> {
+    const row = await this.repo.lockEmailToken(sha256(token), purpose, t);
+    if (!row || row.usedAt || new Date(row.expiresAt) <= this.clock.now()) {
+      const what = purpose === 'verify_email' ? 'verification' : 'reset';
+      throw ValidationFailed(`The ${what} link is invalid, expired or already used`, [
+        { path: 'body.token', message: 'invalid, expired or already used' },
+      ]);
+    }
+    await this.repo.spendEmailTokens(row.userId, purpose, this.clock.now(), t);
+    return row.userId;
+  }
+
+  private enqueueMail(mail: MailMessage, t: Transaction) {
+    return addToOutbox(this.sequelize, t, this.clock, TOPIC_MAIL, mail);
+  }
+
+  /** The outbox row makes the deny-list write and the socket/stream disconnects certain. */
+  private recordRevocation(sessionIds: number[], userId: number, t: Transaction) {
+    if (!sessionIds.length) return Promise.resolve();
+    return addToOutbox(this.sequelize, t, this.clock, TOPIC_LOGINS_REVOKED, { sessionIds, userId });
+  }
+
+  /** Fast path after commit: deny-list at once. If Redis is down the outbox row retries it. */
+  private async applyRevocation(sessionIds: number[], caller?: AuthUser): Promise<void> {
+    try {
+      await this.tokens.revokeSessions(sessionIds);
+      if (caller) await this.tokens.revokeJti(caller.jti, caller.exp);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'deny-list write failed; the outbox will retry');
+    }
+    this.outbox.nudge();
+  }
+}

@@ -1,0 +1,81 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { Redis } from '../../infra/redis';
+import type { Clock } from '../../infra/clock';
+import { Unauthenticated } from '../../http/errors';
+import type { AuthUser } from '../../http/auth';
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+export const opaqueToken = () => randomBytes(32).toString('base64url');
+
+interface AccessClaims {
+  sub: string;
+  sid: number;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+/**
+ * Access tokens: HS256 JWTs (algorithm pinned on verify) carrying the login (`sid`) and a `jti`.
+ * Revocation is a Redis deny-list checked on every request, kept for the token lifetime: one key per
+ * revoked login (logout, refresh reuse, password reset, deletion) and one per revoked jti.
+ */
+export class AccessTokens {
+  constructor(
+    private readonly secret: string,
+    private readonly ttlSec: number,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly clock: Clock,
+  ) {}
+
+  sign(userId: number, sessionId: number): { token: string; jti: string; exp: number } {
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const jti = randomUUID();
+    const exp = iat + this.ttlSec;
+    const token = jwt.sign({ sub: String(userId), sid: sessionId, jti, iat, exp }, this.secret, { algorithm: 'HS256' });
+    return { token, jti, exp };
+  }
+
+  /** Signature, expiry and the deny-list. Throws Unauthenticated; Redis errors propagate (→ 503). */
+  async verify(token: string, { ignoreExpiry = false } = {}): Promise<AuthUser> {
+    let claims: AccessClaims;
+    try {
+      claims = jwt.verify(token, this.secret, {
+        algorithms: ['HS256'],
+        clockTimestamp: Math.floor(this.clock.now().getTime() / 1000),
+        ignoreExpiration: ignoreExpiry,
+      }) as unknown as AccessClaims;
+    } catch {
+      throw Unauthenticated('The access token is invalid or expired');
+    }
+    const userId = Number(claims.sub);
+    if (!Number.isInteger(userId) || !Number.isInteger(claims.sid) || typeof claims.jti !== 'string') {
+      throw Unauthenticated('The access token is invalid or expired');
+    }
+    const [sessionRevoked, jtiRevoked] = await this.redis.mget(this.sessionKey(claims.sid), this.jtiKey(claims.jti));
+    if (sessionRevoked || jtiRevoked) throw Unauthenticated('The access token has been revoked');
+    return { id: userId, sessionId: claims.sid, jti: claims.jti, exp: claims.exp };
+  }
+
+  /** Deny-lists logins for at least as long as any access token issued for them can live. */
+  async revokeSessions(sessionIds: number[]): Promise<void> {
+    if (!sessionIds.length) return;
+    const pipe = this.redis.multi();
+    for (const sid of sessionIds) pipe.set(this.sessionKey(sid), '1', 'EX', this.ttlSec + 60);
+    await pipe.exec();
+  }
+
+  async revokeJti(jti: string, exp: number): Promise<void> {
+    const ttl = Math.max(1, exp - Math.floor(this.clock.now().getTime() / 1000) + 60);
+    await this.redis.set(this.jtiKey(jti), '1', 'EX', ttl);
+  }
+
+  private sessionKey(sid: number) {
+    return `${this.prefix}revoked:sid:${sid}`;
+  }
+  private jtiKey(jti: string) {
+    return `${this.prefix}revoked:jti:${jti}`;
+  }
+}

@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import type { Sequelize } from 'sequelize';
+import type { Redis } from '../infra/redis';
+import type { Metrics } from '../infra/metrics';
+
+const withTimeout = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+
+/** Operations endpoints outside /api/v1: health, readiness, metrics and the API document. */
+export function opsRouter(deps: { sequelize: Sequelize; redis: Redis; metrics: Metrics; openapi: () => object }): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const [db, redis] = await Promise.allSettled([
+      withTimeout(deps.sequelize.query('SELECT 1'), 1500),
+      withTimeout(deps.redis.ping(), 1500),
+    ]);
+    const checks = { mysql: db.status === 'fulfilled' ? 'ok' : 'down', redis: redis.status === 'fulfilled' ? 'ok' : 'down' };
+    const ready = checks.mysql === 'ok' && checks.redis === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  router.get('/openapi.json', (_req, res) => {
+    res.json(deps.openapi());
+  });
+  router.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }));
+  return router;
+}

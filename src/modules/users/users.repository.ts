@@ -1,0 +1,73 @@
+import { DataTypes, Op, type Model, type ModelStatic, type Sequelize, type Transaction } from 'sequelize';
+
+export interface UserRow {
+  id: number;
+  email: string;
+  passwordHash: string;
+  nickname: string;
+  bio: string;
+  avatarUrl: string | null;
+  emailVerifiedAt: Date | null;
+  isSitter: boolean;
+  deletedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+type UserCreate = Pick<UserRow, 'email' | 'passwordHash' | 'nickname'>;
+type UserModel = Model<UserRow, UserCreate>;
+
+/** The only code that knows the `users` table. */
+export class UsersRepository {
+  private readonly User: ModelStatic<UserModel>;
+
+  constructor(sequelize: Sequelize) {
+    this.User = sequelize.define<UserModel>(
+      'User',
+      {
+        id: { type: DataTypes.INTEGER.UNSIGNED, primaryKey: true, autoIncrement: true },
+        email: { type: DataTypes.STRING(254), allowNull: false },
+        passwordHash: { type: DataTypes.STRING(100), allowNull: false },
+        nickname: { type: DataTypes.STRING(30), allowNull: false },
+        bio: { type: DataTypes.STRING(500), allowNull: false, defaultValue: '' },
+        avatarUrl: { type: DataTypes.STRING(500), allowNull: true },
+        emailVerifiedAt: { type: DataTypes.DATE(3), allowNull: true },
+        isSitter: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        deletedAt: { type: DataTypes.DATE(3), allowNull: true },
+        createdAt: DataTypes.DATE(3),
+        updatedAt: DataTypes.DATE(3),
+      },
+      { tableName: 'users' },
+    );
+  }
+
+  async create(data: UserCreate, t: Transaction): Promise<UserRow> {
+    const row = await this.User.create(data, { transaction: t });
+    // Reload so defaults the database filled in (nulls, bio, flags) come back as stored.
+    return (await this.findActiveById(row.get('id'), t))!;
+  }
+
+  async findActiveById(id: number, t?: Transaction, lock = false): Promise<UserRow | null> {
+    const row = await this.User.findOne({
+      where: { id, deletedAt: null },
+      transaction: t,
+      lock: lock && t ? t.LOCK.UPDATE : undefined,
+    });
+    return row ? row.get({ plain: true }) : null;
+  }
+
+  async findActiveByIds(ids: number[]): Promise<UserRow[]> {
+    if (!ids.length) return [];
+    const rows = await this.User.findAll({ where: { id: { [Op.in]: ids }, deletedAt: null } });
+    return rows.map((r) => r.get({ plain: true }));
+  }
+
+  async findActiveByEmail(email: string): Promise<UserRow | null> {
+    const row = await this.User.findOne({ where: { email, deletedAt: null } });
+    return row ? row.get({ plain: true }) : null;
+  }
+
+  async update(id: number, changes: Partial<Omit<UserRow, 'id' | 'createdAt'>>, t?: Transaction): Promise<void> {
+    await this.User.update(changes, { where: { id }, transaction: t });
+  }
+}

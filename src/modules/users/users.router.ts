@@ -1,0 +1,35 @@
+import type { RouteSpec } from '../../http/routes';
+import { idParams, publicUserSchema, selfUserSchema } from '../../http/schemas';
+import type { UsersService } from './users.service';
+import { updateMeBody } from './users.schemas';
+
+const tag = 'Users';
+
+/** API.md "Users and pets" (the user part; the avatar route comes with uploads). */
+export function usersRoutes(users: UsersService): RouteSpec[] {
+  return [
+    {
+      method: 'get', path: '/users/me', tag, auth: true, summary: 'My account',
+      responses: { 200: { description: 'Me', schema: selfUserSchema } },
+      handler: async ({ user }) => ({ status: 200, body: await users.getSelf(user.id) }),
+    },
+    {
+      method: 'patch', path: '/users/me', tag, auth: true, body: updateMeBody, summary: 'Change my nickname or bio',
+      responses: { 200: { description: 'Updated', schema: selfUserSchema } },
+      handler: async ({ user, body }) => ({ status: 200, body: await users.updateSelf(user.id, body) }),
+    },
+    {
+      method: 'delete', path: '/users/me', tag, auth: true, summary: 'Delete my account; every login is revoked',
+      responses: { 204: { description: 'Deleted' } },
+      handler: async ({ user }) => {
+        await users.deleteSelf(user.id);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'get', path: '/users/:id', tag, params: idParams, summary: 'Public profile',
+      responses: { 200: { description: 'Profile', schema: publicUserSchema } },
+      handler: async ({ params }) => ({ status: 200, body: await users.getPublic(params.id) }),
+    },
+  ];
+}

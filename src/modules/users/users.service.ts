@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import { inTransaction } from '../../infra/db';
+import type { Clock } from '../../infra/clock';
+import { Conflict, NotFound, Unauthenticated } from '../../http/errors';
+import { UsersRepository, type UserRow } from './users.repository';
+import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './users.presenter';
+
+/** Revokes every login of a user inside the caller's transaction; returns a commit hook. */
+export type RevokeAllLogins = (userId: number, reason: string, t: Transaction) => Promise<() => void>;
+
+export class UsersService {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Set by the auth module once it exists (the two modules know each other only through this seam). */
+  revokeAllLogins: RevokeAllLogins = async () => () => undefined;
+
+  async createAccount(data: { email: string; passwordHash: string; nickname: string }, t: Transaction): Promise<UserRow> {
+    try {
+      return await this.users.create(data, t);
+    } catch (err) {
+      if (err instanceof UniqueConstraintError) throw Conflict('An account with this e-mail already exists');
+      throw err;
+    }
+  }
+
+  findByEmail(email: string): Promise<UserRow | null> {
+    return this.users.findActiveByEmail(email);
+  }
+
+  findById(id: number, t?: Transaction, lock = false): Promise<UserRow | null> {
+    return this.users.findActiveById(id, t, lock);
+  }
+
+  async setPasswordHash(userId: number, passwordHash: string, t: Transaction): Promise<void> {
+    await this.users.update(userId, { passwordHash }, t);
+  }
+
+  async markEmailVerified(userId: number, t: Transaction): Promise<void> {
+    await this.users.update(userId, { emailVerifiedAt: this.clock.now() }, t);
+  }
+
+  async getSelf(userId: number): Promise<SelfUser> {
+    const user = await this.users.findActiveById(userId);
+    if (!user) throw Unauthenticated('This account no longer exists');
+    return toSelfUser(user);
+  }
+
+  async getPublic(userId: number): Promise<PublicUser> {
+    const user = await this.users.findActiveById(userId);
+    if (!user) throw NotFound('User');
+    return toPublicUser(user);
+  }
+
+  async publicUsers(ids: number[]): Promise<Map<number, PublicUser>> {
+    const rows = await this.users.findActiveByIds([...new Set(ids)]);
+    return new Map(rows.map((u) => [u.id, toPublicUser(u)]));
+  }
+
+  async updateSelf(userId: number, changes: { nickname?: string; bio?: string }): Promise<SelfUser> {
+    const allowed: { nickname?: string; bio?: string } = {};
+    if (changes.nickname !== undefined) allowed.nickname = changes.nickname;
+    if (changes.bio !== undefined) allowed.bio = changes.bio;
+    if (Object.keys(allowed).length) await this.users.update(userId, allowed);
+    return this.getSelf(userId);
+  }
+
+  async setAvatarUrl(userId: number, avatarUrl: string | null, t?: Transaction): Promise<void> {
+    await this.users.update(userId, { avatarUrl }, t);
+  }
+
+  async setSitterFlag(userId: number, isSitter: boolean, t?: Transaction): Promise<void> {
+    await this.users.update(userId, { isSitter }, t);
+  }
+
+  /**
+   * Deletes the account: personal data is cleared, the e-mail is released, the password becomes
+   * unguessable and every login is revoked, all in one transaction. Rows other users rely on
+   * (reviews, messages) keep pointing at the tombstone.
+   */
+  async deleteSelf(userId: number): Promise<void> {
+    const afterCommit = await inTransaction(this.sequelize, async (t) => {
+      const user = await this.users.findActiveById(userId, t, true);
+      if (!user) throw Unauthenticated('This account no longer exists');
+      await this.users.update(
+        userId,
+        {
+          deletedAt: this.clock.now(),
+          email: `deleted-${userId}@deleted.invalid`,
+          passwordHash: `!deleted:${randomBytes(16).toString('hex')}`,
+          nickname: 'Deleted user',
+          bio: '',
+          avatarUrl: null,
+        },
+        t,
+      );
+      return this.revokeAllLogins(userId, 'account_deleted', t);
+    });
+    afterCommit();
+  }
+}

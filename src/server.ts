@@ -1,0 +1,72 @@
+import dotenv from 'dotenv';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { ConfigError, loadConfig } from './config';
+import { createApp } from './app';
+import { openInfrastructure } from './bootstrap';
+import { createLogger } from './infra/logger';
+
+/** The only entry point: config → pools → app → listen, and a bounded graceful shutdown. */
+// Development convenience: a .env file; real deployments set the environment.
+dotenv.config({ quiet: true });
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const infra = await openInfrastructure(config, logger);
+  const pawmate = createApp({ ...infra, config });
+  const server = http.createServer(pawmate.app);
+  // Slow-body and idle limits (slowloris): a request must arrive within 30 s, headers within 10 s.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  pawmate.attach(server);
+
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  pawmate.start();
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, docs: `${config.publicUrl}/docs` }, 'pawmate listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining requests');
+    const force = setTimeout(() => {
+      logger.warn('drain timeout reached; closing remaining connections');
+      for (const s of sockets) s.destroy();
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    // Stop accepting; idle keep-alive connections close now, busy ones after their response.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await pawmate.stop();
+    await closed;
+    await infra.close();
+    logger.info('shutdown complete');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  createLogger('error').fatal({ err }, 'failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,138 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import type { Sequelize } from 'sequelize';
+import { createApp, type PawmateApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { createSequelize } from '../../src/infra/db';
+import { ensureDatabase, dropDatabase, migrator } from '../../src/infra/migrator';
+import { connectRedis, createRedis, type Redis } from '../../src/infra/redis';
+import { createLogger } from '../../src/infra/logger';
+import { ManualClock, systemClock, type Clock } from '../../src/infra/clock';
+import { SmtpMailer, LogMailer, type Mailer } from '../../src/infra/mail/mailer';
+
+const ROOT_DB = process.env.TEST_DATABASE_ROOT ?? 'mysql://root@127.0.0.1:3306';
+const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+
+export interface TestInstance {
+  pawmate: PawmateApp;
+  sequelize: Sequelize;
+  redis: Redis;
+  server: http.Server;
+  url: string;
+  http: ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+export interface TestContextOptions {
+  env?: Record<string, string>;
+  smtpUrl?: string;
+  clock?: Clock;
+}
+
+/**
+ * A private database (created and migrated here, dropped in `close`) and a private Redis key prefix
+ * for one test file; instances of the real app on random ports against them.
+ */
+export class TestContext {
+  readonly dbName = `pm_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  readonly config: Config;
+  readonly clock: Clock;
+  private readonly instances: TestInstance[] = [];
+
+  constructor(private readonly options: TestContextOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.config = loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: `${ROOT_DB}/${this.dbName}`,
+      REDIS_URL: REDIS,
+      REDIS_PREFIX: `t${randomBytes(4).toString('hex')}:`,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      BCRYPT_COST: '4',
+      DB_POOL_MAX: '4',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      OUTBOX_POLL_MS: '50',
+      PUBLIC_URL: 'http://pawmate.test',
+      SMTP_URL: options.smtpUrl ?? '',
+      ...options.env,
+    });
+  }
+
+  async setup(): Promise<this> {
+    await ensureDatabase(this.config.databaseUrl);
+    const sequelize = createSequelize(this.config.databaseUrl, 1);
+    await migrator(sequelize).up();
+    await sequelize.close();
+    return this;
+  }
+
+  /** Starts one more app instance (same database and Redis namespace), listening on a random port. */
+  async instance(overrides: Partial<Config> = {}): Promise<TestInstance> {
+    const config = { ...this.config, ...overrides };
+    const logger = createLogger(config.logLevel);
+    const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax);
+    const redis = createRedis(config.redisUrl);
+    redis.on('error', () => undefined);
+    await connectRedis(redis);
+    const mailer: Mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(logger);
+    const pawmate = createApp({ config, sequelize, redis, mailer, clock: this.clock, logger });
+    const server = http.createServer(pawmate.app);
+    pawmate.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    pawmate.start();
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const inst: TestInstance = {
+      pawmate,
+      sequelize,
+      redis,
+      server,
+      url,
+      http: request(url),
+      close: async () => {
+        await pawmate.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await mailer.close();
+        redis.disconnect();
+        await sequelize.close();
+      },
+    };
+    this.instances.push(inst);
+    return inst;
+  }
+
+  async close(): Promise<void> {
+    for (const inst of this.instances.splice(0)) await inst.close().catch(() => undefined);
+    const redis = createRedis(this.config.redisUrl);
+    await connectRedis(redis);
+    const keys = await redis.keys(`${this.config.redisPrefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await dropDatabase(this.config.databaseUrl);
+  }
+}
+
+export { ManualClock };
+
+let counter = 0;
+/** A unique, valid e-mail for this test run. */
+export const uniqueEmail = (tag = 'user') => `${tag}.${process.pid}.${Date.now()}.${counter++}@example.com`;
+
+export const PASSWORD = 'correct horse battery';
+
+/** Signs up a fresh user through the API; returns the tokens and the user. */
+export async function signup(inst: TestInstance, overrides: { email?: string; nickname?: string; password?: string } = {}) {
+  const body = { email: overrides.email ?? uniqueEmail(), password: overrides.password ?? PASSWORD, nickname: overrides.nickname ?? 'Tester' };
+  const res = await inst.http.post('/api/v1/auth/signup').send(body);
+  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { ...res.body, email: body.email, password: body.password } as {
+    user: { id: number; email: string; nickname: string; emailVerified: boolean };
+    accessToken: string;
+    refreshToken: string;
+    email: string;
+    password: string;
+  };
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
