@@ -10,6 +10,7 @@ import type { Logger } from './infra/logger';
 import { scrubUrl } from './infra/logger';
 import type { Redis } from './infra/redis';
 import type { Mailer } from './infra/mail/mailer';
+import type { Storage } from './infra/storage/storage';
 import { Metrics } from './infra/metrics';
 import { OutboxDispatcher } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
@@ -27,12 +28,22 @@ import { AuthRepository } from './modules/auth/auth.repository';
 import { AccessTokens } from './modules/auth/auth.tokens';
 import { AuthService, TOPIC_LOGINS_REVOKED, TOPIC_MAIL } from './modules/auth/auth.service';
 import { authRoutes } from './modules/auth/auth.router';
+import { EventBus, LOGINS_REVOKED, type LoginsRevokedMessage } from './infra/realtime/bus';
+import type { FeatureModule, ModuleContext, Services } from './modules/module';
+
+/**
+ * Feature modules beyond accounts. Each entry builds one module from the shared context; adding a
+ * capability is one line here.
+ */
+const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule> = [];
 
 export interface AppDeps {
   config: Config;
   sequelize: Sequelize;
   redis: Redis;
   mailer: Mailer;
+  /** Image storage driver (local or s3); optional so tests that need no uploads can leave it out. */
+  storage?: Storage;
   clock: Clock;
   logger: Logger;
 }
@@ -41,11 +52,13 @@ export interface PawmateApp {
   app: Express;
   /** Binds realtime transports (Socket.io) to the HTTP server. */
   attach(server: HttpServer): void;
-  /** Starts background work: the outbox dispatcher and the job workers. */
-  start(): void;
+  /** Starts background work: the outbox dispatcher, the job workers and each module's own. */
+  start(): Promise<void>;
   /** Stops background work and realtime connections (pools are the caller's to close). */
   stop(): Promise<void>;
-  services: { auth: AuthService; users: UsersService };
+  services: Services;
+  modules: FeatureModule[];
+  bus: EventBus;
   outbox: OutboxDispatcher;
   jobs: { mail: MailJobs };
   metrics: Metrics;
@@ -83,18 +96,31 @@ export function createApp(deps: AppDeps): PawmateApp {
     clock,
     logger,
   );
+  const bus = new EventBus(config.redisUrl, config.redisPrefix, redis, logger);
+  const ctx: ModuleContext = {
+    config, sequelize, redis, clock, logger, metrics, outbox, bus, storage: deps.storage, verifyAccessToken: auth.verifyAccessToken,
+  };
+  const services: Services = { auth, users };
+  const features: FeatureModule[] = [];
+  for (const build of FEATURES) {
+    const feature = build(ctx, services);
+    if (feature.service) services[feature.name] = feature.service;
+    features.push(feature);
+  }
+
   const authLimit = limitPerIp(redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60));
 
   // --- side effects ---------------------------------------------------------------------------
   outbox.on(TOPIC_MAIL, (mail, { outboxId }) => mailJobs.enqueue(mail, `outbox-${outboxId}`));
-  outbox.on(TOPIC_LOGINS_REVOKED, async ({ sessionIds, userId }: { sessionIds: number[]; userId: number }) => {
-    await tokens.revokeSessions(sessionIds);
-    await redis.publish(`${config.redisPrefix}logins-revoked`, JSON.stringify({ sessionIds, userId }));
+  outbox.on(TOPIC_LOGINS_REVOKED, async (msg: LoginsRevokedMessage) => {
+    await tokens.revokeSessions(msg.sessionIds);
+    await bus.publish(LOGINS_REVOKED, msg);
   });
+  for (const f of features) for (const [topic, handler] of Object.entries(f.outboxHandlers ?? {})) outbox.on(topic, handler);
 
   // --- HTTP -----------------------------------------------------------------------------------
   const modules: MountedModule[] = [
-    { prefix: API_PREFIX, routes: [...authRoutes(auth, authLimit), ...usersRoutes(users)] },
+    { prefix: API_PREFIX, routes: [...authRoutes(auth, authLimit), ...usersRoutes(users), ...features.flatMap((f) => f.routes ?? [])] },
   ];
   const openapiDoc = buildOpenApi(modules, { version: '1.0.0', serverUrl: config.publicUrl });
 
@@ -136,16 +162,24 @@ export function createApp(deps: AppDeps): PawmateApp {
 
   return {
     app,
-    attach: () => undefined,
-    start() {
+    attach(server) {
+      for (const f of features) f.attach?.(server);
+    },
+    async start() {
       outbox.start();
       mailJobs.startWorker();
+      await bus.connect();
+      for (const f of features) await f.start?.();
     },
     async stop() {
+      for (const f of [...features].reverse()) await f.stop?.();
       await outbox.stop();
       await mailJobs.close();
+      await bus.close();
     },
-    services: { auth, users },
+    services,
+    modules: features,
+    bus,
     outbox,
     jobs: { mail: mailJobs },
     metrics,

@@ -38,7 +38,7 @@ async function main() {
   });
 
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
-  pawmate.start();
+  await pawmate.start();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, docs: `${config.publicUrl}/docs` }, 'pawmate listening');

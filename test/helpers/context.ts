@@ -80,7 +80,7 @@ export class TestContext {
     const server = http.createServer(pawmate.app);
     pawmate.attach(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    pawmate.start();
+    await pawmate.start();
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const inst: TestInstance = {
       pawmate,

@@ -44,7 +44,7 @@ export class UsersRepository {
   async create(data: UserCreate, t: Transaction): Promise<UserRow> {
     const row = await this.User.create(data, { transaction: t });
     // Reload so defaults the database filled in (nulls, bio, flags) come back as stored.
-    return (await this.findActiveById(row.get('id'), t))!;
+    return (await this.findActiveById(row.get('id') as number, t))!;
   }
 
   async findActiveById(id: number, t?: Transaction, lock = false): Promise<UserRow | null> {

@@ -1,0 +1,86 @@
+import Redis from 'ioredis';
+import type { Logger } from '../logger';
+
+export type BusHandler = (message: any) => void;
+
+/**
+ * Redis pub/sub for one instance: ONE subscriber connection, fanned out in memory to local handlers
+ * (never a Redis connection per client). Channels are namespaced by the deployment's Redis prefix.
+ * Subscriptions are re-established by ioredis after a reconnect (autoResubscribe).
+ */
+export class EventBus {
+  private readonly sub: Redis;
+  private readonly handlers = new Map<string, Set<BusHandler>>();
+
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+    private readonly pub: Redis,
+    private readonly logger: Logger,
+  ) {
+    this.sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: true });
+    this.sub.on('error', (err) => logger.debug({ err: err.message }, 'bus subscriber error'));
+    this.sub.on('message', (channel: string, raw: string) => {
+      const set = this.handlers.get(channel);
+      if (!set) return;
+      let message: unknown;
+      try {
+        message = JSON.parse(raw);
+      } catch {
+        return;
+      }
+      for (const h of set) {
+        try {
+          h(message);
+        } catch (err) {
+          this.logger.error({ err, channel }, 'bus handler failed');
+        }
+      }
+    });
+  }
+
+  channel(name: string): string {
+    return `${this.prefix}bus:${name}`;
+  }
+
+  async connect(): Promise<void> {
+    if (this.sub.status === 'wait') await this.sub.connect();
+  }
+
+  /** Subscribes a local handler; the Redis SUBSCRIBE happens once per channel. Returns an unsubscribe. */
+  async subscribe(name: string, handler: BusHandler): Promise<() => void> {
+    const ch = this.channel(name);
+    let set = this.handlers.get(ch);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(ch, set);
+      await this.connect();
+      await this.sub.subscribe(ch);
+    }
+    set.add(handler);
+    return () => {
+      set!.delete(handler);
+      if (set!.size === 0) {
+        this.handlers.delete(ch);
+        void this.sub.unsubscribe(ch).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Publishes to every instance (including this one). Throws when Redis is down: call it from the outbox. */
+  async publish(name: string, message: unknown): Promise<void> {
+    await this.pub.publish(this.channel(name), JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    this.sub.disconnect();
+  }
+}
+
+/** Channel on which revoked logins are announced, so sockets and streams of those logins close at once. */
+export const LOGINS_REVOKED = 'logins-revoked';
+export interface LoginsRevokedMessage {
+  sessionIds: number[];
+  userId: number;
+}
