@@ -42,7 +42,7 @@ const schema = Joi.object({
     .pattern(/^[A-Za-z0-9:_-]{1,40}$/)
     .default('pm:'),
   JWT_SECRET: Joi.string().min(32).required().messages({
-    'string.min': 'JWT_SECRET must be at least 32 characters',
+    'string.min': 'must be at least 32 characters',
   }),
   ACCESS_TOKEN_TTL_SEC: Joi.number().integer().min(10).default(15 * 60),
   REFRESH_TOKEN_TTL_SEC: Joi.number()

@@ -63,7 +63,13 @@ function validatePart(schema: Joi.Schema | undefined, value: unknown, where: str
 /** Mounts declared routes on a router: auth → before → validate → handler → reply. */
 export function mountRoutes(router: Router, specs: RouteSpec[], authenticate: RequestHandler): void {
   for (const spec of specs) {
-    const chain: RequestHandler[] = [];
+    const chain: RequestHandler[] = [
+      (req, res, next) => {
+        // Recorded now: Express resets baseUrl once the router is done, before metrics read it.
+        res.locals.routeTemplate = `${req.baseUrl}${spec.path}`;
+        next();
+      },
+    ];
     if (spec.auth) chain.push(authenticate);
     chain.push(...(spec.before ?? []));
     chain.push(async (req, res) => {

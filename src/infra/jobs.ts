@@ -63,9 +63,13 @@ export class MailJobs {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   }
 
+  /** Bounded: with Redis down, BullMQ's graceful close would wait forever for a reply. */
   async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+    const graceful = (async () => {
+      await this.worker?.close();
+      await this.queue.close();
+    })();
+    await Promise.race([graceful.catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
     this.queueConnection.disconnect();
     this.workerConnection?.disconnect();
   }

@@ -82,6 +82,7 @@ export class TestContext {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     await pawmate.start();
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    let closed = false;
     const inst: TestInstance = {
       pawmate,
       sequelize,
@@ -90,6 +91,8 @@ export class TestContext {
       url,
       http: request(url),
       close: async () => {
+        if (closed) return;
+        closed = true;
         await pawmate.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

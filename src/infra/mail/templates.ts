@@ -34,4 +34,23 @@ export const templates = {
       `Hi ${nickname},`,
       'Your password was just changed and every device was signed out. If this was not you, reset your password now.',
     ]),
+  /** A notification the recipient chose to get by e-mail (notification preferences). */
+  notification: (to: string, nickname: string, title: string, body: string, url: string) =>
+    compose(to, title, [`Hi ${nickname},`, ...(body ? [body] : []), 'You can choose which e-mails you get in your notification settings.'], {
+      label: 'Open Pawmate',
+      url,
+    }),
+  /** Chat e-mails are digested: one per room per window, counting the messages it stands for. */
+  chatDigest: (to: string, nickname: string, title: string, body: string, heldBack: number, url: string) =>
+    compose(
+      to,
+      title,
+      [
+        `Hi ${nickname},`,
+        ...(body ? [body] : []),
+        ...(heldBack > 0 ? [`…and ${heldBack} more message${heldBack === 1 ? '' : 's'} in this chat since the last e-mail.`] : []),
+        'Chat e-mails are sent at most once per conversation every 15 minutes.',
+      ],
+      { label: 'Open the chat', url },
+    ),
 };

@@ -1,0 +1,42 @@
+import { loadConfig, ConfigError } from './config';
+
+const base = {
+  DATABASE_URL: 'mysql://root@127.0.0.1:3306/pawmate',
+  REDIS_URL: 'redis://127.0.0.1:6379/0',
+  JWT_SECRET: 'x'.repeat(32),
+};
+
+describe('loadConfig', () => {
+  it('applies documented defaults', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({
+      port: 3000,
+      accessTokenTtlSec: 900,
+      refreshTokenTtlSec: 14 * 24 * 3600,
+      bcryptCost: 12,
+      smtpUrl: null,
+      storageDriver: 'local',
+      serviceTz: 'Asia/Seoul',
+      rateLimitAuthMax: 10,
+    });
+  });
+
+  it.each([
+    [{ DATABASE_URL: undefined }, /^Invalid configuration: DATABASE_URL /],
+    [{ DATABASE_URL: 'postgres://x/y' }, /^Invalid configuration: DATABASE_URL /],
+    [{ REDIS_URL: 'nope' }, /^Invalid configuration: REDIS_URL /],
+    [{ JWT_SECRET: 'short' }, /^Invalid configuration: JWT_SECRET must be at least 32 characters/],
+    [{ PORT: 'eighty' }, /^Invalid configuration: PORT /],
+    [{ SERVICE_TZ: 'Mars/Olympus' }, /^Invalid configuration: SERVICE_TZ /],
+    [{ STORAGE_DRIVER: 's3' }, /^Invalid configuration: S3_BUCKET /],
+  ])('stops with one line naming the variable for %j', (override, message) => {
+    const attempt = () => loadConfig({ ...base, ...override });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+    try {
+      attempt();
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+    }
+  });
+});

@@ -1,0 +1,172 @@
+import sharp, { type Metadata } from 'sharp';
+import { AppError, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../../http/errors';
+import { Semaphore } from './semaphore';
+
+// One libvips thread per image: with at most `concurrency` images at a time (2 by default) on this
+// 2-core machine, decoding never takes more than two of libuv's four pool threads, which bcrypt,
+// fs and DNS share. The operation cache only helps when the same input is processed repeatedly,
+// which never happens with uploads, so it would just hold memory.
+sharp.concurrency(1);
+sharp.cache(false);
+
+/** One output of a preset. `fit: 'cover'` crops to exactly width×height; 'inside' keeps the ratio. */
+export interface Variant {
+  name: string;
+  width: number;
+  height?: number;
+  fit: 'cover' | 'inside';
+}
+
+export type Preset = readonly Variant[];
+
+export const PRESETS = {
+  /** 160×160 square, cropped around the centre. */
+  avatar: [{ name: 'avatar', width: 160, height: 160, fit: 'cover' }],
+  /** 120×120 square. */
+  petPhoto: [{ name: 'photo', width: 120, height: 120, fit: 'cover' }],
+  /** 1280 px wide and a 320 px wide thumbnail, ratio kept, never enlarged. */
+  sitterPhoto: [
+    { name: 'photo', width: 1280, fit: 'inside' },
+    { name: 'thumb', width: 320, fit: 'inside' },
+  ],
+} as const satisfies Record<string, Preset>;
+
+export interface RenderedImage {
+  variant: string;
+  body: Buffer;
+  contentType: 'image/webp';
+  width: number;
+  height: number;
+}
+
+export interface PipelineOptions {
+  /** Decompression-bomb guard: width × height of the input, checked from the header and while decoding. */
+  maxInputPixels: number;
+  /** Images processed at once; the rest wait in a bounded line. */
+  concurrency: number;
+  maxWaiting: number;
+  /** A decode that takes longer is abandoned (415). */
+  timeoutSec: number;
+}
+
+const DEFAULTS: PipelineOptions = { maxInputPixels: 40_000_000, concurrency: 2, maxWaiting: 32, timeoutSec: 10 };
+
+/** Formats we accept, by what the bytes are (sharp's decoder), never by file name or Content-Type. */
+const ALWAYS_ACCEPTED = new Set(['jpeg', 'png', 'webp', 'gif']);
+
+/**
+ * Can this sharp build decode HEIC (HEIF with HEVC)? The prebuilt sharp binaries ship libheif with
+ * the AV1 codec only (AVIF) — HEVC is patent-encumbered — so the answer there is no, and HEIC
+ * uploads get 415. A sharp built against a system libvips with libde265/x265 answers yes. We find
+ * out by trying: encode a tiny HEVC image and decode it again. (A build that can decode HEVC but not
+ * encode it is refused too; that is the conservative side.)
+ */
+let heicProbe: Promise<boolean> | null = null;
+export function canDecodeHeic(): Promise<boolean> {
+  heicProbe ??= (async () => {
+    try {
+      const heic = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+        .heif({ compression: 'hevc' })
+        .toBuffer();
+      const meta = await sharp(heic).metadata();
+      await sharp(heic).raw().toBuffer();
+      return meta.format === 'heif' && meta.compression === 'hevc';
+    } catch {
+      return false;
+    }
+  })();
+  return heicProbe;
+}
+
+const notAnImage = (what: string) =>
+  UnsupportedMediaType(`${what}; accepted formats are JPEG, PNG, WebP, GIF and AVIF`);
+
+/**
+ * Untrusted bytes → re-encoded WebP variants. sharp decodes on libuv's pool, off the event loop;
+ * the semaphore bounds how many images are in flight so a burst of uploads cannot starve the API.
+ * Re-encoding drops every metadata block (EXIF with GPS, XMP, IPTC) after `.rotate()` has applied
+ * the EXIF orientation to the pixels.
+ */
+export class ImagePipeline {
+  readonly options: PipelineOptions;
+  private readonly slots: Semaphore;
+
+  constructor(options: Partial<PipelineOptions> = {}) {
+    this.options = { ...DEFAULTS, ...options };
+    this.slots = new Semaphore(this.options.concurrency, this.options.maxWaiting, () =>
+      Unavailable('Too many images are being processed; retry shortly'),
+    );
+    void canDecodeHeic();
+  }
+
+  /** Images being processed now (for tests and metrics). */
+  get busy(): number {
+    return this.slots.inUse;
+  }
+
+  async render(input: Buffer, preset: Preset): Promise<RenderedImage[]> {
+    return this.slots.run(async () => {
+      await this.check(input);
+      try {
+        const decoded = sharp(input, {
+          limitInputPixels: this.options.maxInputPixels,
+          failOn: 'error',
+          // First frame only: an animated GIF/WebP becomes a still (also bounds the work).
+          pages: 1,
+        })
+          .rotate()
+          .timeout({ seconds: this.options.timeoutSec });
+        const out: RenderedImage[] = [];
+        for (const v of preset) {
+          const { data, info } = await decoded
+            .clone()
+            .resize({
+              width: v.width,
+              height: v.height,
+              fit: v.fit,
+              position: 'centre',
+              withoutEnlargement: v.fit === 'inside',
+            })
+            .webp({ quality: 82, effort: 4 })
+            .toBuffer({ resolveWithObject: true });
+          out.push({ variant: v.name, body: data, contentType: 'image/webp', width: info.width, height: info.height });
+        }
+        return out;
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        const message = (err as Error).message ?? '';
+        if (/pixel limit/i.test(message)) throw this.tooManyPixels();
+        throw notAnImage('The file could not be decoded as an image');
+      }
+    });
+  }
+
+  /** Header-only checks, before any pixel is decoded. */
+  private async check(input: Buffer): Promise<void> {
+    let meta: Metadata;
+    try {
+      // Metadata reads headers only; the pixel limit is applied again while decoding.
+      meta = await sharp(input, { limitInputPixels: false }).metadata();
+    } catch {
+      throw notAnImage('The file is not an image');
+    }
+    const format = String(meta.format);
+    const accepted =
+      ALWAYS_ACCEPTED.has(format) ||
+      (format === 'heif' && meta.compression === 'av1') ||
+      (format === 'heif' && meta.compression === 'hevc' && (await canDecodeHeic()));
+    if (!accepted) {
+      const name = format === 'heif' ? `HEIF/${meta.compression ?? 'unknown'}` : format.toUpperCase();
+      throw notAnImage(`${name} images are not accepted`);
+    }
+    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    if (!meta.width || !meta.height) throw notAnImage('The image has no dimensions');
+    if (pixels > this.options.maxInputPixels) throw this.tooManyPixels(meta.width, meta.height);
+  }
+
+  private tooManyPixels(width?: number, height?: number) {
+    const mp = Math.floor(this.options.maxInputPixels / 1_000_000);
+    const size = width && height ? ` (${width}×${height})` : '';
+    return PayloadTooLarge(`The image has too many pixels${size}; at most ${mp} megapixels are accepted`);
+  }
+}

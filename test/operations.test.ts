@@ -1,0 +1,162 @@
+import { TestContext, signup, bearer, type TestInstance } from './helpers/context';
+import { CuttableProxy, PrivateRedis, eventually } from './helpers/faults';
+
+let ctx: TestContext;
+let api: TestInstance;
+
+beforeAll(async () => {
+  ctx = await new TestContext({ env: { RATE_LIMIT_AUTH_MAX: '3' } }).setup();
+  api = await ctx.instance();
+});
+afterAll(() => ctx.close());
+
+describe('health and readiness', () => {
+  it('answers /healthz and /readyz while everything is up', async () => {
+    await api.http.get('/healthz').expect(200, { status: 'ok' });
+    const ready = await api.http.get('/readyz').expect(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { mysql: 'ok', redis: 'ok' } });
+  });
+
+  it('turns /readyz to 503 while Redis is down, and back to 200 without a restart', async () => {
+    const redis = await PrivateRedis.create();
+    await redis.start();
+    const inst = await ctx.instance({ redisUrl: redis.url });
+    try {
+      await inst.http.get('/readyz').expect(200);
+      await redis.stop();
+      const down = await inst.http.get('/readyz').expect(503);
+      expect(down.body.checks).toEqual({ mysql: 'ok', redis: 'down' });
+      // A request that needs Redis (token deny-list check) is a 503 problem, not a 500 or a hang.
+      const s = await signup(api);
+      const me = await inst.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(503);
+      expect(me.body).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+      expect(me.headers['retry-after']).toBeDefined();
+      await redis.start();
+      await eventually(async () => (await inst.http.get('/readyz')).status === 200, 10_000, 'ready again');
+      await inst.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(200);
+    } finally {
+      await inst.close();
+      await redis.stop();
+    }
+  });
+
+  it('turns /readyz to 503 while MySQL is unreachable, and back to 200 without a restart', async () => {
+    const proxy = new CuttableProxy('127.0.0.1', 3306);
+    await proxy.start();
+    const dbUrl = new URL(ctx.config.databaseUrl);
+    dbUrl.port = String(proxy.port);
+    const inst = await ctx.instance({ databaseUrl: dbUrl.toString() });
+    try {
+      await inst.http.get('/readyz').expect(200);
+      await proxy.cut();
+      const down = await inst.http.get('/readyz').expect(503);
+      expect(down.body.checks.mysql).toBe('down');
+      const s = await signup(api);
+      const me = await inst.http.get('/api/v1/users/me').set(bearer(s.accessToken));
+      expect(me.status).toBe(503);
+      expect(me.body.code).toBe('UNAVAILABLE');
+      await proxy.restore();
+      await eventually(async () => (await inst.http.get('/readyz')).status === 200, 10_000, 'ready again');
+      await inst.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(200);
+    } finally {
+      await inst.close();
+      await proxy.cut();
+    }
+  });
+});
+
+describe('HTTP conventions', () => {
+  it('echoes a sane X-Request-Id and mints one otherwise', async () => {
+    const echoed = await api.http.get('/healthz').set('X-Request-Id', 'abc-123').expect(200);
+    expect(echoed.headers['x-request-id']).toBe('abc-123');
+    const minted = await api.http.get('/healthz').set('X-Request-Id', 'bad id with spaces').expect(200);
+    expect(minted.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers unknown routes with a 404 problem', async () => {
+    const res = await api.http.get('/api/v1/nope').expect(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND', title: 'Not found' });
+    expect(res.body.requestId).toBe(res.headers['x-request-id']);
+  });
+
+  it('answers malformed JSON with 400 naming the body', async () => {
+    const res = await api.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"email": ').expect(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'body' }] });
+  });
+
+  it('answers a body over 1 MB with a readable 413 problem', async () => {
+    const big = JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(2 * 1024 * 1024) });
+    const res = await api.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send(big);
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+  });
+
+  it('never answers a stack trace or SQL', async () => {
+    const res = await api.http.get('/api/v1/users/99999999999').expect(400);
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:|SELECT|sequelize/i);
+    expect(res.body.errors[0].path).toBe('params.id');
+  });
+
+  it('sets security headers', async () => {
+    const res = await api.http.get('/healthz');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+});
+
+describe('metrics and documents', () => {
+  it('exposes Prometheus metrics with the route template, not the raw URL', async () => {
+    await api.http.get('/api/v1/users/12345').expect(404);
+    const res = await api.http.get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(res.text).toMatch(/pawmate_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/users\/:id"/);
+    expect(res.text).not.toContain('/users/12345');
+    expect(res.text).toContain('pawmate_job_queue_depth');
+  });
+
+  it('serves an OpenAPI 3.1 document generated from the validation schemas', async () => {
+    const res = await api.http.get('/openapi.json').expect(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const signupOp = res.body.paths['/api/v1/auth/signup'].post;
+    const schema = signupOp.requestBody.content['application/json'].schema;
+    expect(schema.required).toEqual(expect.arrayContaining(['email', 'password', 'nickname']));
+    expect(schema.properties.nickname).toMatchObject({ minLength: 2, maxLength: 30 });
+    expect(res.body.paths['/api/v1/users/{id}'].get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
+    expect(res.body.paths['/api/v1/users/me'].get.security).toEqual([{ bearer: [] }]);
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const res = await api.http.get('/docs/').expect(200);
+    expect(res.text).toContain('swagger-ui');
+  });
+});
+
+describe('login rate limit', () => {
+  it('limits failed logins per IP across instances, with Retry-After', async () => {
+    const other = await ctx.instance();
+    const ip = '203.0.113.7';
+    const attempt = (inst: TestInstance, email: string) =>
+      inst.http.post('/api/v1/auth/login').set('X-Forwarded-For', ip).send({ email, password: 'wrong password' });
+    expect((await attempt(api, 'a1@example.com')).status).toBe(401);
+    expect((await attempt(other, 'a2@example.com')).status).toBe(401);
+    expect((await attempt(api, 'a3@example.com')).status).toBe(401);
+    const limited = await attempt(other, 'a4@example.com');
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Another IP is not affected.
+    const fine = await other.http.post('/api/v1/auth/login').set('X-Forwarded-For', '203.0.113.8').send({ email: 'a5@example.com', password: 'wrong password' });
+    expect(fine.status).toBe(401);
+  });
+
+  it('limits failed logins per account from any IP; the right password is refused too while limited', async () => {
+    const s = await signup(api);
+    for (let i = 0; i < 3; i++) {
+      const r = await api.http.post('/api/v1/auth/login').set('X-Forwarded-For', `198.51.100.${i + 1}`).send({ email: s.email, password: 'wrong password' });
+      expect(r.status).toBe(401);
+    }
+    const limited = await api.http.post('/api/v1/auth/login').set('X-Forwarded-For', '198.51.100.50').send({ email: s.email, password: s.password });
+    expect(limited.status).toBe(429);
+  });
+});
