@@ -30,12 +30,27 @@ import { AuthService, TOPIC_LOGINS_REVOKED, TOPIC_MAIL } from './modules/auth/au
 import { authRoutes } from './modules/auth/auth.router';
 import { EventBus, LOGINS_REVOKED, type LoginsRevokedMessage } from './infra/realtime/bus';
 import type { FeatureModule, ModuleContext, Services } from './modules/module';
+import { createPetsModule } from './modules/pets/pets.module';
+import { createMediaModule } from './modules/media/media.module';
+import { serveUploads, type LocalStorage } from './infra/storage/local';
+import { createNotificationsModule } from './modules/notifications/notifications.module';
+import { createChatModule } from './modules/chat/chat.module';
+import { createSittersModule } from './modules/sitters/sitters.module';
+import { createReservationsModule } from './modules/reservations/reservations.module';
+import { SweepScheduler } from './infra/scheduler';
 
 /**
  * Feature modules beyond accounts. Each entry builds one module from the shared context; adding a
  * capability is one line here.
  */
-const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule> = [];
+const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule> = [
+  createPetsModule,
+  createMediaModule,
+  createNotificationsModule,
+  createChatModule,
+  createSittersModule,
+  createReservationsModule,
+];
 
 export interface AppDeps {
   config: Config;
@@ -107,6 +122,10 @@ export function createApp(deps: AppDeps): PawmateApp {
     if (feature.service) services[feature.name] = feature.service;
     features.push(feature);
   }
+  const sweepAll = async () => {
+    for (const f of features) await f.sweep?.();
+  };
+  const scheduler = new SweepScheduler(config.redisUrl, config.redisPrefix, config.sweepEveryMs, sweepAll, logger);
 
   const authLimit = limitPerIp(redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60));
 
@@ -151,6 +170,8 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.use(express.json({ limit: '1mb' }));
 
   app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc }));
+  // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
+  if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
   const verify = authenticate(auth.verifyAccessToken);
   for (const mod of modules) {
     const router = Router();
@@ -168,12 +189,14 @@ export function createApp(deps: AppDeps): PawmateApp {
     async start() {
       outbox.start();
       mailJobs.startWorker();
+      if (config.sweepEveryMs > 0) await scheduler.start();
       await bus.connect();
       for (const f of features) await f.start?.();
     },
     async stop() {
       for (const f of [...features].reverse()) await f.stop?.();
       await outbox.stop();
+      await scheduler.stop();
       await mailJobs.close();
       await bus.close();
     },

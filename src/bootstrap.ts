@@ -5,11 +5,14 @@ import { createSequelize } from './infra/db';
 import { createLogger, type Logger } from './infra/logger';
 import { LogMailer, SmtpMailer, type Mailer } from './infra/mail/mailer';
 import { connectRedis, createRedis, type Redis } from './infra/redis';
+import { closeStorage, createStorage, type Storage } from './infra/storage';
 
 export interface Infrastructure {
   sequelize: Sequelize;
   redis: Redis;
   mailer: Mailer;
+  /** Image storage named by STORAGE_DRIVER (local files or an S3 bucket). */
+  storage: Storage;
   logger: Logger;
   clock: Clock;
   close(): Promise<void>;
@@ -22,14 +25,17 @@ export async function openInfrastructure(config: Config, logger = createLogger(c
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await Promise.all([sequelize.authenticate(), connectRedis(redis)]);
   const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(logger);
+  const storage = createStorage(config);
   return {
     sequelize,
     redis,
     mailer,
+    storage,
     logger,
     clock: systemClock,
     async close() {
       await mailer.close();
+      closeStorage(storage);
       redis.disconnect();
       await sequelize.close();
     },

@@ -26,6 +26,8 @@ export interface Config {
   rateLimitAuthGeneralPerMin: number;
   shutdownTimeoutMs: number;
   outboxPollMs: number;
+  /** How often the periodic sweeps (reminders, expiries) run; 0 disables the scheduler (tests sweep by hand). */
+  sweepEveryMs: number;
 }
 
 const schema = Joi.object({
@@ -76,6 +78,7 @@ const schema = Joi.object({
   RATE_LIMIT_AUTH_GENERAL_PER_MIN: Joi.number().integer().min(1).default(120),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
+  SWEEP_EVERY_MS: Joi.number().integer().min(0).default(60_000),
 }).unknown(true);
 
 export class ConfigError extends Error {}
@@ -120,5 +123,6 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     rateLimitAuthGeneralPerMin: v.RATE_LIMIT_AUTH_GENERAL_PER_MIN,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
+    sweepEveryMs: v.SWEEP_EVERY_MS,
   };
 }

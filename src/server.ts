@@ -42,6 +42,8 @@ async function main() {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, docs: `${config.publicUrl}/docs` }, 'pawmate listening');
+  // Lets a parent process (benchmarks, load tests) wait for readiness without parsing logs.
+  process.send?.({ ready: true, port });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

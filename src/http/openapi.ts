@@ -33,6 +33,7 @@ function parametersOf(spec: RouteSpec): unknown[] {
   for (const [where, schema] of [
     ['path', spec.params],
     ['query', spec.query],
+    ['header', spec.headers],
   ] as const) {
     if (!schema) continue;
     const obj = toSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };

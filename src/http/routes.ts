@@ -12,6 +12,8 @@ export interface Reply {
 }
 
 export interface RouteContext<B = any, Q = any, P = any> {
+  /** Validated headers (only those the route declares). */
+  headers: Record<string, any>;
   body: B;
   query: Q;
   params: P;
@@ -35,6 +37,8 @@ export interface RouteSpec {
   body?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
   params?: Joi.ObjectSchema;
+  /** Request headers the route reads (lower-case names), e.g. `idempotency-key`. */
+  headers?: Joi.ObjectSchema;
   /** Multipart upload with one file field (documented; parsing is done by `before`). */
   upload?: { field: string };
   /** Middleware run after authentication and before validation (rate limits, multipart parsing). */
@@ -74,11 +78,12 @@ export function mountRoutes(router: Router, specs: RouteSpec[], authenticate: Re
     chain.push(...(spec.before ?? []));
     chain.push(async (req, res) => {
       const errors: FieldError[] = [];
+      const headers = spec.headers ? validatePart(spec.headers, req.headers, 'headers', errors) : {};
       const params = validatePart(spec.params, req.params, 'params', errors);
       const query = validatePart(spec.query, req.query, 'query', errors);
       const body = validatePart(spec.body, req.body, 'body', errors);
       if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
-      const reply = await spec.handler({ body, query, params, user: res.locals.user, req, res });
+      const reply = await spec.handler({ headers, body, query, params, user: res.locals.user, req, res });
       if (!reply) return;
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
       if (reply.body === undefined) res.status(reply.status).end();

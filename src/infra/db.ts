@@ -1,4 +1,4 @@
-import { Sequelize, Transaction } from 'sequelize';
+import { Sequelize, Transaction, type TransactionOptions } from 'sequelize';
 import type { Logger } from './logger';
 
 export interface DbUrlParts {
@@ -54,13 +54,21 @@ export async function inTransaction<T>(
   sequelize: Sequelize,
   work: (t: Transaction) => Promise<T>,
   attempts = 4,
+  options: TransactionOptions = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sequelize.transaction(work);
+      return await sequelize.transaction(options, work);
     } catch (err) {
       if (!isDeadlock(err) || attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
     }
   }
 }
+
+/**
+ * For claim queries (`FOR UPDATE SKIP LOCKED`): under READ COMMITTED InnoDB locks only the rows that
+ * match, not the next-key/gap records around a range, so one claimer never hides an unrelated due row
+ * from another.
+ */
+export const CLAIM_TX: TransactionOptions = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED };

@@ -5,13 +5,17 @@ import type { Redis } from './redis';
  * A Redis GEO index of one kind of thing (`sitters`, later `meetups`) under `${prefix}geo:<kind>`.
  * MySQL is the truth; this is a derived, rebuildable copy written after commit (through the outbox).
  *
+ * Order safety: every change carries the row's version (bumped under the row lock by each write, so
+ * versions follow commit order). `apply` keeps the last applied version per id in a hash
+ * (`${key}:versions`) and ignores anything not newer, so outbox rows carried out twice, late, or
+ * by two instances at once can never move the index back to an older state. No database read is
+ * needed to carry a change out.
+ *
  * Rebuilds go into `${key}:rebuild:<rand>` and are swapped in with RENAME. While one runs, a marker
- * key (`${key}:rebuilding`, with a TTL) names the temporary key, and every write goes to both keys in
- * one Lua script — the marker check and the writes are atomic with respect to the swap — so nothing
- * written during the rebuild is lost. The caller must make its source reads and `write()` calls
- * exclude concurrent writers of the same rows (the sitters module reads each batch with a share lock
- * and its writers hold the row lock while they update Redis), so a stale batch never lands after a
- * newer write.
+ * key (`${key}:rebuilding`, with a TTL) names the temporary key and every `apply` writes both keys,
+ * in one Lua script (atomic with respect to the swap). A rebuild batch read from MySQL is written
+ * into the temporary key only where the index has not already applied a newer version, so a stale
+ * batch never overwrites a concurrent change: no write made during a rebuild is lost.
  *
  * The scripts touch the temporary key by name without declaring it, which standalone Redis allows
  * and Redis Cluster does not; Pawmate runs on a single Redis (or a primary with replicas).
@@ -26,6 +30,15 @@ export interface GeoPoint {
   id: number;
   lat: number;
   lng: number;
+  /** For rebuilds: the row's version when it was read (see GeoChange). */
+  version?: number;
+}
+
+/** A versioned change: `point` null removes the item. */
+export interface GeoChange {
+  id: number;
+  version: number;
+  point: { lat: number; lng: number } | null;
 }
 
 export interface GeoHit {
@@ -40,8 +53,8 @@ export interface RebuildProgress {
 }
 
 /**
- * Feeds a rebuild: read up to `batchSize` items with id > `afterId` in id order, pass them to `write`
- * while still excluding concurrent writers of those rows, and return the last id read (0 when none).
+ * Feeds a rebuild: read up to `batchSize` items with id > `afterId` in id order, each with the version
+ * it had when read, pass them to `write`, and return the last id read (0 when none).
  */
 export type GeoSource = (afterId: number, batchSize: number, write: (points: GeoPoint[]) => Promise<void>) => Promise<number>;
 
@@ -62,6 +75,49 @@ redis.call('ZREM', KEYS[1], unpack(ARGV))
 local tmp = redis.call('GET', KEYS[2])
 if tmp then redis.call('ZREM', tmp, unpack(ARGV)) end
 return tmp and 1 or 0`;
+
+/**
+ * KEYS: live, marker, versions. ARGV: ttl, then (id, version, lng|'', lat|'') per change. Applies the
+ * changes newer than the last applied version of their id; returns how many were applied.
+ */
+const APPLY = `
+local tmp = redis.call('GET', KEYS[2])
+local applied = 0
+for i = 2, #ARGV, 4 do
+  local id, v = ARGV[i], tonumber(ARGV[i + 1])
+  local cur = tonumber(redis.call('HGET', KEYS[3], id) or '-1')
+  if v > cur then
+    redis.call('HSET', KEYS[3], id, v)
+    if ARGV[i + 2] ~= '' then
+      redis.call('GEOADD', KEYS[1], ARGV[i + 2], ARGV[i + 3], id)
+      if tmp then redis.call('GEOADD', tmp, ARGV[i + 2], ARGV[i + 3], id) end
+    else
+      redis.call('ZREM', KEYS[1], id)
+      if tmp then redis.call('ZREM', tmp, id) end
+    end
+    applied = applied + 1
+  end
+end
+if tmp and redis.call('TTL', tmp) < 0 and redis.call('EXISTS', tmp) == 1 then redis.call('EXPIRE', tmp, ARGV[1]) end
+return applied`;
+
+/**
+ * KEYS: versions. ARGV: temp key, ttl, then (id, version, lng, lat) per row read by a rebuild. A row
+ * goes into the temporary key unless a newer version was applied since it was read (that change went
+ * to both keys already). The version is not recorded: the outbox row of that version, if still to
+ * come, must still reach the live key in case this rebuild is aborted.
+ */
+const REBUILD_ADD = `
+local n = 0
+for i = 3, #ARGV, 4 do
+  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if cur <= tonumber(ARGV[i + 1]) then
+    redis.call('GEOADD', ARGV[1], ARGV[i + 2], ARGV[i + 3], ARGV[i])
+    n = n + 1
+  end
+end
+if redis.call('EXISTS', ARGV[1]) == 1 then redis.call('EXPIRE', ARGV[1], ARGV[2]) end
+return n`;
 
 /** Keeps the marker and the temporary key alive while this rebuild still owns the marker. */
 const REFRESH = `
@@ -91,6 +147,8 @@ export class GeoIndex {
   readonly key: string;
   /** Names the temporary key of the rebuild in progress, if any. */
   readonly markerKey: string;
+  /** Last applied version per id. */
+  readonly versionsKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -99,20 +157,32 @@ export class GeoIndex {
   ) {
     this.key = `${prefix}geo:${kind}`;
     this.markerKey = `${this.key}:rebuilding`;
+    this.versionsKey = `${this.key}:versions`;
   }
 
-  /** Adds or moves items (GEOADD); also into a running rebuild's key. */
+  /** Applies versioned changes (idempotent, order-safe); also into a running rebuild's key. */
+  async apply(changes: GeoChange[]): Promise<number> {
+    if (!changes.length) return 0;
+    const args: (string | number)[] = [MARKER_TTL_SEC];
+    for (const c of changes) {
+      if (c.point) checkRange(c.point, `${this.kind} ${c.id}`);
+      args.push(String(c.id), c.version, c.point ? c.point.lng : '', c.point ? c.point.lat : '');
+    }
+    return Number(await this.redis.eval(APPLY, 3, this.key, this.markerKey, this.versionsKey, ...args));
+  }
+
+  /** Adds or moves items without a version (tools, tests); also into a running rebuild's key. */
   async upsert(points: GeoPoint[]): Promise<void> {
     if (!points.length) return;
     const args: (string | number)[] = [];
     for (const p of points) {
-      if (!(Math.abs(p.lat) <= GEO_MAX_LAT && Math.abs(p.lng) <= 180)) throw new RangeError(`coordinates out of the GEO range for ${this.kind} ${p.id}`);
+      checkRange(p, `${this.kind} ${p.id}`);
       args.push(p.lng, p.lat, String(p.id));
     }
     await this.redis.eval(UPSERT, 2, this.key, this.markerKey, ...args, MARKER_TTL_SEC);
   }
 
-  /** Removes items (ZREM); also from a running rebuild's key. Removing a missing id is a no-op. */
+  /** Removes items without a version (tools, tests); also from a running rebuild's key. */
   async remove(ids: number[]): Promise<void> {
     if (!ids.length) return;
     await this.redis.eval(REMOVE, 2, this.key, this.markerKey, ...ids.map(String));
@@ -169,10 +239,12 @@ export class GeoIndex {
         let written = 0;
         const lastId = await source(afterId, batchSize, async (points) => {
           if (!points.length) return;
-          const args: (string | number)[] = [];
-          for (const p of points) args.push(p.lng, p.lat, String(p.id));
-          await this.redis.multi().call('GEOADD', tempKey, ...args).expire(tempKey, MARKER_TTL_SEC).exec();
-          written += points.length;
+          const args: (string | number)[] = [tempKey, MARKER_TTL_SEC];
+          for (const p of points) {
+            checkRange(p, `${this.kind} ${p.id}`);
+            args.push(String(p.id), p.version ?? 0, p.lng, p.lat);
+          }
+          written += Number(await this.redis.eval(REBUILD_ADD, 1, this.versionsKey, ...args));
         });
         count += written;
         const alive = await this.redis.eval(REFRESH, 1, this.markerKey, tempKey, MARKER_TTL_SEC);
@@ -189,6 +261,10 @@ export class GeoIndex {
       throw err;
     }
   }
+}
+
+function checkRange(p: { lat: number; lng: number }, what: string): void {
+  if (!(Math.abs(p.lat) <= GEO_MAX_LAT && Math.abs(p.lng) <= 180)) throw new RangeError(`coordinates out of the GEO range for ${what}`);
 }
 
 /** Great-circle distance in metres with Redis's formula and Earth radius (for tests and tools). */

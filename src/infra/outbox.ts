@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Clock } from './clock';
+import { CLAIM_TX } from './db';
 import type { Logger } from './logger';
 
 export type OutboxHandler = (payload: any, meta: { outboxId: number }) => Promise<void>;
@@ -109,7 +110,7 @@ export class OutboxDispatcher {
   }
 
   private async processBatch(): Promise<number> {
-    return this.sequelize.transaction(async (t) => {
+    return this.sequelize.transaction(CLAIM_TX, async (t) => {
       const now = this.clock.now();
       const rows = await this.sequelize.query<OutboxRow>(
         `SELECT id, topic, payload, attempts FROM outbox

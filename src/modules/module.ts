@@ -55,6 +55,11 @@ export interface FeatureModule {
   attach?(server: HttpServer): void;
   /** Background work (sweepers, workers, subscriptions). */
   start?(): void | Promise<void>;
+  /**
+   * Periodic work over due-at data (reminders, expiries), run by the scheduler every minute on some
+   * instance. Must be safe to run on several instances at once and to run late.
+   */
+  sweep?(): Promise<unknown>;
   /** Undo start/attach: close sockets and streams (with a reconnect hint), stop timers. */
   stop?(): Promise<void>;
 }

@@ -1,6 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import type { Sequelize } from 'sequelize';
 import { createApp, type PawmateApp } from '../../src/app';
@@ -11,6 +14,8 @@ import { connectRedis, createRedis, type Redis } from '../../src/infra/redis';
 import { createLogger } from '../../src/infra/logger';
 import { ManualClock, systemClock, type Clock } from '../../src/infra/clock';
 import { SmtpMailer, LogMailer, type Mailer } from '../../src/infra/mail/mailer';
+import { LocalStorage } from '../../src/infra/storage/local';
+import type { Storage } from '../../src/infra/storage/storage';
 
 const ROOT_DB = process.env.TEST_DATABASE_ROOT ?? 'mysql://root@127.0.0.1:3306';
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -29,6 +34,8 @@ export interface TestContextOptions {
   env?: Record<string, string>;
   smtpUrl?: string;
   clock?: Clock;
+  /** Image storage for the instances; default: a local storage in a temp dir of this context. */
+  storage?: Storage;
 }
 
 /**
@@ -40,6 +47,9 @@ export class TestContext {
   readonly config: Config;
   readonly clock: Clock;
   private readonly instances: TestInstance[] = [];
+  /** Upload directory of the default local storage (removed in `close`). */
+  readonly uploadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-uploads-'));
+  readonly storage: Storage;
 
   constructor(private readonly options: TestContextOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -53,10 +63,14 @@ export class TestContext {
       DB_POOL_MAX: '4',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       OUTBOX_POLL_MS: '50',
+      SWEEP_EVERY_MS: '0',
+      // Test files sign up hundreds of users from one IP; the limits have tests of their own.
+      RATE_LIMIT_AUTH_GENERAL_PER_MIN: '100000',
       PUBLIC_URL: 'http://pawmate.test',
       SMTP_URL: options.smtpUrl ?? '',
       ...options.env,
     });
+    this.storage = options.storage ?? new LocalStorage(this.uploadDir, this.config.publicUrl);
   }
 
   async setup(): Promise<this> {
@@ -76,7 +90,7 @@ export class TestContext {
     redis.on('error', () => undefined);
     await connectRedis(redis);
     const mailer: Mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(logger);
-    const pawmate = createApp({ config, sequelize, redis, mailer, clock: this.clock, logger });
+    const pawmate = createApp({ config, sequelize, redis, mailer, storage: this.storage, clock: this.clock, logger });
     const server = http.createServer(pawmate.app);
     pawmate.attach(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -113,6 +127,7 @@ export class TestContext {
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
     await dropDatabase(this.config.databaseUrl);
+    fs.rmSync(this.uploadDir, { recursive: true, force: true });
   }
 }
 

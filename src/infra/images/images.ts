@@ -2,10 +2,12 @@
  * Images: the reusable upload pipeline for every module that takes pictures (avatars, pets, sitter
  * photos). How a module uses it:
  *
- *   import { imageUpload } from '../../http/upload';          // route `before`: multipart, field `image`, 10 MB, 413/400
  *   import { imagesFor, PRESETS } from '../../infra/images/images';
  *
  *   const images = imagesFor(ctx);                            // one per app instance; null when the app has no storage
+ *   route: { …, upload: { field: 'image' }, before: images?.upload ?? imageUpload() }
+ *     // multipart field `image`, ≤ 10 MB (413 problem), 400 naming body.image when missing, 60 uploads
+ *     // per user per hour shared by every image route (429), 16 buffered uploads per instance (503)
  *   outboxHandlers: { ...images?.outboxHandlers }             // carries out the deletions scheduled below
  *
  *   // in a handler, after imageUpload(): the bytes are `req.file.buffer` (see `uploadedFile(req)`)
@@ -26,8 +28,10 @@
  * (cover crop), `sitterPhoto` 1280 px wide + 320 px `thumb` (never enlarged). All outputs are WebP.
  * Lower-level pieces: `render` (pipeline only), `store` (render + upload), `discard` (delete now).
  */
+import type { RequestHandler } from 'express';
 import type { Sequelize, Transaction } from 'sequelize';
 import { Unavailable } from '../../http/errors';
+import { imageUpload, uploadLimiter } from '../../http/upload';
 import type { ModuleContext } from '../../modules/module';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
@@ -52,6 +56,8 @@ export interface StoredImage {
 
 export class ImageService {
   readonly outboxHandlers: Record<string, OutboxHandler>;
+  /** Multipart middleware for image routes, shared so its limits hold per instance (set by `imagesFor`). */
+  upload: RequestHandler[] = imageUpload();
 
   constructor(
     readonly storage: Storage,
@@ -136,8 +142,11 @@ export function imagesFor(ctx: ModuleContext): ImageService | null {
   if (!ctx.storage) return null;
   let images = perApp.get(ctx);
   if (!images) {
-    images = new ImageService(ctx.storage, new ImagePipeline(), ctx.sequelize, ctx.clock, ctx.outbox, ctx.logger);
-    perApp.set(ctx, images);
+    const service = new ImageService(ctx.storage, new ImagePipeline(), ctx.sequelize, ctx.clock, ctx.outbox, ctx.logger);
+    service.upload = imageUpload({ limiter: uploadLimiter(ctx.redis, ctx.config.redisPrefix) });
+    ctx.metrics.gauge('pawmate_images_processing', 'Uploaded images being decoded and re-encoded now', () => service.pipeline.busy);
+    perApp.set(ctx, service);
+    images = service;
   }
   return images;
 }

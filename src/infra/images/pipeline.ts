@@ -49,6 +49,8 @@ export interface PipelineOptions {
   timeoutSec: number;
 }
 
+const MAX_WEBP_SIDE = 16383;
+
 const DEFAULTS: PipelineOptions = { maxInputPixels: 40_000_000, concurrency: 2, maxWaiting: 32, timeoutSec: 10 };
 
 /** Formats we accept, by what the bytes are (sharp's decoder), never by file name or Content-Type. */
@@ -122,7 +124,8 @@ export class ImagePipeline {
             .clone()
             .resize({
               width: v.width,
-              height: v.height,
+              // 'inside' bounds the height too: WebP cannot exceed 16383 px, and a 1000×40000 strip is legal input.
+              height: v.height ?? (v.fit === 'inside' ? MAX_WEBP_SIDE : undefined),
               fit: v.fit,
               position: 'centre',
               withoutEnlargement: v.fit === 'inside',

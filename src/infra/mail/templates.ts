@@ -53,4 +53,9 @@ export const templates = {
       ],
       { label: 'Open the chat', url },
     ),
+  reservationReminder: (to: string, nickname: string, otherName: string, service: string, start: string, end: string) =>
+    compose(to, `Reminder: your Pawmate reservation starts ${start}`, [
+      `Hi ${nickname},`,
+      `Your ${service.replace('_', '-')} reservation with ${otherName} runs from ${start} to ${end}. It starts tomorrow.`,
+    ]),
 };

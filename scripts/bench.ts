@@ -1,0 +1,78 @@
+/**
+ * `npm run bench`: builds, then measures Pawmate against baselines in the same run and prints tables.
+ * The latest tables are written to docs/BENCHMARKS.md with the date and the machine.
+ *   npm run bench -- [--only foundation] [--duration 8] [--connections 50] [--no-write]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { createSequelize } from '../src/infra/db';
+import { ensureDatabase, migrator } from '../src/infra/migrator';
+import { foundationBench, type BenchEnv } from './bench/foundation';
+
+const HELP = `Usage: npm run bench -- [options]
+  --only <name>        run one suite: ${'foundation'}
+  --duration <sec>     seconds per load run (default 8)
+  --connections <n>    concurrent HTTP connections (default 50)
+  --no-write           print only; leave docs/BENCHMARKS.md alone
+Environment: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/pawmate_bench), REDIS_URL.
+`;
+
+const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ markdown: string }> }> = {
+  foundation: { title: 'Foundation: HTTP stack, auth and a primary-key read', run: foundationBench },
+};
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function main() {
+  if (process.argv.includes('--help')) return void process.stdout.write(HELP);
+  dotenv.config({ quiet: true });
+  const env: BenchEnv = {
+    databaseUrl: process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/pawmate_bench',
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    duration: Number(arg('duration', '8')),
+    connections: Number(arg('connections', '50')),
+  };
+  process.stdout.write(`preparing ${env.databaseUrl}\n`);
+  await ensureDatabase(env.databaseUrl);
+  const sequelize = createSequelize(env.databaseUrl, 1);
+  await migrator(sequelize, (m) => process.stdout.write(`${m}\n`)).up();
+  await sequelize.close();
+
+  const only = arg('only', '');
+  const names = only ? [only] : Object.keys(SUITES);
+  const sections: string[] = [];
+  for (const name of names) {
+    const suite = SUITES[name];
+    if (!suite) throw new Error(`unknown suite ${name}`);
+    process.stdout.write(`\n## ${suite.title}\n`);
+    const { markdown } = await suite.run(env);
+    process.stdout.write(`\n${markdown}\n`);
+    sections.push(`<!-- bench:${name} -->\n## ${suite.title}\n\n${markdown}\n<!-- /bench:${name} -->`);
+  }
+  if (!process.argv.includes('--no-write')) writeReport(sections, env);
+}
+
+/** Replaces each suite's section in docs/BENCHMARKS.md, keeping the others. */
+function writeReport(sections: string[], env: BenchEnv) {
+  const file = path.resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');
+  let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\nProduced by `npm run bench`; each suite compares Pawmate with a baseline measured in the same run.\n';
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  for (const section of sections) {
+    const name = /<!-- bench:(\w+) -->/.exec(section)![1];
+    const stamped = section.replace('\n\n', `\n\n_${new Date().toISOString().slice(0, 10)} on ${machine}; autocannon, ${env.connections} connections, ${env.duration} s per row._\n\n`);
+    const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
+    doc = re.test(doc) ? doc.replace(re, stamped) : `${doc.trimEnd()}\n\n${stamped}\n`;
+  }
+  fs.writeFileSync(file, doc);
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

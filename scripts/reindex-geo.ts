@@ -1,0 +1,109 @@
+/**
+ * Rebuilds the Redis GEO index of sitters from MySQL, safe to run while servers serve:
+ *   npm run geo:reindex [-- --batch 1000]
+ * Builds into a temporary key and swaps it in with RENAME; writes made meanwhile reach both keys.
+ */
+import dotenv from 'dotenv';
+import { createSequelize } from '../src/infra/db';
+import { connectRedis, createRedis } from '../src/infra/redis';
+import { GeoIndex, type RebuildProgress } from '../src/infra/geo';
+import { SittersRepository } from '../src/modules/sitters/sitters.repository';
+import { reindexSitterGeo } from '../src/modules/sitters/sitters.service';
+
+const HELP = `Usage: npm run geo:reindex [-- options]
+
+Rebuilds the sitters' geo index (Redis key <REDIS_PREFIX>geo:sitters) from MySQL, the source of
+truth: active sitters are read in id order, in batches, into a temporary key that then replaces the
+live one with RENAME. Servers may keep running: writes made during the rebuild are applied to both
+keys, so none is lost. Refuses to start while another rebuild runs.
+
+Options
+  --batch N     sitters per batch (default 1000, 1–10000)
+  --help        this text
+
+Environment
+  DATABASE_URL  mysql://user:pass@host:3306/db (required)
+  REDIS_URL     redis://host:6379/0 (required)
+  REDIS_PREFIX  key prefix of the deployment (default pm:)
+`;
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Rewrites the current line (a terminal) instead of printing a new one. */
+  tty?: boolean;
+}
+
+/** The CLI as a function (exit code), so a test can run it against its own database and prefix. */
+export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(HELP);
+    return 0;
+  }
+  let batchSize = 1000;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--batch') {
+      batchSize = Number(argv[++i]);
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+        io.err('geo:reindex: --batch must be an integer between 1 and 10000');
+        return 2;
+      }
+    } else {
+      io.err(`geo:reindex: unknown option ${argv[i]}\n\n${HELP}`);
+      return 2;
+    }
+  }
+  for (const name of ['DATABASE_URL', 'REDIS_URL']) {
+    if (!env[name]) {
+      io.err(`Invalid configuration: ${name} is required`);
+      return 1;
+    }
+  }
+  const prefix = env.REDIS_PREFIX ?? 'pm:';
+  if (!/^[A-Za-z0-9:_-]{1,40}$/.test(prefix)) {
+    io.err('Invalid configuration: REDIS_PREFIX must match [A-Za-z0-9:_-]{1,40}');
+    return 1;
+  }
+
+  const sequelize = createSequelize(env.DATABASE_URL!, 2);
+  // The rebuild may run for a while: let commands queue through a reconnect instead of failing fast.
+  const redis = createRedis(env.REDIS_URL!, { enableOfflineQueue: true, maxRetriesPerRequest: 5 });
+  redis.on('error', () => undefined);
+  const started = Date.now();
+  let lastPrinted = 0;
+  const progress = (p: RebuildProgress) => {
+    const pct = p.total ? Math.min(100, Math.floor((p.done / p.total) * 100)) : null;
+    const line = `geo:sitters ${p.done}${p.total !== null ? `/${p.total} (${pct}%)` : ''} indexed, ${((Date.now() - started) / 1000).toFixed(1)} s`;
+    if (io.tty) io.out(`\r${line}`);
+    else if (Date.now() - lastPrinted >= 1000 || p.done === p.total) {
+      io.out(line);
+      lastPrinted = Date.now();
+    }
+  };
+  try {
+    await connectRedis(redis);
+    const geo = new GeoIndex(redis, prefix, 'sitters');
+    io.out(`rebuilding ${geo.key} from MySQL in batches of ${batchSize}`);
+    const { count } = await reindexSitterGeo(new SittersRepository(sequelize), geo, { batchSize, onProgress: progress });
+    io.out(`${io.tty ? '\n' : ''}done: ${count} sitters in ${geo.key} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return 0;
+  } catch (err) {
+    io.err(`${io.tty ? '\n' : ''}geo:reindex: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    redis.disconnect();
+    await sequelize.close();
+  }
+}
+
+if (require.main === module) {
+  dotenv.config({ quiet: true });
+  const tty = Boolean(process.stdout.isTTY);
+  run(process.argv.slice(2), process.env, {
+    out: (l) => process.stdout.write(tty && l.startsWith('\r') ? l : `${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+    tty,
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

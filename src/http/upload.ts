@@ -1,0 +1,111 @@
+import type { Request, RequestHandler } from 'express';
+import multer from 'multer';
+import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
+import type { Redis } from '../infra/redis';
+import { PayloadTooLarge, RateLimited, Unavailable, ValidationFailed } from './errors';
+import { redisLimiter } from './rate-limit';
+
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** Room for the multipart framing around the one file (boundaries, part headers). */
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+export interface ImageUploadOptions {
+  field?: string;
+  maxBytes?: number;
+  /** Uploads buffered at once per instance (each may hold `maxBytes` of memory); more → 503. */
+  maxInFlight?: number;
+  /** Uploads per caller (user id, else IP) across instances; see `uploadLimiter`. */
+  limiter?: RateLimiterRedis;
+}
+
+/** Image decoding is the most expensive thing a client can ask for: 60 uploads per user per hour. */
+export const UPLOADS_PER_HOUR = 60;
+
+/**
+ * The one upload limiter every image route shares (same Redis key prefix), so avatars, pet photos
+ * and sitter photos draw on one budget per user.
+ */
+export function uploadLimiter(redis: Redis, redisPrefix: string, points = UPLOADS_PER_HOUR, durationSec = 3600): RateLimiterRedis {
+  return redisLimiter(redis, `${redisPrefix}rl:uploads`, points, durationSec);
+}
+
+/**
+ * Multipart parsing for one image in field `image` (memory storage: the bytes go to sharp, never to
+ * disk as they came). Refusals are real answers, never a dropped connection:
+ * - a Content-Length over the limit is refused before reading (413), the body is then drained by the
+ *   error handler so the client reads the problem instead of a reset; `Connection: close` keeps that
+ *   socket from carrying the next request;
+ * - without a Content-Length (chunked), multer stops at the limit (LIMIT_FILE_SIZE → 413 in
+ *   http/problem.ts) and drains the rest itself;
+ * - a second file, an unexpected file field or too many fields → 400 from multer's LIMIT_* codes;
+ * - a malformed multipart body → 400; no file at all → 400 naming `body.image`.
+ * The route's handler reads the bytes with `uploadedFile(req)`.
+ */
+export function imageUpload(options: ImageUploadOptions = {}): RequestHandler[] {
+  const field = options.field ?? 'image';
+  const maxBytes = options.maxBytes ?? MAX_UPLOAD_BYTES;
+  const maxInFlight = options.maxInFlight ?? 16;
+  let inFlight = 0;
+  const parse = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: maxBytes, files: 1, fields: 5, fieldSize: 1024, fieldNameSize: 100, parts: 6, headerPairs: 20 },
+  }).single(field);
+
+  const tooLarge = () => PayloadTooLarge(`The upload exceeds ${Math.round(maxBytes / 1024 / 1024)} MB`);
+
+  const guard: RequestHandler = async (req, res, next) => {
+    const declared = Number(req.get('content-length'));
+    if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_OVERHEAD) {
+      res.setHeader('Connection', 'close');
+      throw tooLarge();
+    }
+    if (options.limiter) {
+      try {
+        await options.limiter.consume(String(res.locals.user?.id ?? req.ip ?? 'unknown'));
+      } catch (err) {
+        if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
+        throw err; // Redis unreachable → 503 via the error middleware
+      }
+    }
+    if (inFlight >= maxInFlight) {
+      res.setHeader('Connection', 'close');
+      throw Unavailable('Too many uploads in progress; retry shortly');
+    }
+    inFlight++;
+    // 'close' fires once per response, answered or aborted: the buffer is released by then.
+    res.once('close', () => inFlight--);
+    next();
+  };
+
+  const receive: RequestHandler = (req, res, next) => {
+    parse(req, res, (err: unknown) => {
+      if (!err) return next();
+      if (err instanceof multer.MulterError) {
+        if (err.code === 'LIMIT_FILE_SIZE') res.setHeader('Connection', 'close');
+        return next(err);
+      }
+      // busboy: truncated body, bad boundary, "Unexpected end of form" … the client's fault.
+      next(ValidationFailed('The multipart body is malformed', [{ path: 'body', message: String((err as Error).message ?? 'malformed multipart body') }]));
+    });
+  };
+
+  const requireFile: RequestHandler = (req, _res, next) => {
+    const file = (req as Request & { file?: Express.Multer.File }).file;
+    if (!file || file.fieldname !== field || !file.buffer?.length) {
+      const message = req.is('multipart/form-data')
+        ? `${field} is required: send one image file in the multipart field "${field}"`
+        : `${field} is required: send multipart/form-data with one image file in the field "${field}"`;
+      throw ValidationFailed(`Invalid request: body.${field} is required`, [{ path: `body.${field}`, message }]);
+    }
+    next();
+  };
+
+  return [guard, receive, requireFile];
+}
+
+/** The bytes `imageUpload` received (it guarantees there are some). */
+export function uploadedFile(req: Request): Buffer {
+  const file = (req as Request & { file?: Express.Multer.File }).file;
+  if (!file) throw ValidationFailed('Invalid request: body.image is required', [{ path: 'body.image', message: 'image is required' }]);
+  return file.buffer;
+}

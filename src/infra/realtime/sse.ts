@@ -1,0 +1,313 @@
+import type { Response } from 'express';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { RateLimited, Unavailable } from '../../http/errors';
+
+export interface SseHubOptions {
+  /** Names the hub in metric labels. */
+  name: string;
+  /** Comment line interval; API.md promises at least one every 20 s. */
+  pingMs?: number;
+  /**
+   * Bytes a stream may have queued in the process (beyond what the kernel took) before it is cut.
+   * A client that does not read then reconnects and replays, instead of growing our memory.
+   */
+  maxBufferedBytes?: number;
+  /** Open streams per key (user) on this instance; past it, 429. */
+  maxStreamsPerKey?: number;
+  /** Reconnect delay told to clients: base + random jitter, so a restart does not bring them all back at once. */
+  retryBaseMs?: number;
+  retryJitterMs?: number;
+  registry?: Registry;
+}
+
+interface HubMetrics {
+  open: Gauge<'hub'>;
+  sent: Counter<'hub' | 'event'>;
+  drops: Counter<'hub' | 'reason'>;
+}
+
+// prom-client refuses a second metric with the same name in one registry: share per registry.
+const metricsByRegistry = new WeakMap<Registry, HubMetrics>();
+const hubsByRegistry = new WeakMap<Registry, Set<SseHub>>();
+
+function hubMetrics(registry: Registry): HubMetrics {
+  let m = metricsByRegistry.get(registry);
+  if (m) return m;
+  const hubs = new Set<SseHub>();
+  hubsByRegistry.set(registry, hubs);
+  m = {
+    open: new Gauge({
+      name: 'pawmate_sse_open_streams',
+      help: 'Open Server-Sent Events streams',
+      labelNames: ['hub'],
+      registers: [registry],
+      collect() {
+        for (const h of hubs) this.set({ hub: h.name }, h.size);
+      },
+    }),
+    sent: new Counter({
+      name: 'pawmate_sse_events_sent_total',
+      help: 'Server-Sent Events written to streams',
+      labelNames: ['hub', 'event'],
+      registers: [registry],
+    }),
+    drops: new Counter({
+      name: 'pawmate_sse_drops_total',
+      help: 'Streams closed by the server because the client did not keep up',
+      labelNames: ['hub', 'reason'],
+      registers: [registry],
+    }),
+  };
+  metricsByRegistry.set(registry, m);
+  return m;
+}
+
+export interface SseEvent {
+  id?: string | number;
+  event?: string;
+  /** Serialized as one JSON line. */
+  data: unknown;
+}
+
+/** One open event stream. Writes never throw; after close they are ignored. */
+export class SseStream {
+  closed = false;
+  /** Headers sent: before that nothing may be written (the caller may still answer with a problem). */
+  started = false;
+  private readonly closeHandlers: Array<() => void> = [];
+
+  constructor(
+    readonly key: number,
+    readonly sessionId: number | null,
+    private readonly res: Response,
+    private readonly hub: SseHub,
+  ) {}
+
+  /** Bytes waiting in the process for the socket. */
+  get buffered(): number {
+    return this.res.writableLength;
+  }
+
+  send(ev: SseEvent): boolean {
+    let chunk = '';
+    if (ev.id !== undefined) chunk += `id: ${String(ev.id).replace(/[\r\n]/g, '')}\n`;
+    if (ev.event) chunk += `event: ${ev.event.replace(/[\r\n]/g, '')}\n`;
+    // JSON.stringify escapes newlines inside strings, so the payload is always a single data line.
+    chunk += `data: ${JSON.stringify(ev.data)}\n\n`;
+    const ok = this.write(chunk);
+    if (ok) this.hub.counted(ev.event ?? 'message');
+    return ok;
+  }
+
+  comment(text: string): boolean {
+    return this.write(`: ${text.replace(/[\r\n]/g, ' ')}\n\n`);
+  }
+
+  retry(ms: number): boolean {
+    return this.write(`retry: ${Math.max(0, Math.round(ms))}\n\n`);
+  }
+
+  /**
+   * Resolves true once the socket has taken what is queued (or the stream closed), false when that
+   * takes longer than `timeoutMs` (the caller decides whether that client is too slow).
+   */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.closed || this.res.writableLength === 0 || !this.res.writableNeedDrain) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.res.off('drain', onDrain);
+        this.res.off('close', onDrain);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      this.res.on('drain', onDrain);
+      this.res.on('close', onDrain);
+    });
+  }
+
+  /** Ends the stream politely, optionally telling the client when to come back. */
+  close(retryMs?: number): void {
+    if (this.closed) return;
+    if (!this.started) {
+      // Not begun: leave the response to the opener, which sees `closed` and answers.
+      this.finish();
+      return;
+    }
+    if (retryMs !== undefined) this.retry(retryMs);
+    this.finish();
+    this.res.end();
+  }
+
+  /** Cuts a client that does not keep up: its queued bytes are freed at once. */
+  drop(reason: string): void {
+    if (this.closed) return;
+    this.hub.dropped(reason);
+    this.finish();
+    this.res.destroy();
+  }
+
+  onClose(handler: () => void): void {
+    if (this.closed) handler();
+    else this.closeHandlers.push(handler);
+  }
+
+  /** Called by the hub when the client goes away. */
+  finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.forget(this);
+    for (const h of this.closeHandlers.splice(0)) {
+      try {
+        h();
+      } catch {
+        // A close handler must not stop the others.
+      }
+    }
+  }
+
+  private write(chunk: string): boolean {
+    if (!this.started || this.closed || this.res.writableEnded || this.res.destroyed) return false;
+    this.res.write(chunk);
+    if (this.res.writableLength > this.hub.maxBufferedBytes) {
+      this.drop('buffer');
+      return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * Server-Sent Events for one instance: opens streams with the right headers, keeps them alive with
+ * one shared ping timer, indexes them by key (user) and login, enforces per-key and buffer caps,
+ * and closes them all with a reconnect hint on shutdown. What to send is the caller's business.
+ */
+export class SseHub {
+  readonly name: string;
+  readonly maxBufferedBytes: number;
+  private readonly pingMs: number;
+  private readonly maxStreamsPerKey: number;
+  private readonly retryBaseMs: number;
+  private readonly retryJitterMs: number;
+  private readonly byKey = new Map<number, Set<SseStream>>();
+  private readonly metrics: HubMetrics | null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(options: SseHubOptions) {
+    this.name = options.name;
+    this.pingMs = options.pingMs ?? 15_000;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 256 * 1024;
+    this.maxStreamsPerKey = options.maxStreamsPerKey ?? 10;
+    this.retryBaseMs = options.retryBaseMs ?? 2000;
+    this.retryJitterMs = options.retryJitterMs ?? 3000;
+    this.metrics = options.registry ? hubMetrics(options.registry) : null;
+    if (options.registry) hubsByRegistry.get(options.registry)!.add(this);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.byKey.values()) n += set.size;
+    return n;
+  }
+
+  retryMs(): number {
+    return this.retryBaseMs + Math.floor(Math.random() * this.retryJitterMs);
+  }
+
+  /**
+   * Checks the caps and registers a stream; nothing is written yet, so the caller can still answer
+   * with a problem (e.g. 503) and `abandon` it. Throws RateLimited past the per-key cap.
+   */
+  register(key: number, sessionId: number | null, res: Response): SseStream {
+    if (this.stopping) throw Unavailable('This instance is shutting down; reconnect');
+    const set = this.byKey.get(key);
+    if (set && set.size >= this.maxStreamsPerKey) throw RateLimited(this.retryBaseMs / 1000);
+    const stream = new SseStream(key, sessionId, res, this);
+    if (set) set.add(stream);
+    else this.byKey.set(key, new Set([stream]));
+    res.on('close', () => stream.finish());
+    this.ensureTimer();
+    return stream;
+  }
+
+  /** Sends the headers and the `retry:` line: from here on the answer is the stream. */
+  begin(stream: SseStream, res: Response): void {
+    const socket = res.req.socket;
+    // A stream is idle for long stretches by design; the ping keeps intermediaries from closing it.
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    stream.started = true;
+    stream.retry(this.retryMs());
+  }
+
+  streamsOf(key: number): SseStream[] {
+    return [...(this.byKey.get(key) ?? [])];
+  }
+
+  keys(): number[] {
+    return [...this.byKey.keys()];
+  }
+
+  /** Closes every stream opened with one of these logins (revocation). No retry hint: the token is dead. */
+  closeSessions(sessionIds: number[], key?: number): number {
+    const ids = new Set(sessionIds);
+    let n = 0;
+    const sets = key !== undefined ? [this.byKey.get(key) ?? new Set<SseStream>()] : [...this.byKey.values()];
+    for (const set of sets) {
+      for (const s of [...set]) {
+        if (s.sessionId !== null && ids.has(s.sessionId)) {
+          s.close();
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Shutdown: every client is told to come back after a jittered delay, then its stream ends. */
+  stop(): void {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const set of [...this.byKey.values()]) for (const s of [...set]) s.close(this.retryMs());
+  }
+
+  // --- called by streams ---------------------------------------------------------------------
+
+  forget(stream: SseStream): void {
+    const set = this.byKey.get(stream.key);
+    if (!set) return;
+    set.delete(stream);
+    if (set.size === 0) this.byKey.delete(stream.key);
+    if (this.byKey.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  counted(event: string): void {
+    this.metrics?.sent.inc({ hub: this.name, event });
+  }
+
+  dropped(reason: string): void {
+    this.metrics?.drops.inc({ hub: this.name, reason });
+  }
+
+  private ensureTimer(): void {
+    if (this.timer || this.stopping) return;
+    this.timer = setInterval(() => {
+      for (const set of [...this.byKey.values()]) for (const s of [...set]) s.comment('ping');
+    }, this.pingMs);
+    this.timer.unref();
+  }
+}

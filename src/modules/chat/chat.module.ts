@@ -1,0 +1,72 @@
+import { Counter, Histogram } from 'prom-client';
+import { redisLimiter } from '../../http/rate-limit';
+import type { FeatureModule, ModuleContext, Services } from '../module';
+import { ChatRepository } from './chat.repository';
+import { Presence } from './chat.presence';
+import { ChatService, TOPIC_CHAT_NOTIFY, type ChatNotifier } from './chat.service';
+import { ChatSockets } from './chat.socket';
+import { chatRoutes } from './chat.router';
+
+/** Messages per user per 10 s across every socket, tab and instance (each socket also has its own 20 / 10 s). */
+const USER_SEND_LIMIT = 60;
+
+function notifierOf(services: Services): ChatNotifier | undefined {
+  const n = services.notifications as Partial<ChatNotifier> | undefined;
+  return n && typeof n.notify === 'function' ? (n as ChatNotifier) : undefined;
+}
+
+/**
+ * Chat (issue 6): REST under /chat, Socket.io on /socket.io, presence in Redis. Publishes
+ * `services.chat` (ChatService) for reservations, meetups and posts, which create their rooms with
+ * `createRoomInTx`, manage members and add socket events with `registerSocketHandler`.
+ */
+export function createChatModule(ctx: ModuleContext, services: Services): FeatureModule {
+  const registers = [ctx.metrics.registry];
+  const metrics = {
+    messages: new Counter({ name: 'pawmate_chat_messages_total', help: 'Chat messages stored (rate = messages/s)', labelNames: ['via'], registers }),
+    ackDuration: new Histogram({
+      name: 'pawmate_socket_ack_duration_seconds',
+      help: 'Time from a client event to its acknowledgement',
+      labelNames: ['event'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+  const presence = new Presence(ctx.redis, ctx.config.redisPrefix);
+  const notifier = notifierOf(services);
+  const chat = new ChatService({
+    sequelize: ctx.sequelize,
+    repo: new ChatRepository(ctx.sequelize),
+    users: services.users,
+    presence,
+    outbox: ctx.outbox,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    sendLimiter: redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:chat-send`, USER_SEND_LIMIT, 10),
+    notifier,
+    onMessageCreated: (via) => metrics.messages.inc({ via }),
+  });
+  const sockets = new ChatSockets({
+    chat,
+    presence,
+    verify: ctx.verifyAccessToken,
+    bus: ctx.bus,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    config: ctx.config,
+    metrics,
+  });
+  chat.setRealtime(sockets);
+  ctx.metrics.gauge('pawmate_open_sockets', 'Open Socket.io connections on this instance', () => sockets.openSockets);
+
+  return {
+    name: 'chat',
+    service: chat,
+    routes: chatRoutes(chat),
+    // Registered even without a notifier, so rows written by an instance that had one still drain.
+    outboxHandlers: { [TOPIC_CHAT_NOTIFY]: (payload: { messageId: number }) => chat.notifyMembers(payload) },
+    attach: (server) => sockets.attach(server),
+    start: () => sockets.start(),
+    stop: () => sockets.stop(),
+  };
+}

@@ -1,0 +1,62 @@
+import Joi from 'joi';
+import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+
+export const BODY_MAX = 2000;
+
+const id = Joi.number().integer().min(1).max(4294967295);
+const body = text(1, BODY_MAX);
+/** Chosen by the client per message (a UUID, a counter …): the idempotency key of a send. */
+const clientId = Joi.string().min(1).max(64).pattern(/^[A-Za-z0-9_-]+$/, { name: 'letters, digits, _ and -' });
+
+// --- REST -------------------------------------------------------------------------------------
+
+export const roomParams = Joi.object({ id: idParam });
+
+export const listRoomsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
+
+export const createRoomBody = Joi.object({
+  type: Joi.string().valid('direct').required().description('only direct rooms are created here; the others come with their feature'),
+  userId: idParam,
+});
+
+export const historyQuery = Joi.object({
+  before: id.description('newest first, below this message id'),
+  // Both at once has no meaning; naming `after` tells the client which one to drop.
+  after: id.when('before', { is: Joi.exist(), then: Joi.forbidden() }).description('oldest first, above this message id (catch-up)'),
+  limit: limitQuery,
+});
+
+export const sendBody = Joi.object({ body: body.required(), clientId: clientId.required() });
+
+export const readBody = Joi.object({ messageId: idParam });
+
+export const messageSchema = Joi.object({
+  id: Joi.number().integer(),
+  roomId: Joi.number().integer(),
+  senderId: Joi.number().integer(),
+  body: Joi.string(),
+  clientId: Joi.string(),
+  createdAt: Joi.string().isoDate(),
+});
+
+export const roomSchema = Joi.object({
+  id: Joi.number().integer(),
+  type: Joi.string().valid('direct', 'reservation', 'meetup', 'post'),
+  members: Joi.array().items(publicUserSchema).description('at most 100; memberCount has the total'),
+  memberCount: Joi.number().integer(),
+  reservationId: Joi.number().integer(),
+  meetupId: Joi.number().integer(),
+  postId: Joi.number().integer(),
+  lastMessage: messageSchema.allow(null),
+  unreadCount: Joi.number().integer(),
+  lastActivityAt: Joi.string().isoDate(),
+});
+
+export const roomListSchema = listOf(roomSchema);
+export const messageListSchema = listOf(messageSchema).description('nextCursor is the id to pass as the same before/after parameter');
+
+// --- Socket.io client events ------------------------------------------------------------------
+
+export const socketRoom = Joi.object({ roomId: id.required() });
+export const socketSend = Joi.object({ roomId: id.required(), body: body.required(), clientId: clientId.required() });
+export const socketRead = Joi.object({ roomId: id.required(), messageId: id.required() });

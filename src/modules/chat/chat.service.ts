@@ -1,0 +1,426 @@
+import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
+import { inTransaction } from '../../infra/db';
+import type { Clock } from '../../infra/clock';
+import type { Logger } from '../../infra/logger';
+import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { NotFound, RateLimited, ValidationFailed } from '../../http/errors';
+import type { UsersService } from '../users/users.service';
+import type { PublicUser } from '../users/users.presenter';
+import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
+import type { Presence } from './chat.presence';
+import type { Socket } from 'socket.io';
+import type Joi from 'joi';
+import type { AuthUser } from '../../http/auth';
+
+export const TOPIC_CHAT_NOTIFY = 'chat.message.notify';
+
+/** Members listed per room in room JSON; `memberCount` carries the total (open post rooms grow). */
+const MEMBERS_SHOWN = 100;
+/** Notifications fanned out per message at most (an open post room could have thousands of members). */
+const NOTIFY_MAX_RECIPIENTS = 500;
+const NOTIFY_BODY_MAX = 140;
+
+export interface ChatMessage {
+  id: number;
+  roomId: number;
+  senderId: number;
+  body: string;
+  clientId: string;
+  createdAt: string;
+}
+
+export interface ChatRoom {
+  id: number;
+  type: RoomType;
+  members: PublicUser[];
+  memberCount: number;
+  reservationId?: number;
+  meetupId?: number;
+  postId?: number;
+  lastMessage: ChatMessage | null;
+  unreadCount: number;
+  lastActivityAt: string;
+}
+
+export interface ReadReceipt {
+  roomId: number;
+  userId: number;
+  messageId: number;
+}
+
+/** The realtime side (Socket.io), set by the socket layer once it exists; every call is after commit. */
+export interface ChatRealtime {
+  messageCreated(message: ChatMessage, originSocketId?: string): void;
+  readMoved(receipt: ReadReceipt, originSocketId?: string): void;
+  memberRemoved(roomId: number, userId: number): void;
+  emitToUsers(userIds: number[], event: string, payload: unknown): void;
+}
+
+/** Given to socket handler registrars: the same validated, acknowledged handling chat uses. */
+export interface SocketTools {
+  handle<T>(socket: Socket, event: string, schema: Joi.ObjectSchema<T>, fn: (payload: T) => Promise<Record<string, unknown> | void>): void;
+}
+
+export type SocketRegistrar = (socket: Socket, user: AuthUser, tools: SocketTools) => void;
+
+/** The notifications module's service (issue 7), when it is registered before chat. */
+export interface ChatNotifyInput {
+  recipientId: number;
+  type: 'chat.message';
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+}
+export interface ChatNotifier {
+  notify(input: ChatNotifyInput): Promise<unknown>;
+  /** All recipients in one transaction, so an outbox retry never notifies anyone twice. */
+  notifyMany?(inputs: ChatNotifyInput[]): Promise<unknown>;
+}
+
+/**
+ * Who may enter an open `post` room that they are not a member of yet. Posts have not landed: until
+ * the community module sets a real policy (post deleted, author blocked you …) any signed-in user may.
+ */
+export type PostRoomPolicy = (userId: number, postId: number | null) => Promise<boolean>;
+
+export interface CreateRoomInput {
+  type: RoomType;
+  memberIds: number[];
+  reservationId?: number;
+  meetupId?: number;
+  postId?: number;
+}
+
+export interface ChatServiceDeps {
+  sequelize: Sequelize;
+  repo: ChatRepository;
+  users: UsersService;
+  presence: Presence;
+  outbox: OutboxDispatcher;
+  clock: Clock;
+  logger: Logger;
+  /** Per-user send limit across instances and transports (REST and socket). */
+  sendLimiter: RateLimiterRedis;
+  notifier?: ChatNotifier;
+  onMessageCreated?: (via: 'rest' | 'socket') => void;
+}
+
+const toMessage = (m: MessageRow): ChatMessage => ({
+  id: m.id,
+  roomId: m.roomId,
+  senderId: m.senderId,
+  body: m.body,
+  clientId: m.clientId,
+  createdAt: new Date(m.createdAt).toISOString(),
+});
+
+function encodeCursor(row: RoomRow): string {
+  return Buffer.from(JSON.stringify({ at: new Date(row.lastActivityAt).toISOString(), id: row.id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: Date; id: number } {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
+    const at = new Date(String(v.at));
+    if (typeof v.at === 'string' && !Number.isNaN(at.getTime()) && Number.isInteger(v.id) && (v.id as number) > 0) {
+      return { at, id: v.id as number };
+    }
+  } catch {
+    // falls through to the 400 below
+  }
+  throw ValidationFailed('The cursor is invalid', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+}
+
+export class ChatService {
+  private realtime: ChatRealtime | null = null;
+  private postPolicy: PostRoomPolicy = async () => true;
+  private readonly registrars: SocketRegistrar[] = [];
+
+  constructor(private readonly deps: ChatServiceDeps) {}
+
+  /** Set by the socket layer. */
+  setRealtime(realtime: ChatRealtime): void {
+    this.realtime = realtime;
+  }
+
+  /** The community module replaces the open-post default here. */
+  setPostRoomPolicy(policy: PostRoomPolicy): void {
+    this.postPolicy = policy;
+  }
+
+  /**
+   * Lets a later module add Socket.io event handlers (meetups: `location:update`). Called for every
+   * authenticated socket on connection; `tools.handle` gives validated, acknowledged handlers.
+   */
+  registerSocketHandler(register: SocketRegistrar): void {
+    this.registrars.push(register);
+  }
+
+  get socketRegistrars(): ReadonlyArray<SocketRegistrar> {
+    return this.registrars;
+  }
+
+  /** Emits to every socket of these users, on every instance (e.g. `location:nearby`). */
+  emitToUsers(userIds: number[], event: string, payload: unknown): void {
+    this.realtime?.emitToUsers(userIds, event, payload);
+  }
+
+  presentUsers(roomId: number): Promise<Set<number>> {
+    return this.deps.presence.presentUsers(roomId);
+  }
+
+  isPresent(roomId: number, userId: number): Promise<boolean> {
+    return this.deps.presence.isPresent(roomId, userId);
+  }
+
+  // --- seams for other modules (inside their transactions) ------------------------------------
+
+  /**
+   * Creates a room with its members in the caller's transaction, or finds the one that already owns
+   * the pair / reservation / meetup / post (UNIQUE keys decide under concurrency). Members are added
+   * either way.
+   */
+  async createRoomInTx(t: Transaction, input: CreateRoomInput): Promise<{ roomId: number; created: boolean }> {
+    const memberIds = [...new Set(input.memberIds)];
+    const key: NewRoom = { type: input.type };
+    if (input.type === 'direct') {
+      if (memberIds.length !== 2) throw new Error('a direct room has exactly two distinct members');
+      key.userLowId = Math.min(...memberIds);
+      key.userHighId = Math.max(...memberIds);
+    } else {
+      const column = `${input.type}Id` as const;
+      const value = input[column];
+      if (!Number.isInteger(value)) throw new Error(`a ${input.type} room needs ${column}`);
+      key[column] = value;
+    }
+    const now = this.deps.clock.now();
+    let roomId: number;
+    let created = true;
+    try {
+      roomId = await this.deps.repo.insertRoom(key, now, t);
+    } catch (err) {
+      if (!(err instanceof UniqueConstraintError)) throw err;
+      const existing = await this.deps.repo.lockRoomByKey(key, t);
+      if (existing === null) throw err;
+      roomId = existing;
+      created = false;
+    }
+    for (const userId of memberIds) await this.deps.repo.upsertMember(roomId, userId, now, t);
+    return { roomId, created };
+  }
+
+  /** Adds a member (meetup join, open post chat); false when the room does not exist. Idempotent. */
+  async addMember(t: Transaction | undefined, roomId: number, userId: number): Promise<boolean> {
+    const room = await this.deps.repo.findRoom(roomId, t);
+    if (!room) return false;
+    await this.deps.repo.upsertMember(roomId, userId, this.deps.clock.now(), t);
+    return true;
+  }
+
+  /**
+   * Removes a member in the caller's transaction. Returns a hook to call after commit: it takes that
+   * user's sockets out of the room on every instance and clears their presence.
+   */
+  async removeMember(t: Transaction, roomId: number, userId: number): Promise<() => void> {
+    const removed = await this.deps.repo.deleteMember(roomId, userId, t);
+    return () => {
+      if (removed) this.realtime?.memberRemoved(roomId, userId);
+    };
+  }
+
+  async isMember(roomId: number, userId: number, t?: Transaction): Promise<boolean> {
+    return (await this.deps.repo.findMembership(roomId, userId, t)) !== null;
+  }
+
+  // --- access ---------------------------------------------------------------------------------
+
+  /**
+   * The room if the user may use it: members always; anyone the post policy admits for an open
+   * `post` room (joined as a member when `enroll`). Everything else is 404, so ids cannot be probed.
+   */
+  async accessRoom(userId: number, roomId: number, enroll: boolean): Promise<RoomRow> {
+    const room = await this.deps.repo.findRoom(roomId);
+    if (!room) throw NotFound('Chat room');
+    if (await this.deps.repo.findMembership(roomId, userId)) return room;
+    if (room.type === 'post' && (await this.postPolicy(userId, room.postId))) {
+      if (enroll) await this.deps.repo.upsertMember(roomId, userId, this.deps.clock.now());
+      return room;
+    }
+    throw NotFound('Chat room');
+  }
+
+  // --- REST and socket operations -------------------------------------------------------------
+
+  async listRooms(userId: number, page: { limit: number; cursor?: string }): Promise<{ items: ChatRoom[]; nextCursor: string | null }> {
+    const after = page.cursor ? decodeCursor(page.cursor) : null;
+    const rows = await this.deps.repo.listMemberRooms(userId, page.limit + 1, after);
+    const more = rows.length > page.limit;
+    const pageRows = rows.slice(0, page.limit);
+    const items = await this.present(userId, pageRows);
+    return { items, nextCursor: more ? encodeCursor(pageRows[pageRows.length - 1]) : null };
+  }
+
+  async getRoom(userId: number, roomId: number): Promise<ChatRoom> {
+    const room = await this.accessRoom(userId, roomId, false);
+    const membership = await this.deps.repo.findMembership(roomId, userId);
+    const [item] = await this.present(userId, [{ ...room, lastReadMessageId: membership?.lastReadMessageId ?? null }]);
+    return item;
+  }
+
+  /** Get-or-create the direct room of a pair: 201 when this call created it, 200 when it existed. */
+  async openDirect(userId: number, otherId: number): Promise<{ room: ChatRoom; created: boolean }> {
+    if (otherId === userId) {
+      throw ValidationFailed('A direct room needs another user', [{ path: 'body.userId', message: 'cannot be yourself' }]);
+    }
+    const other = await this.deps.users.findById(otherId);
+    if (!other) throw NotFound('User');
+    const existing = await this.deps.repo.findDirectRoomId(Math.min(userId, otherId), Math.max(userId, otherId));
+    if (existing !== null) return { room: await this.getRoom(userId, existing), created: false };
+    const { roomId, created } = await inTransaction(this.deps.sequelize, (t) =>
+      this.createRoomInTx(t, { type: 'direct', memberIds: [userId, otherId] }),
+    );
+    return { room: await this.getRoom(userId, roomId), created };
+  }
+
+  async history(
+    userId: number,
+    roomId: number,
+    page: { before?: number; after?: number; limit: number },
+  ): Promise<{ items: ChatMessage[]; nextCursor: string | null }> {
+    await this.accessRoom(userId, roomId, false);
+    const rows = await this.deps.repo.history(roomId, page, page.limit + 1);
+    const items = rows.slice(0, page.limit).map(toMessage);
+    const more = rows.length > page.limit;
+    return { items, nextCursor: more ? String(items[items.length - 1].id) : null };
+  }
+
+  /**
+   * Persists a message, then (after commit) broadcasts it. The room row is locked for the insert, so
+   * ids within a room follow commit order and `after=<id>` catch-up never skips a late commit. A
+   * repeated clientId returns the stored message with `created: false` and broadcasts nothing.
+   */
+  async send(
+    userId: number,
+    roomId: number,
+    input: { body: string; clientId: string },
+    origin: { via: 'rest' | 'socket'; socketId?: string },
+  ): Promise<{ message: ChatMessage; created: boolean }> {
+    await this.consumeSendPoint(userId);
+    const { deps } = this;
+    let result: { row: MessageRow; created: boolean };
+    try {
+      result = await inTransaction(deps.sequelize, async (t) => {
+        const room = await deps.repo.findRoom(roomId, t, true);
+        if (!room) throw NotFound('Chat room');
+        if (!(await deps.repo.findMembership(roomId, userId, t))) {
+          if (room.type !== 'post' || !(await this.postPolicy(userId, room.postId))) throw NotFound('Chat room');
+          await deps.repo.upsertMember(roomId, userId, deps.clock.now(), t);
+        }
+        // Read after taking the room lock: any earlier send with this clientId has committed by now.
+        const stored = await deps.repo.findByClientId(roomId, userId, input.clientId, t);
+        if (stored) return { row: stored, created: false };
+        const now = deps.clock.now();
+        const row: MessageRow = { id: 0, roomId, senderId: userId, body: input.body, clientId: input.clientId, createdAt: now };
+        row.id = await deps.repo.insertMessage(row, t);
+        await deps.repo.touchRoom(roomId, row.id, now, t);
+        if (deps.notifier) await addToOutbox(deps.sequelize, t, deps.clock, TOPIC_CHAT_NOTIFY, { messageId: row.id });
+        return { row, created: true };
+      });
+    } catch (err) {
+      // Belt and braces: the UNIQUE key is the last word if two sends ever got past the lock.
+      if (!(err instanceof UniqueConstraintError)) throw err;
+      const stored = await deps.repo.findByClientId(roomId, userId, input.clientId);
+      if (!stored) throw err;
+      result = { row: stored, created: false };
+    }
+    const message = toMessage(result.row);
+    if (result.created) {
+      deps.onMessageCreated?.(origin.via);
+      // Fan-out is best effort by design: a client that missed it catches up with `after`.
+      this.realtime?.messageCreated(message, origin.socketId);
+      if (deps.notifier) deps.outbox.nudge();
+    }
+    return { message, created: result.created };
+  }
+
+  /** Moves my read pointer forward (never back) and broadcasts a receipt when it moved. */
+  async markRead(userId: number, roomId: number, messageId: number, field: string, originSocketId?: string): Promise<void> {
+    await this.accessRoom(userId, roomId, true);
+    const message = await this.deps.repo.findMessage(messageId);
+    if (!message || message.roomId !== roomId) {
+      throw ValidationFailed('The message is not in this room', [{ path: field, message: 'not a message of this room' }]);
+    }
+    const moved = await this.deps.repo.advanceReadPointer(roomId, userId, messageId, this.deps.clock.now());
+    if (moved) this.realtime?.readMoved({ roomId, userId, messageId }, originSocketId);
+  }
+
+  /**
+   * Outbox handler: notifies each member who is neither the sender nor joined to the room on any
+   * socket right now (presence is read when the row runs, a few ms after the commit). A failure
+   * leaves the row for a retry; with notifyMany the recipients are written all-or-nothing.
+   */
+  async notifyMembers(payload: { messageId: number }): Promise<void> {
+    const { notifier } = this.deps;
+    if (!notifier) return;
+    const message = await this.deps.repo.findMessage(payload.messageId);
+    if (!message) return;
+    const recipients = await this.deps.repo.otherMemberIds(message.roomId, message.senderId, NOTIFY_MAX_RECIPIENTS);
+    if (!recipients.length) return;
+    const present = await this.deps.presence.presentUsers(message.roomId);
+    const absent = recipients.filter((id) => !present.has(id));
+    if (!absent.length) return;
+    const sender = await this.deps.users.findById(message.senderId);
+    const body = message.body.length > NOTIFY_BODY_MAX ? `${message.body.slice(0, NOTIFY_BODY_MAX - 1)}…` : message.body;
+    const inputs: ChatNotifyInput[] = absent.map((recipientId) => ({
+      recipientId,
+      type: 'chat.message',
+      title: sender?.nickname ?? 'New message',
+      body,
+      data: { roomId: message.roomId, messageId: message.id, senderId: message.senderId },
+    }));
+    if (notifier.notifyMany) await notifier.notifyMany(inputs);
+    else for (const input of inputs) await notifier.notify(input);
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  private async consumeSendPoint(userId: number): Promise<void> {
+    try {
+      await this.deps.sendLimiter.consume(String(userId));
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
+      throw err;
+    }
+  }
+
+  /** Room JSON for a page of rooms in a fixed number of queries (members, users, last messages, unread). */
+  private async present(userId: number, rows: MemberRoomRow[]): Promise<ChatRoom[]> {
+    if (!rows.length) return [];
+    const roomIds = rows.map((r) => r.id);
+    const lastIds = rows.map((r) => r.lastMessageId).filter((id): id is number => id !== null);
+    const [members, lastMessages, unread] = await Promise.all([
+      this.deps.repo.membersOf(roomIds, MEMBERS_SHOWN),
+      this.deps.repo.findMessages(lastIds),
+      this.deps.repo.unreadCounts(userId, roomIds),
+    ]);
+    const users = await this.deps.users.publicUsers([...members.values()].flatMap((m) => m.userIds));
+    return rows.map((r) => {
+      const m = members.get(r.id) ?? { userIds: [], total: 0 };
+      const last = r.lastMessageId !== null ? lastMessages.get(r.lastMessageId) : undefined;
+      return {
+        id: r.id,
+        type: r.type,
+        // Deleted accounts drop out of the list; their messages stay.
+        members: m.userIds.map((id) => users.get(id)).filter((u): u is PublicUser => u !== undefined),
+        memberCount: m.total,
+        ...(r.reservationId !== null ? { reservationId: r.reservationId } : {}),
+        ...(r.meetupId !== null ? { meetupId: r.meetupId } : {}),
+        ...(r.postId !== null ? { postId: r.postId } : {}),
+        lastMessage: last ? toMessage(last) : null,
+        unreadCount: unread.get(r.id) ?? 0,
+        lastActivityAt: new Date(r.lastActivityAt).toISOString(),
+      };
+    });
+  }
+}

@@ -1,0 +1,368 @@
+import type { Server as HttpServer } from 'node:http';
+import type Joi from 'joi';
+import type { Server, Socket } from 'socket.io';
+import type { Counter, Histogram } from 'prom-client';
+import { createSocketServer, type SocketServer } from '../../infra/realtime/socket';
+import { LOGINS_REVOKED, type EventBus, type LoginsRevokedMessage } from '../../infra/realtime/bus';
+import type { Clock } from '../../infra/clock';
+import type { Logger } from '../../infra/logger';
+import type { Config } from '../../config';
+import type { AuthUser, VerifyAccessToken } from '../../http/auth';
+import { Conflict, RateLimited } from '../../http/errors';
+import { toAppError } from '../../http/problem';
+import { toFieldErrors } from '../../http/routes';
+import { PRESENCE_HEARTBEAT_MS, type Presence, type PresenceEntry } from './chat.presence';
+import type { ChatMessage, ChatRealtime, ChatService, ReadReceipt } from './chat.service';
+import * as s from './chat.schemas';
+
+/**
+ * Socket.io side of chat (API.md "Socket.io").
+ *
+ * Client → server, each answered through its acknowledgement with `{ ok: true, ... }` or
+ * `{ ok: false, code, message, errors? }` (a missing ack is tolerated): `room:join`, `room:leave`,
+ * `message:send` (ack `{ ok: true, message }`), `message:read`, `typing`.
+ *
+ * Server → client: `message:new` (message), `message:read` { roomId, userId, messageId },
+ * `typing` { roomId, userId }, and three connection-level events:
+ *  - `auth:expired` { message }: the access token reached its `exp`; the server disconnects right
+ *    after. Socket.io does not reconnect after a server-side disconnect: refresh the token, set
+ *    `socket.auth.token` and call `socket.connect()`.
+ *  - `auth:revoked` { message }: the login was revoked (logout, refresh reuse, password reset,
+ *    account deleted); disconnected right after, on every instance.
+ *  - `server:shutdown` { reconnect: true }: the instance is stopping; the transport is closed so the
+ *    client reconnects on its own (to another instance). Rooms must be joined again after any reconnect,
+ *    and missed messages fetched with `GET /chat/rooms/{id}/messages?after=<last id>`.
+ */
+
+/** Messages and typing events per socket per window (the per-user limit across instances is in the service). */
+const SOCKET_LIMIT = 20;
+const SOCKET_WINDOW_MS = 10_000;
+/** A typing indicator is relayed at most this often per socket and room; extra ones are acked, not relayed. */
+const TYPING_THROTTLE_MS = 2_000;
+const MAX_JOINED_ROOMS = 100;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const VALIDATION: Joi.ValidationOptions = { abortEarly: false, stripUnknown: true, convert: true };
+
+const roomName = (roomId: number) => `room:${roomId}`;
+const userRoom = (userId: number) => `user:${userId}`;
+
+/** A fixed window counter, kept in memory because it belongs to one socket on one instance. */
+class WindowLimiter {
+  private start = 0;
+  private used = 0;
+  constructor(private readonly max: number, private readonly windowMs: number) {}
+  /** Seconds to wait, or 0 when a point was taken. */
+  take(now = Date.now()): number {
+    if (now - this.start >= this.windowMs) {
+      this.start = now;
+      this.used = 0;
+    }
+    if (this.used >= this.max) return (this.start + this.windowMs - now) / 1000;
+    this.used++;
+    return 0;
+  }
+}
+
+export interface SocketMetrics {
+  ackDuration: Histogram<'event'>;
+  messages: Counter<'via'>;
+}
+
+export interface ChatSocketsDeps {
+  chat: ChatService;
+  presence: Presence;
+  verify: VerifyAccessToken;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+  metrics: SocketMetrics;
+}
+
+export type AckReply = { ok: true; [k: string]: unknown } | { ok: false; code: string; message: string; errors?: unknown[]; retryAfterSec?: number };
+
+export class ChatSockets implements ChatRealtime {
+  private server: SocketServer | null = null;
+  private readonly bySession = new Map<number, Set<Socket>>();
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private open = 0;
+
+  constructor(private readonly deps: ChatSocketsDeps) {}
+
+  get openSockets(): number {
+    return this.open;
+  }
+
+  private get io(): Server | null {
+    return this.server?.io ?? null;
+  }
+
+  attach(http: HttpServer): void {
+    const { config, logger } = this.deps;
+    this.server = createSocketServer(http, {
+      redisUrl: config.redisUrl,
+      redisPrefix: config.redisPrefix,
+      corsOrigins: config.corsOrigins,
+      logger,
+    });
+    const io = this.server.io;
+    io.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      if (typeof token !== 'string' || !token || token.length > 4096) return next(new Error('UNAUTHENTICATED'));
+      this.deps.verify(token).then(
+        (user) => {
+          socket.data.user = user;
+          next();
+        },
+        (err) => {
+          const { error } = toAppError(err);
+          next(new Error(error.code === 'UNAUTHENTICATED' ? 'UNAUTHENTICATED' : 'UNAVAILABLE'));
+        },
+      );
+    });
+    io.on('connection', (socket) => this.onConnection(socket));
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.deps.bus.subscribe(LOGINS_REVOKED, (msg: LoginsRevokedMessage) => {
+      for (const sid of msg.sessionIds ?? []) {
+        for (const socket of this.bySession.get(sid) ?? []) this.kick(socket, 'auth:revoked', 'This login has been revoked');
+      }
+    });
+    this.heartbeat = setInterval(() => void this.beat(), PRESENCE_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const timer of this.expiryTimers.values()) clearTimeout(timer);
+    this.expiryTimers.clear();
+    const io = this.io;
+    if (!io) return;
+    const entries: PresenceEntry[] = [];
+    for (const socket of io.of('/').sockets.values()) {
+      entries.push(...this.entriesOf(socket));
+      socket.emit('server:shutdown', { reconnect: true });
+      // Closing the transport (not socket.disconnect) lets the client reconnect by itself.
+      socket.conn.close();
+    }
+    await this.deps.presence.remove(entries).catch(() => undefined);
+    await this.server!.close();
+    this.server = null;
+  }
+
+  /**
+   * Registers a validated, acknowledged handler: the payload is checked with `schema`, the result
+   * of `fn` is spread into `{ ok: true }`, any error becomes `{ ok: false, code, message }`. Later
+   * modules use it from `chat.registerSocketHandler`.
+   */
+  handle<T>(
+    socket: Socket,
+    event: string,
+    schema: Joi.ObjectSchema<T>,
+    fn: (payload: T) => Promise<Record<string, unknown> | void>,
+    limiter?: WindowLimiter,
+  ): void {
+    socket.on(event, async (...args: unknown[]) => {
+      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (reply: AckReply) => void) : null;
+      const stopTimer = this.deps.metrics.ackDuration.startTimer({ event });
+      let reply: AckReply;
+      try {
+        const wait = limiter?.take() ?? 0;
+        if (wait > 0) throw RateLimited(wait);
+        const { value, error } = schema.validate(args[0] ?? {}, VALIDATION);
+        if (error) {
+          const errors = toFieldErrors(error, '').map((e) => ({ path: e.path.replace(/^\./, '') || 'payload', message: e.message }));
+          reply = { ok: false, code: 'VALIDATION_FAILED', message: `Invalid payload: ${errors[0].path} ${errors[0].message}`, errors };
+        } else {
+          reply = { ok: true, ...((await fn(value as T)) ?? {}) };
+        }
+      } catch (err) {
+        const { error, unexpected } = toAppError(err);
+        if (unexpected) this.deps.logger.error({ err, event }, 'socket handler failed');
+        reply = { ok: false, code: error.code, message: error.detail, ...(error.errors ? { errors: error.errors } : {}) };
+        if (error.code === 'RATE_LIMITED') reply.retryAfterSec = Number(error.headers['Retry-After']);
+      }
+      stopTimer();
+      if (!ack) return;
+      try {
+        ack(reply);
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error).message, event }, 'socket ack failed');
+      }
+    });
+  }
+
+  // --- ChatRealtime (called by the service after commit) --------------------------------------
+
+  messageCreated(message: ChatMessage, originSocketId?: string): void {
+    const io = this.io;
+    if (!io) return;
+    const to = io.to(roomName(message.roomId));
+    (originSocketId ? to.except(originSocketId) : to).emit('message:new', message);
+  }
+
+  readMoved(receipt: ReadReceipt, originSocketId?: string): void {
+    const io = this.io;
+    if (!io) return;
+    const to = io.to(roomName(receipt.roomId));
+    (originSocketId ? to.except(originSocketId) : to).emit('message:read', receipt);
+  }
+
+  emitToUsers(userIds: number[], event: string, payload: unknown): void {
+    if (!this.io || !userIds.length) return;
+    this.io.to(userIds.map(userRoom)).emit(event, payload);
+  }
+
+  memberRemoved(roomId: number, userId: number): void {
+    this.io?.in(userRoom(userId)).socketsLeave(roomName(roomId));
+    void this.deps.presence.removeUser(roomId, userId).catch(() => undefined);
+  }
+
+  // --- connection lifecycle -------------------------------------------------------------------
+
+  private onConnection(socket: Socket): void {
+    const user = socket.data.user as AuthUser;
+    const { chat, presence, logger } = this.deps;
+    this.open++;
+    let sockets = this.bySession.get(user.sessionId);
+    if (!sockets) this.bySession.set(user.sessionId, (sockets = new Set()));
+    sockets.add(socket);
+    void socket.join(userRoom(user.id));
+    this.armExpiry(socket, user);
+
+    // A revocation published between our token check and the registration above would have missed
+    // this socket; checking once more after registering closes that window.
+    const token = (socket.handshake.auth as { token: string }).token;
+    this.deps.verify(token).catch((err) => {
+      if (toAppError(err).error.code === 'UNAUTHENTICATED') this.kick(socket, 'auth:revoked', 'This login has been revoked');
+    });
+
+    socket.on('disconnecting', () => {
+      const entries = this.entriesOf(socket);
+      if (entries.length) void presence.remove(entries).catch((err) => logger.debug({ err: err.message }, 'presence cleanup failed'));
+    });
+    socket.on('disconnect', () => {
+      this.open--;
+      const timer = this.expiryTimers.get(socket.id);
+      if (timer) clearTimeout(timer);
+      this.expiryTimers.delete(socket.id);
+      const set = this.bySession.get(user.sessionId);
+      set?.delete(socket);
+      if (set && !set.size) this.bySession.delete(user.sessionId);
+    });
+
+    const sendLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
+    const typingLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
+    const lastTyping = new Map<number, number>();
+
+    this.handle(socket, 'room:join', s.socketRoom, async ({ roomId }) => {
+      await chat.accessRoom(user.id, roomId, true);
+      if (!socket.rooms.has(roomName(roomId)) && this.joinedRooms(socket).length >= MAX_JOINED_ROOMS) {
+        throw Conflict(`A socket joins at most ${MAX_JOINED_ROOMS} rooms; leave one first`);
+      }
+      // Presence first: once the ack says joined, notifications already skip this user.
+      const entry = { roomId, userId: user.id, socketId: socket.id };
+      await presence.touch([entry]);
+      // The socket may have gone while we waited; joining it now would leak the room entry.
+      if (!socket.connected) {
+        await presence.remove([entry]);
+        return;
+      }
+      await socket.join(roomName(roomId));
+    });
+
+    this.handle(socket, 'room:leave', s.socketRoom, async ({ roomId }) => {
+      if (!socket.rooms.has(roomName(roomId))) return;
+      await socket.leave(roomName(roomId));
+      await presence.remove([{ roomId, userId: user.id, socketId: socket.id }]);
+    });
+
+    this.handle(
+      socket,
+      'message:send',
+      s.socketSend,
+      async ({ roomId, body, clientId }) => {
+        const { message } = await chat.send(user.id, roomId, { body, clientId }, { via: 'socket', socketId: socket.id });
+        return { message };
+      },
+      sendLimit,
+    );
+
+    this.handle(socket, 'message:read', s.socketRead, async ({ roomId, messageId }) => {
+      await chat.markRead(user.id, roomId, messageId, 'messageId', socket.id);
+    });
+
+    this.handle(
+      socket,
+      'typing',
+      s.socketRoom,
+      async ({ roomId }) => {
+        if (!socket.rooms.has(roomName(roomId))) await chat.accessRoom(user.id, roomId, false);
+        const now = Date.now();
+        if (now - (lastTyping.get(roomId) ?? 0) < TYPING_THROTTLE_MS) return { relayed: false };
+        lastTyping.set(roomId, now);
+        this.io?.to(roomName(roomId)).except(userRoom(user.id)).emit('typing', { roomId, userId: user.id });
+        return { relayed: true };
+      },
+      typingLimit,
+    );
+
+    for (const register of chat.socketRegistrars) {
+      try {
+        register(socket, user, { handle: (sock, event, schema, fn) => this.handle(sock, event, schema, fn) });
+      } catch (err) {
+        logger.error({ err }, 'socket handler registration failed');
+      }
+    }
+  }
+
+  /** The chat rooms a socket has joined, read from Socket.io's own room set (the single source of truth). */
+  private joinedRooms(socket: Socket): number[] {
+    const out: number[] = [];
+    for (const name of socket.rooms) if (name.startsWith('room:')) out.push(Number(name.slice(5)));
+    return out;
+  }
+
+  private entriesOf(socket: Socket): PresenceEntry[] {
+    const userId = (socket.data.user as AuthUser).id;
+    return this.joinedRooms(socket).map((roomId) => ({ roomId, userId, socketId: socket.id }));
+  }
+
+  private async beat(): Promise<void> {
+    const io = this.io;
+    if (!io) return;
+    const entries: PresenceEntry[] = [];
+    for (const socket of io.of('/').sockets.values()) entries.push(...this.entriesOf(socket));
+    try {
+      await this.deps.presence.touch(entries);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'presence heartbeat failed');
+    }
+  }
+
+  /** No socket outlives its access token: at `exp` the client gets `auth:expired` and is disconnected. */
+  private armExpiry(socket: Socket, user: AuthUser): void {
+    const ms = user.exp * 1000 - this.deps.clock.now().getTime();
+    if (ms <= 0) {
+      this.kick(socket, 'auth:expired', 'The access token expired; reconnect with a fresh one');
+      return;
+    }
+    const timer = setTimeout(() => this.kick(socket, 'auth:expired', 'The access token expired; reconnect with a fresh one'), Math.min(ms, MAX_TIMER_MS));
+    timer.unref();
+    this.expiryTimers.set(socket.id, timer);
+  }
+
+  private kick(socket: Socket, event: 'auth:expired' | 'auth:revoked', message: string): void {
+    if (!socket.connected) return;
+    socket.emit(event, { message });
+    socket.disconnect(true);
+  }
+}
+
+export { WindowLimiter };

@@ -1,0 +1,29 @@
+import type { FeatureModule, ModuleContext, Services } from '../module';
+import { NotificationsRepository } from './notifications.repository';
+import { NotificationsService, TOPIC_NOTIFICATION_CREATED, TOPIC_UNREAD_CHANGED } from './notifications.service';
+import { CHANNEL_CREATED, CHANNEL_UNREAD, NotificationStreams } from './notifications.stream';
+import { notificationsRoutes } from './notifications.router';
+
+export type NotificationsModule = FeatureModule & { service: NotificationsService; streams: NotificationStreams };
+
+/** Notifications: stored, streamed over SSE (with replay) and mailed. Published as `services.notifications`. */
+export function createNotificationsModule(ctx: ModuleContext, services: Services): NotificationsModule {
+  const repo = new NotificationsRepository(ctx.sequelize);
+  const service = new NotificationsService(ctx.sequelize, repo, services.users, ctx.outbox, ctx.clock, ctx.logger, {
+    publicUrl: ctx.config.publicUrl,
+  });
+  const streams = new NotificationStreams(repo, ctx.bus, ctx.logger, ctx.metrics.registry);
+  return {
+    name: 'notifications',
+    service,
+    streams,
+    routes: notificationsRoutes(service, streams, ctx.verifyAccessToken),
+    outboxHandlers: {
+      // Publishing twice (a retried row) is harmless: streams skip sequence numbers they have sent.
+      [TOPIC_NOTIFICATION_CREATED]: (payload) => ctx.bus.publish(CHANNEL_CREATED, payload),
+      [TOPIC_UNREAD_CHANGED]: (payload) => ctx.bus.publish(CHANNEL_UNREAD, payload),
+    },
+    start: () => streams.start(),
+    stop: async () => streams.stop(),
+  };
+}

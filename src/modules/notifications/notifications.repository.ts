@@ -1,0 +1,250 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { NotificationType, Preference } from './notifications.schemas';
+
+/** A notification as API.md shows it. */
+export interface Notification {
+  id: number;
+  type: NotificationType;
+  title: string;
+  body: string;
+  data: Record<string, unknown> | null;
+  readAt: string | null;
+  createdAt: string;
+}
+
+/** A stored row plus what streams need to keep order (never shown to clients). */
+export interface StoredNotification {
+  recipientId: number;
+  seq: number;
+  notification: Notification;
+}
+
+interface NotificationRow {
+  id: number;
+  recipientId: number;
+  seq: number;
+  type: NotificationType;
+  title: string;
+  body: string;
+  data: string | null;
+  readAt: Date | null;
+  createdAt: Date;
+}
+
+const COLUMNS = 'id, recipientId, seq, type, title, body, data, readAt, createdAt';
+
+function parseData(raw: string | null): Record<string, unknown> | null {
+  if (raw === null || raw === undefined) return null;
+  try {
+    const v = JSON.parse(raw);
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The model: MariaDB hands JSON back as text, so it is parsed here, once. */
+function toStored(row: NotificationRow): StoredNotification {
+  return {
+    recipientId: Number(row.recipientId),
+    seq: Number(row.seq),
+    notification: {
+      id: Number(row.id),
+      type: row.type,
+      title: row.title,
+      body: row.body,
+      data: parseData(row.data),
+      readAt: row.readAt ? new Date(row.readAt).toISOString() : null,
+      createdAt: new Date(row.createdAt).toISOString(),
+    },
+  };
+}
+
+/** The only code that knows the notification tables. */
+export class NotificationsRepository {
+  constructor(private readonly sequelize: Sequelize) {}
+
+  /**
+   * Takes the recipient's lock row (creating it on first use) and returns the last sequence number.
+   * Held until commit, it serializes every insert for that recipient, so ids and sequence numbers
+   * grow in commit order and "after id N" never misses a row that committed late.
+   */
+  async lockRecipient(userId: number, t: Transaction): Promise<number> {
+    await this.sequelize.query(
+      'INSERT INTO notification_counters (userId, lastSeq) VALUES (?, 0) ON DUPLICATE KEY UPDATE lastSeq = lastSeq',
+      { replacements: [userId], transaction: t },
+    );
+    const rows = await this.sequelize.query<{ lastSeq: number }>(
+      'SELECT lastSeq FROM notification_counters WHERE userId = ? FOR UPDATE',
+      { replacements: [userId], transaction: t, type: QueryTypes.SELECT },
+    );
+    return Number(rows[0].lastSeq);
+  }
+
+  /** The committed last sequence number (no lock): where a fresh stream starts. */
+  async lastSeq(userId: number): Promise<number> {
+    const rows = await this.sequelize.query<{ lastSeq: number }>('SELECT lastSeq FROM notification_counters WHERE userId = ?', {
+      replacements: [userId],
+      type: QueryTypes.SELECT,
+    });
+    return rows.length ? Number(rows[0].lastSeq) : 0;
+  }
+
+  async insert(
+    input: { recipientId: number; seq: number; type: NotificationType; title: string; body: string; data: Record<string, unknown> | null },
+    now: Date,
+    t: Transaction,
+  ): Promise<StoredNotification> {
+    const [id] = await this.sequelize.query(
+      'INSERT INTO notifications (recipientId, seq, type, title, body, data, readAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)',
+      {
+        replacements: [input.recipientId, input.seq, input.type, input.title, input.body, input.data === null ? null : JSON.stringify(input.data), now],
+        transaction: t,
+        type: QueryTypes.INSERT,
+      },
+    );
+    await this.sequelize.query('UPDATE notification_counters SET lastSeq = ? WHERE userId = ?', {
+      replacements: [input.seq, input.recipientId],
+      transaction: t,
+    });
+    return {
+      recipientId: input.recipientId,
+      seq: input.seq,
+      notification: {
+        id: Number(id),
+        type: input.type,
+        title: input.title,
+        body: input.body,
+        data: input.data,
+        readAt: null,
+        createdAt: now.toISOString(),
+      },
+    };
+  }
+
+  /** Newest first; `beforeId` is the cursor. Fetches one extra row to know whether a next page exists. */
+  async list(recipientId: number, opts: { unread: boolean; beforeId?: number; limit: number }): Promise<Notification[]> {
+    const where = ['recipientId = ?'];
+    const replacements: unknown[] = [recipientId];
+    if (opts.unread) where.push('readAt IS NULL');
+    if (opts.beforeId !== undefined) {
+      where.push('id < ?');
+      replacements.push(opts.beforeId);
+    }
+    replacements.push(opts.limit);
+    const rows = await this.sequelize.query<NotificationRow>(
+      `SELECT ${COLUMNS} FROM notifications WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      { replacements, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => toStored(r).notification);
+  }
+
+  /** Replay after a Last-Event-ID: the recipient's rows with a larger id, oldest first. */
+  async after(recipientId: number, afterId: number, limit: number): Promise<StoredNotification[]> {
+    const rows = await this.sequelize.query<NotificationRow>(
+      `SELECT ${COLUMNS} FROM notifications WHERE recipientId = ? AND id > ? ORDER BY id LIMIT ?`,
+      { replacements: [recipientId, afterId, limit], type: QueryTypes.SELECT },
+    );
+    return rows.map(toStored);
+  }
+
+  /** Gap filling: rows with afterSeq < seq < beforeSeq, in order. */
+  async betweenSeq(recipientId: number, afterSeq: number, beforeSeq: number, limit: number): Promise<StoredNotification[]> {
+    const rows = await this.sequelize.query<NotificationRow>(
+      `SELECT ${COLUMNS} FROM notifications WHERE recipientId = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`,
+      { replacements: [recipientId, afterSeq, beforeSeq, limit], type: QueryTypes.SELECT },
+    );
+    return rows.map(toStored);
+  }
+
+  async unreadCount(recipientId: number): Promise<number> {
+    const rows = await this.sequelize.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM notifications WHERE recipientId = ? AND readAt IS NULL',
+      { replacements: [recipientId], type: QueryTypes.SELECT },
+    );
+    return Number(rows[0].n);
+  }
+
+  /** Locks the row when it is the recipient's; null for a missing or someone else's id. */
+  async lockOwned(id: number, recipientId: number, t: Transaction): Promise<{ readAt: Date | null } | null> {
+    const rows = await this.sequelize.query<{ readAt: Date | null }>(
+      'SELECT readAt FROM notifications WHERE id = ? AND recipientId = ? FOR UPDATE',
+      { replacements: [id, recipientId], transaction: t, type: QueryTypes.SELECT },
+    );
+    return rows[0] ?? null;
+  }
+
+  async markRead(id: number, now: Date, t: Transaction): Promise<void> {
+    await this.sequelize.query('UPDATE notifications SET readAt = ? WHERE id = ? AND readAt IS NULL', {
+      replacements: [now, id],
+      transaction: t,
+    });
+  }
+
+  /** Returns how many rows changed. */
+  async markAllRead(recipientId: number, now: Date, t: Transaction): Promise<number> {
+    const [, meta] = await this.sequelize.query('UPDATE notifications SET readAt = ? WHERE recipientId = ? AND readAt IS NULL', {
+      replacements: [now, recipientId],
+      transaction: t,
+    });
+    return Number((meta as { affectedRows?: number })?.affectedRows ?? 0);
+  }
+
+  // --- preferences ---------------------------------------------------------------------------
+
+  async preferences(userId: number, t?: Transaction): Promise<Map<string, Preference>> {
+    const rows = await this.sequelize.query<{ type: string; inApp: number; email: number }>(
+      'SELECT type, inApp, email FROM notification_preferences WHERE userId = ?',
+      { replacements: [userId], transaction: t, type: QueryTypes.SELECT },
+    );
+    return new Map(rows.map((r) => [r.type, { inApp: Boolean(r.inApp), email: Boolean(r.email) }]));
+  }
+
+  async preference(userId: number, type: string, t: Transaction): Promise<Preference | null> {
+    const rows = await this.sequelize.query<{ inApp: number; email: number }>(
+      'SELECT inApp, email FROM notification_preferences WHERE userId = ? AND type = ?',
+      { replacements: [userId, type], transaction: t, type: QueryTypes.SELECT },
+    );
+    return rows.length ? { inApp: Boolean(rows[0].inApp), email: Boolean(rows[0].email) } : null;
+  }
+
+  /**
+   * Partial update in one statement: an omitted flag keeps its stored value (or the default on
+   * first write), so two concurrent updates of different flags cannot undo each other.
+   */
+  async upsertPreference(userId: number, type: string, change: Partial<Preference>, defaults: Preference, now: Date, t: Transaction) {
+    const inApp = change.inApp ?? null;
+    const email = change.email ?? null;
+    await this.sequelize.query(
+      `INSERT INTO notification_preferences (userId, type, inApp, email, updatedAt)
+       VALUES (?, ?, COALESCE(?, ?), COALESCE(?, ?), ?)
+       ON DUPLICATE KEY UPDATE inApp = COALESCE(?, inApp), email = COALESCE(?, email), updatedAt = ?`,
+      { replacements: [userId, type, inApp, defaults.inApp, email, defaults.email, now, inApp, email, now], transaction: t },
+    );
+  }
+
+  // --- chat e-mail digest --------------------------------------------------------------------
+
+  async lockDigest(userId: number, roomId: number, t: Transaction): Promise<{ lastSentAt: Date; suppressed: number } | null> {
+    const rows = await this.sequelize.query<{ lastSentAt: Date; suppressed: number }>(
+      'SELECT lastSentAt, suppressed FROM notification_email_digests WHERE userId = ? AND roomId = ? FOR UPDATE',
+      { replacements: [userId, roomId], transaction: t, type: QueryTypes.SELECT },
+    );
+    return rows.length ? { lastSentAt: new Date(rows[0].lastSentAt), suppressed: Number(rows[0].suppressed) } : null;
+  }
+
+  async digestSent(userId: number, roomId: number, now: Date, t: Transaction): Promise<void> {
+    await this.sequelize.query(
+      `INSERT INTO notification_email_digests (userId, roomId, lastSentAt, suppressed) VALUES (?, ?, ?, 0)
+       ON DUPLICATE KEY UPDATE lastSentAt = ?, suppressed = 0`,
+      { replacements: [userId, roomId, now, now], transaction: t },
+    );
+  }
+
+  async digestSuppressed(userId: number, roomId: number, t: Transaction): Promise<void> {
+    await this.sequelize.query('UPDATE notification_email_digests SET suppressed = suppressed + 1 WHERE userId = ? AND roomId = ?', {
+      replacements: [userId, roomId],
+      transaction: t,
+    });
+  }
+}

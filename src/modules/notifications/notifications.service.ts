@@ -1,0 +1,221 @@
+import type { Sequelize, Transaction } from 'sequelize';
+import { inTransaction } from '../../infra/db';
+import type { Clock } from '../../infra/clock';
+import type { Logger } from '../../infra/logger';
+import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { templates } from '../../infra/mail/templates';
+import { NotFound, ValidationFailed } from '../../http/errors';
+import { TOPIC_MAIL } from '../auth/auth.service';
+import type { UsersService } from '../users/users.service';
+import type { UserRow } from '../users/users.repository';
+import { NotificationsRepository, type Notification, type StoredNotification } from './notifications.repository';
+import {
+  BODY_MAX,
+  DATA_MAX_BYTES,
+  NOTIFICATION_TYPES,
+  TITLE_MAX,
+  defaultPreference,
+  notifyInput,
+  type NotificationType,
+  type Preference,
+} from './notifications.schemas';
+import type { UnreadChangedMessage } from './notifications.stream';
+
+/** Outbox topics: the live event and the fresh-count signal are published only once the change commits. */
+export const TOPIC_NOTIFICATION_CREATED = 'notifications.created';
+export const TOPIC_UNREAD_CHANGED = 'notifications.unread-changed';
+
+/** At most one chat e-mail per room per this window. */
+export const CHAT_DIGEST_WINDOW_MS = 15 * 60 * 1000;
+
+export interface NotifyInput {
+  recipientId: number;
+  type: NotificationType;
+  title: string;
+  body?: string;
+  /** Small JSON object for the client to link with (e.g. `{ roomId }`, `{ reservationId }`); ≤ 8 KB. */
+  data?: Record<string, unknown> | null;
+}
+
+export interface NotificationsSettings {
+  publicUrl: string;
+}
+
+/** Removes control characters; newlines only where they are allowed (not in a title / mail subject). */
+function clean(s: string, max: number, keepNewlines: boolean): string {
+  const pattern = keepNewlines ? /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g : /[\u0000-\u001F\u007F]+/g;
+  const out = s.replace(pattern, keepNewlines ? '' : ' ').trim();
+  return out.length > max ? `${out.slice(0, max - 1)}…` : out;
+}
+
+const encodeCursor = (id: number) => Buffer.from(JSON.stringify({ id })).toString('base64url');
+function decodeCursor(cursor: string): number {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Number.isInteger(v?.id) && v.id > 0) return v.id;
+  } catch {
+    // fall through
+  }
+  throw ValidationFailed('Invalid cursor', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+}
+
+/**
+ * Stores, streams and mails notifications. Every feature calls `notify` after its own commit, or
+ * `notifyInTx` inside its transaction (then it must call `outbox.nudge()` after commit, or the
+ * event waits for the next outbox poll).
+ */
+export class NotificationsService {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly repo: NotificationsRepository,
+    private readonly users: UsersService,
+    private readonly outbox: OutboxDispatcher,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly settings: NotificationsSettings,
+  ) {}
+
+  /** Returns the stored notification, or null when the recipient turned in-app off (or no longer exists). */
+  async notify(input: NotifyInput): Promise<Notification | null> {
+    const created = await inTransaction(this.sequelize, (t) => this.notifyInTx(t, input));
+    this.outbox.nudge();
+    return created;
+  }
+
+  /** Several recipients in one transaction, locked in id order so two such calls cannot deadlock. */
+  async notifyMany(inputs: NotifyInput[]): Promise<Array<Notification | null>> {
+    const created = await inTransaction(this.sequelize, (t) => this.notifyManyInTx(t, inputs));
+    this.outbox.nudge();
+    return created;
+  }
+
+  async notifyManyInTx(t: Transaction, inputs: NotifyInput[]): Promise<Array<Notification | null>> {
+    const order = inputs.map((input, i) => ({ input, i })).sort((a, b) => a.input.recipientId - b.input.recipientId);
+    const out: Array<Notification | null> = new Array(inputs.length).fill(null);
+    for (const { input, i } of order) out[i] = await this.notifyInTx(t, input);
+    return out;
+  }
+
+  /**
+   * Inside the caller's transaction: takes the recipient's lock row, applies the preferences, stores
+   * the row and writes the live event (and the e-mail) to the outbox, so a rollback leaves nothing
+   * and a Redis or SMTP outage only delays them.
+   */
+  async notifyInTx(t: Transaction, input: NotifyInput): Promise<Notification | null> {
+    const { value, error } = notifyInput.validate(input, { stripUnknown: true });
+    if (error) throw new Error(`notify: ${error.message}`);
+    const data = (value.data ?? null) as Record<string, unknown> | null;
+    if (data !== null && Buffer.byteLength(JSON.stringify(data), 'utf8') > DATA_MAX_BYTES) {
+      throw new Error(`notify: data exceeds ${DATA_MAX_BYTES} bytes`);
+    }
+    const type = value.type as NotificationType;
+    const recipientId = value.recipientId as number;
+    const title = clean(value.title, TITLE_MAX, false) || type;
+    const body = clean(value.body ?? '', BODY_MAX, true);
+
+    const user = await this.users.findById(recipientId, t);
+    if (!user) return null; // deleted accounts hear nothing
+    const lastSeq = await this.repo.lockRecipient(recipientId, t);
+    const pref = (await this.repo.preference(recipientId, type, t)) ?? defaultPreference(type);
+    const now = this.clock.now();
+
+    let created: StoredNotification | null = null;
+    if (pref.inApp) {
+      created = await this.repo.insert({ recipientId, seq: lastSeq + 1, type, title, body, data }, now, t);
+      await addToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, created);
+    }
+    if (pref.email) await this.mailInTx(t, user, type, title, body, data, now);
+    return created?.notification ?? null;
+  }
+
+  private async mailInTx(
+    t: Transaction,
+    user: UserRow,
+    type: NotificationType,
+    title: string,
+    body: string,
+    data: Record<string, unknown> | null,
+    now: Date,
+  ): Promise<void> {
+    const base = this.settings.publicUrl;
+    if (type !== 'chat.message') {
+      await addToOutbox(this.sequelize, t, this.clock, TOPIC_MAIL, templates.notification(user.email, user.nickname, title, body, `${base}/notifications`));
+      return;
+    }
+    // Chat: the recipient lock is held, so this read-then-write of the digest row cannot race.
+    const rawRoom = Number(data?.roomId);
+    const roomId = Number.isInteger(rawRoom) && rawRoom > 0 && rawRoom <= 4294967295 ? rawRoom : 0;
+    const digest = await this.repo.lockDigest(user.id, roomId, t);
+    if (digest && now.getTime() - digest.lastSentAt.getTime() < CHAT_DIGEST_WINDOW_MS) {
+      await this.repo.digestSuppressed(user.id, roomId, t);
+      return;
+    }
+    const url = roomId ? `${base}/chat/rooms/${roomId}` : `${base}/notifications`;
+    await addToOutbox(this.sequelize, t, this.clock, TOPIC_MAIL, templates.chatDigest(user.email, user.nickname, title, body, digest?.suppressed ?? 0, url));
+    await this.repo.digestSent(user.id, roomId, now, t);
+  }
+
+  // --- the recipient's side ------------------------------------------------------------------
+
+  async list(userId: number, q: { unread: boolean; limit: number; cursor?: string }) {
+    const beforeId = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+    const rows = await this.repo.list(userId, { unread: q.unread, beforeId, limit: q.limit + 1 });
+    const items = rows.slice(0, q.limit);
+    return { items, nextCursor: rows.length > q.limit ? encodeCursor(items[items.length - 1].id) : null };
+  }
+
+  unreadCount(userId: number): Promise<number> {
+    return this.repo.unreadCount(userId);
+  }
+
+  /** Idempotent; someone else's (or a missing) notification is 404. */
+  async markRead(userId: number, id: number): Promise<void> {
+    const changed = await inTransaction(this.sequelize, async (t) => {
+      const row = await this.repo.lockOwned(id, userId, t);
+      if (!row) throw NotFound('Notification');
+      if (row.readAt) return false;
+      await this.repo.markRead(id, this.clock.now(), t);
+      await this.unreadChanged(userId, t);
+      return true;
+    });
+    if (changed) this.outbox.nudge();
+  }
+
+  async markAllRead(userId: number): Promise<void> {
+    const changed = await inTransaction(this.sequelize, async (t) => {
+      const n = await this.repo.markAllRead(userId, this.clock.now(), t);
+      if (n > 0) await this.unreadChanged(userId, t);
+      return n > 0;
+    });
+    if (changed) this.outbox.nudge();
+  }
+
+  private unreadChanged(userId: number, t: Transaction) {
+    const msg: UnreadChangedMessage = { userId };
+    return addToOutbox(this.sequelize, t, this.clock, TOPIC_UNREAD_CHANGED, msg);
+  }
+
+  async preferences(userId: number): Promise<{ preferences: Record<NotificationType, Preference> }> {
+    const stored = await this.repo.preferences(userId);
+    const preferences = Object.fromEntries(NOTIFICATION_TYPES.map((type) => [type, stored.get(type) ?? defaultPreference(type)])) as Record<
+      NotificationType,
+      Preference
+    >;
+    return { preferences };
+  }
+
+  /** Partial: only the types (and flags) given change. */
+  async updatePreferences(userId: number, changes: Partial<Record<NotificationType, Partial<Preference>>>) {
+    const now = this.clock.now();
+    await inTransaction(this.sequelize, async (t) => {
+      // Sorted, so two concurrent updates of one user take the row locks in the same order.
+      for (const type of Object.keys(changes).sort() as NotificationType[]) {
+        const change = changes[type];
+        if (!change || (change.inApp === undefined && change.email === undefined)) continue;
+        await this.repo.upsertPreference(userId, type, change, defaultPreference(type), now, t);
+      }
+    });
+    this.logger.debug({ userId, types: Object.keys(changes) }, 'notification preferences changed');
+    return this.preferences(userId);
+  }
+}

@@ -1,0 +1,263 @@
+import type { Response } from 'express';
+import { Counter, type Registry } from 'prom-client';
+import type { EventBus } from '../../infra/realtime/bus';
+import { LOGINS_REVOKED, type LoginsRevokedMessage } from '../../infra/realtime/bus';
+import { SseHub, type SseStream } from '../../infra/realtime/sse';
+import type { Logger } from '../../infra/logger';
+import type { AuthUser } from '../../http/auth';
+import { Unavailable } from '../../http/errors';
+import type { NotificationsRepository, StoredNotification } from './notifications.repository';
+
+/** Bus channels (one Redis subscription each per instance, fanned out here by user id). */
+export const CHANNEL_CREATED = 'notifications.created';
+export const CHANNEL_UNREAD = 'notifications.unread';
+
+export interface UnreadChangedMessage {
+  userId: number;
+}
+
+/** Rows replayed per connection; past it the stream ends with a short retry and the client continues from there. */
+const REPLAY_MAX = 500;
+const REPLAY_BATCH = 100;
+/** Live events (≤ ~10 KB each) a stream may hold while it catches up from MySQL; past it, the client reconnects and replays. */
+const PENDING_MAX = 200;
+/** A client that takes longer than this to read half a buffer during a replay is cut (it replays later). */
+const DRAIN_TIMEOUT_MS = 5000;
+
+interface Live {
+  stream: SseStream;
+  userId: number;
+  /** Sequence number of the last notification this stream has covered; null while it is being set up. */
+  lastSeq: number | null;
+  pending: StoredNotification[];
+  busy: boolean;
+  /** A fresh count that arrived during setup, sent once the stream is live. */
+  pendingCount: boolean;
+}
+
+/**
+ * The notification streams of one instance. Every stream first subscribes (buffers), then reads
+ * where it starts from MySQL, replays after Last-Event-ID, and only then delivers the buffer, so
+ * nothing falls between the replay and the live part. Live events carry the per-recipient sequence
+ * number: a duplicate is skipped, and a gap (events reach instances in any order) is filled from
+ * MySQL before the later event is written, so every stream sees its user's notifications in order.
+ */
+export class NotificationStreams {
+  readonly hub: SseHub;
+  private readonly live = new Map<SseStream, Live>();
+  private readonly replays: Counter<'hub'>;
+  private readonly unsubscribe: Array<() => void> = [];
+  private readonly counting = new Map<number, boolean>();
+
+  constructor(
+    private readonly repo: NotificationsRepository,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.hub = new SseHub({ name: 'notifications', registry });
+    const existing = registry.getSingleMetric('pawmate_sse_replays_total') as Counter<'hub'> | undefined;
+    this.replays =
+      existing ??
+      new Counter({ name: 'pawmate_sse_replays_total', help: 'Streams that replayed after Last-Event-ID', labelNames: ['hub'], registers: [registry] });
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe.push(
+      await this.bus.subscribe(CHANNEL_CREATED, (msg: StoredNotification) => this.onCreated(msg)),
+      await this.bus.subscribe(CHANNEL_UNREAD, (msg: UnreadChangedMessage) => this.onUnreadChanged(msg.userId)),
+      await this.bus.subscribe(LOGINS_REVOKED, (msg: LoginsRevokedMessage) => {
+        this.hub.closeSessions(msg.sessionIds ?? [], msg.userId);
+      }),
+    );
+  }
+
+  stop(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.hub.stop();
+  }
+
+  /**
+   * Opens a stream for `user`. Throws (→ problem response) while nothing is written yet: over the
+   * per-user cap (429) or MySQL unreachable (503). Once the headers are out, failures end the stream.
+   */
+  async open(user: AuthUser, res: Response, lastEventId: number | null, recheck?: () => Promise<void>): Promise<void> {
+    const stream = this.hub.register(user.id, user.sessionId, res);
+    const state: Live = { stream, userId: user.id, lastSeq: null, pending: [], busy: false, pendingCount: false };
+    this.live.set(stream, state);
+    stream.onClose(() => this.live.delete(stream));
+    let startSeq: number;
+    let count: number;
+    try {
+      // A login revoked between the token check and the registration above would be missed: check again.
+      await recheck?.();
+      // Subscribed (registered) first, read second: whatever commits after this read arrives live.
+      startSeq = await this.repo.lastSeq(user.id);
+      count = await this.repo.unreadCount(user.id);
+    } catch (err) {
+      stream.finish();
+      throw err;
+    }
+    if (stream.closed) {
+      // Closed before it began: the client left, or the login was revoked or the instance is stopping meanwhile.
+      if (res.headersSent || res.destroyed || res.writableEnded) return;
+      await recheck?.();
+      throw Unavailable('The stream could not be opened; reconnect');
+    }
+    this.hub.begin(stream, res);
+    stream.send({ event: 'unread-count', data: { count } });
+
+    let lastSeq = startSeq;
+    if (lastEventId !== null) {
+      this.replays.inc({ hub: this.hub.name });
+      try {
+        const replayed = await this.replay(state, lastEventId);
+        if (replayed === 'truncated') {
+          // More than one connection's worth: the client comes straight back with the last id it got.
+          stream.close(0);
+          return;
+        }
+        if (replayed !== null) lastSeq = Math.max(lastSeq, replayed);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, userId: user.id }, 'notification replay failed; closing stream');
+        stream.close(this.hub.retryMs());
+        return;
+      }
+    }
+    state.lastSeq = lastSeq;
+    if (state.pendingCount) void this.sendCount(user.id);
+    void this.pump(state);
+  }
+
+  /** Writes rows after `afterId` in id order; returns the last sequence written (null if none) or 'truncated'. */
+  private async replay(state: Live, afterId: number): Promise<number | null | 'truncated'> {
+    let cursor = afterId;
+    let sent = 0;
+    let lastSeq: number | null = null;
+    for (;;) {
+      const rows = await this.repo.after(state.userId, cursor, REPLAY_BATCH);
+      for (const row of rows) {
+        if (!(await this.writePaced(state, row))) return null;
+        cursor = row.notification.id;
+        lastSeq = row.seq;
+        sent++;
+      }
+      if (rows.length < REPLAY_BATCH) return lastSeq;
+      if (sent >= REPLAY_MAX) return 'truncated';
+    }
+  }
+
+  private write(state: Live, row: StoredNotification): boolean {
+    return state.stream.send({ id: row.notification.id, event: 'notification', data: row.notification });
+  }
+
+  /**
+   * For bulk writes (replay, gap filling): waits for the socket once half the buffer cap is queued,
+   * so a client that does read is never cut for our burst; one that does not is cut by the cap as usual.
+   */
+  private async writePaced(state: Live, row: StoredNotification): Promise<boolean> {
+    if (!this.write(state, row)) return false;
+    if (state.stream.buffered > this.hub.maxBufferedBytes / 2 && !(await state.stream.drained(DRAIN_TIMEOUT_MS))) {
+      state.stream.drop('slow');
+      return false;
+    }
+    return !state.stream.closed;
+  }
+
+  private onCreated(msg: StoredNotification): void {
+    if (!msg || typeof msg.recipientId !== 'number' || typeof msg.seq !== 'number') return;
+    for (const stream of this.hub.streamsOf(msg.recipientId)) {
+      const state = this.live.get(stream);
+      if (!state) continue;
+      if (state.pending.length >= PENDING_MAX) {
+        stream.drop('pending');
+        continue;
+      }
+      state.pending.push(msg);
+      void this.pump(state);
+    }
+  }
+
+  /** Delivers buffered live events in sequence order, filling gaps from MySQL. One pump per stream at a time. */
+  private async pump(state: Live): Promise<void> {
+    if (state.busy || state.lastSeq === null) return;
+    state.busy = true;
+    try {
+      while (state.pending.length && !state.stream.closed) {
+        state.pending.sort((a, b) => a.seq - b.seq);
+        const next = state.pending.shift()!;
+        if (next.seq <= state.lastSeq!) continue; // already replayed or delivered
+        if (next.seq > state.lastSeq! + 1) await this.fillGap(state, next.seq);
+        if (state.stream.closed) return;
+        if (next.seq <= state.lastSeq!) continue;
+        if (!this.write(state, next)) return;
+        state.lastSeq = next.seq;
+      }
+    } catch (err) {
+      // MySQL unreachable mid-stream: the client reconnects with its Last-Event-ID and loses nothing.
+      this.logger.warn({ err: (err as Error).message, userId: state.userId }, 'notification gap fill failed; closing stream');
+      state.stream.close(this.hub.retryMs());
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  /**
+   * The event for `beforeSeq` arrived before some earlier ones. They committed before it (the
+   * recipient lock orders commits), so MySQL has them: write them now, in order.
+   */
+  private async fillGap(state: Live, beforeSeq: number): Promise<void> {
+    for (;;) {
+      const rows = await this.repo.betweenSeq(state.userId, state.lastSeq!, beforeSeq, REPLAY_BATCH);
+      for (const row of rows) {
+        if (!(await this.writePaced(state, row))) return;
+        state.lastSeq = row.seq;
+      }
+      if (rows.length < REPLAY_BATCH) break;
+    }
+    // A row that no longer exists (its user was deleted) must not stall the stream.
+    state.lastSeq = Math.max(state.lastSeq!, beforeSeq - 1);
+  }
+
+  /** A read somewhere: every stream of that user gets a fresh count (streams still being set up get it once live). */
+  private onUnreadChanged(userId: number): void {
+    if (!Number.isInteger(userId)) return;
+    let ready = false;
+    for (const stream of this.hub.streamsOf(userId)) {
+      const state = this.live.get(stream);
+      if (!state) continue;
+      if (state.lastSeq === null) state.pendingCount = true;
+      else ready = true;
+    }
+    if (ready) void this.sendCount(userId);
+  }
+
+  /** One count query per user per instance, whatever the number of streams; a change during the query triggers another. */
+  private async sendCount(userId: number): Promise<void> {
+    if (this.counting.has(userId)) {
+      this.counting.set(userId, true);
+      return;
+    }
+    this.counting.set(userId, false);
+    try {
+      do {
+        this.counting.set(userId, false);
+        let count: number;
+        try {
+          count = await this.repo.unreadCount(userId);
+        } catch (err) {
+          this.logger.warn({ err: (err as Error).message, userId }, 'unread count failed; streams keep the old count');
+          return;
+        }
+        for (const stream of this.hub.streamsOf(userId)) {
+          const state = this.live.get(stream);
+          if (!state || state.lastSeq === null) continue;
+          state.pendingCount = false;
+          stream.send({ event: 'unread-count', data: { count } });
+        }
+      } while (this.counting.get(userId));
+    } finally {
+      this.counting.delete(userId);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import type { FeatureModule, ModuleContext, Services } from '../module';
+import { imagesFor } from '../../infra/images/images';
+import { imageUpload } from '../../http/upload';
+import { PetsRepository } from './pets.repository';
+import { PetsService } from './pets.service';
+import { petsRoutes } from './pets.router';
+
+/** Pets CRUD and photos; publishes `PetsService` as `services.pets` (reservations use `findOwnedPets`). */
+export function createPetsModule(ctx: ModuleContext, services: Services): FeatureModule {
+  const images = imagesFor(ctx);
+  const service = new PetsService(ctx.sequelize, new PetsRepository(ctx.sequelize), services.users, ctx.clock, ctx.config.serviceTz, images);
+  return {
+    name: 'pets',
+    service,
+    // Without storage the photo route still parses (and bounds) the upload, then answers 503.
+    routes: petsRoutes(service, images?.upload ?? imageUpload()),
+    outboxHandlers: { ...images?.outboxHandlers },
+  };
+}

@@ -1,0 +1,58 @@
+import Joi from 'joi';
+import { cursorQuery, limitQuery, listOf, text } from '../../http/schemas';
+
+export const SPECIES = ['dog', 'cat', 'other'] as const;
+export const SIZES = ['small', 'medium', 'large'] as const;
+export const MAX_PETS_PER_OWNER = 20;
+
+/**
+ * A real calendar day `YYYY-MM-DD` from 1900 on ("not in the future" needs the clock and the
+ * service time zone, so the service checks that part).
+ */
+export const calendarDay = Joi.string()
+  .pattern(/^\d{4}-\d{2}-\d{2}$/, { name: 'YYYY-MM-DD' })
+  .custom((value: string, helpers) => {
+    const d = new Date(`${value}T00:00:00Z`);
+    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) return helpers.error('day.invalid');
+    if (value < '1900-01-01') return helpers.error('day.tooOld');
+    return value;
+  })
+  .messages({ 'day.invalid': '{{#label}} is not a calendar day', 'day.tooOld': '{{#label}} must be 1900-01-01 or later' });
+
+const name = text(1, 40);
+const species = Joi.string().valid(...SPECIES);
+const size = Joi.string().valid(...SIZES);
+// Optional texts: null (or an empty string) clears them.
+const breed = text(0, 60).allow(null, '');
+const notes = text(0, 1000).allow(null, '');
+const birthDate = calendarDay.allow(null);
+
+export const createPetBody = Joi.object({
+  name: name.required(),
+  species: species.required(),
+  breed,
+  size: size.required(),
+  birthDate,
+  notes,
+});
+
+export const updatePetBody = Joi.object({ name, species, breed, size, birthDate, notes });
+
+export const listPetsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
+
+export const petSchema = Joi.object({
+  id: Joi.number().integer(),
+  ownerId: Joi.number().integer(),
+  name: Joi.string(),
+  species: Joi.string().valid(...SPECIES),
+  breed: Joi.string().allow(null),
+  size: Joi.string().valid(...SIZES),
+  birthDate: Joi.string().allow(null).description('YYYY-MM-DD'),
+  notes: Joi.string().allow(null),
+  photoUrl: Joi.string().allow(null),
+  createdAt: Joi.string().isoDate(),
+  updatedAt: Joi.string().isoDate(),
+});
+
+export const petListSchema = listOf(petSchema);
+export const photoSchema = Joi.object({ photoUrl: Joi.string() });

@@ -1,0 +1,58 @@
+import type { RouteSpec } from '../../http/routes';
+import { idParams } from '../../http/schemas';
+import type { Action, ReservationsService } from './reservations.service';
+import * as s from './reservations.schemas';
+
+const tag = 'Reservations';
+
+const ACTION_SUMMARY: Record<Action, string> = {
+  accept: 'Sitter accepts a request (409 when it would overbook a day)',
+  reject: 'Sitter declines a request',
+  cancel: 'Either party cancels before the start day',
+  complete: 'Sitter marks it completed, from its start day on',
+};
+
+/** API.md "Reservations". */
+export function reservationsRoutes(reservations: ReservationsService): RouteSpec[] {
+  const actions: RouteSpec[] = (Object.keys(ACTION_SUMMARY) as Action[]).map((action) => ({
+    method: 'post',
+    path: `/reservations/:id/${action}`,
+    tag,
+    auth: true,
+    params: idParams,
+    ...(action === 'cancel' ? { body: s.cancelBody } : {}),
+    summary: ACTION_SUMMARY[action],
+    responses: { 200: { description: 'The updated reservation', schema: s.reservationSchema } },
+    handler: async ({ user, params, body }) => ({
+      status: 200,
+      body: await reservations.act(user.id, params.id, action, action === 'cancel' ? body?.reason || undefined : undefined),
+    }),
+  }));
+  return [
+    {
+      method: 'post', path: '/reservations', tag, auth: true, body: s.createBody, headers: s.createHeaders,
+      summary: 'Request days with a sitter; optional Idempotency-Key header (replayed for 24 h)',
+      responses: { 201: { description: 'Requested', schema: s.reservationSchema } },
+      handler: async ({ user, body, headers }) => reservations.create(user.id, body, headers['idempotency-key']),
+    },
+    {
+      method: 'get', path: '/reservations', tag, auth: true, query: s.listQuery,
+      summary: 'My reservations, newest first (as owner, as sitter, or both)',
+      responses: { 200: { description: 'A page', schema: s.reservationList } },
+      handler: async ({ user, query }) => ({ status: 200, body: await reservations.list(user.id, query) }),
+    },
+    {
+      method: 'get', path: '/reservations/:id', tag, auth: true, params: idParams,
+      summary: 'One reservation (its two parties only)',
+      responses: { 200: { description: 'The reservation', schema: s.reservationSchema } },
+      handler: async ({ user, params }) => ({ status: 200, body: await reservations.get(user.id, params.id) }),
+    },
+    ...actions,
+    {
+      method: 'post', path: '/reservations/:id/review', tag, auth: true, params: idParams, body: s.reviewBody,
+      summary: 'The owner reviews a completed reservation, once',
+      responses: { 201: { description: 'Reviewed', schema: s.reviewSchema } },
+      handler: async ({ user, params, body }) => ({ status: 201, body: await reservations.review(user.id, params.id, body) }),
+    },
+  ];
+}

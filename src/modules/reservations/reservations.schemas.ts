@@ -1,0 +1,63 @@
+import Joi from 'joi';
+import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+import { SERVICES, day } from '../sitters/sitters.schemas';
+
+const STATUSES = ['requested', 'accepted', 'rejected', 'cancelled', 'completed'] as const;
+export const createBody = Joi.object({
+  sitterId: idParam,
+  service: Joi.string().valid(...SERVICES).required(),
+  petIds: Joi.array().items(Joi.number().integer().min(1).max(4294967295)).min(1).max(10).unique().required(),
+  startDate: day.required(),
+  endDate: day.required(),
+  note: text(0, 1000).allow(''),
+});
+
+export const listQuery = Joi.object({
+  role: Joi.string().valid('owner', 'sitter'),
+  status: Joi.string().valid(...STATUSES),
+  limit: limitQuery,
+  cursor: cursorQuery,
+});
+
+export const cancelBody = Joi.object({ reason: text(0, 200).allow('') });
+
+export const reviewBody = Joi.object({
+  rating: Joi.number().integer().min(1).max(5).required(),
+  comment: text(0, 2000).allow(''),
+});
+
+export const createHeaders = Joi.object({
+  'idempotency-key': Joi.string()
+    .min(1)
+    .max(200)
+    .pattern(/^[\x21-\x7e]+$/, { name: 'visible ASCII' })
+    .description('Replays the first answer for 24 h to the same user and body'),
+});
+
+const petSchema = Joi.object({
+  id: Joi.number(), ownerId: Joi.number(), name: Joi.string(), species: Joi.string(), breed: Joi.string().allow(null),
+  size: Joi.string(), birthDate: Joi.string().allow(null), notes: Joi.string().allow(null), photoUrl: Joi.string().allow(null),
+});
+
+export const reservationSchema = Joi.object({
+  id: Joi.number().integer(),
+  status: Joi.string().valid(...STATUSES),
+  service: Joi.string().valid(...SERVICES),
+  startDate: Joi.string(),
+  endDate: Joi.string(),
+  pets: Joi.array().items(petSchema),
+  owner: publicUserSchema,
+  sitter: Joi.object({ id: Joi.number(), userId: Joi.number(), nickname: Joi.string(), avatarUrl: Joi.string().allow(null) }),
+  totalPrice: Joi.number().integer().description('KRW: price of the service × days × pets, fixed at request time'),
+  note: Joi.string().allow(null),
+  chatRoomId: Joi.number().allow(null),
+  cancelledBy: Joi.string().valid('owner', 'sitter', 'system').allow(null),
+  cancelReason: Joi.string().allow(null),
+  createdAt: Joi.string().isoDate(),
+  updatedAt: Joi.string().isoDate(),
+});
+export const reservationList = listOf(reservationSchema);
+
+export const reviewSchema = Joi.object({
+  id: Joi.number(), rating: Joi.number(), comment: Joi.string().allow(null), author: publicUserSchema, createdAt: Joi.string().isoDate(),
+});

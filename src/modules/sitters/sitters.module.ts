@@ -1,0 +1,36 @@
+import { GeoIndex } from '../../infra/geo';
+import { imagesFor } from '../../infra/images/images';
+import { imageUpload } from '../../http/upload';
+import type { FeatureModule, ModuleContext, Services } from '../module';
+import { SittersRepository } from './sitters.repository';
+import { SittersService, TOPIC_GEO_SITTER, type GeoSitterChange } from './sitters.service';
+import { sittersRoutes } from './sitters.router';
+
+/** The geo index of sitters, as every instance and the reindex CLI address it. */
+export const sittersGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) => new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'sitters');
+
+/** Sitter profiles, availability, photos, reviews list and radius search. Publishes `services.sitters`. */
+export function createSittersModule(ctx: ModuleContext, services: Services): FeatureModule {
+  const images = imagesFor(ctx);
+  const service = new SittersService(
+    ctx.sequelize,
+    new SittersRepository(ctx.sequelize),
+    services.users,
+    sittersGeoIndex(ctx),
+    ctx.outbox,
+    ctx.clock,
+    ctx.config.serviceTz,
+    ctx.logger,
+    images,
+  );
+  return {
+    name: 'sitters',
+    service,
+    routes: sittersRoutes(service, images ? imageUpload() : null),
+    outboxHandlers: {
+      [TOPIC_GEO_SITTER]: (payload: GeoSitterChange) => service.applyGeo(payload),
+      // The storage deletions scheduled by photo deletions (shared with the other image modules).
+      ...images?.outboxHandlers,
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { GeoPoint } from '../../infra/geo';
+import type { PetSize, Service } from './sitters.schemas';
+
+/** Fixed by the contract, so safe to interpolate as column names. */
+export const PRICE_COLUMN: Record<Service, string> = {
+  boarding: 'boardingPrice',
+  daycare: 'daycarePrice',
+  walking: 'walkingPrice',
+  drop_in: 'dropInPrice',
+};
+export const SIZE_COLUMN: Record<PetSize, string> = { small: 'acceptsSmall', medium: 'acceptsMedium', large: 'acceptsLarge' };
+
+export interface SitterRow {
+  id: number;
+  userId: number;
+  headline: string;
+  bio: string;
+  boardingPrice: number | null;
+  daycarePrice: number | null;
+  walkingPrice: number | null;
+  dropInPrice: number | null;
+  minPrice: number;
+  acceptsSmall: number;
+  acceptsMedium: number;
+  acceptsLarge: number;
+  maxPets: number;
+  lat: number;
+  lng: number;
+  address: string;
+  /** DECIMAL(3,2) comes back as a string. */
+  rating: string | null;
+  reviewCount: number;
+  active: number;
+  deactivatedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** From the owner's account (read-only join). */
+  nickname: string;
+  avatarUrl: string | null;
+}
+
+export type SitterWrite = Pick<
+  SitterRow,
+  | 'headline' | 'bio' | 'boardingPrice' | 'daycarePrice' | 'walkingPrice' | 'dropInPrice' | 'minPrice'
+  | 'acceptsSmall' | 'acceptsMedium' | 'acceptsLarge' | 'maxPets' | 'lat' | 'lng' | 'address'
+>;
+
+export interface PhotoRow {
+  id: number;
+  sitterId: number;
+  url: string;
+  thumbnailUrl: string;
+  createdAt: Date;
+}
+
+export interface ReviewRow {
+  id: number;
+  sitterId: number;
+  authorId: number;
+  reservationId: number;
+  rating: number;
+  comment: string | null;
+  createdAt: Date;
+}
+
+/** A compiled search filter: conditions on `s` (sitters) and `u` (users), ANDed. */
+export interface SqlFilter {
+  where: string[];
+  replacements: unknown[];
+}
+
+const COLS = `s.id, s.userId, s.headline, s.bio, s.boardingPrice, s.daycarePrice, s.walkingPrice, s.dropInPrice,
+  s.minPrice, s.acceptsSmall, s.acceptsMedium, s.acceptsLarge, s.maxPets, s.lat, s.lng, s.address, s.rating,
+  s.reviewCount, s.active, s.deactivatedAt, s.createdAt, s.updatedAt, u.nickname, u.avatarUrl`;
+// The owner's nickname and avatar are shown with every sitter, and a deleted account is never listed:
+// a read-only join on users keeps search to one query (the users module still owns that table).
+const FROM = 'FROM sitters s JOIN users u ON u.id = s.userId';
+
+/** Ids come from Redis members; anything but a positive safe integer is dropped, never interpolated. */
+const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(n) && n > 0).join(',');
+
+/** The only code that knows the sitters, sitter_* and reviews tables. */
+export class SittersRepository {
+  constructor(private readonly sequelize: Sequelize) {}
+
+  private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
+    return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
+  }
+
+  async findByUserId(userId: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
+    const rows = await this.select<SitterRow>(
+      `SELECT ${COLS} ${FROM} WHERE s.userId = ? ${lock && t ? 'FOR UPDATE' : ''}`,
+      [userId],
+      t,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** A sitter anyone may see: active, with a live account. */
+  async findPublic(id: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
+    const rows = await this.select<SitterRow>(
+      `SELECT ${COLS} ${FROM} WHERE s.id = ? AND s.active = 1 AND u.deletedAt IS NULL ${lock && t ? 'FOR UPDATE' : ''}`,
+      [id],
+      t,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Any sitter row, active or not (bookings of a deactivated sitter can still be cancelled). */
+  async findAny(id: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
+    const rows = await this.select<SitterRow>(`SELECT ${COLS} ${FROM} WHERE s.id = ? ${lock && t ? 'FOR UPDATE' : ''}`, [id], t);
+    return rows[0] ?? null;
+  }
+
+  async insert(userId: number, data: SitterWrite, now: Date, t: Transaction): Promise<number> {
+    const cols = Object.keys(data);
+    const [id] = await this.sequelize.query(
+      `INSERT INTO sitters (userId, ${cols.join(', ')}, active, geoVersion, createdAt, updatedAt) VALUES (?, ${cols.map(() => '?').join(', ')}, 1, 1, ?, ?)`,
+      { replacements: [userId, ...Object.values(data), now, now], transaction: t, type: QueryTypes.INSERT },
+    );
+    return Number(id);
+  }
+
+  /** Replaces the profile and re-activates it. */
+  async replace(id: number, data: SitterWrite, now: Date, t: Transaction): Promise<void> {
+    const cols = Object.keys(data);
+    await this.sequelize.query(
+      `UPDATE sitters SET ${cols.map((c) => `${c} = ?`).join(', ')}, active = 1, deactivatedAt = NULL, geoVersion = geoVersion + 1, updatedAt = ? WHERE id = ?`,
+      { replacements: [...Object.values(data), now, id], transaction: t },
+    );
+  }
+
+  async deactivate(id: number, now: Date, t: Transaction): Promise<void> {
+    await this.sequelize.query('UPDATE sitters SET active = 0, deactivatedAt = COALESCE(deactivatedAt, ?), geoVersion = geoVersion + 1, updatedAt = ? WHERE id = ?', {
+      replacements: [now, now, id],
+      transaction: t,
+    });
+  }
+
+  /** What the geo index must reflect of a row, read inside the writing transaction (its own write). */
+  async geoState(id: number, t: Transaction): Promise<{ id: number; lat: number; lng: number; active: boolean; version: number }> {
+    const [row] = await this.select<{ id: number; lat: number; lng: number; active: number; geoVersion: number }>(
+      'SELECT id, lat, lng, active, geoVersion FROM sitters WHERE id = ?',
+      [id],
+      t,
+    );
+    return { id: row.id, lat: Number(row.lat), lng: Number(row.lng), active: Boolean(row.active), version: Number(row.geoVersion) };
+  }
+
+  /**
+   * One reindex batch of active sitters with their versions (a plain read: the versions make a stale
+   * batch harmless, see GeoIndex). The index holds every active profile; a deleted account's profile
+   * is filtered out by the search query.
+   */
+  async activeGeoBatch(afterId: number, limit: number): Promise<GeoPoint[]> {
+    const rows = await this.select<{ id: number; lat: number; lng: number; geoVersion: number }>(
+      'SELECT id, lat, lng, geoVersion FROM sitters WHERE active = 1 AND id > ? ORDER BY id LIMIT ?',
+      [afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, lat: Number(r.lat), lng: Number(r.lng), version: Number(r.geoVersion) }));
+  }
+
+  async countActive(): Promise<number> {
+    const [row] = await this.select<{ n: number }>('SELECT COUNT(*) AS n FROM sitters WHERE active = 1', []);
+    return Number(row.n);
+  }
+
+  // --- unavailable dates -------------------------------------------------------------------------
+
+  async listUnavailable(sitterId: number, fromDay: string, t?: Transaction): Promise<string[]> {
+    const rows = await this.select<{ day: string }>(
+      "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day FROM sitter_unavailable_dates WHERE sitterId = ? AND day >= ? ORDER BY day",
+      [sitterId, fromDay],
+      t,
+    );
+    return rows.map((r) => r.day);
+  }
+
+  /** Replaces the days from `fromDay` on; days already past are history and stay. */
+  async replaceUnavailable(sitterId: number, fromDay: string, days: string[], now: Date, t: Transaction): Promise<void> {
+    await this.sequelize.query('DELETE FROM sitter_unavailable_dates WHERE sitterId = ? AND day >= ?', { replacements: [sitterId, fromDay], transaction: t });
+    if (!days.length) return;
+    await this.sequelize.query(`INSERT INTO sitter_unavailable_dates (sitterId, day, createdAt) VALUES ${days.map(() => '(?, ?, ?)').join(', ')}`, {
+      replacements: days.flatMap((d) => [sitterId, d, now]),
+      transaction: t,
+    });
+  }
+
+  // --- photos ------------------------------------------------------------------------------------
+
+  listPhotos(sitterId: number, t?: Transaction): Promise<PhotoRow[]> {
+    return this.select<PhotoRow>('SELECT id, sitterId, url, thumbnailUrl, createdAt FROM sitter_photos WHERE sitterId = ? ORDER BY id', [sitterId], t);
+  }
+
+  async countPhotos(sitterId: number, t: Transaction): Promise<number> {
+    const [row] = await this.select<{ n: number }>('SELECT COUNT(*) AS n FROM sitter_photos WHERE sitterId = ?', [sitterId], t);
+    return Number(row.n);
+  }
+
+  async insertPhoto(sitterId: number, url: string, thumbnailUrl: string, now: Date, t: Transaction): Promise<number> {
+    const [id] = await this.sequelize.query('INSERT INTO sitter_photos (sitterId, url, thumbnailUrl, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?)', {
+      replacements: [sitterId, url, thumbnailUrl, now, now],
+      transaction: t,
+      type: QueryTypes.INSERT,
+    });
+    return Number(id);
+  }
+
+  async findPhoto(sitterId: number, photoId: number, t: Transaction): Promise<PhotoRow | null> {
+    const rows = await this.select<PhotoRow>(
+      'SELECT id, sitterId, url, thumbnailUrl, createdAt FROM sitter_photos WHERE id = ? AND sitterId = ? FOR UPDATE',
+      [photoId, sitterId],
+      t,
+    );
+    return rows[0] ?? null;
+  }
+
+  async deletePhoto(photoId: number, t: Transaction): Promise<void> {
+    await this.sequelize.query('DELETE FROM sitter_photos WHERE id = ?', { replacements: [photoId], transaction: t });
+  }
+
+  // --- reviews -----------------------------------------------------------------------------------
+
+  /** Newest first; `beforeId` continues a previous page. */
+  listReviews(sitterId: number, beforeId: number | null, limit: number): Promise<ReviewRow[]> {
+    return this.select<ReviewRow>(
+      `SELECT id, sitterId, authorId, reservationId, rating, comment, createdAt FROM reviews
+        WHERE sitterId = ? ${beforeId ? 'AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
+      beforeId ? [sitterId, beforeId, limit] : [sitterId, limit],
+    );
+  }
+
+  async ratingDistribution(sitterId: number): Promise<Map<number, number>> {
+    const rows = await this.select<{ rating: number; n: number }>(
+      'SELECT rating, COUNT(*) AS n FROM reviews WHERE sitterId = ? GROUP BY rating',
+      [sitterId],
+    );
+    return new Map(rows.map((r) => [Number(r.rating), Number(r.n)]));
+  }
+
+  async insertReview(r: Omit<ReviewRow, 'id' | 'createdAt'>, now: Date, t: Transaction): Promise<number> {
+    const [id] = await this.sequelize.query(
+      'INSERT INTO reviews (reservationId, sitterId, authorId, rating, comment, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      { replacements: [r.reservationId, r.sitterId, r.authorId, r.rating, r.comment, now, now], transaction: t, type: QueryTypes.INSERT },
+    );
+    return Number(id);
+  }
+
+  /** Recomputes the stored average and count from the reviews themselves (no drift from increments). */
+  async refreshRating(sitterId: number, now: Date, t: Transaction): Promise<void> {
+    await this.sequelize.query(
+      `UPDATE sitters SET
+         rating = (SELECT ROUND(AVG(r.rating), 2) FROM reviews r WHERE r.sitterId = ?),
+         reviewCount = (SELECT COUNT(*) FROM reviews r WHERE r.sitterId = ?),
+         updatedAt = ?
+       WHERE id = ?`,
+      { replacements: [sitterId, sitterId, now, sitterId], transaction: t },
+    );
+  }
+
+  // --- search ------------------------------------------------------------------------------------
+
+  /** The rows among `ids` that pass `filter` (order unspecified: the caller sorts by distance). */
+  filterIds(ids: number[], filter: SqlFilter): Promise<SitterRow[]> {
+    const list = idList(ids);
+    if (!list) return Promise.resolve([]);
+    return this.select<SitterRow>(`SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${filter.where.join(' AND ')}`, filter.replacements);
+  }
+
+  /** One page of the rows among `ids` that pass `filter`, in `orderBy` order after `after`. */
+  pageIds(ids: number[], filter: SqlFilter, after: SqlFilter | null, orderBy: string, limit: number): Promise<SitterRow[]> {
+    const list = idList(ids);
+    if (!list) return Promise.resolve([]);
+    const where = [...filter.where, ...(after?.where ?? [])];
+    return this.select<SitterRow>(
+      `SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}`,
+      [...filter.replacements, ...(after?.replacements ?? [])],
+    );
+  }
+}

@@ -1,0 +1,136 @@
+import Joi from 'joi';
+import { cursorQuery, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+
+export const SERVICES = ['boarding', 'daycare', 'walking', 'drop_in'] as const;
+export const SIZES = ['small', 'medium', 'large'] as const;
+export type Service = (typeof SERVICES)[number];
+export type PetSize = (typeof SIZES)[number];
+export const SORTS = ['distance', 'rating', 'price'] as const;
+export type SearchSort = (typeof SORTS)[number];
+
+export const MAX_PRICE = 10_000_000;
+export const MAX_RADIUS_KM = 50;
+/** Redis GEO's latitude band, rounded down to what the contract promises. */
+export const MAX_LAT = 85.05;
+export const MAX_UNAVAILABLE_DATES = 366;
+export const MAX_RANGE_DAYS = 366;
+
+/** A real calendar day `YYYY-MM-DD` (2026-02-30 is refused, not rolled over). */
+export const day = Joi.string()
+  .pattern(/^\d{4}-\d{2}-\d{2}$/, { name: 'YYYY-MM-DD' })
+  .custom((value: string, helpers) => {
+    const d = new Date(`${value}T00:00:00Z`);
+    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) return helpers.error('day.invalid');
+    return value;
+  })
+  .messages({ 'day.invalid': '{{#label}} must be a real calendar day' });
+
+const lat = Joi.number().min(-MAX_LAT).max(MAX_LAT);
+const lng = Joi.number().min(-180).max(180);
+const price = Joi.number().integer().min(1).max(MAX_PRICE);
+
+/**
+ * A price is required for every listed service and refused for the others, each error naming its
+ * own field (`body.prices.walking`).
+ */
+const priceFor = (service: Service) =>
+  price.when('...services', {
+    is: Joi.array().has(service),
+    then: Joi.required(),
+    otherwise: Joi.forbidden().messages({ 'any.unknown': '{{#label}} is not allowed for a service that is not listed' }),
+  });
+
+export const putSitterBody = Joi.object({
+  headline: text(1, 80).required(),
+  bio: text(0, 2000).allow('').default(''),
+  services: Joi.array().items(Joi.string().valid(...SERVICES)).min(1).max(SERVICES.length).unique().required(),
+  prices: Joi.object(Object.fromEntries(SERVICES.map((s) => [s, priceFor(s)]))).required(),
+  acceptedSizes: Joi.array().items(Joi.string().valid(...SIZES)).min(1).max(SIZES.length).unique().required(),
+  maxPets: Joi.number().integer().min(1).max(10).required(),
+  location: Joi.object({ lat: lat.required(), lng: lng.required() }).required(),
+  address: text(1, 200).required(),
+});
+
+export const unavailableDatesBody = Joi.object({
+  dates: Joi.array().items(day).max(MAX_UNAVAILABLE_DATES).unique().required(),
+});
+
+export const searchQuery = Joi.object({
+  lat: lat.required(),
+  lng: lng.required(),
+  radiusKm: Joi.number().greater(0).max(MAX_RADIUS_KM).default(5),
+  service: Joi.string().valid(...SERVICES),
+  petSize: Joi.string().valid(...SIZES),
+  minPrice: Joi.number().integer().min(0).max(MAX_PRICE),
+  maxPrice: Joi.number().integer().min(0).max(MAX_PRICE),
+  minRating: Joi.number().min(1).max(5),
+  from: day,
+  to: day,
+  sort: Joi.string().valid(...SORTS).default('distance'),
+  limit: limitQuery,
+  cursor: cursorQuery,
+});
+
+export const reviewsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
+
+export const photoParams = Joi.object({ id: Joi.number().integer().min(1).max(4294967295).required() });
+
+// --- responses (OpenAPI) -------------------------------------------------------------------------
+
+const locationSchema = Joi.object({ lat: Joi.number(), lng: Joi.number() });
+const pricesSchema = Joi.object(Object.fromEntries(SERVICES.map((s) => [s, Joi.number().integer()])));
+
+export const photoSchema = Joi.object({ id: Joi.number().integer(), url: Joi.string(), thumbnailUrl: Joi.string() });
+
+export const sitterSchema = Joi.object({
+  id: Joi.number().integer(),
+  userId: Joi.number().integer(),
+  nickname: Joi.string(),
+  avatarUrl: Joi.string().allow(null),
+  headline: Joi.string(),
+  bio: Joi.string().allow(''),
+  services: Joi.array().items(Joi.string().valid(...SERVICES)),
+  prices: pricesSchema,
+  acceptedSizes: Joi.array().items(Joi.string().valid(...SIZES)),
+  maxPets: Joi.number().integer(),
+  location: locationSchema,
+  address: Joi.string(),
+  rating: Joi.number().allow(null).description('average of the reviews, null while there is none'),
+  reviewCount: Joi.number().integer(),
+  photos: Joi.array().items(photoSchema),
+  ratingSummary: Joi.object({
+    average: Joi.number().allow(null),
+    count: Joi.number().integer(),
+    distribution: Joi.object(Object.fromEntries(['1', '2', '3', '4', '5'].map((k) => [k, Joi.number().integer()]))),
+  }),
+  active: Joi.boolean().description('false once the sitter left (only the owner sees an inactive profile)'),
+  createdAt: Joi.string().isoDate(),
+  updatedAt: Joi.string().isoDate(),
+});
+
+export const searchItemSchema = Joi.object({
+  id: Joi.number().integer(),
+  userId: Joi.number().integer(),
+  nickname: Joi.string(),
+  headline: Joi.string(),
+  avatarUrl: Joi.string().allow(null),
+  distanceKm: Joi.number().description('Redis GEO haversine distance, 4 decimals'),
+  rating: Joi.number().allow(null),
+  reviewCount: Joi.number().integer(),
+  prices: pricesSchema,
+  services: Joi.array().items(Joi.string()),
+  location: locationSchema,
+});
+
+export const datesSchema = Joi.object({ dates: Joi.array().items(Joi.string()) });
+
+export const reviewSchema = Joi.object({
+  id: Joi.number().integer(),
+  rating: Joi.number().integer().min(1).max(5),
+  comment: Joi.string().allow(null),
+  author: publicUserSchema,
+  createdAt: Joi.string().isoDate(),
+});
+
+export const searchResultSchema = listOf(searchItemSchema);
+export const reviewListSchema = listOf(reviewSchema);

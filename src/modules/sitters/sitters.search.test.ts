@@ -1,0 +1,345 @@
+import { QueryTypes } from 'sequelize';
+import { TestContext, ManualClock, signup, bearer, type TestInstance } from '../../../test/helpers/context';
+import { haversineMeters } from '../../infra/geo';
+import type { SittersService } from './sitters.service';
+import { SERVICES, SIZES, type Service } from './sitters.schemas';
+
+/**
+ * Search exactness: a few hundred random sitters (with exact duplicates of one point, equal ratings
+ * and prices, so every sort has ties), random filters and sorts, every page walked with a small limit,
+ * compared with a brute-force haversine over the same rows.
+ */
+const clock = new ManualClock('2026-12-01T03:00:00.000Z'); // 12:00 in Seoul: today is 2026-12-01
+const SEED = Number(process.env.SEARCH_SEED ?? Date.now() % 1_000_000);
+let ctx: TestContext;
+let api: TestInstance;
+let sitters: SittersService;
+
+/** mulberry32: small, seedable, good enough for test data. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rnd = prng(SEED);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+const subset = <T>(xs: readonly T[]): T[] => {
+  const out = xs.filter(() => rnd() < 0.5);
+  return out.length ? out : [pick(xs)];
+};
+
+const CENTER = { lat: 37.5547, lng: 126.9707 }; // Seoul Station
+const CLUSTER = { lat: 37.56, lng: 126.98 }; // many sitters at exactly this point
+
+interface Seeded {
+  id: number;
+  userId: number;
+  lat: number;
+  lng: number;
+  prices: Partial<Record<Service, number>>;
+  sizes: string[];
+  rating: number | null;
+  active: boolean;
+  deleted: boolean;
+  unavailable: string[];
+}
+const seeded: Seeded[] = [];
+
+/** A point about `km` from `c` in a random direction. */
+function around(c: { lat: number; lng: number }, km: number) {
+  const d = km * Math.sqrt(rnd());
+  const theta = rnd() * 2 * Math.PI;
+  return { lat: c.lat + (d / 111.2) * Math.cos(theta), lng: c.lng + (d / (111.2 * Math.cos((c.lat * Math.PI) / 180))) * Math.sin(theta) };
+}
+
+/** Bulk inserts (a few statements, not a few thousand), then reads the ids back by their unique keys. */
+async function seed(n: number) {
+  const now = clock.now();
+  const tag = `${SEED}.${process.pid}`;
+  const exec = (sql: string, replacements: unknown[]) => api.sequelize.query(sql, { replacements });
+  const rows = <T extends object>(sql: string, replacements: unknown[]) => api.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT });
+  await exec(
+    `INSERT INTO users (email, passwordHash, nickname, bio, isSitter, createdAt, updatedAt) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, 1, ?, ?)').join(', ')}`,
+    Array.from({ length: n }, (_, i) => [`seed${i}.${tag}@example.com`, 'x', `Sitter ${i}`, '', now, now]).flat(),
+  );
+  const users = await rows<{ id: number; email: string }>('SELECT id, email FROM users WHERE email LIKE ?', [`seed%.${tag}@example.com`]);
+  const userIdOf = new Map(users.map((u) => [u.email, Number(u.id)]));
+  const drafts: Omit<Seeded, 'id'>[] = [];
+  for (let i = 0; i < n; i++) {
+    const pos = i % 12 === 0 ? CLUSTER : around(CENTER, i % 5 === 0 ? 40 : 12);
+    const prices: Partial<Record<Service, number>> = {};
+    for (const sv of subset(SERVICES)) prices[sv] = pick([10000, 15000, 20000, 30000, 45000, 60000]);
+    const rating = rnd() < 0.3 ? null : pick([3, 3.5, 4, 4.25, 4.5, 5]);
+    drafts.push({
+      userId: userIdOf.get(`seed${i}.${tag}@example.com`)!,
+      ...pos,
+      prices,
+      sizes: subset(SIZES),
+      rating,
+      active: rnd() > 0.08,
+      deleted: i % 37 === 5,
+      unavailable: rnd() < 0.3 ? [pick(['2026-12-03', '2026-12-05', '2026-12-10', '2026-12-24'])] : [],
+    });
+  }
+  await exec(
+    `INSERT INTO sitters (userId, headline, bio, boardingPrice, daycarePrice, walkingPrice, dropInPrice, minPrice, acceptsSmall, acceptsMedium, acceptsLarge,
+       maxPets, lat, lng, address, rating, reviewCount, active, createdAt, updatedAt) VALUES ${drafts.map(() => "(?, 'Sitter', '', ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?, 'Seoul', ?, ?, ?, ?, ?)").join(', ')}`,
+    drafts.flatMap((d) => [d.userId, d.prices.boarding ?? null, d.prices.daycare ?? null, d.prices.walking ?? null, d.prices.drop_in ?? null, Math.min(...Object.values(d.prices)),
+      d.sizes.includes('small'), d.sizes.includes('medium'), d.sizes.includes('large'), d.lat, d.lng, d.rating, d.rating === null ? 0 : 3, d.active, now, now]),
+  );
+  const sitterIds = await rows<{ id: number; userId: number }>('SELECT id, userId FROM sitters', []);
+  const idOf = new Map(sitterIds.map((r) => [Number(r.userId), Number(r.id)]));
+  for (const d of drafts) seeded.push({ id: idOf.get(d.userId)!, ...d });
+  const days = seeded.flatMap((s) => s.unavailable.map((day) => [s.id, day, now]));
+  if (days.length) await exec(`INSERT INTO sitter_unavailable_dates (sitterId, day, createdAt) VALUES ${days.map(() => '(?, ?, ?)').join(', ')}`, days.flat());
+  const deleted = seeded.filter((s) => s.deleted).map((s) => s.userId);
+  await exec('UPDATE users SET deletedAt = ? WHERE id IN (?)', [now, deleted]);
+}
+
+beforeAll(async () => {
+  ctx = await new TestContext({ clock }).setup();
+  api = await ctx.instance();
+  sitters = api.pawmate.services.sitters as SittersService;
+  await seed(320);
+  // The rows were written behind the service's back (no outbox): the rebuild is what indexes them.
+  const { count } = await sitters.reindexGeo({ batchSize: 64 });
+  expect(count).toBe(seeded.filter((s) => s.active).length);
+}, 120_000);
+afterAll(async () => {
+  await ctx.close();
+});
+
+interface Query {
+  lat: number;
+  lng: number;
+  radiusKm: number;
+  sort: 'distance' | 'rating' | 'price';
+  limit: number;
+  service?: Service;
+  petSize?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  minRating?: number;
+  from?: string;
+  to?: string;
+}
+
+interface Item {
+  id: number;
+  distanceKm: number;
+  rating: number | null;
+  prices: Record<string, number>;
+  services: string[];
+  location: { lat: number; lng: number };
+}
+
+const priceOf = (s: Seeded, q: Query) => (q.service ? s.prices[q.service] : Math.min(...Object.values(s.prices)));
+
+function matches(s: Seeded, q: Query): boolean {
+  if (!s.active || s.deleted) return false;
+  if (q.service && s.prices[q.service] === undefined) return false;
+  if (q.petSize && !s.sizes.includes(q.petSize)) return false;
+  const p = priceOf(s, q)!;
+  if (q.minPrice !== undefined && p < q.minPrice) return false;
+  if (q.maxPrice !== undefined && p > q.maxPrice) return false;
+  if (q.minRating !== undefined && (s.rating === null || s.rating < q.minRating)) return false;
+  if (q.from && s.unavailable.some((d) => d >= q.from! && d <= (q.to ?? q.from!))) return false;
+  return true;
+}
+
+async function walk(q: Query): Promise<{ items: Item[]; pages: number }> {
+  const items: Item[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  for (;;) {
+    const res = await api.http.get('/api/v1/sitters/search').query({ ...q, ...(cursor ? { cursor } : {}) });
+    if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(res.body)} for ${JSON.stringify(q)}`);
+    pages++;
+    expect(res.body.items.length).toBeLessThanOrEqual(q.limit);
+    items.push(...res.body.items);
+    if (!res.body.nextCursor) break;
+    expect(res.body.items).toHaveLength(q.limit); // only the last page may be short
+    cursor = res.body.nextCursor;
+    if (pages > 500) throw new Error('pagination does not end');
+  }
+  return { items, pages };
+}
+
+/** The order each sort promises, ties by id. */
+function compare(q: Query) {
+  return (a: Item, b: Item) => {
+    if (q.sort === 'distance') return a.distanceKm - b.distanceKm || a.id - b.id;
+    if (q.sort === 'rating') {
+      if (a.rating === null || b.rating === null) return (a.rating === null ? 1 : 0) - (b.rating === null ? 1 : 0) || a.id - b.id;
+      return b.rating - a.rating || a.id - b.id;
+    }
+    const pa = q.service ? a.prices[q.service] : Math.min(...Object.values(a.prices));
+    const pb = q.service ? b.prices[q.service] : Math.min(...Object.values(b.prices));
+    return pa - pb || a.id - b.id;
+  };
+}
+
+const EDGE_M = 5;
+
+async function check(q: Query) {
+  const { items } = await walk(q);
+  const ids = items.map((i) => i.id);
+  expect(new Set(ids).size).toBe(ids.length); // no duplicates across pages
+  const sorted = [...items].sort(compare(q));
+  expect(ids).toEqual(sorted.map((i) => i.id)); // one global order across pages
+
+  const byId = new Map(seeded.map((s) => [s.id, s]));
+  const center = { lat: q.lat, lng: q.lng };
+  for (const item of items) {
+    const s = byId.get(item.id)!;
+    const d = haversineMeters(center, s);
+    expect(matches(s, q)).toBe(true);
+    expect(d).toBeLessThanOrEqual(q.radiusKm * 1000 + EDGE_M);
+    expect(Math.abs(item.distanceKm * 1000 - d)).toBeLessThan(EDGE_M);
+  }
+  const returned = new Set(ids);
+  const missing = seeded.filter((s) => matches(s, q) && !returned.has(s.id) && haversineMeters(center, s) < q.radiusKm * 1000 - EDGE_M);
+  expect(missing.map((s) => s.id)).toEqual([]); // no gaps
+  return items.length;
+}
+
+function randomQuery(): Query {
+  const c = rnd() < 0.3 ? CLUSTER : around(CENTER, 8);
+  const q: Query = { lat: c.lat, lng: c.lng, radiusKm: pick([0.5, 1, 2.5, 5, 10, 20, 50]), sort: pick(['distance', 'distance', 'rating', 'price'] as const), limit: pick([1, 2, 3, 7, 20, 100, 100]) };
+  if (rnd() < 0.4) q.service = pick(SERVICES);
+  if (rnd() < 0.3) q.petSize = pick(SIZES);
+  if (rnd() < 0.25) q.minPrice = pick([10000, 15000, 20000]);
+  if (rnd() < 0.25) q.maxPrice = pick([20000, 30000, 45000]);
+  if (q.minPrice !== undefined && q.maxPrice !== undefined && q.maxPrice < q.minPrice) delete q.maxPrice;
+  if (rnd() < 0.25) q.minRating = pick([3, 4, 4.5]);
+  if (rnd() < 0.3) {
+    q.from = pick(['2026-12-01', '2026-12-03', '2026-12-04']);
+    if (rnd() < 0.7) q.to = pick(['2026-12-05', '2026-12-11', '2027-01-01']);
+  }
+  return q;
+}
+
+describe('GET /sitters/search matches a brute-force haversine', () => {
+  it(`random queries, every page (seed ${SEED})`, async () => {
+    let nonEmpty = 0;
+    for (let i = 0; i < 40; i++) {
+      const q = randomQuery();
+      try {
+        if ((await check(q)) > 0) nonEmpty++;
+      } catch (err) {
+        throw new Error(`seed ${SEED}, query ${JSON.stringify(q)}: ${(err as Error).message}`);
+      }
+    }
+    expect(nonEmpty).toBeGreaterThan(20); // the data and queries do overlap
+  }, 120_000);
+
+  it.each(['distance', 'rating', 'price'] as const)('pages through the duplicate point one by one (sort=%s)', async (sort) => {
+    const n = await check({ ...CLUSTER, radiusKm: 0.1, sort, limit: 1 });
+    expect(n).toBe(seeded.filter((s) => s.lat === CLUSTER.lat && s.lng === CLUSTER.lng && s.active && !s.deleted).length);
+    expect(n).toBeGreaterThan(15);
+  }, 60_000);
+
+  it('walks the whole 50 km circle with limit 3 in each sort', async () => {
+    for (const sort of ['distance', 'rating', 'price'] as const) {
+      const n = await check({ ...CENTER, radiusKm: 50, sort, limit: 3 });
+      expect(n).toBe(seeded.filter((s) => s.active && !s.deleted && haversineMeters(CENTER, s) <= 50_000).length);
+    }
+  }, 60_000);
+
+  it('answers the contract shape', async () => {
+    const res = await api.http.get('/api/v1/sitters/search').query({ ...CLUSTER, radiusKm: 0.01, limit: 1 }).expect(200);
+    expect(Object.keys(res.body).sort()).toEqual(['items', 'nextCursor']);
+    expect(Object.keys(res.body.items[0]).sort()).toEqual(['avatarUrl', 'distanceKm', 'headline', 'id', 'location', 'nickname', 'prices', 'rating', 'reviewCount', 'services', 'userId'].sort());
+    expect(res.body.items[0]).toMatchObject({ nickname: expect.stringMatching(/^Sitter /), location: CLUSTER });
+    // Redis stores a 52-bit geohash, so a sitter at the very centre is a few centimetres away.
+    expect(res.body.items[0].distanceKm).toBeLessThan(0.001);
+  });
+
+  it('never lists an inactive sitter, even one left in the index', async () => {
+    const inactive = seeded.find((s) => !s.active)!;
+    await sitters.geo.upsert([{ id: inactive.id, lat: inactive.lat, lng: inactive.lng }]);
+    const res = await api.http.get('/api/v1/sitters/search').query({ lat: inactive.lat, lng: inactive.lng, radiusKm: 0.001 }).expect(200);
+    expect(res.body.items.map((i: Item) => i.id)).not.toContain(inactive.id);
+    await sitters.geo.remove([inactive.id]);
+  });
+
+  it('takes the reservations module\u2019s full-day filter into the query when from/to are given', async () => {
+    const target = seeded.find((s) => s.active && !s.deleted && s.lat === CLUSTER.lat && !s.unavailable.length)!;
+    sitters.setFullDayFilter(({ from, to }) => ({ where: ['s.id <> ? OR ? > ?'], replacements: [target.id, from, to] }));
+    try {
+      const ids = async (extra: Record<string, string>) =>
+        (await api.http.get('/api/v1/sitters/search').query({ ...CLUSTER, radiusKm: 0.01, limit: 100, ...extra }).expect(200)).body.items.map((i: Item) => i.id);
+      expect(await ids({})).toContain(target.id);
+      expect(await ids({ from: '2026-12-02', to: '2026-12-04' })).not.toContain(target.id);
+    } finally {
+      sitters.setFullDayFilter(null);
+    }
+  });
+
+  it('finds a sitter created through the API at once (outbox fast path), and not after DELETE', async () => {
+    const s = await signup(api);
+    const where = { lat: -33.8688, lng: 151.2093 };
+    const put = await api.http
+      .put('/api/v1/sitters/me')
+      .set(bearer(s.accessToken))
+      .send({ headline: 'Sydney', services: ['walking'], prices: { walking: 9000 }, acceptedSizes: ['small'], maxPets: 1, location: where, address: 'Sydney' })
+      .expect(200);
+    const found = await api.http.get('/api/v1/sitters/search').query({ ...where, radiusKm: 1 }).expect(200);
+    expect(found.body.items).toEqual([expect.objectContaining({ id: put.body.id, distanceKm: expect.any(Number), prices: { walking: 9000 }, services: ['walking'], rating: null, reviewCount: 0 })]);
+    expect(found.body.items[0].distanceKm).toBeLessThan(0.001);
+    await api.http.delete('/api/v1/sitters/me').set(bearer(s.accessToken)).expect(204);
+    expect((await api.http.get('/api/v1/sitters/search').query({ ...where, radiusKm: 1 }).expect(200)).body.items).toEqual([]);
+  });
+});
+
+describe('search validation', () => {
+  const ok = { lat: 37.5, lng: 127 };
+  it.each([
+    ['query.lat', {}],
+    ['query.lat', { lat: 85.06, lng: 0 }],
+    ['query.lat', { lat: -90, lng: 0 }],
+    ['query.lat', { lat: 'x', lng: 0 }],
+    ['query.lng', { lat: 0 }],
+    ['query.lng', { lat: 0, lng: 180.5 }],
+    ['query.lng', { lat: 0, lng: -181 }],
+    ['query.radiusKm', { ...ok, radiusKm: 0 }],
+    ['query.radiusKm', { ...ok, radiusKm: 50.01 }],
+    ['query.radiusKm', { ...ok, radiusKm: -1 }],
+    ['query.service', { ...ok, service: 'grooming' }],
+    ['query.service', { ...ok, service: ['walking', 'boarding'] }],
+    ['query.petSize', { ...ok, petSize: 'huge' }],
+    ['query.minPrice', { ...ok, minPrice: -1 }],
+    ['query.minPrice', { ...ok, minPrice: 1.5 }],
+    ['query.maxPrice', { ...ok, maxPrice: 10_000_001 }],
+    ['query.maxPrice', { ...ok, minPrice: 20000, maxPrice: 10000 }],
+    ['query.minRating', { ...ok, minRating: 0 }],
+    ['query.minRating', { ...ok, minRating: 5.5 }],
+    ['query.from', { ...ok, from: '2026-13-01' }],
+    ['query.from', { ...ok, from: '2026-11-30' }],
+    ['query.from', { ...ok, to: '2026-12-05' }],
+    ['query.to', { ...ok, from: '2026-12-05', to: '2026-12-04' }],
+    ['query.to', { ...ok, from: '2026-12-01', to: '2027-12-02' }],
+    ['query.sort', { ...ok, sort: 'popularity' }],
+    ['query.limit', { ...ok, limit: 0 }],
+    ['query.limit', { ...ok, limit: 101 }],
+    ['query.cursor', { ...ok, cursor: 'garbage' }],
+    ['query.cursor', { ...ok, cursor: Buffer.from(JSON.stringify({ s: 'rating', r: null, i: 1 })).toString('base64url') }],
+    ['query.cursor', { ...ok, sort: 'price', cursor: Buffer.from(JSON.stringify({ s: 'distance', d: 1, i: 1, n: 1 })).toString('base64url') }],
+    ['query.cursor', { ...ok, sort: 'price', service: 'walking', cursor: Buffer.from(JSON.stringify({ s: 'price', v: null, p: 1, i: 1 })).toString('base64url') }],
+  ])('400 naming %s for %j', async (path, query) => {
+    const res = await api.http.get('/api/v1/sitters/search').query(query).expect(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+  });
+
+  it('accepts a 366-day range starting today and the radius edges', async () => {
+    await api.http.get('/api/v1/sitters/search').query({ ...ok, from: '2026-12-01', to: '2027-12-01' }).expect(200);
+    await api.http.get('/api/v1/sitters/search').query({ ...ok, radiusKm: 50 }).expect(200);
+    await api.http.get('/api/v1/sitters/search').query({ lat: 85.05, lng: -180, radiusKm: 0.001 }).expect(200, { items: [], nextCursor: null });
+  });
+});

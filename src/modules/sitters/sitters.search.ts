@@ -1,0 +1,205 @@
+import Joi from 'joi';
+import type { GeoHit, GeoIndex } from '../../infra/geo';
+import { ValidationFailed, type FieldError } from '../../http/errors';
+import { PRICE_COLUMN, SIZE_COLUMN, type SitterRow, type SittersRepository, type SqlFilter } from './sitters.repository';
+import { toSearchItem, type SearchItem } from './sitters.presenter';
+import { MAX_RANGE_DAYS, SERVICES, type PetSize, type SearchSort, type Service } from './sitters.schemas';
+import { daysBetween } from './sitters.days';
+
+export interface SearchQuery {
+  lat: number;
+  lng: number;
+  radiusKm: number;
+  service?: Service;
+  petSize?: PetSize;
+  minPrice?: number;
+  maxPrice?: number;
+  minRating?: number;
+  from?: string;
+  to?: string;
+  sort: SearchSort;
+  limit: number;
+  cursor?: string;
+}
+
+export interface SearchPage {
+  items: SearchItem[];
+  nextCursor: string | null;
+}
+
+/**
+ * The seam through which the reservations module removes sitters whose days in the range are already
+ * full: a condition on the alias `s` (sitters) that keeps a sitter only when it has room on every day
+ * of `from..to`. It becomes part of the one filtering query, so pages stay exact.
+ */
+export type FullDayFilter = (range: { from: string; to: string }) => SqlFilter;
+
+// Cursors: base64url JSON of the last item's sort key and id (plus, for distance, how many geo
+// candidates preceded it, so the next page can start with a COUNT big enough to get past it).
+const distanceCursor = Joi.object({ s: Joi.valid('distance').required(), d: Joi.number().min(0).required(), i: Joi.number().integer().min(1).required(), n: Joi.number().integer().min(0).max(10_000_000).required() });
+const ratingCursor = Joi.object({ s: Joi.valid('rating').required(), r: Joi.string().pattern(/^\d(\.\d{1,2})?$/).allow(null).required(), i: Joi.number().integer().min(1).required() });
+const priceCursor = Joi.object({ s: Joi.valid('price').required(), v: Joi.valid(...SERVICES, null).required(), p: Joi.number().integer().min(0).required(), i: Joi.number().integer().min(1).required() });
+
+const invalidCursor = () => ValidationFailed('Invalid request: query.cursor is not a cursor of this search', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+
+export const encodeCursor = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const { error, value: checked } = schema.validate(value, { presence: 'required' });
+  if (error) throw invalidCursor();
+  return checked as T;
+}
+
+/** First distance batch is this many times the page; each further batch this many times the last. */
+const GROWTH = 4;
+/** Past this, one whole-circle GEOSEARCH is cheaper than more COUNT rounds. */
+const MAX_COUNT = 200_000;
+
+export class SitterSearch {
+  /** Set by the reservations module (full days); null until it exists. */
+  fullDayFilter: FullDayFilter | null = null;
+
+  constructor(
+    private readonly geo: GeoIndex,
+    private readonly repo: SittersRepository,
+    private readonly today: () => string,
+  ) {}
+
+  async search(q: SearchQuery): Promise<SearchPage> {
+    const filter = this.compile(q);
+    return q.sort === 'distance' ? this.byDistance(q, filter) : this.byKey(q, filter);
+  }
+
+  /** Checks that need more than one field, each error naming the field to fix. */
+  private checkRanges(q: SearchQuery): void {
+    const errors: FieldError[] = [];
+    if (q.minPrice !== undefined && q.maxPrice !== undefined && q.maxPrice < q.minPrice) {
+      errors.push({ path: 'query.maxPrice', message: 'maxPrice must be greater than or equal to minPrice' });
+    }
+    if (q.to && !q.from) errors.push({ path: 'query.from', message: 'from is required with to' });
+    if (q.from) {
+      const to = q.to ?? q.from;
+      if (q.from < this.today()) errors.push({ path: 'query.from', message: 'from must not be in the past' });
+      if (to < q.from) errors.push({ path: 'query.to', message: 'to must not be before from' });
+      else if (daysBetween(q.from, to) + 1 > MAX_RANGE_DAYS) errors.push({ path: 'query.to', message: `the range may span at most ${MAX_RANGE_DAYS} days` });
+    }
+    if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
+  }
+
+  /** The SQL price of a sitter for this search: the service's price, else the lowest one. */
+  private priceExpr(q: SearchQuery): string {
+    return q.service ? `s.${PRICE_COLUMN[q.service]}` : 's.minPrice';
+  }
+
+  private compile(q: SearchQuery): SqlFilter {
+    this.checkRanges(q);
+    const where = ['s.active = 1', 'u.deletedAt IS NULL'];
+    const replacements: unknown[] = [];
+    const price = this.priceExpr(q);
+    if (q.service) where.push(`${price} IS NOT NULL`);
+    if (q.petSize) where.push(`s.${SIZE_COLUMN[q.petSize]} = 1`);
+    if (q.minPrice !== undefined) {
+      where.push(`${price} >= ?`);
+      replacements.push(q.minPrice);
+    }
+    if (q.maxPrice !== undefined) {
+      where.push(`${price} <= ?`);
+      replacements.push(q.maxPrice);
+    }
+    if (q.minRating !== undefined) {
+      where.push('s.rating >= ?');
+      replacements.push(q.minRating);
+    }
+    if (q.from) {
+      const range = { from: q.from, to: q.to ?? q.from };
+      where.push('NOT EXISTS (SELECT 1 FROM sitter_unavailable_dates d WHERE d.sitterId = s.id AND d.day BETWEEN ? AND ?)');
+      replacements.push(range.from, range.to);
+      if (this.fullDayFilter) {
+        const extra = this.fullDayFilter(range);
+        where.push(...extra.where.map((w) => `(${w})`));
+        replacements.push(...extra.replacements);
+      }
+    }
+    return { where, replacements };
+  }
+
+  /**
+   * Nearest first. GEOSEARCH has no offset, so each round asks for the `count` nearest and keeps only
+   * what it can trust: when the answer is cut at `count`, members as far as the last one may have been
+   * cut too, so only those strictly nearer count. Rounds grow ×4 until the page is full or the circle is
+   * exhausted; each round filters only the ids not yet checked, in one query.
+   */
+  private async byDistance(q: SearchQuery, filter: SqlFilter): Promise<SearchPage> {
+    const cur = q.cursor ? decodeCursor<{ d: number; i: number; n: number }>(q.cursor, distanceCursor) : null;
+    const want = q.limit + 1;
+    const center = { lat: q.lat, lng: q.lng };
+    const checked = new Map<number, SitterRow | null>();
+    const isAfter = (h: GeoHit) => !cur || h.distanceKm > cur.d || (h.distanceKm === cur.d && h.id > cur.i);
+    let count: number | undefined = Math.min(MAX_COUNT, (cur?.n ?? 0) + GROWTH * want);
+    for (;;) {
+      const hits = await this.geo.search(center, q.radiusKm, count);
+      const exhausted = count === undefined || hits.length < count;
+      const bound = exhausted ? Infinity : hits[hits.length - 1].distanceKm;
+      const rank = new Map<number, number>();
+      const window: GeoHit[] = [];
+      hits.forEach((h, index) => {
+        rank.set(h.id, index);
+        if (h.distanceKm < bound && isAfter(h)) window.push(h);
+      });
+      const fresh = window.filter((h) => !checked.has(h.id)).map((h) => h.id);
+      if (fresh.length) {
+        for (const id of fresh) checked.set(id, null);
+        for (const row of await this.repo.filterIds(fresh, filter)) checked.set(row.id, row);
+      }
+      const matches = window.filter((h) => checked.get(h.id)).sort((a, b) => a.distanceKm - b.distanceKm || a.id - b.id);
+      if (matches.length >= want || exhausted) {
+        const page = matches.slice(0, q.limit);
+        const items = page.map((h) => toSearchItem(checked.get(h.id)!, h.distanceKm));
+        const last = page[page.length - 1];
+        const nextCursor = matches.length > q.limit ? encodeCursor({ s: 'distance', d: last.distanceKm, i: last.id, n: rank.get(last.id)! + 1 }) : null;
+        return { items, nextCursor };
+      }
+      count = count! * GROWTH > MAX_COUNT ? undefined : count! * GROWTH;
+    }
+  }
+
+  /**
+   * Highest rating or lowest price first: the order is not the geo order, so the whole circle's
+   * candidates go to MySQL at once, which filters, sorts (ties by id) and cuts the page.
+   */
+  private async byKey(q: SearchQuery, filter: SqlFilter): Promise<SearchPage> {
+    const price = this.priceExpr(q);
+    let after: SqlFilter | null = null;
+    if (q.cursor && q.sort === 'rating') {
+      const c = decodeCursor<{ r: string | null; i: number }>(q.cursor, ratingCursor);
+      after = c.r === null
+        ? { where: ['(s.rating IS NULL AND s.id > ?)'], replacements: [c.i] }
+        : { where: ['(s.rating < ? OR (s.rating = ? AND s.id > ?) OR s.rating IS NULL)'], replacements: [c.r, c.r, c.i] };
+    } else if (q.cursor) {
+      const c = decodeCursor<{ v: Service | null; p: number; i: number }>(q.cursor, priceCursor);
+      if (c.v !== (q.service ?? null)) throw invalidCursor();
+      after = { where: [`(${price} > ? OR (${price} = ? AND s.id > ?))`], replacements: [c.p, c.p, c.i] };
+    }
+    const hits = await this.geo.search({ lat: q.lat, lng: q.lng }, q.radiusKm);
+    if (!hits.length) return { items: [], nextCursor: null };
+    const distance = new Map(hits.map((h) => [h.id, h.distanceKm]));
+    const orderBy = q.sort === 'rating' ? 's.rating IS NULL, s.rating DESC, s.id' : `${price}, s.id`;
+    const rows = await this.repo.pageIds([...distance.keys()], filter, after, orderBy, q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const items = page.map((r) => toSearchItem(r, distance.get(r.id)!));
+    let nextCursor: string | null = null;
+    if (rows.length > q.limit) {
+      const last = page[page.length - 1];
+      nextCursor = q.sort === 'rating'
+        ? encodeCursor({ s: 'rating', r: last.rating, i: last.id })
+        : encodeCursor({ s: 'price', v: q.service ?? null, p: Number(q.service ? last[PRICE_COLUMN[q.service] as keyof SitterRow] : last.minPrice), i: last.id });
+    }
+    return { items, nextCursor };
+  }
+}

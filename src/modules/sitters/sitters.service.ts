@@ -1,0 +1,329 @@
+import Joi from 'joi';
+import type { Sequelize, Transaction } from 'sequelize';
+import { inTransaction } from '../../infra/db';
+import type { Clock } from '../../infra/clock';
+import type { Logger } from '../../infra/logger';
+import type { GeoIndex, RebuildProgress } from '../../infra/geo';
+import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { PRESETS, type ImageService } from '../../infra/images/images';
+import { Conflict, NotFound, ValidationFailed, type FieldError } from '../../http/errors';
+import type { UsersService } from '../users/users.service';
+import type { PublicUser } from '../users/users.presenter';
+import { PRICE_COLUMN, SIZE_COLUMN, type SitterRow, type SitterWrite, type SittersRepository } from './sitters.repository';
+import { toSitter, type PhotoView, type SitterView } from './sitters.presenter';
+import { SitterSearch, decodeCursor, encodeCursor, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
+import type { PetSize, Service } from './sitters.schemas';
+import { dayIn } from './sitters.days';
+
+/** Outbox topic: a sitter's location or activity changed; the payload is its new state and version. */
+export const TOPIC_GEO_SITTER = 'geo.sitter';
+
+export interface GeoSitterChange {
+  sitterId: number;
+  /** `sitters.geoVersion` after the change. */
+  version: number;
+  active: boolean;
+  lat: number;
+  lng: number;
+}
+
+export const MAX_PHOTOS = 10;
+
+export interface SitterInput {
+  headline: string;
+  bio: string;
+  services: Service[];
+  prices: Partial<Record<Service, number>>;
+  acceptedSizes: PetSize[];
+  maxPets: number;
+  location: { lat: number; lng: number };
+  address: string;
+}
+
+export interface ReviewView {
+  id: number;
+  rating: number;
+  comment: string | null;
+  author: PublicUser;
+  createdAt: string;
+}
+
+const reviewCursor = Joi.object({ i: Joi.number().integer().min(1).required() });
+
+/** A tombstone for reviews whose author deleted the account: the review stays readable. */
+const deletedAuthor = (id: number): PublicUser => ({ id, nickname: 'Deleted user', bio: '', avatarUrl: null, isSitter: false });
+
+export class SittersService {
+  readonly search: SitterSearch;
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly repo: SittersRepository,
+    private readonly users: UsersService,
+    readonly geo: GeoIndex,
+    private readonly outbox: OutboxDispatcher,
+    private readonly clock: Clock,
+    private readonly serviceTz: string,
+    private readonly logger: Logger,
+    private readonly images: ImageService | null,
+  ) {
+    this.search = new SitterSearch(geo, repo, () => this.today());
+  }
+
+  today(): string {
+    return dayIn(this.clock.now(), this.serviceTz);
+  }
+
+  /** Installs the reservations module's "no full day in the range" condition (see FullDayFilter). */
+  setFullDayFilter(filter: FullDayFilter | null): void {
+    this.search.fullDayFilter = filter;
+  }
+
+  // --- my profile --------------------------------------------------------------------------------
+
+  /** Creates or replaces my profile; I become a sitter (again) in the same transaction. */
+  async putMine(userId: number, input: SitterInput): Promise<SitterView> {
+    const data = toWrite(input);
+    const now = this.clock.now();
+    const change = await inTransaction(this.sequelize, async (t) => {
+      const existing = await this.repo.findByUserId(userId, t, true);
+      const id = existing ? existing.id : await this.repo.insert(userId, data, now, t);
+      if (existing) await this.repo.replace(id, data, now, t);
+      await this.users.setSitterFlag(userId, true, t);
+      return this.recordGeoChange(id, t);
+    });
+    await this.afterGeoChange(change);
+    return this.getMine(userId);
+  }
+
+  async getMine(userId: number): Promise<SitterView> {
+    const row = await this.repo.findByUserId(userId);
+    if (!row) throw NotFound('Sitter profile');
+    return this.view(row);
+  }
+
+  /** Leaves search at once (the query checks `active`; the index follows), keeps the history. */
+  async deactivateMine(userId: number): Promise<void> {
+    const change = await inTransaction(this.sequelize, async (t) => {
+      const row = await this.repo.findByUserId(userId, t, true);
+      if (!row) throw NotFound('Sitter profile');
+      await this.repo.deactivate(row.id, this.clock.now(), t);
+      await this.users.setSitterFlag(userId, false, t);
+      return this.recordGeoChange(row.id, t);
+    });
+    await this.afterGeoChange(change);
+  }
+
+  async getUnavailableDates(userId: number): Promise<{ dates: string[] }> {
+    const row = await this.repo.findByUserId(userId);
+    if (!row) throw NotFound('Sitter profile');
+    return { dates: await this.repo.listUnavailable(row.id, this.today()) };
+  }
+
+  /** Replaces the set of days I am not available, from today on. */
+  async setUnavailableDates(userId: number, dates: string[]): Promise<{ dates: string[] }> {
+    const today = this.today();
+    const errors: FieldError[] = [];
+    dates.forEach((d, i) => {
+      if (d < today) errors.push({ path: `body.dates.${i}`, message: `${d} is in the past (today is ${today} in ${this.serviceTz})` });
+    });
+    if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
+    const sorted = [...dates].sort();
+    await inTransaction(this.sequelize, async (t) => {
+      // The sitter row lock serializes concurrent replacements (no interleaved delete/insert).
+      const row = await this.repo.findByUserId(userId, t, true);
+      if (!row) throw NotFound('Sitter profile');
+      await this.repo.replaceUnavailable(row.id, today, sorted, this.clock.now(), t);
+    });
+    return { dates: sorted };
+  }
+
+  // --- photos ------------------------------------------------------------------------------------
+
+  async addPhoto(userId: number, image: Buffer): Promise<PhotoView> {
+    const images = this.requireImages();
+    const before = await this.repo.findByUserId(userId);
+    if (!before) throw NotFound('Sitter profile'); // before the expensive render
+    return images.replace(image, PRESETS.sitterPhoto, `sitters/${before.id}`, (stored) =>
+      inTransaction(this.sequelize, async (t) => {
+        const row = await this.repo.findByUserId(userId, t, true);
+        if (!row) throw NotFound('Sitter profile');
+        if ((await this.repo.countPhotos(row.id, t)) >= MAX_PHOTOS) throw Conflict(`A sitter may have at most ${MAX_PHOTOS} photos; delete one first`);
+        const photo = stored.find((s) => s.variant === 'photo')!;
+        const thumb = stored.find((s) => s.variant === 'thumb')!;
+        const id = await this.repo.insertPhoto(row.id, photo.url, thumb.url, this.clock.now(), t);
+        return { id, url: photo.url, thumbnailUrl: thumb.url };
+      }),
+    );
+  }
+
+  /** Deletes one of my photos; its objects are removed only once the row's deletion commits. */
+  async deletePhoto(userId: number, photoId: number): Promise<void> {
+    const images = this.requireImages();
+    await inTransaction(this.sequelize, async (t) => {
+      const row = await this.repo.findByUserId(userId, t, true);
+      const photo = row ? await this.repo.findPhoto(row.id, photoId, t) : null;
+      if (!photo) throw NotFound('Photo');
+      await this.repo.deletePhoto(photo.id, t);
+      await images.deleteAfterCommit(t, [photo.url, photo.thumbnailUrl]);
+    });
+    this.outbox.nudge();
+  }
+
+  private requireImages(): ImageService {
+    if (!this.images) throw Conflict('Photo uploads are not configured on this server');
+    return this.images;
+  }
+
+  // --- public ------------------------------------------------------------------------------------
+
+  async getPublic(sitterId: number): Promise<Omit<SitterView, 'active'>> {
+    const row = await this.repo.findPublic(sitterId);
+    if (!row) throw NotFound('Sitter');
+    const { active: _active, ...view } = await this.view(row);
+    return view;
+  }
+
+  async listReviews(sitterId: number, limit: number, cursor?: string): Promise<{ items: ReviewView[]; nextCursor: string | null }> {
+    if (!(await this.repo.findPublic(sitterId))) throw NotFound('Sitter');
+    const before = cursor ? decodeCursor<{ i: number }>(cursor, reviewCursor).i : null;
+    const rows = await this.repo.listReviews(sitterId, before, limit + 1);
+    const page = rows.slice(0, limit);
+    const authors = await this.users.publicUsers(page.map((r) => r.authorId));
+    return {
+      items: page.map((r) => ({
+        id: r.id,
+        rating: Number(r.rating),
+        comment: r.comment,
+        author: authors.get(r.authorId) ?? deletedAuthor(r.authorId),
+        createdAt: new Date(r.createdAt).toISOString(),
+      })),
+      nextCursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1].id }) : null,
+    };
+  }
+
+  searchSitters(query: SearchQuery): Promise<SearchPage> {
+    return this.search.search(query);
+  }
+
+  // --- for other modules (reservations) ----------------------------------------------------------
+
+  /** An active sitter with a live account, optionally locked in the caller's transaction. */
+  findActive(sitterId: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
+    return this.repo.findPublic(sitterId, t, lock);
+  }
+
+  /**
+   * The sitter row whatever its state, locked in the caller's transaction: reservations serialize
+   * every booking change of one sitter on this lock (capacity cannot be checked-then-written twice).
+   */
+  lockForBooking(sitterId: number, t: Transaction): Promise<SitterRow | null> {
+    return this.repo.findAny(sitterId, t, true);
+  }
+
+  /** The sitter's price for a service, or null when it is not offered. */
+  priceOf(row: SitterRow, service: Service): number | null {
+    const p = row[PRICE_COLUMN[service] as keyof SitterRow];
+    return p === null ? null : Number(p);
+  }
+
+  accepts(row: SitterRow, size: PetSize): boolean {
+    return Boolean(Number(row[SIZE_COLUMN[size] as keyof SitterRow]));
+  }
+
+  /** Unavailable days of a sitter within `from..to` (inclusive), for booking checks. */
+  async unavailableWithin(sitterId: number, from: string, to: string, t?: Transaction): Promise<string[]> {
+    return (await this.repo.listUnavailable(sitterId, from, t)).filter((d) => d <= to);
+  }
+
+  /**
+   * Records a review in the caller's transaction (UNIQUE(reservationId): a second one throws a
+   * UniqueConstraintError → 409) and recomputes the sitter's rating and count from the reviews.
+   */
+  async addReview(r: { reservationId: number; sitterId: number; authorId: number; rating: number; comment: string | null }, t: Transaction): Promise<number> {
+    const now = this.clock.now();
+    const id = await this.repo.insertReview(r, now, t);
+    await this.repo.refreshRating(r.sitterId, now, t);
+    return id;
+  }
+
+  // --- geo index ---------------------------------------------------------------------------------
+
+  /**
+   * Writes the outbox row of a change in the writer's transaction: the row's new state and version,
+   * so carrying it out needs no database read and a stale one is ignored (see GeoIndex).
+   */
+  private async recordGeoChange(sitterId: number, t: Transaction): Promise<GeoSitterChange> {
+    const s = await this.repo.geoState(sitterId, t);
+    const change: GeoSitterChange = { sitterId, version: s.version, active: s.active, lat: s.lat, lng: s.lng };
+    await addToOutbox(this.sequelize, t, this.clock, TOPIC_GEO_SITTER, change);
+    return change;
+  }
+
+  /** Carries out a geo change (the outbox handler, and the fast path). Idempotent and order-safe. */
+  async applyGeo(change: GeoSitterChange): Promise<void> {
+    await this.geo.apply([{ id: change.sitterId, version: change.version, point: change.active ? { lat: change.lat, lng: change.lng } : null }]);
+  }
+
+  /** Fast path after commit (the outbox row makes it certain if this fails). */
+  private async afterGeoChange(change: GeoSitterChange): Promise<void> {
+    try {
+      await this.applyGeo(change);
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message, sitterId: change.sitterId }, 'geo fast path failed; the outbox will retry');
+    }
+    this.outbox.nudge();
+  }
+
+  /** Rebuilds the geo index from MySQL while the server keeps serving (see GeoIndex.rebuild). */
+  reindexGeo(options: ReindexOptions = {}) {
+    return reindexSitterGeo(this.repo, this.geo, options);
+  }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  private async view(row: SitterRow): Promise<SitterView> {
+    const [photos, distribution] = await Promise.all([this.repo.listPhotos(row.id), this.repo.ratingDistribution(row.id)]);
+    return toSitter(row, photos, distribution);
+  }
+}
+
+export interface ReindexOptions {
+  batchSize?: number;
+  onProgress?: (p: RebuildProgress) => void;
+}
+
+/** Rebuilds the sitters' geo index from MySQL (also used by `npm run geo:reindex`, which has no app). */
+export async function reindexSitterGeo(repo: SittersRepository, geo: GeoIndex, options: ReindexOptions = {}) {
+  const total = await repo.countActive();
+  return geo.rebuild(
+    async (afterId, batchSize, write) => {
+      const batch = await repo.activeGeoBatch(afterId, batchSize);
+      await write(batch);
+      return batch.length ? batch[batch.length - 1].id : 0;
+    },
+    { batchSize: options.batchSize, total, onProgress: options.onProgress },
+  );
+}
+
+/** The validated input as columns: one price column per service (NULL = not offered). */
+function toWrite(input: SitterInput): SitterWrite {
+  const price = (s: Service) => (input.services.includes(s) ? input.prices[s]! : null);
+  const offered = input.services.map((s) => input.prices[s]!);
+  return {
+    headline: input.headline,
+    bio: input.bio ?? '',
+    boardingPrice: price('boarding'),
+    daycarePrice: price('daycare'),
+    walkingPrice: price('walking'),
+    dropInPrice: price('drop_in'),
+    minPrice: Math.min(...offered),
+    acceptsSmall: input.acceptedSizes.includes('small') ? 1 : 0,
+    acceptsMedium: input.acceptedSizes.includes('medium') ? 1 : 0,
+    acceptsLarge: input.acceptedSizes.includes('large') ? 1 : 0,
+    maxPets: input.maxPets,
+    lat: input.location.lat,
+    lng: input.location.lng,
+    address: input.address,
+  };
+}
