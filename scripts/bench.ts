@@ -8,11 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { createSequelize } from '../src/infra/db';
-import { ensureDatabase, migrator } from '../src/infra/migrator';
+import { dropDatabase, ensureDatabase, migrator } from '../src/infra/migrator';
 import { foundationBench, type BenchEnv } from './bench/foundation';
+import { contentionBench } from './bench/contention';
 
 const HELP = `Usage: npm run bench -- [options]
-  --only <name>        run one suite: ${'foundation'}
+  --only <name>        run one suite: foundation, contention
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
   --no-write           print only; leave docs/BENCHMARKS.md alone
@@ -21,6 +22,7 @@ Environment: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/pawmate_ben
 
 const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ markdown: string }> }> = {
   foundation: { title: 'Foundation: HTTP stack, auth and a primary-key read', run: foundationBench },
+  contention: { title: 'Reservations: concurrent accepts and the capacity invariant', run: contentionBench },
 };
 
 function arg(name: string, fallback: string): string {
@@ -37,7 +39,9 @@ async function main() {
     duration: Number(arg('duration', '8')),
     connections: Number(arg('connections', '50')),
   };
-  process.stdout.write(`preparing ${env.databaseUrl}\n`);
+  // A fresh database each run: results never depend on what an earlier run left behind.
+  process.stdout.write(`preparing a fresh ${env.databaseUrl}\n`);
+  await dropDatabase(env.databaseUrl);
   await ensureDatabase(env.databaseUrl);
   const sequelize = createSequelize(env.databaseUrl, 1);
   await migrator(sequelize, (m) => process.stdout.write(`${m}\n`)).up();

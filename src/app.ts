@@ -37,6 +37,7 @@ import { createNotificationsModule } from './modules/notifications/notifications
 import { createChatModule } from './modules/chat/chat.module';
 import { createSittersModule } from './modules/sitters/sitters.module';
 import { createReservationsModule } from './modules/reservations/reservations.module';
+import { createMeetupsModule } from './modules/meetups/meetups.module';
 import { SweepScheduler } from './infra/scheduler';
 
 /**
@@ -50,6 +51,7 @@ const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule>
   createChatModule,
   createSittersModule,
   createReservationsModule,
+  createMeetupsModule,
 ];
 
 export interface AppDeps {

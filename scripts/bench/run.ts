@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 
@@ -35,7 +37,11 @@ export async function load(
 
 /** Forks a compiled script and waits for it to say 'ready' over IPC (or for a listening log line). */
 export async function forkReady(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
-  const child = fork(path.resolve(__dirname, '..', '..', script), args, { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // The child's log goes to a file, so a failed run can be diagnosed without flooding the table.
+  const logFile = path.join(os.tmpdir(), `pawmate-bench-${path.basename(script, '.js')}-${args.join('-') || 'server'}.log`);
+  const out = fs.openSync(logFile, 'w');
+  const child = fork(path.resolve(__dirname, '..', '..', script), args, { env, stdio: ['ignore', out, out, 'ipc'] });
+  fs.closeSync(out);
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));

@@ -35,6 +35,18 @@ export function createSequelize(databaseUrl: string, poolMax: number, logger?: L
     dialectOptions: { connectTimeout: 3000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
     pool: { max: poolMax, min: 0, acquire: 5000, idle: 10_000, evict: 5000 },
     retry: { max: 0 },
+    hooks: {
+      // READ COMMITTED on every connection: invariants are guarded by row locks and UNIQUE keys, and
+      // REPEATABLE READ's gap locks only add deadlocks (two "lock if exists, else insert" transactions
+      // on the same gap deadlock each other under RR).
+      afterConnect: (connection: unknown) =>
+        new Promise<void>((resolve, reject) =>
+          (connection as { query: (sql: string, cb: (err: Error | null) => void) => void }).query(
+            'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+            (err) => (err ? reject(err) : resolve()),
+          ),
+        ),
+    },
   });
 }
 

@@ -47,3 +47,33 @@ export async function makeOwner(inst: TestInstance, petSize = 'small') {
   const pet = await makePet(inst, owner, { size: petSize });
   return { owner, pet };
 }
+
+export interface MeetupOptions {
+  title?: string;
+  location?: { lat: number; lng: number };
+  startsAt?: string;
+  endsAt?: string;
+  capacity?: number;
+  tags?: string[];
+  petSizes?: string[];
+}
+
+/** A meetup hosted by `host` (near Mapo-gu, Seoul, tomorrow of the real clock unless overridden). */
+export async function makeMeetup(inst: TestInstance, host: Session, o: MeetupOptions = {}) {
+  const res = await inst.http
+    .post('/api/v1/meetups')
+    .set(bearer(host.accessToken))
+    .send({
+      title: o.title ?? 'Evening walk',
+      description: 'Along the river',
+      location: o.location ?? { lat: 37.5563, lng: 126.9236 },
+      address: 'Mangwon Hangang Park',
+      startsAt: o.startsAt ?? new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
+      ...(o.endsAt ? { endsAt: o.endsAt } : {}),
+      capacity: o.capacity ?? 5,
+      ...(o.tags ? { tags: o.tags } : {}),
+      ...(o.petSizes ? { petSizes: o.petSizes } : {}),
+    });
+  if (res.status !== 201) throw new Error(`meetup failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: number; chatRoomId: number; startsAt: string; endsAt: string; participantCount: number };
+}

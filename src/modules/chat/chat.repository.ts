@@ -35,6 +35,12 @@ export interface NewRoom {
   postId?: number | null;
 }
 
+/**
+ * A Date as a DATETIME(3) literal in UTC (the connection's zone). Sequelize formats a Date
+ * replacement without milliseconds, which would break activity order and the list cursor.
+ */
+const ms = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+
 const ROOM_COLUMNS = 'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.lastMessageId, r.lastActivityAt';
 const MESSAGE_COLUMNS = 'id, roomId, senderId, body, clientId, createdAt';
 
@@ -60,7 +66,7 @@ export class ChatRepository {
       {
         replacements: [
           room.type, room.userLowId ?? null, room.userHighId ?? null, room.reservationId ?? null,
-          room.meetupId ?? null, room.postId ?? null, now, now, now,
+          room.meetupId ?? null, room.postId ?? null, ms(now), ms(now), ms(now),
         ],
         transaction: t,
         type: QueryTypes.INSERT,
@@ -107,7 +113,7 @@ export class ChatRepository {
 
   /** Moves the room's activity marker; called with the room row locked. */
   async touchRoom(roomId: number, lastMessageId: number, now: Date, t: Transaction): Promise<void> {
-    await this.run('UPDATE chat_rooms SET lastMessageId = ?, lastActivityAt = ?, updatedAt = ? WHERE id = ?', [lastMessageId, now, now, roomId], t);
+    await this.run('UPDATE chat_rooms SET lastMessageId = ?, lastActivityAt = ?, updatedAt = ? WHERE id = ?', [lastMessageId, ms(now), ms(now), roomId], t);
   }
 
   /**
@@ -116,7 +122,7 @@ export class ChatRepository {
    */
   listMemberRooms(userId: number, limit: number, after: { at: Date; id: number } | null): Promise<MemberRoomRow[]> {
     const cursorSql = after ? 'AND (r.lastActivityAt < ? OR (r.lastActivityAt = ? AND r.id < ?))' : '';
-    const values: unknown[] = [userId, ...(after ? [after.at, after.at, after.id] : []), limit];
+    const values: unknown[] = [userId, ...(after ? [ms(after.at), ms(after.at), after.id] : []), limit];
     return this.select<MemberRoomRow>(
       `SELECT ${ROOM_COLUMNS}, m.lastReadMessageId
          FROM chat_members m JOIN chat_rooms r ON r.id = m.roomId
@@ -138,7 +144,7 @@ export class ChatRepository {
       `INSERT INTO chat_members (roomId, userId, lastReadMessageId, createdAt, updatedAt)
        SELECT r.id, ?, r.lastMessageId, ?, ? FROM chat_rooms r WHERE r.id = ?
        ON DUPLICATE KEY UPDATE updatedAt = chat_members.updatedAt`,
-      [userId, now, now, roomId],
+      [userId, ms(now), ms(now), roomId],
       t,
     );
     return affected === 1;
@@ -192,7 +198,7 @@ export class ChatRepository {
     const affected = await this.run(
       `UPDATE chat_members SET lastReadMessageId = ?, updatedAt = ?
         WHERE roomId = ? AND userId = ? AND (lastReadMessageId IS NULL OR lastReadMessageId < ?)`,
-      [messageId, now, roomId, userId, messageId],
+      [messageId, ms(now), roomId, userId, messageId],
     );
     return affected > 0;
   }
@@ -218,7 +224,7 @@ export class ChatRepository {
   async insertMessage(m: Omit<MessageRow, 'id'>, t: Transaction): Promise<number> {
     const [id] = await this.sequelize.query(
       'INSERT INTO chat_messages (roomId, senderId, body, clientId, createdAt) VALUES (?, ?, ?, ?, ?)',
-      { replacements: [m.roomId, m.senderId, m.body, m.clientId, m.createdAt], transaction: t, type: QueryTypes.INSERT },
+      { replacements: [m.roomId, m.senderId, m.body, m.clientId, ms(m.createdAt)], transaction: t, type: QueryTypes.INSERT },
     );
     return Number(id);
   }

@@ -22,8 +22,9 @@ import * as s from './chat.schemas';
  * `{ ok: false, code, message, errors? }` (a missing ack is tolerated): `room:join`, `room:leave`,
  * `message:send` (ack `{ ok: true, message }`), `message:read`, `typing`.
  *
- * Server → client: `message:new` (message), `message:read` { roomId, userId, messageId },
- * `typing` { roomId, userId }, and three connection-level events:
+ * Server → client, to the sockets joined to the room: `message:new` (message; not to the socket
+ * that sent it, whose ack carries it), `message:read` { roomId, userId, messageId },
+ * `typing` { roomId, userId } (not to the typist's own sockets), and three connection-level events:
  *  - `auth:expired` { message }: the access token reached its `exp`; the server disconnects right
  *    after. Socket.io does not reconnect after a server-side disconnect: refresh the token, set
  *    `socket.auth.token` and call `socket.connect()`.
@@ -41,6 +42,10 @@ const SOCKET_WINDOW_MS = 10_000;
 const TYPING_THROTTLE_MS = 2_000;
 const MAX_JOINED_ROOMS = 100;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long stop() waits for transports to flush the shutdown hint before cutting what is left. */
+const SHUTDOWN_GRACE_MS = 1000;
+/** room:join, room:leave and message:read per socket per window: each costs database queries. */
+const SOCKET_OTHER_LIMIT = 60;
 const VALIDATION: Joi.ValidationOptions = { abortEarly: false, stripUnknown: true, convert: true };
 
 const roomName = (roomId: number) => `room:${roomId}`;
@@ -145,12 +150,18 @@ export class ChatSockets implements ChatRealtime {
     const io = this.io;
     if (!io) return;
     const entries: PresenceEntry[] = [];
+    const closed: Promise<void>[] = [];
     for (const socket of io.of('/').sockets.values()) {
       entries.push(...this.entriesOf(socket));
+      closed.push(new Promise((resolve) => socket.once('disconnect', () => resolve())));
       socket.emit('server:shutdown', { reconnect: true });
-      // Closing the transport (not socket.disconnect) lets the client reconnect by itself.
+      // Closing the transport (not socket.disconnect, which tells the client not to come back)
+      // lets the client reconnect by itself; engine.io flushes the hint first.
       socket.conn.close();
     }
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
+    clearTimeout(grace);
     await this.deps.presence.remove(entries).catch(() => undefined);
     await this.server!.close();
     this.server = null;
@@ -259,7 +270,19 @@ export class ChatSockets implements ChatRealtime {
 
     const sendLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
     const typingLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
+    const otherLimit = new WindowLimiter(SOCKET_OTHER_LIMIT, SOCKET_WINDOW_MS);
     const lastTyping = new Map<number, number>();
+
+    // An event nobody handles still gets an answer when the client waits for one.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const ack = args[args.length - 1];
+      if (typeof ack !== 'function' || socket.listeners(event).length > 0) return;
+      try {
+        ack({ ok: false, code: 'NOT_FOUND', message: `Unknown event ${String(event).slice(0, 50)}` });
+      } catch {
+        // the client's problem, not ours
+      }
+    });
 
     this.handle(socket, 'room:join', s.socketRoom, async ({ roomId }) => {
       await chat.accessRoom(user.id, roomId, true);
@@ -275,13 +298,13 @@ export class ChatSockets implements ChatRealtime {
         return;
       }
       await socket.join(roomName(roomId));
-    });
+    }, otherLimit);
 
     this.handle(socket, 'room:leave', s.socketRoom, async ({ roomId }) => {
       if (!socket.rooms.has(roomName(roomId))) return;
       await socket.leave(roomName(roomId));
       await presence.remove([{ roomId, userId: user.id, socketId: socket.id }]);
-    });
+    }, otherLimit);
 
     this.handle(
       socket,
@@ -296,7 +319,7 @@ export class ChatSockets implements ChatRealtime {
 
     this.handle(socket, 'message:read', s.socketRead, async ({ roomId, messageId }) => {
       await chat.markRead(user.id, roomId, messageId, 'messageId', socket.id);
-    });
+    }, otherLimit);
 
     this.handle(
       socket,

@@ -1,3 +1,4 @@
+import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { NotificationsRepository } from './notifications.repository';
 import { NotificationsService, TOPIC_NOTIFICATION_CREATED, TOPIC_UNREAD_CHANGED } from './notifications.service';
@@ -17,7 +18,7 @@ export function createNotificationsModule(ctx: ModuleContext, services: Services
     name: 'notifications',
     service,
     streams,
-    routes: notificationsRoutes(service, streams, ctx.verifyAccessToken),
+    routes: notificationsRoutes(service, streams, ctx.verifyAccessToken, redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:sse-connect`, 60, 60)),
     outboxHandlers: {
       // Publishing twice (a retried row) is harmless: streams skip sequence numbers they have sent.
       [TOPIC_NOTIFICATION_CREATED]: (payload) => ctx.bus.publish(CHANNEL_CREATED, payload),

@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { NotificationType, Preference } from './notifications.schemas';
 
 /** A notification as API.md shows it. */
@@ -90,19 +90,49 @@ export class NotificationsRepository {
     return rows.length ? Number(rows[0].lastSeq) : 0;
   }
 
+  /** Committed last sequence numbers of many recipients (the stream sweep). */
+  async lastSeqs(userIds: number[]): Promise<Map<number, number>> {
+    if (!userIds.length) return new Map();
+    const rows = await this.sequelize.query<{ userId: number; lastSeq: number }>(
+      'SELECT userId, lastSeq FROM notification_counters WHERE userId IN (?)',
+      { replacements: [userIds], type: QueryTypes.SELECT },
+    );
+    return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
+  }
+
+  /** Null when `dedupeKey` was used before for this recipient (the caller ran twice). */
   async insert(
-    input: { recipientId: number; seq: number; type: NotificationType; title: string; body: string; data: Record<string, unknown> | null },
+    input: {
+      recipientId: number;
+      seq: number;
+      type: NotificationType;
+      title: string;
+      body: string;
+      data: Record<string, unknown> | null;
+      dedupeKey: string | null;
+    },
     now: Date,
     t: Transaction,
-  ): Promise<StoredNotification> {
-    const [id] = await this.sequelize.query(
-      'INSERT INTO notifications (recipientId, seq, type, title, body, data, readAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)',
-      {
-        replacements: [input.recipientId, input.seq, input.type, input.title, input.body, input.data === null ? null : JSON.stringify(input.data), now],
-        transaction: t,
-        type: QueryTypes.INSERT,
-      },
-    );
+  ): Promise<StoredNotification | null> {
+    let id: number;
+    try {
+      [id] = await this.sequelize.query(
+        'INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)',
+        {
+          replacements: [
+            input.recipientId, input.seq, input.type, input.title, input.body,
+            input.data === null ? null : JSON.stringify(input.data), input.dedupeKey, now,
+          ],
+          transaction: t,
+          type: QueryTypes.INSERT,
+        },
+      );
+    } catch (err) {
+      // Only the statement fails (InnoDB keeps the transaction), so the caller's work goes on.
+      const onKey = String((err as { parent?: { sqlMessage?: string } }).parent?.sqlMessage ?? '').includes('notifications_recipient_dedupe');
+      if (err instanceof UniqueConstraintError && onKey) return null;
+      throw err;
+    }
     await this.sequelize.query('UPDATE notification_counters SET lastSeq = ? WHERE userId = ?', {
       replacements: [input.seq, input.recipientId],
       transaction: t,

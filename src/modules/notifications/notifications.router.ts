@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
+import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RouteSpec } from '../../http/routes';
 import { bearerToken, type VerifyAccessToken } from '../../http/auth';
-import { Unauthenticated, ValidationFailed } from '../../http/errors';
+import { RateLimited, Unauthenticated, ValidationFailed } from '../../http/errors';
 import { idParams } from '../../http/schemas';
 import type { NotificationsService } from './notifications.service';
 import type { NotificationStreams } from './notifications.stream';
@@ -24,6 +25,19 @@ function streamAuth(verify: VerifyAccessToken): RequestHandler {
   };
 }
 
+/** Connections per user (across instances): a client stuck in a reconnect loop must not hammer MySQL. */
+function connectLimit(limiter: RateLimiterRedis): RequestHandler {
+  return async (_req, res, next) => {
+    try {
+      await limiter.consume(String(res.locals.user.id));
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
+      throw err; // Redis unreachable → 503
+    }
+    next();
+  };
+}
+
 /** The header wins over the query: EventSource keeps the URL and sends the latest id as a header. */
 function lastEventId(header: string | undefined, query: number | undefined): number | null {
   if (header !== undefined && header.trim() !== '') {
@@ -37,7 +51,12 @@ function lastEventId(header: string | undefined, query: number | undefined): num
 }
 
 /** API.md "Notifications". */
-export function notificationsRoutes(service: NotificationsService, streams: NotificationStreams, verify: VerifyAccessToken): RouteSpec[] {
+export function notificationsRoutes(
+  service: NotificationsService,
+  streams: NotificationStreams,
+  verify: VerifyAccessToken,
+  connectLimiter: RateLimiterRedis,
+): RouteSpec[] {
   return [
     {
       method: 'get', path: '/notifications', tag, auth: true, query: s.listQuery,
@@ -52,15 +71,16 @@ export function notificationsRoutes(service: NotificationsService, streams: Noti
       handler: async ({ user }) => ({ status: 200, body: { count: await service.unreadCount(user.id) } }),
     },
     {
-      method: 'get', path: '/notifications/stream', tag, query: s.streamQuery, before: [streamAuth(verify)],
+      method: 'get', path: '/notifications/stream', tag, query: s.streamQuery, before: [streamAuth(verify), connectLimit(connectLimiter)],
       summary:
         'Server-Sent Events (text/event-stream). Auth: Bearer header or ?access_token=. Sends `unread-count` first, then ' +
         '`notification` events whose `id:` is the notification id, and a fresh `unread-count` after reads; `: ping` every 15 s. ' +
-        'With a Last-Event-ID header (or ?lastEventId=) it first replays every notification after that id. 429 past 10 open streams per user.',
+        'With a Last-Event-ID header (or ?lastEventId=) it first replays every notification after that id (up to 500 per connection, then ' +
+        'it ends with `retry: 0` and the client continues). 429 past 10 open streams per user per instance or 60 connections per user per minute.',
       responses: {
         200: { description: 'An event stream (never JSON)' },
         401: { description: 'Missing, invalid, expired or revoked token' },
-        429: { description: 'Too many open streams for this user' },
+        429: { description: 'Too many open streams or connections for this user' },
       },
       handler: async ({ user, query, req, res }) => {
         const from = lastEventId(req.get('last-event-id'), query.lastEventId);

@@ -79,4 +79,5 @@ export const notifyInput = Joi.object({
   title: Joi.string().min(1).required(),
   body: Joi.string().allow('').default(''),
   data: Joi.object().unknown(true).allow(null).default(null),
+  dedupeKey: Joi.string().min(1).max(100).allow(null).default(null),
 });

@@ -35,6 +35,12 @@ export interface NotifyInput {
   body?: string;
   /** Small JSON object for the client to link with (e.g. `{ roomId }`, `{ reservationId }`); ≤ 8 KB. */
   data?: Record<string, unknown> | null;
+  /**
+   * Optional, e.g. `chat:<messageId>`: a second notify with the same key for the same recipient
+   * (an outbox row that ran twice) stores, streams and mails nothing. Applies to stored rows, so
+   * it needs in-app on.
+   */
+  dedupeKey?: string | null;
 }
 
 export interface NotificationsSettings {
@@ -121,7 +127,9 @@ export class NotificationsService {
 
     let created: StoredNotification | null = null;
     if (pref.inApp) {
-      created = await this.repo.insert({ recipientId, seq: lastSeq + 1, type, title, body, data }, now, t);
+      const dedupeKey = (value.dedupeKey ?? null) as string | null;
+      created = await this.repo.insert({ recipientId, seq: lastSeq + 1, type, title, body, data, dedupeKey }, now, t);
+      if (!created) return null; // already notified under this key
       await addToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, created);
     }
     if (pref.email) await this.mailInTx(t, user, type, title, body, data, now);

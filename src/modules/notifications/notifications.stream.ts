@@ -21,6 +21,11 @@ const REPLAY_MAX = 500;
 const REPLAY_BATCH = 100;
 /** Live events (≤ ~10 KB each) a stream may hold while it catches up from MySQL; past it, the client reconnects and replays. */
 const PENDING_MAX = 200;
+/**
+ * Redis pub/sub delivers at most once: a message published while this instance's subscriber was
+ * reconnecting is gone. This often, every stream is compared with MySQL and what it missed is sent.
+ */
+const SWEEP_MS = 30_000;
 /** A client that takes longer than this to read half a buffer during a replay is cut (it replays later). */
 const DRAIN_TIMEOUT_MS = 5000;
 
@@ -31,6 +36,8 @@ interface Live {
   lastSeq: number | null;
   pending: StoredNotification[];
   busy: boolean;
+  /** Set by the sweep: MySQL has rows up to this sequence that no live event brought yet. */
+  catchUpTo: number;
   /** A fresh count that arrived during setup, sent once the stream is live. */
   pendingCount: boolean;
 }
@@ -48,6 +55,7 @@ export class NotificationStreams {
   private readonly replays: Counter<'hub'>;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly counting = new Map<number, boolean>();
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly repo: NotificationsRepository,
@@ -70,9 +78,13 @@ export class NotificationStreams {
         this.hub.closeSessions(msg.sessionIds ?? [], msg.userId);
       }),
     );
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
   }
 
   stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     for (const u of this.unsubscribe.splice(0)) u();
     this.hub.stop();
   }
@@ -83,7 +95,7 @@ export class NotificationStreams {
    */
   async open(user: AuthUser, res: Response, lastEventId: number | null, recheck?: () => Promise<void>): Promise<void> {
     const stream = this.hub.register(user.id, user.sessionId, res);
-    const state: Live = { stream, userId: user.id, lastSeq: null, pending: [], busy: false, pendingCount: false };
+    const state: Live = { stream, userId: user.id, lastSeq: null, pending: [], busy: false, catchUpTo: 0, pendingCount: false };
     this.live.set(stream, state);
     stream.onClose(() => this.live.delete(stream));
     let startSeq: number;
@@ -183,7 +195,12 @@ export class NotificationStreams {
     if (state.busy || state.lastSeq === null) return;
     state.busy = true;
     try {
-      while (state.pending.length && !state.stream.closed) {
+      while (!state.stream.closed) {
+        if (!state.pending.length) {
+          if (state.catchUpTo <= state.lastSeq!) break;
+          await this.fillGap(state, state.catchUpTo + 1);
+          continue;
+        }
         state.pending.sort((a, b) => a.seq - b.seq);
         const next = state.pending.shift()!;
         if (next.seq <= state.lastSeq!) continue; // already replayed or delivered
@@ -217,6 +234,28 @@ export class NotificationStreams {
     }
     // A row that no longer exists (its user was deleted) must not stall the stream.
     state.lastSeq = Math.max(state.lastSeq!, beforeSeq - 1);
+  }
+
+  /** Compares every local stream with the committed sequence numbers and fills what a lost message left out. */
+  async sweep(): Promise<void> {
+    const users = this.hub.keys();
+    for (let i = 0; i < users.length; i += 500) {
+      let seqs: Map<number, number>;
+      try {
+        seqs = await this.repo.lastSeqs(users.slice(i, i + 500));
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'notification stream sweep failed; next one retries');
+        return;
+      }
+      for (const [userId, seq] of seqs) {
+        for (const stream of this.hub.streamsOf(userId)) {
+          const state = this.live.get(stream);
+          if (!state || state.lastSeq === null || state.lastSeq >= seq) continue;
+          state.catchUpTo = Math.max(state.catchUpTo, seq);
+          void this.pump(state);
+        }
+      }
+    }
   }
 
   /** A read somewhere: every stream of that user gets a fresh count (streams still being set up get it once live). */

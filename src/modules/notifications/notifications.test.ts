@@ -348,6 +348,29 @@ describe('replay after Last-Event-ID', () => {
     expect(s.notifications()).toHaveLength(3);
   });
 
+  it('delivers, on the periodic sweep, a notification whose pub/sub message was lost', async () => {
+    const u = await signup(a);
+    const s = await track(openStream(b, { token: u.accessToken }));
+    await s.next();
+    await holdOutbox();
+    let lost: number;
+    try {
+      lost = (await svc(a).notify(note(u.user.id, 'lost')))!.id;
+      // As if it had been published while B's subscriber was reconnecting.
+      await a.sequelize.query("UPDATE outbox SET processedAt = NOW(3) WHERE topic = 'notifications.created' AND processedAt IS NULL");
+    } finally {
+      releaseOutbox();
+    }
+    await sleep(200);
+    expect(s.notifications()).toHaveLength(0);
+    await mod(b).streams.sweep();
+    await s.waitFor(() => s.notifications().length === 1);
+    expect(s.notifications()[0].id).toBe(lost);
+    const next = await svc(a).notify(note(u.user.id, 'after'));
+    await s.waitFor(() => s.notifications().length === 2);
+    expect(s.notifications()[1].id).toBe(next!.id);
+  });
+
   it('refuses a malformed Last-Event-ID or lastEventId', async () => {
     const u = await signup(a);
     const h = await openStream(a, { token: u.accessToken, lastEventId: 'abc' });
@@ -356,6 +379,43 @@ describe('replay after Last-Event-ID', () => {
     const q = await openStream(a, { token: u.accessToken, queryLastEventId: '-1' });
     expect(q.status).toBe(400);
     expect(JSON.parse(q.body).errors[0].path).toBe('query.lastEventId');
+  });
+});
+
+describe('notify', () => {
+  it('stores, streams and counts a notification once per dedupe key and recipient', async () => {
+    const u = await signup(a);
+    const v = await signup(a);
+    const s = await track(openStream(b, { token: u.accessToken }));
+    await s.next();
+    const first = await svc(a).notify(note(u.user.id, 'once', { type: 'chat.message', dedupeKey: 'chat:42', data: { roomId: 1 } }));
+    expect(first).not.toBeNull();
+    expect(await svc(b).notify(note(u.user.id, 'twice', { type: 'chat.message', dedupeKey: 'chat:42', data: { roomId: 1 } }))).toBeNull();
+    const again = await svc(a).notifyMany([
+      note(v.user.id, 'v', { dedupeKey: 'chat:42' }),
+      note(u.user.id, 'u', { dedupeKey: 'chat:42' }),
+    ]);
+    expect(again[0]).not.toBeNull();
+    expect(again[1]).toBeNull();
+    await s.waitFor(() => s.notifications().length === 1);
+    await sleep(150);
+    expect(s.notifications().map((n) => n.id)).toEqual([first!.id]);
+    expect((await a.http.get('/api/v1/notifications/unread-count').set(bearer(u.accessToken))).body.count).toBe(1);
+    // Without a key nothing is deduplicated.
+    await svc(a).notify(note(u.user.id, 'x'));
+    await svc(a).notify(note(u.user.id, 'x'));
+    expect((await a.http.get('/api/v1/notifications/unread-count').set(bearer(u.accessToken))).body.count).toBe(3);
+  });
+
+  it('refuses bad input from a calling module and truncates long text', async () => {
+    const u = await signup(a);
+    await expect(svc(a).notify({ recipientId: u.user.id, type: 'nope' as 'chat.message', title: 'x' })).rejects.toThrow(/type/);
+    await expect(svc(a).notify(note(u.user.id, 1, { data: { big: 'x'.repeat(9000) } }))).rejects.toThrow(/data/);
+    const long = await svc(a).notify(note(u.user.id, 1, { title: `multi\nline ${'t'.repeat(300)}`, body: 'b'.repeat(2500) }));
+    expect(long!.title).toHaveLength(200);
+    expect(long!.title.startsWith('multi line')).toBe(true);
+    expect(long!.body).toHaveLength(2000);
+    expect(await svc(a).notify(note(999999999, 'ghost'))).toBeNull();
   });
 });
 
@@ -519,6 +579,21 @@ describe('stream lifecycle', () => {
     open.pop()!.close();
     await sleep(100);
     expect((await track(openStream(a, { token: u.accessToken }))).status).toBe(200);
+  });
+
+  it('limits connections per user per minute across instances with 429', async () => {
+    const u = await signup(a);
+    for (let i = 0; i < 60; i++) {
+      const c = await openStream(i % 2 ? a : b, { token: u.accessToken });
+      expect(c.status).toBe(200);
+      c.close();
+    }
+    const over = await openStream(a, { token: u.accessToken });
+    expect(over.status).toBe(429);
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    // Someone else is not affected.
+    const other = await signup(a);
+    expect((await track(openStream(a, { token: other.accessToken }))).status).toBe(200);
   });
 
   it('cuts a client that does not read once its buffer passes the cap; it then replays what it missed', async () => {

@@ -1,3 +1,4 @@
+import type { Transaction } from 'sequelize';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { Pet } from '../pets/pets.presenter';
@@ -25,8 +26,8 @@ export interface Reservation {
 const gone = (id: number): PublicUser => ({ id, nickname: 'Deleted user', bio: '', avatarUrl: null, isSitter: false });
 
 /** Presents a page of reservations with one user lookup for all of them (no N+1). */
-export async function presentReservations(rows: ReservationRow[], users: UsersService): Promise<Reservation[]> {
-  const people = await users.publicUsers(rows.flatMap((r) => [r.ownerId, r.sitterUserId]));
+export async function presentReservations(rows: ReservationRow[], users: UsersService, t?: Transaction): Promise<Reservation[]> {
+  const people = await users.publicUsers(rows.flatMap((r) => [r.ownerId, r.sitterUserId]), t);
   return rows.map((r) => {
     const sitterUser = people.get(r.sitterUserId) ?? gone(r.sitterUserId);
     return {

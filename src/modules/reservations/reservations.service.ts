@@ -166,7 +166,7 @@ export class ReservationsService {
     }
     const row = (await this.d.repo.findById(id, t))!;
     await this.notify(t, row, 'requested', 'owner');
-    return (await presentReservations([row], this.d.users))[0];
+    return (await presentReservations([row], this.d.users, t))[0];
   }
 
   private checkDates(start: string, end: string, today: string) {

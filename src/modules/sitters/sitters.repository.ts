@@ -239,6 +239,11 @@ export class SittersRepository {
     return new Map(rows.map((r) => [Number(r.rating), Number(r.n)]));
   }
 
+  /** Locks a sitter row (active or not) in `t`; false when there is no such sitter. */
+  async lockSitter(id: number, t: Transaction): Promise<boolean> {
+    return (await this.select('SELECT id FROM sitters WHERE id = ? FOR UPDATE', [id], t)).length > 0;
+  }
+
   async insertReview(r: Omit<ReviewRow, 'id' | 'createdAt'>, now: Date, t: Transaction): Promise<number> {
     const [id] = await this.sequelize.query(
       'INSERT INTO reviews (reservationId, sitterId, authorId, rating, comment, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import type { Sequelize, Transaction } from 'sequelize';
+import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
@@ -85,13 +85,23 @@ export class SittersService {
   async putMine(userId: number, input: SitterInput): Promise<SitterView> {
     const data = toWrite(input);
     const now = this.clock.now();
-    const change = await inTransaction(this.sequelize, async (t) => {
-      const existing = await this.repo.findByUserId(userId, t, true);
-      const id = existing ? existing.id : await this.repo.insert(userId, data, now, t);
-      if (existing) await this.repo.replace(id, data, now, t);
-      await this.users.setSitterFlag(userId, true, t);
-      return this.recordGeoChange(id, t);
-    });
+    const write = () =>
+      inTransaction(this.sequelize, async (t) => {
+        const existing = await this.repo.findByUserId(userId, t, true);
+        const id = existing ? existing.id : await this.repo.insert(userId, data, now, t);
+        if (existing) await this.repo.replace(id, data, now, t);
+        await this.users.setSitterFlag(userId, true, t);
+        return this.recordGeoChange(id, t);
+      });
+    let change: GeoSitterChange;
+    try {
+      change = await write();
+    } catch (err) {
+      // Two first PUTs raced and UNIQUE(userId) refused the second insert: now the row exists, so
+      // the retry replaces it, as the later PUT should.
+      if (!(err instanceof UniqueConstraintError)) throw err;
+      change = await write();
+    }
     await this.afterGeoChange(change);
     return this.getMine(userId);
   }
@@ -242,6 +252,8 @@ export class SittersService {
    */
   async addReview(r: { reservationId: number; sitterId: number; authorId: number; rating: number; comment: string | null }, t: Transaction): Promise<number> {
     const now = this.clock.now();
+    // The sitter row lock serializes concurrent reviews, whose recounts would otherwise deadlock.
+    if (!(await this.repo.lockSitter(r.sitterId, t))) throw NotFound('Sitter');
     const id = await this.repo.insertReview(r, now, t);
     await this.repo.refreshRating(r.sitterId, now, t);
     return id;

@@ -57,9 +57,9 @@ export class UsersRepository {
     }) as Promise<UserRow | null>;
   }
 
-  async findActiveByIds(ids: number[]): Promise<UserRow[]> {
+  async findActiveByIds(ids: number[], t?: Transaction): Promise<UserRow[]> {
     if (!ids.length) return [];
-    const rows = await this.User.findAll({ where: { id: { [Op.in]: ids }, deletedAt: null } });
+    const rows = await this.User.findAll({ where: { id: { [Op.in]: ids }, deletedAt: null }, transaction: t });
     return rows.map((r) => r.get({ plain: true }));
   }
 

@@ -56,8 +56,9 @@ export class UsersService {
     return toPublicUser(user);
   }
 
-  async publicUsers(ids: number[]): Promise<Map<number, PublicUser>> {
-    const rows = await this.users.findActiveByIds([...new Set(ids)]);
+  /** Pass the caller's transaction when inside one: a second pool connection per request can exhaust the pool. */
+  async publicUsers(ids: number[], t?: Transaction): Promise<Map<number, PublicUser>> {
+    const rows = await this.users.findActiveByIds([...new Set(ids)], t);
     return new Map(rows.map((u) => [u.id, toPublicUser(u)]));
   }
 

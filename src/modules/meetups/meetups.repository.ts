@@ -1,0 +1,364 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { GeoPoint } from '../../infra/geo';
+import type { PetSize } from './meetups.schemas';
+
+export type MeetupStatus = 'scheduled' | 'cancelled';
+
+/** The meetups row itself. */
+export interface MeetupBase {
+  id: number;
+  hostId: number;
+  title: string;
+  description: string;
+  lat: number;
+  lng: number;
+  address: string;
+  startsAt: Date;
+  endsAt: Date;
+  capacity: number;
+  participantCount: number;
+  tagsJson: string;
+  petSmall: number;
+  petMedium: number;
+  petLarge: number;
+  status: MeetupStatus;
+  cancelledAt: Date | null;
+  chatRoomId: number | null;
+  geoIndexed: number;
+  geoVersion: number;
+  reminderSentAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A meetup as shown: with its host's account and rating summary. */
+export interface MeetupRow extends MeetupBase {
+  /** The host's account (read-only join; null fields when the account was deleted). */
+  hostNickname: string | null;
+  hostBio: string | null;
+  hostAvatarUrl: string | null;
+  hostIsSitter: number | null;
+  hostDeletedAt: Date | null;
+  /** The host's rating summary (LEFT JOIN; null while never rated). */
+  hostRatingAvg: string | null;
+  hostRatingCount: number | null;
+}
+
+export interface MeetupWrite {
+  title: string;
+  description: string;
+  lat: number;
+  lng: number;
+  address: string;
+  startsAt: Date;
+  endsAt: Date;
+  capacity: number;
+  tags: string[];
+  petSizes: PetSize[];
+}
+
+export interface ParticipantRow {
+  meetupId: number;
+  userId: number;
+  joinedAt: Date;
+  attendedAt: Date | null;
+}
+
+/** A compiled search filter: conditions on `m` (meetups) and `u` (host account), ANDed. */
+export interface SqlFilter {
+  where: string[];
+  replacements: unknown[];
+}
+
+export const SIZE_COLUMN: Record<PetSize, string> = { small: 'petSmall', medium: 'petMedium', large: 'petLarge' };
+
+const BASE_COLS = `m.id, m.hostId, m.title, m.description, m.lat, m.lng, m.address, m.startsAt, m.endsAt, m.capacity,
+  m.participantCount, m.tagsJson, m.petSmall, m.petMedium, m.petLarge, m.status, m.cancelledAt, m.chatRoomId,
+  m.geoIndexed, m.geoVersion, m.reminderSentAt, m.createdAt, m.updatedAt`;
+const COLS = `${BASE_COLS},
+  u.nickname AS hostNickname, u.bio AS hostBio, u.avatarUrl AS hostAvatarUrl, u.isSitter AS hostIsSitter,
+  u.deletedAt AS hostDeletedAt, hs.ratingAvg AS hostRatingAvg, hs.ratingCount AS hostRatingCount`;
+// Every meetup is shown with its host and the host's rating: read-only joins keep each read to one
+// query (the users module still owns that table).
+const FROM = 'FROM meetups m JOIN users u ON u.id = m.hostId LEFT JOIN meetup_host_stats hs ON hs.userId = m.hostId';
+
+/** Ids come from Redis members; anything but a positive safe integer is dropped, never interpolated. */
+const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(n) && n > 0).join(',');
+
+/** The only code that knows the meetups and meetup_* tables. */
+export class MeetupsRepository {
+  constructor(private readonly sequelize: Sequelize) {}
+
+  private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
+    return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
+  }
+
+  private async exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
+    const [result] = (await this.sequelize.query(sql, { replacements, transaction: t })) as [{ affectedRows?: number }, unknown];
+    return Number(result?.affectedRows ?? 0);
+  }
+
+  async findById(id: number, t?: Transaction): Promise<MeetupRow | null> {
+    const rows = await this.select<MeetupRow>(`SELECT ${COLS} ${FROM} WHERE m.id = ?`, [id], t);
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The meetup row alone, locked: the serialization point of joins, leaves and edits. A locking read
+   * returns the latest committed row whatever the transaction's snapshot (and locks no user row).
+   */
+  async lockRow(id: number, t: Transaction): Promise<MeetupBase | null> {
+    const rows = await this.select<MeetupBase>(`SELECT ${BASE_COLS} FROM meetups m WHERE m.id = ? FOR UPDATE`, [id], t);
+    return rows[0] ?? null;
+  }
+
+  async insert(hostId: number, data: MeetupWrite, now: Date, t: Transaction): Promise<number> {
+    const [id] = await this.sequelize.query(
+      `INSERT INTO meetups (hostId, title, description, lat, lng, address, startsAt, endsAt, capacity, participantCount,
+         tagsJson, petSmall, petMedium, petLarge, status, geoIndexed, geoVersion, createdAt, updatedAt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, 'scheduled', 1, 1, ?, ?)`,
+      {
+        replacements: [
+          hostId, data.title, data.description, data.lat, data.lng, data.address, data.startsAt, data.endsAt, data.capacity,
+          JSON.stringify(data.tags), ...sizeFlags(data.petSizes), now, now,
+        ],
+        transaction: t,
+        type: QueryTypes.INSERT,
+      },
+    );
+    return Number(id);
+  }
+
+  async setChatRoom(id: number, roomId: number, t: Transaction): Promise<void> {
+    await this.exec('UPDATE meetups SET chatRoomId = ? WHERE id = ?', [roomId, id], t);
+  }
+
+  /** Writes the changed columns; a moved start re-arms the reminder, a moved point bumps the geo version. */
+  async update(id: number, data: MeetupWrite, flags: { moved: boolean; rescheduled: boolean }, now: Date, t: Transaction): Promise<void> {
+    await this.exec(
+      `UPDATE meetups SET title = ?, description = ?, lat = ?, lng = ?, address = ?, startsAt = ?, endsAt = ?, capacity = ?,
+         tagsJson = ?, petSmall = ?, petMedium = ?, petLarge = ?, updatedAt = ?
+         ${flags.moved ? ', geoVersion = geoVersion + 1' : ''}
+         ${flags.rescheduled ? ', reminderSentAt = NULL' : ''}
+       WHERE id = ?`,
+      [data.title, data.description, data.lat, data.lng, data.address, data.startsAt, data.endsAt, data.capacity,
+        JSON.stringify(data.tags), ...sizeFlags(data.petSizes), now, id],
+      t,
+    );
+  }
+
+  async replaceTags(id: number, tags: string[], t: Transaction): Promise<void> {
+    await this.exec('DELETE FROM meetup_tags WHERE meetupId = ?', [id], t);
+    if (!tags.length) return;
+    await this.exec(`INSERT INTO meetup_tags (meetupId, tag) VALUES ${tags.map(() => '(?, ?)').join(', ')}`, tags.flatMap((tag) => [id, tag]), t);
+  }
+
+  async cancel(id: number, now: Date, t: Transaction): Promise<void> {
+    await this.exec(
+      "UPDATE meetups SET status = 'cancelled', cancelledAt = ?, geoIndexed = 0, geoVersion = geoVersion + 1, updatedAt = ? WHERE id = ?",
+      [now, now, id],
+      t,
+    );
+  }
+
+  /**
+   * The capacity guard: takes a place only while the meetup is scheduled, not started and not full.
+   * The row lock this UPDATE takes serializes concurrent joins, so the count can never pass capacity.
+   */
+  async takePlace(id: number, now: Date, t: Transaction): Promise<boolean> {
+    return (
+      (await this.exec(
+        `UPDATE meetups SET participantCount = participantCount + 1, updatedAt = ?
+          WHERE id = ? AND status = 'scheduled' AND startsAt > ? AND participantCount < capacity`,
+        [now, id, now],
+        t,
+      )) === 1
+    );
+  }
+
+  async releasePlace(id: number, now: Date, t: Transaction): Promise<void> {
+    await this.exec('UPDATE meetups SET participantCount = participantCount - 1, updatedAt = ? WHERE id = ? AND participantCount > 0', [now, id], t);
+  }
+
+  async geoState(id: number, t: Transaction): Promise<{ lat: number; lng: number; indexed: boolean; version: number }> {
+    const [row] = await this.select<{ lat: number; lng: number; geoIndexed: number; geoVersion: number }>(
+      'SELECT lat, lng, geoIndexed, geoVersion FROM meetups WHERE id = ?',
+      [id],
+      t,
+    );
+    return { lat: Number(row.lat), lng: Number(row.lng), indexed: Boolean(Number(row.geoIndexed)), version: Number(row.geoVersion) };
+  }
+
+  // --- participants ------------------------------------------------------------------------------
+
+  async insertParticipant(meetupId: number, userId: number, now: Date, t: Transaction): Promise<void> {
+    await this.exec('INSERT INTO meetup_participants (meetupId, userId, joinedAt) VALUES (?, ?, ?)', [meetupId, userId, now], t);
+  }
+
+  async deleteParticipant(meetupId: number, userId: number, t: Transaction): Promise<boolean> {
+    return (await this.exec('DELETE FROM meetup_participants WHERE meetupId = ? AND userId = ?', [meetupId, userId], t)) === 1;
+  }
+
+  async findParticipant(meetupId: number, userId: number, t?: Transaction): Promise<ParticipantRow | null> {
+    const rows = await this.select<ParticipantRow>(
+      'SELECT meetupId, userId, joinedAt, attendedAt FROM meetup_participants WHERE meetupId = ? AND userId = ?',
+      [meetupId, userId],
+      t,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** In join order (the host first). */
+  listParticipants(meetupId: number, t?: Transaction): Promise<ParticipantRow[]> {
+    return this.select<ParticipantRow>(
+      'SELECT meetupId, userId, joinedAt, attendedAt FROM meetup_participants WHERE meetupId = ? ORDER BY id',
+      [meetupId],
+      t,
+    );
+  }
+
+  /** Marks those of `userIds` not marked yet; returns nothing (the caller re-reads under its lock). */
+  async markAttended(meetupId: number, userIds: number[], now: Date, t: Transaction): Promise<void> {
+    if (!userIds.length) return;
+    await this.exec(
+      `UPDATE meetup_participants SET attendedAt = ? WHERE meetupId = ? AND attendedAt IS NULL AND userId IN (${userIds.map(() => '?').join(', ')})`,
+      [now, meetupId, ...userIds],
+      t,
+    );
+  }
+
+  // --- host ratings ------------------------------------------------------------------------------
+
+  /** Creates (if needed) and locks the host's summary row: ratings of one host are serialized on it. */
+  async lockHostStats(hostId: number, now: Date, t: Transaction): Promise<void> {
+    await this.exec('INSERT IGNORE INTO meetup_host_stats (userId, ratingCount, ratingAvg, createdAt, updatedAt) VALUES (?, 0, NULL, ?, ?)', [hostId, now, now], t);
+    await this.select('SELECT userId FROM meetup_host_stats WHERE userId = ? FOR UPDATE', [hostId], t);
+  }
+
+  async insertRating(r: { meetupId: number; hostId: number; raterId: number; rating: number }, now: Date, t: Transaction): Promise<void> {
+    await this.exec('INSERT INTO meetup_host_ratings (meetupId, hostId, raterId, rating, createdAt) VALUES (?, ?, ?, ?, ?)', [r.meetupId, r.hostId, r.raterId, r.rating, now], t);
+  }
+
+  /** Recomputes the summary from the ratings themselves (no drift from increments). */
+  async refreshHostStats(hostId: number, now: Date, t: Transaction): Promise<void> {
+    await this.exec(
+      `UPDATE meetup_host_stats SET
+         ratingAvg = (SELECT ROUND(AVG(r.rating), 2) FROM meetup_host_ratings r WHERE r.hostId = ?),
+         ratingCount = (SELECT COUNT(*) FROM meetup_host_ratings r WHERE r.hostId = ?),
+         updatedAt = ?
+       WHERE userId = ?`,
+      [hostId, hostId, now, hostId],
+      t,
+    );
+  }
+
+  async hostStats(hostId: number, t?: Transaction): Promise<{ ratingAvg: string | null; ratingCount: number } | null> {
+    const rows = await this.select<{ ratingAvg: string | null; ratingCount: number }>('SELECT ratingAvg, ratingCount FROM meetup_host_stats WHERE userId = ?', [hostId], t);
+    return rows[0] ?? null;
+  }
+
+  // --- lists -------------------------------------------------------------------------------------
+
+  /**
+   * My meetups, as host and/or guest. Upcoming: not ended at `now`, soonest first; past: ended, latest
+   * first; ties by id. `after` continues a page (the last item's startsAt and id).
+   */
+  listMine(
+    userId: number,
+    q: { role?: 'host' | 'participant'; when: 'upcoming' | 'past'; now: Date; after: { at: Date; id: number } | null; limit: number },
+  ): Promise<MeetupRow[]> {
+    const where = ['EXISTS (SELECT 1 FROM meetup_participants p WHERE p.meetupId = m.id AND p.userId = ?)'];
+    const replacements: unknown[] = [userId];
+    if (q.role === 'host') {
+      where.push('m.hostId = ?');
+      replacements.push(userId);
+    } else if (q.role === 'participant') {
+      where.push('m.hostId <> ?');
+      replacements.push(userId);
+    }
+    const upcoming = q.when === 'upcoming';
+    where.push(upcoming ? 'm.endsAt > ?' : 'm.endsAt <= ?');
+    replacements.push(q.now);
+    if (q.after) {
+      where.push(upcoming ? '(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))' : '(m.startsAt < ? OR (m.startsAt = ? AND m.id < ?))');
+      replacements.push(q.after.at, q.after.at, q.after.id);
+    }
+    const order = upcoming ? 'm.startsAt, m.id' : 'm.startsAt DESC, m.id DESC';
+    return this.select<MeetupRow>(`SELECT ${COLS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.trunc(q.limit)}`, replacements);
+  }
+
+  // --- search ------------------------------------------------------------------------------------
+
+  /** The rows among `ids` that pass `filter` (order unspecified: the caller sorts by distance). */
+  filterIds(ids: number[], filter: SqlFilter): Promise<MeetupRow[]> {
+    const list = idList(ids);
+    if (!list) return Promise.resolve([]);
+    return this.select<MeetupRow>(`SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`, filter.replacements);
+  }
+
+  /** One page of the rows among `ids` that pass `filter`, by start time then id, after `after`. */
+  pageByStart(ids: number[], filter: SqlFilter, after: { at: Date; id: number } | null, limit: number): Promise<MeetupRow[]> {
+    const list = idList(ids);
+    if (!list) return Promise.resolve([]);
+    const where = [...filter.where];
+    const replacements = [...filter.replacements];
+    if (after) {
+      where.push('(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))');
+      replacements.push(after.at, after.at, after.id);
+    }
+    return this.select<MeetupRow>(
+      `SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}`,
+      replacements,
+    );
+  }
+
+  // --- sweeps ------------------------------------------------------------------------------------
+
+  /** Meetups starting within the hour whose reminder has not gone out (claimed, skipping locked ones). */
+  claimDueReminders(now: Date, horizon: Date, limit: number, t: Transaction): Promise<{ id: number; title: string; startsAt: Date; address: string; chatRoomId: number | null }[]> {
+    return this.select(
+      `SELECT id, title, startsAt, address, chatRoomId FROM meetups
+        WHERE status = 'scheduled' AND reminderSentAt IS NULL AND startsAt > ? AND startsAt <= ?
+        ORDER BY id LIMIT ${Math.trunc(limit)} FOR UPDATE SKIP LOCKED`,
+      [now, horizon],
+      t,
+    );
+  }
+
+  async markReminded(id: number, now: Date, t: Transaction): Promise<void> {
+    await this.exec('UPDATE meetups SET reminderSentAt = ? WHERE id = ? AND reminderSentAt IS NULL', [now, id], t);
+  }
+
+  /** Started meetups still in the geo index (search never shows them; the index lets them go). */
+  claimStartedIndexed(now: Date, limit: number, t: Transaction): Promise<{ id: number }[]> {
+    return this.select(
+      `SELECT id FROM meetups WHERE geoIndexed = 1 AND startsAt <= ? ORDER BY id LIMIT ${Math.trunc(limit)} FOR UPDATE SKIP LOCKED`,
+      [now],
+      t,
+    );
+  }
+
+  async unindex(id: number, t: Transaction): Promise<void> {
+    await this.exec('UPDATE meetups SET geoIndexed = 0, geoVersion = geoVersion + 1 WHERE id = ?', [id], t);
+  }
+
+  // --- reindex -----------------------------------------------------------------------------------
+
+  /** One reindex batch (a plain read: versions make a stale batch harmless, see GeoIndex). */
+  async indexedGeoBatch(afterId: number, limit: number): Promise<GeoPoint[]> {
+    const rows = await this.select<{ id: number; lat: number; lng: number; geoVersion: number }>(
+      'SELECT id, lat, lng, geoVersion FROM meetups WHERE geoIndexed = 1 AND id > ? ORDER BY id LIMIT ?',
+      [afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, lat: Number(r.lat), lng: Number(r.lng), version: Number(r.geoVersion) }));
+  }
+
+  async countIndexed(): Promise<number> {
+    const [row] = await this.select<{ n: number }>('SELECT COUNT(*) AS n FROM meetups WHERE geoIndexed = 1', []);
+    return Number(row.n);
+  }
+}
+
+function sizeFlags(sizes: PetSize[]): number[] {
+  return [sizes.includes('small') ? 1 : 0, sizes.includes('medium') ? 1 : 0, sizes.includes('large') ? 1 : 0];
+}

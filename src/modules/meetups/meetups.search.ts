@@ -1,0 +1,153 @@
+import Joi from 'joi';
+import type { GeoHit, GeoIndex } from '../../infra/geo';
+import type { Clock } from '../../infra/clock';
+import { ValidationFailed } from '../../http/errors';
+import { SIZE_COLUMN, type MeetupRow, type MeetupsRepository, type SqlFilter } from './meetups.repository';
+import { toMeetup, type Meetup } from './meetups.presenter';
+import type { NearbySort, PetSize } from './meetups.schemas';
+
+export interface NearbyQuery {
+  lat: number;
+  lng: number;
+  radiusKm: number;
+  from?: Date;
+  to?: Date;
+  tag?: string;
+  petSize?: PetSize;
+  hasFreePlaces?: boolean;
+  sort: NearbySort;
+  limit: number;
+  cursor?: string;
+}
+
+export type NearbyItem = Meetup & { distanceKm: number };
+
+export interface NearbyPage {
+  items: NearbyItem[];
+  nextCursor: string | null;
+}
+
+// Cursors: base64url JSON of the last item's sort key and id (for distance also how many geo
+// candidates preceded it, so the next page starts with a COUNT big enough to get past it).
+const distanceCursor = Joi.object({
+  s: Joi.valid('distance').required(),
+  d: Joi.number().min(0).required(),
+  i: Joi.number().integer().min(1).required(),
+  n: Joi.number().integer().min(0).max(10_000_000).required(),
+});
+const startCursor = Joi.object({ s: Joi.valid('startsAt').required(), t: Joi.date().iso().required(), i: Joi.number().integer().min(1).required() });
+
+export const invalidCursor = () => ValidationFailed('Invalid request: query.cursor is not a cursor of this list', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+
+export const encodeCursor = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const { error, value: checked } = schema.validate(value, { presence: 'required', convert: true });
+  if (error) throw invalidCursor();
+  return checked as T;
+}
+
+/** First distance round asks for this many times the page; each further round this many times more. */
+const GROWTH = 4;
+/** Past this, one whole-circle GEOSEARCH is cheaper than more COUNT rounds. */
+const MAX_COUNT = 200_000;
+
+/**
+ * GET /meetups/nearby: Redis GEO gives the candidates in the circle, one MySQL query per round keeps
+ * those passing the filters. The SQL filter is the truth (status, start time, tags, places), so a
+ * stale index entry can never show a cancelled or started meetup.
+ */
+export class MeetupSearch {
+  constructor(
+    private readonly geo: GeoIndex,
+    private readonly repo: MeetupsRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async search(q: NearbyQuery): Promise<NearbyPage> {
+    const filter = this.compile(q);
+    return q.sort === 'distance' ? this.byDistance(q, filter) : this.byStart(q, filter);
+  }
+
+  private compile(q: NearbyQuery): SqlFilter {
+    const now = this.clock.now();
+    // Started meetups never appear, so a `from` in the past means "now".
+    const from = q.from && q.from > now ? q.from : now;
+    if (q.to && q.to < from) {
+      throw ValidationFailed('Invalid request: query.to must not be before from', [{ path: 'query.to', message: 'must not be before from (or now)' }]);
+    }
+    const where = ["m.status = 'scheduled'", 'u.deletedAt IS NULL', 'm.startsAt > ?', 'm.startsAt >= ?'];
+    const replacements: unknown[] = [now, from];
+    if (q.to) {
+      where.push('m.startsAt <= ?');
+      replacements.push(q.to);
+    }
+    if (q.tag) {
+      where.push('EXISTS (SELECT 1 FROM meetup_tags t WHERE t.meetupId = m.id AND t.tag = ?)');
+      replacements.push(q.tag);
+    }
+    if (q.petSize) where.push(`m.${SIZE_COLUMN[q.petSize]} = 1`);
+    if (q.hasFreePlaces) where.push('m.participantCount < m.capacity');
+    return { where, replacements };
+  }
+
+  /**
+   * Nearest first. GEOSEARCH has no offset, so each round asks for the `count` nearest and trusts only
+   * what it can: when the answer is cut at `count`, members as far as the last one may have been cut
+   * too, so only those strictly nearer count. Rounds grow until the page is full or the circle is
+   * exhausted; each round sends only ids not yet checked to MySQL, in one query.
+   */
+  private async byDistance(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
+    const cur = q.cursor ? decodeCursor<{ d: number; i: number; n: number }>(q.cursor, distanceCursor) : null;
+    const want = q.limit + 1;
+    const center = { lat: q.lat, lng: q.lng };
+    const checked = new Map<number, MeetupRow | null>();
+    const isAfter = (h: GeoHit) => !cur || h.distanceKm > cur.d || (h.distanceKm === cur.d && h.id > cur.i);
+    let count: number | undefined = Math.min(MAX_COUNT, (cur?.n ?? 0) + GROWTH * want);
+    for (;;) {
+      const hits = await this.geo.search(center, q.radiusKm, count);
+      const exhausted = count === undefined || hits.length < count;
+      const bound = exhausted ? Infinity : hits[hits.length - 1].distanceKm;
+      const rank = new Map<number, number>();
+      const window: GeoHit[] = [];
+      hits.forEach((h, index) => {
+        rank.set(h.id, index);
+        if (h.distanceKm < bound && isAfter(h)) window.push(h);
+      });
+      const fresh = window.filter((h) => !checked.has(h.id)).map((h) => h.id);
+      if (fresh.length) {
+        for (const id of fresh) checked.set(id, null);
+        for (const row of await this.repo.filterIds(fresh, filter)) checked.set(row.id, row);
+      }
+      const matches = window.filter((h) => checked.get(h.id)).sort((a, b) => a.distanceKm - b.distanceKm || a.id - b.id);
+      if (matches.length >= want || exhausted) {
+        const page = matches.slice(0, q.limit);
+        const items = page.map((h) => ({ ...toMeetup(checked.get(h.id)!), distanceKm: h.distanceKm }));
+        const last = page[page.length - 1];
+        const nextCursor = matches.length > q.limit ? encodeCursor({ s: 'distance', d: last.distanceKm, i: last.id, n: rank.get(last.id)! + 1 }) : null;
+        return { items, nextCursor };
+      }
+      count = count! * GROWTH > MAX_COUNT ? undefined : count! * GROWTH;
+    }
+  }
+
+  /** Soonest first: not the geo order, so the whole circle goes to MySQL, which filters, sorts and cuts. */
+  private async byStart(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
+    const cur = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, startCursor) : null;
+    const hits = await this.geo.search({ lat: q.lat, lng: q.lng }, q.radiusKm);
+    if (!hits.length) return { items: [], nextCursor: null };
+    const distance = new Map(hits.map((h) => [h.id, h.distanceKm]));
+    const rows = await this.repo.pageByStart([...distance.keys()], filter, cur ? { at: cur.t, id: cur.i } : null, q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const items = page.map((r) => ({ ...toMeetup(r), distanceKm: distance.get(r.id)! }));
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > q.limit ? encodeCursor({ s: 'startsAt', t: new Date(last.startsAt).toISOString(), i: last.id }) : null;
+    return { items, nextCursor };
+  }
+}
