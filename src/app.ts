@@ -20,7 +20,7 @@ import { authenticate } from './http/auth';
 import { mountRoutes, type RouteSpec } from './http/routes';
 import { buildOpenApi, type MountedModule } from './http/openapi';
 import { limitPerIp, redisLimiter } from './http/rate-limit';
-import { opsRouter } from './modules/ops.router';
+import { livenessRouter, opsRouter } from './modules/ops.router';
 import { UsersRepository } from './modules/users/users.repository';
 import { UsersService } from './modules/users/users.service';
 import { usersRoutes } from './modules/users/users.router';
@@ -155,6 +155,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestId);
+  app.use(livenessRouter());
   app.use(
     pinoHttp({
       logger,

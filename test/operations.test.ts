@@ -99,7 +99,7 @@ describe('HTTP conventions', () => {
   });
 
   it('sets security headers', async () => {
-    const res = await api.http.get('/healthz');
+    const res = await api.http.get('/api/v1/users/1');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-powered-by']).toBeUndefined();
   });

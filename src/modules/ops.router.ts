@@ -8,11 +8,17 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 
 /** Operations endpoints outside /api/v1: health, readiness, metrics and the API document. */
-export function opsRouter(deps: { sequelize: Sequelize; redis: Redis; metrics: Metrics; openapi: () => object }): Router {
+/** Liveness answers before logging and metrics: orchestrators probe it every few seconds. */
+export function livenessRouter(): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  return router;
+}
+
+export function opsRouter(deps: { sequelize: Sequelize; redis: Redis; metrics: Metrics; openapi: () => object }): Router {
+  const router = Router();
   router.get('/readyz', async (_req, res) => {
     const [db, redis] = await Promise.allSettled([
       withTimeout(deps.sequelize.query('SELECT 1'), 1500),
