@@ -8,6 +8,8 @@ import { mediaRoutes } from './media.router';
 export function createMediaModule(ctx: ModuleContext, services: Services): FeatureModule {
   const images = imagesFor(ctx);
   const service = new MediaService(ctx.sequelize, services.users, images);
+  // A deleted account's avatar object goes too, once the deletion commits.
+  if (images) services.users.onAccountDeleted.push((user, t) => images.deleteAfterCommit(t, [user.avatarUrl]));
   return {
     name: 'media',
     service,

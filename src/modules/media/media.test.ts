@@ -81,6 +81,14 @@ describe('avatars on the local driver', () => {
     expect(fs.readdirSync(path.join(ctx.uploadDir, 'avatars', String(s.user.id)))).toEqual([path.basename(second.body.avatarUrl)]);
   });
 
+  it('deletes the avatar object when the account is deleted', async () => {
+    const s = await signup(api);
+    const res = await upload(api, s.accessToken, await image('jpeg')).expect(200);
+    expect(fs.existsSync(fileOf(res.body.avatarUrl))).toBe(true);
+    await api.http.delete('/api/v1/users/me').set(bearer(s.accessToken)).expect(204);
+    await eventually(() => !fs.existsSync(fileOf(res.body.avatarUrl)));
+  });
+
   it('keeps the right object under concurrent replacements (each deletes exactly the one it replaced)', async () => {
     const s = await signup(api);
     const jpeg = await image('jpeg', 300, 300);

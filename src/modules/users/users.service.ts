@@ -19,6 +19,12 @@ export class UsersService {
   /** Set by the auth module once it exists (the two modules know each other only through this seam). */
   revokeAllLogins: RevokeAllLogins = async () => () => undefined;
 
+  /**
+   * Run inside the deletion's transaction, before the personal data is cleared: modules that keep
+   * files or data of their own for the account (the avatar object, …) schedule its removal here.
+   */
+  readonly onAccountDeleted: Array<(user: UserRow, t: Transaction) => Promise<void>> = [];
+
   async createAccount(data: { email: string; passwordHash: string; nickname: string }, t: Transaction): Promise<UserRow> {
     try {
       return await this.users.create(data, t);
@@ -87,6 +93,7 @@ export class UsersService {
     const afterCommit = await inTransaction(this.sequelize, async (t) => {
       const user = await this.users.findActiveById(userId, t, true);
       if (!user) throw Unauthenticated('This account no longer exists');
+      for (const hook of this.onAccountDeleted) await hook(user, t);
       await this.users.update(
         userId,
         {
