@@ -11,18 +11,28 @@ import { createSequelize } from '../src/infra/db';
 import { dropDatabase, ensureDatabase, migrator } from '../src/infra/migrator';
 import { foundationBench, type BenchEnv } from './bench/foundation';
 import { contentionBench } from './bench/contention';
+import { searchBench } from './bench/search';
+import { sseBench } from './bench/sse';
+import { chatBench } from './bench/chat';
 
 const HELP = `Usage: npm run bench -- [options]
-  --only <name>        run one suite: foundation, contention
+  --only <name>        run one suite: foundation, search, contention, sse, chat
+  --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets)
+  --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000)
+  --sockets <n>        chat: sockets over the two instances, a multiple of 50 (default 1000)
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
   --no-write           print only; leave docs/BENCHMARKS.md alone
-Environment: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/pawmate_bench), REDIS_URL.
+Environment: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/pawmate_bench), REDIS_URL,
+  BENCH_REDIS_PREFIX (default bench:).
 `;
 
 const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ markdown: string }> }> = {
   foundation: { title: 'Foundation: HTTP stack, auth and a primary-key read', run: foundationBench },
+  search: { title: 'Sitter search: Redis GEO + one MySQL filter query', run: searchBench },
   contention: { title: 'Reservations: concurrent accepts and the capacity invariant', run: contentionBench },
+  sse: { title: 'Notifications: open SSE streams, memory per stream and fan-out time', run: sseBench },
+  chat: { title: 'Chat: Socket.io messages over two instances, persisted vs a plain relay', run: chatBench },
 };
 
 function arg(name: string, fallback: string): string {
@@ -36,6 +46,7 @@ async function main() {
   const env: BenchEnv = {
     databaseUrl: process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/pawmate_bench',
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    redisPrefix: process.env.BENCH_REDIS_PREFIX ?? 'bench:',
     duration: Number(arg('duration', '8')),
     connections: Number(arg('connections', '50')),
   };

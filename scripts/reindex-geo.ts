@@ -1,6 +1,6 @@
 /**
- * Rebuilds the Redis GEO index of sitters from MySQL, safe to run while servers serve:
- *   npm run geo:reindex [-- --batch 1000]
+ * Rebuilds the Redis GEO index of sitters (and/or meetups) from MySQL, safe to run while servers serve:
+ *   npm run geo:reindex [-- --batch 1000] [--kind sitters|meetups|all]
  * Builds into a temporary key and swaps it in with RENAME; writes made meanwhile reach both keys.
  */
 import dotenv from 'dotenv';
@@ -9,6 +9,8 @@ import { connectRedis, createRedis } from '../src/infra/redis';
 import { GeoIndex, type RebuildProgress } from '../src/infra/geo';
 import { SittersRepository } from '../src/modules/sitters/sitters.repository';
 import { reindexSitterGeo } from '../src/modules/sitters/sitters.service';
+import { MeetupsRepository } from '../src/modules/meetups/meetups.repository';
+import { reindexMeetupGeo } from '../src/modules/meetups/meetups.service';
 
 const HELP = `Usage: npm run geo:reindex [-- options]
 
@@ -18,7 +20,9 @@ live one with RENAME. Servers may keep running: writes made during the rebuild a
 keys, so none is lost. Refuses to start while another rebuild runs.
 
 Options
-  --batch N     sitters per batch (default 1000, 1–10000)
+  --batch N     rows per batch (default 1000, 1–10000)
+  --kind K      sitters (default), meetups (<REDIS_PREFIX>geo:meetups: meetups neither cancelled
+                nor past their start), or all
   --help        this text
 
 Environment
@@ -41,8 +45,16 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
     return 0;
   }
   let batchSize = 1000;
+  let kinds: Array<'sitters' | 'meetups'> = ['sitters'];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--batch') {
+    if (argv[i] === '--kind') {
+      const k = argv[++i];
+      if (k !== 'sitters' && k !== 'meetups' && k !== 'all') {
+        io.err('geo:reindex: --kind must be sitters, meetups or all');
+        return 2;
+      }
+      kinds = k === 'all' ? ['sitters', 'meetups'] : [k];
+    } else if (argv[i] === '--batch') {
       batchSize = Number(argv[++i]);
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
         io.err('geo:reindex: --batch must be an integer between 1 and 10000');
@@ -71,9 +83,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
   redis.on('error', () => undefined);
   const started = Date.now();
   let lastPrinted = 0;
-  const progress = (p: RebuildProgress) => {
+  const progress = (kind: string) => (p: RebuildProgress) => {
     const pct = p.total ? Math.min(100, Math.floor((p.done / p.total) * 100)) : null;
-    const line = `geo:sitters ${p.done}${p.total !== null ? `/${p.total} (${pct}%)` : ''} indexed, ${((Date.now() - started) / 1000).toFixed(1)} s`;
+    const line = `geo:${kind} ${p.done}${p.total !== null ? `/${p.total} (${pct}%)` : ''} indexed, ${((Date.now() - started) / 1000).toFixed(1)} s`;
     if (io.tty) io.out(`\r${line}`);
     else if (Date.now() - lastPrinted >= 1000 || p.done === p.total) {
       io.out(line);
@@ -82,10 +94,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
   };
   try {
     await connectRedis(redis);
-    const geo = new GeoIndex(redis, prefix, 'sitters');
-    io.out(`rebuilding ${geo.key} from MySQL in batches of ${batchSize}`);
-    const { count } = await reindexSitterGeo(new SittersRepository(sequelize), geo, { batchSize, onProgress: progress });
-    io.out(`${io.tty ? '\n' : ''}done: ${count} sitters in ${geo.key} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    for (const kind of kinds) {
+      const geo = new GeoIndex(redis, prefix, kind);
+      io.out(`rebuilding ${geo.key} from MySQL in batches of ${batchSize}`);
+      const options = { batchSize, onProgress: progress(kind) };
+      const { count } = kind === 'sitters'
+        ? await reindexSitterGeo(new SittersRepository(sequelize), geo, options)
+        : await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options);
+      io.out(`${io.tty ? '\n' : ''}done: ${count} ${kind} in ${geo.key} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    }
     return 0;
   } catch (err) {
     io.err(`${io.tty ? '\n' : ''}geo:reindex: ${(err as Error).message}`);

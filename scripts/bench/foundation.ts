@@ -5,6 +5,8 @@ import { forkReady, load, ratio, table, type LoadResult } from './run';
 export interface BenchEnv {
   databaseUrl: string;
   redisUrl: string;
+  /** Redis key prefix of the benchmarked servers (BENCH_REDIS_PREFIX, default bench:). */
+  redisPrefix: string;
   duration: number;
   connections: number;
 }
@@ -17,7 +19,7 @@ export function serverEnv(env: BenchEnv, port: number): NodeJS.ProcessEnv {
     PORT: String(port),
     DATABASE_URL: env.databaseUrl,
     REDIS_URL: env.redisUrl,
-    REDIS_PREFIX: 'bench:',
+    REDIS_PREFIX: env.redisPrefix,
     JWT_SECRET: randomBytes(32).toString('hex'),
     BCRYPT_COST: '4',
     LOG_LEVEL: 'warn',

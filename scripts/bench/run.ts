@@ -38,7 +38,7 @@ export async function load(
 /** Forks a compiled script and waits for it to say 'ready' over IPC (or for a listening log line). */
 export async function forkReady(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
   // The child's log goes to a file, so a failed run can be diagnosed without flooding the table.
-  const logFile = path.join(os.tmpdir(), `pawmate-bench-${path.basename(script, '.js')}-${args.join('-') || 'server'}.log`);
+  const logFile = path.join(os.tmpdir(), `pawmate-bench-${path.basename(script, '.js')}-${(args.slice(0, 2).join('-') || 'server').replace(/[^A-Za-z0-9_-]/g, '_')}.log`);
   const out = fs.openSync(logFile, 'w');
   const child = fork(path.resolve(__dirname, '..', '..', script), args, { env, stdio: ['ignore', out, out, 'ipc'] });
   fs.closeSync(out);

@@ -71,6 +71,8 @@ export interface ChatNotifyInput {
   title: string;
   body: string;
   data: Record<string, unknown>;
+  /** `chat:<messageId>`: an outbox row that runs twice (after a crash) still notifies once. */
+  dedupeKey?: string;
 }
 export interface ChatNotifier {
   notify(input: ChatNotifyInput): Promise<unknown>;
@@ -252,6 +254,11 @@ export class ChatService {
 
   // --- REST and socket operations -------------------------------------------------------------
 
+  /**
+   * Keyset pages over (lastActivityAt, id). A room that gets a message while a client pages moves
+   * to the top, so it may show up again on the first page; clients refresh from the top on
+   * `message:new` anyway.
+   */
   async listRooms(userId: number, page: { limit: number; cursor?: string }): Promise<{ items: ChatRoom[]; nextCursor: string | null }> {
     const after = page.cursor ? decodeCursor(page.cursor) : null;
     const rows = await this.deps.repo.listMemberRooms(userId, page.limit + 1, after);
@@ -378,6 +385,7 @@ export class ChatService {
       title: sender?.nickname ?? 'New message',
       body,
       data: { roomId: message.roomId, messageId: message.id, senderId: message.senderId },
+      dedupeKey: `chat:${message.id}`,
     }));
     if (notifier.notifyMany) await notifier.notifyMany(inputs);
     else for (const input of inputs) await notifier.notify(input);

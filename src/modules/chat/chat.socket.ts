@@ -51,7 +51,10 @@ const VALIDATION: Joi.ValidationOptions = { abortEarly: false, stripUnknown: tru
 const roomName = (roomId: number) => `room:${roomId}`;
 const userRoom = (userId: number) => `user:${userId}`;
 
-/** A fixed window counter, kept in memory because it belongs to one socket on one instance. */
+/**
+ * A fixed window counter, kept in memory because it belongs to one socket on one instance. Wall
+ * clock on purpose: it limits real traffic, whatever the injected business clock says.
+ */
 class WindowLimiter {
   private start = 0;
   private used = 0;
@@ -245,14 +248,6 @@ export class ChatSockets implements ChatRealtime {
     if (!sockets) this.bySession.set(user.sessionId, (sockets = new Set()));
     sockets.add(socket);
     void socket.join(userRoom(user.id));
-    this.armExpiry(socket, user);
-
-    // A revocation published between our token check and the registration above would have missed
-    // this socket; checking once more after registering closes that window.
-    const token = (socket.handshake.auth as { token: string }).token;
-    this.deps.verify(token).catch((err) => {
-      if (toAppError(err).error.code === 'UNAUTHENTICATED') this.kick(socket, 'auth:revoked', 'This login has been revoked');
-    });
 
     socket.on('disconnecting', () => {
       const entries = this.entriesOf(socket);
@@ -266,6 +261,15 @@ export class ChatSockets implements ChatRealtime {
       const set = this.bySession.get(user.sessionId);
       set?.delete(socket);
       if (set && !set.size) this.bySession.delete(user.sessionId);
+    });
+
+    // After the cleanup above is in place, since either may disconnect at once.
+    this.armExpiry(socket, user);
+    // A revocation published between our token check and the registration above would have missed
+    // this socket; checking once more after registering closes that window.
+    const token = (socket.handshake.auth as { token: string }).token;
+    this.deps.verify(token).catch((err) => {
+      if (toAppError(err).error.code === 'UNAUTHENTICATED') this.kick(socket, 'auth:revoked', 'This login has been revoked');
     });
 
     const sendLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);

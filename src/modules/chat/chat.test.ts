@@ -2,6 +2,7 @@ import { io as connectClient, type Socket as ClientSocket } from 'socket.io-clie
 import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 import type { ChatService } from './chat.service';
+import { Presence, PRESENCE_TTL_MS } from './chat.presence';
 
 // --- Socket.io client helpers ---------------------------------------------------------------------
 
@@ -275,6 +276,36 @@ describe('delivery across instances', () => {
     expect(seen1).toEqual([]);
     ys2.disconnect();
     await eventually(async () => !(await chatOf(a).isPresent(roomId, y.user.id)));
+  });
+});
+
+describe('idempotency under concurrency', () => {
+  it('stores one message for concurrent sends with one clientId through both instances and broadcasts it once', async () => {
+    const [x, y] = [await signup(a), await signup(b)];
+    const roomId = await directRoom(x, y);
+    const ys = await connect(b, y.accessToken);
+    await ack(ys, 'room:join', { roomId });
+    const seen = record(ys, 'message:new');
+    const cid = clientId();
+    const xs = await connect(a, x.accessToken);
+    const [viaSocket, ...viaRest] = await Promise.all([
+      ack(xs, 'message:send', { roomId, body: 'once', clientId: cid }),
+      ...Array.from({ length: 5 }, (_, i) => restSend(i % 2 ? a : b, x, roomId, 'once', cid)),
+    ]);
+    const statuses = viaRest.map((r) => r.status);
+    expect(statuses.every((st) => st === 200 || st === 201)).toBe(true);
+    // One winner: a REST call answered 201, or the socket did and every REST call got 200.
+    expect(statuses.filter((st) => st === 201).length).toBeLessThanOrEqual(1);
+    expect(viaSocket.ok).toBe(true);
+    expect(new Set([viaSocket.message.id, ...viaRest.map((r) => r.body.id)]).size).toBe(1);
+    const [{ n }] = await a.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_messages WHERE roomId = ?', {
+      replacements: [roomId],
+      type: QueryTypes.SELECT,
+    });
+    expect(Number(n)).toBe(1);
+    await eventually(() => seen.length >= 1);
+    await sleep(200);
+    expect(seen.map((m) => m.id)).toEqual([viaSocket.message.id]);
   });
 });
 
@@ -639,9 +670,43 @@ describe('notifications', () => {
       (await a.http.get('/api/v1/notifications').set(bearer(u.accessToken)).expect(200)).body.items as Array<{ type: string; data: any; body: string }>;
     await eventually(async () => (await listOf(y)).length === 1);
     expect((await listOf(y))[0]).toMatchObject({ type: 'chat.message', body: 'are you there?', data: { roomId, messageId: m1.id, senderId: x.user.id } });
+    // The outbox may run a row twice after a crash: still one notification.
+    await chatOf(b).notifyMembers({ messageId: m1.id });
+    expect(await listOf(y)).toHaveLength(1);
     await sleep(300);
     expect(await listOf(z)).toEqual([]);
     expect(await listOf(x)).toEqual([]);
+  });
+});
+
+describe('limits and presence expiry', () => {
+  it('limits sends per user across instances and transports with 429 and Retry-After', async () => {
+    const [x, y] = [await signup(a), await signup(b)];
+    const roomId = await directRoom(x, y);
+    await resetSendLimits();
+    const results = [];
+    for (let i = 0; i < 61; i++) results.push(await restSend(i % 2 ? a : b, x, roomId, `flood ${i}`));
+    expect(results.slice(0, 60).every((r) => r.status === 201)).toBe(true);
+    expect(results[60].status).toBe(429);
+    expect(results[60].body.code).toBe('RATE_LIMITED');
+    expect(Number(results[60].headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // The other member is not limited by x's sends.
+    await restSend(b, y, roomId, 'my turn').expect(201);
+    await resetSendLimits();
+  });
+
+  it('drops a socket that stopped heartbeating (a dead instance) after the TTL, while others stay', async () => {
+    let now = Date.now();
+    const presence = new Presence(a.redis, ctx.config.redisPrefix, () => now);
+    await presence.touch([{ roomId: 999001, userId: 1, socketId: 'dead' }]);
+    now += PRESENCE_TTL_MS / 2;
+    await presence.touch([{ roomId: 999001, userId: 2, socketId: 'alive' }]);
+    expect([...(await presence.presentUsers(999001))].sort()).toEqual([1, 2]);
+    now += PRESENCE_TTL_MS / 2 + 1;
+    expect([...(await presence.presentUsers(999001))]).toEqual([2]);
+    expect(await presence.isPresent(999001, 1)).toBe(false);
+    await presence.removeUser(999001, 2);
+    expect((await presence.presentUsers(999001)).size).toBe(0);
   });
 });
 
@@ -672,5 +737,13 @@ describe('metrics', () => {
     expect(Number(/pawmate_open_sockets (\d+)/.exec(text)![1])).toBeGreaterThanOrEqual(1);
     expect(text).toContain('pawmate_chat_messages_total');
     expect(text).toContain('pawmate_socket_ack_duration_seconds_bucket');
+  });
+
+  it('documents the chat routes in /openapi.json from the same schemas', async () => {
+    const doc = (await a.http.get('/openapi.json').expect(200)).body;
+    const history = doc.paths['/api/v1/chat/rooms/{id}/messages'];
+    expect(Object.keys(history).sort()).toEqual(['get', 'post']);
+    expect(history.get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['id', 'before', 'after', 'limit']));
+    expect(doc.paths['/api/v1/chat/rooms/{id}/read'].post).toBeDefined();
   });
 });

@@ -129,6 +129,11 @@ export class MeetupsRepository {
     return Number(id);
   }
 
+  async countOpenHosted(hostId: number, now: Date, t: Transaction): Promise<number> {
+    const [row] = await this.select<{ n: number }>("SELECT COUNT(*) AS n FROM meetups WHERE hostId = ? AND status = 'scheduled' AND endsAt > ?", [hostId, now], t);
+    return Number(row.n);
+  }
+
   async setChatRoom(id: number, roomId: number, t: Transaction): Promise<void> {
     await this.exec('UPDATE meetups SET chatRoomId = ? WHERE id = ?', [roomId, id], t);
   }

@@ -25,7 +25,7 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     },
     {
       method: 'post', path: '/meetups', tag, auth: true, body: s.createBody,
-      summary: 'Create a meetup (startsAt in the future, endsAt ≤ 12 h later, default +3 h); I am its host and first participant, with its meetup chat room',
+      summary: 'Create a meetup (startsAt in the future, within a year; endsAt ≤ 12 h later, default +3 h); I am its host and first participant, with its meetup chat room. 409 past 20 hosted meetups that have not ended',
       responses: { 201: { description: 'The meetup with its participants', schema: s.meetupSchema } },
       handler: async ({ user, body }) => ({ status: 201, body: await meetups.create(user.id, body) }),
     },
@@ -78,7 +78,7 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
       handler: async ({ user, params, body }) => ({ status: 201, body: await meetups.rateHost(user.id, params.id, body.rating) }),
     },
     {
-      method: 'get', path: '/users/:id/host-rating', tag, auth: true, params: idParams,
+      method: 'get', path: '/users/:id/host-rating', tag, params: idParams,
       summary: 'A user’s rating as a meetup host: { average (null until rated), count }',
       responses: { 200: { description: 'Rating summary', schema: s.hostRatingSchema } },
       handler: async ({ params }) => ({ status: 200, body: await meetups.hostRating(params.id) }),

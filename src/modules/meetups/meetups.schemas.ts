@@ -43,7 +43,8 @@ const tags = Joi.array()
   .description(`any of ${TAG_VOCABULARY.join(', ')}, plus at most ${MAX_FREE_TAGS} free tags (1–20 letters, digits, hyphens; lower-cased)`);
 
 const petSizes = Joi.array().items(Joi.string().valid(...PET_SIZES)).min(1).unique().description('pet sizes welcome (default: all)');
-const isoDate = Joi.date().iso();
+// Bounded so that no date reaches MySQL outside what DATETIME holds (a driver error would be a 500).
+const isoDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
 
 export const createBody = Joi.object({
   title: text(1, 80).required(),
@@ -77,7 +78,7 @@ export const nearbyQuery = Joi.object({
   to: isoDate.description('latest start'),
   tag,
   petSize: Joi.string().valid(...PET_SIZES),
-  hasFreePlaces: Joi.boolean().truthy('1').falsy('0'),
+  hasFreePlaces: Joi.boolean().truthy('1').falsy('0').description('true: only meetups with a free place; false or absent: all'),
   sort: Joi.string().valid(...SORTS).default('distance'),
   limit: limitQuery,
   cursor: cursorQuery,

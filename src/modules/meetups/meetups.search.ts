@@ -35,7 +35,9 @@ const distanceCursor = Joi.object({
   i: Joi.number().integer().min(1).required(),
   n: Joi.number().integer().min(0).max(10_000_000).required(),
 });
-const startCursor = Joi.object({ s: Joi.valid('startsAt').required(), t: Joi.date().iso().required(), i: Joi.number().integer().min(1).required() });
+/** A cursor is client input: its date must stay within what DATETIME can compare (no driver error). */
+export const cursorDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
+const startCursor = Joi.object({ s: Joi.valid('startsAt').required(), t: cursorDate.required(), i: Joi.number().integer().min(1).required() });
 
 export const invalidCursor = () => ValidationFailed('Invalid request: query.cursor is not a cursor of this list', [{ path: 'query.cursor', message: 'invalid cursor' }]);
 

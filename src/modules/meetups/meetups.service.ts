@@ -11,7 +11,7 @@ import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
 import type { MeetupBase, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
 import { hostRatingOf, sizesOf, tagsOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
-import { MeetupSearch, decodeCursor, encodeCursor, type NearbyPage, type NearbyQuery } from './meetups.search';
+import { MeetupSearch, cursorDate, decodeCursor, encodeCursor, type NearbyPage, type NearbyQuery } from './meetups.search';
 import { DEFAULT_DURATION_MS, MAX_AHEAD_MS, MAX_DURATION_MS, type PetSize } from './meetups.schemas';
 import type { LiveLocations } from './meetups.live';
 
@@ -31,6 +31,8 @@ export const REMINDER_BEFORE_MS = 3600 * 1000;
 /** Attendance and host ratings are taken up to this long after the start. */
 export const FOLLOW_UP_MS = 7 * 24 * 3600 * 1000;
 const SWEEP_BATCH = 100;
+/** Scheduled meetups a user may host that have not ended yet (spam and abuse limit). */
+export const MAX_OPEN_HOSTED = 20;
 
 export interface CreateInput {
   title: string;
@@ -60,7 +62,7 @@ export interface MeetupsDeps {
   live?: LiveLocations;
 }
 
-const mineCursor = Joi.object({ t: Joi.date().iso().required(), i: Joi.number().integer().min(1).required() });
+const mineCursor = Joi.object({ t: cursorDate.required(), i: Joi.number().integer().min(1).required() });
 
 const fail = (errors: FieldError[]) => ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
 const ms = (d: Date | string) => new Date(d).getTime();
@@ -97,6 +99,11 @@ export class MeetupsService {
       petSizes: input.petSizes,
     };
     const { id, change } = await inTransaction(this.d.sequelize, async (t) => {
+      // The host's account row serializes their creates, so the limit cannot be raced past.
+      if (!(await this.d.users.findById(hostId, t, true))) throw NotFound('User');
+      if ((await this.d.repo.countOpenHosted(hostId, now, t)) >= MAX_OPEN_HOSTED) {
+        throw Conflict(`A user may host at most ${MAX_OPEN_HOSTED} meetups that have not ended yet`);
+      }
       const id = await this.d.repo.insert(hostId, data, now, t);
       await this.d.repo.replaceTags(id, data.tags, t);
       await this.d.repo.insertParticipant(id, hostId, now, t);
@@ -201,6 +208,7 @@ export class MeetupsService {
       const m = await this.d.repo.findById(id, t);
       if (!m) throw NotFound('Meetup');
       if (await this.d.repo.findParticipant(id, userId, t)) throw Conflict('You already joined this meetup');
+      if (m.hostDeletedAt) throw Conflict('The host of this meetup no longer has an account');
       const now = this.d.clock.now();
       if (!(await this.d.repo.takePlace(id, now, t))) {
         const cur = (await this.d.repo.lockRow(id, t))!;
@@ -215,19 +223,22 @@ export class MeetupsService {
         throw err;
       }
       if (this.d.chat && m.chatRoomId) await this.d.chat.addMember(t, Number(m.chatRoomId), userId);
-      if (this.d.notifications && m.hostId !== userId) {
-        // We hold the row lock since the UPDATE: this count is the one this join produced.
-        const taken = Number((await this.d.repo.lockRow(id, t))!.participantCount);
-        // Inside the transaction (never a second pool connection while holding one).
-        const joiner = await this.d.users.findById(userId, t);
-        await this.d.notifications.notifyInTx(t, {
-          recipientId: m.hostId,
-          type: 'meetup.joined',
-          title: `${joiner?.nickname ?? 'Someone'} joined ${m.title}`,
-          body: `${taken} of ${m.capacity} places taken`,
-          data: { meetupId: id, userId, chatRoomId: m.chatRoomId },
-        });
-      }
+      if (!this.d.notifications) return;
+      // We hold the row lock since the UPDATE: this is the row as this join left it, and a reminder
+      // sweep either committed before us (reminderSentAt is set: we remind the late joiner here) or
+      // will claim the row after our commit (and see us).
+      const cur = (await this.d.repo.lockRow(id, t))!;
+      // Inside the transaction (never a second pool connection while holding one).
+      const joiner = await this.d.users.findById(userId, t);
+      const inputs: NotifyInput[] = [{
+        recipientId: m.hostId,
+        type: 'meetup.joined',
+        title: `${joiner?.nickname ?? 'Someone'} joined ${m.title}`,
+        body: `${cur.participantCount} of ${cur.capacity} places taken`,
+        data: { meetupId: id, userId, chatRoomId: m.chatRoomId },
+      }];
+      if (cur.reminderSentAt) inputs.push(this.reminderFor(cur, userId));
+      await this.d.notifications.notifyManyInTx(t, inputs);
     });
     this.d.outbox.nudge();
     return this.view(id);
@@ -346,15 +357,7 @@ export class MeetupsService {
       const inputs: NotifyInput[] = [];
       for (const m of due) {
         await this.d.repo.markReminded(m.id, now, t);
-        for (const p of await this.d.repo.listParticipants(m.id, t)) {
-          inputs.push({
-            recipientId: Number(p.userId),
-            type: 'meetup.reminder',
-            title: `Starting soon: ${m.title}`,
-            body: `${new Date(m.startsAt).toISOString()}, ${m.address}`,
-            data: { meetupId: m.id, reason: 'starting-soon', startsAt: new Date(m.startsAt).toISOString(), chatRoomId: m.chatRoomId },
-          });
-        }
+        for (const p of await this.d.repo.listParticipants(m.id, t)) inputs.push(this.reminderFor(m, Number(p.userId)));
       }
       // One call for the whole batch: recipients are locked in one global id order (no deadlock between sweeps).
       if (inputs.length) await this.d.notifications?.notifyManyInTx(t, inputs);
@@ -370,6 +373,19 @@ export class MeetupsService {
     });
     if (reminded + unindexed) this.d.outbox.nudge();
     return { reminded, unindexed };
+  }
+
+  private reminderFor(m: Pick<MeetupBase, 'id' | 'title' | 'startsAt' | 'address' | 'chatRoomId'>, recipientId: number): NotifyInput {
+    const startsAt = new Date(m.startsAt);
+    return {
+      recipientId,
+      type: 'meetup.reminder',
+      title: `Starting soon: ${m.title}`,
+      body: `${startsAt.toISOString()}, ${m.address}`,
+      data: { meetupId: m.id, reason: 'starting-soon', startsAt: startsAt.toISOString(), chatRoomId: m.chatRoomId },
+      // Belt and braces next to the claim: one reminder per recipient and start time, ever.
+      dedupeKey: `meetup:${m.id}:reminder:${startsAt.getTime()}`,
+    };
   }
 
   private async sweepBatches(batch: (t: Transaction) => Promise<number>): Promise<number> {

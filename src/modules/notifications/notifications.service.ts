@@ -51,7 +51,9 @@ export interface NotificationsSettings {
 function clean(s: string, max: number, keepNewlines: boolean): string {
   const pattern = keepNewlines ? /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g : /[\u0000-\u001F\u007F]+/g;
   const out = s.replace(pattern, keepNewlines ? '' : ' ').trim();
-  return out.length > max ? `${out.slice(0, max - 1)}…` : out;
+  // By code point, as MySQL counts them: never cut an emoji in half.
+  const chars = Array.from(out);
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : out;
 }
 
 const encodeCursor = (id: number) => Buffer.from(JSON.stringify({ id })).toString('base64url');

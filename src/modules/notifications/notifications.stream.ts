@@ -177,7 +177,7 @@ export class NotificationStreams {
   }
 
   private onCreated(msg: StoredNotification): void {
-    if (!msg || typeof msg.recipientId !== 'number' || typeof msg.seq !== 'number') return;
+    if (!msg || typeof msg.recipientId !== 'number' || typeof msg.seq !== 'number' || typeof msg.notification?.id !== 'number') return;
     for (const stream of this.hub.streamsOf(msg.recipientId)) {
       const state = this.live.get(stream);
       if (!state) continue;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { TestContext, ManualClock, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 import { connectRedis } from '../../infra/redis';
+import { EventSource } from 'eventsource';
 import type { NotificationsService, NotifyInput } from './notifications.service';
 import type { NotificationsModule } from './notifications.module';
 
@@ -36,7 +37,8 @@ function openStream(
   if (opts.queryToken) params.set('access_token', opts.queryToken);
   if (opts.queryLastEventId !== undefined) params.set('lastEventId', String(opts.queryLastEventId));
   const qs = params.toString();
-  const headers: Record<string, string> = { Accept: 'text/event-stream' };
+  // Accept-Encoding as browsers send it: the stream must still come uncompressed.
+  const headers: Record<string, string> = { Accept: 'text/event-stream', 'Accept-Encoding': 'gzip, deflate, br' };
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.lastEventId !== undefined) headers['Last-Event-ID'] = String(opts.lastEventId);
   return new Promise((resolve, reject) => {
@@ -173,6 +175,7 @@ describe('stream authentication and first event', () => {
     expect(s.headers['cache-control']).toMatch(/no-cache/);
     expect(s.headers['x-accel-buffering']).toBe('no');
     expect(s.headers['content-encoding']).toBeUndefined();
+    expect(s.headers.connection).toBe('keep-alive');
     const first = await s.next();
     expect(first).toEqual({ id: undefined, event: 'unread-count', data: { count: 2 } });
     expect(s.retries.length).toBe(1);
@@ -370,6 +373,38 @@ describe('replay after Last-Event-ID', () => {
     await s.waitFor(() => s.notifications().length === 2);
     expect(s.notifications()[1].id).toBe(next!.id);
   });
+
+  it('works with a standard EventSource client, which reconnects and resumes by itself after a cut', async () => {
+    const u = await signup(a);
+    const got: number[] = [];
+    const counts: number[] = [];
+    const es = new EventSource(`${a.url}/api/v1/notifications/stream`, {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, Authorization: `Bearer ${u.accessToken}` } }),
+    });
+    try {
+      es.addEventListener('notification', (e) => got.push(JSON.parse(e.data).id));
+      es.addEventListener('unread-count', (e) => counts.push(JSON.parse(e.data).count));
+      const until = async (pred: () => boolean, ms: number) => {
+        const deadline = Date.now() + ms;
+        while (!pred()) {
+          if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(got)}`);
+          await sleep(20);
+        }
+      };
+      await until(() => counts.length === 1, 3000);
+      const n1 = await svc(b).notify(note(u.user.id, 1));
+      await until(() => got.length === 1, 2000);
+      // Cut from the server side (as a proxy or a crash would); these two arrive while it is away.
+      mod(a).streams.hub.streamsOf(u.user.id)[0].drop('test');
+      const n2 = await svc(b).notify(note(u.user.id, 2));
+      const n3 = await svc(b).notify(note(u.user.id, 3));
+      await until(() => got.length >= 3, 9000); // the retry hint is 2–5 s
+      await sleep(100);
+      expect(got).toEqual([n1!.id, n2!.id, n3!.id]);
+    } finally {
+      es.close();
+    }
+  }, 20_000);
 
   it('refuses a malformed Last-Event-ID or lastEventId', async () => {
     const u = await signup(a);

@@ -168,6 +168,29 @@ describe('index consistency', () => {
   }, 60_000);
 });
 
+describe('self-healing', () => {
+  it('an instance that starts with the index missing rebuilds it from MySQL', async () => {
+    await settle();
+    await api.redis.del(sitters.geo.key);
+    const second = await ctx.instance();
+    const until = Date.now() + 10_000;
+    while ((await sitters.geo.size()) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await second.close();
+    await expectIndexMatchesMysql();
+  });
+});
+
+describe('Redis outage', () => {
+  it('search answers 503 (not 500) while the index cannot be reached', async () => {
+    const cut = await ctx.instance();
+    cut.redis.disconnect();
+    const res = await cut.http.get('/api/v1/sitters/search').query({ lat: 10, lng: 10 }).expect(503);
+    expect(res.body).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(res.headers['retry-after']).toBeDefined();
+    await cut.close();
+  });
+});
+
 describe('npm run geo:reindex', () => {
   const env = () => ({ DATABASE_URL: ctx.config.databaseUrl, REDIS_URL: ctx.config.redisUrl, REDIS_PREFIX: ctx.config.redisPrefix });
 

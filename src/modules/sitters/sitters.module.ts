@@ -23,9 +23,17 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     ctx.logger,
     images,
   );
+  let healing: Promise<unknown> = Promise.resolve();
   return {
     name: 'sitters',
     service,
+    start() {
+      // In the background: a start must not wait for (or fail on) a rebuild.
+      healing = service.healGeoIndex().catch((err) => ctx.logger.error({ err: (err as Error).message }, 'could not rebuild the sitters geo index'));
+    },
+    async stop() {
+      await healing;
+    },
     routes: sittersRoutes(service, images ? imageUpload() : null),
     outboxHandlers: {
       [TOPIC_GEO_SITTER]: (payload: GeoSitterChange) => service.applyGeo(payload),

@@ -193,7 +193,7 @@ export class SittersRepository {
     return this.select<PhotoRow>('SELECT id, sitterId, url, thumbnailUrl, createdAt FROM sitter_photos WHERE sitterId = ? ORDER BY id', [sitterId], t);
   }
 
-  async countPhotos(sitterId: number, t: Transaction): Promise<number> {
+  async countPhotos(sitterId: number, t?: Transaction): Promise<number> {
     const [row] = await this.select<{ n: number }>('SELECT COUNT(*) AS n FROM sitter_photos WHERE sitterId = ?', [sitterId], t);
     return Number(row.n);
   }

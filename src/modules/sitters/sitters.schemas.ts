@@ -56,19 +56,19 @@ export const unavailableDatesBody = Joi.object({
 });
 
 export const searchQuery = Joi.object({
-  lat: lat.required(),
-  lng: lng.required(),
-  radiusKm: Joi.number().greater(0).max(MAX_RADIUS_KM).default(5),
-  service: Joi.string().valid(...SERVICES),
+  lat: lat.required().description('latitude of the centre, within ±85.05 (Redis GEO range)'),
+  lng: lng.required().description('longitude of the centre, within ±180'),
+  radiusKm: Joi.number().greater(0).max(MAX_RADIUS_KM).default(5).description('≤ 50 km; sitters within a few metres of the edge may go either way'),
+  service: Joi.string().valid(...SERVICES).description('only sitters offering it; price filters and sort=price then use its price'),
   petSize: Joi.string().valid(...SIZES),
-  minPrice: Joi.number().integer().min(0).max(MAX_PRICE),
-  maxPrice: Joi.number().integer().min(0).max(MAX_PRICE),
-  minRating: Joi.number().min(1).max(5),
-  from: day,
-  to: day,
-  sort: Joi.string().valid(...SORTS).default('distance'),
+  minPrice: Joi.number().integer().min(0).max(MAX_PRICE).description('KRW; the price of `service`, else the sitter\'s lowest price'),
+  maxPrice: Joi.number().integer().min(0).max(MAX_PRICE).description('KRW, ≥ minPrice'),
+  minRating: Joi.number().min(1).max(5).description('unrated sitters are left out'),
+  from: day.description('first day the sitter must be free (today or later, SERVICE_TZ)'),
+  to: day.description('last day (inclusive, default `from`); at most 366 days from `from`'),
+  sort: Joi.string().valid(...SORTS).default('distance').description('distance: nearest first; rating: highest first, unrated last; price: cheapest first; ties by id'),
   limit: limitQuery,
-  cursor: cursorQuery,
+  cursor: cursorQuery.description('nextCursor of the previous page, with the same query'),
 });
 
 export const reviewsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });

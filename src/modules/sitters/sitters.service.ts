@@ -28,6 +28,7 @@ export interface GeoSitterChange {
 }
 
 export const MAX_PHOTOS = 10;
+const tooManyPhotos = () => Conflict(`A sitter may have at most ${MAX_PHOTOS} photos; delete one first`);
 
 export interface SitterInput {
   headline: string;
@@ -153,12 +154,14 @@ export class SittersService {
   async addPhoto(userId: number, image: Buffer): Promise<PhotoView> {
     const images = this.requireImages();
     const before = await this.repo.findByUserId(userId);
-    if (!before) throw NotFound('Sitter profile'); // before the expensive render
+    // Refuse what can be refused before the expensive render; the transaction re-checks under the lock.
+    if (!before) throw NotFound('Sitter profile');
+    if ((await this.repo.countPhotos(before.id)) >= MAX_PHOTOS) throw tooManyPhotos();
     return images.replace(image, PRESETS.sitterPhoto, `sitters/${before.id}`, (stored) =>
       inTransaction(this.sequelize, async (t) => {
         const row = await this.repo.findByUserId(userId, t, true);
         if (!row) throw NotFound('Sitter profile');
-        if ((await this.repo.countPhotos(row.id, t)) >= MAX_PHOTOS) throw Conflict(`A sitter may have at most ${MAX_PHOTOS} photos; delete one first`);
+        if ((await this.repo.countPhotos(row.id, t)) >= MAX_PHOTOS) throw tooManyPhotos();
         const photo = stored.find((s) => s.variant === 'photo')!;
         const thumb = stored.find((s) => s.variant === 'thumb')!;
         const id = await this.repo.insertPhoto(row.id, photo.url, thumb.url, this.clock.now(), t);
@@ -285,6 +288,23 @@ export class SittersService {
       this.logger.debug({ err: (err as Error).message, sitterId: change.sitterId }, 'geo fast path failed; the outbox will retry');
     }
     this.outbox.nudge();
+  }
+
+  /**
+   * At start: an index key that is missing while MySQL has active sitters means Redis lost its data
+   * (a flush, a restart without persistence); rebuild it rather than answer every search with nothing.
+   * Several instances starting at once race for the rebuild marker; the losers leave it to the winner.
+   */
+  async healGeoIndex(): Promise<boolean> {
+    if ((await this.geo.size()) > 0 || (await this.repo.countActive()) === 0) return false;
+    try {
+      const { count } = await this.reindexGeo();
+      this.logger.warn({ count }, 'the sitters geo index was missing and has been rebuilt from MySQL');
+      return true;
+    } catch (err) {
+      if (/already running/.test((err as Error).message)) return false;
+      throw err;
+    }
   }
 
   /** Rebuilds the geo index from MySQL while the server keeps serving (see GeoIndex.rebuild). */

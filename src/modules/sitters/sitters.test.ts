@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import sharp from 'sharp';
 import { QueryTypes } from 'sequelize';
 import { TestContext, ManualClock, signup, bearer, type TestInstance } from '../../../test/helpers/context';
@@ -302,6 +304,19 @@ describe('public profile and reviews', () => {
   });
 });
 
+describe('photos under concurrency', () => {
+  it('concurrent uploads never pass 10 photos, and the refused ones leave no object', async () => {
+    const s = await newSitter();
+    const auth = bearer(s.accessToken);
+    const small = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#123' } }).jpeg().toBuffer();
+    for (let i = 0; i < 8; i++) await api.http.post('/api/v1/sitters/me/photos').set(auth).attach('image', small, 'a.jpg').expect(201);
+    const results = await Promise.all(Array.from({ length: 5 }, () => api.http.post('/api/v1/sitters/me/photos').set(auth).attach('image', small, 'a.jpg')));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 409, 409, 409]);
+    expect((await api.http.get(`/api/v1/sitters/${s.sitter.id}`)).body.photos).toHaveLength(10);
+    expect(fs.readdirSync(path.join(ctx.uploadDir, 'sitters', String(s.sitter.id)))).toHaveLength(20);
+  });
+});
+
 describe('OpenAPI', () => {
   it('documents every sitters route from the same schemas', async () => {
     const doc = (await api.http.get('/openapi.json').expect(200)).body;
@@ -362,6 +377,8 @@ describe('photos', () => {
     const full = await api.http.post('/api/v1/sitters/me/photos').set(auth).attach('image', small, 'a.jpg').expect(409);
     expect(full.body.code).toBe('CONFLICT');
     expect((await api.http.get(`/api/v1/sitters/${s.sitter.id}`)).body.photos).toHaveLength(10);
+    const files = fs.readdirSync(path.join(ctx.uploadDir, 'sitters', String(s.sitter.id)));
+    expect(files).toHaveLength(20); // the refused 11th left no object behind
     const bad = await api.http.delete('/api/v1/sitters/me/photos/zero').set(auth).expect(400);
     expect(bad.body.errors[0].path).toBe('params.id');
   });

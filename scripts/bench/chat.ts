@@ -1,0 +1,257 @@
+import type { ChildProcess } from 'node:child_process';
+import { forkReady, ratio, table } from './run';
+import { serverEnv, type BenchEnv } from './foundation';
+import { Api, percentile, pool } from './http-client';
+import { bulkUsers } from './bulk-users';
+import { ask } from './ipc';
+import { argValue, exited, sleep } from './sse';
+
+/**
+ * Issue 6: sockets spread over TWO Pawmate instances (pairs always across them), rooms of 2 and of
+ * 50, messages/s and send→receive p50/p99, next to plain Socket.io relaying (Redis adapter, no
+ * persistence) in the same run. The load generators are separate processes.
+ *   npm run bench -- --only chat [--sockets 1000] [--duration 8] [--quick]
+ */
+const SOCKETS_PER_CLIENT = 500;
+const CONNECT_CONCURRENCY = 25;
+const GROUP = 50;
+/** Pawmate allows 20 messages / 10 s per socket: phases stay under it and wait out the window in between. */
+const RATE_WINDOW_MS = 10_500;
+const DELIVERY_GRACE_MS = 2000;
+const TARGET_P99_MS = 100;
+
+interface Phase {
+  name: string;
+  /** 0: the socket's room of 2, 1: its room of 50. */
+  roomIndex: 0 | 1;
+  roomSize: number;
+  perSocket: number;
+}
+
+const PHASES: Phase[] = [
+  { name: 'rooms of 2', roomIndex: 0, roomSize: 2, perSocket: 1 },
+  // Close to the per-socket limit (2/s): the highest load a well-behaved client population may offer.
+  { name: 'rooms of 2, near the rate limit', roomIndex: 0, roomSize: 2, perSocket: 1.8 },
+  { name: `rooms of ${GROUP}`, roomIndex: 1, roomSize: GROUP, perSocket: 0.2 },
+];
+
+interface PhaseResult {
+  system: string;
+  phase: Phase;
+  sockets: number;
+  offered: number;
+  sent: number;
+  acked: number;
+  skipped: number;
+  msgPerSec: number;
+  deliveries: number;
+  expected: number;
+  deliveriesPerSec: number;
+  p50: number;
+  p99: number;
+  ackP50: number;
+  ackP99: number;
+  errors: Record<string, number>;
+}
+
+function socketCount(): number {
+  const given = argValue('sockets');
+  const n = given ? Number(given) : process.argv.includes('--quick') ? 200 : 1000;
+  if (!Number.isInteger(n) || n < GROUP || n % GROUP !== 0) throw new Error(`--sockets ${given}: expected a multiple of ${GROUP}`);
+  return n;
+}
+
+export async function chatBench(env: BenchEnv): Promise<{ markdown: string }> {
+  const n = socketCount();
+  const durationMs = env.duration * 1000;
+  const base = serverEnv(env, 0);
+  process.stdout.write(`  creating ${n} users and logins\n`);
+  const users = await bulkUsers(env.databaseUrl, base.JWT_SECRET!, n, 'chat');
+  const results: PhaseResult[] = [];
+
+  // --- Pawmate: two instances, persisted messages -------------------------------------------------
+  const children: ChildProcess[] = [];
+  let pairRooms: number[] = [];
+  let groupRooms: number[] = [];
+  try {
+    const ports = [4140, 4141];
+    // The port as an (ignored) argument gives each instance its own log file.
+    for (const p of ports) children.push(await forkReady('src/server.js', [String(p)], { ...base, PORT: String(p) }));
+    process.stdout.write(`  creating ${n / 2} direct rooms (REST) and ${n / GROUP} rooms of ${GROUP} (createRoomInTx)\n`);
+    const api = new Api(`http://127.0.0.1:${ports[0]}`);
+    pairRooms = await pool(Array.from({ length: n / 2 }), 16, async (_x, k) => {
+      const room = await api.ok<{ id: number }>('POST', '/api/v1/chat/rooms', { type: 'direct', userId: users[2 * k + 1].id }, users[2 * k].token);
+      return room.id;
+    });
+    const setup = await forkReady('scripts/bench/chat-setup.js', [], { ...base, PORT: '0', DB_POOL_MAX: '2' });
+    children.push(setup);
+    const groups = Array.from({ length: n / GROUP }, (_x, g) => users.slice(g * GROUP, (g + 1) * GROUP).map((u) => u.id));
+    groupRooms = await ask<number[]>(setup, 'postRooms', { groups, firstPostId: 1 }, 300_000);
+    setup.kill('SIGTERM');
+    const sockets = users.map((u, i) => ({
+      // Socket i on instance i % 2: the two members of a direct room are always on different instances.
+      url: `http://127.0.0.1:${ports[i % 2]}`,
+      token: u.token,
+      rooms: [pairRooms[Math.floor(i / 2)], groupRooms[Math.floor(i / GROUP)]],
+    }));
+    results.push(...(await runSystem('Pawmate (persisted, 2 instances)', sockets, durationMs)));
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map(exited));
+  }
+
+  // --- plain Socket.io relay: two processes, same adapter, nothing stored ------------------------
+  const relays: ChildProcess[] = [];
+  try {
+    const ports = [4142, 4143];
+    for (const p of ports) relays.push(await forkReady('scripts/bench/plain-relay.js', [String(p)], { ...process.env, RELAY_REDIS_URL: env.redisUrl, RELAY_PREFIX: 'bench-relay:' }));
+    const sockets = users.map((_u, i) => ({
+      url: `http://127.0.0.1:${ports[i % 2]}`,
+      token: null,
+      rooms: [pairRooms[Math.floor(i / 2)], groupRooms[Math.floor(i / GROUP)]],
+    }));
+    results.push(...(await runSystem('plain Socket.io relay (2 processes)', sockets, durationMs)));
+  } finally {
+    for (const c of relays) c.kill('SIGTERM');
+    await Promise.all(relays.map(exited));
+  }
+
+  return { markdown: report(results, n, env.duration) };
+}
+
+async function runSystem(system: string, sockets: { url: string; token: string | null; rooms: number[] }[], durationMs: number): Promise<PhaseResult[]> {
+  process.stdout.write(`  ${system}: connecting ${sockets.length} sockets\n`);
+  const clients: ChildProcess[] = [];
+  try {
+    for (let i = 0; i * SOCKETS_PER_CLIENT < sockets.length; i++) clients.push(await forkReady('scripts/bench/chat-clients.js', [String(i)]));
+    const conns = await Promise.all(
+      clients.map((c, i) =>
+        ask<{ connected: number; ms: number; errors: Record<string, number> }>(
+          c,
+          'connect',
+          { sockets: sockets.slice(i * SOCKETS_PER_CLIENT, (i + 1) * SOCKETS_PER_CLIENT), concurrency: CONNECT_CONCURRENCY },
+          300_000,
+        ),
+      ),
+    );
+    const connected = conns.reduce((a, c) => a + c.connected, 0);
+    const connErrors = merge(conns.map((c) => c.errors));
+    process.stdout.write(`    connected and joined ${connected}/${sockets.length} in ${Math.max(...conns.map((c) => c.ms))} ms${Object.keys(connErrors).length ? ` ${JSON.stringify(connErrors)}` : ''}\n`);
+    if (connected < sockets.length) throw new Error(`${system}: only ${connected} of ${sockets.length} sockets connected: ${JSON.stringify(connErrors)}`);
+
+    const out: PhaseResult[] = [];
+    for (const [i, phase] of PHASES.entries()) {
+      if (i > 0) await sleep(RATE_WINDOW_MS);
+      const runs = await Promise.all(
+        clients.map((c) =>
+          ask<{ sent: number; acked: number; skipped: number; firstSend: number; lastAck: number; ackMs: number[]; errors: Record<string, number> }>(
+            c,
+            'run',
+            { durationMs, perSocket: phase.perSocket, roomIndex: phase.roomIndex },
+            durationMs + 60_000,
+          ),
+        ),
+      );
+      await sleep(DELIVERY_GRACE_MS);
+      const seen = await Promise.all(clients.map((c) => ask<{ received: number; latencies: number[] }>(c, 'collect')));
+      const acked = runs.reduce((a, r) => a + r.acked, 0);
+      const windowMs = Math.max(...runs.map((r) => r.lastAck)) - Math.min(...runs.map((r) => r.firstSend));
+      const latencies = seen.flatMap((s) => s.latencies);
+      const ackMs = runs.flatMap((r) => r.ackMs);
+      const deliveries = seen.reduce((a, s) => a + s.received, 0);
+      const r: PhaseResult = {
+        system,
+        phase,
+        sockets: sockets.length,
+        offered: Math.round(sockets.length * phase.perSocket),
+        sent: runs.reduce((a, x) => a + x.sent, 0),
+        acked,
+        skipped: runs.reduce((a, x) => a + x.skipped, 0),
+        msgPerSec: windowMs > 0 ? Math.round((acked / windowMs) * 1000) : 0,
+        deliveries,
+        expected: acked * (phase.roomSize - 1),
+        deliveriesPerSec: windowMs > 0 ? Math.round((deliveries / windowMs) * 1000) : 0,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        ackP50: percentile(ackMs, 50),
+        ackP99: percentile(ackMs, 99),
+        errors: merge(runs.map((x) => x.errors)),
+      };
+      process.stdout.write(
+        `    ${phase.name}: ${r.msgPerSec} msg/s (offered ${r.offered}), ${r.deliveries}/${r.expected} delivered, p50 ${r.p50} ms, p99 ${r.p99} ms` +
+          `${r.skipped ? `, ${r.skipped} skipped` : ''}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}\n`,
+      );
+      out.push(r);
+    }
+    await Promise.all(clients.map((c) => ask(c, 'close')));
+    return out;
+  } finally {
+    for (const c of clients) c.kill('SIGTERM');
+    await Promise.all(clients.map(exited));
+  }
+}
+
+function report(results: PhaseResult[], n: number, durationSec: number): string {
+  const relayOf = (r: PhaseResult) => results.find((x) => x.system.startsWith('plain') && x.phase === r.phase);
+  const rows = results.map((r) => {
+    const relay = relayOf(r);
+    const problems = [
+      r.skipped ? `${r.skipped} sends skipped (4 unacked)` : '',
+      ...Object.entries(r.errors).map(([k, v]) => `${v} × ${k}`),
+      r.deliveries < r.expected ? `${r.expected - r.deliveries} not delivered` : '',
+    ].filter(Boolean);
+    return [
+      r.system,
+      r.phase.name,
+      r.offered,
+      r.msgPerSec,
+      r.system.startsWith('plain') || !relay ? '1.00 (baseline)' : `${ratio(r.msgPerSec, relay.msgPerSec)} × relay`,
+      r.deliveriesPerSec,
+      `${r.deliveries}/${r.expected}`,
+      r.p50.toFixed(1),
+      r.p99.toFixed(1),
+      r.ackP50.toFixed(1),
+      r.ackP99.toFixed(1),
+      problems.join(', ') || '—',
+    ];
+  });
+  const lines = [
+    table(
+      ['system', 'scenario', 'offered msg/s', 'msg/s', 'throughput ratio', 'deliveries/s', 'delivered', 'send→receive p50 ms', 'p99 ms', 'ack p50 ms', 'ack p99 ms', 'problems'],
+      rows,
+    ),
+    '',
+  ];
+  const pm = (name: string) => results.find((x) => x.system.startsWith('Pawmate') && x.phase.name === name);
+  const two = pm(PHASES[0].name);
+  const top = pm(PHASES[1].name);
+  const topRelay = top && relayOf(top);
+  if (two) {
+    lines.push(
+      `- Rooms of 2 at ${two.offered} msg/s offered${n === 1000 ? ' (the 1000 msg/s target)' : ` (${n} sockets; the target is for 1000)`}: ` +
+        `p99 ${two.p99.toFixed(1)} ms, target < ${TARGET_P99_MS} ms ${two.p99 < TARGET_P99_MS && two.deliveries >= two.expected ? '✔' : '✘'}.`,
+    );
+  }
+  if (top && topRelay) {
+    const q = topRelay.msgPerSec > 0 ? top.msgPerSec / topRelay.msgPerSec : 0;
+    lines.push(
+      `- Persisted throughput at the highest offered load: ${top.msgPerSec} msg/s vs ${topRelay.msgPerSec} for the relay = ${q.toFixed(2)}, ` +
+        `target ≥ 0.5 ${q >= 0.5 ? '✔' : '✘'}. Both are bounded by the offered load (the per-socket limit is 20 messages / 10 s), so a ratio near 1 means Pawmate kept up.`,
+    );
+  }
+  lines.push(
+    `- ${n} sockets (WebSocket transport) spread over two instances, socket i on instance i mod 2; ${durationSec} s of sending per scenario, ` +
+      `each socket at a fixed rate with a random phase and at most 4 unacknowledged sends. "msg/s" counts acknowledged sends over the time from ` +
+      `the first send to the last ack; send→receive is measured at every other member of the room, the send time travelling in the body. ` +
+      `Pawmate: JWT handshake, joi-validated acknowledged events, the message stored in MySQL under the room lock before the ack and the ` +
+      `broadcast, presence in Redis. The relay: the same events and Redis adapter with nothing stored or checked. Load generators: ` +
+      `${SOCKETS_PER_CLIENT} sockets per process.`,
+  );
+  return lines.join('\n');
+}
+
+function merge(all: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of all) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}

@@ -1,0 +1,315 @@
+import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { forkReady, table } from './run';
+import { serverEnv, type BenchEnv } from './foundation';
+import { percentile } from './http-client';
+import { bulkUsers } from './bulk-users';
+import { ask } from './ipc';
+
+/**
+ * Issue 7: N open notification streams on ONE Pawmate instance, memory per stream, and the time for
+ * one notification per user to reach every stream, next to a bare node:http SSE fan-out in the
+ * same run. The streams are held by separate load-generator processes.
+ *   npm run bench -- --only sse [--streams 5000,10000] [--quick]
+ * Each process needs a file descriptor per stream: run `ulimit -n 20000` in the shell first
+ * (Node cannot raise its own limit; children inherit the shell's).
+ */
+const STREAMS_PER_CLIENT = 2500;
+const OPEN_CONCURRENCY = 50;
+/**
+ * Recipients per notifyMany transaction and transactions in flight: features notify a few
+ * recipients per commit, and an event's latency includes waiting for its whole transaction.
+ */
+const NOTIFY_CHUNK = 20;
+const NOTIFY_CONCURRENCY = 6;
+/** Delivery is given up on after this long without a new event (or this long in all). */
+const STALL_MS = 10_000;
+const DELIVERY_MAX_MS = 90_000;
+const TARGET_KB = 20;
+const TARGET_DELIVERY_MS = 1000;
+const STREAM_PATH = '/api/v1/notifications/stream';
+
+export function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+function streamCounts(): number[] {
+  const given = argValue('streams');
+  if (given) {
+    const counts = given.split(',').map(Number);
+    if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--streams ${given}: expected positive integers, e.g. 5000,10000`);
+    return counts;
+  }
+  return process.argv.includes('--quick') ? [500] : [5000, 10000];
+}
+
+/** The soft open-files limit of this process (children inherit it), or null where /proc is absent. */
+export function openFilesLimit(): number | null {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft && /^\d+$/.test(soft) ? Number(soft) : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Scenario {
+  server: string;
+  streams: number;
+  opened: number;
+  openMs: number;
+  rssPerStream: number;
+  heapPerStream: number;
+  delivered: number;
+  /** From the first notification insert (bare: the fan-out signal) to the last stream's receipt. */
+  allMs: number | null;
+  commitMs: number | null;
+  p50: number;
+  p99: number;
+  notes: string[];
+}
+
+export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
+  const counts = streamCounts();
+  const max = Math.max(...counts);
+  const limit = openFilesLimit();
+  if (limit !== null && limit < max + 200) {
+    process.stdout.write(`  warning: open-files limit ${limit} < ${max} streams; run \`ulimit -n 20000\` first (failed opens are reported)\n`);
+  }
+  // One secret for every Pawmate process of this suite: the tokens minted here must verify on each.
+  const base = serverEnv(env, 0);
+  process.stdout.write(`  creating ${max} users and logins\n`);
+  const users = await bulkUsers(env.databaseUrl, base.JWT_SECRET!, max, 'sse');
+
+  const rows: Scenario[] = [];
+  let port = 4120;
+  for (const n of counts) {
+    const tokens = users.slice(0, n);
+    rows.push(await scenario('bare node:http SSE', n, port++, async (p) => {
+      const bare = await forkReady('scripts/bench/bare-sse.js', [String(p)]);
+      return {
+        child: bare,
+        memory: async () => {
+          const m = await ask<{ rss: number; heapUsed: number }>(bare, 'memory');
+          return { rss: m.rss, heap: m.heapUsed, streams: null };
+        },
+        tokens: tokens.map(() => null),
+        fire: async () => {
+          const startedAt = Date.now();
+          await ask(bare, 'fanout');
+          return { startedAt, committedAt: null };
+        },
+      };
+    }));
+    rows.push(await scenario('Pawmate GET /notifications/stream', n, port++, async (p) => {
+      const srvEnv = { ...base, PORT: String(p) };
+      // The port as an (ignored) argument gives the instance its own log file.
+      const server = await forkReady('src/server.js', [String(p)], srvEnv);
+      const notifier = await forkReady('scripts/bench/sse-notify.js', [String(p)], { ...srvEnv, PORT: '0', DB_POOL_MAX: '8' });
+      return {
+        child: server,
+        extra: [notifier],
+        memory: () => scrapeMemory(p),
+        tokens: tokens.map((u) => u.token),
+        fire: async () => {
+          const r = await ask<{ startedAt: number; committedAt: number; created: number }>(
+            notifier,
+            'notify',
+            { userIds: tokens.map((u) => u.id), chunk: NOTIFY_CHUNK, concurrency: NOTIFY_CONCURRENCY, tag: String(n) },
+            300_000,
+          );
+          if (r.created !== n) throw new Error(`notifier created ${r.created} of ${n} notifications`);
+          return r;
+        },
+        after: async (s: Scenario) => {
+          const drops = metricSum(await metricsText(p), 'pawmate_sse_drops_total');
+          if (drops) s.notes.push(`${drops} streams dropped by the server`);
+        },
+      };
+    }));
+  }
+
+  const tableRows = rows.map((r) => [
+    r.server,
+    r.streams,
+    r.opened === r.streams ? r.opened : `${r.opened} ✘`,
+    (r.openMs / 1000).toFixed(1),
+    Math.round((r.opened / r.openMs) * 1000),
+    r.rssPerStream.toFixed(1),
+    r.heapPerStream.toFixed(1),
+    r.delivered === r.opened ? r.delivered : `${r.delivered} ✘`,
+    r.commitMs === null ? '—' : r.commitMs,
+    r.allMs === null ? 'incomplete' : r.allMs,
+    r.allMs === null ? '—' : r.commitMs === null ? r.allMs : r.allMs - r.commitMs,
+    r.p50,
+    r.p99,
+    verdict(r),
+  ]);
+  const markdown = [
+    table(
+      ['server', 'streams', 'opened', 'open s', 'opens/s', 'RSS KB/stream', 'heap KB/stream', 'delivered', 'commits done ms', 'all delivered ms', 'after last commit ms', 'p50 ms', 'p99 ms', 'target / notes'],
+      tableRows,
+    ),
+    '',
+    `One notification per user, one stream per user. "all delivered" runs from the first insert (bare: the fan-out signal) to the last ` +
+      `stream's receipt, "after last commit" from the last commit to that receipt (the fan-out alone); p50/p99 are per event, receipt minus the event's \`createdAt\` (same clock). Pawmate's notifications are ` +
+      `created by a second process through \`services.notifications.notifyMany\` (${NOTIFY_CHUNK} recipients per transaction, ` +
+      `${NOTIFY_CONCURRENCY} at a time) and travel outbox → Redis → the instance holding the streams. Memory is the server's ` +
+      `RSS and heapUsed after opening minus before, over the streams opened (no forced GC: an upper bound). ` +
+      `Clients: ${STREAMS_PER_CLIENT} streams per load-generator process. Targets: < ${TARGET_KB} KB per stream and all delivered ` +
+      `within ${TARGET_DELIVERY_MS} ms at 10000 streams.`,
+  ].join('\n');
+  return { markdown };
+}
+
+function verdict(r: Scenario): string {
+  const notes = [...r.notes];
+  if (r.server.startsWith('Pawmate')) {
+    notes.unshift(`${r.rssPerStream < TARGET_KB ? '✔' : '✘'} < ${TARGET_KB} KB`, `${r.allMs !== null && r.allMs < TARGET_DELIVERY_MS ? '✔' : '✘'} < 1 s`);
+  }
+  return notes.join(', ') || 'baseline';
+}
+
+interface Target {
+  child: ChildProcess;
+  extra?: ChildProcess[];
+  memory(): Promise<{ rss: number; heap: number; streams: number | null }>;
+  tokens: (string | null)[];
+  fire(): Promise<{ startedAt: number; committedAt: number | null }>;
+  after?(s: Scenario): Promise<void>;
+}
+
+async function scenario(name: string, n: number, port: number, start: (port: number) => Promise<Target>): Promise<Scenario> {
+  process.stdout.write(`  ${name}: ${n} streams\n`);
+  const children: ChildProcess[] = [];
+  try {
+    const target = await start(port);
+    children.push(target.child, ...(target.extra ?? []));
+    const clients: ChildProcess[] = [];
+    for (let i = 0; i * STREAMS_PER_CLIENT < n; i++) {
+      const c = await forkReady('scripts/bench/sse-clients.js', [String(port), String(i)]);
+      clients.push(c);
+      children.push(c);
+    }
+    await sleep(1000);
+    const before = await target.memory();
+
+    const opens = await Promise.all(
+      clients.map((c, i) =>
+        ask<{ opened: number; failed: number; ms: number; errors: Record<string, number> }>(
+          c,
+          'open',
+          { port, path: STREAM_PATH, tokens: target.tokens.slice(i * STREAMS_PER_CLIENT, (i + 1) * STREAMS_PER_CLIENT), concurrency: OPEN_CONCURRENCY },
+          300_000,
+        ),
+      ),
+    );
+    const opened = opens.reduce((a, o) => a + o.opened, 0);
+    const openMs = Math.max(...opens.map((o) => o.ms));
+    const errors = mergeCounts(opens.map((o) => o.errors));
+    process.stdout.write(`    opened ${opened}/${n} in ${openMs} ms${Object.keys(errors).length ? `, errors ${JSON.stringify(errors)}` : ''}\n`);
+    // Let the opening burst's garbage be collected by the server's own GC before reading memory.
+    await sleep(2000);
+    const after = await target.memory();
+    const rssPerStream = opened ? (after.rss - before.rss) / opened / 1024 : 0;
+    const heapPerStream = opened ? (after.heap - before.heap) / opened / 1024 : 0;
+    process.stdout.write(`    memory: RSS +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB, heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB\n`);
+    const notes: string[] = [];
+    if (after.streams !== null && after.streams !== opened) notes.push(`server counted ${after.streams} open streams`);
+    if (Object.keys(errors).length) notes.push(`open errors ${JSON.stringify(errors)}`);
+
+    const { startedAt, committedAt } = await target.fire();
+    const delivered = await waitForDelivery(clients, opened);
+    const stats = await Promise.all(clients.map((c) => ask<{ receivedAt: number[]; latencies: number[]; closedEarly: number }>(c, 'stats')));
+    const receivedAt = stats.flatMap((s) => s.receivedAt);
+    const latencies = stats.flatMap((s) => s.latencies);
+    const closedEarly = stats.reduce((a, s) => a + s.closedEarly, 0);
+    if (closedEarly) notes.push(`${closedEarly} streams closed early`);
+    const last = receivedAt.length ? Math.max(...receivedAt) : null;
+    const result: Scenario = {
+      server: name,
+      streams: n,
+      opened,
+      openMs,
+      rssPerStream,
+      heapPerStream,
+      delivered,
+      allMs: last !== null && delivered >= opened && opened > 0 ? last - startedAt : null,
+      commitMs: committedAt === null ? null : committedAt - startedAt,
+      p50: Math.round(percentile(latencies, 50)),
+      p99: Math.round(percentile(latencies, 99)),
+      notes,
+    };
+    await target.after?.(result);
+    process.stdout.write(`    delivered ${delivered}/${opened}, all in ${result.allMs ?? 'n/a'} ms, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+    await Promise.all(clients.map((c) => ask(c, 'close')));
+    return result;
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map(exited));
+  }
+}
+
+/** Polls the load generators until every stream has its event, nothing arrives for a while, or time is up. */
+async function waitForDelivery(clients: ChildProcess[], expected: number): Promise<number> {
+  const started = Date.now();
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const counts = await Promise.all(clients.map((c) => ask<{ received: number }>(c, 'count')));
+    const received = counts.reduce((a, c) => a + c.received, 0);
+    if (received >= expected) return received;
+    if (received !== last) {
+      last = received;
+      lastChange = Date.now();
+    }
+    if (Date.now() - lastChange > STALL_MS || Date.now() - started > DELIVERY_MAX_MS) return received;
+    await sleep(100);
+  }
+}
+
+async function metricsText(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!res.ok) throw new Error(`/metrics → ${res.status}`);
+  return res.text();
+}
+
+/** Sum of a Prometheus metric's samples (every label set). */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  }
+  return sum;
+}
+
+async function scrapeMemory(port: number) {
+  const text = await metricsText(port);
+  return {
+    rss: metricSum(text, 'pawmate_process_resident_memory_bytes'),
+    heap: metricSum(text, 'pawmate_nodejs_heap_size_used_bytes'),
+    streams: metricSum(text, 'pawmate_sse_open_streams'),
+  };
+}
+
+function mergeCounts(all: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of all) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once a child has exited (SIGKILL after 15 s: a stuck child must not hold the run). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
