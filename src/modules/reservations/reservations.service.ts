@@ -269,8 +269,11 @@ export class ReservationsService {
 
   async review(userId: number, id: number, input: { rating: number; comment?: string }) {
     const result = await inTransaction(this.d.sequelize, async (t) => {
+      const peek = await this.d.repo.findById(id, t);
+      const role = this.roleOf(peek, userId);
+      // Same lock order as every other booking change: sitter row (addReview recounts under it), then reservation.
+      await this.d.sitters.lockForBooking(peek!.sitterId, t);
       const r = await this.d.repo.findById(id, t, true);
-      const role = this.roleOf(r, userId);
       if (role !== 'owner') throw Forbidden('Only the owner can review a reservation');
       if (r!.status !== 'completed') throw Conflict('A reservation can be reviewed once it is completed');
       let reviewId: number;

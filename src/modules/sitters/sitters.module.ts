@@ -24,6 +24,7 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     images,
   );
   let healing: Promise<unknown> = Promise.resolve();
+  services.users.onAccountDeleted.push((user, t) => service.deactivateForDeletedAccount(user.id, t));
   return {
     name: 'sitters',
     service,

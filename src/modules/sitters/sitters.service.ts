@@ -125,6 +125,17 @@ export class SittersService {
     await this.afterGeoChange(change);
   }
 
+  /**
+   * Account deletion (inside its transaction): the profile leaves search and the geo index. The geo
+   * change rides on the outbox row, carried out after the deletion commits.
+   */
+  async deactivateForDeletedAccount(userId: number, t: Transaction): Promise<void> {
+    const row = await this.repo.findByUserId(userId, t, true);
+    if (!row || !Number(row.active)) return;
+    await this.repo.deactivate(row.id, this.clock.now(), t);
+    await this.recordGeoChange(row.id, t);
+  }
+
   async getUnavailableDates(userId: number): Promise<{ dates: string[] }> {
     const row = await this.repo.findByUserId(userId);
     if (!row) throw NotFound('Sitter profile');
