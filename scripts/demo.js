@@ -26,6 +26,7 @@ if (!fs.existsSync(envFile)) {
 step('build', 'npm run build');
 step('migrate', 'npm run db:migrate');
 step('seed demo data', 'npm run db:seed');
+step('build the geo index from MySQL', 'npm run geo:reindex -- --kind all');
 
 require('dotenv').config({ path: envFile, quiet: true });
 const publicUrl = (process.env.PUBLIC_URL || 'http://localhost:3000').replace(/\/+$/, '');

@@ -12,7 +12,8 @@ import { argValue, exited, sleep } from './sse';
  * persistence) in the same run. The load generators are separate processes.
  *   npm run bench -- --only chat [--sockets 1000] [--duration 8] [--quick]
  */
-const SOCKETS_PER_CLIENT = 500;
+/** Sockets per load-generator process (BENCH_SOCKETS_PER_CLIENT overrides, e.g. to test several processes at small scale). */
+const SOCKETS_PER_CLIENT = Number(process.env.BENCH_SOCKETS_PER_CLIENT) || 500;
 const CONNECT_CONCURRENCY = 25;
 const GROUP = 50;
 /** Pawmate allows 20 messages / 10 s per socket: phases stay under it and wait out the window in between. */
@@ -139,9 +140,14 @@ async function runSystem(system: string, sockets: { url: string; token: string |
     process.stdout.write(`    connected and joined ${connected}/${sockets.length} in ${Math.max(...conns.map((c) => c.ms))} ms${Object.keys(connErrors).length ? ` ${JSON.stringify(connErrors)}` : ''}\n`);
     if (connected < sockets.length) throw new Error(`${system}: only ${connected} of ${sockets.length} sockets connected: ${JSON.stringify(connErrors)}`);
 
+    // Warm-up (JIT, connection pools, the adapter's subscriptions), not measured: two messages per socket.
+    await Promise.all(clients.map((c) => ask(c, 'run', { durationMs: 2000, perSocket: 1, roomIndex: 0 }, 60_000)));
+    await sleep(DELIVERY_GRACE_MS);
+    await Promise.all(clients.map((c) => ask(c, 'collect')));
+
     const out: PhaseResult[] = [];
-    for (const [i, phase] of PHASES.entries()) {
-      if (i > 0) await sleep(RATE_WINDOW_MS);
+    for (const phase of PHASES) {
+      await sleep(RATE_WINDOW_MS);
       const runs = await Promise.all(
         clients.map((c) =>
           ask<{ sent: number; acked: number; skipped: number; firstSend: number; lastAck: number; ackMs: number[]; errors: Record<string, number> }>(

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { forkReady, table } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
@@ -14,8 +15,10 @@ import { ask } from './ipc';
  * Each process needs a file descriptor per stream: run `ulimit -n 20000` in the shell first
  * (Node cannot raise its own limit; children inherit the shell's).
  */
-const STREAMS_PER_CLIENT = 2500;
+/** Streams per load-generator process (BENCH_STREAMS_PER_CLIENT overrides, e.g. to test several processes at small scale). */
+const STREAMS_PER_CLIENT = Number(process.env.BENCH_STREAMS_PER_CLIENT) || 2500;
 const OPEN_CONCURRENCY = 50;
+const WARM_FRACTION = 0.1;
 /**
  * Recipients per notifyMany transaction and transactions in flight: features notify a few
  * recipients per commit, and an event's latency includes waiting for its whole transaction.
@@ -55,6 +58,12 @@ export function openFilesLimit(): number | null {
   }
 }
 
+/** The environment that makes a forked process load ./gc-hook (memory read after a full GC, over IPC). */
+export function measuredEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const hook = path.resolve(__dirname, 'gc-hook.js');
+  return { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --expose-gc --require ${hook}`.trim() };
+}
+
 interface Scenario {
   server: string;
   streams: number;
@@ -87,10 +96,9 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
   let port = 4120;
   for (const n of counts) {
     const tokens = users.slice(0, n);
-    rows.push(await scenario('bare node:http SSE', n, port++, async (p) => {
-      const bare = await forkReady('scripts/bench/bare-sse.js', [String(p)]);
+    rows.push(await scenario('bare node:http SSE', n, port++, async (p, track) => {
+      const bare = track(await forkReady('scripts/bench/bare-sse.js', [String(p)], measuredEnv(process.env)));
       return {
-        child: bare,
         memory: async () => {
           const m = await ask<{ rss: number; heapUsed: number }>(bare, 'memory');
           return { rss: m.rss, heap: m.heapUsed, streams: null };
@@ -103,15 +111,16 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
         },
       };
     }));
-    rows.push(await scenario('Pawmate GET /notifications/stream', n, port++, async (p) => {
+    rows.push(await scenario('Pawmate GET /notifications/stream', n, port++, async (p, track) => {
       const srvEnv = { ...base, PORT: String(p) };
       // The port as an (ignored) argument gives the instance its own log file.
-      const server = await forkReady('src/server.js', [String(p)], srvEnv);
-      const notifier = await forkReady('scripts/bench/sse-notify.js', [String(p)], { ...srvEnv, PORT: '0', DB_POOL_MAX: '8' });
+      const server = track(await forkReady('src/server.js', [String(p)], measuredEnv(srvEnv)));
+      const notifier = track(await forkReady('scripts/bench/sse-notify.js', [String(p)], { ...srvEnv, PORT: '0', DB_POOL_MAX: '8' }));
       return {
-        child: server,
-        extra: [notifier],
-        memory: () => scrapeMemory(p),
+        memory: async () => {
+          const m = await ask<{ rss: number; heapUsed: number }>(server, 'memory');
+          return { rss: m.rss, heap: m.heapUsed, streams: metricSum(await metricsText(p), 'pawmate_sse_open_streams') };
+        },
         tokens: tokens.map((u) => u.token),
         fire: async () => {
           const r = await ask<{ startedAt: number; committedAt: number; created: number }>(
@@ -157,7 +166,8 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
       `stream's receipt, "after last commit" from the last commit to that receipt (the fan-out alone); p50/p99 are per event, receipt minus the event's \`createdAt\` (same clock). Pawmate's notifications are ` +
       `created by a second process through \`services.notifications.notifyMany\` (${NOTIFY_CHUNK} recipients per transaction, ` +
       `${NOTIFY_CONCURRENCY} at a time) and travel outbox → Redis → the instance holding the streams. Memory is the server's ` +
-      `RSS and heapUsed after opening minus before, over the streams opened (no forced GC: an upper bound). ` +
+      `RSS and heapUsed after opening the last ${100 - WARM_FRACTION * 100} % of the streams minus before, over those streams (the first ` +
+      `${WARM_FRACTION * 100} % warm the server up), each read after a full GC (\`--expose-gc\`, scripts/bench/gc-hook.ts). ` +
       `Clients: ${STREAMS_PER_CLIENT} streams per load-generator process. Targets: < ${TARGET_KB} KB per stream and all delivered ` +
       `within ${TARGET_DELIVERY_MS} ms at 10000 streams.`,
   ].join('\n');
@@ -167,55 +177,63 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
 function verdict(r: Scenario): string {
   const notes = [...r.notes];
   if (r.server.startsWith('Pawmate')) {
-    notes.unshift(`${r.rssPerStream < TARGET_KB ? '✔' : '✘'} < ${TARGET_KB} KB`, `${r.allMs !== null && r.allMs < TARGET_DELIVERY_MS ? '✔' : '✘'} < 1 s`);
+    notes.unshift(
+      `RSS ${r.rssPerStream < TARGET_KB ? '✔' : '✘'} / heap ${r.heapPerStream < TARGET_KB ? '✔' : '✘'} < ${TARGET_KB} KB`,
+      `${r.allMs !== null && r.allMs < TARGET_DELIVERY_MS ? '✔' : '✘'} < 1 s`,
+    );
   }
   return notes.join(', ') || 'baseline';
 }
 
 interface Target {
-  child: ChildProcess;
-  extra?: ChildProcess[];
   memory(): Promise<{ rss: number; heap: number; streams: number | null }>;
   tokens: (string | null)[];
   fire(): Promise<{ startedAt: number; committedAt: number | null }>;
   after?(s: Scenario): Promise<void>;
 }
 
-async function scenario(name: string, n: number, port: number, start: (port: number) => Promise<Target>): Promise<Scenario> {
+async function scenario(name: string, n: number, port: number, start: (port: number, track: (c: ChildProcess) => ChildProcess) => Promise<Target>): Promise<Scenario> {
   process.stdout.write(`  ${name}: ${n} streams\n`);
   const children: ChildProcess[] = [];
   try {
-    const target = await start(port);
-    children.push(target.child, ...(target.extra ?? []));
+    // Every child is tracked as soon as it exists, so a failure half-way through still ends it.
+    const target = await start(port, (c) => {
+      children.push(c);
+      return c;
+    });
     const clients: ChildProcess[] = [];
     for (let i = 0; i * STREAMS_PER_CLIENT < n; i++) {
       const c = await forkReady('scripts/bench/sse-clients.js', [String(port), String(i)]);
       clients.push(c);
       children.push(c);
     }
+    // A first tenth of the streams warms the server (JIT, pools, lazily built state) and is left out of
+    // the memory figure, which is then the marginal cost of each further stream.
+    const shares = clients.map((_c, i) => target.tokens.slice(i * STREAMS_PER_CLIENT, (i + 1) * STREAMS_PER_CLIENT));
+    const openShare = (part: 'warm' | 'rest') =>
+      Promise.all(
+        clients.map((c, i) => {
+          const cut = Math.ceil(shares[i].length * WARM_FRACTION);
+          const tokens = part === 'warm' ? shares[i].slice(0, cut) : shares[i].slice(cut);
+          return ask<{ opened: number; ms: number; errors: Record<string, number> }>(c, 'open', { port, path: STREAM_PATH, tokens, concurrency: OPEN_CONCURRENCY }, 300_000);
+        }),
+      );
+    const warm = await openShare('warm');
     await sleep(1000);
     const before = await target.memory();
-
-    const opens = await Promise.all(
-      clients.map((c, i) =>
-        ask<{ opened: number; failed: number; ms: number; errors: Record<string, number> }>(
-          c,
-          'open',
-          { port, path: STREAM_PATH, tokens: target.tokens.slice(i * STREAMS_PER_CLIENT, (i + 1) * STREAMS_PER_CLIENT), concurrency: OPEN_CONCURRENCY },
-          300_000,
-        ),
-      ),
-    );
-    const opened = opens.reduce((a, o) => a + o.opened, 0);
-    const openMs = Math.max(...opens.map((o) => o.ms));
-    const errors = mergeCounts(opens.map((o) => o.errors));
+    const rest = await openShare('rest');
+    const warmOpened = warm.reduce((a, o) => a + o.opened, 0);
+    const restOpened = rest.reduce((a, o) => a + o.opened, 0);
+    const opened = warmOpened + restOpened;
+    const openMs = Math.max(...warm.map((o) => o.ms)) + Math.max(...rest.map((o) => o.ms));
+    // Each generator's error counts are cumulative, so the second answer has them all.
+    const errors = mergeCounts(rest.map((o) => o.errors));
     process.stdout.write(`    opened ${opened}/${n} in ${openMs} ms${Object.keys(errors).length ? `, errors ${JSON.stringify(errors)}` : ''}\n`);
-    // Let the opening burst's garbage be collected by the server's own GC before reading memory.
-    await sleep(2000);
+    await sleep(1000);
     const after = await target.memory();
-    const rssPerStream = opened ? (after.rss - before.rss) / opened / 1024 : 0;
-    const heapPerStream = opened ? (after.heap - before.heap) / opened / 1024 : 0;
-    process.stdout.write(`    memory: RSS +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB, heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB\n`);
+    const rssPerStream = restOpened ? (after.rss - before.rss) / restOpened / 1024 : 0;
+    const heapPerStream = restOpened ? (after.heap - before.heap) / restOpened / 1024 : 0;
+    process.stdout.write(`    memory over ${restOpened} streams: RSS +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB, heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB\n`);
     const notes: string[] = [];
     if (after.streams !== null && after.streams !== opened) notes.push(`server counted ${after.streams} open streams`);
     if (Object.keys(errors).length) notes.push(`open errors ${JSON.stringify(errors)}`);
@@ -283,15 +301,6 @@ function metricSum(text: string, name: string): number {
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
   }
   return sum;
-}
-
-async function scrapeMemory(port: number) {
-  const text = await metricsText(port);
-  return {
-    rss: metricSum(text, 'pawmate_process_resident_memory_bytes'),
-    heap: metricSum(text, 'pawmate_nodejs_heap_size_used_bytes'),
-    streams: metricSum(text, 'pawmate_sse_open_streams'),
-  };
 }
 
 function mergeCounts(all: Record<string, number>[]): Record<string, number> {
