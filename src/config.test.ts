@@ -21,6 +21,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('treats an empty variable as unset, as in .env.example', () => {
+    const c = loadConfig({ ...base, S3_BUCKET: '', S3_ENDPOINT: '', SMTP_URL: '', CORS_ORIGINS: '', PORT: '' });
+    expect(c).toMatchObject({ s3: { bucket: null, endpoint: null }, smtpUrl: null, corsOrigins: [], port: 3000 });
+    expect(() => loadConfig({ ...base, JWT_SECRET: '' })).toThrow(/^Invalid configuration: JWT_SECRET /);
+  });
+
   it.each([
     [{ DATABASE_URL: undefined }, /^Invalid configuration: DATABASE_URL /],
     [{ DATABASE_URL: 'postgres://x/y' }, /^Invalid configuration: DATABASE_URL /],

@@ -88,7 +88,9 @@ export class ConfigError extends Error {}
  * naming the first bad variable, so a bad deployment fails fast and obviously.
  */
 export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Config {
-  const { value, error } = schema.validate(source, { abortEarly: true, convert: true });
+  // `NAME=` in a .env file means "not set" (as .env.example lists every variable), not "the empty string".
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const { value, error } = schema.validate(present, { abortEarly: true, convert: true });
   if (error) {
     const detail = error.details[0];
     const name = String(detail.path[0] ?? detail.context?.key ?? 'environment');
