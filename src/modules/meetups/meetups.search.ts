@@ -1,5 +1,6 @@
 import Joi from 'joi';
-import type { GeoHit, GeoIndex } from '../../infra/geo';
+import type { GeoIndex } from '../../infra/geo';
+import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import type { Clock } from '../../infra/clock';
 import { ValidationFailed } from '../../http/errors';
 import { SIZE_COLUMN, type MeetupRow, type MeetupsRepository, type SqlFilter } from './meetups.repository';
@@ -41,6 +42,9 @@ const startCursor = Joi.object({ s: Joi.valid('startsAt').required(), t: cursorD
 
 export const invalidCursor = () => ValidationFailed('Invalid request: query.cursor is not a cursor of this list', [{ path: 'query.cursor', message: 'invalid cursor' }]);
 
+/** Conditions every search has (active, live account…); more means the caller filtered. */
+const BASE_CONDITIONS = 4;
+
 export const encodeCursor = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {
@@ -55,10 +59,6 @@ export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {
   return checked as T;
 }
 
-/** First distance round asks for this many times the page; each further round this many times more. */
-const GROWTH = 4;
-/** Past this, one whole-circle GEOSEARCH is cheaper than more COUNT rounds. */
-const MAX_COUNT = 200_000;
 
 /**
  * GET /meetups/nearby: Redis GEO gives the candidates in the circle, one MySQL query per round keeps
@@ -99,44 +99,22 @@ export class MeetupSearch {
     return { where, replacements };
   }
 
-  /**
-   * Nearest first. GEOSEARCH has no offset, so each round asks for the `count` nearest and trusts only
-   * what it can: when the answer is cut at `count`, members as far as the last one may have been cut
-   * too, so only those strictly nearer count. Rounds grow until the page is full or the circle is
-   * exhausted; each round sends only ids not yet checked to MySQL, in one query.
-   */
+  /** Nearest first (see pageByDistance). */
   private async byDistance(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
-    const cur = q.cursor ? decodeCursor<{ d: number; i: number; n: number }>(q.cursor, distanceCursor) : null;
-    const want = q.limit + 1;
-    const center = { lat: q.lat, lng: q.lng };
-    const checked = new Map<number, MeetupRow | null>();
-    const isAfter = (h: GeoHit) => !cur || h.distanceKm > cur.d || (h.distanceKm === cur.d && h.id > cur.i);
-    let count: number | undefined = Math.min(MAX_COUNT, (cur?.n ?? 0) + GROWTH * want);
-    for (;;) {
-      const hits = await this.geo.search(center, q.radiusKm, count);
-      const exhausted = count === undefined || hits.length < count;
-      const bound = exhausted ? Infinity : hits[hits.length - 1].distanceKm;
-      const rank = new Map<number, number>();
-      const window: GeoHit[] = [];
-      hits.forEach((h, index) => {
-        rank.set(h.id, index);
-        if (h.distanceKm < bound && isAfter(h)) window.push(h);
-      });
-      const fresh = window.filter((h) => !checked.has(h.id)).map((h) => h.id);
-      if (fresh.length) {
-        for (const id of fresh) checked.set(id, null);
-        for (const row of await this.repo.filterIds(fresh, filter)) checked.set(row.id, row);
-      }
-      const matches = window.filter((h) => checked.get(h.id)).sort((a, b) => a.distanceKm - b.distanceKm || a.id - b.id);
-      if (matches.length >= want || exhausted) {
-        const page = matches.slice(0, q.limit);
-        const items = page.map((h) => ({ ...toMeetup(checked.get(h.id)!), distanceKm: h.distanceKm }));
-        const last = page[page.length - 1];
-        const nextCursor = matches.length > q.limit ? encodeCursor({ s: 'distance', d: last.distanceKm, i: last.id, n: rank.get(last.id)! + 1 }) : null;
-        return { items, nextCursor };
-      }
-      count = count! * GROWTH > MAX_COUNT ? undefined : count! * GROWTH;
-    }
+    const cursor = q.cursor ? decodeCursor<DistanceCursor>(q.cursor, distanceCursor) : null;
+    const { page, next } = await pageByDistance<MeetupRow>({
+      geo: this.geo,
+      center: { lat: q.lat, lng: q.lng },
+      radiusKm: q.radiusKm,
+      limit: q.limit,
+      cursor,
+      selective: filter.where.length > BASE_CONDITIONS,
+      filterIds: (ids) => this.repo.filterIds(ids, filter),
+    });
+    return {
+      items: page.map(({ row, distanceKm }) => ({ ...toMeetup(row), distanceKm })),
+      nextCursor: next ? encodeCursor({ s: 'distance', ...next }) : null,
+    };
   }
 
   /** Soonest first: not the geo order, so the whole circle goes to MySQL, which filters, sorts and cuts. */
