@@ -25,6 +25,16 @@ export const text = (min: number, max: number) =>
     .max(max)
     .pattern(/^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/, { name: 'no control characters' });
 
+/** A real calendar day `YYYY-MM-DD` (2026-02-30 is refused, not rolled over). */
+export const calendarDay = Joi.string()
+  .pattern(/^\d{4}-\d{2}-\d{2}$/, { name: 'YYYY-MM-DD' })
+  .custom((value: string, helpers) => {
+    const d = new Date(`${value}T00:00:00Z`);
+    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) return helpers.error('day.invalid');
+    return value;
+  })
+  .messages({ 'day.invalid': '{{#label}} must be a real calendar day' });
+
 export const limitQuery = Joi.number().integer().min(1).max(100).default(20);
 export const cursorQuery = Joi.string().max(200);
 

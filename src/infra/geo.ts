@@ -220,6 +220,26 @@ export class GeoIndex {
   }
 
   /**
+   * Rebuild from a table read in id order: `count` for the progress line, `batch` for the rows after
+   * an id (each with its version). The sitters' and meetups' reindex are both this.
+   */
+  rebuildFromTable(
+    table: { count: () => Promise<number>; batch: (afterId: number, size: number) => Promise<GeoPoint[]> },
+    options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {},
+  ) {
+    return table.count().then((total) =>
+      this.rebuild(
+        async (afterId, batchSize, write) => {
+          const rows = await table.batch(afterId, batchSize);
+          await write(rows);
+          return rows.length ? rows[rows.length - 1].id : 0;
+        },
+        { ...options, total },
+      ),
+    );
+  }
+
+  /**
    * Rebuilds the index from the source of truth into a temporary key, then swaps it in. Refuses to
    * start while another rebuild holds the marker; aborts (leaving the live key as it was) when the
    * source fails or the marker was lost, since writes might then have missed the temporary key.

@@ -466,14 +466,6 @@ export class MeetupsService {
 }
 
 /** Rebuilds the meetups' geo index from MySQL (also used by the reindex CLI, which has no app). */
-export async function reindexMeetupGeo(repo: MeetupsRepository, geo: GeoIndex, options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {}) {
-  const total = await repo.countIndexed();
-  return geo.rebuild(
-    async (afterId, batchSize, write) => {
-      const batch = await repo.indexedGeoBatch(afterId, batchSize);
-      await write(batch);
-      return batch.length ? batch[batch.length - 1].id : 0;
-    },
-    { batchSize: options.batchSize, total, onProgress: options.onProgress },
-  );
+export function reindexMeetupGeo(repo: MeetupsRepository, geo: GeoIndex, options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {}) {
+  return geo.rebuildFromTable({ count: () => repo.countIndexed(), batch: (afterId, size) => repo.indexedGeoBatch(afterId, size) }, options);
 }

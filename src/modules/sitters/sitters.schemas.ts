@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { cursorQuery, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+import { calendarDay, cursorQuery, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
 
 export const SERVICES = ['boarding', 'daycare', 'walking', 'drop_in'] as const;
 export const SIZES = ['small', 'medium', 'large'] as const;
@@ -15,15 +15,7 @@ export const MAX_LAT = 85.05;
 export const MAX_UNAVAILABLE_DATES = 366;
 export const MAX_RANGE_DAYS = 366;
 
-/** A real calendar day `YYYY-MM-DD` (2026-02-30 is refused, not rolled over). */
-export const day = Joi.string()
-  .pattern(/^\d{4}-\d{2}-\d{2}$/, { name: 'YYYY-MM-DD' })
-  .custom((value: string, helpers) => {
-    const d = new Date(`${value}T00:00:00Z`);
-    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) return helpers.error('day.invalid');
-    return value;
-  })
-  .messages({ 'day.invalid': '{{#label}} must be a real calendar day' });
+export const day = calendarDay;
 
 const lat = Joi.number().min(-MAX_LAT).max(MAX_LAT);
 const lng = Joi.number().min(-180).max(180);

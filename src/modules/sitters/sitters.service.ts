@@ -337,16 +337,8 @@ export interface ReindexOptions {
 }
 
 /** Rebuilds the sitters' geo index from MySQL (also used by `npm run geo:reindex`, which has no app). */
-export async function reindexSitterGeo(repo: SittersRepository, geo: GeoIndex, options: ReindexOptions = {}) {
-  const total = await repo.countActive();
-  return geo.rebuild(
-    async (afterId, batchSize, write) => {
-      const batch = await repo.activeGeoBatch(afterId, batchSize);
-      await write(batch);
-      return batch.length ? batch[batch.length - 1].id : 0;
-    },
-    { batchSize: options.batchSize, total, onProgress: options.onProgress },
-  );
+export function reindexSitterGeo(repo: SittersRepository, geo: GeoIndex, options: ReindexOptions = {}) {
+  return geo.rebuildFromTable({ count: () => repo.countActive(), batch: (afterId, size) => repo.activeGeoBatch(afterId, size) }, options);
 }
 
 /** The validated input as columns: one price column per service (NULL = not offered). */
