@@ -1,5 +1,5 @@
-import { TestContext, bearer, type TestInstance } from './helpers/context';
-import { makeSitter } from './helpers/fixtures';
+import { TestContext, bearer, signup, type TestInstance } from './helpers/context';
+import { makeMeetup, makeSitter } from './helpers/fixtures';
 import { eventually } from './helpers/faults';
 import { sittersGeoIndex } from '../src/modules/sitters/sitters.module';
 
@@ -26,5 +26,25 @@ describe('deleting an account that is a sitter', () => {
     await eventually(async () => !(await geo.has(sitter.id)), 5000, 'sitter removed from the index');
     expect((await search()).body.items.map((s: { id: number }) => s.id)).not.toContain(sitter.id);
     await api.http.get(`/api/v1/sitters/${sitter.id}`).expect(404);
+  });
+});
+
+describe('deleting an account that hosts meetups', () => {
+  it('cancels the upcoming ones, tells their participants and takes them out of nearby search', async () => {
+    const host = await signup(api, { nickname: 'Host' });
+    const guest = await signup(api, { nickname: 'Guest' });
+    const location = { lat: 35.8714, lng: 128.6014 };
+    const meetup = await makeMeetup(api, host, { location });
+    await api.http.post(`/api/v1/meetups/${meetup.id}/participants`).set(bearer(guest.accessToken)).expect(201);
+    const nearby = () => api.http.get(`/api/v1/meetups/nearby?lat=${location.lat}&lng=${location.lng}&radiusKm=1`).set(bearer(guest.accessToken)).expect(200);
+    await eventually(async () => (await nearby()).body.items.some((m: { id: number }) => m.id === meetup.id), 5000, 'meetup indexed');
+
+    await api.http.delete('/api/v1/users/me').set(bearer(host.accessToken)).expect(204);
+
+    const after = await api.http.get(`/api/v1/meetups/${meetup.id}`).set(bearer(guest.accessToken)).expect(200);
+    expect(after.body.status).toBe('cancelled');
+    await eventually(async () => !(await nearby()).body.items.some((m: { id: number }) => m.id === meetup.id), 5000, 'meetup out of search');
+    const notes = await api.http.get('/api/v1/notifications').set(bearer(guest.accessToken)).expect(200);
+    expect(notes.body.items.map((n: { type: string }) => n.type)).toContain('meetup.cancelled');
   });
 });

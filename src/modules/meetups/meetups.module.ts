@@ -33,6 +33,7 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
     live,
   });
   if (chat && live) registerLiveLocation(chat, live);
+  services.users.onAccountDeleted.push((user, t) => service.cancelHostedForDeletedAccount(user.id, t));
   return {
     name: 'meetups',
     service,

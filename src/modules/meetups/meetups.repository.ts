@@ -134,6 +134,12 @@ export class MeetupsRepository {
     return Number(row.n);
   }
 
+  /** The host's meetups that have not started yet and are still scheduled (account deletion cancels them). */
+  async upcomingHostedIds(hostId: number, now: Date, t: Transaction): Promise<number[]> {
+    const rows = await this.select<{ id: number }>("SELECT id FROM meetups WHERE hostId = ? AND status = 'scheduled' AND startsAt > ? FOR UPDATE", [hostId, now], t);
+    return rows.map((r) => r.id);
+  }
+
   async setChatRoom(id: number, roomId: number, t: Transaction): Promise<void> {
     await this.exec('UPDATE meetups SET chatRoomId = ? WHERE id = ?', [roomId, id], t);
   }

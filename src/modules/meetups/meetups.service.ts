@@ -196,6 +196,25 @@ export class MeetupsService {
     await this.d.live?.clear(id).catch(() => undefined);
   }
 
+  /**
+   * Account deletion (inside its transaction): the host's upcoming meetups are cancelled and their
+   * participants told; the geo changes ride on outbox rows carried out after the deletion commits.
+   */
+  async cancelHostedForDeletedAccount(hostId: number, t: Transaction): Promise<void> {
+    const now = this.d.clock.now();
+    for (const id of await this.d.repo.upcomingHostedIds(hostId, now, t)) {
+      const m = (await this.d.repo.lockRow(id, t))!;
+      await this.d.repo.cancel(id, now, t);
+      await this.recordGeoChange(id, t);
+      await this.notifyParticipants(t, id, hostId, {
+        type: 'meetup.cancelled',
+        title: `Meetup cancelled: ${m.title}`,
+        body: `${new Date(m.startsAt).toISOString()}, ${m.address} (the host left Pawmate)`,
+        data: { meetupId: id, chatRoomId: m.chatRoomId },
+      });
+    }
+  }
+
   // --- join and leave ----------------------------------------------------------------------------
 
   /**
