@@ -14,12 +14,17 @@ import { contentionBench } from './bench/contention';
 import { searchBench } from './bench/search';
 import { sseBench } from './bench/sse';
 import { chatBench } from './bench/chat';
+import { meetupsBench } from './bench/meetups';
 
 const HELP = `Usage: npm run bench -- [options]
-  --only <name>        run one suite: foundation, search, contention, sse, chat
-  --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets)
+  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups
+  --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets,
+                       meetups: 5000 meetups, 100 live participants)
   --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000)
   --sockets <n>        chat: sockets over the two instances, a multiple of 50 (default 1000)
+  --meetups <n>        meetups: seeded meetups for nearby search (default 50000)
+  --participants <n>   meetups: live participants, 5 meetups × 2…100 (default 500)
+  --part <nearby|live> meetups: run only the nearby search or the live location half
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
   --no-write           print only; leave docs/BENCHMARKS.md alone
@@ -33,6 +38,7 @@ const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ 
   contention: { title: 'Reservations: concurrent accepts and the capacity invariant', run: contentionBench },
   sse: { title: 'Notifications: open SSE streams, memory per stream and fan-out time', run: sseBench },
   chat: { title: 'Chat: Socket.io messages over two instances, persisted vs a plain relay', run: chatBench },
+  meetups: { title: 'Meetups: nearby search over Redis GEO + MySQL, live location fan-out over two instances', run: meetupsBench },
 };
 
 function arg(name: string, fallback: string): string {

@@ -24,7 +24,8 @@ async function main() {
   const logger = createLogger(config.logLevel);
   const infra = await openInfrastructure(config, logger);
   const pawmate = createApp({ ...infra, config });
-  const server = http.createServer(pawmate.app);
+  // Node checks request/header timeouts every 30 s by default; check every second so the limits below hold.
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, pawmate.app);
   // Slow-body and idle limits (slowloris): a request must arrive within 30 s, headers within 10 s.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -46,6 +47,14 @@ async function main() {
   process.send?.({ ready: true, port });
 
   let stopping = false;
+  // While draining, every answer tells keep-alive clients to go away, so busy connections end too.
+  server.prependListener('request', (_req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
+  // A stray rejection (a library's dropped promise, typically while connections close) is logged, not
+  // allowed to kill an instance that is serving or draining.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
+
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;

@@ -4,8 +4,8 @@
  * Driven over IPC by scripts/bench/chat.ts:
  *  - connect { sockets: [{ url, token, rooms }], concurrency }: WebSocket-only connections, each
  *    joining its rooms with `room:join` (acknowledged);
- *  - run { durationMs, perSocket, roomIndex }: every socket sends `message:send` to its
- *    rooms[roomIndex] at `perSocket` messages/s (random phase, at most MAX_IN_FLIGHT unacknowledged);
+ *  - run { durationMs, perSocket, roomIndex, maxInFlight }: every socket sends `message:send` to its
+ *    rooms[roomIndex] at `perSocket` messages/s (random phase, at most maxInFlight unacknowledged);
  *    resolves once the last ack is in, with counts and timings;
  *  - collect: what the receivers saw since the last collect (`message:new` latencies);
  *  - close.
@@ -21,7 +21,6 @@ interface Client {
   inFlight: number;
 }
 
-const MAX_IN_FLIGHT = 4;
 /** After the sending window, how long to wait for acks that are still out. */
 const ACK_GRACE_MS = 15_000;
 const clients: Client[] = [];
@@ -88,7 +87,8 @@ serveIpc({
     return { connected, ms: Date.now() - started, errors: Object.fromEntries(errors) };
   },
 
-  async run(req: { durationMs: number; perSocket: number; roomIndex: number }) {
+  async run(req: { durationMs: number; perSocket: number; roomIndex: number; maxInFlight?: number }) {
+    const maxInFlight = req.maxInFlight ?? 2;
     const interval = 1000 / req.perSocket;
     const errors = new Map<string, number>();
     const ackMs: number[] = [];
@@ -105,7 +105,7 @@ serveIpc({
     const sendFrom = (c: Client) => {
       if (!c.socket.connected) return void errors.set('disconnected', (errors.get('disconnected') ?? 0) + 1);
       // An instance that falls behind shows up as skipped sends rather than an unbounded queue here.
-      if (c.inFlight >= MAX_IN_FLIGHT) return void skipped++;
+      if (c.inFlight >= maxInFlight) return void skipped++;
       c.inFlight++;
       outstanding++;
       sent++;

@@ -2,11 +2,19 @@
  * Preloaded into a benchmarked server (NODE_OPTIONS="--expose-gc --require …/gc-hook.js", see
  * `measuredEnv` in ./sse.ts), so the benchmark can read memory after a full collection: otherwise the garbage
  * of the opening burst would be counted as the cost of the streams. Answers one IPC request,
- * `{ reqId, cmd: 'memory' }` (the protocol of ./ipc.ts), and touches nothing else.
+ * `{ reqId, cmd: 'memory' }` (the protocol of ./ipc.ts), and stops the server (SIGTERM, its graceful
+ * shutdown) when the benchmark process goes away without killing it, so no orphan keeps the port.
  */
+process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+
 process.on('message', (msg: { reqId?: unknown; cmd?: unknown }) => {
   if (!msg || msg.cmd !== 'memory' || typeof msg.reqId !== 'number') return;
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (typeof gc === 'function') gc();
-  process.send?.({ reqId: msg.reqId, result: { ...process.memoryUsage(), collected: typeof gc === 'function' } });
+  try {
+    if (typeof gc === 'function') gc();
+    process.send?.({ reqId: msg.reqId, result: { ...process.memoryUsage(), collected: typeof gc === 'function' } });
+  } catch (err) {
+    // memoryUsage reads /proc: out of file descriptors it throws, and that must not stop the server.
+    process.send?.({ reqId: msg.reqId, error: (err as Error).message });
+  }
 });

@@ -84,7 +84,6 @@ function openOne(port: number, path: string, token: string | null): Promise<bool
         req.destroy();
         return settle(false);
       }
-      req.setTimeout(0);
       stream.res = res;
       streams.push(stream);
       res.setEncoding('utf8');
@@ -94,7 +93,11 @@ function openOne(port: number, path: string, token: string | null): Promise<bool
         while ((i = stream.buf.indexOf('\n\n')) >= 0) {
           const block = stream.buf.slice(0, i);
           stream.buf = stream.buf.slice(i + 2);
-          onEvent(block, () => settle(true));
+          onEvent(block, () => {
+            // Open for good: the bare baseline sends no pings, so no idle timeout from here on.
+            if (!settled) req.setTimeout(0);
+            settle(true);
+          });
         }
       });
       res.on('close', () => {

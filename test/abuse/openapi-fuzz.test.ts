@@ -98,6 +98,25 @@ function authHeader(mode: AuthMode): Record<string, string> {
   }
 }
 
+describe('the checks themselves', () => {
+  // The property below can only fail if these do: a 500, a leak, a bare 4xx and a write are caught.
+  const reply = (status: number, type: string, text: string) => ({ status, headers: { 'content-type': type }, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })(), ms: 0 });
+  it('flags 5xx, stack traces, SQL errors and 4xx that are not problem+json', () => {
+    expect(checkAnswer(reply(500, 'application/problem+json', '{"status":500,"code":"INTERNAL","title":"x"}'), 'x')).toMatch(/500/);
+    expect(checkAnswer(reply(400, 'application/problem+json', '{"status":400,"code":"X","title":"x","detail":"at foo (/app/src/x.ts:1:2)"}'), 'x')).toMatch(/leaks/);
+    expect(checkAnswer(reply(409, 'application/problem+json', '{"status":409,"code":"X","title":"x","detail":"ER_DUP_ENTRY"}'), 'x')).toMatch(/leaks/);
+    expect(checkAnswer(reply(404, 'text/html', 'Cannot GET /'), 'x')).toMatch(/content-type/);
+    expect(checkAnswer(reply(400, 'application/problem+json', '{"status":400,"code":"X","title":"x","errors":[{"path":"email"}]}'), 'x')).toMatch(/error path/);
+    expect(checkAnswer(reply(400, 'application/problem+json', '{"status":400,"code":"X","title":"x","errors":[{"path":"body.email"}]}'), 'x')).toBeNull();
+  });
+
+  it('sees a write in the table checksums', async () => {
+    const before = await checksum();
+    await api.http.patch('/api/v1/users/me').set('Authorization', `Bearer ${me.accessToken}`).send({ bio: `changed ${Date.now()}` }).expect(200);
+    expect(await checksum()).not.toBe(before);
+  });
+});
+
 describe('every documented route, under random and malformed input', () => {
   it('reads the route list from /openapi.json', () => {
     expect(ops.length).toBeGreaterThan(40);

@@ -35,6 +35,11 @@ import * as s from './chat.schemas';
  *    and missed messages fetched with `GET /chat/rooms/{id}/messages?after=<last id>`.
  */
 
+/**
+ * Sockets one user may hold open on one instance (tabs and devices); past it the handshake is refused
+ * with `TOO_MANY_CONNECTIONS`.
+ */
+export const MAX_SOCKETS_PER_USER = 20;
 /** Messages and typing events per socket per window (the per-user limit across instances is in the service). */
 const SOCKET_LIMIT = 20;
 const SOCKET_WINDOW_MS = 10_000;
@@ -96,6 +101,8 @@ export class ChatSockets implements ChatRealtime {
   private heartbeat: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private open = 0;
+  /** Open sockets per user on this instance (the per-user cap). */
+  private readonly perUser = new Map<number, number>();
 
   constructor(private readonly deps: ChatSocketsDeps) {}
 
@@ -121,6 +128,11 @@ export class ChatSockets implements ChatRealtime {
       if (typeof token !== 'string' || !token || token.length > 4096) return next(new Error('UNAUTHENTICATED'));
       this.deps.verify(token).then(
         (user) => {
+          // Thousands of sockets from one account would exhaust memory and file descriptors: cap them.
+          const held = this.perUser.get(user.id) ?? 0;
+          if (held >= MAX_SOCKETS_PER_USER) return next(new Error('TOO_MANY_CONNECTIONS'));
+          // Counted here, not on 'connection', so a burst of handshakes cannot all pass the check.
+          this.perUser.set(user.id, held + 1);
           socket.data.user = user;
           next();
         },
@@ -255,6 +267,9 @@ export class ChatSockets implements ChatRealtime {
     });
     socket.on('disconnect', () => {
       this.open--;
+      const left = (this.perUser.get(user.id) ?? 1) - 1;
+      if (left > 0) this.perUser.set(user.id, left);
+      else this.perUser.delete(user.id);
       const timer = this.expiryTimers.get(socket.id);
       if (timer) clearTimeout(timer);
       this.expiryTimers.delete(socket.id);

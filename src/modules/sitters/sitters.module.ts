@@ -24,17 +24,25 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     images,
   );
   let healing: Promise<unknown> = Promise.resolve();
+  const heal = () => {
+    healing = service.healGeoIndex().catch((err) => ctx.logger.error({ err: (err as Error).message }, 'could not rebuild the sitters geo index'));
+  };
   services.users.onAccountDeleted.push((user, t) => service.deactivateForDeletedAccount(user.id, t));
   return {
     name: 'sitters',
     service,
     start() {
-      // In the background: a start must not wait for (or fail on) a rebuild.
-      healing = service.healGeoIndex().catch((err) => ctx.logger.error({ err: (err as Error).message }, 'could not rebuild the sitters geo index'));
+      // In the background: a start must not wait for (or fail on) a rebuild. A Redis that comes back
+      // empty (restarted without persistence) is healed as soon as the connection is ready again.
+      heal();
+      ctx.redis.on('ready', heal);
     },
     async stop() {
+      ctx.redis.off('ready', heal);
       await healing;
     },
+    // Belt and braces: the periodic sweep checks too.
+    sweep: () => service.healGeoIndex(),
     routes: sittersRoutes(service, images ? imageUpload() : null),
     outboxHandlers: {
       [TOPIC_GEO_SITTER]: (payload: GeoSitterChange) => service.applyGeo(payload),
