@@ -58,9 +58,9 @@ export async function meetupsBench(env: BenchEnv): Promise<{ markdown: string }>
     throw new Error(`--participants ${participants}: expected ${LIVE_MEETUPS} × 2…${MAX_CAPACITY}`);
   }
   const liveSec = argValue('duration') ? env.duration : 20;
-  // One env for every instance: it carries the JWT secret the bulk tokens are signed with.
   const part = argValue('part') ?? 'all';
   if (!['all', 'nearby', 'live'].includes(part)) throw new Error(`--part ${part}: expected nearby, live or all`);
+  // One env for every instance: it carries the JWT secret the bulk tokens are signed with.
   const base = serverEnv(env, 0);
   const sections: string[] = [];
   if (part !== 'live') sections.push(await nearbyBench(env, base, meetups));
