@@ -16,6 +16,7 @@ import { OutboxDispatcher } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
 import { requestId } from './http/request-id';
 import { notFoundHandler, problemHandler } from './http/problem';
+import { answerClientErrors } from './http/client-error';
 import { authenticate } from './http/auth';
 import { mountRoutes, type RouteSpec } from './http/routes';
 import { buildOpenApi, type MountedModule } from './http/openapi';
@@ -187,6 +188,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   return {
     app,
     attach(server) {
+      answerClientErrors(server);
       for (const f of features) f.attach?.(server);
     },
     async start() {

@@ -160,3 +160,20 @@ describe('login rate limit', () => {
     expect(limited.status).toBe(429);
   });
 });
+
+describe('requests Node refuses before routing', () => {
+  it('answers an oversized header block with a 431 problem', async () => {
+    const net = await import('node:net');
+    const { port } = new URL(api.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let reply = '';
+    socket.on('data', (c: Buffer) => (reply += c.toString()));
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`GET /healthz?${'q'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await new Promise((r) => socket.once('close', r));
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+    expect(reply).toContain('Content-Type: application/problem+json');
+    const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+    expect(body).toMatchObject({ status: 431, code: 'PAYLOAD_TOO_LARGE' });
+  });
+});

@@ -1,0 +1,27 @@
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AppError, problemBody } from './errors';
+
+/**
+ * Requests Node refuses before Express sees them (a header block over 16 KB, a malformed request line,
+ * a request that took too long to arrive) would get Node's bare answer; clients get the same
+ * problem+json as everywhere else instead.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, error] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', new AppError('PAYLOAD_TOO_LARGE', 'The request headers (or URL) exceed the size limit')]
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', new AppError('VALIDATION_FAILED', 'The request did not arrive in time')]
+          : [400, 'Bad Request', new AppError('VALIDATION_FAILED', 'The request is not valid HTTP')];
+    const body = JSON.stringify({ ...problemBody(error), status, title: reason });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
