@@ -33,7 +33,9 @@ export async function seedSitters(databaseUrl: string, count: number, radiusKm =
   const now = new Date();
   const BATCH = 2000;
   try {
-    const [[{ base }]] = (await conn.query('SELECT COALESCE(MAX(id), 0) AS base FROM users')) as unknown as [[{ base: number }]];
+    const [[row]] = (await conn.query('SELECT COALESCE(MAX(id), 0) AS base FROM users')) as unknown as [[{ base: number | string }]];
+    // MAX() may come back as a string: adding to it would concatenate.
+    const base = Number(row.base);
     for (let done = 0; done < count; done += BATCH) {
       const n = Math.min(BATCH, count - done);
       const users: unknown[][] = [];

@@ -1,15 +1,13 @@
-import type { GeoHit, GeoIndex } from './geo';
+import type { GeoIndex } from './geo';
 
-/** Where a distance-sorted page ended: the last item's distance and id, and its rank among the candidates. */
+/** Where a distance-sorted page ended: the last item's distance (km) and id. */
 export interface DistanceCursor {
   d: number;
   i: number;
-  n: number;
 }
 
-// Each round asks Redis for GROWTH times more candidates; past MAX_COUNT, the whole circle.
-const GROWTH = 4;
-const MAX_COUNT = 200_000;
+/** The first disk searched (km); each further round doubles it, up to the asked radius. */
+const FIRST_RADIUS_KM = 0.25;
 
 export interface DistancePageQuery<R> {
   geo: GeoIndex;
@@ -17,18 +15,21 @@ export interface DistancePageQuery<R> {
   radiusKm: number;
   limit: number;
   cursor: DistanceCursor | null;
-  /** True when the filters let only a fraction of candidates through: the first round asks for more. */
+  /** True when the filters let only a fraction of candidates through: the first disk is larger. */
   selective: boolean;
   /** One MySQL query: the rows among `ids` that pass every filter. */
   filterIds: (ids: number[]) => Promise<R[]>;
 }
 
 /**
- * Nearest first over a Redis GEO index plus a MySQL filter, for sitters and meetups alike. GEOSEARCH
- * has no offset, so each round asks for the `count` nearest and trusts only what it can: when the
- * answer is cut at `count`, members as far as the last one may have been cut too, so only those
- * strictly nearer count. Rounds grow until the page is full or the circle is exhausted; each round sends
- * only ids not yet checked to MySQL. Ties in distance are ordered by id, so pages have no gaps.
+ * Nearest first over a Redis GEO index plus a MySQL filter, for sitters and meetups alike.
+ *
+ * GEOSEARCH … BYRADIUS scans every member inside the radius before it sorts and cuts (COUNT does not
+ * shorten the scan), so asking for the whole circle costs as much as the circle is dense. Instead the
+ * search grows a disk from the centre: each round takes every member within `r` (complete, so nothing
+ * nearer can be missing), sends the ids not yet checked to MySQL in one query, and stops once the page
+ * is full or `r` reached the asked radius; otherwise `r` doubles. A page after a cursor starts from a
+ * disk just past the cursor's distance. Ties in distance are ordered by id, so pages have no gaps.
  */
 export async function pageByDistance<R extends { id: number }>(
   q: DistancePageQuery<R>,
@@ -36,30 +37,27 @@ export async function pageByDistance<R extends { id: number }>(
   const { cursor: cur } = q;
   const want = q.limit + 1;
   const checked = new Map<number, R | null>();
-  const isAfter = (h: GeoHit) => !cur || h.distanceKm > cur.d || (h.distanceKm === cur.d && h.id > cur.i);
-  let count: number | undefined = Math.min(MAX_COUNT, (cur?.n ?? 0) + (q.selective ? GROWTH * GROWTH : GROWTH) * want);
+  const isAfter = (h: { id: number; distanceKm: number }) => !cur || h.distanceKm > cur.d || (h.distanceKm === cur.d && h.id > cur.i);
+  const first = FIRST_RADIUS_KM * (q.selective ? 2 : 1);
+  let r = Math.min(q.radiusKm, cur ? Math.max(first, cur.d * 1.25) : first);
   for (;;) {
-    const hits = await q.geo.search(q.center, q.radiusKm, count);
-    const exhausted = count === undefined || hits.length < count;
-    const bound = exhausted ? Infinity : hits[hits.length - 1].distanceKm;
-    const rank = new Map<number, number>();
-    const window: GeoHit[] = [];
-    hits.forEach((h, index) => {
-      rank.set(h.id, index);
-      if (h.distanceKm < bound && isAfter(h)) window.push(h);
-    });
+    const complete = r >= q.radiusKm;
+    const hits = await q.geo.search(q.center, complete ? q.radiusKm : r);
+    // Redis rounds distances to 0.1 m: a member just outside `r` could tie with one just inside, so
+    // only members clearly inside count until the disk is the whole circle.
+    const bound = complete ? Infinity : r - 0.0002;
+    const window = hits.filter((h) => h.distanceKm < bound && isAfter(h));
     const fresh = window.filter((h) => !checked.has(h.id)).map((h) => h.id);
     if (fresh.length) {
       for (const id of fresh) checked.set(id, null);
       for (const row of await q.filterIds(fresh)) checked.set(row.id, row);
     }
     const matches = window.filter((h) => checked.get(h.id)).sort((a, b) => a.distanceKm - b.distanceKm || a.id - b.id);
-    if (matches.length >= want || exhausted) {
+    if (matches.length >= want || complete) {
       const page = matches.slice(0, q.limit).map((h) => ({ row: checked.get(h.id)!, distanceKm: h.distanceKm }));
       const last = page[page.length - 1];
-      const next = matches.length > q.limit ? { d: last.distanceKm, i: last.row.id, n: rank.get(last.row.id)! + 1 } : null;
-      return { page, next };
+      return { page, next: matches.length > q.limit ? { d: last.distanceKm, i: last.row.id } : null };
     }
-    count = count! * GROWTH > MAX_COUNT ? undefined : count! * GROWTH;
+    r = Math.min(q.radiusKm, r * 2);
   }
 }

@@ -22,3 +22,20 @@ export function isValidKey(key: string): boolean {
 export function assertValidKey(key: string): void {
   if (!isValidKey(key)) throw new Error(`invalid storage key: ${JSON.stringify(key).slice(0, 120)}`);
 }
+
+/** Public URLs of keys under one base (`…/uploads/` or the bucket's URL), both ways. */
+export class KeyUrls {
+  constructor(private readonly base: string) {}
+
+  urlFor(key: string): string {
+    assertValidKey(key);
+    return this.base + key;
+  }
+
+  /** The key behind a URL under this base, or null for a foreign or malformed URL. */
+  keyFromUrl(url: string): string | null {
+    if (!url.startsWith(this.base)) return null;
+    const key = url.slice(this.base.length);
+    return isValidKey(key) ? key : null;
+  }
+}

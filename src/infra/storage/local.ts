@@ -3,17 +3,19 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import type { Storage } from './storage';
-import { assertValidKey, isValidKey } from './keys';
+import { KeyUrls, assertValidKey, isValidKey } from './keys';
 
 /** Files under one directory, served by the app itself at `${publicUrl}/uploads/<key>`. */
 export class LocalStorage implements Storage {
   readonly driver = 'local' as const;
   readonly dir: string;
   private readonly base: string;
+  private readonly urls: KeyUrls;
 
   constructor(dir: string, publicUrl: string) {
     this.dir = path.resolve(dir);
     this.base = `${publicUrl.replace(/\/+$/, '')}/uploads/`;
+    this.urls = new KeyUrls(this.base);
   }
 
   async put(key: string, body: Buffer, _contentType: string): Promise<string> {
@@ -36,14 +38,11 @@ export class LocalStorage implements Storage {
   }
 
   urlFor(key: string): string {
-    assertValidKey(key);
-    return this.base + key;
+    return this.urls.urlFor(key);
   }
 
   keyFromUrl(url: string): string | null {
-    if (!url.startsWith(this.base)) return null;
-    const key = url.slice(this.base.length);
-    return isValidKey(key) ? key : null;
+    return this.urls.keyFromUrl(url);
   }
 
   /** Absolute path of a key; the key pattern already excludes `..`, the prefix check is belt and braces. */

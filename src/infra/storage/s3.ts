@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Storage } from './storage';
-import { assertValidKey, isValidKey } from './keys';
+import { KeyUrls, assertValidKey, isValidKey } from './keys';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -21,6 +21,7 @@ export class S3Storage implements Storage {
   readonly client: S3Client;
   readonly bucket: string;
   private readonly base: string;
+  private readonly urls: KeyUrls;
 
   constructor(options: S3StorageOptions) {
     this.bucket = options.bucket;
@@ -42,6 +43,7 @@ export class S3Storage implements Storage {
     this.base = endpoint
       ? `${endpoint}/${this.bucket}/`
       : `https://${this.bucket}.s3.${options.region}.amazonaws.com/`;
+    this.urls = new KeyUrls(this.base);
   }
 
   async put(key: string, body: Buffer, contentType: string): Promise<string> {
@@ -67,14 +69,11 @@ export class S3Storage implements Storage {
   }
 
   urlFor(key: string): string {
-    assertValidKey(key);
-    return this.base + key;
+    return this.urls.urlFor(key);
   }
 
   keyFromUrl(url: string): string | null {
-    if (!url.startsWith(this.base)) return null;
-    const key = url.slice(this.base.length);
-    return isValidKey(key) ? key : null;
+    return this.urls.keyFromUrl(url);
   }
 
   close(): void {

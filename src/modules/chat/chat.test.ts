@@ -1,6 +1,7 @@
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
+import { ack, next, record } from '../../../test/helpers/socket';
 import type { ChatService } from './chat.service';
 import { Presence, PRESENCE_TTL_MS } from './chat.presence';
 
@@ -34,31 +35,8 @@ function refused(inst: TestInstance, token: string | undefined): Promise<Error> 
   );
 }
 
-function ack<T = any>(socket: ClientSocket, event: string, payload?: unknown): Promise<T> {
-  return socket.timeout(5000).emitWithAck(event, payload) as Promise<T>;
-}
 
-function record<T = any>(socket: ClientSocket, event: string): T[] {
-  const seen: T[] = [];
-  socket.on(event, (p: T) => seen.push(p));
-  return seen;
-}
 
-function next<T = any>(socket: ClientSocket, event: string, pred: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off(event, listener);
-      reject(new Error(`no ${event} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (p: T) => {
-      if (!pred(p)) return;
-      clearTimeout(timer);
-      socket.off(event, listener);
-      resolve(p);
-    };
-    socket.on(event, listener);
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

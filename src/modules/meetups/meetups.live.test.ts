@@ -1,6 +1,7 @@
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeMeetup } from '../../../test/helpers/fixtures';
+import { ack, next, record } from '../../../test/helpers/socket';
 import { haversineMeters } from '../../infra/geo';
 
 /** Live location across two instances: window, rate limit, participants only, Redis only. */
@@ -35,29 +36,8 @@ function connect(inst: TestInstance, token: string): Promise<ClientSocket> {
   });
 }
 
-const ack = <T = any>(socket: ClientSocket, event: string, payload?: unknown): Promise<T> => socket.timeout(5000).emitWithAck(event, payload) as Promise<T>;
 
-function next<T = any>(socket: ClientSocket, event: string, pred: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off(event, listener);
-      reject(new Error(`no ${event} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (p: T) => {
-      if (!pred(p)) return;
-      clearTimeout(timer);
-      socket.off(event, listener);
-      resolve(p);
-    };
-    socket.on(event, listener);
-  });
-}
 
-function record<T = any>(socket: ClientSocket, event: string): T[] {
-  const seen: T[] = [];
-  socket.on(event, (p: T) => seen.push(p));
-  return seen;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -28,13 +28,13 @@ export interface NearbyPage {
   nextCursor: string | null;
 }
 
-// Cursors: base64url JSON of the last item's sort key and id (for distance also how many geo
-// candidates preceded it, so the next page starts with a COUNT big enough to get past it).
+// Cursors: base64url JSON of the last item's sort key and id.
 const distanceCursor = Joi.object({
   s: Joi.valid('distance').required(),
   d: Joi.number().min(0).required(),
   i: Joi.number().integer().min(1).required(),
-  n: Joi.number().integer().min(0).max(10_000_000).required(),
+  // Accepted for cursors issued before the disk-growing search; unused.
+  n: Joi.number().integer().min(0).max(10_000_000).optional(),
 });
 /** A cursor is client input: its date must stay within what DATETIME can compare (no driver error). */
 export const cursorDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');

@@ -35,9 +35,8 @@ export interface SearchPage {
  */
 export type FullDayFilter = (range: { from: string; to: string }) => SqlFilter;
 
-// Cursors: base64url JSON of the last item's sort key and id (plus, for distance, how many geo
-// candidates preceded it, so the next page can start with a COUNT big enough to get past it).
-const distanceCursor = Joi.object({ s: Joi.valid('distance').required(), d: Joi.number().min(0).required(), i: Joi.number().integer().min(1).required(), n: Joi.number().integer().min(0).max(10_000_000).required() });
+// Cursors: base64url JSON of the last item's sort key and id.
+const distanceCursor = Joi.object({ s: Joi.valid('distance').required(), d: Joi.number().min(0).required(), i: Joi.number().integer().min(1).required(), n: Joi.number().integer().min(0).max(10_000_000).optional() }); // `n`: from older cursors, unused
 const ratingCursor = Joi.object({ s: Joi.valid('rating').required(), r: Joi.string().pattern(/^\d(\.\d{1,2})?$/).allow(null).required(), i: Joi.number().integer().min(1).required() });
 const priceCursor = Joi.object({ s: Joi.valid('price').required(), v: Joi.valid(...SERVICES, null).required(), p: Joi.number().integer().min(0).required(), i: Joi.number().integer().min(1).required() });
 
