@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { TestContext } from './helpers/context';
+import { entryPointEnv, spawnEntryPoint, startEntryPoint } from './helpers/server-process';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -9,63 +8,21 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-const ROOT = path.resolve(__dirname, '..');
-
-/** Starts the real entry point (src/server.ts) as a child process and waits for its "listening" line. */
-async function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 25_000);
-    const check = () => {
-      const m = /"port":(\d+)[^\n]*pawmate listening/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', check);
-    child.on('exit', () => reject(new Error(`server exited early:\n${out}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, port, exited, output: () => out };
-}
-
-const serverEnv = () => ({
-  NODE_ENV: 'production',
-  PORT: '0',
-  DATABASE_URL: ctx.config.databaseUrl,
-  REDIS_URL: ctx.config.redisUrl,
-  REDIS_PREFIX: ctx.config.redisPrefix,
-  JWT_SECRET: ctx.config.jwtSecret,
-  BCRYPT_COST: '4',
-  LOG_LEVEL: 'info',
-  SHUTDOWN_TIMEOUT_MS: '5000',
-});
+const serverEnv = () => entryPointEnv(ctx, { SHUTDOWN_TIMEOUT_MS: '5000' });
 
 describe('the server process', () => {
   it('refuses to start with one readable line naming a bad variable', async () => {
     // Variables already in the environment win over a developer's .env, so this is deterministic.
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...serverEnv(), DATABASE_URL: 'postgres://db.example/pawmate' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnEntryPoint({ ...serverEnv(), DATABASE_URL: 'postgres://db.example/pawmate' });
     let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: DATABASE_URL /)]);
   });
 
   it('finishes an in-flight request on SIGTERM, refuses new ones, and exits 0', async () => {
-    const srv = await startServer(serverEnv());
+    const srv = await startEntryPoint(serverEnv());
     // An in-flight request: headers and half the body sent before the signal.
     const body = JSON.stringify({ email: 'nobody@example.com', password: 'whatever password' });
     const socket = net.connect(srv.port, '127.0.0.1');

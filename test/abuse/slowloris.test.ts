@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { TestContext } from '../helpers/context';
+import { entryPointEnv, startEntryPoint } from '../helpers/server-process';
 import { raw } from './raw';
 
 /**
  * Slowloris against the real entry point (src/server.ts sets headersTimeout 10 s, requestTimeout
- * 30 s; the TestContext instances use a bare http.createServer without them). Node enforces both
- * from a periodic check (`connectionsCheckingInterval`, 30 s by default, not changed by server.ts),
- * so a slow client is cut between the timeout and the timeout + 30 s: the bounds below say that.
+ * 30 s, and checks them every second; the TestContext instances use a bare http.createServer
+ * without them). The bounds below allow Node's default 30 s check too, so they hold either way.
  * The slow-body half takes up to a minute, so it runs only with ABUSE_SLOW_BODY=1 (docs/RELIABILITY.md).
  */
 const SLOW_BODY = process.env.ABUSE_SLOW_BODY === '1';
@@ -19,40 +17,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => ctx.close());
 
-const ROOT = path.resolve(__dirname, '..', '..');
-
-async function startServer() {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      DATABASE_URL: ctx.config.databaseUrl,
-      REDIS_URL: ctx.config.redisUrl,
-      REDIS_PREFIX: ctx.config.redisPrefix,
-      JWT_SECRET: ctx.config.jwtSecret,
-      BCRYPT_COST: '4',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 25_000);
-    child.stdout.on('data', () => {
-      const m = /"port":(\d+)[^\n]*pawmate listening/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', () => reject(new Error(`server exited early:\n${out}`)));
-  });
-  return { child, port };
-}
+const startServer = () => startEntryPoint(entryPointEnv(ctx));
 
 interface Slow {
   closedAfterMs: Promise<number>;

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import { QueryTypes } from 'sequelize';
 import { TestContext, signup } from '../helpers/context';
+import { entryPointEnv, startEntryPoint } from '../helpers/server-process';
 
 /**
  * SIGTERM while clients keep sending (issue 9): the real entry point as a child process, 16
@@ -16,42 +15,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => ctx.close());
 
-const ROOT = path.resolve(__dirname, '..', '..');
-
-async function startServer() {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      DATABASE_URL: ctx.config.databaseUrl,
-      REDIS_URL: ctx.config.redisUrl,
-      REDIS_PREFIX: ctx.config.redisPrefix,
-      JWT_SECRET: ctx.config.jwtSecret,
-      BCRYPT_COST: '4',
-      LOG_LEVEL: 'info',
-      SHUTDOWN_TIMEOUT_MS: '8000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 25_000);
-    child.stdout.on('data', () => {
-      const m = /"port":(\d+)[^\n]*pawmate listening/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', () => reject(new Error(`server exited early:\n${out}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, port, exited, output: () => out };
-}
+const startServer = () => startEntryPoint(entryPointEnv(ctx, { SHUTDOWN_TIMEOUT_MS: '8000' }));
 
 interface Outcome {
   sentAt: number;

@@ -46,25 +46,36 @@ export class PrivateRedis {
   }
 }
 
-/** A TCP proxy the test can cut (every connection dropped, new ones refused) and restore. */
+/**
+ * A TCP proxy the test can cut (every connection dropped, new ones refused) and restore. It passes
+ * half-closes through: a client that sends QUIT/UNSUBSCRIBE and then ends its side still reads the
+ * server's replies, as it would on a direct connection (otherwise every clean disconnect through the
+ * proxy loses its last replies and looks like a fault of the client library).
+ */
 export class CuttableProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
+
   constructor(
     private readonly targetHost: string,
     private readonly targetPort: number,
   ) {}
 
   async start(port = 0): Promise<void> {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(this.targetPort, this.targetHost);
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = net.connect({ host: this.targetHost, port: this.targetPort, allowHalfOpen: true });
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
       }
-      client.pipe(upstream).pipe(client);
+      // pipe() ends the other side when one side ends: a half-close travels through.
+      client.pipe(upstream);
+      upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
