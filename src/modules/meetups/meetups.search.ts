@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import type { Clock } from '../../infra/clock';
@@ -40,24 +41,9 @@ const distanceCursor = Joi.object({
 export const cursorDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
 const startCursor = Joi.object({ s: Joi.valid('startsAt').required(), t: cursorDate.required(), i: Joi.number().integer().min(1).required() });
 
-export const invalidCursor = () => ValidationFailed('Invalid request: query.cursor is not a cursor of this list', [{ path: 'query.cursor', message: 'invalid cursor' }]);
 
 /** Conditions every search has (active, live account…); more means the caller filtered. */
 const BASE_CONDITIONS = 4;
-
-export const encodeCursor = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  const { error, value: checked } = schema.validate(value, { presence: 'required', convert: true });
-  if (error) throw invalidCursor();
-  return checked as T;
-}
 
 
 /**

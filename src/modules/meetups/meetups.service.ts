@@ -11,7 +11,8 @@ import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
 import type { MeetupBase, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
 import { hostRatingOf, sizesOf, tagsOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
-import { MeetupSearch, cursorDate, decodeCursor, encodeCursor, type NearbyPage, type NearbyQuery } from './meetups.search';
+import { MeetupSearch, cursorDate, type NearbyPage, type NearbyQuery } from './meetups.search';
+import { decodeCursor, encodeCursor } from '../../http/cursor';
 import { DEFAULT_DURATION_MS, MAX_AHEAD_MS, MAX_DURATION_MS, type PetSize } from './meetups.schemas';
 import type { LiveLocations } from './meetups.live';
 

@@ -6,6 +6,7 @@ import type { Logger } from '../../infra/logger';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../http/errors';
+import { invalidCursor } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { PetsService } from '../pets/pets.service';
 import type { Pet } from '../pets/pets.presenter';
@@ -195,7 +196,7 @@ export class ReservationsService {
   async list(userId: number, q: { role?: 'owner' | 'sitter'; status?: ReservationStatus; limit: number; cursor?: string }) {
     const beforeId = q.cursor ? Number(q.cursor) : undefined;
     if (beforeId !== undefined && !(Number.isSafeInteger(beforeId) && beforeId > 0)) {
-      throw ValidationFailed('Invalid request: query.cursor is not a cursor of this list', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+      throw invalidCursor();
     }
     const rows = await this.d.repo.list(userId, { role: q.role, status: q.status, beforeId, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { ValidationFailed, type FieldError } from '../../http/errors';
@@ -40,24 +41,9 @@ const distanceCursor = Joi.object({ s: Joi.valid('distance').required(), d: Joi.
 const ratingCursor = Joi.object({ s: Joi.valid('rating').required(), r: Joi.string().pattern(/^\d(\.\d{1,2})?$/).allow(null).required(), i: Joi.number().integer().min(1).required() });
 const priceCursor = Joi.object({ s: Joi.valid('price').required(), v: Joi.valid(...SERVICES, null).required(), p: Joi.number().integer().min(0).required(), i: Joi.number().integer().min(1).required() });
 
-const invalidCursor = () => ValidationFailed('Invalid request: query.cursor is not a cursor of this search', [{ path: 'query.cursor', message: 'invalid cursor' }]);
 
 /** Conditions every search has (active, live account…); more means the caller filtered. */
 const BASE_CONDITIONS = 2;
-
-export const encodeCursor = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  const { error, value: checked } = schema.validate(value, { presence: 'required' });
-  if (error) throw invalidCursor();
-  return checked as T;
-}
 
 
 export class SitterSearch {

@@ -11,7 +11,8 @@ import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import { PRICE_COLUMN, SIZE_COLUMN, type SitterRow, type SitterWrite, type SittersRepository } from './sitters.repository';
 import { toSitter, type PhotoView, type SitterView } from './sitters.presenter';
-import { SitterSearch, decodeCursor, encodeCursor, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
+import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
+import { decodeCursor, encodeCursor } from '../../http/cursor';
 import type { PetSize, Service } from './sitters.schemas';
 import { dayIn } from './sitters.days';
 
