@@ -57,6 +57,14 @@ function around(c: { lat: number; lng: number }, km: number) {
   return { lat: c.lat + (d / 111.2) * Math.cos(theta), lng: c.lng + (d / (111.2 * Math.cos((c.lat * Math.PI) / 180))) * Math.sin(theta) };
 }
 
+/** Random points keep clear of the cluster, so the disk around it holds exactly its duplicates (whatever the seed). */
+function awayFromCluster(draw: () => { lat: number; lng: number }) {
+  for (;;) {
+    const p = draw();
+    if (haversineMeters(CLUSTER, p) > 500) return p;
+  }
+}
+
 /** Bulk inserts (a few statements, not a few thousand), then reads the ids back by their unique keys. */
 async function seed(n: number) {
   const now = clock.now();
@@ -71,7 +79,7 @@ async function seed(n: number) {
   const userIdOf = new Map(users.map((u) => [u.email, Number(u.id)]));
   const drafts: Omit<Seeded, 'id'>[] = [];
   for (let i = 0; i < n; i++) {
-    const pos = i % 12 === 0 ? CLUSTER : around(CENTER, i % 5 === 0 ? 40 : 12);
+    const pos = i % 12 === 0 ? CLUSTER : awayFromCluster(() => around(CENTER, i % 5 === 0 ? 40 : 12));
     const prices: Partial<Record<Service, number>> = {};
     for (const sv of subset(SERVICES)) prices[sv] = pick([10000, 15000, 20000, 30000, 45000, 60000]);
     const rating = rnd() < 0.3 ? null : pick([3, 3.5, 4, 4.25, 4.5, 5]);
