@@ -200,6 +200,16 @@ export class GeoIndex {
     return rows.map(([member, dist]) => ({ id: Number(member), distanceKm: Number(dist) }));
   }
 
+  /**
+   * Up to `count` items within the circle, in no order (GEOSEARCH … COUNT n ANY WITHDIST): Redis stops
+   * scanning once it has `count`, so this is cheap even where the circle is dense. Fewer than `count`
+   * back means the whole circle.
+   */
+  async searchAny(center: { lat: number; lng: number }, radiusKm: number, count: number): Promise<GeoHit[]> {
+    const rows = (await this.redis.call('GEOSEARCH', this.key, 'FROMLONLAT', center.lng, center.lat, 'BYRADIUS', radiusKm, 'km', 'COUNT', count, 'ANY', 'WITHDIST')) as [string, string][];
+    return rows.map(([member, dist]) => ({ id: Number(member), distanceKm: Number(dist) }));
+  }
+
   async size(): Promise<number> {
     return this.redis.zcard(this.key);
   }

@@ -169,6 +169,25 @@ describe('GET /meetups/nearby', () => {
     }
   });
 
+  it.each([
+    [{ radiusKm: 15 }, 6],
+    [{ radiusKm: 50, tag: 'walk' }, 4],
+    [{ radiusKm: 20, hasFreePlaces: true, from: at(12 * HOUR), to: at(60 * HOUR) }, 5],
+    [{ radiusKm: 0.3 }, 1],
+  ])('by start time, the dense-circle plan (an index walk) gives the ids plan\'s pages for %j', async (filters, limit) => {
+    const q = { lat: CENTER.lat, lng: CENTER.lng, sort: 'startsAt', ...filters };
+    const listed = await allPages(q, limit);
+    service.search.denseAt = 1; // every non-empty circle counts as dense
+    try {
+      const walked = await allPages(q, limit);
+      expect(listed.length).toBeGreaterThan(0);
+      expect(walked.map((i) => i.id)).toEqual(listed.map((i) => i.id));
+      walked.forEach((w, i) => expect(Math.abs(w.distanceKm - listed[i].distanceKm)).toBeLessThan(0.002)); // Redis rounds positions to its geohash
+    } finally {
+      service.search.denseAt = null;
+    }
+  });
+
   it('never shows started meetups, and the sweep takes them out of the index', async () => {
     clock.set(at(30 * HOUR));
     try {

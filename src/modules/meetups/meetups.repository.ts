@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { SqlCircle } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { PetSize } from './meetups.schemas';
 
@@ -80,7 +81,10 @@ const COLS = `${BASE_COLS},
   u.deletedAt AS hostDeletedAt, hs.ratingAvg AS hostRatingAvg, hs.ratingCount AS hostRatingCount`;
 // Every meetup is shown with its host and the host's rating: read-only joins keep each read to one
 // query (the users module still owns that table).
-const FROM = 'FROM meetups m JOIN users u ON u.id = m.hostId LEFT JOIN meetup_host_stats hs ON hs.userId = m.hostId';
+const JOINS = 'JOIN users u ON u.id = m.hostId LEFT JOIN meetup_host_stats hs ON hs.userId = m.hostId';
+const FROM = `FROM meetups m ${JOINS}`;
+/** The start-time walk names its index (migration 20261202000100), so the plan never sorts the table. */
+const FROM_BY_START = `FROM meetups m FORCE INDEX (meetups_by_start) ${JOINS}`;
 
 /** Ids come from Redis members; anything but a positive safe integer is dropped, never interpolated. */
 const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(n) && n > 0).join(',');
@@ -307,20 +311,19 @@ export class MeetupsRepository {
     return this.select<MeetupRow>(`SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`, filter.replacements);
   }
 
-  /** One page of the rows among `ids` that pass `filter`, by start time then id, after `after`. */
-  pageByStart(ids: number[], filter: SqlFilter, after: { at: Date; id: number } | null, limit: number): Promise<MeetupRow[]> {
-    const list = idList(ids);
-    if (!list) return Promise.resolve([]);
-    const where = [...filter.where];
-    const replacements = [...filter.replacements];
+  /**
+   * One page of the candidates that pass `filter`, by start time then id, after `after`: the circle's
+   * ids from Redis, or a walk of the (status, startsAt, id, lat, lng) index inside an SQL circle.
+   */
+  pageByStart(from: { ids: number[] } | { circle: SqlCircle }, filter: SqlFilter, after: { at: Date; id: number } | null, limit: number): Promise<MeetupRow[]> {
+    const source = 'ids' in from ? { where: [`m.id IN (${idList(from.ids) || 'NULL'})`], replacements: [] } : from.circle;
+    const where = [...source.where, ...filter.where];
+    const replacements = [...source.replacements, ...filter.replacements];
     if (after) {
       where.push('(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))');
       replacements.push(after.at, after.at, after.id);
     }
-    return this.select<MeetupRow>(
-      `SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}`,
-      replacements,
-    );
+    return this.select<MeetupRow>(`SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}`, replacements);
   }
 
   // --- sweeps ------------------------------------------------------------------------------------

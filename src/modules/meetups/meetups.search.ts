@@ -2,6 +2,7 @@ import Joi from 'joi';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
+import { planKeySort } from '../../infra/geo-sorted';
 import type { Clock } from '../../infra/clock';
 import { ValidationFailed } from '../../http/errors';
 import { SIZE_COLUMN, type MeetupRow, type MeetupsRepository, type SqlFilter } from './meetups.repository';
@@ -52,6 +53,9 @@ const BASE_CONDITIONS = 4;
  * stale index entry can never show a cancelled or started meetup.
  */
 export class MeetupSearch {
+  /** How many members make a circle dense (see planKeySort); tests set it to exercise both plans. */
+  denseAt: number | null = null;
+
   constructor(
     private readonly geo: GeoIndex,
     private readonly repo: MeetupsRepository,
@@ -103,15 +107,35 @@ export class MeetupSearch {
     };
   }
 
-  /** Soonest first: not the geo order, so the whole circle goes to MySQL, which filters, sorts and cuts. */
+  /**
+   * Soonest first: not the geo order, so MySQL sorts and cuts the page, over the circle's ids or by
+   * walking the start-time index when the circle is dense (planKeySort).
+   */
   private async byStart(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
     const cur = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, startCursor) : null;
-    const hits = await this.geo.search({ lat: q.lat, lng: q.lng }, q.radiusKm);
-    if (!hits.length) return { items: [], nextCursor: null };
-    const distance = new Map(hits.map((h) => [h.id, h.distanceKm]));
-    const rows = await this.repo.pageByStart([...distance.keys()], filter, cur ? { at: cur.t, id: cur.i } : null, q.limit + 1);
+    const after = cur ? { at: cur.t, id: cur.i } : null;
+    const plan = await planKeySort({
+      geo: this.geo,
+      center: { lat: q.lat, lng: q.lng },
+      radiusKm: q.radiusKm,
+      want: q.limit + 1,
+      selective: filter.where.length > BASE_CONDITIONS,
+      alias: 'm',
+      denseAt: this.denseAt,
+    });
+    let rows: MeetupRow[];
+    let distanceOf: (r: MeetupRow) => number;
+    if (plan.kind === 'ids') {
+      if (!plan.hits.length) return { items: [], nextCursor: null };
+      const distance = new Map(plan.hits.map((h) => [h.id, h.distanceKm]));
+      rows = await this.repo.pageByStart({ ids: [...distance.keys()] }, filter, after, q.limit + 1);
+      distanceOf = (r) => distance.get(r.id)!;
+    } else {
+      rows = await this.repo.pageByStart({ circle: plan.circle }, filter, after, q.limit + 1);
+      distanceOf = (r) => plan.circle.distanceKm(r);
+    }
     const page = rows.slice(0, q.limit);
-    const items = page.map((r) => ({ ...toMeetup(r), distanceKm: distance.get(r.id)! }));
+    const items = page.map((r) => ({ ...toMeetup(r), distanceKm: distanceOf(r) }));
     const last = page[page.length - 1];
     const nextCursor = rows.length > q.limit ? encodeCursor({ s: 'startsAt', t: new Date(last.startsAt).toISOString(), i: last.id }) : null;
     return { items, nextCursor };

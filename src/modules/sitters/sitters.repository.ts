@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { GeoPoint } from '../../infra/geo';
+import type { SqlCircle } from '../../infra/geo-sorted';
 import type { PetSize, Service } from './sitters.schemas';
 
 /** Fixed by the contract, so safe to interpolate as column names. */
@@ -76,6 +77,20 @@ const COLS = `s.id, s.userId, s.headline, s.bio, s.boardingPrice, s.daycarePrice
 // The owner's nickname and avatar are shown with every sitter, and a deleted account is never listed:
 // a read-only join on users keeps search to one query (the users module still owns that table).
 const FROM = 'FROM sitters s JOIN users u ON u.id = s.userId';
+
+/** A key-sorted page's candidates: the circle's ids from Redis, or a walk of `index` inside `circle`. */
+export type Candidates = { ids: number[] } | { circle: SqlCircle; index: SortIndex };
+
+/** The indexes a key-sorted walk follows (migration 20261202000100): sort column, id, then lat/lng. */
+export const SORT_INDEX = {
+  rating: 'sitters_by_rating',
+  minPrice: 'sitters_by_min_price',
+  boarding: 'sitters_by_boarding_price',
+  daycare: 'sitters_by_daycare_price',
+  walking: 'sitters_by_walking_price',
+  drop_in: 'sitters_by_drop_in_price',
+} as const;
+export type SortIndex = (typeof SORT_INDEX)[keyof typeof SORT_INDEX];
 
 /** Ids come from Redis members; anything but a positive safe integer is dropped, never interpolated. */
 const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(n) && n > 0).join(',');
@@ -273,14 +288,18 @@ export class SittersRepository {
     return this.select<SitterRow>(`SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${filter.where.join(' AND ')}`, filter.replacements);
   }
 
-  /** One page of the rows among `ids` that pass `filter`, in `orderBy` order after `after`. */
-  pageIds(ids: number[], filter: SqlFilter, after: SqlFilter | null, orderBy: string, limit: number): Promise<SitterRow[]> {
-    const list = idList(ids);
-    if (!list) return Promise.resolve([]);
-    const where = [...filter.where, ...(after?.where ?? [])];
+  /**
+   * One page of the candidates that pass `filter`, in `orderBy` order after `after`: candidates are
+   * either the circle's ids (from Redis) or the rows an index walk finds inside an SQL circle (see
+   * planKeySort); the walk names its index, so its plan never falls back to sorting the table.
+   */
+  pageCandidates(from: Candidates, filter: SqlFilter, after: SqlFilter | null, orderBy: string, limit: number): Promise<SitterRow[]> {
+    const source = 'ids' in from ? { where: [`s.id IN (${idList(from.ids) || 'NULL'})`], replacements: [] } : from.circle;
+    const hint = 'index' in from ? ` FORCE INDEX (${from.index})` : '';
+    const where = [...source.where, ...filter.where, ...(after?.where ?? [])];
     return this.select<SitterRow>(
-      `SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}`,
-      [...filter.replacements, ...(after?.replacements ?? [])],
+      `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}`,
+      [...source.replacements, ...filter.replacements, ...(after?.replacements ?? [])],
     );
   }
 }

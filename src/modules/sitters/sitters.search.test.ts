@@ -216,9 +216,9 @@ async function check(q: Query) {
   return items.length;
 }
 
-function randomQuery(): Query {
+function randomQuery(sorts: readonly Query['sort'][] = ['distance', 'distance', 'rating', 'price']): Query {
   const c = rnd() < 0.3 ? CLUSTER : around(CENTER, 8);
-  const q: Query = { lat: c.lat, lng: c.lng, radiusKm: pick([0.5, 1, 2.5, 5, 10, 20, 50]), sort: pick(['distance', 'distance', 'rating', 'price'] as const), limit: pick([1, 2, 3, 7, 20, 100, 100]) };
+  const q: Query = { lat: c.lat, lng: c.lng, radiusKm: pick([0.5, 1, 2.5, 5, 10, 20, 50]), sort: pick(sorts), limit: pick([1, 2, 3, 7, 20, 100, 100]) };
   if (rnd() < 0.4) q.service = pick(SERVICES);
   if (rnd() < 0.3) q.petSize = pick(SIZES);
   if (rnd() < 0.25) q.minPrice = pick([10000, 15000, 20000]);
@@ -232,18 +232,23 @@ function randomQuery(): Query {
   return q;
 }
 
+/** `n` random queries, each walked page by page and checked; most must find something. */
+async function randomChecks(n: number, sorts?: readonly Query['sort'][]) {
+  let nonEmpty = 0;
+  for (let i = 0; i < n; i++) {
+    const q = randomQuery(sorts);
+    try {
+      if ((await check(q)) > 0) nonEmpty++;
+    } catch (err) {
+      throw new Error(`seed ${SEED}, query ${JSON.stringify(q)}: ${(err as Error).message}`);
+    }
+  }
+  expect(nonEmpty).toBeGreaterThan(n / 2); // the data and queries do overlap
+}
+
 describe('GET /sitters/search matches a brute-force haversine', () => {
   it(`random queries, every page (seed ${SEED})`, async () => {
-    let nonEmpty = 0;
-    for (let i = 0; i < 40; i++) {
-      const q = randomQuery();
-      try {
-        if ((await check(q)) > 0) nonEmpty++;
-      } catch (err) {
-        throw new Error(`seed ${SEED}, query ${JSON.stringify(q)}: ${(err as Error).message}`);
-      }
-    }
-    expect(nonEmpty).toBeGreaterThan(20); // the data and queries do overlap
+    await randomChecks(40);
   }, 120_000);
 
   it.each(['distance', 'rating', 'price'] as const)('pages through the duplicate point one by one (sort=%s)', async (sort) => {
@@ -302,6 +307,60 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
     expect(found.body.items[0].distanceKm).toBeLessThan(0.001);
     await api.http.delete('/api/v1/sitters/me').set(bearer(s.accessToken)).expect(204);
     expect((await api.http.get('/api/v1/sitters/search').query({ ...where, radiusKm: 1 }).expect(200)).body.items).toEqual([]);
+  });
+});
+
+describe('the dense-circle plan: rating and price sorts walk an index instead of sending the circle\'s ids', () => {
+  // A threshold of one member makes every non-empty circle "dense", so each key-sorted page below is
+  // answered by the index walk; the checks are the same brute force as above.
+  beforeAll(() => {
+    sitters.search.denseAt = 1;
+  });
+  afterAll(() => {
+    sitters.search.denseAt = null;
+  });
+
+  it(`random queries, every page (seed ${SEED})`, async () => {
+    await randomChecks(30, ['rating', 'price']);
+  }, 120_000);
+
+  it.each(['rating', 'price'] as const)('pages through the duplicate point and the whole 50 km circle (sort=%s)', async (sort) => {
+    expect(await check({ ...CLUSTER, radiusKm: 0.1, sort, limit: 1 })).toBe(seeded.filter((s) => s.lat === CLUSTER.lat && s.lng === CLUSTER.lng && s.active && !s.deleted).length);
+    expect(await check({ ...CENTER, radiusKm: 50, sort, limit: 7 })).toBe(seeded.filter((s) => s.active && !s.deleted && haversineMeters(CENTER, s) <= 50_000).length);
+  }, 60_000);
+
+  it('gives the same pages and distances as the ids plan', async () => {
+    const pages = async (q: Query) => (await walk(q)).items.map((i) => [i.id, i.distanceKm]);
+    for (const q of [
+      { ...CENTER, radiusKm: 20, sort: 'rating', limit: 9 },
+      { ...CENTER, radiusKm: 20, sort: 'price', service: 'walking', limit: 9 },
+      { ...CENTER, radiusKm: 5, sort: 'price', petSize: 'small', maxPrice: 45000, limit: 4 },
+    ] as Query[]) {
+      const walked = await pages(q);
+      sitters.search.denseAt = null;
+      const listed = await pages(q);
+      sitters.search.denseAt = 1;
+      expect(walked.length).toBeGreaterThan(3);
+      expect(walked.map(([id]) => id)).toEqual(listed.map(([id]) => id));
+      walked.forEach(([, d], i) => expect(Math.abs(d - listed[i][1])).toBeLessThan(0.002)); // Redis rounds positions to its geohash
+    }
+  }, 60_000);
+
+  it('finds a sitter across the antimeridian, where the bounding box gives way to the distance alone', async () => {
+    const s = await signup(api);
+    const where = { lat: -16.5, lng: -179.9995 };
+    const put = await api.http
+      .put('/api/v1/sitters/me')
+      .set(bearer(s.accessToken))
+      .send({ headline: 'Fiji', services: ['walking'], prices: { walking: 9000 }, acceptedSizes: ['small'], maxPets: 1, location: where, address: 'Taveuni' })
+      .expect(200);
+    for (const sort of ['rating', 'price']) {
+      const res = await api.http.get('/api/v1/sitters/search').query({ lat: -16.5, lng: 179.9995, radiusKm: 1, sort }).expect(200);
+      expect(res.body.items.map((i: Item) => i.id)).toEqual([put.body.id]);
+      expect(res.body.items[0].distanceKm).toBeGreaterThan(0.1);
+      expect(res.body.items[0].distanceKm).toBeLessThan(0.11);
+    }
+    await api.http.delete('/api/v1/sitters/me').set(bearer(s.accessToken)).expect(204);
   });
 });
 

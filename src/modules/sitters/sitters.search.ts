@@ -2,8 +2,9 @@ import Joi from 'joi';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
+import { planKeySort } from '../../infra/geo-sorted';
 import { ValidationFailed, type FieldError } from '../../http/errors';
-import { PRICE_COLUMN, SIZE_COLUMN, type SitterRow, type SittersRepository, type SqlFilter } from './sitters.repository';
+import { PRICE_COLUMN, SIZE_COLUMN, SORT_INDEX, type SitterRow, type SittersRepository, type SqlFilter } from './sitters.repository';
 import { toSearchItem, type SearchItem } from './sitters.presenter';
 import { MAX_RANGE_DAYS, SERVICES, type PetSize, type SearchSort, type Service } from './sitters.schemas';
 import { daysBetween } from './sitters.days';
@@ -49,6 +50,8 @@ const BASE_CONDITIONS = 2;
 export class SitterSearch {
   /** Set by the reservations module (full days); null until it exists. */
   fullDayFilter: FullDayFilter | null = null;
+  /** How many members make a circle dense (see planKeySort); tests set it to exercise both plans. */
+  denseAt: number | null = null;
 
   constructor(
     private readonly geo: GeoIndex,
@@ -133,8 +136,8 @@ export class SitterSearch {
   }
 
   /**
-   * Highest rating or lowest price first: the order is not the geo order, so the whole circle's
-   * candidates go to MySQL at once, which filters, sorts (ties by id) and cuts the page.
+   * Highest rating or lowest price first: not the geo order, so MySQL sorts (ties by id) and cuts the
+   * page, over the circle's ids or by walking the sort's index when the circle is dense (planKeySort).
    */
   private async byKey(q: SearchQuery, filter: SqlFilter): Promise<SearchPage> {
     const price = this.priceExpr(q);
@@ -149,13 +152,32 @@ export class SitterSearch {
       if (c.v !== (q.service ?? null)) throw invalidCursor();
       after = { where: [`(${price} > ? OR (${price} = ? AND s.id > ?))`], replacements: [c.p, c.p, c.i] };
     }
-    const hits = await this.geo.search({ lat: q.lat, lng: q.lng }, q.radiusKm);
-    if (!hits.length) return { items: [], nextCursor: null };
-    const distance = new Map(hits.map((h) => [h.id, h.distanceKm]));
-    const orderBy = q.sort === 'rating' ? 's.rating IS NULL, s.rating DESC, s.id' : `${price}, s.id`;
-    const rows = await this.repo.pageIds([...distance.keys()], filter, after, orderBy, q.limit + 1);
+    const plan = await planKeySort({
+      geo: this.geo,
+      center: { lat: q.lat, lng: q.lng },
+      radiusKm: q.radiusKm,
+      want: q.limit + 1,
+      selective: filter.where.length > BASE_CONDITIONS,
+      alias: 's',
+      denseAt: this.denseAt,
+    });
+    // MariaDB sorts NULL below every value, so `rating DESC` already puts unrated sitters last, which
+    // is the order the index holds; the explicit `IS NULL` key is for the IN list, where it is free.
+    const orderBy = q.sort === 'rating' ? (plan.kind === 'walk' ? 's.rating DESC, s.id' : 's.rating IS NULL, s.rating DESC, s.id') : `${price}, s.id`;
+    let rows: SitterRow[];
+    let distanceOf: (r: SitterRow) => number;
+    if (plan.kind === 'ids') {
+      if (!plan.hits.length) return { items: [], nextCursor: null };
+      const distance = new Map(plan.hits.map((h) => [h.id, h.distanceKm]));
+      rows = await this.repo.pageCandidates({ ids: [...distance.keys()] }, filter, after, orderBy, q.limit + 1);
+      distanceOf = (r) => distance.get(r.id)!;
+    } else {
+      const index = q.sort === 'rating' ? SORT_INDEX.rating : q.service ? SORT_INDEX[q.service] : SORT_INDEX.minPrice;
+      rows = await this.repo.pageCandidates({ circle: plan.circle, index }, filter, after, orderBy, q.limit + 1);
+      distanceOf = (r) => plan.circle.distanceKm(r);
+    }
     const page = rows.slice(0, q.limit);
-    const items = page.map((r) => toSearchItem(r, distance.get(r.id)!));
+    const items = page.map((r) => toSearchItem(r, distanceOf(r)));
     let nextCursor: string | null = null;
     if (rows.length > q.limit) {
       const last = page[page.length - 1];

@@ -1,0 +1,62 @@
+import { haversineMeters, REDIS_EARTH_RADIUS_M, type GeoHit, type GeoIndex } from './geo';
+
+/**
+ * Sorts other than distance (rating, price, start time) want the circle's matches ordered by a column,
+ * and there are two ways to get them, each cheap where the other is not:
+ *
+ * - `ids`: the circle comes whole from GEOSEARCH and its ids go to MySQL in one IN query, which
+ *   filters, sorts and cuts the page. The cost grows with the number of members in the circle.
+ * - `walk`: MySQL walks an index in sort order (lat and lng ride in the index, so rows outside the
+ *   circle's bounding box are skipped before the row is read) and keeps rows within the exact sphere
+ *   distance, stopping at the page size. The cost grows with total / circle: the rarer the circle's
+ *   members among all, the more index entries are stepped over per hit.
+ *
+ * Walking beats the IN list once the circle holds more than about √(page × total) members, so a probe
+ * (GEOSEARCH … COUNT k ANY, which stops after k members) asks for that many: fewer back is the whole
+ * circle, k back means dense. Selective filters make the walk step over more rows, so they raise k.
+ */
+export type KeySortPlan = { kind: 'ids'; hits: GeoHit[] } | { kind: 'walk'; circle: SqlCircle };
+
+/** Below this many members the IN list always wins (a few milliseconds at most). */
+const MIN_DENSE = 500;
+
+export async function planKeySort(q: {
+  geo: GeoIndex;
+  center: { lat: number; lng: number };
+  radiusKm: number;
+  want: number;
+  selective: boolean;
+  /** The table's alias in the walk query. */
+  alias: string;
+  /** A fixed threshold instead of the computed one (tests). */
+  denseAt?: number | null;
+}): Promise<KeySortPlan> {
+  const k = q.denseAt ?? Math.max(MIN_DENSE, Math.ceil(Math.sqrt(q.want * (await q.geo.size()) * (q.selective ? 4 : 1))));
+  const hits = await q.geo.searchAny(q.center, q.radiusKm, k);
+  return hits.length < k ? { kind: 'ids', hits } : { kind: 'walk', circle: sqlCircle(q.alias, q.center, q.radiusKm) };
+}
+
+/** SQL conditions for "within the circle" on `${alias}.lat`/`lng`, and the distance of a row. */
+export interface SqlCircle {
+  where: string[];
+  replacements: unknown[];
+  distanceKm: (row: { lat: number; lng: number }) => number;
+}
+
+export function sqlCircle(alias: string, center: { lat: number; lng: number }, radiusKm: number): SqlCircle {
+  const radiusM = radiusKm * 1000;
+  const dLat = (radiusM / REDIS_EARTH_RADIUS_M) * (180 / Math.PI);
+  const cosLat = Math.cos((Math.min(89, Math.abs(center.lat) + dLat) * Math.PI) / 180);
+  const dLng = dLat / cosLat;
+  const where = [`${alias}.lat BETWEEN ? AND ?`];
+  const replacements: unknown[] = [center.lat - dLat, center.lat + dLat];
+  // The box only prunes; across the antimeridian it is left to the exact distance alone.
+  if (center.lng - dLng >= -180 && center.lng + dLng <= 180) {
+    where.push(`${alias}.lng BETWEEN ? AND ?`);
+    replacements.push(center.lng - dLng, center.lng + dLng);
+  }
+  // The same sphere as Redis, so both plans agree on who is inside (to Redis's 52-bit rounding).
+  where.push(`ST_Distance_Sphere(POINT(${alias}.lng, ${alias}.lat), POINT(?, ?), ${REDIS_EARTH_RADIUS_M}) <= ?`);
+  replacements.push(center.lng, center.lat, radiusM);
+  return { where, replacements, distanceKm: (row) => Math.round(haversineMeters(center, row) * 10) / 10_000 }; // km to 0.1 m, as GEOSEARCH gives
+}
