@@ -11,9 +11,12 @@ import { haversineMeters, REDIS_EARTH_RADIUS_M, type GeoHit, type GeoIndex } fro
  *   distance, stopping at the page size. The cost grows with total / circle: the rarer the circle's
  *   members among all, the more index entries are stepped over per hit.
  *
- * Walking beats the IN list once the circle holds more than about √(page × total) members, so a probe
- * (GEOSEARCH … COUNT k ANY, which stops after k members) asks for that many: fewer back is the whole
- * circle, k back means dense. Selective filters make the walk step over more rows, so they raise k.
+ * With c_row the cost of reading and filtering one row by id and c_entry that of stepping over one index
+ * entry, the IN list costs circle × c_row and the walk (page / (share × pass)) × c_entry, where share =
+ * circle / total and pass is the filters' pass rate; they meet at circle = √(page × total × c_entry /
+ * (c_row × pass)). Measured on MariaDB 10.11 (docs/BENCHMARKS.md, 50k meetups and 100k sitters):
+ * c_entry ≈ c_row / 8, and a filtered query passes about a quarter. A probe (GEOSEARCH … COUNT k ANY,
+ * which stops after k members) asks for that many: fewer back is the whole circle, k back means dense.
  */
 export type KeySortPlan = { kind: 'ids'; hits: GeoHit[] } | { kind: 'walk'; circle: SqlCircle };
 
@@ -31,7 +34,7 @@ export async function planKeySort(q: {
   /** A fixed threshold instead of the computed one (tests). */
   denseAt?: number | null;
 }): Promise<KeySortPlan> {
-  const k = q.denseAt ?? Math.max(MIN_DENSE, Math.ceil(Math.sqrt(q.want * (await q.geo.size()) * (q.selective ? 4 : 1))));
+  const k = q.denseAt ?? Math.max(MIN_DENSE, Math.ceil(Math.sqrt((q.want * (await q.geo.size())) / (q.selective ? 2 : 8))));
   const hits = await q.geo.searchAny(q.center, q.radiusKm, k);
   return hits.length < k ? { kind: 'ids', hits } : { kind: 'walk', circle: sqlCircle(q.alias, q.center, q.radiusKm) };
 }
