@@ -15,6 +15,7 @@ import { searchBench } from './bench/search';
 import { sseBench } from './bench/sse';
 import { chatBench } from './bench/chat';
 import { meetupsBench } from './bench/meetups';
+import { waitForIdleDatabaseBeforeEachRow } from './bench/run';
 
 const HELP = `Usage: npm run bench -- [options]
   --only <name>        run one suite: foundation, search, contention, sse, chat, meetups
@@ -64,6 +65,7 @@ async function main() {
   await migrator(sequelize, (m) => process.stdout.write(`${m}\n`)).up();
   await sequelize.close();
 
+  waitForIdleDatabaseBeforeEachRow(env.databaseUrl);
   const only = arg('only', '');
   const names = only ? [only] : Object.keys(SUITES);
   const sections: string[] = [];

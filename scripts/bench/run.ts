@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import mysql from 'mysql2/promise';
 
 export interface LoadResult {
   name: string;
@@ -13,12 +14,38 @@ export interface LoadResult {
   non2xx: number;
 }
 
+let idleCheck: { url: string; database: string } | null = null;
+
+/**
+ * Before each row, wait until MariaDB has finished every query of the bench database: autocannon stops
+ * on time, but queries it left queued (a slow baseline's) keep running on the server and would be
+ * billed to the next row.
+ */
+export function waitForIdleDatabaseBeforeEachRow(databaseUrl: string): void {
+  idleCheck = { url: databaseUrl, database: decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) };
+}
+
+async function untilDatabaseIdle(): Promise<void> {
+  if (!idleCheck) return;
+  const conn = await mysql.createConnection(idleCheck.url);
+  try {
+    for (let i = 0; i < 600; i++) {
+      const [rows] = await conn.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND ID <> CONNECTION_ID()", [idleCheck.database]);
+      if (Number((rows as Array<{ n: number }>)[0].n) === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await conn.end();
+  }
+}
+
 /** Runs autocannon against one URL and keeps the figures the tables need. */
 export async function load(
   name: string,
   url: string,
   opts: { connections?: number; duration?: number; headers?: Record<string, string> } = {},
 ): Promise<LoadResult> {
+  await untilDatabaseIdle();
   const result = await autocannon({
     url,
     connections: opts.connections ?? 50,

@@ -24,7 +24,7 @@ export function parseDatabaseUrl(url: string): DbUrlParts {
 
 export function createSequelize(databaseUrl: string, poolMax: number, logger?: Logger): Sequelize {
   const p = parseDatabaseUrl(databaseUrl);
-  return new Sequelize(p.database, p.user, p.password, {
+  return keepMilliseconds(new Sequelize(p.database, p.user, p.password, {
     host: p.host,
     port: p.port,
     dialect: 'mysql',
@@ -47,7 +47,31 @@ export function createSequelize(databaseUrl: string, poolMax: number, logger?: L
           ),
         ),
     },
-  });
+  }));
+}
+
+/**
+ * Sequelize formats a `Date` replacement of a raw query without its milliseconds (it goes through the
+ * DATETIME type's prototype, which has no length), so `…:05.731` would be stored as `…:05.000` and
+ * compared at second precision. Every column is DATETIME(3), so this instance's raw queries get their
+ * dates as UTC strings with milliseconds (the connection's time zone is +00:00). Model queries use
+ * bind parameters with the column's own type and were never affected.
+ */
+function keepMilliseconds(sequelize: Sequelize): Sequelize {
+  const query = sequelize.query.bind(sequelize) as (sql: unknown, options?: { replacements?: unknown }) => Promise<unknown>;
+  const patched = (sql: unknown, options?: { replacements?: unknown }) =>
+    query(sql, options?.replacements === undefined ? options : { ...options, replacements: withMilliseconds(options.replacements) });
+  sequelize.query = patched as typeof sequelize.query;
+  return sequelize;
+}
+
+function withMilliseconds(value: unknown): unknown {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? value : value.toISOString().slice(0, 23).replace('T', ' ');
+  if (Array.isArray(value)) return value.map(withMilliseconds);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withMilliseconds(v)]));
+  }
+  return value;
 }
 
 const DEADLOCK_CODES = new Set([1213, 1205]);

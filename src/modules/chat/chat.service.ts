@@ -1,6 +1,6 @@
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
-import { inTransaction } from '../../infra/db';
+import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
@@ -282,12 +282,21 @@ export class ChatService {
     }
     const other = await this.deps.users.findById(otherId);
     if (!other) throw NotFound('User');
-    const existing = await this.deps.repo.findDirectRoomId(Math.min(userId, otherId), Math.max(userId, otherId));
+    const pair = [Math.min(userId, otherId), Math.max(userId, otherId)] as const;
+    const existing = await this.deps.repo.findDirectRoomId(...pair);
     if (existing !== null) return { room: await this.getRoom(userId, existing), created: false };
-    const { roomId, created } = await inTransaction(this.deps.sequelize, (t) =>
-      this.createRoomInTx(t, { type: 'direct', memberIds: [userId, otherId] }),
-    );
-    return { room: await this.getRoom(userId, roomId), created };
+    try {
+      const { roomId, created } = await inTransaction(this.deps.sequelize, (t) =>
+        this.createRoomInTx(t, { type: 'direct', memberIds: [userId, otherId] }),
+      );
+      return { room: await this.getRoom(userId, roomId), created };
+    } catch (err) {
+      // Many opens of one pair at once: the losers wait on the winner's key and may deadlock each
+      // other through every retry. The winner's room (with both members) is what they all wanted.
+      const won = isDeadlock(err) ? await this.deps.repo.findDirectRoomId(...pair) : null;
+      if (won === null) throw err;
+      return { room: await this.getRoom(userId, won), created: false };
+    }
   }
 
   async history(
