@@ -20,10 +20,16 @@ export async function addToOutbox(
   topic: string,
   payload: unknown,
 ): Promise<void> {
+  await addManyToOutbox(sequelize, t, clock, topic, [payload]);
+}
+
+/** Several rows of one topic in one statement (a fan-out to many recipients). */
+export async function addManyToOutbox(sequelize: Sequelize, t: Transaction, clock: Clock, topic: string, payloads: unknown[]): Promise<void> {
+  if (!payloads.length) return;
   const now = clock.now();
   await sequelize.query(
-    'INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES (?, ?, 0, ?, ?)',
-    { replacements: [topic, JSON.stringify(payload), now, now], transaction: t, type: QueryTypes.INSERT },
+    `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES ${payloads.map(() => '(?, ?, 0, ?, ?)').join(', ')}`,
+    { replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), now, now]), transaction: t, type: QueryTypes.INSERT },
   );
 }
 

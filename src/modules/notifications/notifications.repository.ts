@@ -81,6 +81,21 @@ export class NotificationsRepository {
     return Number(rows[0].lastSeq);
   }
 
+  /** lockRecipient for many at once, in id order (so two such calls cannot deadlock): id → lastSeq. */
+  async lockRecipients(userIds: number[], t: Transaction): Promise<Map<number, number>> {
+    const ids = [...new Set(userIds)].sort((a, b) => a - b);
+    if (!ids.length) return new Map();
+    await this.sequelize.query(
+      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${ids.map(() => '(?, 0)').join(', ')} ON DUPLICATE KEY UPDATE lastSeq = lastSeq`,
+      { replacements: ids, transaction: t },
+    );
+    const rows = await this.sequelize.query<{ userId: number; lastSeq: number }>(
+      'SELECT userId, lastSeq FROM notification_counters WHERE userId IN (?) ORDER BY userId FOR UPDATE',
+      { replacements: [ids], transaction: t, type: QueryTypes.SELECT },
+    );
+    return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
+  }
+
   /** The committed last sequence number (no lock): where a fresh stream starts. */
   async lastSeq(userId: number): Promise<number> {
     const rows = await this.sequelize.query<{ lastSeq: number }>('SELECT lastSeq FROM notification_counters WHERE userId = ?', {
@@ -150,6 +165,49 @@ export class NotificationsRepository {
         createdAt: now.toISOString(),
       },
     };
+  }
+
+  /**
+   * `insert` for many rows without a dedupe key, in three statements: the rows, their ids read back
+   * by (recipientId, seq) — not assumed consecutive, which depends on innodb_autoinc_lock_mode — and
+   * each recipient's counter. The caller holds every recipient's lock and chose the seqs. Same order.
+   */
+  async insertMany(
+    rows: Array<{ recipientId: number; seq: number; type: NotificationType; title: string; body: string; data: Record<string, unknown> | null }>,
+    now: Date,
+    t: Transaction,
+  ): Promise<StoredNotification[]> {
+    if (!rows.length) return [];
+    await this.sequelize.query(
+      `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, NULL, NULL, ?)').join(', ')}`,
+      { replacements: rows.flatMap((r) => [r.recipientId, r.seq, r.type, r.title, r.body, r.data === null ? null : JSON.stringify(r.data), now]), transaction: t },
+    );
+    const ids = await this.sequelize.query<{ id: number; recipientId: number; seq: number }>(
+      `SELECT id, recipientId, seq FROM notifications WHERE (recipientId, seq) IN (${rows.map(() => '(?, ?)').join(', ')})`,
+      { replacements: rows.flatMap((r) => [r.recipientId, r.seq]), transaction: t, type: QueryTypes.SELECT },
+    );
+    const idOf = new Map(ids.map((r) => [`${r.recipientId}:${r.seq}`, Number(r.id)]));
+    const lastSeq = new Map<number, number>();
+    for (const r of rows) lastSeq.set(r.recipientId, Math.max(r.seq, lastSeq.get(r.recipientId) ?? 0));
+    await this.sequelize.query(
+      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${[...lastSeq].map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE lastSeq = VALUES(lastSeq)`,
+      { replacements: [...lastSeq].flat(), transaction: t },
+    );
+    return rows.map((r) => ({
+      recipientId: r.recipientId,
+      seq: r.seq,
+      notification: { id: idOf.get(`${r.recipientId}:${r.seq}`)!, type: r.type, title: r.title, body: r.body, data: r.data, readAt: null, createdAt: now.toISOString() },
+    }));
+  }
+
+  /** Stored preferences of many users for the given types, keyed `${userId}:${type}`. */
+  async preferencesOf(userIds: number[], types: string[], t: Transaction): Promise<Map<string, Preference>> {
+    if (!userIds.length || !types.length) return new Map();
+    const rows = await this.sequelize.query<{ userId: number; type: string; inApp: number; email: number }>(
+      'SELECT userId, type, inApp, email FROM notification_preferences WHERE userId IN (?) AND type IN (?)',
+      { replacements: [userIds, types], transaction: t, type: QueryTypes.SELECT },
+    );
+    return new Map(rows.map((r) => [`${r.userId}:${r.type}`, { inApp: Boolean(r.inApp), email: Boolean(r.email) }]));
   }
 
   /** Newest first; `beforeId` is the cursor. Fetches one extra row to know whether a next page exists. */

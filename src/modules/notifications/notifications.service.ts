@@ -2,7 +2,7 @@ import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { addManyToOutbox, addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import { NotFound, ValidationFailed } from '../../http/errors';
 import { TOPIC_MAIL } from '../auth/auth.service';
@@ -67,6 +67,25 @@ function decodeCursor(cursor: string): number {
   throw ValidationFailed('Invalid cursor', [{ path: 'query.cursor', message: 'invalid cursor' }]);
 }
 
+/** A feature's input checked and cleaned (a bad one is a programming error: it throws). */
+function prepareNotification(input: NotifyInput) {
+  const { value, error } = notifyInput.validate(input, { stripUnknown: true });
+  if (error) throw new Error(`notify: ${error.message}`);
+  const data = (value.data ?? null) as Record<string, unknown> | null;
+  if (data !== null && Buffer.byteLength(JSON.stringify(data), 'utf8') > DATA_MAX_BYTES) {
+    throw new Error(`notify: data exceeds ${DATA_MAX_BYTES} bytes`);
+  }
+  const type = value.type as NotificationType;
+  return {
+    recipientId: value.recipientId as number,
+    type,
+    title: clean(value.title, TITLE_MAX, false) || type,
+    body: clean(value.body ?? '', BODY_MAX, true),
+    data,
+    dedupeKey: (value.dedupeKey ?? null) as string | null,
+  };
+}
+
 /**
  * Stores, streams and mails notifications. Every feature calls `notify` after its own commit, or
  * `notifyInTx` inside its transaction (then it must call `outbox.nudge()` after commit, or the
@@ -97,10 +116,44 @@ export class NotificationsService {
     return created;
   }
 
+  /**
+   * The same as notifyInTx for each input, in a handful of statements for the whole batch: the
+   * recipients' users, locks (id order) and preferences are read at once, the rows, their live events
+   * and the counters are written at once. Inputs with a dedupe key, whose insert may hit the key, take
+   * the one-by-one path afterwards (the locks are held already, the counters are current).
+   */
   async notifyManyInTx(t: Transaction, inputs: NotifyInput[]): Promise<Array<Notification | null>> {
-    const order = inputs.map((input, i) => ({ input, i })).sort((a, b) => a.input.recipientId - b.input.recipientId);
+    const prepared = inputs.map(prepareNotification);
     const out: Array<Notification | null> = new Array(inputs.length).fill(null);
-    for (const { input, i } of order) out[i] = await this.notifyInTx(t, input);
+    const order = prepared.map((p, i) => ({ p, i })).sort((a, b) => a.p.recipientId - b.p.recipientId || a.i - b.i);
+    const users = new Map((await this.users.findManyById([...new Set(prepared.map((p) => p.recipientId))], t)).map((u) => [u.id, u]));
+    const live = order.filter(({ p }) => users.has(p.recipientId)); // deleted accounts hear nothing
+    const lastSeq = await this.repo.lockRecipients(live.map(({ p }) => p.recipientId), t);
+    const prefs = await this.repo.preferencesOf([...lastSeq.keys()], [...new Set(live.map(({ p }) => p.type))], t);
+    const now = this.clock.now();
+    const rows: Array<{ i: number; row: Parameters<NotificationsRepository['insertMany']>[0][number]; email: boolean }> = [];
+    const keyed: number[] = [];
+    const mailOnly: number[] = [];
+    for (const { p, i } of live) {
+      if (p.dedupeKey !== null) {
+        keyed.push(i);
+        continue;
+      }
+      const pref = prefs.get(`${p.recipientId}:${p.type}`) ?? defaultPreference(p.type);
+      if (pref.inApp) {
+        const seq = lastSeq.get(p.recipientId)! + 1;
+        lastSeq.set(p.recipientId, seq);
+        rows.push({ i, row: { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data }, email: pref.email });
+      } else if (pref.email) mailOnly.push(i);
+    }
+    const stored = await this.repo.insertMany(rows.map((r) => r.row), now, t);
+    await addManyToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, stored);
+    stored.forEach((s, k) => (out[rows[k].i] = s.notification));
+    for (const i of [...rows.filter((r) => r.email).map((r) => r.i), ...mailOnly]) {
+      const p = prepared[i];
+      await this.mailInTx(t, users.get(p.recipientId)!, p.type, p.title, p.body, p.data, now);
+    }
+    for (const i of keyed) out[i] = await this.notifyInTx(t, inputs[i]);
     return out;
   }
 
@@ -110,17 +163,7 @@ export class NotificationsService {
    * and a Redis or SMTP outage only delays them.
    */
   async notifyInTx(t: Transaction, input: NotifyInput): Promise<Notification | null> {
-    const { value, error } = notifyInput.validate(input, { stripUnknown: true });
-    if (error) throw new Error(`notify: ${error.message}`);
-    const data = (value.data ?? null) as Record<string, unknown> | null;
-    if (data !== null && Buffer.byteLength(JSON.stringify(data), 'utf8') > DATA_MAX_BYTES) {
-      throw new Error(`notify: data exceeds ${DATA_MAX_BYTES} bytes`);
-    }
-    const type = value.type as NotificationType;
-    const recipientId = value.recipientId as number;
-    const title = clean(value.title, TITLE_MAX, false) || type;
-    const body = clean(value.body ?? '', BODY_MAX, true);
-
+    const { recipientId, type, title, body, data, dedupeKey } = prepareNotification(input);
     const user = await this.users.findById(recipientId, t);
     if (!user) return null; // deleted accounts hear nothing
     const lastSeq = await this.repo.lockRecipient(recipientId, t);
@@ -129,7 +172,6 @@ export class NotificationsService {
 
     let created: StoredNotification | null = null;
     if (pref.inApp) {
-      const dedupeKey = (value.dedupeKey ?? null) as string | null;
       created = await this.repo.insert({ recipientId, seq: lastSeq + 1, type, title, body, data, dedupeKey }, now, t);
       if (!created) return null; // already notified under this key
       await addToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, created);

@@ -1,3 +1,4 @@
+import { QueryTypes } from 'sequelize';
 import http from 'node:http';
 import { TestContext, ManualClock, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 import { connectRedis } from '../../infra/redis';
@@ -441,6 +442,50 @@ describe('notify', () => {
     await svc(a).notify(note(u.user.id, 'x'));
     await svc(a).notify(note(u.user.id, 'x'));
     expect((await a.http.get('/api/v1/notifications/unread-count').set(bearer(u.accessToken))).body.count).toBe(3);
+  });
+
+  it('notifyMany stores what one-by-one calls would: per-recipient order, preferences, deleted accounts, dedupe keys', async () => {
+    const [u, v, w, gone, quiet] = [await signup(a), await signup(a), await signup(a), await signup(a), await signup(a)];
+    await a.http.delete('/api/v1/users/me').set(bearer(gone.accessToken)).expect(204);
+    await a.http.put('/api/v1/notifications/preferences').set(bearer(quiet.accessToken))
+      .send({ preferences: { 'comment.new': { inApp: false, email: true } } }).expect(200);
+    await svc(a).notify(note(u.user.id, 'before')); // u's counter already moved
+    const s = await track(openStream(b, { token: u.accessToken }));
+    await s.next();
+    const [outboxBefore] = await a.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE topic = 'mail.send'", { type: QueryTypes.SELECT });
+    const out = await svc(a).notifyMany([
+      note(w.user.id, 'w1'),
+      note(u.user.id, 'u1'),
+      note(gone.user.id, 'gone'),
+      note(quiet.user.id, 'quiet'),
+      note(u.user.id, 'u2', { dedupeKey: 'k:1' }),
+      note(u.user.id, 'u3'),
+      note(v.user.id, 'v1', { dedupeKey: 'k:1' }),
+      note(v.user.id, 'v2', { dedupeKey: 'k:1' }),
+    ]);
+    expect(out.map((n) => n?.title ?? null)).toEqual(['Comment w1', 'Comment u1', null, null, 'Comment u2', 'Comment u3', 'Comment v1', null]);
+    // Each recipient's rows have consecutive seqs and ids growing with them, and the counter is the last seq.
+    const rows = await a.sequelize.query<{ id: number; recipientId: number; seq: number; title: string }>(
+      'SELECT id, recipientId, seq, title FROM notifications WHERE recipientId IN (?) ORDER BY recipientId, seq',
+      { replacements: [[u.user.id, v.user.id, w.user.id, gone.user.id, quiet.user.id]], type: QueryTypes.SELECT },
+    );
+    const of = (id: number) => rows.filter((r) => r.recipientId === id);
+    expect(of(u.user.id).map((r) => [r.seq, r.title])).toEqual([[1, 'Comment before'], [2, 'Comment u1'], [3, 'Comment u3'], [4, 'Comment u2']]);
+    expect(of(u.user.id).map((r) => r.id)).toEqual([...of(u.user.id).map((r) => r.id)].sort((x, y) => x - y));
+    expect(of(v.user.id).map((r) => r.seq)).toEqual([1]);
+    expect(of(w.user.id).map((r) => r.seq)).toEqual([1]);
+    expect(of(gone.user.id).length + of(quiet.user.id).length).toBe(0);
+    const counters = await a.sequelize.query<{ userId: number; lastSeq: number }>('SELECT userId, lastSeq FROM notification_counters WHERE userId IN (?)', {
+      replacements: [[u.user.id, v.user.id, w.user.id]], type: QueryTypes.SELECT,
+    });
+    expect(Object.fromEntries(counters.map((c) => [c.userId, c.lastSeq]))).toEqual({ [u.user.id]: 4, [v.user.id]: 1, [w.user.id]: 1 });
+    // The quiet user asked for e-mail only: one mail row, and nothing in-app.
+    const [outboxAfter] = await a.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE topic = 'mail.send'", { type: QueryTypes.SELECT });
+    expect(Number(outboxAfter.n) - Number(outboxBefore.n)).toBe(1);
+    // The stream gets u's three, in seq order, once each.
+    await s.waitFor(() => s.notifications().length === 3);
+    await sleep(150);
+    expect(s.notifications().map((n) => n.title)).toEqual(['Comment u1', 'Comment u3', 'Comment u2']);
   });
 
   it('refuses bad input from a calling module and truncates long text', async () => {

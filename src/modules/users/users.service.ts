@@ -42,6 +42,10 @@ export class UsersService {
     return this.users.findActiveById(id, t, lock);
   }
 
+  findManyById(ids: number[], t?: Transaction): Promise<UserRow[]> {
+    return this.users.findActiveByIds(ids, t);
+  }
+
   async setPasswordHash(userId: number, passwordHash: string, t: Transaction): Promise<void> {
     await this.users.update(userId, { passwordHash }, t);
   }
