@@ -5,6 +5,17 @@ import type { Logger } from './logger';
 
 export type OutboxHandler = (payload: any, meta: { outboxId: number }) => Promise<void>;
 
+/**
+ * A handler whose only effect is one Redis command issued synchronously when it is called (a bus
+ * publish): rows of its topic run without waiting for each other, and since ioredis writes commands
+ * in call order they still reach Redis in id order. A fan-out of thousands is then one pipeline, not
+ * thousands of round trips.
+ */
+export interface PipelinedOutboxHandler {
+  pipelined: true;
+  handler: OutboxHandler;
+}
+
 interface OutboxRow {
   id: number;
   topic: string;
@@ -33,7 +44,8 @@ export async function addManyToOutbox(sequelize: Sequelize, t: Transaction, cloc
   );
 }
 
-const BATCH = 50;
+/** Rows per claim: large enough that a fan-out to thousands is a few round trips of bookkeeping. */
+const BATCH = 200;
 const MAX_BACKOFF_MS = 60_000;
 
 /**
@@ -42,7 +54,7 @@ const MAX_BACKOFF_MS = 60_000;
  * the row pending with exponential backoff; nothing is lost.
  */
 export class OutboxDispatcher {
-  private readonly handlers = new Map<string, OutboxHandler>();
+  private readonly handlers = new Map<string, { handler: OutboxHandler; pipelined: boolean }>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private rerun = false;
@@ -55,8 +67,8 @@ export class OutboxDispatcher {
     private readonly pollMs: number,
   ) {}
 
-  on(topic: string, handler: OutboxHandler): void {
-    this.handlers.set(topic, handler);
+  on(topic: string, handler: OutboxHandler | PipelinedOutboxHandler): void {
+    this.handlers.set(topic, typeof handler === 'function' ? { handler, pipelined: false } : handler);
   }
 
   start(): void {
@@ -124,28 +136,50 @@ export class OutboxDispatcher {
           ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         { replacements: [now], transaction: t, type: QueryTypes.SELECT },
       );
-      for (const row of rows) {
-        const handler = this.handlers.get(row.topic);
+      const done: number[] = [];
+      const settle = async (row: OutboxRow, run: () => Promise<void>) => {
         try {
-          if (!handler) throw new Error(`no handler for topic ${row.topic}`);
-          await handler(JSON.parse(row.payload), { outboxId: row.id });
-          await this.sequelize.query('UPDATE outbox SET processedAt = ?, attempts = attempts + 1 WHERE id = ?', {
-            replacements: [this.clock.now(), row.id],
-            transaction: t,
-          });
+          await run();
+          done.push(row.id);
         } catch (err) {
-          const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(row.attempts, 10));
-          await this.sequelize.query(
-            'UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?',
-            {
-              replacements: [new Date(this.clock.now().getTime() + delay), String((err as Error).message).slice(0, 500), row.id],
-              transaction: t,
-            },
-          );
-          this.logger.warn({ outboxId: row.id, topic: row.topic, err: (err as Error).message }, 'outbox handler failed');
+          await this.failed(row, err as Error, t);
         }
+      };
+      let inFlight: Promise<void>[] = [];
+      for (const row of rows) {
+        const entry = this.handlers.get(row.topic);
+        const run = () => {
+          if (!entry) throw new Error(`no handler for topic ${row.topic}`);
+          return entry.handler(JSON.parse(row.payload), { outboxId: row.id });
+        };
+        if (entry?.pipelined) {
+          inFlight.push(settle(row, run));
+          continue;
+        }
+        await Promise.all(inFlight); // an ordinary handler waits for the pipelined ones before it
+        inFlight = [];
+        await settle(row, run);
+      }
+      await Promise.all(inFlight);
+      // One statement for the batch's successes (a fan-out is thousands of rows); the claim's row locks
+      // keep every other dispatcher off them until this commits.
+      if (done.length) {
+        await this.sequelize.query('UPDATE outbox SET processedAt = ?, attempts = attempts + 1 WHERE id IN (?)', {
+          replacements: [this.clock.now(), done],
+          transaction: t,
+        });
       }
       return rows.length;
     });
+  }
+
+  /** Leaves a failed row pending, due again after an exponential backoff. */
+  private async failed(row: OutboxRow, err: Error, t: Transaction): Promise<void> {
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(row.attempts, 10));
+    await this.sequelize.query('UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?', {
+      replacements: [new Date(this.clock.now().getTime() + delay), String(err.message).slice(0, 500), row.id],
+      transaction: t,
+    });
+    this.logger.warn({ outboxId: row.id, topic: row.topic, err: err.message }, 'outbox handler failed');
   }
 }

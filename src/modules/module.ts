@@ -1,3 +1,4 @@
+import type { OutboxHandler, PipelinedOutboxHandler } from '../infra/outbox';
 import type { Server as HttpServer } from 'node:http';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../config';
@@ -50,7 +51,7 @@ export interface FeatureModule {
   /** Mounted under /api/v1 and documented in /openapi.json. */
   routes?: RouteSpec[];
   /** Outbox topics this module carries out. */
-  outboxHandlers?: Record<string, (payload: any, meta: { outboxId: number }) => Promise<void>>;
+  outboxHandlers?: Record<string, OutboxHandler | PipelinedOutboxHandler>;
   /** Called once the HTTP server exists (Socket.io, SSE hubs). */
   attach?(server: HttpServer): void;
   /** Background work (sweepers, workers, subscriptions). */
