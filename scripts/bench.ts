@@ -22,6 +22,7 @@ const HELP = `Usage: npm run bench -- [options]
   --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets,
                        meetups: 5000 meetups, 100 live participants)
   --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000)
+  --notify-chunk <n>   sse: recipients per notifyMany transaction (default 20, a feature's fan-out; 500 is a broadcast)
   --sockets <n>        chat: sockets over the two instances, a multiple of 50 (default 1000)
   --meetups <n>        meetups: seeded meetups for nearby search (default 50000)
   --participants <n>   meetups: live participants, 5 meetups × 2…100 (default 500)

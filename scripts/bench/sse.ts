@@ -24,7 +24,7 @@ const WARM_FRACTION = 0.1;
  * Recipients per notifyMany transaction and transactions in flight: features notify a few
  * recipients per commit, and an event's latency includes waiting for its whole transaction.
  */
-const NOTIFY_CHUNK = 20;
+const NOTIFY_CHUNK = Number(argValue('notify-chunk') ?? 20); // e.g. 500: a broadcast rather than a feature's fan-out
 const NOTIFY_CONCURRENCY = 6;
 /** Delivery is given up on after this long without a new event (or this long in all). */
 const STALL_MS = 10_000;
