@@ -39,6 +39,39 @@ export async function planKeySort(q: {
   return hits.length < k ? { kind: 'ids', hits } : { kind: 'walk', circle: sqlCircle(q.alias, q.center, q.radiusKm) };
 }
 
+/** Where a key-sorted page's candidates come from: the circle's ids (from Redis), or an SQL circle to walk. */
+export type KeySortSource = { ids: number[] } | { circle: SqlCircle };
+
+/**
+ * One key-sorted page over either plan: `fetch` runs the caller's single MySQL query (filters, sort,
+ * cursor, `want` rows) over the source it is given; each row comes back with its distance.
+ */
+export async function pageByKey<R extends { id: number; lat: number; lng: number }>(q: {
+  geo: GeoIndex;
+  center: { lat: number; lng: number };
+  radiusKm: number;
+  limit: number;
+  selective: boolean;
+  alias: string;
+  denseAt?: number | null;
+  fetch: (source: KeySortSource, want: number) => Promise<R[]>;
+}): Promise<{ page: Array<{ row: R; distanceKm: number }>; more: boolean }> {
+  const want = q.limit + 1;
+  const plan = await planKeySort({ ...q, want });
+  let rows: R[];
+  let distanceOf: (r: R) => number;
+  if (plan.kind === 'ids') {
+    if (!plan.hits.length) return { page: [], more: false };
+    const distance = new Map(plan.hits.map((h) => [h.id, h.distanceKm]));
+    rows = await q.fetch({ ids: [...distance.keys()] }, want);
+    distanceOf = (r) => distance.get(r.id)!;
+  } else {
+    rows = await q.fetch({ circle: plan.circle }, want);
+    distanceOf = (r) => plan.circle.distanceKm(r);
+  }
+  return { page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: distanceOf(row) })), more: rows.length > q.limit };
+}
+
 /** SQL conditions for "within the circle" on `${alias}.lat`/`lng`, and the distance of a row. */
 export interface SqlCircle {
   where: string[];

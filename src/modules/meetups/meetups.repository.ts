@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import type { SqlCircle } from '../../infra/geo-sorted';
+import type { KeySortSource } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { PetSize } from './meetups.schemas';
 
@@ -315,7 +315,7 @@ export class MeetupsRepository {
    * One page of the candidates that pass `filter`, by start time then id, after `after`: the circle's
    * ids from Redis, or a walk of the (status, startsAt, id, lat, lng) index inside an SQL circle.
    */
-  pageByStart(from: { ids: number[] } | { circle: SqlCircle }, filter: SqlFilter, after: { at: Date; id: number } | null, limit: number): Promise<MeetupRow[]> {
+  pageByStart(from: KeySortSource, filter: SqlFilter, after: { at: Date; id: number } | null, limit: number): Promise<MeetupRow[]> {
     const source = 'ids' in from ? { where: [`m.id IN (${idList(from.ids) || 'NULL'})`], replacements: [] } : from.circle;
     const where = [...source.where, ...filter.where];
     const replacements = [...source.replacements, ...filter.replacements];

@@ -2,7 +2,7 @@ import Joi from 'joi';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
-import { planKeySort } from '../../infra/geo-sorted';
+import { pageByKey } from '../../infra/geo-sorted';
 import type { Clock } from '../../infra/clock';
 import { ValidationFailed } from '../../http/errors';
 import { SIZE_COLUMN, type MeetupRow, type MeetupsRepository, type SqlFilter } from './meetups.repository';
@@ -114,30 +114,19 @@ export class MeetupSearch {
   private async byStart(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
     const cur = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, startCursor) : null;
     const after = cur ? { at: cur.t, id: cur.i } : null;
-    const plan = await planKeySort({
+    const { page, more } = await pageByKey<MeetupRow>({
       geo: this.geo,
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
-      want: q.limit + 1,
+      limit: q.limit,
       selective: filter.where.length > BASE_CONDITIONS,
       alias: 'm',
       denseAt: this.denseAt,
+      fetch: (source, want) => this.repo.pageByStart(source, filter, after, want),
     });
-    let rows: MeetupRow[];
-    let distanceOf: (r: MeetupRow) => number;
-    if (plan.kind === 'ids') {
-      if (!plan.hits.length) return { items: [], nextCursor: null };
-      const distance = new Map(plan.hits.map((h) => [h.id, h.distanceKm]));
-      rows = await this.repo.pageByStart({ ids: [...distance.keys()] }, filter, after, q.limit + 1);
-      distanceOf = (r) => distance.get(r.id)!;
-    } else {
-      rows = await this.repo.pageByStart({ circle: plan.circle }, filter, after, q.limit + 1);
-      distanceOf = (r) => plan.circle.distanceKm(r);
-    }
-    const page = rows.slice(0, q.limit);
-    const items = page.map((r) => ({ ...toMeetup(r), distanceKm: distanceOf(r) }));
-    const last = page[page.length - 1];
-    const nextCursor = rows.length > q.limit ? encodeCursor({ s: 'startsAt', t: new Date(last.startsAt).toISOString(), i: last.id }) : null;
+    const items = page.map(({ row, distanceKm }) => ({ ...toMeetup(row), distanceKm }));
+    const last = page[page.length - 1]?.row;
+    const nextCursor = more ? encodeCursor({ s: 'startsAt', t: new Date(last.startsAt).toISOString(), i: last.id }) : null;
     return { items, nextCursor };
   }
 }

@@ -2,7 +2,7 @@ import Joi from 'joi';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
-import { planKeySort } from '../../infra/geo-sorted';
+import { pageByKey } from '../../infra/geo-sorted';
 import { ValidationFailed, type FieldError } from '../../http/errors';
 import { PRICE_COLUMN, SIZE_COLUMN, SORT_INDEX, type SitterRow, type SittersRepository, type SqlFilter } from './sitters.repository';
 import { toSearchItem, type SearchItem } from './sitters.presenter';
@@ -152,35 +152,25 @@ export class SitterSearch {
       if (c.v !== (q.service ?? null)) throw invalidCursor();
       after = { where: [`(${price} > ? OR (${price} = ? AND s.id > ?))`], replacements: [c.p, c.p, c.i] };
     }
-    const plan = await planKeySort({
+    // MariaDB sorts NULL below every value, so `rating DESC` already puts unrated sitters last, which
+    // is the order the index holds; the explicit `IS NULL` key is for the IN list, where it is free.
+    const orderBy = (walk: boolean) => (q.sort === 'rating' ? (walk ? 's.rating DESC, s.id' : 's.rating IS NULL, s.rating DESC, s.id') : `${price}, s.id`);
+    const index = q.sort === 'rating' ? SORT_INDEX.rating : q.service ? SORT_INDEX[q.service] : SORT_INDEX.minPrice;
+    const { page, more } = await pageByKey<SitterRow>({
       geo: this.geo,
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
-      want: q.limit + 1,
+      limit: q.limit,
       selective: filter.where.length > BASE_CONDITIONS,
       alias: 's',
       denseAt: this.denseAt,
+      fetch: (source, want) =>
+        this.repo.pageCandidates('ids' in source ? source : { circle: source.circle, index }, filter, after, orderBy(!('ids' in source)), want),
     });
-    // MariaDB sorts NULL below every value, so `rating DESC` already puts unrated sitters last, which
-    // is the order the index holds; the explicit `IS NULL` key is for the IN list, where it is free.
-    const orderBy = q.sort === 'rating' ? (plan.kind === 'walk' ? 's.rating DESC, s.id' : 's.rating IS NULL, s.rating DESC, s.id') : `${price}, s.id`;
-    let rows: SitterRow[];
-    let distanceOf: (r: SitterRow) => number;
-    if (plan.kind === 'ids') {
-      if (!plan.hits.length) return { items: [], nextCursor: null };
-      const distance = new Map(plan.hits.map((h) => [h.id, h.distanceKm]));
-      rows = await this.repo.pageCandidates({ ids: [...distance.keys()] }, filter, after, orderBy, q.limit + 1);
-      distanceOf = (r) => distance.get(r.id)!;
-    } else {
-      const index = q.sort === 'rating' ? SORT_INDEX.rating : q.service ? SORT_INDEX[q.service] : SORT_INDEX.minPrice;
-      rows = await this.repo.pageCandidates({ circle: plan.circle, index }, filter, after, orderBy, q.limit + 1);
-      distanceOf = (r) => plan.circle.distanceKm(r);
-    }
-    const page = rows.slice(0, q.limit);
-    const items = page.map((r) => toSearchItem(r, distanceOf(r)));
+    const items = page.map(({ row, distanceKm }) => toSearchItem(row, distanceKm));
     let nextCursor: string | null = null;
-    if (rows.length > q.limit) {
-      const last = page[page.length - 1];
+    if (more) {
+      const last = page[page.length - 1].row;
       nextCursor = q.sort === 'rating'
         ? encodeCursor({ s: 'rating', r: last.rating, i: last.id })
         : encodeCursor({ s: 'price', v: q.service ?? null, p: Number(q.service ? last[PRICE_COLUMN[q.service] as keyof SitterRow] : last.minPrice), i: last.id });
