@@ -18,7 +18,7 @@ import { haversineMeters, REDIS_EARTH_RADIUS_M, type GeoHit, type GeoIndex } fro
  * c_entry ≈ c_row / 8, and a filtered query passes about a quarter. A probe (GEOSEARCH … COUNT k ANY,
  * which stops after k members) asks for that many: fewer back is the whole circle, k back means dense.
  */
-export type KeySortPlan = { kind: 'ids'; hits: GeoHit[] } | { kind: 'walk'; circle: SqlCircle };
+export type KeySortPlan = { kind: 'ids'; hits: GeoHit[] } | { kind: 'walk'; circle: SqlCircle; examineAtMost: number };
 
 /** Below this many members the IN list always wins (a few milliseconds at most). */
 const MIN_DENSE = 500;
@@ -33,14 +33,37 @@ export async function planKeySort(q: {
   alias: string;
   /** A fixed threshold instead of the computed one (tests). */
   denseAt?: number | null;
+  /** A fixed cap on the rows a walk examines (tests). */
+  walkBudget?: number | null;
 }): Promise<KeySortPlan> {
   const k = q.denseAt ?? Math.max(MIN_DENSE, Math.ceil(Math.sqrt((q.want * (await q.geo.size())) / (q.selective ? 2 : 8))));
   const hits = await q.geo.searchAny(q.center, q.radiusKm, k);
-  return hits.length < k ? { kind: 'ids', hits } : { kind: 'walk', circle: sqlCircle(q.alias, q.center, q.radiusKm) };
+  if (hits.length < k) return { kind: 'ids', hits };
+  return { kind: 'walk', circle: sqlCircle(q.alias, q.center, q.radiusKm), examineAtMost: q.walkBudget ?? Math.max(MIN_WALK_BUDGET, WALK_BUDGET_PER_MEMBER * k) };
 }
 
+/**
+ * Filters that pass far fewer rows than expected would make a walk step through the whole index
+ * before it fills a page. The walk is therefore capped (MariaDB's LIMIT … ROWS EXAMINED, which ends the
+ * query with the rows found so far, in order); a short answer is ambiguous (the end, or the cap), so the
+ * page is then computed again with the IN list. The cap is a few times what the IN list would cost.
+ */
+const WALK_BUDGET_PER_MEMBER = 16;
+
+/**
+ * When the optimizer sorts instead of following the index (it may on a small table), the cap ends
+ * the query with an error (1028, "Sort aborted: LIMIT ROWS EXAMINED") rather than partial rows: that
+ * too is a short walk.
+ */
+function capped(err: unknown): never[] {
+  const e = err as { parent?: { errno?: number; sqlMessage?: string } };
+  if (e.parent?.errno === 1028 && /ROWS EXAMINED/.test(e.parent.sqlMessage ?? '')) return [];
+  throw err;
+}
+const MIN_WALK_BUDGET = 10_000;
+
 /** Where a key-sorted page's candidates come from: the circle's ids (from Redis), or an SQL circle to walk. */
-export type KeySortSource = { ids: number[] } | { circle: SqlCircle };
+export type KeySortSource = { ids: number[] } | { circle: SqlCircle; examineAtMost: number };
 
 /**
  * One key-sorted page over either plan: `fetch` runs the caller's single MySQL query (filters, sort,
@@ -54,22 +77,21 @@ export async function pageByKey<R extends { id: number; lat: number; lng: number
   selective: boolean;
   alias: string;
   denseAt?: number | null;
+  walkBudget?: number | null;
   fetch: (source: KeySortSource, want: number) => Promise<R[]>;
 }): Promise<{ page: Array<{ row: R; distanceKm: number }>; more: boolean }> {
   const want = q.limit + 1;
   const plan = await planKeySort({ ...q, want });
-  let rows: R[];
-  let distanceOf: (r: R) => number;
-  if (plan.kind === 'ids') {
-    if (!plan.hits.length) return { page: [], more: false };
-    const distance = new Map(plan.hits.map((h) => [h.id, h.distanceKm]));
-    rows = await q.fetch({ ids: [...distance.keys()] }, want);
-    distanceOf = (r) => distance.get(r.id)!;
-  } else {
-    rows = await q.fetch({ circle: plan.circle }, want);
-    distanceOf = (r) => plan.circle.distanceKm(r);
+  if (plan.kind === 'walk') {
+    const rows = await q.fetch({ circle: plan.circle, examineAtMost: plan.examineAtMost }, want).catch(capped);
+    if (rows.length === want) return { page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: plan.circle.distanceKm(row) })), more: true };
   }
-  return { page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: distanceOf(row) })), more: rows.length > q.limit };
+  // Sparse, or a walk that came back short (see WALK_BUDGET_PER_MEMBER): the whole circle's ids.
+  const hits = plan.kind === 'ids' ? plan.hits : await q.geo.search(q.center, q.radiusKm);
+  if (!hits.length) return { page: [], more: false };
+  const distance = new Map(hits.map((h) => [h.id, h.distanceKm]));
+  const rows = await q.fetch({ ids: [...distance.keys()] }, want);
+  return { page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: distance.get(row.id)! })), more: rows.length > q.limit };
 }
 
 /** SQL conditions for "within the circle" on `${alias}.lat`/`lng`, and the distance of a row. */

@@ -183,8 +183,11 @@ describe('GET /meetups/nearby', () => {
       expect(listed.length).toBeGreaterThan(0);
       expect(walked.map((i) => i.id)).toEqual(listed.map((i) => i.id));
       walked.forEach((w, i) => expect(Math.abs(w.distanceKm - listed[i].distanceKm)).toBeLessThan(0.002)); // Redis rounds positions to its geohash
+      service.search.walkBudget = 2; // every walk cut short: each page falls back to the ids plan
+      expect((await allPages(q, limit)).map((i) => i.id)).toEqual(listed.map((i) => i.id));
     } finally {
       service.search.denseAt = null;
+      service.search.walkBudget = null;
     }
   });
 

@@ -323,7 +323,7 @@ export class MeetupsRepository {
       where.push('(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))');
       replacements.push(after.at, after.at, after.id);
     }
-    return this.select<MeetupRow>(`SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}`, replacements);
+    return this.select<MeetupRow>(`SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}${'examineAtMost' in from ? ` ROWS EXAMINED ${Math.trunc(from.examineAtMost)}` : ''}`, replacements);
   }
 
   // --- sweeps ------------------------------------------------------------------------------------

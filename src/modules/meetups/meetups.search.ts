@@ -55,6 +55,8 @@ const BASE_CONDITIONS = 4;
 export class MeetupSearch {
   /** How many members make a circle dense (see planKeySort); tests set it to exercise both plans. */
   denseAt: number | null = null;
+  /** Rows a dense-circle walk may examine before the IN list takes over (tests set it small). */
+  walkBudget: number | null = null;
 
   constructor(
     private readonly geo: GeoIndex,
@@ -122,6 +124,7 @@ export class MeetupSearch {
       selective: filter.where.length > BASE_CONDITIONS,
       alias: 'm',
       denseAt: this.denseAt,
+      walkBudget: this.walkBudget,
       fetch: (source, want) => this.repo.pageByStart(source, filter, after, want),
     });
     const items = page.map(({ row, distanceKm }) => ({ ...toMeetup(row), distanceKm }));

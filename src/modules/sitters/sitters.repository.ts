@@ -79,7 +79,7 @@ const COLS = `s.id, s.userId, s.headline, s.bio, s.boardingPrice, s.daycarePrice
 const FROM = 'FROM sitters s JOIN users u ON u.id = s.userId';
 
 /** A key-sorted page's candidates: the circle's ids from Redis, or a walk of `index` inside `circle`. */
-export type Candidates = { ids: number[] } | { circle: SqlCircle; index: SortIndex };
+export type Candidates = { ids: number[] } | { circle: SqlCircle; index: SortIndex; examineAtMost: number };
 
 /** The indexes a key-sorted walk follows (migration 20261202000100): sort column, id, then lat/lng. */
 export const SORT_INDEX = {
@@ -298,7 +298,7 @@ export class SittersRepository {
     const hint = 'index' in from ? ` FORCE INDEX (${from.index})` : '';
     const where = [...source.where, ...filter.where, ...(after?.where ?? [])];
     return this.select<SitterRow>(
-      `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}`,
+      `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}${'examineAtMost' in from ? ` ROWS EXAMINED ${Math.trunc(from.examineAtMost)}` : ''}`,
       [...source.replacements, ...filter.replacements, ...(after?.replacements ?? [])],
     );
   }

@@ -3,6 +3,8 @@ import { TestContext, ManualClock, signup, bearer, type TestInstance } from '../
 import { haversineMeters } from '../../infra/geo';
 import type { SittersService } from './sitters.service';
 import { SERVICES, SIZES, type Service } from './sitters.schemas';
+import { SORT_INDEX } from './sitters.repository';
+import { sqlCircle } from '../../infra/geo-sorted';
 
 /**
  * Search exactness: a few hundred random sitters (with exact duplicates of one point, equal ratings
@@ -343,6 +345,25 @@ describe('the dense-circle plan: rating and price sorts walk an index instead of
       expect(walked.length).toBeGreaterThan(3);
       expect(walked.map(([id]) => id)).toEqual(listed.map(([id]) => id));
       walked.forEach(([, d], i) => expect(Math.abs(d - listed[i][1])).toBeLessThan(0.002)); // Redis rounds positions to its geohash
+    }
+  }, 60_000);
+
+  it('caps a walk (ROWS EXAMINED) and answers a short one from the circle\'s ids instead, pages still exact', async () => {
+    // The cap itself: the same walk with room for 3 examined rows comes back short.
+    const circle = sqlCircle('s', CENTER, 50);
+    const base = { where: ['s.active = 1', 'u.deletedAt IS NULL'], replacements: [] };
+    const full = await sitters.search['repo'].pageCandidates({ circle, index: SORT_INDEX.rating, examineAtMost: 1_000_000 }, base, null, 's.rating DESC, s.id', 50);
+    const capped = await sitters.search['repo'].pageCandidates({ circle, index: SORT_INDEX.rating, examineAtMost: 3 }, base, null, 's.rating DESC, s.id', 50);
+    expect(full).toHaveLength(50);
+    expect(capped.length).toBeLessThan(4);
+    expect(capped.map((r) => r.id)).toEqual(full.slice(0, capped.length).map((r) => r.id)); // a prefix, in order
+    // Through the API: every walk is cut short, so every page comes from the fallback.
+    sitters.search.walkBudget = 3;
+    try {
+      await randomChecks(12, ['rating', 'price']);
+      expect(await check({ ...CENTER, radiusKm: 50, sort: 'price', limit: 9 })).toBe(seeded.filter((s) => s.active && !s.deleted && haversineMeters(CENTER, s) <= 50_000).length);
+    } finally {
+      sitters.search.walkBudget = null;
     }
   }, 60_000);
 

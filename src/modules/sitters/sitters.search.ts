@@ -52,6 +52,8 @@ export class SitterSearch {
   fullDayFilter: FullDayFilter | null = null;
   /** How many members make a circle dense (see planKeySort); tests set it to exercise both plans. */
   denseAt: number | null = null;
+  /** Rows a dense-circle walk may examine before the IN list takes over (tests set it small). */
+  walkBudget: number | null = null;
 
   constructor(
     private readonly geo: GeoIndex,
@@ -164,8 +166,9 @@ export class SitterSearch {
       selective: filter.where.length > BASE_CONDITIONS,
       alias: 's',
       denseAt: this.denseAt,
+      walkBudget: this.walkBudget,
       fetch: (source, want) =>
-        this.repo.pageCandidates('ids' in source ? source : { circle: source.circle, index }, filter, after, orderBy(!('ids' in source)), want),
+        this.repo.pageCandidates('ids' in source ? source : { ...source, index }, filter, after, orderBy(!('ids' in source)), want),
     });
     const items = page.map(({ row, distanceKm }) => toSearchItem(row, distanceKm));
     let nextCursor: string | null = null;
