@@ -44,7 +44,16 @@ async function main() {
     if (!byStart) items.sort((a, b) => a.distanceKm - b.distanceKm || a.id - b.id);
     res.json({ items: items.slice(0, PAGE) });
   });
-  app.listen(Number(portArg), '127.0.0.1', () => process.send?.('ready'));
+  // Port 0 lets the OS choose (tests): the bound port goes back with 'ready'. Express 5 hands a
+  // listen error to this callback, and a baseline that is not listening must not say it is.
+  const server = app.listen(Number(portArg), '127.0.0.1', (err?: Error) => {
+    if (err) {
+      process.stderr.write(`meetup-baseline: ${err.message}\n`);
+      process.exit(1);
+    }
+    const address = server.address();
+    process.send?.({ ready: true, port: typeof address === 'object' && address ? address.port : Number(portArg) });
+  });
   // Never outlive the benchmark that forked it.
   process.on('disconnect', () => process.exit(0));
 }

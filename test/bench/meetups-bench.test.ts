@@ -17,14 +17,14 @@ import { reindexMeetupGeo } from '../../src/modules/meetups/meetups.service';
 const children: ChildProcess[] = [];
 const SEOUL = { lat: 37.5665, lng: 126.978 };
 
-function start(script: string, args: string[]): Promise<ChildProcess> {
+function start(script: string, args: string[]): Promise<{ child: ChildProcess; port?: number }> {
   const child = fork(path.resolve(__dirname, '../../scripts/bench', script), args, {
     execArgv: ['-r', 'ts-node/register/transpile-only'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.once('message', () => resolve(child));
+    child.once('message', (msg: { port?: number } | string) => resolve({ child, port: typeof msg === 'object' ? msg.port : undefined }));
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
 }
@@ -85,8 +85,8 @@ describe('seeded meetups', () => {
       expect(Date.parse(m.startsAt)).toBeGreaterThan(Date.now() + 3600_000);
     }
 
-    const port = 40_000 + (process.pid % 20_000);
-    await start('meetup-baseline.ts', [String(port), ctx.config.databaseUrl, ctx.config.redisUrl, geo.key]);
+    // A port of the OS's choosing: a fixed one can collide with an outgoing connection's ephemeral port.
+    const { port } = await start('meetup-baseline.ts', ['0', ctx.config.databaseUrl, ctx.config.redisUrl, geo.key]);
     for (const extra of ['', '&sort=startsAt', '&tag=playdate&sort=startsAt']) {
       const apiPage = await a.http.get(`/api/v1/meetups/nearby?${q}${extra}`).set(bearer(hosts[0].token)).expect(200);
       const raw = (await (await fetch(`http://127.0.0.1:${port}/nearby?${q}${extra}`)).json()) as { items: { id: number }[] };
@@ -106,7 +106,7 @@ describe('live-location load generator', () => {
       .expect(201);
     for (const u of users.slice(1)) await a.http.post(`/api/v1/meetups/${m.body.id}/participants`).set(bearer(u.token)).expect(201);
 
-    const gen = await start('meetup-clients.ts', ['0']);
+    const { child: gen } = await start('meetup-clients.ts', ['0']);
     const sockets = users.map((u, j) => ({ url: (j % 2 ? b : a).url, token: u.token, userId: u.id, meetupId: m.body.id }));
     const conn = await ask(gen, 'connect', { sockets, points: { [m.body.id]: location }, concurrency: 3 });
     expect(conn).toMatchObject({ connected: 6, errors: {} });
