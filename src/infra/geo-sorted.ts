@@ -18,12 +18,21 @@ import { haversineMeters, REDIS_EARTH_RADIUS_M, type GeoHit, type GeoIndex } fro
  * c_entry ≈ c_row / 8, and a filtered query passes about a quarter. A probe (GEOSEARCH … COUNT k ANY,
  * which stops after k members) asks for that many: fewer back is the whole circle, k back means dense.
  */
-export type KeySortPlan = { kind: 'ids'; hits: GeoHit[] } | { kind: 'walk'; circle: SqlCircle; examineAtMost: number };
+type KeySortPlan = { kind: 'ids'; hits: GeoHit[] } | { kind: 'walk'; circle: SqlCircle; examineAtMost: number };
 
 /** Below this many members the IN list always wins (a few milliseconds at most). */
 const MIN_DENSE = 500;
 
-export async function planKeySort(q: {
+/**
+ * Filters that pass far fewer rows than expected would make a walk step through the whole index
+ * before it fills a page. The walk is therefore capped (MariaDB's LIMIT … ROWS EXAMINED, which ends the
+ * query with the rows found so far, in order); a short answer is ambiguous (the end, or the cap), so the
+ * page is then computed again with the IN list. The cap is a few times what the IN list would cost.
+ */
+const WALK_BUDGET_PER_MEMBER = 16;
+const MIN_WALK_BUDGET = 10_000;
+
+async function planKeySort(q: {
   geo: GeoIndex;
   center: { lat: number; lng: number };
   radiusKm: number;
@@ -43,14 +52,6 @@ export async function planKeySort(q: {
 }
 
 /**
- * Filters that pass far fewer rows than expected would make a walk step through the whole index
- * before it fills a page. The walk is therefore capped (MariaDB's LIMIT … ROWS EXAMINED, which ends the
- * query with the rows found so far, in order); a short answer is ambiguous (the end, or the cap), so the
- * page is then computed again with the IN list. The cap is a few times what the IN list would cost.
- */
-const WALK_BUDGET_PER_MEMBER = 16;
-
-/**
  * When the optimizer sorts instead of following the index (it may on a small table), the cap ends
  * the query with an error (1028, "Sort aborted: LIMIT ROWS EXAMINED") rather than partial rows: that
  * too is a short walk.
@@ -60,10 +61,21 @@ function capped(err: unknown): never[] {
   if (e.parent?.errno === 1028 && /ROWS EXAMINED/.test(e.parent.sqlMessage ?? '')) return [];
   throw err;
 }
-const MIN_WALK_BUDGET = 10_000;
 
 /** Where a key-sorted page's candidates come from: the circle's ids (from Redis), or an SQL circle to walk. */
 export type KeySortSource = { ids: number[] } | { circle: SqlCircle; examineAtMost: number };
+
+/** Ids come from Redis members; anything but a positive safe integer is dropped, never interpolated. */
+export const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(n) && n > 0).join(',');
+
+/**
+ * What a source adds to the caller's query on `alias`: its WHERE conditions (with their replacements,
+ * which come first) and, for a walk, the cap to put after LIMIT.
+ */
+export function sourceSql(alias: string, source: KeySortSource): { where: string[]; replacements: unknown[]; cap: string } {
+  if ('ids' in source) return { where: [`${alias}.id IN (${idList(source.ids) || 'NULL'})`], replacements: [], cap: '' };
+  return { where: source.circle.where, replacements: source.circle.replacements, cap: ` ROWS EXAMINED ${Math.trunc(source.examineAtMost)}` };
+}
 
 /**
  * One key-sorted page over either plan: `fetch` runs the caller's single MySQL query (filters, sort,

@@ -193,11 +193,7 @@ export class GeoIndex {
    * only the `count` nearest; without it, the whole circle.
    */
   async search(center: { lat: number; lng: number }, radiusKm: number, count?: number): Promise<GeoHit[]> {
-    const args: (string | number)[] = ['FROMLONLAT', center.lng, center.lat, 'BYRADIUS', radiusKm, 'km', 'ASC'];
-    if (count !== undefined) args.push('COUNT', count);
-    args.push('WITHDIST');
-    const rows = (await this.redis.call('GEOSEARCH', this.key, ...args)) as [string, string][];
-    return rows.map(([member, dist]) => ({ id: Number(member), distanceKm: Number(dist) }));
+    return this.geosearch(center, radiusKm, ['ASC', ...(count !== undefined ? ['COUNT', count] : [])]);
   }
 
   /**
@@ -206,7 +202,11 @@ export class GeoIndex {
    * back means the whole circle.
    */
   async searchAny(center: { lat: number; lng: number }, radiusKm: number, count: number): Promise<GeoHit[]> {
-    const rows = (await this.redis.call('GEOSEARCH', this.key, 'FROMLONLAT', center.lng, center.lat, 'BYRADIUS', radiusKm, 'km', 'COUNT', count, 'ANY', 'WITHDIST')) as [string, string][];
+    return this.geosearch(center, radiusKm, ['COUNT', count, 'ANY']);
+  }
+
+  private async geosearch(center: { lat: number; lng: number }, radiusKm: number, options: (string | number)[]): Promise<GeoHit[]> {
+    const rows = (await this.redis.call('GEOSEARCH', this.key, 'FROMLONLAT', center.lng, center.lat, 'BYRADIUS', radiusKm, 'km', ...options, 'WITHDIST')) as [string, string][];
     return rows.map(([member, dist]) => ({ id: Number(member), distanceKm: Number(dist) }));
   }
 

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import type { KeySortSource } from '../../infra/geo-sorted';
+import { idList, sourceSql, type KeySortSource } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { PetSize } from './meetups.schemas';
 
@@ -83,11 +83,9 @@ const COLS = `${BASE_COLS},
 // query (the users module still owns that table).
 const JOINS = 'JOIN users u ON u.id = m.hostId LEFT JOIN meetup_host_stats hs ON hs.userId = m.hostId';
 const FROM = `FROM meetups m ${JOINS}`;
-/** The start-time walk names its index (migration 20261202000100), so the plan never sorts the table. */
+/** The start-time walk names the index it reads (migration 20261202000100). */
 const FROM_BY_START = `FROM meetups m FORCE INDEX (meetups_by_start) ${JOINS}`;
 
-/** Ids come from Redis members; anything but a positive safe integer is dropped, never interpolated. */
-const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(n) && n > 0).join(',');
 
 /** The only code that knows the meetups and meetup_* tables. */
 export class MeetupsRepository {
@@ -316,14 +314,14 @@ export class MeetupsRepository {
    * ids from Redis, or a walk of the (status, startsAt, id, lat, lng) index inside an SQL circle.
    */
   pageByStart(from: KeySortSource, filter: SqlFilter, after: { at: Date; id: number } | null, limit: number): Promise<MeetupRow[]> {
-    const source = 'ids' in from ? { where: [`m.id IN (${idList(from.ids) || 'NULL'})`], replacements: [] } : from.circle;
+    const source = sourceSql('m', from);
     const where = [...source.where, ...filter.where];
     const replacements = [...source.replacements, ...filter.replacements];
     if (after) {
       where.push('(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))');
       replacements.push(after.at, after.at, after.id);
     }
-    return this.select<MeetupRow>(`SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}${'examineAtMost' in from ? ` ROWS EXAMINED ${Math.trunc(from.examineAtMost)}` : ''}`, replacements);
+    return this.select<MeetupRow>(`SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}${source.cap}`, replacements);
   }
 
   // --- sweeps ------------------------------------------------------------------------------------

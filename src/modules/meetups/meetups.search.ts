@@ -53,7 +53,7 @@ const BASE_CONDITIONS = 4;
  * stale index entry can never show a cancelled or started meetup.
  */
 export class MeetupSearch {
-  /** How many members make a circle dense (see planKeySort); tests set it to exercise both plans. */
+  /** How many members make a circle dense (see src/infra/geo-sorted.ts); tests set it to exercise both plans. */
   denseAt: number | null = null;
   /** Rows a dense-circle walk may examine before the IN list takes over (tests set it small). */
   walkBudget: number | null = null;
@@ -111,7 +111,7 @@ export class MeetupSearch {
 
   /**
    * Soonest first: not the geo order, so MySQL sorts and cuts the page, over the circle's ids or by
-   * walking the start-time index when the circle is dense (planKeySort).
+   * walking the start-time index when the circle is dense (src/infra/geo-sorted.ts).
    */
   private async byStart(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
     const cur = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, startCursor) : null;

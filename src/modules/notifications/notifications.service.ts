@@ -131,9 +131,9 @@ export class NotificationsService {
     const lastSeq = await this.repo.lockRecipients(live.map(({ p }) => p.recipientId), t);
     const prefs = await this.repo.preferencesOf([...lastSeq.keys()], [...new Set(live.map(({ p }) => p.type))], t);
     const now = this.clock.now();
-    const rows: Array<{ i: number; row: Parameters<NotificationsRepository['insertMany']>[0][number]; email: boolean }> = [];
+    const rows: Array<{ i: number; row: Parameters<NotificationsRepository['insertMany']>[0][number] }> = [];
     const keyed: number[] = [];
-    const mailOnly: number[] = [];
+    const mailed: number[] = [];
     for (const { p, i } of live) {
       if (p.dedupeKey !== null) {
         keyed.push(i);
@@ -143,13 +143,14 @@ export class NotificationsService {
       if (pref.inApp) {
         const seq = lastSeq.get(p.recipientId)! + 1;
         lastSeq.set(p.recipientId, seq);
-        rows.push({ i, row: { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data }, email: pref.email });
-      } else if (pref.email) mailOnly.push(i);
+        rows.push({ i, row: { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data } });
+      }
+      if (pref.email) mailed.push(i);
     }
     const stored = await this.repo.insertMany(rows.map((r) => r.row), now, t);
     await addManyToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, stored);
     stored.forEach((s, k) => (out[rows[k].i] = s.notification));
-    for (const i of [...rows.filter((r) => r.email).map((r) => r.i), ...mailOnly]) {
+    for (const i of mailed) {
       const p = prepared[i];
       await this.mailInTx(t, users.get(p.recipientId)!, p.type, p.title, p.body, p.data, now);
     }

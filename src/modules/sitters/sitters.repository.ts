@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { GeoPoint } from '../../infra/geo';
-import type { SqlCircle } from '../../infra/geo-sorted';
+import { idList, sourceSql, type KeySortSource } from '../../infra/geo-sorted';
 import type { PetSize, Service } from './sitters.schemas';
 
 /** Fixed by the contract, so safe to interpolate as column names. */
@@ -79,7 +79,7 @@ const COLS = `s.id, s.userId, s.headline, s.bio, s.boardingPrice, s.daycarePrice
 const FROM = 'FROM sitters s JOIN users u ON u.id = s.userId';
 
 /** A key-sorted page's candidates: the circle's ids from Redis, or a walk of `index` inside `circle`. */
-export type Candidates = { ids: number[] } | { circle: SqlCircle; index: SortIndex; examineAtMost: number };
+export type Candidates = KeySortSource & { index?: SortIndex };
 
 /** The indexes a key-sorted walk follows (migration 20261202000100): sort column, id, then lat/lng. */
 export const SORT_INDEX = {
@@ -92,8 +92,6 @@ export const SORT_INDEX = {
 } as const;
 export type SortIndex = (typeof SORT_INDEX)[keyof typeof SORT_INDEX];
 
-/** Ids come from Redis members; anything but a positive safe integer is dropped, never interpolated. */
-const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(n) && n > 0).join(',');
 
 /** The only code that knows the sitters, sitter_* and reviews tables. */
 export class SittersRepository {
@@ -291,14 +289,14 @@ export class SittersRepository {
   /**
    * One page of the candidates that pass `filter`, in `orderBy` order after `after`: candidates are
    * either the circle's ids (from Redis) or the rows an index walk finds inside an SQL circle (see
-   * planKeySort); the walk names its index, so its plan never falls back to sorting the table.
+   * src/infra/geo-sorted.ts); the walk names its index to read (should the optimizer sort anyway, the walk's cap ends it).
    */
   pageCandidates(from: Candidates, filter: SqlFilter, after: SqlFilter | null, orderBy: string, limit: number): Promise<SitterRow[]> {
-    const source = 'ids' in from ? { where: [`s.id IN (${idList(from.ids) || 'NULL'})`], replacements: [] } : from.circle;
-    const hint = 'index' in from ? ` FORCE INDEX (${from.index})` : '';
+    const source = sourceSql('s', from);
+    const hint = from.index ? ` FORCE INDEX (${from.index})` : '';
     const where = [...source.where, ...filter.where, ...(after?.where ?? [])];
     return this.select<SitterRow>(
-      `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}${'examineAtMost' in from ? ` ROWS EXAMINED ${Math.trunc(from.examineAtMost)}` : ''}`,
+      `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}${source.cap}`,
       [...source.replacements, ...filter.replacements, ...(after?.replacements ?? [])],
     );
   }

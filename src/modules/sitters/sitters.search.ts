@@ -50,7 +50,7 @@ const BASE_CONDITIONS = 2;
 export class SitterSearch {
   /** Set by the reservations module (full days); null until it exists. */
   fullDayFilter: FullDayFilter | null = null;
-  /** How many members make a circle dense (see planKeySort); tests set it to exercise both plans. */
+  /** How many members make a circle dense (see src/infra/geo-sorted.ts); tests set it to exercise both plans. */
   denseAt: number | null = null;
   /** Rows a dense-circle walk may examine before the IN list takes over (tests set it small). */
   walkBudget: number | null = null;
@@ -139,7 +139,7 @@ export class SitterSearch {
 
   /**
    * Highest rating or lowest price first: not the geo order, so MySQL sorts (ties by id) and cuts the
-   * page, over the circle's ids or by walking the sort's index when the circle is dense (planKeySort).
+   * page, over the circle's ids or by walking the sort's index when the circle is dense (src/infra/geo-sorted.ts).
    */
   private async byKey(q: SearchQuery, filter: SqlFilter): Promise<SearchPage> {
     const price = this.priceExpr(q);
