@@ -25,8 +25,9 @@ function build(sequelize: Sequelize, folder: 'migrations' | 'seeders', log: (msg
   return new Umzug<QueryInterface>({
     migrations: stepFiles(dir).map(({ name, file }) => ({
       name,
-      up: async ({ context }) => (require(file) as Step).up({ context }),
-      down: async ({ context }) => (require(file) as Step).down?.({ context }),
+      // Steps are loaded lazily by path (compiled .js in production, .ts under ts-node).
+      up: async ({ context }) => ((await import(file)) as Step).up({ context }),
+      down: async ({ context }) => ((await import(file)) as Step).down?.({ context }),
     })),
     context: sequelize.getQueryInterface(),
     storage: new SequelizeStorage({ sequelize, tableName: folder === 'migrations' ? 'schema_migrations' : 'schema_seeds' }),

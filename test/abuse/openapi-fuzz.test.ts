@@ -27,7 +27,7 @@ let ctx: TestContext;
 let api: TestInstance;
 let me: Awaited<ReturnType<typeof signup>>;
 let otherIds: number[] = [];
-let ops: Operation[] = [];
+const ops: Operation[] = [];
 /** Tables whose content a refused request must leave alone (the outbox is the dispatcher's). */
 let tables: string[] = [];
 

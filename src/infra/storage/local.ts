@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import type { Storage } from './storage';
-import { KeyUrls, assertValidKey, isValidKey } from './keys';
+import { KeyUrls, assertValidKey } from './keys';
 
 /** Files under one directory, served by the app itself at `${publicUrl}/uploads/<key>`. */
 export class LocalStorage implements Storage {

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Storage } from './storage';
-import { KeyUrls, assertValidKey, isValidKey } from './keys';
+import { KeyUrls, assertValidKey } from './keys';
 
 export interface S3StorageOptions {
   bucket: string;

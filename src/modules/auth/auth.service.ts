@@ -10,7 +10,7 @@ import type { MailMessage } from '../../infra/mail/mailer';
 import { RateLimited, Unauthenticated, ValidationFailed } from '../../http/errors';
 import type { AuthUser } from '../../http/auth';
 import type { UsersService } from '../users/users.service';
-import { toSelfUser, type SelfUser } from '../users/users.presenter';
+import { toSelfUser } from '../users/users.presenter';
 import { AuthRepository, type EmailTokenPurpose } from './auth.repository';
 import { AccessTokens, opaqueToken, sha256 } from './auth.tokens';
 

@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
+import { decodeCursor, encodeCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { pageByKey } from '../../infra/geo-sorted';
