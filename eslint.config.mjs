@@ -15,7 +15,10 @@ export default tseslint.config(
     rules: {
       // Refusing control characters in user text is deliberate (see src/http/schemas.ts).
       'no-control-regex': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {
@@ -31,26 +34,45 @@ export default tseslint.config(
   {
     files: ['src/infra/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [boundary('(^|/)(http|modules)/', 'src/infra must not depend on src/http or src/modules: infrastructure knows nothing of HTTP or features.')],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            boundary(
+              '(^|/)(http|modules)/',
+              'src/infra must not depend on src/http or src/modules: infrastructure knows nothing of HTTP or features.',
+            ),
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/modules/**/*.ts'],
     ignores: ['src/modules/**/*.router.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [boundary('^\\.\\./.*\\.repository$', "A module reaches another module's data through that module's service, never its repository.")],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            boundary(
+              '^\\.\\./.*\\.repository$',
+              "A module reaches another module's data through that module's service, never its repository.",
+            ),
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/**/*.router.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [boundary('\\.repository$', 'Routers call services; only services use repositories.')],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [boundary('\\.repository$', 'Routers call services; only services use repositories.')],
+        },
+      ],
     },
   },
 );

@@ -62,7 +62,10 @@ export async function up({ context: qi }: { context: QueryInterface }) {
     },
     tableOptions,
   );
-  await qi.addIndex('chat_messages', ['roomId', 'senderId', 'clientId'], { unique: true, name: 'chat_messages_idempotency' });
+  await qi.addIndex('chat_messages', ['roomId', 'senderId', 'clientId'], {
+    unique: true,
+    name: 'chat_messages_idempotency',
+  });
   // History pages (before/after an id) and unread counts are range scans on this index.
   await qi.addIndex('chat_messages', ['roomId', 'id'], { name: 'chat_messages_room_id' });
 }

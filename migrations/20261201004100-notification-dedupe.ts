@@ -6,7 +6,10 @@ import { DataTypes, type QueryInterface } from 'sequelize';
  */
 export async function up({ context: qi }: { context: QueryInterface }) {
   await qi.addColumn('notifications', 'dedupeKey', { type: DataTypes.STRING(100), allowNull: true });
-  await qi.addIndex('notifications', ['recipientId', 'dedupeKey'], { name: 'notifications_recipient_dedupe', unique: true });
+  await qi.addIndex('notifications', ['recipientId', 'dedupeKey'], {
+    name: 'notifications_recipient_dedupe',
+    unique: true,
+  });
 }
 
 export async function down({ context: qi }: { context: QueryInterface }) {

@@ -65,7 +65,10 @@ export async function up({ context: qi }: { context: QueryInterface }) {
     },
     tableOptions,
   );
-  await qi.addIndex('idempotency_keys', ['userId', 'scope', 'idemKey'], { unique: true, name: 'idempotency_keys_user_scope_key' });
+  await qi.addIndex('idempotency_keys', ['userId', 'scope', 'idemKey'], {
+    unique: true,
+    name: 'idempotency_keys_user_scope_key',
+  });
 }
 
 export async function down({ context: qi }: { context: QueryInterface }) {

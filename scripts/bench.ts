@@ -40,7 +40,10 @@ const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ 
   contention: { title: 'Reservations: concurrent accepts and the capacity invariant', run: contentionBench },
   sse: { title: 'Notifications: open SSE streams, memory per stream and fan-out time', run: sseBench },
   chat: { title: 'Chat: Socket.io messages over two instances, persisted vs a plain relay', run: chatBench },
-  meetups: { title: 'Meetups: nearby search over Redis GEO + MySQL, live location fan-out over two instances', run: meetupsBench },
+  meetups: {
+    title: 'Meetups: nearby search over Redis GEO + MySQL, live location fan-out over two instances',
+    run: meetupsBench,
+  },
 };
 
 function arg(name: string, fallback: string): string {
@@ -84,11 +87,16 @@ async function main() {
 /** Replaces each suite's section in docs/BENCHMARKS.md, keeping the others. */
 function writeReport(sections: string[], env: BenchEnv) {
   const file = path.resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');
-  let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\nProduced by `npm run bench`; each suite compares Pawmate with a baseline measured in the same run.\n';
+  let doc = fs.existsSync(file)
+    ? fs.readFileSync(file, 'utf8')
+    : '# Benchmarks\n\nProduced by `npm run bench`; each suite compares Pawmate with a baseline measured in the same run.\n';
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   for (const section of sections) {
     const name = /<!-- bench:(\w+) -->/.exec(section)![1];
-    const stamped = section.replace('\n\n', `\n\n_${new Date().toISOString().slice(0, 10)} on ${machine}; autocannon, ${env.connections} connections, ${env.duration} s per row._\n\n`);
+    const stamped = section.replace(
+      '\n\n',
+      `\n\n_${new Date().toISOString().slice(0, 10)} on ${machine}; autocannon, ${env.connections} connections, ${env.duration} s per row._\n\n`,
+    );
     const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
     doc = re.test(doc) ? doc.replace(re, stamped) : `${doc.trimEnd()}\n\n${stamped}\n`;
   }

@@ -54,7 +54,10 @@ async function main() {
         break;
       }
       case 'status': {
-        for (const [label, u] of [['migrations', m], ['seeds', s]] as const) {
+        for (const [label, u] of [
+          ['migrations', m],
+          ['seeds', s],
+        ] as const) {
           const [done, pending] = await Promise.all([u.executed(), u.pending()]);
           log(`${label}: ${done.length} applied, ${pending.length} pending`);
           for (const x of done) log(`  [x] ${x.name}`);
@@ -64,7 +67,8 @@ async function main() {
       }
       case 'seed': {
         const pendingMigrations = await m.pending();
-        if (pendingMigrations.length) throw new Error(`${pendingMigrations.length} migration(s) pending: run npm run db:migrate first`);
+        if (pendingMigrations.length)
+          throw new Error(`${pendingMigrations.length} migration(s) pending: run npm run db:migrate first`);
         const pending = await s.pending();
         log(`${pending.length} pending seeder(s)`);
         const applied = await s.up();

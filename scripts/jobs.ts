@@ -9,21 +9,28 @@ import { MAIL_QUEUE } from '../src/infra/jobs';
 
 async function main() {
   if (process.argv.includes('--help')) {
-    process.stdout.write('Usage: npm run jobs:failed [-- --retry]\nEnvironment: REDIS_URL, REDIS_PREFIX (default pm:)\n');
+    process.stdout.write(
+      'Usage: npm run jobs:failed [-- --retry]\nEnvironment: REDIS_URL, REDIS_PREFIX (default pm:)\n',
+    );
     return;
   }
   dotenv.config({ quiet: true });
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
   const prefix = process.env.REDIS_PREFIX ?? 'pm:';
   const connection = new Redis(url, { maxRetriesPerRequest: 1 });
-  const queue = new Queue(MAIL_QUEUE, { connection: connection as unknown as ConnectionOptions, prefix: `${prefix}bull` });
+  const queue = new Queue(MAIL_QUEUE, {
+    connection: connection as unknown as ConnectionOptions,
+    prefix: `${prefix}bull`,
+  });
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
     process.stdout.write(`queue ${MAIL_QUEUE}: ${JSON.stringify(counts)}\n`);
     const failed = await queue.getFailed(0, 199);
     for (const job of failed) {
       const to = (job.data as { to?: string }).to ?? '?';
-      process.stdout.write(`  #${job.id} to=${to} attempts=${job.attemptsMade} failed=${new Date(job.finishedOn ?? 0).toISOString()} reason=${job.failedReason}\n`);
+      process.stdout.write(
+        `  #${job.id} to=${to} attempts=${job.attemptsMade} failed=${new Date(job.finishedOn ?? 0).toISOString()} reason=${job.failedReason}\n`,
+      );
       if (process.argv.includes('--retry')) await job.retry();
     }
     if (process.argv.includes('--retry')) process.stdout.write(`re-queued ${failed.length} job(s)\n`);

@@ -22,7 +22,9 @@ recreated), REDIS_URL (default redis://127.0.0.1:6379/0; keys under "load:" are 
 `;
 
 function describe(p: Profile): string {
-  const http = p.durationSec ? `${p.vus} virtual users for ${p.durationSec / 60} min` : `${p.vus} virtual users × ${p.requestsPerVu} requests`;
+  const http = p.durationSec
+    ? `${p.vus} virtual users for ${p.durationSec / 60} min`
+    : `${p.vus} virtual users × ${p.requestsPerVu} requests`;
   return `${http}, ${p.chatPairs} chat pairs, ${p.sitters} SSE streams`;
 }
 
@@ -34,10 +36,21 @@ async function setupActors(api: Api[], p: Profile, tag: string) {
   const at = (i: number) => api[i % api.length];
   const sitters = await pool(Array.from({ length: p.sitters }), 8, async (_x, i) => {
     const s = await at(i).signup(`sitter${i}`);
-    const profile = await at(i).ok('PUT', '/api/v1/sitters/me', {
-      headline: `Load sitter ${i}`, bio: 'load', services: ['boarding', 'walking'], prices: { boarding: 30000 + i * 100, walking: 15000 },
-      acceptedSizes: ['small', 'medium'], maxPets: 2, location: { lat: 37.5 + (i % 10) * 0.01, lng: 126.9 + Math.floor(i / 10) * 0.01 }, address: 'Seoul',
-    }, s.token);
+    const profile = await at(i).ok(
+      'PUT',
+      '/api/v1/sitters/me',
+      {
+        headline: `Load sitter ${i}`,
+        bio: 'load',
+        services: ['boarding', 'walking'],
+        prices: { boarding: 30000 + i * 100, walking: 15000 },
+        acceptedSizes: ['small', 'medium'],
+        maxPets: 2,
+        location: { lat: 37.5 + (i % 10) * 0.01, lng: 126.9 + Math.floor(i / 10) * 0.01 },
+        address: 'Seoul',
+      },
+      s.token,
+    );
     return { token: s.token, sitterId: profile.id as number, userId: s.id };
   });
   const owners = await pool(Array.from({ length: p.owners }), 8, async (_x, i) => {
@@ -49,7 +62,11 @@ async function setupActors(api: Api[], p: Profile, tag: string) {
     const a = await at(i).signup(`chatA${i}`);
     const b = await at(i + 1).signup(`chatB${i}`);
     const room = await at(i).ok('POST', '/api/v1/chat/rooms', { type: 'direct', userId: b.id }, a.token);
-    return { a: { token: a.token, userId: a.id } as ChatUser, b: { token: b.token, userId: b.id } as ChatUser, roomId: room.id as number };
+    return {
+      a: { token: a.token, userId: a.id } as ChatUser,
+      b: { token: b.token, userId: b.id } as ChatUser,
+      roomId: room.id as number,
+    };
   });
   const actors: Actors = { owners, sitters, tag };
   return { actors, sitters, pairs };
@@ -121,16 +138,27 @@ async function main() {
     let peak: Sample[] = startSamples;
     let httpDone = false;
     const sampler = setInterval(() => {
-      void Promise.all(servers.map(sample)).then((ss) => {
-        ss.forEach((s, i) => samples[i].push(s));
-        if (ss.reduce((n, s) => n + s.openSockets + s.openStreams, 0) >= peak.reduce((n, s) => n + s.openSockets + s.openStreams, 0)) peak = ss;
-      }, () => undefined);
+      void Promise.all(servers.map(sample)).then(
+        (ss) => {
+          ss.forEach((s, i) => samples[i].push(s));
+          if (
+            ss.reduce((n, s) => n + s.openSockets + s.openStreams, 0) >=
+            peak.reduce((n, s) => n + s.openSockets + s.openStreams, 0)
+          )
+            peak = ss;
+        },
+        () => undefined,
+      );
     }, p.sampleEverySec * 1000);
     const httpStarted = performance.now();
     const http = runHttp(urls, stats, actors, p).then(() => {
       httpDone = true;
     });
-    const chat = Promise.all(pairs.map((pair, i) => pair.talk(p.chatMessages, p.chatEveryMs, () => httpDone && p.chatMessages === Infinity, `${started}-${i}`)));
+    const chat = Promise.all(
+      pairs.map((pair, i) =>
+        pair.talk(p.chatMessages, p.chatEveryMs, () => httpDone && p.chatMessages === Infinity, `${started}-${i}`),
+      ),
+    );
     await Promise.all([http, chat]);
     const httpSec = (performance.now() - httpStarted) / 1000;
     clearInterval(sampler);
@@ -168,17 +196,42 @@ async function main() {
         percentile(e.times, 50).toFixed(1),
         percentile(e.times, 95).toFixed(1),
         percentile(e.times, 99).toFixed(1),
-        [...e.statuses.entries()].sort().map(([s, n]) => `${s}×${n}`).join(' '),
+        [...e.statuses.entries()]
+          .sort()
+          .map(([s, n]) => `${s}×${n}`)
+          .join(' '),
       ]);
     }
     const chatAcks = pairs.flatMap((x) => x.result.ackMs);
-    rows.push(['socket.io message:send (ack)', chatAcks.length, Math.round(chatAcks.length / httpSec), percentile(chatAcks, 50).toFixed(1), percentile(chatAcks, 95).toFixed(1), percentile(chatAcks, 99).toFixed(1), `${pairs.reduce((n, x) => n + x.result.failures.length, 0)} refused`]);
-    log(`\n### ${p.name}: ${total} HTTP requests in ${httpSec.toFixed(1)} s (${Math.round(total / httpSec)} req/s over both instances)\n`);
+    rows.push([
+      'socket.io message:send (ack)',
+      chatAcks.length,
+      Math.round(chatAcks.length / httpSec),
+      percentile(chatAcks, 50).toFixed(1),
+      percentile(chatAcks, 95).toFixed(1),
+      percentile(chatAcks, 99).toFixed(1),
+      `${pairs.reduce((n, x) => n + x.result.failures.length, 0)} refused`,
+    ]);
+    log(
+      `\n### ${p.name}: ${total} HTTP requests in ${httpSec.toFixed(1)} s (${Math.round(total / httpSec)} req/s over both instances)\n`,
+    );
     log(table(['endpoint', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'statuses'], rows));
-    log(`\nerrors by status: ${[...byStatus.entries()].sort().map(([s, n]) => `${s}: ${n}`).join(', ')}; connection errors ${stats.errors}, timeouts ${stats.timeouts}\n`);
+    log(
+      `\nerrors by status: ${[...byStatus.entries()]
+        .sort()
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')}; connection errors ${stats.errors}, timeouts ${stats.timeouts}\n`,
+    );
     log(
       table(
-        ['instance', 'RSS start → end', 'heap used start → end', 'event-loop lag start / peak / end', 'lag p99 peak', 'open sockets / streams at peak'],
+        [
+          'instance',
+          'RSS start → end',
+          'heap used start → end',
+          'event-loop lag start / peak / end',
+          'lag p99 peak',
+          'open sockets / streams at peak',
+        ],
         servers.map((_s, i) => [
           i + 1,
           `${mb(startSamples[i].rssBytes)} → ${mb(endSamples[i].rssBytes)}`,
@@ -190,7 +243,12 @@ async function main() {
       ),
     );
     log('');
-    log(table(['invariant', 'holds', 'figures'], checks.map((c) => [c.name, c.ok ? 'yes' : 'NO', c.detail])));
+    log(
+      table(
+        ['invariant', 'holds', 'figures'],
+        checks.map((c) => [c.name, c.ok ? 'yes' : 'NO', c.detail]),
+      ),
+    );
 
     const fivexx = [...byStatus.entries()].filter(([s]) => s >= 500).reduce((n, [, c]) => n + c, 0);
     if (fivexx) failures.push(`${fivexx} responses with a 5xx status`);
@@ -199,7 +257,19 @@ async function main() {
     const chatFailures = pairs.flatMap((x) => x.result.failures);
     if (chatFailures.length) failures.push(`${chatFailures.length} chat sends refused, e.g. ${chatFailures[0]}`);
     if (process.argv.includes('--json')) {
-      log(JSON.stringify({ profile: p.name, httpSec, total, endpoints: rows, byStatus: Object.fromEntries(byStatus), checks, start: startSamples, end: endSamples, peak }));
+      log(
+        JSON.stringify({
+          profile: p.name,
+          httpSec,
+          total,
+          endpoints: rows,
+          byStatus: Object.fromEntries(byStatus),
+          checks,
+          start: startSamples,
+          end: endSamples,
+          peak,
+        }),
+      );
     }
   } finally {
     for (const s of streams) s.close();
@@ -207,7 +277,9 @@ async function main() {
     const codes = await stopServers(servers);
     if (codes.some((c) => c !== 0)) failures.push(`instances exited with ${codes.join(', ')} after SIGTERM`);
   }
-  log(`\nload ${p.name}: ${failures.length ? `FAILED\n  - ${failures.join('\n  - ')}` : 'passed'} (${Math.round((Date.now() - started) / 1000)} s)`);
+  log(
+    `\nload ${p.name}: ${failures.length ? `FAILED\n  - ${failures.join('\n  - ')}` : 'passed'} (${Math.round((Date.now() - started) / 1000)} s)`,
+  );
   process.exit(failures.length ? 1 : 0);
 }
 

@@ -98,10 +98,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
       const geo = new GeoIndex(redis, prefix, kind);
       io.out(`rebuilding ${geo.key} from MySQL in batches of ${batchSize}`);
       const options = { batchSize, onProgress: progress(kind) };
-      const { count } = kind === 'sitters'
-        ? await reindexSitterGeo(new SittersRepository(sequelize), geo, options)
-        : await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options);
-      io.out(`${io.tty ? '\n' : ''}done: ${count} ${kind} in ${geo.key} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      const { count } =
+        kind === 'sitters'
+          ? await reindexSitterGeo(new SittersRepository(sequelize), geo, options)
+          : await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options);
+      io.out(
+        `${io.tty ? '\n' : ''}done: ${count} ${kind} in ${geo.key} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
     }
     return 0;
   } catch (err) {

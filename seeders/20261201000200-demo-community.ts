@@ -12,7 +12,10 @@ const SEOUL = { lat: 37.5665, lng: 126.978 };
 const DISTRICTS = ['Mapo-gu', 'Yongsan-gu', 'Jongno-gu', 'Seongdong-gu', 'Gangnam-gu', 'Songpa-gu'];
 
 async function idOf(qi: QueryInterface, email: string): Promise<number> {
-  const rows = await qi.sequelize.query<{ id: number }>('SELECT id FROM users WHERE email = ?', { replacements: [email], type: QueryTypes.SELECT });
+  const rows = await qi.sequelize.query<{ id: number }>('SELECT id FROM users WHERE email = ?', {
+    replacements: [email],
+    type: QueryTypes.SELECT,
+  });
   if (!rows[0]) throw new Error(`seed user ${email} is missing: run the demo-users seeder first`);
   return rows[0].id;
 }
@@ -24,9 +27,39 @@ export async function up({ context: qi }: { context: QueryInterface }) {
   const neighbour = await idOf(qi, 'neighbour@pawmate.dev');
 
   await qi.bulkInsert('pets', [
-    { ownerId: owner, name: 'Bori', species: 'dog', breed: 'Corgi', size: 'small', birthDate: '2021-04-02', notes: 'Loves tennis balls', createdAt: now, updatedAt: now },
-    { ownerId: owner, name: 'Kong', species: 'dog', breed: 'Jindo', size: 'medium', birthDate: '2019-09-15', notes: null, createdAt: now, updatedAt: now },
-    { ownerId: owner, name: 'Nabi', species: 'cat', breed: null, size: 'small', birthDate: null, notes: 'Indoor only', createdAt: now, updatedAt: now },
+    {
+      ownerId: owner,
+      name: 'Bori',
+      species: 'dog',
+      breed: 'Corgi',
+      size: 'small',
+      birthDate: '2021-04-02',
+      notes: 'Loves tennis balls',
+      createdAt: now,
+      updatedAt: now,
+    },
+    {
+      ownerId: owner,
+      name: 'Kong',
+      species: 'dog',
+      breed: 'Jindo',
+      size: 'medium',
+      birthDate: '2019-09-15',
+      notes: null,
+      createdAt: now,
+      updatedAt: now,
+    },
+    {
+      ownerId: owner,
+      name: 'Nabi',
+      species: 'cat',
+      breed: null,
+      size: 'small',
+      birthDate: null,
+      notes: 'Indoor only',
+      createdAt: now,
+      updatedAt: now,
+    },
   ]);
 
   const hash = await bcrypt.hash(DEMO_PASSWORD, Number(process.env.BCRYPT_COST ?? 10));
@@ -34,7 +67,16 @@ export async function up({ context: qi }: { context: QueryInterface }) {
   for (let i = 1; i < 30; i++) {
     const email = `sitter${i}@pawmate.dev`;
     await qi.bulkInsert('users', [
-      { email, passwordHash: hash, nickname: `Sitter ${i}`, bio: 'Neighbourhood pet sitter', emailVerifiedAt: now, isSitter: true, createdAt: now, updatedAt: now },
+      {
+        email,
+        passwordHash: hash,
+        nickname: `Sitter ${i}`,
+        bio: 'Neighbourhood pet sitter',
+        emailVerifiedAt: now,
+        isSitter: true,
+        createdAt: now,
+        updatedAt: now,
+      },
     ]);
     sitterUsers.push(await idOf(qi, email));
   }
@@ -76,24 +118,43 @@ export async function up({ context: qi }: { context: QueryInterface }) {
 
   // A direct chat between the demo owner and the demo sitter.
   const [low, high] = [Math.min(owner, sitterUser), Math.max(owner, sitterUser)];
-  await qi.bulkInsert('chat_rooms', [{ type: 'direct', userLowId: low, userHighId: high, lastActivityAt: now, createdAt: now, updatedAt: now }]);
-  const [room] = await qi.sequelize.query<{ id: number }>('SELECT id FROM chat_rooms WHERE userLowId = ? AND userHighId = ?', {
-    replacements: [low, high],
-    type: QueryTypes.SELECT,
-  });
+  await qi.bulkInsert('chat_rooms', [
+    { type: 'direct', userLowId: low, userHighId: high, lastActivityAt: now, createdAt: now, updatedAt: now },
+  ]);
+  const [room] = await qi.sequelize.query<{ id: number }>(
+    'SELECT id FROM chat_rooms WHERE userLowId = ? AND userHighId = ?',
+    {
+      replacements: [low, high],
+      type: QueryTypes.SELECT,
+    },
+  );
   await qi.bulkInsert('chat_members', [
     { roomId: room.id, userId: owner, createdAt: now, updatedAt: now },
     { roomId: room.id, userId: sitterUser, createdAt: now, updatedAt: now },
   ]);
   await qi.bulkInsert('chat_messages', [
-    { roomId: room.id, senderId: owner, body: 'Hi! Are you free to walk Bori next Saturday?', clientId: 'demo-1', createdAt: now },
-    { roomId: room.id, senderId: sitterUser, body: 'Yes, happy to. Morning or afternoon?', clientId: 'demo-2', createdAt: now },
+    {
+      roomId: room.id,
+      senderId: owner,
+      body: 'Hi! Are you free to walk Bori next Saturday?',
+      clientId: 'demo-1',
+      createdAt: now,
+    },
+    {
+      roomId: room.id,
+      senderId: sitterUser,
+      body: 'Yes, happy to. Morning or afternoon?',
+      clientId: 'demo-2',
+      createdAt: now,
+    },
   ]);
   const [last] = await qi.sequelize.query<{ id: number }>('SELECT MAX(id) AS id FROM chat_messages WHERE roomId = ?', {
     replacements: [room.id],
     type: QueryTypes.SELECT,
   });
-  await qi.sequelize.query('UPDATE chat_rooms SET lastMessageId = ? WHERE id = ?', { replacements: [last.id, room.id] });
+  await qi.sequelize.query('UPDATE chat_rooms SET lastMessageId = ? WHERE id = ?', {
+    replacements: [last.id, room.id],
+  });
 
   // A walk next week at Hangang park, hosted by the neighbour, with its chat room.
   const startsAt = new Date(now.getTime() + 7 * 86_400_000);
@@ -101,36 +162,63 @@ export async function up({ context: qi }: { context: QueryInterface }) {
   const endsAt = new Date(startsAt.getTime() + 2 * 3600_000);
   await qi.bulkInsert('meetups', [
     {
-      hostId: neighbour, title: 'Saturday morning walk at Yeouido Hangang Park', description: 'Easy 5 km loop, all sizes welcome. Bring water.',
-      lat: 37.5284, lng: 126.9327, address: 'Yeouido Hangang Park, Seoul', startsAt, endsAt, capacity: 12, participantCount: 1,
-      tagsJson: JSON.stringify(['walk', 'small-dogs']), status: 'scheduled', geoIndexed: true, geoVersion: 1, createdAt: now, updatedAt: now,
+      hostId: neighbour,
+      title: 'Saturday morning walk at Yeouido Hangang Park',
+      description: 'Easy 5 km loop, all sizes welcome. Bring water.',
+      lat: 37.5284,
+      lng: 126.9327,
+      address: 'Yeouido Hangang Park, Seoul',
+      startsAt,
+      endsAt,
+      capacity: 12,
+      participantCount: 1,
+      tagsJson: JSON.stringify(['walk', 'small-dogs']),
+      status: 'scheduled',
+      geoIndexed: true,
+      geoVersion: 1,
+      createdAt: now,
+      updatedAt: now,
     },
   ]);
-  const [meetup] = await qi.sequelize.query<{ id: number }>('SELECT id FROM meetups WHERE hostId = ? ORDER BY id DESC LIMIT 1', {
-    replacements: [neighbour],
-    type: QueryTypes.SELECT,
-  });
+  const [meetup] = await qi.sequelize.query<{ id: number }>(
+    'SELECT id FROM meetups WHERE hostId = ? ORDER BY id DESC LIMIT 1',
+    {
+      replacements: [neighbour],
+      type: QueryTypes.SELECT,
+    },
+  );
   await qi.bulkInsert('meetup_tags', [
     { meetupId: meetup.id, tag: 'walk' },
     { meetupId: meetup.id, tag: 'small-dogs' },
   ]);
   await qi.bulkInsert('meetup_participants', [{ meetupId: meetup.id, userId: neighbour, joinedAt: now }]);
-  await qi.bulkInsert('chat_rooms', [{ type: 'meetup', meetupId: meetup.id, lastActivityAt: now, createdAt: now, updatedAt: now }]);
+  await qi.bulkInsert('chat_rooms', [
+    { type: 'meetup', meetupId: meetup.id, lastActivityAt: now, createdAt: now, updatedAt: now },
+  ]);
   const [meetupRoom] = await qi.sequelize.query<{ id: number }>('SELECT id FROM chat_rooms WHERE meetupId = ?', {
     replacements: [meetup.id],
     type: QueryTypes.SELECT,
   });
   await qi.bulkInsert('chat_members', [{ roomId: meetupRoom.id, userId: neighbour, createdAt: now, updatedAt: now }]);
-  await qi.sequelize.query('UPDATE meetups SET chatRoomId = ? WHERE id = ?', { replacements: [meetupRoom.id, meetup.id] });
+  await qi.sequelize.query('UPDATE meetups SET chatRoomId = ? WHERE id = ?', {
+    replacements: [meetupRoom.id, meetup.id],
+  });
 }
 
 export async function down({ context: qi }: { context: QueryInterface }) {
-  const users = await qi.sequelize.query<{ id: number }>("SELECT id FROM users WHERE email LIKE '%@pawmate.dev'", { type: QueryTypes.SELECT });
+  const users = await qi.sequelize.query<{ id: number }>("SELECT id FROM users WHERE email LIKE '%@pawmate.dev'", {
+    type: QueryTypes.SELECT,
+  });
   const ids = users.map((u) => u.id);
   if (!ids.length) return;
-  await qi.sequelize.query('DELETE FROM chat_rooms WHERE userLowId IN (?) OR meetupId IN (SELECT id FROM meetups WHERE hostId IN (?))', { replacements: [ids, ids] });
+  await qi.sequelize.query(
+    'DELETE FROM chat_rooms WHERE userLowId IN (?) OR meetupId IN (SELECT id FROM meetups WHERE hostId IN (?))',
+    { replacements: [ids, ids] },
+  );
   await qi.sequelize.query('DELETE FROM meetups WHERE hostId IN (?)', { replacements: [ids] });
   await qi.sequelize.query('DELETE FROM sitters WHERE userId IN (?)', { replacements: [ids] });
   await qi.sequelize.query('DELETE FROM pets WHERE ownerId IN (?)', { replacements: [ids] });
-  await qi.sequelize.query("DELETE FROM users WHERE email LIKE 'sitter_%@pawmate.dev' AND email <> 'sitter@pawmate.dev'");
+  await qi.sequelize.query(
+    "DELETE FROM users WHERE email LIKE 'sitter_%@pawmate.dev' AND email <> 'sitter@pawmate.dev'",
+  );
 }

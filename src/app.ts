@@ -116,7 +116,16 @@ export function createApp(deps: AppDeps): PawmateApp {
   );
   const bus = new EventBus(config.redisUrl, config.redisPrefix, redis, logger);
   const ctx: ModuleContext = {
-    config, sequelize, redis, clock, logger, metrics, outbox, bus, storage: deps.storage, verifyAccessToken: auth.verifyAccessToken,
+    config,
+    sequelize,
+    redis,
+    clock,
+    logger,
+    metrics,
+    outbox,
+    bus,
+    storage: deps.storage,
+    verifyAccessToken: auth.verifyAccessToken,
   };
   const services: Services = { auth, users };
   const features: FeatureModule[] = [];
@@ -130,7 +139,9 @@ export function createApp(deps: AppDeps): PawmateApp {
   };
   const scheduler = new SweepScheduler(config.redisUrl, config.redisPrefix, config.sweepEveryMs, sweepAll, logger);
 
-  const authLimit = limitPerIp(redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60));
+  const authLimit = limitPerIp(
+    redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60),
+  );
 
   // --- side effects ---------------------------------------------------------------------------
   outbox.on(TOPIC_MAIL, (mail, { outboxId }) => mailJobs.enqueue(mail, `outbox-${outboxId}`));
@@ -138,11 +149,15 @@ export function createApp(deps: AppDeps): PawmateApp {
     await tokens.revokeSessions(msg.sessionIds);
     await bus.publish(LOGINS_REVOKED, msg);
   });
-  for (const f of features) for (const [topic, handler] of Object.entries(f.outboxHandlers ?? {})) outbox.on(topic, handler);
+  for (const f of features)
+    for (const [topic, handler] of Object.entries(f.outboxHandlers ?? {})) outbox.on(topic, handler);
 
   // --- HTTP -----------------------------------------------------------------------------------
   const modules: MountedModule[] = [
-    { prefix: API_PREFIX, routes: [...authRoutes(auth, authLimit), ...usersRoutes(users), ...features.flatMap((f) => f.routes ?? [])] },
+    {
+      prefix: API_PREFIX,
+      routes: [...authRoutes(auth, authLimit), ...usersRoutes(users), ...features.flatMap((f) => f.routes ?? [])],
+    },
   ];
   const openapiDoc = buildOpenApi(modules, { version: '1.0.0', serverUrl: config.publicUrl });
 
@@ -150,7 +165,11 @@ export function createApp(deps: AppDeps): PawmateApp {
     const c = await mailJobs.counts();
     return (c.waiting ?? 0) + (c.delayed ?? 0);
   });
-  metrics.gauge('pawmate_jobs_failed', 'Mail jobs that exhausted their retries (kept for inspection)', async () => (await mailJobs.counts()).failed ?? 0);
+  metrics.gauge(
+    'pawmate_jobs_failed',
+    'Mail jobs that exhausted their retries (kept for inspection)',
+    async () => (await mailJobs.counts()).failed ?? 0,
+  );
 
   const app = express();
   app.disable('x-powered-by');
@@ -161,16 +180,26 @@ export function createApp(deps: AppDeps): PawmateApp {
     pinoHttp({
       logger,
       genReqId: (_req, res) => String((res as unknown as { locals: { requestId: string } }).locals.requestId),
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: scrubUrl(req.url) }),
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: scrubUrl(req.url),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
   app.use(metrics.middleware());
   app.use(helmet());
-  app.use(cors({ origin: config.corsOrigins.length ? config.corsOrigins : false, exposedHeaders: ['X-Request-Id', 'Retry-After'] }));
+  app.use(
+    cors({
+      origin: config.corsOrigins.length ? config.corsOrigins : false,
+      exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    }),
+  );
   app.use(express.json({ limit: '1mb' }));
 
   app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc }));

@@ -19,7 +19,10 @@ export interface Infrastructure {
 }
 
 /** Opens the pools an instance needs; shared by the server, the CLIs and the benchmarks. */
-export async function openInfrastructure(config: Config, logger = createLogger(config.logLevel)): Promise<Infrastructure> {
+export async function openInfrastructure(
+  config: Config,
+  logger = createLogger(config.logLevel),
+): Promise<Infrastructure> {
   const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax, logger);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));

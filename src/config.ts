@@ -46,7 +46,10 @@ const schema = Joi.object({
   JWT_SECRET: Joi.string().min(32).required().messages({
     'string.min': 'must be at least 32 characters',
   }),
-  ACCESS_TOKEN_TTL_SEC: Joi.number().integer().min(10).default(15 * 60),
+  ACCESS_TOKEN_TTL_SEC: Joi.number()
+    .integer()
+    .min(10)
+    .default(15 * 60),
   REFRESH_TOKEN_TTL_SEC: Joi.number()
     .integer()
     .min(60)

@@ -18,7 +18,8 @@ describe('deleting an account that is a sitter', () => {
     const { user, sitter } = await makeSitter(api, { location });
     const geo = sittersGeoIndex({ redis: api.redis, config: ctx.config });
     await eventually(() => geo.has(sitter.id), 5000, 'sitter indexed');
-    const search = () => api.http.get(`/api/v1/sitters/search?lat=${location.lat}&lng=${location.lng}&radiusKm=1`).expect(200);
+    const search = () =>
+      api.http.get(`/api/v1/sitters/search?lat=${location.lat}&lng=${location.lng}&radiusKm=1`).expect(200);
     expect((await search()).body.items.map((s: { id: number }) => s.id)).toContain(sitter.id);
 
     await api.http.delete('/api/v1/users/me').set(bearer(user.accessToken)).expect(204);
@@ -36,14 +37,26 @@ describe('deleting an account that hosts meetups', () => {
     const location = { lat: 35.8714, lng: 128.6014 };
     const meetup = await makeMeetup(api, host, { location });
     await api.http.post(`/api/v1/meetups/${meetup.id}/participants`).set(bearer(guest.accessToken)).expect(201);
-    const nearby = () => api.http.get(`/api/v1/meetups/nearby?lat=${location.lat}&lng=${location.lng}&radiusKm=1`).set(bearer(guest.accessToken)).expect(200);
-    await eventually(async () => (await nearby()).body.items.some((m: { id: number }) => m.id === meetup.id), 5000, 'meetup indexed');
+    const nearby = () =>
+      api.http
+        .get(`/api/v1/meetups/nearby?lat=${location.lat}&lng=${location.lng}&radiusKm=1`)
+        .set(bearer(guest.accessToken))
+        .expect(200);
+    await eventually(
+      async () => (await nearby()).body.items.some((m: { id: number }) => m.id === meetup.id),
+      5000,
+      'meetup indexed',
+    );
 
     await api.http.delete('/api/v1/users/me').set(bearer(host.accessToken)).expect(204);
 
     const after = await api.http.get(`/api/v1/meetups/${meetup.id}`).set(bearer(guest.accessToken)).expect(200);
     expect(after.body.status).toBe('cancelled');
-    await eventually(async () => !(await nearby()).body.items.some((m: { id: number }) => m.id === meetup.id), 5000, 'meetup out of search');
+    await eventually(
+      async () => !(await nearby()).body.items.some((m: { id: number }) => m.id === meetup.id),
+      5000,
+      'meetup out of search',
+    );
     const notes = await api.http.get('/api/v1/notifications').set(bearer(guest.accessToken)).expect(200);
     expect(notes.body.items.map((n: { type: string }) => n.type)).toContain('meetup.cancelled');
   });

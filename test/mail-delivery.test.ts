@@ -47,10 +47,14 @@ describe('mail delivery through the outbox and the job queue', () => {
       expect(pending).toMatchObject({ attempts: 1, processedAt: null });
 
       await redis.start();
-      await eventually(async () => {
-        await api.pawmate.outbox.drain();
-        return smtp.mails.some((m) => m.to.includes(email));
-      }, 20_000, 'mail delivered after Redis returned');
+      await eventually(
+        async () => {
+          await api.pawmate.outbox.drain();
+          return smtp.mails.some((m) => m.to.includes(email));
+        },
+        20_000,
+        'mail delivered after Redis returned',
+      );
       expect(smtp.mails.filter((m) => m.to.includes(email))).toHaveLength(1);
     } finally {
       await api.close();
@@ -61,7 +65,10 @@ describe('mail delivery through the outbox and the job queue', () => {
   it('writes no mail for a signup that failed (rolled back)', async () => {
     const api = await ctx.instance();
     const s = await signup(api);
-    await api.http.post('/api/v1/auth/signup').send({ email: s.email, password: PASSWORD, nickname: 'Dup' }).expect(409);
+    await api.http
+      .post('/api/v1/auth/signup')
+      .send({ email: s.email, password: PASSWORD, nickname: 'Dup' })
+      .expect(409);
     await smtp.waitFor(s.email, /Confirm/);
     const rows = await api.sequelize.query("SELECT id FROM outbox WHERE topic = 'mail.send' AND payload LIKE ?", {
       replacements: [`%${s.email}%`],

@@ -81,7 +81,11 @@ describe('HTTP conventions', () => {
   });
 
   it('answers malformed JSON with 400 naming the body', async () => {
-    const res = await api.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"email": ').expect(400);
+    const res = await api.http
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send('{"email": ')
+      .expect(400);
     expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'body' }] });
   });
 
@@ -122,7 +126,11 @@ describe('metrics and documents', () => {
     const schema = signupOp.requestBody.content['application/json'].schema;
     expect(schema.required).toEqual(expect.arrayContaining(['email', 'password', 'nickname']));
     expect(schema.properties.nickname).toMatchObject({ minLength: 2, maxLength: 30 });
-    expect(res.body.paths['/api/v1/users/{id}'].get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
+    expect(res.body.paths['/api/v1/users/{id}'].get.parameters[0]).toMatchObject({
+      name: 'id',
+      in: 'path',
+      required: true,
+    });
     expect(res.body.paths['/api/v1/users/me'].get.security).toEqual([{ bearer: [] }]);
   });
 
@@ -146,17 +154,26 @@ describe('login rate limit', () => {
     expect(limited.body.code).toBe('RATE_LIMITED');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     // Another IP is not affected.
-    const fine = await other.http.post('/api/v1/auth/login').set('X-Forwarded-For', '203.0.113.8').send({ email: 'a5@example.com', password: 'wrong password' });
+    const fine = await other.http
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', '203.0.113.8')
+      .send({ email: 'a5@example.com', password: 'wrong password' });
     expect(fine.status).toBe(401);
   });
 
   it('limits failed logins per account from any IP; the right password is refused too while limited', async () => {
     const s = await signup(api);
     for (let i = 0; i < 3; i++) {
-      const r = await api.http.post('/api/v1/auth/login').set('X-Forwarded-For', `198.51.100.${i + 1}`).send({ email: s.email, password: 'wrong password' });
+      const r = await api.http
+        .post('/api/v1/auth/login')
+        .set('X-Forwarded-For', `198.51.100.${i + 1}`)
+        .send({ email: s.email, password: 'wrong password' });
       expect(r.status).toBe(401);
     }
-    const limited = await api.http.post('/api/v1/auth/login').set('X-Forwarded-For', '198.51.100.50').send({ email: s.email, password: s.password });
+    const limited = await api.http
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', '198.51.100.50')
+      .send({ email: s.email, password: s.password });
     expect(limited.status).toBe(429);
   });
 });

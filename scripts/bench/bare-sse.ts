@@ -12,7 +12,11 @@ let nextId = 1;
 
 const server = http.createServer((req, res) => {
   req.socket.setNoDelay(true);
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+  });
   // The same opening the Pawmate stream sends, so the load generator treats both alike.
   res.write('retry: 3000\n\nevent: unread-count\ndata: {"count":0}\n\n');
   open.add(res);
@@ -28,7 +32,15 @@ server.listen(port, '127.0.0.1', () =>
       for (const res of open) {
         const id = nextId++;
         // A payload of about the size of a Pawmate notification row.
-        const data = { id, type: 'comment.new', title: 'Bench notification', body: '', data: { i: id }, readAt: null, createdAt: new Date().toISOString() };
+        const data = {
+          id,
+          type: 'comment.new',
+          title: 'Bench notification',
+          body: '',
+          data: { i: id },
+          readAt: null,
+          createdAt: new Date().toISOString(),
+        };
         res.write(`id: ${id}\nevent: notification\ndata: ${JSON.stringify(data)}\n\n`);
       }
       return { sent: open.size, ms: Date.now() - started };

@@ -24,9 +24,10 @@ async function main() {
     const pool = mysql.createPool({ uri: dbUrl, connectionLimit: 10 });
     const app = express();
     app.get('/users/:id', async (req, res) => {
-      const [rows] = await pool.query('SELECT id, email, nickname, bio, avatarUrl, emailVerifiedAt, isSitter, createdAt FROM users WHERE id = ?', [
-        Number(req.params.id),
-      ]);
+      const [rows] = await pool.query(
+        'SELECT id, email, nickname, bio, avatarUrl, emailVerifiedAt, isSitter, createdAt FROM users WHERE id = ?',
+        [Number(req.params.id)],
+      );
       const row = (rows as Record<string, unknown>[])[0];
       if (!row) return void res.status(404).end();
       res.json(row);
@@ -40,8 +41,10 @@ async function main() {
     const geoKey = process.argv[6] ?? 'bench:geo:sitters';
     const app = express();
     // The same filters as the API's filtered rows: walking, small pets, at most 30 000 KRW.
-    const filterSql = (on: boolean) => (on ? ' AND walkingPrice IS NOT NULL AND acceptsSmall = 1 AND walkingPrice <= 30000' : '');
-    const COLS = 'id, userId, headline, boardingPrice, daycarePrice, walkingPrice, dropInPrice, rating, reviewCount, lat, lng';
+    const filterSql = (on: boolean) =>
+      on ? ' AND walkingPrice IS NOT NULL AND acceptsSmall = 1 AND walkingPrice <= 30000' : '';
+    const COLS =
+      'id, userId, headline, boardingPrice, daycarePrice, walkingPrice, dropInPrice, rating, reviewCount, lat, lng';
     app.get('/search', async (req, res) => {
       const lat = Number(req.query.lat);
       const lng = Number(req.query.lng);
@@ -49,11 +52,29 @@ async function main() {
       const filters = req.query.filters === '1';
       if (kind === 'geo-raw') {
         // GEOSEARCH for the nearest candidates, then one MySQL query on those ids (no paging logic).
-        const hits = (await redis.call('GEOSEARCH', geoKey, 'FROMLONLAT', lng, lat, 'BYRADIUS', km, 'km', 'ASC', 'COUNT', 80, 'WITHDIST')) as [string, string][];
+        const hits = (await redis.call(
+          'GEOSEARCH',
+          geoKey,
+          'FROMLONLAT',
+          lng,
+          lat,
+          'BYRADIUS',
+          km,
+          'km',
+          'ASC',
+          'COUNT',
+          80,
+          'WITHDIST',
+        )) as [string, string][];
         const dist = new Map(hits.map(([id, d]) => [Number(id), Number(d)]));
         if (!hits.length) return void res.json({ items: [] });
-        const [rows] = await pool.query(`SELECT ${COLS} FROM sitters WHERE id IN (?) AND active = 1${filterSql(filters)}`, [[...dist.keys()]]);
-        const items = (rows as { id: number }[]).map((r) => ({ ...r, distanceKm: dist.get(r.id) })).sort((a, b) => a.distanceKm! - b.distanceKm! || a.id - b.id);
+        const [rows] = await pool.query(
+          `SELECT ${COLS} FROM sitters WHERE id IN (?) AND active = 1${filterSql(filters)}`,
+          [[...dist.keys()]],
+        );
+        const items = (rows as { id: number }[])
+          .map((r) => ({ ...r, distanceKm: dist.get(r.id) }))
+          .sort((a, b) => a.distanceKm! - b.distanceKm! || a.id - b.id);
         return void res.json({ items: items.slice(0, 20) });
       }
       // MySQL only: a bounding box on the (lat, lng) index, then the exact sphere distance.

@@ -16,7 +16,13 @@ const INSERT_BATCH = 1000;
  * else. The access tokens are minted the way src/modules/auth/auth.tokens.ts does (HS256, sub, sid,
  * jti, iat, exp) with the secret the servers are given, so the servers cannot tell them apart.
  */
-export async function bulkUsers(databaseUrl: string, jwtSecret: string, count: number, tag: string, ttlSec = 3600): Promise<BenchUser[]> {
+export async function bulkUsers(
+  databaseUrl: string,
+  jwtSecret: string,
+  count: number,
+  tag: string,
+  ttlSec = 3600,
+): Promise<BenchUser[]> {
   const conn = await mysql.createConnection({ uri: databaseUrl });
   try {
     // Unique per run and suite, so two suites (or two runs on a kept database) never collide on e-mail.
@@ -44,7 +50,11 @@ export async function bulkUsers(databaseUrl: string, jwtSecret: string, count: n
     return (sessions as { id: number; userId: number }[]).map((s) => ({
       id: Number(s.userId),
       sessionId: Number(s.id),
-      token: jwt.sign({ sub: String(s.userId), sid: Number(s.id), jti: randomUUID(), iat, exp: iat + ttlSec }, jwtSecret, { algorithm: 'HS256' }),
+      token: jwt.sign(
+        { sub: String(s.userId), sid: Number(s.id), jti: randomUUID(), iat, exp: iat + ttlSec },
+        jwtSecret,
+        { algorithm: 'HS256' },
+      ),
     }));
   } finally {
     await conn.end();

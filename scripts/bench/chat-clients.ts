@@ -54,7 +54,10 @@ function connectOne(url: string, token: string | null, rooms: number[], errors: 
     socket.once('connect', async () => {
       socket.on('message:new', onMessage);
       for (const roomId of rooms) {
-        const ack = (await socket.timeout(20_000).emitWithAck('room:join', { roomId }).catch(() => ({ ok: false, code: 'TIMEOUT' }))) as {
+        const ack = (await socket
+          .timeout(20_000)
+          .emitWithAck('room:join', { roomId })
+          .catch(() => ({ ok: false, code: 'TIMEOUT' }))) as {
           ok: boolean;
           code?: string;
         };
@@ -110,7 +113,11 @@ serveIpc({
       outstanding++;
       sent++;
       const at = now();
-      const payload = { roomId: c.rooms[req.roomIndex], body: `bench ${at.toFixed(3)}`, clientId: `b${index}-${seq++}-${Date.now().toString(36)}` };
+      const payload = {
+        roomId: c.rooms[req.roomIndex],
+        body: `bench ${at.toFixed(3)}`,
+        clientId: `b${index}-${seq++}-${Date.now().toString(36)}`,
+      };
       c.socket
         .timeout(ACK_GRACE_MS)
         .emitWithAck('message:send', payload)

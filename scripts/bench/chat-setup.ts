@@ -24,7 +24,9 @@ async function main() {
     async postRooms(req: { groups: number[][]; firstPostId: number }) {
       const ids: number[] = [];
       for (const [i, memberIds] of req.groups.entries()) {
-        const { roomId } = await inTransaction(infra.sequelize, (t) => chat.createRoomInTx(t, { type: 'post', postId: req.firstPostId + i, memberIds }));
+        const { roomId } = await inTransaction(infra.sequelize, (t) =>
+          chat.createRoomInTx(t, { type: 'post', postId: req.firstPostId + i, memberIds }),
+        );
         ids.push(roomId);
       }
       return ids;

@@ -64,7 +64,8 @@ interface PhaseResult {
 function socketCount(): number {
   const given = argValue('sockets');
   const n = given ? Number(given) : process.argv.includes('--quick') ? 200 : 1000;
-  if (!Number.isInteger(n) || n < GROUP || n % GROUP !== 0) throw new Error(`--sockets ${given}: expected a multiple of ${GROUP}`);
+  if (!Number.isInteger(n) || n < GROUP || n % GROUP !== 0)
+    throw new Error(`--sockets ${given}: expected a multiple of ${GROUP}`);
   return n;
 }
 
@@ -86,16 +87,26 @@ export async function chatBench(env: BenchEnv): Promise<{ markdown: string }> {
     const ports = [4140, 4141];
     // The port as an (ignored) argument gives each instance its own log file; the preloaded hook ends
     // the instance if this process dies without killing it.
-    for (const p of ports) children.push(await forkReady('src/server.js', [String(p)], measuredEnv({ ...base, PORT: String(p) })));
-    process.stdout.write(`  creating ${n / 2} direct rooms (REST) and ${n / GROUP} rooms of ${GROUP} (createRoomInTx)\n`);
+    for (const p of ports)
+      children.push(await forkReady('src/server.js', [String(p)], measuredEnv({ ...base, PORT: String(p) })));
+    process.stdout.write(
+      `  creating ${n / 2} direct rooms (REST) and ${n / GROUP} rooms of ${GROUP} (createRoomInTx)\n`,
+    );
     const api = new Api(`http://127.0.0.1:${ports[0]}`);
     pairRooms = await pool(Array.from({ length: n / 2 }), 16, async (_x, k) => {
-      const room = await api.ok<{ id: number }>('POST', '/api/v1/chat/rooms', { type: 'direct', userId: users[2 * k + 1].id }, users[2 * k].token);
+      const room = await api.ok<{ id: number }>(
+        'POST',
+        '/api/v1/chat/rooms',
+        { type: 'direct', userId: users[2 * k + 1].id },
+        users[2 * k].token,
+      );
       return room.id;
     });
     const setup = await forkReady('scripts/bench/chat-setup.js', [], { ...base, PORT: '0', DB_POOL_MAX: '2' });
     children.push(setup);
-    const groups = Array.from({ length: n / GROUP }, (_x, g) => users.slice(g * GROUP, (g + 1) * GROUP).map((u) => u.id));
+    const groups = Array.from({ length: n / GROUP }, (_x, g) =>
+      users.slice(g * GROUP, (g + 1) * GROUP).map((u) => u.id),
+    );
     groupRooms = await ask<number[]>(setup, 'postRooms', { groups, firstPostId: 1 }, 300_000);
     setup.kill('SIGTERM');
     const sockets = users.map((u, i) => ({
@@ -114,7 +125,14 @@ export async function chatBench(env: BenchEnv): Promise<{ markdown: string }> {
   const relays: ChildProcess[] = [];
   try {
     const ports = [4142, 4143];
-    for (const p of ports) relays.push(await forkReady('scripts/bench/plain-relay.js', [String(p)], { ...process.env, RELAY_REDIS_URL: env.redisUrl, RELAY_PREFIX: 'bench-relay:' }));
+    for (const p of ports)
+      relays.push(
+        await forkReady('scripts/bench/plain-relay.js', [String(p)], {
+          ...process.env,
+          RELAY_REDIS_URL: env.redisUrl,
+          RELAY_PREFIX: 'bench-relay:',
+        }),
+      );
     const sockets = users.map((_u, i) => ({
       url: `http://127.0.0.1:${ports[i % 2]}`,
       token: null,
@@ -129,25 +147,38 @@ export async function chatBench(env: BenchEnv): Promise<{ markdown: string }> {
   return { markdown: report(results, n, env.duration, loadAtStart) };
 }
 
-async function runSystem(system: string, sockets: { url: string; token: string | null; rooms: number[] }[], durationMs: number): Promise<PhaseResult[]> {
+async function runSystem(
+  system: string,
+  sockets: { url: string; token: string | null; rooms: number[] }[],
+  durationMs: number,
+): Promise<PhaseResult[]> {
   process.stdout.write(`  ${system}: connecting ${sockets.length} sockets\n`);
   const clients: ChildProcess[] = [];
   try {
-    for (let i = 0; i * SOCKETS_PER_CLIENT < sockets.length; i++) clients.push(await forkReady('scripts/bench/chat-clients.js', [String(i)]));
+    for (let i = 0; i * SOCKETS_PER_CLIENT < sockets.length; i++)
+      clients.push(await forkReady('scripts/bench/chat-clients.js', [String(i)]));
     const conns = await Promise.all(
       clients.map((c, i) =>
         ask<{ connected: number; ms: number; errors: Record<string, number> }>(
           c,
           'connect',
-          { sockets: sockets.slice(i * SOCKETS_PER_CLIENT, (i + 1) * SOCKETS_PER_CLIENT), concurrency: CONNECT_CONCURRENCY },
+          {
+            sockets: sockets.slice(i * SOCKETS_PER_CLIENT, (i + 1) * SOCKETS_PER_CLIENT),
+            concurrency: CONNECT_CONCURRENCY,
+          },
           300_000,
         ),
       ),
     );
     const connected = conns.reduce((a, c) => a + c.connected, 0);
     const connErrors = merge(conns.map((c) => c.errors));
-    process.stdout.write(`    connected and joined ${connected}/${sockets.length} in ${Math.max(...conns.map((c) => c.ms))} ms${Object.keys(connErrors).length ? ` ${JSON.stringify(connErrors)}` : ''}\n`);
-    if (connected < sockets.length) throw new Error(`${system}: only ${connected} of ${sockets.length} sockets connected: ${JSON.stringify(connErrors)}`);
+    process.stdout.write(
+      `    connected and joined ${connected}/${sockets.length} in ${Math.max(...conns.map((c) => c.ms))} ms${Object.keys(connErrors).length ? ` ${JSON.stringify(connErrors)}` : ''}\n`,
+    );
+    if (connected < sockets.length)
+      throw new Error(
+        `${system}: only ${connected} of ${sockets.length} sockets connected: ${JSON.stringify(connErrors)}`,
+      );
 
     // Warm-up (JIT, connection pools, the adapter's subscriptions), not measured: two messages per socket.
     await Promise.all(clients.map((c) => ask(c, 'run', { durationMs: 2000, perSocket: 1, roomIndex: 0 }, 60_000)));
@@ -159,7 +190,15 @@ async function runSystem(system: string, sockets: { url: string; token: string |
       await sleep(RATE_WINDOW_MS);
       const runs = await Promise.all(
         clients.map((c) =>
-          ask<{ sent: number; acked: number; skipped: number; firstSend: number; lastAck: number; ackMs: number[]; errors: Record<string, number> }>(
+          ask<{
+            sent: number;
+            acked: number;
+            skipped: number;
+            firstSend: number;
+            lastAck: number;
+            ackMs: number[];
+            errors: Record<string, number>;
+          }>(
             c,
             'run',
             { durationMs, perSocket: phase.perSocket, roomIndex: phase.roomIndex, maxInFlight: MAX_IN_FLIGHT },
@@ -232,7 +271,20 @@ function report(results: PhaseResult[], n: number, durationSec: number, loadAtSt
   });
   const lines = [
     table(
-      ['system', 'scenario', 'offered msg/s', 'msg/s', 'throughput ratio', 'deliveries/s', 'delivered', 'send→receive p50 ms', 'p99 ms', 'ack p50 ms', 'ack p99 ms', 'problems'],
+      [
+        'system',
+        'scenario',
+        'offered msg/s',
+        'msg/s',
+        'throughput ratio',
+        'deliveries/s',
+        'delivered',
+        'send→receive p50 ms',
+        'p99 ms',
+        'ack p50 ms',
+        'ack p99 ms',
+        'problems',
+      ],
       rows,
     ),
     '',

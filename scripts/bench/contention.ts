@@ -29,38 +29,70 @@ export async function contentionBench(env: BenchEnv): Promise<{ markdown: string
       process.stdout.write(`  setting up: ${scenario.name}\n`);
       const sitters = await pool(Array.from({ length: scenario.sitters }), 16, async (_x, i) => {
         const user = await api.signup(`sitter${i}`);
-        const profile = await api.ok('PUT', '/api/v1/sitters/me', {
-          headline: 'Bench sitter', services: ['boarding'], prices: { boarding: 30000 }, acceptedSizes: ['small'], maxPets: 1,
-          location: { lat: 37.55 + i * 1e-4, lng: 126.92 }, address: 'Seoul',
-        }, user.token);
+        const profile = await api.ok(
+          'PUT',
+          '/api/v1/sitters/me',
+          {
+            headline: 'Bench sitter',
+            services: ['boarding'],
+            prices: { boarding: 30000 },
+            acceptedSizes: ['small'],
+            maxPets: 1,
+            location: { lat: 37.55 + i * 1e-4, lng: 126.92 },
+            address: 'Seoul',
+          },
+          user.token,
+        );
         return { token: user.token, sitterId: profile.id as number };
       });
       const requests = await pool(Array.from({ length: ACCEPTS }), 16, async (_x, i) => {
         const sitter = sitters[i % sitters.length];
         const owner = await api.signup(`owner${i}`);
         const pet = await api.ok('POST', '/api/v1/pets', { name: 'Bench', species: 'dog', size: 'small' }, owner.token);
-        const r = await api.ok('POST', '/api/v1/reservations', { sitterId: sitter.sitterId, service: 'boarding', petIds: [pet.id], startDate: day, endDate: day }, owner.token);
+        const r = await api.ok(
+          'POST',
+          '/api/v1/reservations',
+          { sitterId: sitter.sitterId, service: 'boarding', petIds: [pet.id], startDate: day, endDate: day },
+          owner.token,
+        );
         return { id: r.id as number, token: sitter.token };
       });
       process.stdout.write(`  running: ${scenario.name}\n`);
       const started = performance.now();
-      const results = await Promise.all(requests.map((r) => api.call('POST', `/api/v1/reservations/${r.id}/accept`, {}, r.token)));
+      const results = await Promise.all(
+        requests.map((r) => api.call('POST', `/api/v1/reservations/${r.id}/accept`, {}, r.token)),
+      );
       const wall = performance.now() - started;
       const won = results.filter((r) => r.status === 200).length;
       const conflicts = results.filter((r) => r.status === 409).length;
       const other = results.length - won - conflicts;
-      const overbooked = await overbookedDays(env.databaseUrl, sitters.map((s) => s.sitterId), day);
+      const overbooked = await overbookedDays(
+        env.databaseUrl,
+        sitters.map((s) => s.sitterId),
+        day,
+      );
       rows.push([
         scenario.name,
         Math.round((results.length / wall) * 1000),
-        Math.round(percentile(results.map((r) => r.ms), 50)),
-        Math.round(percentile(results.map((r) => r.ms), 99)),
+        Math.round(
+          percentile(
+            results.map((r) => r.ms),
+            50,
+          ),
+        ),
+        Math.round(
+          percentile(
+            results.map((r) => r.ms),
+            99,
+          ),
+        ),
         won,
         conflicts,
         other,
         overbooked === 0 ? '0 ✔' : `${overbooked} ✘`,
       ]);
-      if (overbooked || other) throw new Error(`${scenario.name}: ${overbooked} overbooked days, ${other} unexpected answers`);
+      if (overbooked || other)
+        throw new Error(`${scenario.name}: ${overbooked} overbooked days, ${other} unexpected answers`);
     }
   } finally {
     for (const c of children) c.kill('SIGTERM');

@@ -61,7 +61,8 @@ export async function foundationBench(env: BenchEnv): Promise<{ markdown: string
       }),
     );
     const results = [bare, healthz, pk, me];
-    for (const r of results) if (r.errors || r.non2xx) throw new Error(`${r.name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+    for (const r of results)
+      if (r.errors || r.non2xx) throw new Error(`${r.name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
     const markdown = table(
       ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'ratio'],
       [

@@ -2,7 +2,12 @@
 export class Api {
   constructor(readonly base: string) {}
 
-  async call<T = any>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T; ms: number }> {
+  async call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: T; ms: number }> {
     const started = performance.now();
     const res = await fetch(`${this.base}${path}`, {
       method,

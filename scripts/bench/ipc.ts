@@ -13,7 +13,12 @@ interface Request {
 let nextId = 1;
 
 /** Sends `{ cmd, ...args }` and resolves with the child's reply; rejects if it exits or takes longer than `timeoutMs`. */
-export function ask<T = any>(child: ChildProcess, cmd: string, args: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<T> {
+export function ask<T = any>(
+  child: ChildProcess,
+  cmd: string,
+  args: Record<string, unknown> = {},
+  timeoutMs = 120_000,
+): Promise<T> {
   const reqId = nextId++;
   return new Promise<T>((resolve, reject) => {
     const done = () => {

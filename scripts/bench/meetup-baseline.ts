@@ -34,12 +34,25 @@ async function main() {
     }
     if (req.query.free === '1') where.push('m.participantCount < m.capacity');
     // Distance order needs only the nearest few; start order needs the whole circle, as in the API.
-    const args: (string | number)[] = ['FROMLONLAT', lng, lat, 'BYRADIUS', km, 'km', 'ASC', ...(byStart ? [] : ['COUNT', 4 * PAGE]), 'WITHDIST'];
+    const args: (string | number)[] = [
+      'FROMLONLAT',
+      lng,
+      lat,
+      'BYRADIUS',
+      km,
+      'km',
+      'ASC',
+      ...(byStart ? [] : ['COUNT', 4 * PAGE]),
+      'WITHDIST',
+    ];
     const hits = (await redis.call('GEOSEARCH', geoKey, ...args)) as [string, string][];
     if (!hits.length) return void res.json({ items: [] });
     const dist = new Map(hits.map(([id, d]) => [Number(id), Number(d)]));
     const sql = `SELECT ${COLS} FROM meetups m JOIN users u ON u.id = m.hostId WHERE m.id IN (?) AND ${where.join(' AND ')}`;
-    const [rows] = await pool.query(byStart ? `${sql} ORDER BY m.startsAt, m.id LIMIT ${PAGE}` : sql, [[...dist.keys()], ...params]);
+    const [rows] = await pool.query(byStart ? `${sql} ORDER BY m.startsAt, m.id LIMIT ${PAGE}` : sql, [
+      [...dist.keys()],
+      ...params,
+    ]);
     const items = (rows as { id: number }[]).map((r) => ({ ...r, distanceKm: dist.get(r.id)! }));
     if (!byStart) items.sort((a, b) => a.distanceKm - b.distanceKm || a.id - b.id);
     res.json({ items: items.slice(0, PAGE) });

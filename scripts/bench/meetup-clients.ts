@@ -67,7 +67,13 @@ function onNearby(c: Client, msg: { meetupId?: number; participants?: { userId: 
 function connectOne(spec: SocketSpec, errors: Map<string, number>): Promise<boolean> {
   const fail = (code: string) => errors.set(code, (errors.get(code) ?? 0) + 1);
   return new Promise((resolve) => {
-    const socket = io(spec.url, { transports: ['websocket'], auth: { token: spec.token }, reconnection: false, forceNew: true, timeout: 20_000 });
+    const socket = io(spec.url, {
+      transports: ['websocket'],
+      auth: { token: spec.token },
+      reconnection: false,
+      forceNew: true,
+      timeout: 20_000,
+    });
     socket.once('connect_error', (err) => {
       fail(`connect: ${err.message}`);
       socket.close();
@@ -83,7 +89,11 @@ function connectOne(spec: SocketSpec, errors: Map<string, number>): Promise<bool
 }
 
 serveIpc({
-  async connect(req: { sockets: SocketSpec[]; points: Record<string, { lat: number; lng: number }>; concurrency: number }) {
+  async connect(req: {
+    sockets: SocketSpec[];
+    points: Record<string, { lat: number; lng: number }>;
+    concurrency: number;
+  }) {
     points = new Map(Object.entries(req.points).map(([id, p]) => [Number(id), p]));
     const errors = new Map<string, number>();
     const started = Date.now();
@@ -113,10 +123,13 @@ serveIpc({
     let cpuBefore = process.cpuUsage();
     let wallBefore = now();
     // CPU over the sending window, from the shared start (the wait before it is idle).
-    setTimeout(() => {
-      cpuBefore = process.cpuUsage();
-      wallBefore = now();
-    }, Math.max(0, req.startAt - Date.now()));
+    setTimeout(
+      () => {
+        cpuBefore = process.cpuUsage();
+        wallBefore = now();
+      },
+      Math.max(0, req.startAt - Date.now()),
+    );
     if (req.measure) measureFrom = req.startAt;
 
     /** Resolves when the update is answered (or given up on), so the next one can be timed from it. */
@@ -127,7 +140,11 @@ serveIpc({
       outstanding++;
       sent++;
       // Each participant stands at its own bearing from the meeting point, so distances differ.
-      const payload = { meetupId: c.meetupId, lat: encodeLat(point.lat, at), lng: point.lng + ((c.userId % 20) - 10) * 0.0001 };
+      const payload = {
+        meetupId: c.meetupId,
+        lat: encodeLat(point.lat, at),
+        lng: point.lng + ((c.userId % 20) - 10) * 0.0001,
+      };
       return c.socket
         .timeout(ACK_TIMEOUT_MS)
         .emitWithAck('location:update', payload)
@@ -152,10 +169,13 @@ serveIpc({
     // RATE_LIMITED acks. The jitter only ever lengthens the interval.
     const schedule = (c: Client, at: number) => {
       if (at >= stopAt) return;
-      const t = setTimeout(() => {
-        timers.delete(t);
-        void send(c).then(() => schedule(c, Date.now() + req.intervalMs + Math.random() * req.jitterMs));
-      }, Math.max(0, at - Date.now()));
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          void send(c).then(() => schedule(c, Date.now() + req.intervalMs + Math.random() * req.jitterMs));
+        },
+        Math.max(0, at - Date.now()),
+      );
       timers.add(t);
     };
     for (const c of clients) schedule(c, req.startAt + Math.random() * req.intervalMs);

@@ -71,9 +71,20 @@ export async function meetupsBench(env: BenchEnv): Promise<{ markdown: string }>
 // --- nearby search --------------------------------------------------------------------------------
 
 async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number): Promise<string> {
-  const hosts = await bulkUsers(env.databaseUrl, base.JWT_SECRET!, Math.min(300, Math.max(10, Math.ceil(count / 150))), 'mhost');
+  const hosts = await bulkUsers(
+    env.databaseUrl,
+    base.JWT_SECRET!,
+    Math.min(300, Math.max(10, Math.ceil(count / 150))),
+    'mhost',
+  );
   process.stdout.write(`  seeding ${count} meetups (${hosts.length} hosts)\n`);
-  await seedMeetups(env.databaseUrl, count, hosts.map((h) => h.id), SEOUL, SEED_RADIUS_KM);
+  await seedMeetups(
+    env.databaseUrl,
+    count,
+    hosts.map((h) => h.id),
+    SEOUL,
+    SEED_RADIUS_KM,
+  );
 
   const sequelize = createSequelize(env.databaseUrl, 2);
   const redis = createRedis(env.redisUrl);
@@ -88,7 +99,9 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
       batchSize: 5000,
       onProgress: (p) => process.stdout.write(`\r  geo index: ${p.done}/${p.total ?? '?'}`),
     });
-    process.stdout.write(`\n  geo:meetups rebuilt in ${((Date.now() - started) / 1000).toFixed(1)} s (${await geo.size()} members)\n`);
+    process.stdout.write(
+      `\n  geo:meetups rebuilt in ${((Date.now() - started) / 1000).toFixed(1)} s (${await geo.size()} members)\n`,
+    );
   } finally {
     redis.disconnect();
     await sequelize.close();
@@ -97,7 +110,9 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
   const children: ChildProcess[] = [];
   try {
     children.push(await forkReady('src/server.js', [String(PORTS.api)], { ...base, PORT: String(PORTS.api) }));
-    children.push(await forkReady('scripts/bench/meetup-baseline.js', [String(PORTS.raw), env.databaseUrl, env.redisUrl, geo.key]));
+    children.push(
+      await forkReady('scripts/bench/meetup-baseline.js', [String(PORTS.raw), env.databaseUrl, env.redisUrl, geo.key]),
+    );
     const token = hosts[0].token;
     const headers = { authorization: `Bearer ${token}` };
     const opts = { duration: env.duration, connections: Math.min(env.connections, 20) };
@@ -112,8 +127,23 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
           const same = await samePage(apiUrl, rawUrl, headers);
           const api = await run(`API ${label}`, apiUrl, { ...opts, headers });
           const raw = await run(`raw ${label}`, rawUrl, opts);
-          const failures = [api, raw].filter((r) => r.non2xx || r.errors).map((r) => `${r.name.split(' ')[0]}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-          rows.push([`${km} km`, f.label, sort, api.rps, api.p50, api.p99, raw.rps, raw.p50, raw.p99, ratio(api.rps, raw.rps), same, failures.join('; ') || '—']);
+          const failures = [api, raw]
+            .filter((r) => r.non2xx || r.errors)
+            .map((r) => `${r.name.split(' ')[0]}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+          rows.push([
+            `${km} km`,
+            f.label,
+            sort,
+            api.rps,
+            api.p50,
+            api.p99,
+            raw.rps,
+            raw.p50,
+            raw.p99,
+            ratio(api.rps, raw.rps),
+            same,
+            failures.join('; ') || '—',
+          ]);
         }
       }
     }
@@ -124,7 +154,20 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
       `(COUNT ${4 * PAGE} for distance, the whole circle for startsAt) and one MySQL IN query with the same filters and host join, ` +
       `no validation, auth or paging exactness. "same page" compares the first page's ids (a filtered raw page may come up short).\n\n` +
       table(
-        ['radius', 'filter', 'sort', 'API req/s', 'API p50 ms', 'API p99 ms', 'raw req/s', 'raw p50 ms', 'raw p99 ms', 'API / raw', 'same page', 'errors'],
+        [
+          'radius',
+          'filter',
+          'sort',
+          'API req/s',
+          'API p50 ms',
+          'API p99 ms',
+          'raw req/s',
+          'raw p50 ms',
+          'raw p99 ms',
+          'API / raw',
+          'same page',
+          'errors',
+        ],
         rows,
       )
     );
@@ -137,7 +180,8 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
 /** Checks both answer 200 with items, and whether their first pages hold the same ids. */
 async function samePage(apiUrl: string, rawUrl: string, headers: Record<string, string>): Promise<string> {
   const [a, r] = await Promise.all([fetch(apiUrl, { headers }), fetch(rawUrl)]);
-  if (a.status !== 200 || r.status !== 200) throw new Error(`nearby probe: API ${a.status} ${await a.text()}, raw ${r.status}`);
+  if (a.status !== 200 || r.status !== 200)
+    throw new Error(`nearby probe: API ${a.status} ${await a.text()}, raw ${r.status}`);
   const ids = async (res: Response) => ((await res.json()) as { items: { id: number }[] }).items.map((i) => i.id);
   const [x, y] = await Promise.all([ids(a), ids(r)]);
   if (!x.length) throw new Error(`nearby probe: the API found nothing at ${apiUrl}`);
@@ -145,11 +189,17 @@ async function samePage(apiUrl: string, rawUrl: string, headers: Record<string, 
   return y.length < x.length && x.slice(0, y.length).join() === y.join() ? `raw short (${y.length}/${x.length})` : 'NO';
 }
 
-async function run(name: string, url: string, opts: { duration: number; connections: number; headers?: Record<string, string> }): Promise<LoadResult> {
+async function run(
+  name: string,
+  url: string,
+  opts: { duration: number; connections: number; headers?: Record<string, string> },
+): Promise<LoadResult> {
   const r = await load(name, url, opts);
   // Not fatal: one row timing out (10 km by start time is the heavy one) must not cost the lead the
   // rest of a long run; the table shows it instead.
-  process.stdout.write(`  ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors/timeouts)` : ''}\n`);
+  process.stdout.write(
+    `  ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors/timeouts)` : ''}\n`,
+  );
   return r;
 }
 
@@ -173,17 +223,29 @@ interface Seen {
 async function liveBench(env: BenchEnv, base: NodeJS.ProcessEnv, perMeetup: number, seconds: number): Promise<string> {
   const n = perMeetup * LIVE_MEETUPS;
   const loadAtStart = os.loadavg()[0];
-  process.stdout.write(`  live location: ${n} participants (${LIVE_MEETUPS} × ${perMeetup}) over two instances, ${seconds} s\n`);
+  process.stdout.write(
+    `  live location: ${n} participants (${LIVE_MEETUPS} × ${perMeetup}) over two instances, ${seconds} s\n`,
+  );
   const users = await bulkUsers(env.databaseUrl, base.JWT_SECRET!, n, 'mlive');
   const children: ChildProcess[] = [];
   const clients: ChildProcess[] = [];
   try {
-    for (const p of PORTS.live) children.push(await forkReady('src/server.js', [String(p)], { ...base, PORT: String(p) }));
-    const { meetupIds, points } = await createLiveMeetups(new Api(`http://127.0.0.1:${PORTS.live[0]}`), users, perMeetup);
+    for (const p of PORTS.live)
+      children.push(await forkReady('src/server.js', [String(p)], { ...base, PORT: String(p) }));
+    const { meetupIds, points } = await createLiveMeetups(
+      new Api(`http://127.0.0.1:${PORTS.live[0]}`),
+      users,
+      perMeetup,
+    );
 
     // Participant j on instance j mod 2, so every meetup spans both; each generator holds half of
     // each meetup, on both instances.
-    const specs = users.map((u, j) => ({ url: `http://127.0.0.1:${PORTS.live[j % 2]}`, token: u.token, userId: u.id, meetupId: meetupIds[Math.floor(j / perMeetup)] }));
+    const specs = users.map((u, j) => ({
+      url: `http://127.0.0.1:${PORTS.live[j % 2]}`,
+      token: u.token,
+      userId: u.id,
+      meetupId: meetupIds[Math.floor(j / perMeetup)],
+    }));
     for (const k of [0, 1]) clients.push(await forkReady('scripts/bench/meetup-clients.js', [String(k)]));
     const conns = await Promise.all(
       clients.map((c, k) =>
@@ -197,15 +259,25 @@ async function liveBench(env: BenchEnv, base: NodeJS.ProcessEnv, perMeetup: numb
     );
     const connected = conns.reduce((a, c) => a + c.connected, 0);
     const connErrors = merge(conns.map((c) => c.errors));
-    process.stdout.write(`    connected ${connected}/${n} sockets in ${Math.max(...conns.map((c) => c.ms))} ms${Object.keys(connErrors).length ? ` ${JSON.stringify(connErrors)}` : ''}\n`);
-    if (connected < n) throw new Error(`live: only ${connected} of ${n} sockets connected: ${JSON.stringify(connErrors)}`);
+    process.stdout.write(
+      `    connected ${connected}/${n} sockets in ${Math.max(...conns.map((c) => c.ms))} ms${Object.keys(connErrors).length ? ` ${JSON.stringify(connErrors)}` : ''}\n`,
+    );
+    if (connected < n)
+      throw new Error(`live: only ${connected} of ${n} sockets connected: ${JSON.stringify(connErrors)}`);
 
     const phase = async (durationMs: number, measure: boolean) => {
       // A shared start, so both generators send (and measure) over the same window.
       const startAt = Date.now() + 500;
       const cpu0 = children.map(cpuSeconds);
       const runs = await Promise.all(
-        clients.map((c) => ask<RunResult>(c, 'run', { startAt, durationMs, intervalMs: LIVE_MIN_INTERVAL_MS, jitterMs: JITTER_MS, measure }, durationMs + 60_000)),
+        clients.map((c) =>
+          ask<RunResult>(
+            c,
+            'run',
+            { startAt, durationMs, intervalMs: LIVE_MIN_INTERVAL_MS, jitterMs: JITTER_MS, measure },
+            durationMs + 60_000,
+          ),
+        ),
       );
       // Over the sending window only (from the shared start to the last ack), as the generators do.
       const wallSec = (Date.now() - startAt) / 1000;
@@ -220,7 +292,8 @@ async function liveBench(env: BenchEnv, base: NodeJS.ProcessEnv, perMeetup: numb
     const handler0 = await handlerTime();
     const { runs, seen, serverCpu } = await phase(seconds * 1000, true);
     const handler1 = await handlerTime();
-    const handlerMeanMs = handler1.count > handler0.count ? ((handler1.sum - handler0.sum) / (handler1.count - handler0.count)) * 1000 : 0;
+    const handlerMeanMs =
+      handler1.count > handler0.count ? ((handler1.sum - handler0.sum) / (handler1.count - handler0.count)) * 1000 : 0;
 
     const sent = sum(runs.map((r) => r.sent));
     const acked = sum(runs.map((r) => r.acked));
@@ -231,18 +304,38 @@ async function liveBench(env: BenchEnv, base: NodeJS.ProcessEnv, perMeetup: numb
     const latencies = seen.flatMap((s) => s.latencies);
     const ackMs = runs.flatMap((r) => r.ackMs);
     const offered = n / ((LIVE_MIN_INTERVAL_MS + JITTER_MS / 2) / 1000);
-    const failed = Object.entries(errors).map(([k, v]) => `${v} × ${k}`).join(', ') || '—';
+    const failed =
+      Object.entries(errors)
+        .map(([k, v]) => `${v} × ${k}`)
+        .join(', ') || '—';
     process.stdout.write(
       `    ${acked}/${sent} updates acked, ${deliveries}/${expected} positions delivered, fan-out p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, failed: ${failed}\n`,
     );
     await Promise.all(clients.map((c) => ask(c, 'close')));
-    const problems = [failed === '—' ? '' : failed, deliveries < expected ? `${expected - deliveries} not delivered` : '']
+    const problems = [
+      failed === '—' ? '' : failed,
+      deliveries < expected ? `${expected - deliveries} not delivered` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     return (
       `### Live location\n\n` +
       table(
-        ['participants', 'offered updates/s', 'updates/s acked', 'location:nearby events/s', 'positions delivered', 'fan-out p50 ms', 'fan-out p99 ms', 'ack p50 ms', 'ack p99 ms', 'server handler mean ms', 'failed acks / problems', 'server CPU %', 'generator CPU %'],
+        [
+          'participants',
+          'offered updates/s',
+          'updates/s acked',
+          'location:nearby events/s',
+          'positions delivered',
+          'fan-out p50 ms',
+          'fan-out p99 ms',
+          'ack p50 ms',
+          'ack p99 ms',
+          'server handler mean ms',
+          'failed acks / problems',
+          'server CPU %',
+          'generator CPU %',
+        ],
         [
           [
             `${n} (${LIVE_MEETUPS} × ${perMeetup})`,
@@ -281,7 +374,12 @@ async function handlerTime(): Promise<{ sum: number; count: number }> {
   const out = { sum: 0, count: 0 };
   for (const port of PORTS.live) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const read = (suffix: string) => Number(new RegExp(`^pawmate_socket_ack_duration_seconds_${suffix}\\{event="location:update"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const read = (suffix: string) =>
+      Number(
+        new RegExp(`^pawmate_socket_ack_duration_seconds_${suffix}\\{event="location:update"\\} (\\S+)$`, 'm').exec(
+          text,
+        )?.[1] ?? 0,
+      );
     out.sum += read('sum');
     out.count += read('count');
   }
@@ -297,15 +395,26 @@ async function createLiveMeetups(api: Api, users: BenchUser[], perMeetup: number
     const created = await api.ok<{ id: number }>(
       'POST',
       '/api/v1/meetups',
-      { title: `Live bench ${m}`, location, address: 'Seoul', startsAt: new Date(Date.now() + 10 * 60 * 1000).toISOString(), capacity: perMeetup, tags: ['walk'] },
+      {
+        title: `Live bench ${m}`,
+        location,
+        address: 'Seoul',
+        startsAt: new Date(Date.now() + 10 * 60 * 1000).toISOString(),
+        capacity: perMeetup,
+        tags: ['walk'],
+      },
       users[m * perMeetup].token,
     );
     meetupIds.push(created.id);
     points[created.id] = location;
   }
-  const guests = users.flatMap((u, j) => (j % perMeetup === 0 ? [] : [{ u, meetupId: meetupIds[Math.floor(j / perMeetup)] }]));
+  const guests = users.flatMap((u, j) =>
+    j % perMeetup === 0 ? [] : [{ u, meetupId: meetupIds[Math.floor(j / perMeetup)] }],
+  );
   const started = Date.now();
-  await pool(guests, JOIN_CONCURRENCY, ({ u, meetupId }) => api.ok('POST', `/api/v1/meetups/${meetupId}/participants`, undefined, u.token));
+  await pool(guests, JOIN_CONCURRENCY, ({ u, meetupId }) =>
+    api.ok('POST', `/api/v1/meetups/${meetupId}/participants`, undefined, u.token),
+  );
   process.stdout.write(`    ${LIVE_MEETUPS} meetups created, ${guests.length} joins in ${Date.now() - started} ms\n`);
   return { meetupIds, points };
 }

@@ -17,7 +17,11 @@ const prefix = process.env.RELAY_PREFIX ?? 'bench-relay:';
 const pub = new Redis(redisUrl);
 const sub = pub.duplicate();
 const server = http.createServer();
-const io = new Server(server, { path: '/socket.io', serveClient: false, adapter: createAdapter(pub, sub, { key: `${prefix}socket.io` }) });
+const io = new Server(server, {
+  path: '/socket.io',
+  serveClient: false,
+  adapter: createAdapter(pub, sub, { key: `${prefix}socket.io` }),
+});
 let nextId = 1;
 
 io.on('connection', (socket) => {
@@ -26,7 +30,14 @@ io.on('connection', (socket) => {
     ack?.({ ok: true });
   });
   socket.on('message:send', (p: { roomId: number; body: string; clientId: string }, ack?: (r: unknown) => void) => {
-    const message = { id: nextId++, roomId: p.roomId, senderId: 0, body: p.body, clientId: p.clientId, createdAt: new Date().toISOString() };
+    const message = {
+      id: nextId++,
+      roomId: p.roomId,
+      senderId: 0,
+      body: p.body,
+      clientId: p.clientId,
+      createdAt: new Date().toISOString(),
+    };
     socket.to(`room:${p.roomId}`).emit('message:new', message);
     ack?.({ ok: true, message });
   });

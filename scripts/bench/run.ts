@@ -30,7 +30,10 @@ async function untilDatabaseIdle(): Promise<void> {
   const conn = await mysql.createConnection(idleCheck.url);
   try {
     for (let i = 0; i < 600; i++) {
-      const [rows] = await conn.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND ID <> CONNECTION_ID()", [idleCheck.database]);
+      const [rows] = await conn.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND ID <> CONNECTION_ID()",
+        [idleCheck.database],
+      );
       if (Number((rows as Array<{ n: number }>)[0].n) === 0) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -63,9 +66,16 @@ export async function load(
 }
 
 /** Forks a compiled script and waits for it to say 'ready' over IPC (or for a listening log line). */
-export async function forkReady(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+export async function forkReady(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ChildProcess> {
   // The child's log goes to a file, so a failed run can be diagnosed without flooding the table.
-  const logFile = path.join(os.tmpdir(), `pawmate-bench-${path.basename(script, '.js')}-${(args.slice(0, 2).join('-') || 'server').replace(/[^A-Za-z0-9_-]/g, '_')}.log`);
+  const logFile = path.join(
+    os.tmpdir(),
+    `pawmate-bench-${path.basename(script, '.js')}-${(args.slice(0, 2).join('-') || 'server').replace(/[^A-Za-z0-9_-]/g, '_')}.log`,
+  );
   const out = fs.openSync(logFile, 'w');
   const child = fork(path.resolve(__dirname, '..', '..', script), args, { env, stdio: ['ignore', out, out, 'ipc'] });
   fs.closeSync(out);

@@ -33,7 +33,9 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
   const children: ChildProcess[] = [];
   try {
     children.push(await forkReady('src/server.js', [], serverEnv(env, 4120)));
-    children.push(await forkReady('scripts/bench/baselines.js', ['geo-raw', '4121', env.databaseUrl, env.redisUrl, geo.key]));
+    children.push(
+      await forkReady('scripts/bench/baselines.js', ['geo-raw', '4121', env.databaseUrl, env.redisUrl, geo.key]),
+    );
     children.push(await forkReady('scripts/bench/baselines.js', ['mysql-only', '4122', env.databaseUrl]));
     const opts = { duration: env.duration, connections: Math.min(env.connections, 20) };
     const at = `lat=${SEOUL.lat}&lng=${SEOUL.lng}`;
@@ -42,24 +44,67 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
     for (const km of [3, 10]) {
       for (const filtered of [false, true]) {
         const label = `${km} km${filtered ? ', filtered' : ''}`;
-        const api = await run(`API ${label}`, `http://127.0.0.1:4120/api/v1/sitters/search?${at}&radiusKm=${km}${filtered ? FILTERS : ''}`, opts);
-        const raw = await run(`raw GEOSEARCH+IN ${label}`, `http://127.0.0.1:4121/search?${at}&radiusKm=${km}&filters=${filtered ? 1 : 0}`, opts);
-        const sql = await run(`MySQL only ${label}`, `http://127.0.0.1:4122/search?${at}&radiusKm=${km}&filters=${filtered ? 1 : 0}`, opts);
-        rows.push([label, 'distance', api.rps, api.p50, api.p99, raw.rps, sql.rps, `${ratio(api.rps, raw.rps)} (≥ 0.4)`, `${ratio(api.rps, sql.rps)}${km === 3 ? ' (≥ 3)' : ''}`]);
+        const api = await run(
+          `API ${label}`,
+          `http://127.0.0.1:4120/api/v1/sitters/search?${at}&radiusKm=${km}${filtered ? FILTERS : ''}`,
+          opts,
+        );
+        const raw = await run(
+          `raw GEOSEARCH+IN ${label}`,
+          `http://127.0.0.1:4121/search?${at}&radiusKm=${km}&filters=${filtered ? 1 : 0}`,
+          opts,
+        );
+        const sql = await run(
+          `MySQL only ${label}`,
+          `http://127.0.0.1:4122/search?${at}&radiusKm=${km}&filters=${filtered ? 1 : 0}`,
+          opts,
+        );
+        rows.push([
+          label,
+          'distance',
+          api.rps,
+          api.p50,
+          api.p99,
+          raw.rps,
+          sql.rps,
+          `${ratio(api.rps, raw.rps)} (≥ 0.4)`,
+          `${ratio(api.rps, sql.rps)}${km === 3 ? ' (≥ 3)' : ''}`,
+        ]);
       }
     }
     // Not the geo order: the whole circle's matches are sorted in MySQL (see src/infra/geo-sorted.ts).
-    for (const [km, filtered] of [[3, false], [10, false], [3, true]] as const) {
+    for (const [km, filtered] of [
+      [3, false],
+      [10, false],
+      [3, true],
+    ] as const) {
       for (const sort of ['rating', 'price']) {
         const label = `${km} km${filtered ? ', filtered' : ''}`;
-        const r = await run(`API ${label} sort=${sort}`, `http://127.0.0.1:4120/api/v1/sitters/search?${at}&radiusKm=${km}&sort=${sort}${filtered ? FILTERS : ''}`, opts);
+        const r = await run(
+          `API ${label} sort=${sort}`,
+          `http://127.0.0.1:4120/api/v1/sitters/search?${at}&radiusKm=${km}&sort=${sort}${filtered ? FILTERS : ''}`,
+          opts,
+        );
         rows.push([label, sort, r.rps, r.p50, r.p99, '—', '—', '—', '—']);
       }
     }
     return {
       markdown:
         `${SITTERS} active sitters uniformly within 15 km of Seoul City Hall; page size 20; filters = walking, small pets, ≤ 30 000 KRW.\n\n` +
-        table(['query', 'sort', 'API req/s', 'API p50 ms', 'API p99 ms', 'raw GEOSEARCH+IN req/s', 'MySQL-only req/s', 'API / raw', 'API / MySQL-only'], rows),
+        table(
+          [
+            'query',
+            'sort',
+            'API req/s',
+            'API p50 ms',
+            'API p99 ms',
+            'raw GEOSEARCH+IN req/s',
+            'MySQL-only req/s',
+            'API / raw',
+            'API / MySQL-only',
+          ],
+          rows,
+        ),
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -68,7 +113,9 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
 
 async function run(name: string, url: string, opts: { duration: number; connections: number }): Promise<LoadResult> {
   const r = await load(name, url, opts);
-  process.stdout.write(`  ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`);
+  process.stdout.write(
+    `  ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`,
+  );
   if (r.non2xx || r.errors) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
   return r;
 }

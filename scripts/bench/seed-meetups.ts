@@ -48,7 +48,9 @@ export async function seedMeetups(
   const rand = seeded(8);
   const now = Date.now();
   try {
-    const [[{ base }]] = (await conn.query('SELECT COALESCE(MAX(id), 0) AS base FROM meetups')) as unknown as [[{ base: number }]];
+    const [[{ base }]] = (await conn.query('SELECT COALESCE(MAX(id), 0) AS base FROM meetups')) as unknown as [
+      [{ base: number }],
+    ];
     for (let done = 0; done < count; done += BATCH) {
       const n = Math.min(BATCH, count - done);
       const meetups: unknown[][] = [];
@@ -66,9 +68,29 @@ export async function seedMeetups(
         for (const tag of mine) tags.push([id, tag]);
         const created = new Date(now);
         meetups.push([
-          id, hostIds[(done + i) % hostIds.length], `Bench meetup ${id}`, '', p.lat, p.lng, 'Seoul', startsAt, endsAt,
-          capacity, participantCount, JSON.stringify([...mine]), rand() < 0.9 ? 1 : 0, rand() < 0.8 ? 1 : 0, rand() < 0.6 ? 1 : 0,
-          'scheduled', null, null, 1, 1, null, created, created,
+          id,
+          hostIds[(done + i) % hostIds.length],
+          `Bench meetup ${id}`,
+          '',
+          p.lat,
+          p.lng,
+          'Seoul',
+          startsAt,
+          endsAt,
+          capacity,
+          participantCount,
+          JSON.stringify([...mine]),
+          rand() < 0.9 ? 1 : 0,
+          rand() < 0.8 ? 1 : 0,
+          rand() < 0.6 ? 1 : 0,
+          'scheduled',
+          null,
+          null,
+          1,
+          1,
+          null,
+          created,
+          created,
         ]);
       }
       await conn.query(

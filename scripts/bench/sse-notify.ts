@@ -34,7 +34,9 @@ async function main() {
           while (next < chunks.length) {
             const ids = chunks[next++];
             // comment.new: in-app only by default, so no e-mail rows join the measurement.
-            const out = await notifications.notifyMany(ids.map((recipientId) => ({ recipientId, type: 'comment.new', title: `Bench ${req.tag}` })));
+            const out = await notifications.notifyMany(
+              ids.map((recipientId) => ({ recipientId, type: 'comment.new', title: `Bench ${req.tag}` })),
+            );
             created += out.filter(Boolean).length;
           }
         }),

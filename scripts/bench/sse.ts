@@ -42,7 +42,8 @@ function streamCounts(): number[] {
   const given = argValue('streams');
   if (given) {
     const counts = given.split(',').map(Number);
-    if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--streams ${given}: expected positive integers, e.g. 5000,10000`);
+    if (counts.some((n) => !Number.isInteger(n) || n < 1))
+      throw new Error(`--streams ${given}: expected positive integers, e.g. 5000,10000`);
     return counts;
   }
   return process.argv.includes('--quick') ? [500] : [5000, 10000];
@@ -51,7 +52,10 @@ function streamCounts(): number[] {
 /** The soft open-files limit of this process (children inherit it), or null where /proc is absent. */
 export function openFilesLimit(): number | null {
   try {
-    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = fs
+      .readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const soft = line?.split(/\s{2,}/)[1];
     return soft && /^\d+$/.test(soft) ? Number(soft) : null;
   } catch {
@@ -91,7 +95,9 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
   const max = Math.max(...counts);
   const limit = openFilesLimit();
   if (limit !== null && limit < max + 200) {
-    process.stdout.write(`  warning: open-files limit ${limit} < ${max} streams; run \`ulimit -n 20000\` first (failed opens are reported)\n`);
+    process.stdout.write(
+      `  warning: open-files limit ${limit} < ${max} streams; run \`ulimit -n 20000\` first (failed opens are reported)\n`,
+    );
   }
   // One secret for every Pawmate process of this suite: the tokens minted here must verify on each.
   const base = serverEnv(env, 0);
@@ -102,48 +108,63 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
   let port = 4120;
   for (const n of counts) {
     const tokens = users.slice(0, n);
-    rows.push(await scenario('bare node:http SSE', n, port++, async (p, track) => {
-      const bare = track(await forkReady('scripts/bench/bare-sse.js', [String(p)], measuredEnv(process.env, false)));
-      return {
-        memory: async () => {
-          const m = await ask<{ rss: number; heapUsed: number }>(bare, 'memory');
-          return { rss: m.rss, heap: m.heapUsed, streams: null };
-        },
-        tokens: tokens.map(() => null),
-        fire: async () => {
-          const startedAt = Date.now();
-          await ask(bare, 'fanout');
-          return { startedAt, committedAt: null };
-        },
-      };
-    }));
-    rows.push(await scenario('Pawmate GET /notifications/stream', n, port++, async (p, track) => {
-      const srvEnv = { ...base, PORT: String(p) };
-      // The port as an (ignored) argument gives the instance its own log file.
-      const server = track(await forkReady('src/server.js', [String(p)], measuredEnv(srvEnv)));
-      const notifier = track(await forkReady('scripts/bench/sse-notify.js', [String(p)], { ...srvEnv, PORT: '0', DB_POOL_MAX: '8' }));
-      return {
-        memory: async () => {
-          const m = await ask<{ rss: number; heapUsed: number }>(server, 'memory');
-          return { rss: m.rss, heap: m.heapUsed, streams: metricSum(await metricsText(p), 'pawmate_sse_open_streams') };
-        },
-        tokens: tokens.map((u) => u.token),
-        fire: async () => {
-          const r = await ask<{ startedAt: number; committedAt: number; created: number }>(
-            notifier,
-            'notify',
-            { userIds: tokens.map((u) => u.id), chunk: NOTIFY_CHUNK, concurrency: NOTIFY_CONCURRENCY, tag: String(n) },
-            300_000,
-          );
-          if (r.created !== n) throw new Error(`notifier created ${r.created} of ${n} notifications`);
-          return r;
-        },
-        after: async (s: Scenario) => {
-          const drops = metricSum(await metricsText(p), 'pawmate_sse_drops_total');
-          if (drops) s.notes.push(`${drops} streams dropped by the server`);
-        },
-      };
-    }));
+    rows.push(
+      await scenario('bare node:http SSE', n, port++, async (p, track) => {
+        const bare = track(await forkReady('scripts/bench/bare-sse.js', [String(p)], measuredEnv(process.env, false)));
+        return {
+          memory: async () => {
+            const m = await ask<{ rss: number; heapUsed: number }>(bare, 'memory');
+            return { rss: m.rss, heap: m.heapUsed, streams: null };
+          },
+          tokens: tokens.map(() => null),
+          fire: async () => {
+            const startedAt = Date.now();
+            await ask(bare, 'fanout');
+            return { startedAt, committedAt: null };
+          },
+        };
+      }),
+    );
+    rows.push(
+      await scenario('Pawmate GET /notifications/stream', n, port++, async (p, track) => {
+        const srvEnv = { ...base, PORT: String(p) };
+        // The port as an (ignored) argument gives the instance its own log file.
+        const server = track(await forkReady('src/server.js', [String(p)], measuredEnv(srvEnv)));
+        const notifier = track(
+          await forkReady('scripts/bench/sse-notify.js', [String(p)], { ...srvEnv, PORT: '0', DB_POOL_MAX: '8' }),
+        );
+        return {
+          memory: async () => {
+            const m = await ask<{ rss: number; heapUsed: number }>(server, 'memory');
+            return {
+              rss: m.rss,
+              heap: m.heapUsed,
+              streams: metricSum(await metricsText(p), 'pawmate_sse_open_streams'),
+            };
+          },
+          tokens: tokens.map((u) => u.token),
+          fire: async () => {
+            const r = await ask<{ startedAt: number; committedAt: number; created: number }>(
+              notifier,
+              'notify',
+              {
+                userIds: tokens.map((u) => u.id),
+                chunk: NOTIFY_CHUNK,
+                concurrency: NOTIFY_CONCURRENCY,
+                tag: String(n),
+              },
+              300_000,
+            );
+            if (r.created !== n) throw new Error(`notifier created ${r.created} of ${n} notifications`);
+            return r;
+          },
+          after: async (s: Scenario) => {
+            const drops = metricSum(await metricsText(p), 'pawmate_sse_drops_total');
+            if (drops) s.notes.push(`${drops} streams dropped by the server`);
+          },
+        };
+      }),
+    );
   }
 
   // The bare server's cost per stream is the floor any node:http server pays; the difference is Pawmate's own.
@@ -151,7 +172,9 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
     const bare = rows.find((b) => b.server.startsWith('bare') && b.streams === r.streams);
     if (r.server.startsWith('Pawmate') && bare) {
       const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
-      r.notes.push(`${signed(r.rssPerStream - bare.rssPerStream)} KB RSS / ${signed(r.heapPerStream - bare.heapPerStream)} KB heap per stream over bare`);
+      r.notes.push(
+        `${signed(r.rssPerStream - bare.rssPerStream)} KB RSS / ${signed(r.heapPerStream - bare.heapPerStream)} KB heap per stream over bare`,
+      );
     }
   }
   const tableRows = rows.map((r) => [
@@ -172,7 +195,22 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
   ]);
   const markdown = [
     table(
-      ['server', 'streams', 'opened', 'open s', 'opens/s', 'RSS KB/stream', 'heap KB/stream', 'delivered', 'commits done ms', 'all delivered ms', 'after last commit ms', 'p50 ms', 'p99 ms', 'target / notes'],
+      [
+        'server',
+        'streams',
+        'opened',
+        'open s',
+        'opens/s',
+        'RSS KB/stream',
+        'heap KB/stream',
+        'delivered',
+        'commits done ms',
+        'all delivered ms',
+        'after last commit ms',
+        'p50 ms',
+        'p99 ms',
+        'target / notes',
+      ],
       tableRows,
     ),
     '',
@@ -208,7 +246,9 @@ async function readMemory(target: Target) {
     return await target.memory();
   } catch (err) {
     const msg = (err as Error).message;
-    throw new Error(/EMFILE/.test(msg) ? `${msg} — the server ran out of file descriptors: run \`ulimit -n 20000\` first` : msg);
+    throw new Error(
+      /EMFILE/.test(msg) ? `${msg} — the server ran out of file descriptors: run \`ulimit -n 20000\` first` : msg,
+    );
   }
 }
 
@@ -219,7 +259,12 @@ interface Target {
   after?(s: Scenario): Promise<void>;
 }
 
-async function scenario(name: string, n: number, port: number, start: (port: number, track: (c: ChildProcess) => ChildProcess) => Promise<Target>): Promise<Scenario> {
+async function scenario(
+  name: string,
+  n: number,
+  port: number,
+  start: (port: number, track: (c: ChildProcess) => ChildProcess) => Promise<Target>,
+): Promise<Scenario> {
   process.stdout.write(`  ${name}: ${n} streams\n`);
   const children: ChildProcess[] = [];
   try {
@@ -242,7 +287,12 @@ async function scenario(name: string, n: number, port: number, start: (port: num
         clients.map((c, i) => {
           const cut = Math.ceil(shares[i].length * WARM_FRACTION);
           const tokens = part === 'warm' ? shares[i].slice(0, cut) : shares[i].slice(cut);
-          return ask<{ opened: number; ms: number; errors: Record<string, number> }>(c, 'open', { port, path: STREAM_PATH, tokens, concurrency: OPEN_CONCURRENCY }, 300_000);
+          return ask<{ opened: number; ms: number; errors: Record<string, number> }>(
+            c,
+            'open',
+            { port, path: STREAM_PATH, tokens, concurrency: OPEN_CONCURRENCY },
+            300_000,
+          );
         }),
       );
     const warm = await openShare('warm');
@@ -255,19 +305,25 @@ async function scenario(name: string, n: number, port: number, start: (port: num
     const openMs = Math.max(...warm.map((o) => o.ms)) + Math.max(...rest.map((o) => o.ms));
     // Each generator's error counts are cumulative, so the second answer has them all.
     const errors = mergeCounts(rest.map((o) => o.errors));
-    process.stdout.write(`    opened ${opened}/${n} in ${openMs} ms${Object.keys(errors).length ? `, errors ${JSON.stringify(errors)}` : ''}\n`);
+    process.stdout.write(
+      `    opened ${opened}/${n} in ${openMs} ms${Object.keys(errors).length ? `, errors ${JSON.stringify(errors)}` : ''}\n`,
+    );
     await sleep(1000);
     const after = await readMemory(target);
     const rssPerStream = restOpened ? (after.rss - before.rss) / restOpened / 1024 : 0;
     const heapPerStream = restOpened ? (after.heap - before.heap) / restOpened / 1024 : 0;
-    process.stdout.write(`    memory over ${restOpened} streams: RSS +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB, heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB\n`);
+    process.stdout.write(
+      `    memory over ${restOpened} streams: RSS +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB, heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB\n`,
+    );
     const notes: string[] = [];
     if (after.streams !== null && after.streams !== opened) notes.push(`server counted ${after.streams} open streams`);
     if (Object.keys(errors).length) notes.push(`open errors ${JSON.stringify(errors)}`);
 
     const { startedAt, committedAt } = await target.fire();
     const delivered = await waitForDelivery(clients, opened);
-    const stats = await Promise.all(clients.map((c) => ask<{ receivedAt: number[]; latencies: number[]; closedEarly: number }>(c, 'stats')));
+    const stats = await Promise.all(
+      clients.map((c) => ask<{ receivedAt: number[]; latencies: number[]; closedEarly: number }>(c, 'stats')),
+    );
     const receivedAt = stats.flatMap((s) => s.receivedAt);
     const latencies = stats.flatMap((s) => s.latencies);
     const closedEarly = stats.reduce((a, s) => a + s.closedEarly, 0);
@@ -288,7 +344,9 @@ async function scenario(name: string, n: number, port: number, start: (port: num
       notes,
     };
     await target.after?.(result);
-    process.stdout.write(`    delivered ${delivered}/${opened}, all in ${result.allMs ?? 'n/a'} ms, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+    process.stdout.write(
+      `    delivered ${delivered}/${opened}, all in ${result.allMs ?? 'n/a'} ms, p50 ${result.p50} ms, p99 ${result.p99} ms\n`,
+    );
     await Promise.all(clients.map((c) => ask(c, 'close')));
     return result;
   } finally {
@@ -325,7 +383,8 @@ async function metricsText(port: number): Promise<string> {
 function metricSum(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
   }
   return sum;
 }

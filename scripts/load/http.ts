@@ -35,7 +35,10 @@ interface AcResult {
   statusCodeStats?: Record<string, { count: number | string }>;
   requests: { total: number };
 }
-type Autocannon = (opts: AcOptions, cb: (err: Error | null, result: AcResult) => void) => EventEmitter & { stop(): void };
+type Autocannon = (
+  opts: AcOptions,
+  cb: (err: Error | null, result: AcResult) => void,
+) => EventEmitter & { stop(): void };
 // The package ships no types; scripts/bench declares a smaller subset than this harness needs.
 const autocannon = autocannonModule as unknown as Autocannon;
 
@@ -87,7 +90,11 @@ const json = { 'content-type': 'application/json' };
 let seq = 0;
 
 /** Scenario name → request sequence. Weights say how many of the virtual users run each. */
-export function scenarios(stats: Stats, actors: Actors, days: number): Array<{ name: string; weight: number; steps: AcStep[] }> {
+export function scenarios(
+  stats: Stats,
+  actors: Actors,
+  days: number,
+): Array<{ name: string; weight: number; steps: AcStep[] }> {
   const day0 = Date.now() + 7 * 86_400_000;
   const randomDay = () => new Date(day0 + Math.floor(Math.random() * days) * 86_400_000).toISOString().slice(0, 10);
   return [
@@ -100,13 +107,21 @@ export function scenarios(stats: Stats, actors: Actors, days: number): Array<{ n
           path: '/api/v1/auth/signup',
           setupRequest: (req, ctx) => {
             ctx.email = `load.${actors.tag}.${process.pid}.${seq++}@load.example`;
-            return { ...req, headers: json, body: JSON.stringify({ email: ctx.email, password: 'load test password', nickname: 'Load' }) };
+            return {
+              ...req,
+              headers: json,
+              body: JSON.stringify({ email: ctx.email, password: 'load test password', nickname: 'Load' }),
+            };
           },
         }),
         timed(stats, 'POST /auth/login', {
           method: 'POST',
           path: '/api/v1/auth/login',
-          setupRequest: (req, ctx) => ({ ...req, headers: json, body: JSON.stringify({ email: ctx.email, password: 'load test password' }) }),
+          setupRequest: (req, ctx) => ({
+            ...req,
+            headers: json,
+            body: JSON.stringify({ email: ctx.email, password: 'load test password' }),
+          }),
         }),
       ],
     },
@@ -153,7 +168,13 @@ export function scenarios(stats: Stats, actors: Actors, days: number): Array<{ n
             return {
               ...req,
               headers: { ...json, authorization: `Bearer ${owner.token}` },
-              body: JSON.stringify({ sitterId: sitter.sitterId, service: 'boarding', petIds: [owner.petId], startDate: day, endDate: day }),
+              body: JSON.stringify({
+                sitterId: sitter.sitterId,
+                service: 'boarding',
+                petIds: [owner.petId],
+                startDate: day,
+                endDate: day,
+              }),
             };
           },
           onResponse: (status, body, ctx) => {
@@ -164,7 +185,13 @@ export function scenarios(stats: Stats, actors: Actors, days: number): Array<{ n
           method: 'POST',
           setupRequest: (req, ctx) =>
             // A refused request (409: that owner already asked this sitter for that day) has nothing to accept.
-            ctx.reservationId ? { ...req, path: `/api/v1/reservations/${ctx.reservationId}/accept`, headers: { authorization: `Bearer ${ctx.sitterToken}` } } : null,
+            ctx.reservationId
+              ? {
+                  ...req,
+                  path: `/api/v1/reservations/${ctx.reservationId}/accept`,
+                  headers: { authorization: `Bearer ${ctx.sitterToken}` },
+                }
+              : null,
         }),
       ],
     },

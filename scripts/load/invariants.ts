@@ -32,17 +32,28 @@ export async function waitForOutbox(databaseUrl: string, timeoutMs = 60_000): Pr
 
 const dayList = (start: string, end: string): string[] => {
   const out: string[] = [];
-  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 86_400_000)
+    out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 };
 const ymd = (d: unknown) => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
-export async function checkInvariants(databaseUrl: string, chat: ChatPairResult[], streams: NotificationStream[]): Promise<Check[]> {
+export async function checkInvariants(
+  databaseUrl: string,
+  chat: ChatPairResult[],
+  streams: NotificationStream[],
+): Promise<Check[]> {
   const conn = await mysql.createConnection({ uri: databaseUrl, dateStrings: true });
   const checks: Check[] = [];
   try {
     // 1. No sitter holds more accepted pets on a day than maxPets, recomputed from the reservations.
-    const accepted = await rows<{ sitterId: number; startDate: string; endDate: string; petCount: number; maxPets: number }>(
+    const accepted = await rows<{
+      sitterId: number;
+      startDate: string;
+      endDate: string;
+      petCount: number;
+      maxPets: number;
+    }>(
       conn,
       "SELECT r.sitterId, r.startDate, r.endDate, r.petCount, s.maxPets FROM reservations r JOIN sitters s ON s.id = r.sitterId WHERE r.status = 'accepted'",
     );
@@ -57,7 +68,11 @@ export async function checkInvariants(databaseUrl: string, chat: ChatPairResult[
     }
     const overbooked = [...perDay.values()].filter((e) => e.pets > e.max).length;
     const [{ total }] = await rows<{ total: number }>(conn, 'SELECT COUNT(*) AS total FROM reservations');
-    checks.push({ name: 'no overbooked day', ok: overbooked === 0, detail: `${overbooked} overbooked of ${perDay.size} booked sitter-days (${accepted.length} accepted of ${total} reservations)` });
+    checks.push({
+      name: 'no overbooked day',
+      ok: overbooked === 0,
+      detail: `${overbooked} overbooked of ${perDay.size} booked sitter-days (${accepted.length} accepted of ${total} reservations)`,
+    });
 
     // 2. Chat: no duplicate (room, sender, clientId); every acknowledged message stored once, and
     //    delivered once to the other side.
@@ -65,13 +80,21 @@ export async function checkInvariants(databaseUrl: string, chat: ChatPairResult[
       conn,
       'SELECT COUNT(*) AS dups FROM (SELECT roomId, senderId, clientId FROM chat_messages GROUP BY roomId, senderId, clientId HAVING COUNT(*) > 1) d',
     );
-    checks.push({ name: 'no duplicate chat message', ok: Number(dups) === 0, detail: `${dups} duplicated (roomId, senderId, clientId)` });
+    checks.push({
+      name: 'no duplicate chat message',
+      ok: Number(dups) === 0,
+      detail: `${dups} duplicated (roomId, senderId, clientId)`,
+    });
     let sent = 0;
     let stored = 0;
     let deliveredOnce = 0;
     let deliveryProblems = 0;
     for (const pair of chat) {
-      const msgs = await rows<{ id: number; senderId: number; clientId: string }>(conn, 'SELECT id, senderId, clientId FROM chat_messages WHERE roomId = ?', [pair.roomId]);
+      const msgs = await rows<{ id: number; senderId: number; clientId: string }>(
+        conn,
+        'SELECT id, senderId, clientId FROM chat_messages WHERE roomId = ?',
+        [pair.roomId],
+      );
       stored += msgs.length;
       for (const [sender, ids] of pair.acked) {
         sent += ids.size;
@@ -79,13 +102,20 @@ export async function checkInvariants(databaseUrl: string, chat: ChatPairResult[
         if (mine.length !== ids.size || mine.some((m) => !ids.has(m.clientId))) deliveryProblems++;
       }
       for (const [receiver, got] of pair.received) {
-        const expected = msgs.filter((m) => m.senderId !== receiver).map((m) => m.id).sort((a, b) => a - b);
+        const expected = msgs
+          .filter((m) => m.senderId !== receiver)
+          .map((m) => m.id)
+          .sort((a, b) => a - b);
         const unique = [...new Set(got)].sort((a, b) => a - b);
         if (got.length !== unique.length || JSON.stringify(unique) !== JSON.stringify(expected)) deliveryProblems++;
         else deliveredOnce += got.length;
       }
     }
-    checks.push({ name: 'chat: sent == stored == delivered once', ok: sent === stored && deliveryProblems === 0, detail: `${sent} acknowledged, ${stored} stored, ${deliveredOnce} delivered exactly once, ${deliveryProblems} sides off` });
+    checks.push({
+      name: 'chat: sent == stored == delivered once',
+      ok: sent === stored && deliveryProblems === 0,
+      detail: `${sent} acknowledged, ${stored} stored, ${deliveredOnce} delivered exactly once, ${deliveryProblems} sides off`,
+    });
 
     // 3. Notifications: one per reservation request (to the sitter) and per accept (to the owner),
     //    and each stream saw exactly its user's notifications, each once.
@@ -96,7 +126,8 @@ export async function checkInvariants(databaseUrl: string, chat: ChatPairResult[
               (SELECT COUNT(*) FROM reservations) AS reservations,
               (SELECT COUNT(*) FROM reservations WHERE status = 'accepted') AS acceptedR`,
     );
-    const nOk = Number(counts.requested) === Number(counts.reservations) && Number(counts.acceptedN) === Number(counts.acceptedR);
+    const nOk =
+      Number(counts.requested) === Number(counts.reservations) && Number(counts.acceptedN) === Number(counts.acceptedR);
     checks.push({
       name: 'notifications match reservations',
       ok: nOk,
@@ -105,12 +136,19 @@ export async function checkInvariants(databaseUrl: string, chat: ChatPairResult[
     let streamed = 0;
     let streamProblems = 0;
     for (const s of streams) {
-      const mine = await rows<{ id: number }>(conn, 'SELECT id FROM notifications WHERE recipientId = ? ORDER BY id', [s.userId]);
+      const mine = await rows<{ id: number }>(conn, 'SELECT id FROM notifications WHERE recipientId = ? ORDER BY id', [
+        s.userId,
+      ]);
       const unique = [...new Set(s.ids)].sort((a, b) => a - b);
-      if (unique.length !== s.ids.length || JSON.stringify(unique) !== JSON.stringify(mine.map((m) => m.id))) streamProblems++;
+      if (unique.length !== s.ids.length || JSON.stringify(unique) !== JSON.stringify(mine.map((m) => m.id)))
+        streamProblems++;
       streamed += s.ids.length;
     }
-    checks.push({ name: 'SSE: every notification streamed once', ok: streamProblems === 0, detail: `${streamed} events on ${streams.length} streams, ${streamProblems} streams off` });
+    checks.push({
+      name: 'SSE: every notification streamed once',
+      ok: streamProblems === 0,
+      detail: `${streamed} events on ${streams.length} streams, ${streamProblems} streams off`,
+    });
   } finally {
     await conn.end();
   }

@@ -39,11 +39,26 @@ export class ChatPair {
     private readonly b: ChatUser,
     roomId: number,
   ) {
-    this.result = { roomId, acked: new Map([[a.userId, new Set()], [b.userId, new Set()]]), received: new Map([[a.userId, []], [b.userId, []]]), ackMs: [], failures: [] };
+    this.result = {
+      roomId,
+      acked: new Map([
+        [a.userId, new Set()],
+        [b.userId, new Set()],
+      ]),
+      received: new Map([
+        [a.userId, []],
+        [b.userId, []],
+      ]),
+      ackMs: [],
+      failures: [],
+    };
   }
 
   async open(urlA: string, urlB: string): Promise<void> {
-    for (const [user, url] of [[this.a, urlA], [this.b, urlB]] as const) {
+    for (const [user, url] of [
+      [this.a, urlA],
+      [this.b, urlB],
+    ] as const) {
       const socket = await connect(url, user.token);
       socket.on('message:new', (m: { id: number; roomId: number }) => {
         if (m.roomId === this.result.roomId) this.result.received.get(user.userId)!.push(m.id);
@@ -63,7 +78,9 @@ export class ChatPair {
           const clientId = `${tag}-${user.userId}-${i}`;
           const started = performance.now();
           try {
-            const ack = await socket.timeout(10_000).emitWithAck('message:send', { roomId: this.result.roomId, body: `load message ${i}`, clientId });
+            const ack = await socket
+              .timeout(10_000)
+              .emitWithAck('message:send', { roomId: this.result.roomId, body: `load message ${i}`, clientId });
             this.result.ackMs.push(performance.now() - started);
             if (ack.ok) this.result.acked.get(user.userId)!.add(clientId);
             else this.result.failures.push(`${clientId}: ${ack.code}`);
@@ -105,7 +122,8 @@ export class NotificationStream {
       };
       es.onerror = (ev) => {
         this.errors++;
-        if (!this.opened) reject(new Error(`stream failed to open: ${(ev as { message?: string }).message ?? 'error'}`));
+        if (!this.opened)
+          reject(new Error(`stream failed to open: ${(ev as { message?: string }).message ?? 'error'}`));
       };
     });
   }

@@ -41,7 +41,10 @@ export interface Server {
 async function forkServer(env: NodeJS.ProcessEnv, index: number): Promise<Server> {
   const logFile = path.join(os.tmpdir(), `pawmate-load-server-${index}.log`);
   const out = fs.openSync(logFile, 'w');
-  const child = fork(path.resolve(__dirname, '..', '..', 'src', 'server.js'), [], { env, stdio: ['ignore', out, out, 'ipc'] });
+  const child = fork(path.resolve(__dirname, '..', '..', 'src', 'server.js'), [], {
+    env,
+    stdio: ['ignore', out, out, 'ipc'],
+  });
   fs.closeSync(out);
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port?: number }) => resolve(Number(m.port)));

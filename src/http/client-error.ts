@@ -15,7 +15,11 @@ export function answerClientErrors(server: Server): void {
     }
     const [status, reason, error] =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', new AppError('PAYLOAD_TOO_LARGE', 'The request headers (or URL) exceed the size limit')]
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            new AppError('PAYLOAD_TOO_LARGE', 'The request headers (or URL) exceed the size limit'),
+          ]
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? [408, 'Request Timeout', new AppError('VALIDATION_FAILED', 'The request did not arrive in time')]
           : [400, 'Bad Request', new AppError('VALIDATION_FAILED', 'The request is not valid HTTP')];

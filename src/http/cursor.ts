@@ -5,7 +5,9 @@ import { ValidationFailed } from './errors';
 export const encodeCursor = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export const invalidCursor = () =>
-  ValidationFailed('Invalid request: query.cursor is not a cursor of this list', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+  ValidationFailed('Invalid request: query.cursor is not a cursor of this list', [
+    { path: 'query.cursor', message: 'invalid cursor' },
+  ]);
 
 /** Decodes and validates a cursor (it is client input); anything else is a 400 on `query.cursor`. */
 export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {

@@ -68,7 +68,8 @@ export function buildOpenApi(modules: MountedModule[], info: { version: string; 
         responses,
       };
       if (spec.auth) op.security = [{ bearer: [] }];
-      if (spec.body) op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(spec.body) } } };
+      if (spec.body)
+        op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(spec.body) } } };
       if (spec.upload) {
         op.requestBody = {
           required: true,

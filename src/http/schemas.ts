@@ -52,4 +52,5 @@ export const selfUserSchema = publicUserSchema.keys({
   createdAt: Joi.string().isoDate(),
 });
 
-export const listOf = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item), nextCursor: Joi.string().allow(null) });
+export const listOf = (item: Joi.Schema) =>
+  Joi.object({ items: Joi.array().items(item), nextCursor: Joi.string().allow(null) });

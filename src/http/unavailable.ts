@@ -17,7 +17,13 @@ const LOST_CONNECTION_CODES = new Set([
 export function isUnavailableError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   if (err instanceof ConnectionError || err instanceof TimeoutError) return true;
-  const e = err as { name?: string; message?: string; code?: string; parent?: { code?: string }; original?: { code?: string } };
+  const e = err as {
+    name?: string;
+    message?: string;
+    code?: string;
+    parent?: { code?: string };
+    original?: { code?: string };
+  };
   const code = e.parent?.code ?? e.original?.code ?? e.code;
   if (code && LOST_CONNECTION_CODES.has(code)) return true;
   if (e.name === 'MaxRetriesPerRequestError') return true;

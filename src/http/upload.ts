@@ -25,7 +25,12 @@ export const UPLOADS_PER_HOUR = 60;
  * The one upload limiter every image route shares (same Redis key prefix), so avatars, pet photos
  * and sitter photos draw on one budget per user.
  */
-export function uploadLimiter(redis: Redis, redisPrefix: string, points = UPLOADS_PER_HOUR, durationSec = 3600): RateLimiterRedis {
+export function uploadLimiter(
+  redis: Redis,
+  redisPrefix: string,
+  points = UPLOADS_PER_HOUR,
+  durationSec = 3600,
+): RateLimiterRedis {
   return redisLimiter(redis, `${redisPrefix}rl:uploads`, points, durationSec);
 }
 
@@ -85,7 +90,11 @@ export function imageUpload(options: ImageUploadOptions = {}): RequestHandler[] 
         return next(err);
       }
       // busboy: truncated body, bad boundary, "Unexpected end of form" … the client's fault.
-      next(ValidationFailed('The multipart body is malformed', [{ path: 'body', message: String((err as Error).message ?? 'malformed multipart body') }]));
+      next(
+        ValidationFailed('The multipart body is malformed', [
+          { path: 'body', message: String((err as Error).message ?? 'malformed multipart body') },
+        ]),
+      );
     });
   };
 
@@ -106,6 +115,9 @@ export function imageUpload(options: ImageUploadOptions = {}): RequestHandler[] 
 /** The bytes `imageUpload` received (it guarantees there are some). */
 export function uploadedFile(req: Request): Buffer {
   const file = (req as Request & { file?: Express.Multer.File }).file;
-  if (!file) throw ValidationFailed('Invalid request: body.image is required', [{ path: 'body.image', message: 'image is required' }]);
+  if (!file)
+    throw ValidationFailed('Invalid request: body.image is required', [
+      { path: 'body.image', message: 'image is required' },
+    ]);
   return file.buffer;
 }

@@ -16,14 +16,29 @@ describe('raw queries', () => {
     (await api.sequelize.query<{ v: unknown }>(sql, { replacements, type: QueryTypes.SELECT }))[0].v;
 
   it('keep the milliseconds of Date replacements, positional, named and in lists', async () => {
-    expect(await one('SELECT DATE_FORMAT(CAST(? AS DATETIME(3)), "%Y-%m-%d %H:%i:%s.%f") AS v', [at])).toBe('2099-12-02 01:02:03.731000');
+    expect(await one('SELECT DATE_FORMAT(CAST(? AS DATETIME(3)), "%Y-%m-%d %H:%i:%s.%f") AS v', [at])).toBe(
+      '2099-12-02 01:02:03.731000',
+    );
     expect(await one('SELECT DATE_FORMAT(CAST(:at AS DATETIME(3)), "%f") AS v', { at })).toBe('731000');
-    expect(Number(await one("SELECT COUNT(*) AS v FROM (SELECT CAST('2099-12-02 01:02:03.731' AS DATETIME(3)) AS t) x WHERE x.t IN (?)", [[at, new Date(0)]]))).toBe(1);
+    expect(
+      Number(
+        await one(
+          "SELECT COUNT(*) AS v FROM (SELECT CAST('2099-12-02 01:02:03.731' AS DATETIME(3)) AS t) x WHERE x.t IN (?)",
+          [[at, new Date(0)]],
+        ),
+      ),
+    ).toBe(1);
   });
 
   it('store and read back a DATETIME(3) to the millisecond', async () => {
-    await api.sequelize.query("INSERT INTO outbox (topic, payload, availableAt, createdAt) VALUES ('test.ms', '{}', ?, ?)", { replacements: [at, at] });
-    const [row] = await api.sequelize.query<{ availableAt: Date }>("SELECT availableAt FROM outbox WHERE topic = 'test.ms'", { type: QueryTypes.SELECT });
+    await api.sequelize.query(
+      "INSERT INTO outbox (topic, payload, availableAt, createdAt) VALUES ('test.ms', '{}', ?, ?)",
+      { replacements: [at, at] },
+    );
+    const [row] = await api.sequelize.query<{ availableAt: Date }>(
+      "SELECT availableAt FROM outbox WHERE topic = 'test.ms'",
+      { type: QueryTypes.SELECT },
+    );
     expect(new Date(row.availableAt).toISOString()).toBe(at.toISOString());
   });
 });

@@ -24,30 +24,32 @@ export function parseDatabaseUrl(url: string): DbUrlParts {
 
 export function createSequelize(databaseUrl: string, poolMax: number, logger?: Logger): Sequelize {
   const p = parseDatabaseUrl(databaseUrl);
-  return keepMilliseconds(new Sequelize(p.database, p.user, p.password, {
-    host: p.host,
-    port: p.port,
-    dialect: 'mysql',
-    timezone: '+00:00',
-    logging: logger ? (sql: string) => logger.trace({ sql }, 'sql') : false,
-    benchmark: false,
-    define: { charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci', timestamps: true },
-    dialectOptions: { connectTimeout: 3000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
-    pool: { max: poolMax, min: 0, acquire: 5000, idle: 10_000, evict: 5000 },
-    retry: { max: 0 },
-    hooks: {
-      // READ COMMITTED on every connection: invariants are guarded by row locks and UNIQUE keys, and
-      // REPEATABLE READ's gap locks only add deadlocks (two "lock if exists, else insert" transactions
-      // on the same gap deadlock each other under RR).
-      afterConnect: (connection: unknown) =>
-        new Promise<void>((resolve, reject) =>
-          (connection as { query: (sql: string, cb: (err: Error | null) => void) => void }).query(
-            'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
-            (err) => (err ? reject(err) : resolve()),
+  return keepMilliseconds(
+    new Sequelize(p.database, p.user, p.password, {
+      host: p.host,
+      port: p.port,
+      dialect: 'mysql',
+      timezone: '+00:00',
+      logging: logger ? (sql: string) => logger.trace({ sql }, 'sql') : false,
+      benchmark: false,
+      define: { charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci', timestamps: true },
+      dialectOptions: { connectTimeout: 3000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
+      pool: { max: poolMax, min: 0, acquire: 5000, idle: 10_000, evict: 5000 },
+      retry: { max: 0 },
+      hooks: {
+        // READ COMMITTED on every connection: invariants are guarded by row locks and UNIQUE keys, and
+        // REPEATABLE READ's gap locks only add deadlocks (two "lock if exists, else insert" transactions
+        // on the same gap deadlock each other under RR).
+        afterConnect: (connection: unknown) =>
+          new Promise<void>((resolve, reject) =>
+            (connection as { query: (sql: string, cb: (err: Error | null) => void) => void }).query(
+              'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+              (err) => (err ? reject(err) : resolve()),
+            ),
           ),
-        ),
-    },
-  }));
+      },
+    }),
+  );
 }
 
 /**
@@ -58,15 +60,24 @@ export function createSequelize(databaseUrl: string, poolMax: number, logger?: L
  * bind parameters with the column's own type and were never affected.
  */
 function keepMilliseconds(sequelize: Sequelize): Sequelize {
-  const query = sequelize.query.bind(sequelize) as (sql: unknown, options?: { replacements?: unknown }) => Promise<unknown>;
+  const query = sequelize.query.bind(sequelize) as (
+    sql: unknown,
+    options?: { replacements?: unknown },
+  ) => Promise<unknown>;
   const patched = (sql: unknown, options?: { replacements?: unknown }) =>
-    query(sql, options?.replacements === undefined ? options : { ...options, replacements: withMilliseconds(options.replacements) });
+    query(
+      sql,
+      options?.replacements === undefined
+        ? options
+        : { ...options, replacements: withMilliseconds(options.replacements) },
+    );
   sequelize.query = patched as typeof sequelize.query;
   return sequelize;
 }
 
 function withMilliseconds(value: unknown): unknown {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? value : value.toISOString().slice(0, 23).replace('T', ' ');
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? value : value.toISOString().slice(0, 23).replace('T', ' ');
   if (Array.isArray(value)) return value.map(withMilliseconds);
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withMilliseconds(v)]));

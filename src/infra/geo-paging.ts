@@ -37,7 +37,8 @@ export async function pageByDistance<R extends { id: number }>(
   const { cursor: cur } = q;
   const want = q.limit + 1;
   const checked = new Map<number, R | null>();
-  const isAfter = (h: { id: number; distanceKm: number }) => !cur || h.distanceKm > cur.d || (h.distanceKm === cur.d && h.id > cur.i);
+  const isAfter = (h: { id: number; distanceKm: number }) =>
+    !cur || h.distanceKm > cur.d || (h.distanceKm === cur.d && h.id > cur.i);
   const first = FIRST_RADIUS_KM * (q.selective ? 2 : 1);
   let r = Math.min(q.radiusKm, cur ? Math.max(first, cur.d * 1.25) : first);
   for (;;) {

@@ -45,10 +45,15 @@ async function planKeySort(q: {
   /** A fixed cap on the rows a walk examines (tests). */
   walkBudget?: number | null;
 }): Promise<KeySortPlan> {
-  const k = q.denseAt ?? Math.max(MIN_DENSE, Math.ceil(Math.sqrt((q.want * (await q.geo.size())) / (q.selective ? 2 : 8))));
+  const k =
+    q.denseAt ?? Math.max(MIN_DENSE, Math.ceil(Math.sqrt((q.want * (await q.geo.size())) / (q.selective ? 2 : 8))));
   const hits = await q.geo.searchAny(q.center, q.radiusKm, k);
   if (hits.length < k) return { kind: 'ids', hits };
-  return { kind: 'walk', circle: sqlCircle(q.alias, q.center, q.radiusKm), examineAtMost: q.walkBudget ?? Math.max(MIN_WALK_BUDGET, WALK_BUDGET_PER_MEMBER * k) };
+  return {
+    kind: 'walk',
+    circle: sqlCircle(q.alias, q.center, q.radiusKm),
+    examineAtMost: q.walkBudget ?? Math.max(MIN_WALK_BUDGET, WALK_BUDGET_PER_MEMBER * k),
+  };
 }
 
 /**
@@ -72,9 +77,17 @@ export const idList = (ids: number[]) => ids.filter((n) => Number.isSafeInteger(
  * What a source adds to the caller's query on `alias`: its WHERE conditions (with their replacements,
  * which come first) and, for a walk, the cap to put after LIMIT.
  */
-export function sourceSql(alias: string, source: KeySortSource): { where: string[]; replacements: unknown[]; cap: string } {
-  if ('ids' in source) return { where: [`${alias}.id IN (${idList(source.ids) || 'NULL'})`], replacements: [], cap: '' };
-  return { where: source.circle.where, replacements: source.circle.replacements, cap: ` ROWS EXAMINED ${Math.trunc(source.examineAtMost)}` };
+export function sourceSql(
+  alias: string,
+  source: KeySortSource,
+): { where: string[]; replacements: unknown[]; cap: string } {
+  if ('ids' in source)
+    return { where: [`${alias}.id IN (${idList(source.ids) || 'NULL'})`], replacements: [], cap: '' };
+  return {
+    where: source.circle.where,
+    replacements: source.circle.replacements,
+    cap: ` ROWS EXAMINED ${Math.trunc(source.examineAtMost)}`,
+  };
 }
 
 /**
@@ -96,14 +109,21 @@ export async function pageByKey<R extends { id: number; lat: number; lng: number
   const plan = await planKeySort({ ...q, want });
   if (plan.kind === 'walk') {
     const rows = await q.fetch({ circle: plan.circle, examineAtMost: plan.examineAtMost }, want).catch(capped);
-    if (rows.length === want) return { page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: plan.circle.distanceKm(row) })), more: true };
+    if (rows.length === want)
+      return {
+        page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: plan.circle.distanceKm(row) })),
+        more: true,
+      };
   }
   // Sparse, or a walk that came back short (see WALK_BUDGET_PER_MEMBER): the whole circle's ids.
   const hits = plan.kind === 'ids' ? plan.hits : await q.geo.search(q.center, q.radiusKm);
   if (!hits.length) return { page: [], more: false };
   const distance = new Map(hits.map((h) => [h.id, h.distanceKm]));
   const rows = await q.fetch({ ids: [...distance.keys()] }, want);
-  return { page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: distance.get(row.id)! })), more: rows.length > q.limit };
+  return {
+    page: rows.slice(0, q.limit).map((row) => ({ row, distanceKm: distance.get(row.id)! })),
+    more: rows.length > q.limit,
+  };
 }
 
 /** SQL conditions for "within the circle" on `${alias}.lat`/`lng`, and the distance of a row. */

@@ -24,7 +24,10 @@ const members = async (geo: GeoIndex) => (await redis.zrange(geo.key, 0, -1)).ma
 function tableSource(table: Map<number, GeoPoint>, during?: (batch: number) => Promise<void>): GeoSource {
   let batch = 0;
   return async (afterId, size, write) => {
-    const rows = [...table.values()].filter((p) => p.id > afterId).sort((a, b) => a.id - b.id).slice(0, size);
+    const rows = [...table.values()]
+      .filter((p) => p.id > afterId)
+      .sort((a, b) => a.id - b.id)
+      .slice(0, size);
     await write(rows);
     await during?.(batch++);
     return rows.length ? rows[rows.length - 1].id : 0;
@@ -37,8 +40,8 @@ describe('GeoIndex', () => {
     expect(geo.key).toBe(`${prefix}geo:sitters`);
     await geo.upsert([
       { id: 1, lat: 37.5665, lng: 126.978 },
-      { id: 2, lat: 37.5700, lng: 126.978 },
-      { id: 3, lat: 37.6000, lng: 126.978 },
+      { id: 2, lat: 37.57, lng: 126.978 },
+      { id: 3, lat: 37.6, lng: 126.978 },
       { id: 4, lat: 35.1796, lng: 129.0756 },
     ]);
     const all = await geo.search({ lat: 37.5665, lng: 126.978 }, 10);
@@ -63,19 +66,33 @@ describe('GeoIndex', () => {
     expect(await geo.apply([{ id: 1, version: 3, point: null }])).toBe(1); // removed
     expect(await geo.apply([{ id: 1, version: 2, point: B }])).toBe(0);
     expect(await geo.has(1)).toBe(false);
-    expect(await geo.apply([{ id: 1, version: 4, point: A }, { id: 2, version: 1, point: B }])).toBe(2);
+    expect(
+      await geo.apply([
+        { id: 1, version: 4, point: A },
+        { id: 2, version: 1, point: B },
+      ]),
+    ).toBe(2);
     expect(await members(geo)).toEqual([1, 2]);
     await expect(geo.apply([{ id: 3, version: 1, point: { lat: 85.1, lng: 0 } }])).rejects.toThrow(RangeError);
   });
 
   it('a rebuild batch read before a newer change does not overwrite it', async () => {
     const geo = fresh();
-    await geo.apply([{ id: 1, version: 1, point: { lat: 1, lng: 1 } }, { id: 2, version: 1, point: { lat: 2, lng: 2 } }]);
+    await geo.apply([
+      { id: 1, version: 1, point: { lat: 1, lng: 1 } },
+      { id: 2, version: 1, point: { lat: 2, lng: 2 } },
+    ]);
     await geo.rebuild(async (afterId, _size, write) => {
       if (afterId) return 0;
       // The batch was read at version 1; then both rows changed and their changes were applied…
-      const stale = [{ id: 1, lat: 1, lng: 1, version: 1 }, { id: 2, lat: 2, lng: 2, version: 1 }];
-      await geo.apply([{ id: 1, version: 2, point: { lat: 5, lng: 5 } }, { id: 2, version: 2, point: null }]);
+      const stale = [
+        { id: 1, lat: 1, lng: 1, version: 1 },
+        { id: 2, lat: 2, lng: 2, version: 1 },
+      ];
+      await geo.apply([
+        { id: 1, version: 2, point: { lat: 5, lng: 5 } },
+        { id: 2, version: 2, point: null },
+      ]);
       // …before the batch reached Redis.
       await write(stale);
       return 2;
@@ -99,7 +116,9 @@ describe('GeoIndex', () => {
     const geo = fresh();
     // Live index with drift: 900 should not be there, 5 is missing.
     await geo.upsert([{ id: 900, lat: 1, lng: 1 }, ...[1, 2, 3, 4].map((id) => ({ id, lat: 10, lng: 10 }))]);
-    const table = new Map<number, GeoPoint>(Array.from({ length: 10 }, (_, i) => [i + 1, { id: i + 1, lat: 20 + i * 0.01, lng: 20 }]));
+    const table = new Map<number, GeoPoint>(
+      Array.from({ length: 10 }, (_, i) => [i + 1, { id: i + 1, lat: 20 + i * 0.01, lng: 20 }]),
+    );
     let markerSeen: string | null = null;
     const result = await geo.rebuild(
       tableSource(table, async (batch) => {

@@ -56,7 +56,11 @@ export interface RebuildProgress {
  * Feeds a rebuild: read up to `batchSize` items with id > `afterId` in id order, each with the version
  * it had when read, pass them to `write`, and return the last id read (0 when none).
  */
-export type GeoSource = (afterId: number, batchSize: number, write: (points: GeoPoint[]) => Promise<void>) => Promise<number>;
+export type GeoSource = (
+  afterId: number,
+  batchSize: number,
+  write: (points: GeoPoint[]) => Promise<void>,
+) => Promise<number>;
 
 const MARKER_TTL_SEC = 120;
 
@@ -205,8 +209,23 @@ export class GeoIndex {
     return this.geosearch(center, radiusKm, ['COUNT', count, 'ANY']);
   }
 
-  private async geosearch(center: { lat: number; lng: number }, radiusKm: number, options: (string | number)[]): Promise<GeoHit[]> {
-    const rows = (await this.redis.call('GEOSEARCH', this.key, 'FROMLONLAT', center.lng, center.lat, 'BYRADIUS', radiusKm, 'km', ...options, 'WITHDIST')) as [string, string][];
+  private async geosearch(
+    center: { lat: number; lng: number },
+    radiusKm: number,
+    options: (string | number)[],
+  ): Promise<GeoHit[]> {
+    const rows = (await this.redis.call(
+      'GEOSEARCH',
+      this.key,
+      'FROMLONLAT',
+      center.lng,
+      center.lat,
+      'BYRADIUS',
+      radiusKm,
+      'km',
+      ...options,
+      'WITHDIST',
+    )) as [string, string][];
     return rows.map(([member, dist]) => ({ id: Number(member), distanceKm: Number(dist) }));
   }
 
@@ -261,7 +280,8 @@ export class GeoIndex {
     const batchSize = options.batchSize ?? 1000;
     const tempKey = `${this.key}:rebuild:${randomBytes(6).toString('hex')}`;
     const claimed = await this.redis.set(this.markerKey, tempKey, 'EX', MARKER_TTL_SEC, 'NX');
-    if (claimed !== 'OK') throw new Error(`a rebuild of ${this.key} is already running (${await this.redis.get(this.markerKey)})`);
+    if (claimed !== 'OK')
+      throw new Error(`a rebuild of ${this.key} is already running (${await this.redis.get(this.markerKey)})`);
     let count = 0;
     try {
       let afterId = 0;
@@ -294,7 +314,8 @@ export class GeoIndex {
 }
 
 function checkRange(p: { lat: number; lng: number }, what: string): void {
-  if (!(Math.abs(p.lat) <= GEO_MAX_LAT && Math.abs(p.lng) <= 180)) throw new RangeError(`coordinates out of the GEO range for ${what}`);
+  if (!(Math.abs(p.lat) <= GEO_MAX_LAT && Math.abs(p.lng) <= 180))
+    throw new RangeError(`coordinates out of the GEO range for ${what}`);
 }
 
 /** Great-circle distance in metres with Redis's formula and Earth radius (for tests and tools). */

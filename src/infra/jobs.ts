@@ -22,7 +22,11 @@ export class MailJobs {
     private readonly logger: Logger,
   ) {
     // Producer: fail fast while Redis is down so the outbox keeps the row and retries later.
-    this.queueConnection = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    this.queueConnection = new Redis(redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+    });
     this.queueConnection.on('error', () => undefined);
     this.queue = new Queue(MAIL_QUEUE, {
       connection: this.queueConnection as unknown as ConnectionOptions,
@@ -51,7 +55,11 @@ export class MailJobs {
       async (job) => {
         await this.mailer.send(job.data as MailMessage);
       },
-      { connection: this.workerConnection as unknown as ConnectionOptions, prefix: `${this.prefix}bull`, concurrency: 5 },
+      {
+        connection: this.workerConnection as unknown as ConnectionOptions,
+        prefix: `${this.prefix}bull`,
+        concurrency: 5,
+      },
     );
     this.worker.on('failed', (job, err) =>
       this.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'mail job failed'),

@@ -54,7 +54,8 @@ export class Metrics {
     return (req, res, next) => {
       const end = this.httpDuration.startTimer();
       res.on('finish', () => {
-        const route = (res.locals.routeTemplate as string | undefined) ?? (req.route?.path ? String(req.route.path) : 'unmatched');
+        const route =
+          (res.locals.routeTemplate as string | undefined) ?? (req.route?.path ? String(req.route.path) : 'unmatched');
         end({ method: req.method, route, status: String(res.statusCode) });
       });
       next();

@@ -5,7 +5,10 @@ import type { QueryInterface, Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import { parseDatabaseUrl } from './db';
 
-type Step = { up: (p: { context: QueryInterface }) => Promise<void>; down?: (p: { context: QueryInterface }) => Promise<void> };
+type Step = {
+  up: (p: { context: QueryInterface }) => Promise<void>;
+  down?: (p: { context: QueryInterface }) => Promise<void>;
+};
 
 // Compiled: dist/src/infra → dist/migrations; under ts-jest/ts-node: src/infra → migrations.
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -30,7 +33,10 @@ function build(sequelize: Sequelize, folder: 'migrations' | 'seeders', log: (msg
       down: async ({ context }) => ((await import(file)) as Step).down?.({ context }),
     })),
     context: sequelize.getQueryInterface(),
-    storage: new SequelizeStorage({ sequelize, tableName: folder === 'migrations' ? 'schema_migrations' : 'schema_seeds' }),
+    storage: new SequelizeStorage({
+      sequelize,
+      tableName: folder === 'migrations' ? 'schema_migrations' : 'schema_seeds',
+    }),
     logger: {
       info: (m: Record<string, unknown>) => {
         if (m.event === 'migrated') log(`  applied ${String(m.name)} (${String(m.durationSeconds)} s)`);
@@ -55,7 +61,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   try {
     const [rows] = await conn.query('SHOW DATABASES LIKE ?', [p.database]);
     const existed = (rows as unknown[]).length > 0;
-    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${p.database.replace(/`/g, '')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await conn.query(
+      `CREATE DATABASE IF NOT EXISTS \`${p.database.replace(/`/g, '')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+    );
     return !existed;
   } finally {
     await conn.end();

@@ -15,7 +15,10 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 const pending = async () =>
-  api.sequelize.query<{ payload: string; attempts: number }>('SELECT payload, attempts FROM outbox WHERE processedAt IS NULL ORDER BY id', { type: QueryTypes.SELECT });
+  api.sequelize.query<{ payload: string; attempts: number }>(
+    'SELECT payload, attempts FROM outbox WHERE processedAt IS NULL ORDER BY id',
+    { type: QueryTypes.SELECT },
+  );
 
 describe('outbox dispatcher', () => {
   it('issues pipelined handlers in id order without waiting for each, lets an ordinary handler wait for them, and keeps a failed row pending', async () => {

@@ -35,12 +35,22 @@ export async function addToOutbox(
 }
 
 /** Several rows of one topic in one statement (a fan-out to many recipients). */
-export async function addManyToOutbox(sequelize: Sequelize, t: Transaction, clock: Clock, topic: string, payloads: unknown[]): Promise<void> {
+export async function addManyToOutbox(
+  sequelize: Sequelize,
+  t: Transaction,
+  clock: Clock,
+  topic: string,
+  payloads: unknown[],
+): Promise<void> {
   if (!payloads.length) return;
   const now = clock.now();
   await sequelize.query(
     `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES ${payloads.map(() => '(?, ?, 0, ?, ?)').join(', ')}`,
-    { replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), now, now]), transaction: t, type: QueryTypes.INSERT },
+    {
+      replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), now, now]),
+      transaction: t,
+      type: QueryTypes.INSERT,
+    },
   );
 }
 
@@ -176,10 +186,13 @@ export class OutboxDispatcher {
   /** Leaves a failed row pending, due again after an exponential backoff. */
   private async failed(row: OutboxRow, err: Error, t: Transaction): Promise<void> {
     const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(row.attempts, 10));
-    await this.sequelize.query('UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?', {
-      replacements: [new Date(this.clock.now().getTime() + delay), String(err.message).slice(0, 500), row.id],
-      transaction: t,
-    });
+    await this.sequelize.query(
+      'UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?',
+      {
+        replacements: [new Date(this.clock.now().getTime() + delay), String(err.message).slice(0, 500), row.id],
+        transaction: t,
+      },
+    );
     this.logger.warn({ outboxId: row.id, topic: row.topic, err: err.message }, 'outbox handler failed');
   }
 }

@@ -21,8 +21,9 @@ export function createRedis(url: string, overrides: RedisOptions = {}): Redis {
 export async function connectRedis(client: Redis): Promise<void> {
   if (client.status === 'ready') return;
   if (client.status === 'wait' || client.status === 'end') await client.connect();
-  else await new Promise<void>((resolve, reject) => {
-    client.once('ready', resolve);
-    client.once('error', reject);
-  });
+  else
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('error', reject);
+    });
 }

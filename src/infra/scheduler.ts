@@ -31,12 +31,22 @@ export class SweepScheduler {
       c.on('error', () => undefined);
       this.connections.push(c);
     }
-    this.queue = new Queue(SWEEP_QUEUE, { connection: producer as unknown as ConnectionOptions, prefix: `${this.prefix}bull` });
+    this.queue = new Queue(SWEEP_QUEUE, {
+      connection: producer as unknown as ConnectionOptions,
+      prefix: `${this.prefix}bull`,
+    });
     this.queue.on('error', () => undefined);
     try {
-      await this.queue.upsertJobScheduler(SCHEDULER_ID, { every: this.everyMs }, { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } });
+      await this.queue.upsertJobScheduler(
+        SCHEDULER_ID,
+        { every: this.everyMs },
+        { name: 'sweep', opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      );
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'could not upsert the sweep scheduler; another instance or the next start will');
+      this.logger.warn(
+        { err: (err as Error).message },
+        'could not upsert the sweep scheduler; another instance or the next start will',
+      );
     }
     this.worker = new Worker(SWEEP_QUEUE, () => this.sweep(), {
       connection: consumer as unknown as ConnectionOptions,
@@ -44,7 +54,9 @@ export class SweepScheduler {
       concurrency: 1,
     });
     this.worker.on('error', (err) => this.logger.warn({ err: err.message }, 'sweep worker error'));
-    this.worker.on('failed', (_job, err) => this.logger.warn({ err: err.message }, 'sweep failed; the next tick retries'));
+    this.worker.on('failed', (_job, err) =>
+      this.logger.warn({ err: err.message }, 'sweep failed; the next tick retries'),
+    );
   }
 
   async stop(): Promise<void> {

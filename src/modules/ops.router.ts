@@ -17,14 +17,22 @@ export function livenessRouter(): Router {
   return router;
 }
 
-export function opsRouter(deps: { sequelize: Sequelize; redis: Redis; metrics: Metrics; openapi: () => object }): Router {
+export function opsRouter(deps: {
+  sequelize: Sequelize;
+  redis: Redis;
+  metrics: Metrics;
+  openapi: () => object;
+}): Router {
   const router = Router();
   router.get('/readyz', async (_req, res) => {
     const [db, redis] = await Promise.allSettled([
       withTimeout(deps.sequelize.query('SELECT 1'), 1500),
       withTimeout(deps.redis.ping(), 1500),
     ]);
-    const checks = { mysql: db.status === 'fulfilled' ? 'ok' : 'down', redis: redis.status === 'fulfilled' ? 'ok' : 'down' };
+    const checks = {
+      mysql: db.status === 'fulfilled' ? 'ok' : 'down',
+      redis: redis.status === 'fulfilled' ? 'ok' : 'down',
+    };
     const ready = checks.mysql === 'ok' && checks.redis === 'ok';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });

@@ -17,16 +17,51 @@ export interface JsonSchema {
 
 /** Ids no route may take for a real one, nor crash on. */
 export const hostileIds = [
-  '-1', '0', '9007199254740992', '9007199254740993', '4294967296', '1e3', '1.5', 'abc', '0x10', '%201', 'NaN', 'Infinity',
-  '..%2F..%2Fetc%2Fpasswd', '%2e%2e', '%00', '1%00', "1'", '1;', '%7B%7D', '[]', 'null', 'true',
+  '-1',
+  '0',
+  '9007199254740992',
+  '9007199254740993',
+  '4294967296',
+  '1e3',
+  '1.5',
+  'abc',
+  '0x10',
+  '%201',
+  'NaN',
+  'Infinity',
+  '..%2F..%2Fetc%2Fpasswd',
+  '%2e%2e',
+  '%00',
+  '1%00',
+  "1'",
+  '1;',
+  '%7B%7D',
+  '[]',
+  'null',
+  'true',
 ];
 
 /** Nested arrays `depth` deep, as a string (JSON.stringify of a real one would recurse too). */
 export const deepJson = (depth: number, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
 
 const unicode = fc.constantFrom(
-  '\u0000', '\u0007bell', '\uD800', '\uDFFF lone', '\u202Eevil\u202C', 'e\u0301', '🐶🐱'.repeat(40), '\uFEFF', '\u2028\u2029', 'ß'.repeat(100),
-  'Ｆｕｌｌ', '𝓤𝓷𝓲', '\r\n\r\nX-Injected: 1', '<script>alert(1)</script>', '%s%s%n', '${7*7}', '{{7*7}}',
+  '\u0000',
+  '\u0007bell',
+  '\uD800',
+  '\uDFFF lone',
+  '\u202Eevil\u202C',
+  'e\u0301',
+  '🐶🐱'.repeat(40),
+  '\uFEFF',
+  '\u2028\u2029',
+  'ß'.repeat(100),
+  'Ｆｕｌｌ',
+  '𝓤𝓷𝓲',
+  '\r\n\r\nX-Injected: 1',
+  '<script>alert(1)</script>',
+  '%s%s%n',
+  '${7*7}',
+  '{{7*7}}',
 );
 
 /** A JSON value of the wrong kind for almost any field. */
@@ -46,7 +81,18 @@ export const malformedValue: fc.Arbitrary<unknown> = fc.oneof(
     for (let i = 0; i < d; i++) v = [v];
     return v;
   }),
-  fc.constantFrom({ $gt: '' }, { $ne: null }, ['a', 'b'], {}, [], '', ' ', '2026-02-30', '9999-99-99', '1970-01-01T00:00:00Z'),
+  fc.constantFrom(
+    { $gt: '' },
+    { $ne: null },
+    ['a', 'b'],
+    {},
+    [],
+    '',
+    ' ',
+    '2026-02-30',
+    '9999-99-99',
+    '1970-01-01T00:00:00Z',
+  ),
 );
 
 /** A value that fits `schema` (so that other fields' malformations are what gets tested). */
@@ -55,9 +101,17 @@ export function validValue(schema: JsonSchema | undefined): fc.Arbitrary<unknown
   if (schema.enum?.length) return fc.constantFrom(...schema.enum);
   switch (schema.type) {
     case 'integer':
-      return fc.integer({ min: Math.max(schema.minimum ?? -1000, -(2 ** 31)), max: Math.min(schema.maximum ?? 1000, 2 ** 31) });
+      return fc.integer({
+        min: Math.max(schema.minimum ?? -1000, -(2 ** 31)),
+        max: Math.min(schema.maximum ?? 1000, 2 ** 31),
+      });
     case 'number':
-      return fc.double({ min: schema.minimum ?? -1000, max: schema.maximum ?? 1000, noNaN: true, noDefaultInfinity: true });
+      return fc.double({
+        min: schema.minimum ?? -1000,
+        max: schema.maximum ?? 1000,
+        noNaN: true,
+        noDefaultInfinity: true,
+      });
     case 'boolean':
       return fc.boolean();
     case 'array':
@@ -65,22 +119,44 @@ export function validValue(schema: JsonSchema | undefined): fc.Arbitrary<unknown
     case 'object': {
       const props = Object.entries(schema.properties ?? {});
       if (!props.length) return fc.constant({});
-      return fc.record(Object.fromEntries(props.map(([k, s]) => [k, validValue(s)])), { requiredKeys: schema.required ?? [] });
+      return fc.record(Object.fromEntries(props.map(([k, s]) => [k, validValue(s)])), {
+        requiredKeys: schema.required ?? [],
+      });
     }
     case 'string':
     default:
       if (schema.format === 'email') return fc.emailAddress();
-      return fc.string({ minLength: Math.max(1, schema.minLength ?? 1), maxLength: Math.max(1, Math.min(schema.maxLength ?? 20, 20)) });
+      return fc.string({
+        minLength: Math.max(1, schema.minLength ?? 1),
+        maxLength: Math.max(1, Math.min(schema.maxLength ?? 20, 20)),
+      });
   }
 }
 
 /** Fields mass assignment would love to find. */
-const sneakyKeys = ['id', 'userId', 'ownerId', 'isAdmin', 'role', 'emailVerified', 'passwordHash', 'createdAt', 'status', 'constructor', '__proto__'];
+const sneakyKeys = [
+  'id',
+  'userId',
+  'ownerId',
+  'isAdmin',
+  'role',
+  'emailVerified',
+  'passwordHash',
+  'createdAt',
+  'status',
+  'constructor',
+  '__proto__',
+];
 
 /** A JSON object for `schema` where each field is absent, valid or malformed, plus sneaky extras. */
 export function hostileObject(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
   const props = Object.entries(schema.properties ?? {});
-  const fields = Object.fromEntries(props.map(([k, s]) => [k, fc.oneof({ weight: 1, arbitrary: validValue(s) }, { weight: 2, arbitrary: malformedValue })]));
+  const fields = Object.fromEntries(
+    props.map(([k, s]) => [
+      k,
+      fc.oneof({ weight: 1, arbitrary: validValue(s) }, { weight: 2, arbitrary: malformedValue }),
+    ]),
+  );
   return fc
     .tuple(
       fc.record(fields, { requiredKeys: [] }),
@@ -98,7 +174,13 @@ export interface BodyCase {
 export function hostileBody(schema: JsonSchema | undefined): fc.Arbitrary<BodyCase> {
   const json = (v: unknown) => ({ contentType: 'application/json', text: JSON.stringify(v) ?? 'null' });
   return fc.oneof(
-    { weight: 4, arbitrary: (schema ? hostileObject(schema) : fc.dictionary(fc.string({ maxLength: 8 }), malformedValue, { maxKeys: 4 })).map(json) },
+    {
+      weight: 4,
+      arbitrary: (schema
+        ? hostileObject(schema)
+        : fc.dictionary(fc.string({ maxLength: 8 }), malformedValue, { maxKeys: 4 })
+      ).map(json),
+    },
     { weight: 2, arbitrary: malformedValue.map(json) },
     {
       weight: 1,
@@ -111,7 +193,10 @@ export function hostileBody(schema: JsonSchema | undefined): fc.Arbitrary<BodyCa
         { contentType: 'application/json; charset=utf-16', text: '{}' },
         { contentType: 'text/plain', text: 'hello' },
         { contentType: 'application/x-www-form-urlencoded', text: 'email=a%40b.c&password[]=x' },
-        { contentType: 'multipart/form-data; boundary=zz', text: '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nnot an image\r\n--zz--\r\n' },
+        {
+          contentType: 'multipart/form-data; boundary=zz',
+          text: '--zz\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nnot an image\r\n--zz--\r\n',
+        },
         { contentType: 'multipart/form-data', text: 'no boundary' },
         { contentType: null, text: '{"name":"x"}' },
       ),
@@ -128,7 +213,13 @@ export function hostileQuery(names: string[]): fc.Arbitrary<string> {
     fc.nat({ max: 5000 }).map((n) => 'q'.repeat(n)),
   );
   const pair = fc.tuple(
-    names.length ? fc.oneof(fc.constantFrom(...names), fc.constantFrom(...names).map((n) => `${n}[$gt]`), fc.string({ maxLength: 6 })) : fc.string({ maxLength: 6 }),
+    names.length
+      ? fc.oneof(
+          fc.constantFrom(...names),
+          fc.constantFrom(...names).map((n) => `${n}[$gt]`),
+          fc.string({ maxLength: 6 }),
+        )
+      : fc.string({ maxLength: 6 }),
     value,
   );
   return fc.array(pair, { maxLength: 6 }).map((pairs) => {

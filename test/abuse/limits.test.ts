@@ -28,7 +28,12 @@ describe('body size and shape', () => {
   it('answers a 2 MB JSON body with a readable 413 problem, declared or chunked', async () => {
     const big = JSON.stringify({ nickname: 'x'.repeat(2 * 1024 * 1024) });
     const s = await signup(api);
-    const declared = await raw(api.url, { method: 'PATCH', path: '/api/v1/users/me', headers: { ...bearer(s.accessToken), 'Content-Type': 'application/json' }, body: big });
+    const declared = await raw(api.url, {
+      method: 'PATCH',
+      path: '/api/v1/users/me',
+      headers: { ...bearer(s.accessToken), 'Content-Type': 'application/json' },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     expect(declared.json).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     // Chunked: no Content-Length to refuse up front; the parser must stop at its limit.
@@ -58,7 +63,12 @@ describe('body size and shape', () => {
     ['100000 nested arrays', deepJson(100_000)],
   ])('refuses %s as a body with a 4xx problem and keeps serving', async (_name, body) => {
     const s = await signup(api);
-    const reply = await raw(api.url, { method: 'POST', path: '/api/v1/pets', headers: { ...bearer(s.accessToken), 'Content-Type': 'application/json' }, body });
+    const reply = await raw(api.url, {
+      method: 'POST',
+      path: '/api/v1/pets',
+      headers: { ...bearer(s.accessToken), 'Content-Type': 'application/json' },
+      body,
+    });
     expect(checkAnswer(reply, 'deep body')).toBeNull();
     expect([400, 413]).toContain(reply.status);
     expect(await healthy()).toBe(true);
@@ -101,46 +111,78 @@ const INJECTIONS = [
 ];
 
 describe('injection strings in every text field are stored verbatim', () => {
-  it.each(INJECTIONS.map((s, i) => [i, s] as const))('string #%i round-trips through signup, profile, pet and sitter', async (_i, evil) => {
-    const nick = evil.slice(0, 30).trim().padEnd(2, '_');
-    const signupRes = await api.http.post('/api/v1/auth/signup').send({ email: uniqueEmail('inj'), password: PASSWORD, nickname: nick });
-    expect(signupRes.status).toBe(201);
-    expect(signupRes.body.user.nickname).toBe(nick);
-    const token = signupRes.body.accessToken as string;
+  it.each(INJECTIONS.map((s, i) => [i, s] as const))(
+    'string #%i round-trips through signup, profile, pet and sitter',
+    async (_i, evil) => {
+      const nick = evil.slice(0, 30).trim().padEnd(2, '_');
+      const signupRes = await api.http
+        .post('/api/v1/auth/signup')
+        .send({ email: uniqueEmail('inj'), password: PASSWORD, nickname: nick });
+      expect(signupRes.status).toBe(201);
+      expect(signupRes.body.user.nickname).toBe(nick);
+      const token = signupRes.body.accessToken as string;
 
-    const profile = await api.http.patch('/api/v1/users/me').set(bearer(token)).send({ bio: evil });
-    expect(profile.status).toBe(200);
-    expect(profile.body.bio).toBe(evil.trim());
+      const profile = await api.http.patch('/api/v1/users/me').set(bearer(token)).send({ bio: evil });
+      expect(profile.status).toBe(200);
+      expect(profile.body.bio).toBe(evil.trim());
 
-    const pet = await api.http
-      .post('/api/v1/pets')
-      .set(bearer(token))
-      .send({ name: evil.slice(0, 40).trim(), species: 'dog', size: 'small', breed: evil.slice(0, 60).trim(), notes: evil });
-    expect(pet.status).toBe(201);
-    const petBack = await api.http.get(`/api/v1/pets/${pet.body.id}`).set(bearer(token)).expect(200);
-    expect(petBack.body).toMatchObject({ name: evil.slice(0, 40).trim(), breed: evil.slice(0, 60).trim(), notes: evil.trim() });
-
-    const sitter = await api.http
-      .put('/api/v1/sitters/me')
-      .set(bearer(token))
-      .send({
-        headline: evil.slice(0, 80).trim(), bio: evil, services: ['walking'], prices: { walking: 10000 }, acceptedSizes: ['small'], maxPets: 1,
-        location: { lat: 37.55, lng: 126.92 }, address: evil.slice(0, 200).trim(),
+      const pet = await api.http
+        .post('/api/v1/pets')
+        .set(bearer(token))
+        .send({
+          name: evil.slice(0, 40).trim(),
+          species: 'dog',
+          size: 'small',
+          breed: evil.slice(0, 60).trim(),
+          notes: evil,
+        });
+      expect(pet.status).toBe(201);
+      const petBack = await api.http.get(`/api/v1/pets/${pet.body.id}`).set(bearer(token)).expect(200);
+      expect(petBack.body).toMatchObject({
+        name: evil.slice(0, 40).trim(),
+        breed: evil.slice(0, 60).trim(),
+        notes: evil.trim(),
       });
-    expect(sitter.status).toBe(200);
-    const sitterBack = await api.http.get(`/api/v1/sitters/${sitter.body.id}`).expect(200);
-    expect(sitterBack.body).toMatchObject({ headline: evil.slice(0, 80).trim(), bio: evil.trim() });
 
-    // The search and a login with the string as a password survive it too.
-    const search = await api.http.get('/api/v1/sitters/search').query({ lat: 37.55, lng: 126.92, service: 'walking' });
-    expect(search.status).toBe(200);
-    const login = await api.http.post('/api/v1/auth/login').send({ email: `${evil}@example.com`, password: evil.padEnd(8, '.') });
-    expect([400, 401]).toContain(login.status);
-    expect(checkAnswer({ status: login.status, headers: login.headers, text: login.text, json: login.body, ms: 0 }, 'login')).toBeNull();
-  });
+      const sitter = await api.http
+        .put('/api/v1/sitters/me')
+        .set(bearer(token))
+        .send({
+          headline: evil.slice(0, 80).trim(),
+          bio: evil,
+          services: ['walking'],
+          prices: { walking: 10000 },
+          acceptedSizes: ['small'],
+          maxPets: 1,
+          location: { lat: 37.55, lng: 126.92 },
+          address: evil.slice(0, 200).trim(),
+        });
+      expect(sitter.status).toBe(200);
+      const sitterBack = await api.http.get(`/api/v1/sitters/${sitter.body.id}`).expect(200);
+      expect(sitterBack.body).toMatchObject({ headline: evil.slice(0, 80).trim(), bio: evil.trim() });
+
+      // The search and a login with the string as a password survive it too.
+      const search = await api.http
+        .get('/api/v1/sitters/search')
+        .query({ lat: 37.55, lng: 126.92, service: 'walking' });
+      expect(search.status).toBe(200);
+      const login = await api.http
+        .post('/api/v1/auth/login')
+        .send({ email: `${evil}@example.com`, password: evil.padEnd(8, '.') });
+      expect([400, 401]).toContain(login.status);
+      expect(
+        checkAnswer(
+          { status: login.status, headers: login.headers, text: login.text, json: login.body, ms: 0 },
+          'login',
+        ),
+      ).toBeNull();
+    },
+  );
 
   it('leaves the users table intact after all that', async () => {
-    const [{ n }] = await api.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM users', { type: QueryTypes.SELECT });
+    const [{ n }] = await api.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM users', {
+      type: QueryTypes.SELECT,
+    });
     expect(Number(n)).toBeGreaterThanOrEqual(INJECTIONS.length);
   });
 });
@@ -157,16 +199,37 @@ describe('access-token tampering', () => {
 
   it.each<[string, () => string]>([
     ['alg none', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`],
-    ['alg none with the original signature', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.${s.accessToken.split('.')[2]}`],
+    [
+      'alg none with the original signature',
+      () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.${s.accessToken.split('.')[2]}`,
+    ],
     ['another key', () => jwt.sign(claims, randomBytes(32).toString('hex'), { algorithm: 'HS256' })],
-    ['HS512 with the right key', () => jwt.sign(claims, createSecretKey(Buffer.from(ctx.config.jwtSecret)), { algorithm: 'HS512' })],
-    ['expired', () => jwt.sign({ ...claims, iat: 1_000_000, exp: 1_000_900 }, createSecretKey(Buffer.from(ctx.config.jwtSecret)), { algorithm: 'HS256' })],
-    ['payload edited (sub of another user), signature kept', () => {
-      const [h, , sg] = s.accessToken.split('.');
-      return `${h}.${b64({ ...claims, sub: String(Number(claims.sub) + 1) })}.${sg}`;
-    }],
+    [
+      'HS512 with the right key',
+      () => jwt.sign(claims, createSecretKey(Buffer.from(ctx.config.jwtSecret)), { algorithm: 'HS512' }),
+    ],
+    [
+      'expired',
+      () =>
+        jwt.sign({ ...claims, iat: 1_000_000, exp: 1_000_900 }, createSecretKey(Buffer.from(ctx.config.jwtSecret)), {
+          algorithm: 'HS256',
+        }),
+    ],
+    [
+      'payload edited (sub of another user), signature kept',
+      () => {
+        const [h, , sg] = s.accessToken.split('.');
+        return `${h}.${b64({ ...claims, sub: String(Number(claims.sub) + 1) })}.${sg}`;
+      },
+    ],
     ['signature stripped', () => s.accessToken.split('.').slice(0, 2).join('.') + '.'],
-    ['sub not a number', () => jwt.sign({ ...claims, sub: 'admin' }, createSecretKey(Buffer.from(ctx.config.jwtSecret)), { algorithm: 'HS256' })],
+    [
+      'sub not a number',
+      () =>
+        jwt.sign({ ...claims, sub: 'admin' }, createSecretKey(Buffer.from(ctx.config.jwtSecret)), {
+          algorithm: 'HS256',
+        }),
+    ],
     ['garbage', () => 'a'.repeat(5000)],
   ])('refuses %s with 401', async (_name, make) => {
     const reply = await me(make());
@@ -178,11 +241,22 @@ describe('access-token tampering', () => {
   it('refuses a revoked token (after logout) on HTTP, SSE and Socket.io', async () => {
     const t = await signup(api);
     expect((await me(t.accessToken)).status).toBe(200);
-    await api.http.post('/api/v1/auth/logout').set(bearer(t.accessToken)).send({ refreshToken: t.refreshToken }).expect(204);
+    await api.http
+      .post('/api/v1/auth/logout')
+      .set(bearer(t.accessToken))
+      .send({ refreshToken: t.refreshToken })
+      .expect(204);
     expect((await me(t.accessToken)).status).toBe(401);
-    const stream = await raw(api.url, { method: 'GET', path: `/api/v1/notifications/stream?access_token=${t.accessToken}` });
+    const stream = await raw(api.url, {
+      method: 'GET',
+      path: `/api/v1/notifications/stream?access_token=${t.accessToken}`,
+    });
     expect(stream.status).toBe(401);
-    const socket = connectSocket(api.url, { transports: ['websocket'], auth: { token: t.accessToken }, reconnection: false });
+    const socket = connectSocket(api.url, {
+      transports: ['websocket'],
+      auth: { token: t.accessToken },
+      reconnection: false,
+    });
     const err = await new Promise<Error>((resolve) => socket.once('connect_error', resolve));
     socket.close();
     expect(err.message).toBe('UNAUTHENTICATED');
@@ -194,8 +268,17 @@ describe('uploads', () => {
     const s = await signup(api);
     const pet = await makePet(api, s);
     const started = Date.now();
-    for (const [path, field] of [['/api/v1/users/me/avatar', 'image'], [`/api/v1/pets/${pet.id}/photo`, 'image']]) {
-      const res = await rawUpload(`${api.url}${path}`, { token: s.accessToken, field, filename: 'bomb.png', contentType: 'image/png', body: pngBomb() });
+    for (const [path, field] of [
+      ['/api/v1/users/me/avatar', 'image'],
+      [`/api/v1/pets/${pet.id}/photo`, 'image'],
+    ]) {
+      const res = await rawUpload(`${api.url}${path}`, {
+        token: s.accessToken,
+        field,
+        filename: 'bomb.png',
+        contentType: 'image/png',
+        body: pngBomb(),
+      });
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -204,7 +287,12 @@ describe('uploads', () => {
     const meBack = await api.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(200);
     expect(meBack.body.avatarUrl).toBeNull();
     // A real image still works afterwards (the pipeline was not wedged).
-    const ok = await rawUpload(`${api.url}/api/v1/users/me/avatar`, { token: s.accessToken, body: await image('png', 300, 300), contentType: 'image/png', filename: 'a.png' });
+    const ok = await rawUpload(`${api.url}/api/v1/users/me/avatar`, {
+      token: s.accessToken,
+      body: await image('png', 300, 300),
+      contentType: 'image/png',
+      filename: 'a.png',
+    });
     expect(ok.status).toBe(200);
   });
 });
@@ -218,10 +306,14 @@ describe('connection caps', () => {
       for (let i = 0; i < 11; i++) {
         statuses.push(
           await new Promise<number>((resolve, reject) => {
-            const req = http.get(`${api.url}/api/v1/notifications/stream`, { headers: bearer(s.accessToken) }, (res) => {
-              resolve(res.statusCode ?? 0);
-              if (res.statusCode !== 200) res.resume();
-            });
+            const req = http.get(
+              `${api.url}/api/v1/notifications/stream`,
+              { headers: bearer(s.accessToken) },
+              (res) => {
+                resolve(res.statusCode ?? 0);
+                if (res.statusCode !== 200) res.resume();
+              },
+            );
             req.on('error', reject);
             open.push(req);
           }),
@@ -231,7 +323,11 @@ describe('connection caps', () => {
       expect(statuses[10]).toBe(429);
       // Another user is not affected.
       const other = await signup(api);
-      const fine = await raw(api.url, { method: 'GET', path: '/api/v1/notifications/stream', headers: bearer(other.accessToken) });
+      const fine = await raw(api.url, {
+        method: 'GET',
+        path: '/api/v1/notifications/stream',
+        headers: bearer(other.accessToken),
+      });
       expect(fine.status).toBe(200);
     } finally {
       for (const r of open) r.destroy();
@@ -245,7 +341,12 @@ describe('connection caps', () => {
     try {
       const results = await Promise.all(
         Array.from({ length: N }, () => {
-          const socket = connectSocket(api.url, { transports: ['websocket'], auth: { token: s.accessToken }, reconnection: false, forceNew: true });
+          const socket = connectSocket(api.url, {
+            transports: ['websocket'],
+            auth: { token: s.accessToken },
+            reconnection: false,
+            forceNew: true,
+          });
           sockets.push(socket);
           return new Promise<string>((resolve) => {
             socket.once('connect', () => resolve('connected'));
@@ -265,9 +366,13 @@ describe('connection caps', () => {
     } finally {
       for (const socket of sockets) socket.close();
     }
-    await eventually(async () => {
-      const m = await api.http.get('/metrics');
-      return /^pawmate_open_sockets 0$/m.test(m.text);
-    }, 10_000, 'sockets counted back to 0');
+    await eventually(
+      async () => {
+        const m = await api.http.get('/metrics');
+        return /^pawmate_open_sockets 0$/m.test(m.text);
+      },
+      10_000,
+      'sockets counted back to 0',
+    );
   }, 60_000);
 });

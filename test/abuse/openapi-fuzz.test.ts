@@ -35,7 +35,17 @@ beforeAll(async () => {
   ctx = await new TestContext().setup();
   api = await ctx.instance();
   const doc = (await api.http.get('/openapi.json').expect(200)).body as {
-    paths: Record<string, Record<string, { security?: unknown; requestBody?: { content: Record<string, { schema: JsonSchema }> }; parameters?: Array<{ in: string; name: string }> }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          security?: unknown;
+          requestBody?: { content: Record<string, { schema: JsonSchema }> };
+          parameters?: Array<{ in: string; name: string }>;
+        }
+      >
+    >;
   };
   for (const [path, byMethod] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(byMethod)) {
@@ -72,9 +82,12 @@ async function settle() {
 }
 
 async function checksum(): Promise<string> {
-  const rows = await api.sequelize.query<{ Table: string; Checksum: number | null }>(`CHECKSUM TABLE ${tables.map((t) => `\`${t}\``).join(', ')}`, {
-    type: QueryTypes.SELECT,
-  });
+  const rows = await api.sequelize.query<{ Table: string; Checksum: number | null }>(
+    `CHECKSUM TABLE ${tables.map((t) => `\`${t}\``).join(', ')}`,
+    {
+      type: QueryTypes.SELECT,
+    },
+  );
   return rows.map((r) => `${r.Table}=${r.Checksum}`).join(' ');
 }
 
@@ -100,19 +113,65 @@ function authHeader(mode: AuthMode): Record<string, string> {
 
 describe('the checks themselves', () => {
   // The property below can only fail if these do: a 500, a leak, a bare 4xx and a write are caught.
-  const reply = (status: number, type: string, text: string) => ({ status, headers: { 'content-type': type }, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })(), ms: 0 });
+  const reply = (status: number, type: string, text: string) => ({
+    status,
+    headers: { 'content-type': type },
+    text,
+    json: (() => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return null;
+      }
+    })(),
+    ms: 0,
+  });
   it('flags 5xx, stack traces, SQL errors and 4xx that are not problem+json', () => {
-    expect(checkAnswer(reply(500, 'application/problem+json', '{"status":500,"code":"INTERNAL","title":"x"}'), 'x')).toMatch(/500/);
-    expect(checkAnswer(reply(400, 'application/problem+json', '{"status":400,"code":"X","title":"x","detail":"at foo (/app/src/x.ts:1:2)"}'), 'x')).toMatch(/leaks/);
-    expect(checkAnswer(reply(409, 'application/problem+json', '{"status":409,"code":"X","title":"x","detail":"ER_DUP_ENTRY"}'), 'x')).toMatch(/leaks/);
+    expect(
+      checkAnswer(reply(500, 'application/problem+json', '{"status":500,"code":"INTERNAL","title":"x"}'), 'x'),
+    ).toMatch(/500/);
+    expect(
+      checkAnswer(
+        reply(
+          400,
+          'application/problem+json',
+          '{"status":400,"code":"X","title":"x","detail":"at foo (/app/src/x.ts:1:2)"}',
+        ),
+        'x',
+      ),
+    ).toMatch(/leaks/);
+    expect(
+      checkAnswer(
+        reply(409, 'application/problem+json', '{"status":409,"code":"X","title":"x","detail":"ER_DUP_ENTRY"}'),
+        'x',
+      ),
+    ).toMatch(/leaks/);
     expect(checkAnswer(reply(404, 'text/html', 'Cannot GET /'), 'x')).toMatch(/content-type/);
-    expect(checkAnswer(reply(400, 'application/problem+json', '{"status":400,"code":"X","title":"x","errors":[{"path":"email"}]}'), 'x')).toMatch(/error path/);
-    expect(checkAnswer(reply(400, 'application/problem+json', '{"status":400,"code":"X","title":"x","errors":[{"path":"body.email"}]}'), 'x')).toBeNull();
+    expect(
+      checkAnswer(
+        reply(400, 'application/problem+json', '{"status":400,"code":"X","title":"x","errors":[{"path":"email"}]}'),
+        'x',
+      ),
+    ).toMatch(/error path/);
+    expect(
+      checkAnswer(
+        reply(
+          400,
+          'application/problem+json',
+          '{"status":400,"code":"X","title":"x","errors":[{"path":"body.email"}]}',
+        ),
+        'x',
+      ),
+    ).toBeNull();
   });
 
   it('sees a write in the table checksums', async () => {
     const before = await checksum();
-    await api.http.patch('/api/v1/users/me').set('Authorization', `Bearer ${me.accessToken}`).send({ bio: `changed ${Date.now()}` }).expect(200);
+    await api.http
+      .patch('/api/v1/users/me')
+      .set('Authorization', `Bearer ${me.accessToken}`)
+      .send({ bio: `changed ${Date.now()}` })
+      .expect(200);
     expect(await checksum()).not.toBe(before);
   });
 });
@@ -130,12 +189,19 @@ describe('every documented route, under random and malformed input', () => {
     for (const op of ops) {
       const key = `${op.method} ${op.path}`;
       const params = op.path.match(/\{[^}]+\}/g) ?? [];
-      const modes: AuthMode[] = op.auth && !ENDS_LOGIN.has(key) ? ['none', 'valid', 'valid', 'garbage', 'alg-none'] : ['none', 'garbage'];
+      const modes: AuthMode[] =
+        op.auth && !ENDS_LOGIN.has(key) ? ['none', 'valid', 'valid', 'garbage', 'alg-none'] : ['none', 'garbage'];
       const arb = fc.record({
-        ids: fc.array(fc.oneof({ weight: 4, arbitrary: hostilePathParam }, { weight: 1, arbitrary: fc.constantFrom(...otherIds.map(String)) }), {
-          minLength: params.length,
-          maxLength: params.length,
-        }),
+        ids: fc.array(
+          fc.oneof(
+            { weight: 4, arbitrary: hostilePathParam },
+            { weight: 1, arbitrary: fc.constantFrom(...otherIds.map(String)) },
+          ),
+          {
+            minLength: params.length,
+            maxLength: params.length,
+          },
+        ),
         query: hostileQuery(op.query),
         body: hostileBody(op.bodySchema),
         withBody: fc.boolean(),
@@ -150,7 +216,10 @@ describe('every documented route, under random and malformed input', () => {
           const reply = await raw(api.url, {
             method: op.method,
             path,
-            headers: { ...authHeader(c.auth), ...(sendBody && c.body.contentType ? { 'Content-Type': c.body.contentType } : {}) },
+            headers: {
+              ...authHeader(c.auth),
+              ...(sendBody && c.body.contentType ? { 'Content-Type': c.body.contentType } : {}),
+            },
             body: sendBody ? c.body.text : undefined,
           });
           const what = `${op.method} ${path.slice(0, 200)} [auth ${c.auth}] body ${sendBody ? c.body.text.slice(0, 120) : '-'}`;
@@ -159,7 +228,8 @@ describe('every documented route, under random and malformed input', () => {
           if (reply.status >= 400) {
             refused++;
             const after = await checksum();
-            if (after !== before) failures.push(`${what}: refused with ${reply.status} but wrote (${diff(before, after)})`);
+            if (after !== before)
+              failures.push(`${what}: refused with ${reply.status} but wrote (${diff(before, after)})`);
           } else {
             accepted++;
             await settle();
@@ -176,12 +246,17 @@ describe('every documented route, under random and malformed input', () => {
     expect(failures.slice(0, 20)).toEqual([]);
     expect(refused).toBeGreaterThan(ops.length * RUNS * 0.8);
     // Reported by the run (see docs/RELIABILITY.md): how many hostile requests were tried.
-    process.stdout.write(`abuse: ${ops.length} routes, ${refused + accepted} requests, ${refused} refused, ${accepted} accepted\n`);
+    process.stdout.write(
+      `abuse: ${ops.length} routes, ${refused + accepted} requests, ${refused} refused, ${accepted} accepted\n`,
+    );
   }, 240_000);
 });
 
 function diff(a: string, b: string): string {
   const as = a.split(' ');
   const bs = new Set(b.split(' '));
-  return as.filter((x) => !bs.has(x)).map((x) => x.split('=')[0]).join(', ');
+  return as
+    .filter((x) => !bs.has(x))
+    .map((x) => x.split('=')[0])
+    .join(', ');
 }

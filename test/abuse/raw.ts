@@ -46,7 +46,13 @@ export function raw(base: string, req: RawRequest): Promise<RawReply> {
       if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
         clearTimeout(timer);
         res.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', json: null, ms: performance.now() - started });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: '',
+          json: null,
+          ms: performance.now() - started,
+        });
         return;
       }
       const parts: Buffer[] = [];
@@ -93,17 +99,25 @@ const LEAKS = [
  * whose status matches the HTTP status on every 4xx.
  */
 export function checkAnswer(reply: RawReply, what: string, opts: { allow503?: boolean } = {}): string | null {
-  if (reply.status >= 500 && !(opts.allow503 && reply.status === 503)) return `${what}: ${reply.status} ${reply.text.slice(0, 300)}`;
+  if (reply.status >= 500 && !(opts.allow503 && reply.status === 503))
+    return `${what}: ${reply.status} ${reply.text.slice(0, 300)}`;
   for (const re of LEAKS) if (re.test(reply.text)) return `${what}: body leaks ${re}: ${reply.text.slice(0, 300)}`;
   if (reply.status >= 400) {
     const type = String(reply.headers['content-type'] ?? '');
-    if (!type.startsWith('application/problem+json')) return `${what}: ${reply.status} with content-type ${type || 'none'}`;
-    const body = reply.json as { status?: number; code?: string; title?: string; errors?: Array<{ path?: unknown }> } | null;
+    if (!type.startsWith('application/problem+json'))
+      return `${what}: ${reply.status} with content-type ${type || 'none'}`;
+    const body = reply.json as {
+      status?: number;
+      code?: string;
+      title?: string;
+      errors?: Array<{ path?: unknown }>;
+    } | null;
     if (!body || body.status !== reply.status || typeof body.code !== 'string' || typeof body.title !== 'string') {
       return `${what}: malformed problem ${reply.text.slice(0, 300)}`;
     }
     for (const e of body.errors ?? []) {
-      if (typeof e.path !== 'string' || !/^(body|query|params|headers)\b/.test(e.path)) return `${what}: error path ${JSON.stringify(e.path)}`;
+      if (typeof e.path !== 'string' || !/^(body|query|params|headers)\b/.test(e.path))
+        return `${what}: error path ${JSON.stringify(e.path)}`;
     }
   }
   return null;

@@ -51,13 +51,16 @@ it('cuts clients that send headers or a body too slowly, and keeps serving every
   const slow: Slow[] = [];
   try {
     // Headers never finish: one header byte a second.
-    for (let i = 0; i < 50; i++) slow.push(slowClient(srv.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaa\r\n'));
+    for (let i = 0; i < 50; i++)
+      slow.push(slowClient(srv.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaa\r\n'));
     // Headers complete, body dribbles: one byte a second of a declared 1000-byte body.
-    const bodyClient = SLOW_BODY ? slowClient(
-      srv.port,
-      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
-      '{"email":"a@b.c"               ',
-    ) : null;
+    const bodyClient = SLOW_BODY
+      ? slowClient(
+          srv.port,
+          'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
+          '{"email":"a@b.c"               ',
+        )
+      : null;
     // Meanwhile a normal client is served at once.
     await new Promise((r) => setTimeout(r, 2000));
     const ok = await raw(`http://127.0.0.1:${srv.port}`, { method: 'GET', path: '/healthz', timeoutMs: 2000 });
@@ -77,7 +80,11 @@ it('cuts clients that send headers or a body too slowly, and keeps serving every
       expect(bodyCut).toBeGreaterThanOrEqual(29_500);
       expect(bodyCut).toBeLessThan(62_000);
     }
-    process.stdout.write(`slowloris: slow headers cut after ${Math.min(...headerCuts)}–${Math.max(...headerCuts)} ms` + (bodyClient ? `, slow body after ${bodyCut} ms` : '') + '\n');
+    process.stdout.write(
+      `slowloris: slow headers cut after ${Math.min(...headerCuts)}–${Math.max(...headerCuts)} ms` +
+        (bodyClient ? `, slow body after ${bodyCut} ms` : '') +
+        '\n',
+    );
     const still = await raw(`http://127.0.0.1:${srv.port}`, { method: 'GET', path: '/healthz', timeoutMs: 2000 });
     expect(still.status).toBe(200);
   } finally {

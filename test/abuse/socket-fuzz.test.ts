@@ -13,7 +13,16 @@ import { hostileObject, malformedValue } from './arbitraries';
 
 const RUNS = Number(process.env.ABUSE_RUNS ?? 15);
 const EVENTS = ['room:join', 'room:leave', 'message:send', 'message:read', 'typing', 'location:update'];
-const CODES = new Set(['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UNAVAILABLE']);
+const CODES = new Set([
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'UNAVAILABLE',
+]);
 const SHAPE = {
   type: 'object',
   properties: {
@@ -37,7 +46,13 @@ beforeAll(async () => {
   api = await ctx.instance();
   const me = await signup(api);
   const other = await signup(api);
-  roomId = (await api.http.post('/api/v1/chat/rooms').set(bearer(me.accessToken)).send({ type: 'direct', userId: other.user.id }).expect(201)).body.id;
+  roomId = (
+    await api.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(me.accessToken))
+      .send({ type: 'direct', userId: other.user.id })
+      .expect(201)
+  ).body.id;
   // Big enough for the 300 000-character strings: the server's own payload cap must answer, not the client's.
   socket = connectSocket(api.url, { transports: ['websocket'], auth: { token: me.accessToken }, reconnection: false });
   await new Promise<void>((resolve, reject) => {
@@ -51,7 +66,11 @@ afterAll(async () => {
 });
 
 const stored = async () =>
-  Number((await api.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_messages', { type: QueryTypes.SELECT }))[0].n);
+  Number(
+    (
+      await api.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_messages', { type: QueryTypes.SELECT })
+    )[0].n,
+  );
 
 it('answers every malformed event with a clean refusal and keeps the connection', async () => {
   const failures: string[] = [];
@@ -105,10 +124,13 @@ it('answers every malformed event with a clean refusal and keeps the connection'
           return true;
         }
         acked++;
-        if (typeof reply?.ok !== 'boolean') failures.push(`${event}: ack without ok: ${JSON.stringify(reply)?.slice(0, 200)}`);
+        if (typeof reply?.ok !== 'boolean')
+          failures.push(`${event}: ack without ok: ${JSON.stringify(reply)?.slice(0, 200)}`);
         else if (!reply.ok) {
-          if (!CODES.has(String(reply.code))) failures.push(`${event} ${JSON.stringify(p)?.slice(0, 120)}: code ${String(reply.code)}`);
-          if (event === 'message:send' && (await stored()) !== before) failures.push(`${event}: refused but stored a message`);
+          if (!CODES.has(String(reply.code)))
+            failures.push(`${event} ${JSON.stringify(p)?.slice(0, 120)}: code ${String(reply.code)}`);
+          if (event === 'message:send' && (await stored()) !== before)
+            failures.push(`${event}: refused but stored a message`);
         }
         return true;
       }),
@@ -124,8 +146,12 @@ it('answers every malformed event with a clean refusal and keeps the connection'
   const fresh = connectSocket(api.url, { transports: ['websocket'], auth: socket.auth, reconnection: false });
   await new Promise<void>((r) => fresh.once('connect', () => r()));
   await fresh.timeout(5000).emitWithAck('room:join', { roomId });
-  const ok = await fresh.timeout(5000).emitWithAck('message:send', { roomId, body: 'still here', clientId: `ok-${Date.now()}` });
+  const ok = await fresh
+    .timeout(5000)
+    .emitWithAck('message:send', { roomId, body: 'still here', clientId: `ok-${Date.now()}` });
   fresh.close();
   expect(ok).toMatchObject({ ok: true, message: { body: 'still here' } });
-  process.stdout.write(`socket abuse: ${EVENTS.length} events, ${acked} acknowledged refusals or answers, ${cut} oversized frames cut\n`);
+  process.stdout.write(
+    `socket abuse: ${EVENTS.length} events, ${acked} acknowledged refusals or answers, ${cut} oversized frames cut\n`,
+  );
 }, 60_000);

@@ -28,8 +28,12 @@ describe('bench bulk users', () => {
       expect(res.status).toBe(200);
       expect(res.body.id).toBe(u.id);
     }
-    const [sessions] = await inst.sequelize.query('SELECT userId FROM sessions WHERE id IN (?)', { replacements: [users.map((u) => u.sessionId)] });
-    expect((sessions as { userId: number }[]).map((s) => Number(s.userId)).sort((a, b) => a - b)).toEqual(users.map((u) => u.id));
+    const [sessions] = await inst.sequelize.query('SELECT userId FROM sessions WHERE id IN (?)', {
+      replacements: [users.map((u) => u.sessionId)],
+    });
+    expect((sessions as { userId: number }[]).map((s) => Number(s.userId)).sort((a, b) => a - b)).toEqual(
+      users.map((u) => u.id),
+    );
   });
 
   it('tokens minted with another secret are refused', async () => {
@@ -41,24 +45,33 @@ describe('bench bulk users', () => {
   it('opens a notification stream and a chat socket with a minted token', async () => {
     const [u] = await bulkUsers(ctx.config.databaseUrl, ctx.config.jwtSecret, 1, 'stream');
     const first = await new Promise<string>((resolve, reject) => {
-      const req = http.get(`${inst.url}/api/v1/notifications/stream`, { headers: { authorization: `Bearer ${u.token}` } }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          const m = /event: unread-count\ndata: (.*)\n\n/.exec(buf);
-          if (m) {
-            req.destroy();
-            resolve(m[1]);
-          }
-        });
-      });
+      const req = http.get(
+        `${inst.url}/api/v1/notifications/stream`,
+        { headers: { authorization: `Bearer ${u.token}` } },
+        (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buf += chunk;
+            const m = /event: unread-count\ndata: (.*)\n\n/.exec(buf);
+            if (m) {
+              req.destroy();
+              resolve(m[1]);
+            }
+          });
+        },
+      );
       req.on('error', reject);
     });
     expect(JSON.parse(first)).toEqual({ count: 0 });
 
-    const socket = io(inst.url, { transports: ['websocket'], auth: { token: u.token }, reconnection: false, forceNew: true });
+    const socket = io(inst.url, {
+      transports: ['websocket'],
+      auth: { token: u.token },
+      reconnection: false,
+      forceNew: true,
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());

@@ -44,13 +44,20 @@ describe('SSE load generator and bare fan-out', () => {
     const p = port();
     const bare = await start('bare-sse.ts', [String(p)]);
     const clients = await start('sse-clients.ts', [String(p), '0']);
-    const opened = await ask(clients, 'open', { port: p, path: '/stream', tokens: Array(25).fill(null), concurrency: 5 });
+    const opened = await ask(clients, 'open', {
+      port: p,
+      path: '/stream',
+      tokens: Array(25).fill(null),
+      concurrency: 5,
+    });
     expect(opened).toMatchObject({ opened: 25, failed: 0, errors: {} });
 
     expect(await ask(bare, 'fanout')).toMatchObject({ sent: 25 });
-    for (let i = 0; i < 50 && (await ask<{ received: number }>(clients, 'count')).received < 25; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && (await ask<{ received: number }>(clients, 'count')).received < 25; i++)
+      await new Promise((r) => setTimeout(r, 50));
     await ask(bare, 'fanout');
-    for (let i = 0; i < 50 && (await ask<{ received: number }>(clients, 'count')).received < 50; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50 && (await ask<{ received: number }>(clients, 'count')).received < 50; i++)
+      await new Promise((r) => setTimeout(r, 50));
 
     const stats = await ask<{ receivedAt: number[]; latencies: number[]; closedEarly: number }>(clients, 'stats');
     expect(stats.receivedAt).toHaveLength(50);
@@ -87,16 +94,24 @@ describe('chat load generator and the plain relay', () => {
     await start('plain-relay.ts', [String(p2)], env);
     const clients = await start('chat-clients.ts', ['0']);
     // Four sockets alternating between the relays: rooms of two (1, 2) and one room of four (3).
-    const sockets = [0, 1, 2, 3].map((i) => ({ url: `http://127.0.0.1:${i % 2 ? p2 : p1}`, token: null, rooms: [i < 2 ? 1 : 2, 3] }));
+    const sockets = [0, 1, 2, 3].map((i) => ({
+      url: `http://127.0.0.1:${i % 2 ? p2 : p1}`,
+      token: null,
+      rooms: [i < 2 ? 1 : 2, 3],
+    }));
     expect(await ask(clients, 'connect', { sockets, concurrency: 2 })).toMatchObject({ connected: 4, errors: {} });
     // The adapter subscribes asynchronously after the relay listens.
     await new Promise((r) => setTimeout(r, 500));
 
-    const pairs = await ask<{ sent: number; acked: number; skipped: number; errors: Record<string, number> }>(clients, 'run', {
-      durationMs: 1000,
-      perSocket: 4,
-      roomIndex: 0,
-    });
+    const pairs = await ask<{ sent: number; acked: number; skipped: number; errors: Record<string, number> }>(
+      clients,
+      'run',
+      {
+        durationMs: 1000,
+        perSocket: 4,
+        roomIndex: 0,
+      },
+    );
     expect(pairs.sent).toBeGreaterThan(8);
     expect(pairs.acked).toBe(pairs.sent);
     expect(pairs.errors).toEqual({});

@@ -24,7 +24,9 @@ function start(script: string, args: string[]): Promise<{ child: ChildProcess; p
   });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.once('message', (msg: { port?: number } | string) => resolve({ child, port: typeof msg === 'object' ? msg.port : undefined }));
+    child.once('message', (msg: { port?: number } | string) =>
+      resolve({ child, port: typeof msg === 'object' ? msg.port : undefined }),
+    );
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
 }
@@ -51,7 +53,8 @@ describe('live-location time codec', () => {
       const lat = encodeLat(meetingLat, sent);
       // Survives the JSON hops (socket.io, the Redis hash) unchanged.
       const wire = JSON.parse(JSON.stringify({ lat })).lat as number;
-      for (const delay of [0, 0.04, 3.3, 250, 999_000]) expect(decodeSentAt(meetingLat, wire, sent + delay)).toBeCloseTo(sent, 6);
+      for (const delay of [0, 0.04, 3.3, 250, 999_000])
+        expect(decodeSentAt(meetingLat, wire, sent + delay)).toBeCloseTo(sent, 6);
       expect(Math.abs(lat - meetingLat)).toBeLessThan(0.0007);
     }
   });
@@ -68,7 +71,14 @@ describe('live-location time codec', () => {
 describe('seeded meetups', () => {
   it('are found by GET /meetups/nearby after the reindex, and the raw baseline returns the same first page', async () => {
     const hosts = await bulkUsers(ctx.config.databaseUrl, ctx.config.jwtSecret, 5, 'mhost');
-    await seedMeetups(ctx.config.databaseUrl, 600, hosts.map((h) => h.id), SEOUL, 5, () => undefined);
+    await seedMeetups(
+      ctx.config.databaseUrl,
+      600,
+      hosts.map((h) => h.id),
+      SEOUL,
+      5,
+      () => undefined,
+    );
     const geo = new GeoIndex(a.redis, ctx.config.redisPrefix, 'meetups');
     await reindexMeetupGeo(new MeetupsRepository(a.sequelize), geo, { batchSize: 250 });
     expect(await geo.size()).toBe(600);
@@ -77,7 +87,10 @@ describe('seeded meetups', () => {
     const api = await a.http.get(`/api/v1/meetups/nearby?${q}`).set(bearer(hosts[0].token)).expect(200);
     expect(api.body.items).toHaveLength(20);
     for (const m of api.body.items) expect(haversineMeters(SEOUL, m.location)).toBeLessThan(3001);
-    const tagged = await a.http.get(`/api/v1/meetups/nearby?${q}&tag=playdate&hasFreePlaces=true&sort=startsAt`).set(bearer(hosts[0].token)).expect(200);
+    const tagged = await a.http
+      .get(`/api/v1/meetups/nearby?${q}&tag=playdate&hasFreePlaces=true&sort=startsAt`)
+      .set(bearer(hosts[0].token))
+      .expect(200);
     expect(tagged.body.items.length).toBeGreaterThan(0);
     for (const m of tagged.body.items) {
       expect(m.tags).toContain('playdate');
@@ -89,7 +102,9 @@ describe('seeded meetups', () => {
     const { port } = await start('meetup-baseline.ts', ['0', ctx.config.databaseUrl, ctx.config.redisUrl, geo.key]);
     for (const extra of ['', '&sort=startsAt', '&tag=playdate&sort=startsAt']) {
       const apiPage = await a.http.get(`/api/v1/meetups/nearby?${q}${extra}`).set(bearer(hosts[0].token)).expect(200);
-      const raw = (await (await fetch(`http://127.0.0.1:${port}/nearby?${q}${extra}`)).json()) as { items: { id: number }[] };
+      const raw = (await (await fetch(`http://127.0.0.1:${port}/nearby?${q}${extra}`)).json()) as {
+        items: { id: number }[];
+      };
       expect(raw.items.map((i) => i.id)).toEqual(apiPage.body.items.map((i: { id: number }) => i.id));
     }
   }, 60_000);
@@ -102,12 +117,24 @@ describe('live-location load generator', () => {
     const m = await a.http
       .post('/api/v1/meetups')
       .set(bearer(users[0].token))
-      .send({ title: 'Live', location, address: 'Seoul', startsAt: new Date(Date.now() + 10 * 60_000).toISOString(), capacity: 6 })
+      .send({
+        title: 'Live',
+        location,
+        address: 'Seoul',
+        startsAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+        capacity: 6,
+      })
       .expect(201);
-    for (const u of users.slice(1)) await a.http.post(`/api/v1/meetups/${m.body.id}/participants`).set(bearer(u.token)).expect(201);
+    for (const u of users.slice(1))
+      await a.http.post(`/api/v1/meetups/${m.body.id}/participants`).set(bearer(u.token)).expect(201);
 
     const { child: gen } = await start('meetup-clients.ts', ['0']);
-    const sockets = users.map((u, j) => ({ url: (j % 2 ? b : a).url, token: u.token, userId: u.id, meetupId: m.body.id }));
+    const sockets = users.map((u, j) => ({
+      url: (j % 2 ? b : a).url,
+      token: u.token,
+      userId: u.id,
+      meetupId: m.body.id,
+    }));
     const conn = await ask(gen, 'connect', { sockets, points: { [m.body.id]: location }, concurrency: 3 });
     expect(conn).toMatchObject({ connected: 6, errors: {} });
 

@@ -57,7 +57,12 @@ class ChatClient {
 
   async connect(i = 0): Promise<void> {
     const url = this.urls[Math.min(i, this.urls.length - 1)];
-    const socket = connectSocket(url, { transports: ['websocket'], auth: { token: this.token }, reconnection: false, forceNew: true });
+    const socket = connectSocket(url, {
+      transports: ['websocket'],
+      auth: { token: this.token },
+      reconnection: false,
+      forceNew: true,
+    });
     this.socket = socket;
     socket.on('message:new', (m: Msg) => {
       this.live.push(m);
@@ -123,12 +128,15 @@ class ChatClient {
       const socket = this.socket;
       if (socket?.connected) {
         try {
-          const ack = await socket.timeout(2000).emitWithAck('message:send', { roomId: this.roomId, body: `m ${clientId}`, clientId });
+          const ack = await socket
+            .timeout(2000)
+            .emitWithAck('message:send', { roomId: this.roomId, body: `m ${clientId}`, clientId });
           if (ack.ok) {
             this.keep(ack.message);
             return ack.message as Msg;
           }
-          if (ack.code !== 'RATE_LIMITED' && ack.code !== 'UNAVAILABLE') throw new Error(`send refused: ${JSON.stringify(ack)}`);
+          if (ack.code !== 'RATE_LIMITED' && ack.code !== 'UNAVAILABLE')
+            throw new Error(`send refused: ${JSON.stringify(ack)}`);
         } catch (err) {
           if ((err as Error).message.startsWith('send refused')) throw err;
           // timed out: the connection died under it; resend after the failover
@@ -149,12 +157,27 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
   const viaA = `http://127.0.0.1:${proxyA.port}`;
   const u1 = await signup(a);
   const u2 = await signup(b);
-  const room = (await b.http.post('/api/v1/chat/rooms').set(bearer(u2.accessToken)).send({ type: 'direct', userId: u1.user.id }).expect(201)).body;
+  const room = (
+    await b.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(u2.accessToken))
+      .send({ type: 'direct', userId: u1.user.id })
+      .expect(201)
+  ).body;
   // u1 is also a sitter: each reservation request from the owner is one notification for u1.
   const sitterProfile = await a.http
     .put('/api/v1/sitters/me')
     .set(bearer(u1.accessToken))
-    .send({ headline: 'Sitter', bio: '', services: ['boarding'], prices: { boarding: 10000 }, acceptedSizes: ['small'], maxPets: 2, location: { lat: 37.55, lng: 126.92 }, address: 'Seoul' })
+    .send({
+      headline: 'Sitter',
+      bio: '',
+      services: ['boarding'],
+      prices: { boarding: 10000 },
+      acceptedSizes: ['small'],
+      maxPets: 2,
+      location: { lat: 37.55, lng: 126.92 },
+      address: 'Seoul',
+    })
     .expect(200);
   const { owner, pet } = await makeOwner(b);
 
@@ -210,7 +233,13 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
         await b.http
           .post('/api/v1/reservations')
           .set(bearer(owner.accessToken))
-          .send({ sitterId: sitterProfile.body.id, service: 'boarding', petIds: [pet.id], startDate: day(i), endDate: day(i) })
+          .send({
+            sitterId: sitterProfile.body.id,
+            service: 'boarding',
+            petIds: [pet.id],
+            startDate: day(i),
+            endDate: day(i),
+          })
           .expect(201);
         await new Promise((r) => setTimeout(r, 80));
       }
@@ -225,10 +254,13 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
   await traffic;
   expect(killed).toBe(true);
 
-  const stored = await b.sequelize.query<Msg>('SELECT id, roomId, senderId, clientId FROM chat_messages WHERE roomId = ? ORDER BY id', {
-    replacements: [room.id],
-    type: QueryTypes.SELECT,
-  });
+  const stored = await b.sequelize.query<Msg>(
+    'SELECT id, roomId, senderId, clientId FROM chat_messages WHERE roomId = ? ORDER BY id',
+    {
+      replacements: [room.id],
+      type: QueryTypes.SELECT,
+    },
+  );
   expect(stored).toHaveLength(2 * PER_CLIENT);
   expect(new Set(stored.map((m) => `${m.senderId}:${m.clientId}`)).size).toBe(2 * PER_CLIENT);
 
@@ -249,17 +281,26 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
   expect(c1.reconnects).toBeGreaterThanOrEqual(1);
 
   // Every notification reached the stream exactly once, across the failover.
-  const [{ n }] = await b.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM notifications WHERE recipientId = ? AND type = 'reservation.requested'", {
-    replacements: [u1.user.id],
-    type: QueryTypes.SELECT,
-  });
+  const [{ n }] = await b.sequelize.query<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM notifications WHERE recipientId = ? AND type = 'reservation.requested'",
+    {
+      replacements: [u1.user.id],
+      type: QueryTypes.SELECT,
+    },
+  );
   expect(Number(n)).toBe(RESERVATIONS);
-  await eventually(async () => stream.notifications().filter((x) => x.type === 'reservation.requested').length >= RESERVATIONS, 15_000, 'notifications streamed');
+  await eventually(
+    async () => stream.notifications().filter((x) => x.type === 'reservation.requested').length >= RESERVATIONS,
+    15_000,
+    'notifications streamed',
+  );
   const ids = stream.notifications().map((x) => x.id);
   expect(new Set(ids).size).toBe(ids.length);
   expect(stream.notifications().filter((x) => x.type === 'reservation.requested')).toHaveLength(RESERVATIONS);
   expect(streamReconnects).toBeGreaterThanOrEqual(1);
-  process.stdout.write(`failover: ${stored.length} messages, ${RESERVATIONS} notifications, socket reconnects ${c1.reconnects}, stream reconnects ${streamReconnects}, committed-but-not-broadcast ${missingOnC2.length}\n`);
+  process.stdout.write(
+    `failover: ${stored.length} messages, ${RESERVATIONS} notifications, socket reconnects ${c1.reconnects}, stream reconnects ${streamReconnects}, committed-but-not-broadcast ${missingOnC2.length}\n`,
+  );
 
   c1.close();
   c2.close();

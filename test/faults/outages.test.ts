@@ -56,7 +56,11 @@ describe('Redis unreachable for a few seconds (data kept)', () => {
     try {
       const { user: sitterUser, sitter } = await makeSitter(inst);
       const { owner, pet } = await makeOwner(inst);
-      await eventually(async () => (await inst.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id), 10_000, 'sitter indexed');
+      await eventually(
+        async () => (await inst.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id),
+        10_000,
+        'sitter indexed',
+      );
       const stream = new SseClient(sitterUser.accessToken);
       expect(await stream.connect(inst.url)).toBe(200);
       const before = await counts(inst);
@@ -66,8 +70,18 @@ describe('Redis unreachable for a few seconds (data kept)', () => {
       expect(ready.status).toBe(503);
       expect(ready.body.checks).toEqual({ mysql: 'ok', redis: 'down' });
       await expect503(inst, 'GET', '/api/v1/users/me', owner.accessToken);
-      await expect503(inst, 'POST', '/api/v1/pets', owner.accessToken, { name: 'Ghost', species: 'cat', size: 'small' });
-      await expect503(inst, 'POST', '/api/v1/reservations', owner.accessToken, { sitterId: sitter.id, service: 'boarding', petIds: [pet.id], startDate: day(9), endDate: day(9) });
+      await expect503(inst, 'POST', '/api/v1/pets', owner.accessToken, {
+        name: 'Ghost',
+        species: 'cat',
+        size: 'small',
+      });
+      await expect503(inst, 'POST', '/api/v1/reservations', owner.accessToken, {
+        sitterId: sitter.id,
+        service: 'boarding',
+        petIds: [pet.id],
+        startDate: day(9),
+        endDate: day(9),
+      });
       await expect503(inst, 'GET', SEARCH);
       await expect503(inst, 'POST', '/api/v1/auth/login', undefined, { email: owner.email, password: owner.password });
       await new Promise((r) => setTimeout(r, 2000));
@@ -82,7 +96,11 @@ describe('Redis unreachable for a few seconds (data kept)', () => {
         .set(bearer(owner.accessToken))
         .send({ sitterId: sitter.id, service: 'boarding', petIds: [pet.id], startDate: day(10), endDate: day(10) });
       expect(created.status).toBe(201);
-      await eventually(async () => stream.notifications().some((n) => n.type === 'reservation.requested'), 15_000, 'notification streamed after recovery');
+      await eventually(
+        async () => stream.notifications().some((n) => n.type === 'reservation.requested'),
+        15_000,
+        'notification streamed after recovery',
+      );
       const search = await inst.http.get(SEARCH).expect(200);
       expect(search.body.items.map((s: { id: number }) => s.id)).toContain(sitter.id);
       stream.close();
@@ -103,14 +121,22 @@ describe('Redis restarted empty (no persistence)', () => {
     try {
       const { sitter } = await makeSitter(inst);
       const owner = await signup(inst);
-      await eventually(async () => (await inst.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id), 10_000, 'sitter indexed');
+      await eventually(
+        async () => (await inst.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id),
+        10_000,
+        'sitter indexed',
+      );
       await redis.stop();
       await expect503(inst, 'GET', '/api/v1/users/me', owner.accessToken);
       await redis.start();
       await eventually(async () => (await inst.http.get('/readyz')).status === 200, 15_000, 'ready again');
       await inst.http.get('/api/v1/users/me').set(bearer(owner.accessToken)).expect(200);
       // MySQL is the truth: the sitter must be found again once Redis is back, empty or not.
-      await eventually(async () => (await inst.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id), 8_000, 'sitter found after Redis came back empty');
+      await eventually(
+        async () => (await inst.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id),
+        8_000,
+        'sitter found after Redis came back empty',
+      );
     } finally {
       await inst.close();
       await redis.stop();
@@ -138,7 +164,13 @@ describe('MariaDB unreachable for a few seconds', () => {
           method: 'POST',
           path: '/api/v1/reservations',
           headers: { ...bearer(owner.accessToken), 'Content-Type': 'application/json' },
-          body: JSON.stringify({ sitterId: sitter.id, service: 'boarding', petIds: [pet.id], startDate: day(5 + i), endDate: day(5 + i) }),
+          body: JSON.stringify({
+            sitterId: sitter.id,
+            service: 'boarding',
+            petIds: [pet.id],
+            startDate: day(5 + i),
+            endDate: day(5 + i),
+          }),
           timeoutMs: 15_000,
         });
         if (reply.status === 201) firstCommitted();
@@ -154,7 +186,11 @@ describe('MariaDB unreachable for a few seconds', () => {
       const down = await inst.http.get('/readyz');
       expect(down.status).toBe(503);
       expect(down.body.checks.mysql).toBe('down');
-      await expect503(inst, 'POST', '/api/v1/pets', owners[0].owner.accessToken, { name: 'Ghost', species: 'cat', size: 'small' });
+      await expect503(inst, 'POST', '/api/v1/pets', owners[0].owner.accessToken, {
+        name: 'Ghost',
+        species: 'cat',
+        size: 'small',
+      });
       await expect503(inst, 'GET', '/api/v1/reservations', owners[0].owner.accessToken);
 
       await proxy.restore();
@@ -168,16 +204,29 @@ describe('MariaDB unreachable for a few seconds', () => {
       const ids = new Set(rows.map((r) => r.id));
       for (const r of replies.filter((x) => x.status === 201)) expect(ids.has(r.json.id)).toBe(true);
       // Every stored request notified the sitter once (its outbox row committed with it).
-      await eventually(async () => {
-        const [{ n }] = await shared.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM notifications WHERE recipientId = ? AND type = 'reservation.requested'", {
-          replacements: [sitter.userId], type: QueryTypes.SELECT,
-        });
-        return Number(n) === rows.length;
-      }, 15_000, 'one notification per stored reservation');
+      await eventually(
+        async () => {
+          const [{ n }] = await shared.sequelize.query<{ n: number }>(
+            "SELECT COUNT(*) AS n FROM notifications WHERE recipientId = ? AND type = 'reservation.requested'",
+            {
+              replacements: [sitter.userId],
+              type: QueryTypes.SELECT,
+            },
+          );
+          return Number(n) === rows.length;
+        },
+        15_000,
+        'one notification per stored reservation',
+      );
       // And the instance writes again.
-      const again = await inst.http.post('/api/v1/pets').set(bearer(owners[0].owner.accessToken)).send({ name: 'Back', species: 'dog', size: 'small' });
+      const again = await inst.http
+        .post('/api/v1/pets')
+        .set(bearer(owners[0].owner.accessToken))
+        .send({ name: 'Back', species: 'dog', size: 'small' });
       expect(again.status).toBe(201);
-      process.stdout.write(`mysql cut: ${replies.filter((x) => x.status === 201).length} committed, ${replies.filter((x) => x.status === 503).length} refused, ${rows.length} stored\n`);
+      process.stdout.write(
+        `mysql cut: ${replies.filter((x) => x.status === 201).length} committed, ${replies.filter((x) => x.status === 503).length} refused, ${rows.length} stored\n`,
+      );
     } finally {
       await inst.close();
       await proxy.cut();

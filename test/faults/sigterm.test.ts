@@ -34,14 +34,19 @@ function send(agent: http.Agent, port: number, token: string, kind: 'read' | 'wr
       agent,
       method: kind === 'write' ? 'POST' : 'GET',
       path: kind === 'write' ? '/api/v1/pets' : '/api/v1/users/me',
-      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : {}) },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+      },
     });
     req.setTimeout(15_000, () => req.destroy(new Error('timeout')));
     req.on('response', (res) => {
       res.resume();
       res.on('end', () => resolve({ sentAt, status: res.statusCode ?? 0, error: null, kind }));
     });
-    req.on('error', (err) => resolve({ sentAt, status: null, error: (err as NodeJS.ErrnoException).code ?? err.message, kind }));
+    req.on('error', (err) =>
+      resolve({ sentAt, status: null, error: (err as NodeJS.ErrnoException).code ?? err.message, kind }),
+    );
     req.end(body);
   });
 }
@@ -79,9 +84,14 @@ it('drains in-flight requests on SIGTERM under load: no 5xx, nothing lost, exit 
   expect(before.filter((o) => o.error !== null)).toEqual([]);
   expect(outcomes.filter((o) => (o.status ?? 0) >= 500)).toEqual([]);
   const created = outcomes.filter((o) => o.kind === 'write' && o.status === 201).length;
-  const [{ pets }] = await ctx.instance().then((i) =>
-    i.sequelize.query<{ pets: number }>('SELECT COUNT(*) AS pets FROM pets WHERE ownerId = ?', { replacements: [user.user.id], type: QueryTypes.SELECT }),
-  );
+  const [{ pets }] = await ctx
+    .instance()
+    .then((i) =>
+      i.sequelize.query<{ pets: number }>('SELECT COUNT(*) AS pets FROM pets WHERE ownerId = ?', {
+        replacements: [user.user.id],
+        type: QueryTypes.SELECT,
+      }),
+    );
   // A write whose answer was lost after the signal could still have committed; none was lost here.
   const unanswered = outcomes.filter((o) => o.kind === 'write' && o.error !== null).length;
   expect(Number(pets)).toBeGreaterThanOrEqual(created);

@@ -140,8 +140,15 @@ export const uniqueEmail = (tag = 'user') => `${tag}.${process.pid}.${Date.now()
 export const PASSWORD = 'correct horse battery';
 
 /** Signs up a fresh user through the API; returns the tokens and the user. */
-export async function signup(inst: TestInstance, overrides: { email?: string; nickname?: string; password?: string } = {}) {
-  const body = { email: overrides.email ?? uniqueEmail(), password: overrides.password ?? PASSWORD, nickname: overrides.nickname ?? 'Tester' };
+export async function signup(
+  inst: TestInstance,
+  overrides: { email?: string; nickname?: string; password?: string } = {},
+) {
+  const body = {
+    email: overrides.email ?? uniqueEmail(),
+    password: overrides.password ?? PASSWORD,
+    nickname: overrides.nickname ?? 'Tester',
+  };
   const res = await inst.http.post('/api/v1/auth/signup').send(body);
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...res.body, email: body.email, password: body.password } as {

@@ -102,7 +102,15 @@ export interface RawResponse {
  */
 export function rawUpload(
   url: string,
-  opts: { method?: string; token: string; field?: string; filename?: string; contentType?: string; body: Buffer; chunked?: boolean },
+  opts: {
+    method?: string;
+    token: string;
+    field?: string;
+    filename?: string;
+    contentType?: string;
+    body: Buffer;
+    chunked?: boolean;
+  },
 ): Promise<RawResponse> {
   const boundary = `----pawmate${randomBytes(8).toString('hex')}`;
   const head = Buffer.from(

@@ -34,7 +34,12 @@ export class S3rverPeer {
   }
 
   storage(): S3Storage {
-    return new S3Storage({ bucket: this.bucket, region: 'us-east-1', endpoint: this.endpoint, credentials: S3RVER_CREDENTIALS });
+    return new S3Storage({
+      bucket: this.bucket,
+      region: 'us-east-1',
+      endpoint: this.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+    });
   }
 
   async stop(): Promise<void> {

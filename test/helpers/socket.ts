@@ -13,7 +13,12 @@ export function record<T = any>(socket: ClientSocket, event: string): T[] {
 }
 
 /** The next payload of `event` matching `pred`, or a rejection after `timeoutMs`. */
-export function next<T = any>(socket: ClientSocket, event: string, pred: (p: T) => boolean = () => true, timeoutMs = 5000): Promise<T> {
+export function next<T = any>(
+  socket: ClientSocket,
+  event: string,
+  pred: (p: T) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, listener);

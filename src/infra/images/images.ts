@@ -118,7 +118,12 @@ export class ImageService {
   }
 
   /** store → commit → (failure: discard the new objects) → nudge the scheduled deletions. */
-  async replace<T>(input: Buffer, preset: Preset, folder: string, commit: (stored: StoredImage[]) => Promise<T>): Promise<T> {
+  async replace<T>(
+    input: Buffer,
+    preset: Preset,
+    folder: string,
+    commit: (stored: StoredImage[]) => Promise<T>,
+  ): Promise<T> {
     const stored = await this.store(input, preset, folder);
     let result: T;
     try {
@@ -142,9 +147,20 @@ export function imagesFor(ctx: ModuleContext): ImageService | null {
   if (!ctx.storage) return null;
   let images = perApp.get(ctx);
   if (!images) {
-    const service = new ImageService(ctx.storage, new ImagePipeline(), ctx.sequelize, ctx.clock, ctx.outbox, ctx.logger);
+    const service = new ImageService(
+      ctx.storage,
+      new ImagePipeline(),
+      ctx.sequelize,
+      ctx.clock,
+      ctx.outbox,
+      ctx.logger,
+    );
     service.upload = imageUpload({ limiter: uploadLimiter(ctx.redis, ctx.config.redisPrefix) });
-    ctx.metrics.gauge('pawmate_images_processing', 'Uploaded images being decoded and re-encoded now', () => service.pipeline.busy);
+    ctx.metrics.gauge(
+      'pawmate_images_processing',
+      'Uploaded images being decoded and re-encoded now',
+      () => service.pipeline.busy,
+    );
     perApp.set(ctx, service);
     images = service;
   }

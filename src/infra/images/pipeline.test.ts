@@ -17,13 +17,16 @@ async function refusal(p: Promise<unknown>): Promise<AppError> {
 }
 
 describe('image pipeline', () => {
-  it.each<Format>(['jpeg', 'png', 'webp', 'gif', 'avif'])('turns a %s into a 120×120 WebP without metadata', async (format) => {
-    const [out] = await pipeline.render(await image(format, 400, 300), PRESETS.petPhoto);
-    expect(out).toMatchObject({ variant: 'photo', contentType: 'image/webp', width: 120, height: 120 });
-    const meta = await sharp(out.body).metadata();
-    expect(meta).toMatchObject({ format: 'webp', width: 120, height: 120 });
-    expect(meta.exif).toBeUndefined();
-  });
+  it.each<Format>(['jpeg', 'png', 'webp', 'gif', 'avif'])(
+    'turns a %s into a 120×120 WebP without metadata',
+    async (format) => {
+      const [out] = await pipeline.render(await image(format, 400, 300), PRESETS.petPhoto);
+      expect(out).toMatchObject({ variant: 'photo', contentType: 'image/webp', width: 120, height: 120 });
+      const meta = await sharp(out.body).metadata();
+      expect(meta).toMatchObject({ format: 'webp', width: 120, height: 120 });
+      expect(meta.exif).toBeUndefined();
+    },
+  );
 
   it('applies the EXIF orientation, then drops EXIF and GPS', async () => {
     const input = await jpegWithExif();

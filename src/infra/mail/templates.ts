@@ -5,7 +5,12 @@ import type { MailMessage } from './mailer';
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-function compose(to: string, subject: string, paragraphs: string[], link?: { label: string; url: string }): MailMessage {
+function compose(
+  to: string,
+  subject: string,
+  paragraphs: string[],
+  link?: { label: string; url: string },
+): MailMessage {
   const text = [...paragraphs, ...(link ? [`${link.label}: ${link.url}`] : []), '', '— Pawmate'].join('\n\n');
   const html = [
     '<!doctype html><html><body style="font-family:sans-serif">',
@@ -18,15 +23,23 @@ function compose(to: string, subject: string, paragraphs: string[], link?: { lab
 
 export const templates = {
   verifyEmail: (to: string, nickname: string, url: string) =>
-    compose(to, 'Confirm your Pawmate e-mail', [`Hi ${nickname},`, 'Please confirm your e-mail address. The link is valid for 24 hours.'], {
-      label: 'Confirm e-mail',
-      url,
-    }),
+    compose(
+      to,
+      'Confirm your Pawmate e-mail',
+      [`Hi ${nickname},`, 'Please confirm your e-mail address. The link is valid for 24 hours.'],
+      {
+        label: 'Confirm e-mail',
+        url,
+      },
+    ),
   resetPassword: (to: string, nickname: string, url: string) =>
     compose(
       to,
       'Reset your Pawmate password',
-      [`Hi ${nickname},`, 'Someone asked to reset your password. The link is valid for 1 hour. If it was not you, ignore this mail.'],
+      [
+        `Hi ${nickname},`,
+        'Someone asked to reset your password. The link is valid for 1 hour. If it was not you, ignore this mail.',
+      ],
       { label: 'Choose a new password', url },
     ),
   passwordChanged: (to: string, nickname: string) =>
@@ -36,10 +49,19 @@ export const templates = {
     ]),
   /** A notification the recipient chose to get by e-mail (notification preferences). */
   notification: (to: string, nickname: string, title: string, body: string, url: string) =>
-    compose(to, title, [`Hi ${nickname},`, ...(body ? [body] : []), 'You can choose which e-mails you get in your notification settings.'], {
-      label: 'Open Pawmate',
-      url,
-    }),
+    compose(
+      to,
+      title,
+      [
+        `Hi ${nickname},`,
+        ...(body ? [body] : []),
+        'You can choose which e-mails you get in your notification settings.',
+      ],
+      {
+        label: 'Open Pawmate',
+        url,
+      },
+    ),
   /** Chat e-mails are digested: one per room per window, counting the messages it stands for. */
   chatDigest: (to: string, nickname: string, title: string, body: string, heldBack: number, url: string) =>
     compose(
@@ -48,7 +70,9 @@ export const templates = {
       [
         `Hi ${nickname},`,
         ...(body ? [body] : []),
-        ...(heldBack > 0 ? [`…and ${heldBack} more message${heldBack === 1 ? '' : 's'} in this chat since the last e-mail.`] : []),
+        ...(heldBack > 0
+          ? [`…and ${heldBack} more message${heldBack === 1 ? '' : 's'} in this chat since the last e-mail.`]
+          : []),
         'Chat e-mails are sent at most once per conversation every 15 minutes.',
       ],
       { label: 'Open the chat', url },

@@ -47,7 +47,15 @@ const until = async (pred: () => boolean, ms = 2000) => {
 
 beforeEach(async () => {
   registry = new Registry();
-  hub = new SseHub({ name: 'test', pingMs: 50, maxBufferedBytes: 64 * 1024, maxStreamsPerKey: 2, registry, retryBaseMs: 1000, retryJitterMs: 500 });
+  hub = new SseHub({
+    name: 'test',
+    pingMs: 50,
+    maxBufferedBytes: 64 * 1024,
+    maxStreamsPerKey: 2,
+    registry,
+    retryBaseMs: 1000,
+    retryJitterMs: 500,
+  });
   const app = express();
   app.get('/s', (req, res) => {
     try {
@@ -120,7 +128,8 @@ it('caps streams per key, closes streams by login, and counts open streams', asy
   expect((registerError as AppError).code).toBe('RATE_LIMITED');
   const other = await connect(8, 100);
   await until(() => opened.length === 3);
-  const gauge = async () => (await registry.getMetricsAsJSON()).find((m) => m.name === 'pawmate_sse_open_streams')!.values[0].value;
+  const gauge = async () =>
+    (await registry.getMetricsAsJSON()).find((m) => m.name === 'pawmate_sse_open_streams')!.values[0].value;
   expect(await gauge()).toBe(3);
 
   expect(hub.closeSessions([100], 7)).toBe(1);

@@ -40,9 +40,7 @@ export class S3Storage implements Storage {
       // An outage must fail an upload within seconds (→ 503), not hold the request open.
       requestHandler: { connectionTimeout: 3000, requestTimeout: 15_000, throwOnRequestTimeout: true },
     });
-    this.base = endpoint
-      ? `${endpoint}/${this.bucket}/`
-      : `https://${this.bucket}.s3.${options.region}.amazonaws.com/`;
+    this.base = endpoint ? `${endpoint}/${this.bucket}/` : `https://${this.bucket}.s3.${options.region}.amazonaws.com/`;
     this.urls = new KeyUrls(this.base);
   }
 

@@ -12,7 +12,13 @@ describe('keys', () => {
     expect(a).toMatch(/^avatars\/12\/[a-f0-9]{32}\.webp$/);
     expect(a).not.toBe(b);
     expect(newKey('sitters/3', 'webp', 'thumb')).toMatch(/^sitters\/3\/[a-f0-9]{32}-thumb\.webp$/);
-    for (const bad of ['../etc/passwd', '/abs/0123456789abcdef0123456789abcdef.webp', 'a/../0123456789abcdef0123456789abcdef.webp', 'a/b.webp', '']) {
+    for (const bad of [
+      '../etc/passwd',
+      '/abs/0123456789abcdef0123456789abcdef.webp',
+      'a/../0123456789abcdef0123456789abcdef.webp',
+      'a/b.webp',
+      '',
+    ]) {
       expect(isValidKey(bad)).toBe(false);
     }
     expect(() => newKey('../up', 'webp')).toThrow();
@@ -43,14 +49,21 @@ describe('local driver', () => {
   });
 
   it('does not claim foreign URLs and refuses keys that escape the directory', async () => {
-    expect(storage.keyFromUrl('https://elsewhere.example.com/uploads/pets/1/0123456789abcdef0123456789abcdef.webp')).toBeNull();
+    expect(
+      storage.keyFromUrl('https://elsewhere.example.com/uploads/pets/1/0123456789abcdef0123456789abcdef.webp'),
+    ).toBeNull();
     expect(storage.keyFromUrl('https://cdn.example.com/uploads/../../etc/passwd')).toBeNull();
     await expect(storage.put('../escape.webp', Buffer.from('x'), 'image/webp')).rejects.toThrow(/invalid storage key/);
     await expect(storage.delete('../../etc/passwd')).rejects.toThrow(/invalid storage key/);
   });
 
   it('is what createStorage builds by default', () => {
-    const s = createStorage({ storageDriver: 'local', uploadDir: dir, publicUrl: 'http://x.test', s3: { bucket: null, endpoint: null, region: 'us-east-1' } });
+    const s = createStorage({
+      storageDriver: 'local',
+      uploadDir: dir,
+      publicUrl: 'http://x.test',
+      s3: { bucket: null, endpoint: null, region: 'us-east-1' },
+    });
     expect(s).toBeInstanceOf(LocalStorage);
     expect(s.driver).toBe('local');
   });
@@ -88,13 +101,23 @@ describe('s3 driver against a real s3rver', () => {
   });
 
   it('fails (for the caller to map to 503) when the bucket does not exist', async () => {
-    const other = new S3Storage({ bucket: 'no-such-bucket', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const other = new S3Storage({
+      bucket: 'no-such-bucket',
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     await expect(other.put(newKey('x', 'webp'), Buffer.from('x'), 'image/webp')).rejects.toThrow();
     other.close();
   });
 
   it('builds virtual-hosted AWS URLs when no endpoint is set', () => {
-    const aws = createStorage({ storageDriver: 's3', uploadDir: '', publicUrl: 'http://x.test', s3: { bucket: 'pawmate-prod', endpoint: null, region: 'ap-northeast-2' } });
+    const aws = createStorage({
+      storageDriver: 's3',
+      uploadDir: '',
+      publicUrl: 'http://x.test',
+      s3: { bucket: 'pawmate-prod', endpoint: null, region: 'ap-northeast-2' },
+    });
     expect(aws.driver).toBe('s3');
     const key = newKey('pets/1', 'webp');
     expect(aws.urlFor(key)).toBe(`https://pawmate-prod.s3.ap-northeast-2.amazonaws.com/${key}`);

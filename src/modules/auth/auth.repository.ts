@@ -35,7 +35,13 @@ export class AuthRepository {
     );
   }
 
-  createRefreshToken(sessionId: number, tokenHash: string, expiresAt: Date, now: Date, t: Transaction): Promise<number> {
+  createRefreshToken(
+    sessionId: number,
+    tokenHash: string,
+    expiresAt: Date,
+    now: Date,
+    t: Transaction,
+  ): Promise<number> {
     return this.insert(
       'INSERT INTO refresh_tokens (sessionId, tokenHash, expiresAt, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?)',
       [sessionId, tokenHash, expiresAt, now, now],
@@ -84,15 +90,25 @@ export class AuthRepository {
       { replacements: [userId], transaction: t, type: QueryTypes.SELECT },
     );
     if (rows.length) {
-      await this.sequelize.query('UPDATE sessions SET revokedAt = ?, revokeReason = ?, updatedAt = ? WHERE userId = ? AND revokedAt IS NULL', {
-        replacements: [now, reason, now, userId],
-        transaction: t,
-      });
+      await this.sequelize.query(
+        'UPDATE sessions SET revokedAt = ?, revokeReason = ?, updatedAt = ? WHERE userId = ? AND revokedAt IS NULL',
+        {
+          replacements: [now, reason, now, userId],
+          transaction: t,
+        },
+      );
     }
     return rows.map((r) => r.id);
   }
 
-  createEmailToken(userId: number, purpose: EmailTokenPurpose, tokenHash: string, expiresAt: Date, now: Date, t: Transaction) {
+  createEmailToken(
+    userId: number,
+    purpose: EmailTokenPurpose,
+    tokenHash: string,
+    expiresAt: Date,
+    now: Date,
+    t: Transaction,
+  ) {
     return this.insert(
       'INSERT INTO email_tokens (userId, purpose, tokenHash, expiresAt, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)',
       [userId, purpose, tokenHash, expiresAt, now, now],
@@ -110,9 +126,12 @@ export class AuthRepository {
 
   /** Spends every outstanding token of that purpose, so an older link cannot be used after a newer one. */
   async spendEmailTokens(userId: number, purpose: EmailTokenPurpose, now: Date, t: Transaction): Promise<void> {
-    await this.sequelize.query('UPDATE email_tokens SET usedAt = ?, updatedAt = ? WHERE userId = ? AND purpose = ? AND usedAt IS NULL', {
-      replacements: [now, now, userId, purpose],
-      transaction: t,
-    });
+    await this.sequelize.query(
+      'UPDATE email_tokens SET usedAt = ?, updatedAt = ? WHERE userId = ? AND purpose = ? AND usedAt IS NULL',
+      {
+        replacements: [now, now, userId, purpose],
+        transaction: t,
+      },
+    );
   }
 }

@@ -10,25 +10,45 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
   const before = [limit];
   return [
     {
-      method: 'post', path: '/auth/signup', tag, before, body: s.signupBody,
+      method: 'post',
+      path: '/auth/signup',
+      tag,
+      before,
+      body: s.signupBody,
       summary: 'Create an account; sends a verification e-mail',
       responses: { 201: { description: 'Signed up and logged in', schema: s.sessionSchema } },
       handler: async ({ body, req }) => ({ status: 201, body: await auth.signup(body, req.get('user-agent') ?? null) }),
     },
     {
-      method: 'post', path: '/auth/login', tag, before, body: s.loginBody,
+      method: 'post',
+      path: '/auth/login',
+      tag,
+      before,
+      body: s.loginBody,
       summary: 'Log in; 429 after repeated failures per IP or per account',
       responses: { 200: { description: 'Logged in', schema: s.sessionSchema } },
-      handler: async ({ body, req }) => ({ status: 200, body: await auth.login(body, req.ip ?? 'unknown', req.get('user-agent') ?? null) }),
+      handler: async ({ body, req }) => ({
+        status: 200,
+        body: await auth.login(body, req.ip ?? 'unknown', req.get('user-agent') ?? null),
+      }),
     },
     {
-      method: 'post', path: '/auth/refresh', tag, before, body: s.refreshBody,
+      method: 'post',
+      path: '/auth/refresh',
+      tag,
+      before,
+      body: s.refreshBody,
       summary: 'Rotate the refresh token; a spent one revokes the whole login',
       responses: { 200: { description: 'New token pair', schema: s.tokenPairSchema } },
       handler: async ({ body }) => ({ status: 200, body: await auth.refresh(body.refreshToken) }),
     },
     {
-      method: 'post', path: '/auth/logout', tag, auth: true, before, body: s.logoutBody,
+      method: 'post',
+      path: '/auth/logout',
+      tag,
+      auth: true,
+      before,
+      body: s.logoutBody,
       summary: 'End this login: the access token and its refresh tokens stop working at once',
       responses: { 204: { description: 'Logged out' } },
       handler: async ({ body, user }) => {
@@ -37,7 +57,11 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       },
     },
     {
-      method: 'post', path: '/auth/verify-email', tag, before, body: s.tokenBody,
+      method: 'post',
+      path: '/auth/verify-email',
+      tag,
+      before,
+      body: s.tokenBody,
       summary: 'Confirm the e-mail address with the token from the mail',
       responses: { 204: { description: 'Verified' } },
       handler: async ({ body }) => {
@@ -46,7 +70,11 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       },
     },
     {
-      method: 'post', path: '/auth/verify-email/resend', tag, auth: true, before,
+      method: 'post',
+      path: '/auth/verify-email/resend',
+      tag,
+      auth: true,
+      before,
       summary: 'Send the verification e-mail again (nothing is sent when already verified)',
       responses: { 202: { description: 'Accepted' } },
       handler: async ({ user }) => {
@@ -55,7 +83,11 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       },
     },
     {
-      method: 'post', path: '/auth/password/forgot', tag, before, body: s.forgotBody,
+      method: 'post',
+      path: '/auth/password/forgot',
+      tag,
+      before,
+      body: s.forgotBody,
       summary: 'Mail a reset link when the account exists; 202 either way',
       responses: { 202: { description: 'Accepted' } },
       handler: async ({ body }) => {
@@ -64,7 +96,11 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       },
     },
     {
-      method: 'post', path: '/auth/password/reset', tag, before, body: s.resetBody,
+      method: 'post',
+      path: '/auth/password/reset',
+      tag,
+      before,
+      body: s.resetBody,
       summary: 'Set a new password with the token from the mail; every login is revoked',
       responses: { 204: { description: 'Password changed' } },
       handler: async ({ body }) => {

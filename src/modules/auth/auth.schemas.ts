@@ -13,7 +13,10 @@ export const loginBody = Joi.object({
   password: Joi.string().min(1).max(200).required(),
 });
 
-const opaque = Joi.string().min(10).max(200).pattern(/^[A-Za-z0-9_-]+$/, { name: 'token characters' });
+const opaque = Joi.string()
+  .min(10)
+  .max(200)
+  .pattern(/^[A-Za-z0-9_-]+$/, { name: 'token characters' });
 
 export const refreshBody = Joi.object({ refreshToken: opaque.required() });
 export const logoutBody = Joi.object({ refreshToken: opaque });

@@ -82,10 +82,7 @@ export class AuthService {
     const user = await this.users.findByEmail(input.email);
     const ok = await bcrypt.compare(input.password, user?.passwordHash ?? (await this.dummyHash));
     if (!user || !ok) {
-      await Promise.all([
-        this.limiters.perIp.penalty(ipKey, 1),
-        this.limiters.perAccount.penalty(accountKey, 1),
-      ]);
+      await Promise.all([this.limiters.perIp.penalty(ipKey, 1), this.limiters.perAccount.penalty(accountKey, 1)]);
       throw Unauthenticated('Wrong e-mail or password');
     }
     await this.limiters.perAccount.delete(accountKey);
@@ -95,7 +92,10 @@ export class AuthService {
 
   private async refuseIfLimited(ipKey: string, accountKey: string) {
     const max = this.limiters.perIp.points;
-    const [byIp, byAccount] = await Promise.all([this.limiters.perIp.get(ipKey), this.limiters.perAccount.get(accountKey)]);
+    const [byIp, byAccount] = await Promise.all([
+      this.limiters.perIp.get(ipKey),
+      this.limiters.perAccount.get(accountKey),
+    ]);
     const blocked = [byIp, byAccount].filter((r) => r && r.consumedPoints >= max);
     if (blocked.length) throw RateLimited(Math.max(...blocked.map((r) => r!.msBeforeNext)) / 1000);
   }
@@ -152,14 +152,18 @@ export class AuthService {
   async resendVerification(userId: number): Promise<void> {
     const user = await this.users.findById(userId);
     if (!user || user.emailVerifiedAt) return; // nothing to do; the answer stays 202
-    await inTransaction(this.sequelize, (t) => this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t));
+    await inTransaction(this.sequelize, (t) =>
+      this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t),
+    );
     this.outbox.nudge();
   }
 
   async forgotPassword(email: string): Promise<void> {
     const user = await this.users.findByEmail(email);
     if (!user) return; // same 202 either way: no account probing
-    await inTransaction(this.sequelize, (t) => this.issueEmailToken(user.id, user.email, user.nickname, 'reset_password', t));
+    await inTransaction(this.sequelize, (t) =>
+      this.issueEmailToken(user.id, user.email, user.nickname, 'reset_password', t),
+    );
     this.outbox.nudge();
   }
 
@@ -168,7 +172,10 @@ export class AuthService {
     const afterCommit = await inTransaction(this.sequelize, async (t) => {
       const userId = await this.spendEmailToken(token, 'reset_password', t);
       const user = await this.users.findById(userId, t, true);
-      if (!user) throw ValidationFailed('The reset link is invalid or expired', [{ path: 'body.token', message: 'invalid or expired' }]);
+      if (!user)
+        throw ValidationFailed('The reset link is invalid or expired', [
+          { path: 'body.token', message: 'invalid or expired' },
+        ]);
       await this.users.setPasswordHash(userId, passwordHash, t);
       await this.enqueueMail(templates.passwordChanged(user.email, user.nickname), t);
       return this.revokeAllLogins(userId, 'password_reset', t);
@@ -199,7 +206,13 @@ export class AuthService {
     return { accessToken: access.token, refreshToken, expiresIn: this.settings.accessTokenTtlSec };
   }
 
-  private async issueEmailToken(userId: number, email: string, nickname: string, purpose: EmailTokenPurpose, t: Transaction) {
+  private async issueEmailToken(
+    userId: number,
+    email: string,
+    nickname: string,
+    purpose: EmailTokenPurpose,
+    t: Transaction,
+  ) {
     const now = this.clock.now();
     const token = opaqueToken();
     const ttl = purpose === 'verify_email' ? VERIFY_TTL_MS : RESET_TTL_MS;

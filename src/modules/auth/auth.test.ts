@@ -18,7 +18,14 @@ afterAll(async () => {
 describe('signup', () => {
   it('creates the account, logs in, and mails a verification link that verifies it once', async () => {
     const s = await signup(api, { nickname: 'Mina' });
-    expect(s.user).toMatchObject({ email: s.email, nickname: 'Mina', bio: '', avatarUrl: null, emailVerified: false, isSitter: false });
+    expect(s.user).toMatchObject({
+      email: s.email,
+      nickname: 'Mina',
+      bio: '',
+      avatarUrl: null,
+      emailVerified: false,
+      isSitter: false,
+    });
     expect(typeof s.user.id).toBe('number');
     expect(s.accessToken).toEqual(expect.any(String));
     expect(s.refreshToken).toEqual(expect.any(String));
@@ -43,7 +50,12 @@ describe('signup', () => {
       .send({ email: s.email.toUpperCase(), password: PASSWORD, nickname: 'Other' })
       .expect(409);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 409, code: 'CONFLICT', title: expect.any(String), type: expect.any(String) });
+    expect(res.body).toMatchObject({
+      status: 409,
+      code: 'CONFLICT',
+      title: expect.any(String),
+      type: expect.any(String),
+    });
   });
 
   it.each([
@@ -67,7 +79,15 @@ describe('signup', () => {
     const email = uniqueEmail();
     const res = await api.http
       .post('/api/v1/auth/signup')
-      .send({ email, password: PASSWORD, nickname: 'Sneaky', isSitter: true, emailVerified: true, emailVerifiedAt: '2020-01-01', id: 1 })
+      .send({
+        email,
+        password: PASSWORD,
+        nickname: 'Sneaky',
+        isSitter: true,
+        emailVerified: true,
+        emailVerifiedAt: '2020-01-01',
+        id: 1,
+      })
       .expect(201);
     expect(res.body.user).toMatchObject({ isSitter: false, emailVerified: false });
     expect(res.body.user.id).not.toBe(1);
@@ -83,8 +103,14 @@ describe('login', () => {
     const s = await signup(api);
     const ok = await api.http.post('/api/v1/auth/login').send({ email: s.email, password: PASSWORD }).expect(200);
     expect(ok.body.user.id).toBe(s.user.id);
-    const wrong = await api.http.post('/api/v1/auth/login').send({ email: s.email, password: 'wrong password' }).expect(401);
-    const unknown = await api.http.post('/api/v1/auth/login').send({ email: uniqueEmail(), password: 'wrong password' }).expect(401);
+    const wrong = await api.http
+      .post('/api/v1/auth/login')
+      .send({ email: s.email, password: 'wrong password' })
+      .expect(401);
+    const unknown = await api.http
+      .post('/api/v1/auth/login')
+      .send({ email: uniqueEmail(), password: 'wrong password' })
+      .expect(401);
     expect(wrong.body).toEqual({ ...unknown.body, requestId: wrong.body.requestId });
     expect(wrong.body.code).toBe('UNAUTHENTICATED');
   });
@@ -124,7 +150,10 @@ describe('refresh rotation', () => {
   });
 
   it('refuses an unknown refresh token', async () => {
-    await api.http.post('/api/v1/auth/refresh').send({ refreshToken: 'a'.repeat(43) }).expect(401);
+    await api.http
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: 'a'.repeat(43) })
+      .expect(401);
   });
 });
 
@@ -171,7 +200,10 @@ describe('password reset', () => {
   });
 
   it('validates the new password', async () => {
-    const res = await api.http.post('/api/v1/auth/password/reset').send({ token: 'x'.repeat(43), password: 'short' }).expect(400);
+    const res = await api.http
+      .post('/api/v1/auth/password/reset')
+      .send({ token: 'x'.repeat(43), password: 'short' })
+      .expect(400);
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('body.password');
   });
 });
@@ -183,7 +215,8 @@ describe('verification resend', () => {
     await api.http.post('/api/v1/auth/verify-email/resend').set(bearer(s.accessToken)).expect(202);
     await new Promise((r) => setTimeout(r, 50));
     const deadline = Date.now() + 10_000;
-    while (smtp.mails.filter((m) => m.to.includes(s.email)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while (smtp.mails.filter((m) => m.to.includes(s.email)).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
     const mails = smtp.mails.filter((m) => m.to.includes(s.email));
     expect(mails).toHaveLength(2);
     const second = linkToken(mails[1].raw, '/verify-email');

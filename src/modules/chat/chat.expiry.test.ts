@@ -17,7 +17,12 @@ afterAll(async () => {
 });
 
 function connect(token: string): Promise<ClientSocket> {
-  const socket = connectClient(api.url, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false });
+  const socket = connectClient(api.url, {
+    transports: ['websocket'],
+    auth: { token },
+    forceNew: true,
+    reconnection: false,
+  });
   clients.push(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));

@@ -23,7 +23,12 @@ function notifierOf(services: Services): ChatNotifier | undefined {
 export function createChatModule(ctx: ModuleContext, services: Services): FeatureModule {
   const registers = [ctx.metrics.registry];
   const metrics = {
-    messages: new Counter({ name: 'pawmate_chat_messages_total', help: 'Chat messages stored (rate = messages/s)', labelNames: ['via'], registers }),
+    messages: new Counter({
+      name: 'pawmate_chat_messages_total',
+      help: 'Chat messages stored (rate = messages/s)',
+      labelNames: ['via'],
+      registers,
+    }),
     ackDuration: new Histogram({
       name: 'pawmate_socket_ack_duration_seconds',
       help: 'Time from a client event to its acknowledgement',

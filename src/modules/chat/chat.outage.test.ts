@@ -27,7 +27,12 @@ afterAll(async () => {
 });
 
 function connect(inst: TestInstance, token: string): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, { transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false });
+  const socket = connectClient(inst.url, {
+    transports: ['websocket'],
+    auth: { token },
+    forceNew: true,
+    reconnection: false,
+  });
   clients.push(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
@@ -40,7 +45,11 @@ const ack = (s: ClientSocket, event: string, payload: unknown) => s.timeout(8000
 describe('chat while Redis is down', () => {
   it('answers UNAVAILABLE on the socket and 503 on REST, then recovers delivery across instances', async () => {
     const [x, y] = [await signup(a), await signup(b)];
-    const room = await a.http.post('/api/v1/chat/rooms').set(bearer(x.accessToken)).send({ type: 'direct', userId: y.user.id }).expect(201);
+    const room = await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: y.user.id })
+      .expect(201);
     const roomId = room.body.id as number;
     const xs = await connect(a, x.accessToken);
     const ys = await connect(b, y.accessToken);
@@ -51,7 +60,10 @@ describe('chat while Redis is down', () => {
     redisUp = false;
     const down = await ack(xs, 'message:send', { roomId, body: 'anyone?', clientId: 'outage-1' });
     expect(down).toMatchObject({ ok: false, code: 'UNAVAILABLE' });
-    const rest = await a.http.post(`/api/v1/chat/rooms/${roomId}/messages`).set(bearer(x.accessToken)).send({ body: 'rest?', clientId: 'outage-2' });
+    const rest = await a.http
+      .post(`/api/v1/chat/rooms/${roomId}/messages`)
+      .set(bearer(x.accessToken))
+      .send({ body: 'rest?', clientId: 'outage-2' });
     expect(rest.status).toBe(503);
     expect(rest.body.code).toBe('UNAVAILABLE');
     // A refused send stored nothing.

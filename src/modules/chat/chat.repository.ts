@@ -65,8 +65,15 @@ export class ChatRepository {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       {
         replacements: [
-          room.type, room.userLowId ?? null, room.userHighId ?? null, room.reservationId ?? null,
-          room.meetupId ?? null, room.postId ?? null, ms(now), ms(now), ms(now),
+          room.type,
+          room.userLowId ?? null,
+          room.userHighId ?? null,
+          room.reservationId ?? null,
+          room.meetupId ?? null,
+          room.postId ?? null,
+          ms(now),
+          ms(now),
+          ms(now),
         ],
         transaction: t,
         type: QueryTypes.INSERT,
@@ -95,10 +102,10 @@ export class ChatRepository {
   }
 
   async findDirectRoomId(userLowId: number, userHighId: number): Promise<number | null> {
-    const rows = await this.select<{ id: number }>(
-      'SELECT id FROM chat_rooms WHERE userLowId = ? AND userHighId = ?',
-      [userLowId, userHighId],
-    );
+    const rows = await this.select<{ id: number }>('SELECT id FROM chat_rooms WHERE userLowId = ? AND userHighId = ?', [
+      userLowId,
+      userHighId,
+    ]);
     return rows[0]?.id ?? null;
   }
 
@@ -113,7 +120,11 @@ export class ChatRepository {
 
   /** Moves the room's activity marker; called with the room row locked. */
   async touchRoom(roomId: number, lastMessageId: number, now: Date, t: Transaction): Promise<void> {
-    await this.run('UPDATE chat_rooms SET lastMessageId = ?, lastActivityAt = ?, updatedAt = ? WHERE id = ?', [lastMessageId, ms(now), ms(now), roomId], t);
+    await this.run(
+      'UPDATE chat_rooms SET lastMessageId = ?, lastActivityAt = ?, updatedAt = ? WHERE id = ?',
+      [lastMessageId, ms(now), ms(now), roomId],
+      t,
+    );
   }
 
   /**
@@ -154,7 +165,11 @@ export class ChatRepository {
     return (await this.run('DELETE FROM chat_members WHERE roomId = ? AND userId = ?', [roomId, userId], t)) > 0;
   }
 
-  async findMembership(roomId: number, userId: number, t?: Transaction): Promise<{ lastReadMessageId: number | null } | null> {
+  async findMembership(
+    roomId: number,
+    userId: number,
+    t?: Transaction,
+  ): Promise<{ lastReadMessageId: number | null } | null> {
     const rows = await this.select<{ lastReadMessageId: number | null }>(
       'SELECT lastReadMessageId FROM chat_members WHERE roomId = ? AND userId = ?',
       [roomId, userId],
@@ -224,12 +239,21 @@ export class ChatRepository {
   async insertMessage(m: Omit<MessageRow, 'id'>, t: Transaction): Promise<number> {
     const [id] = await this.sequelize.query(
       'INSERT INTO chat_messages (roomId, senderId, body, clientId, createdAt) VALUES (?, ?, ?, ?, ?)',
-      { replacements: [m.roomId, m.senderId, m.body, m.clientId, ms(m.createdAt)], transaction: t, type: QueryTypes.INSERT },
+      {
+        replacements: [m.roomId, m.senderId, m.body, m.clientId, ms(m.createdAt)],
+        transaction: t,
+        type: QueryTypes.INSERT,
+      },
     );
     return Number(id);
   }
 
-  async findByClientId(roomId: number, senderId: number, clientId: string, t?: Transaction): Promise<MessageRow | null> {
+  async findByClientId(
+    roomId: number,
+    senderId: number,
+    clientId: string,
+    t?: Transaction,
+  ): Promise<MessageRow | null> {
     const rows = await this.select<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE roomId = ? AND senderId = ? AND clientId = ?`,
       [roomId, senderId, clientId],

@@ -8,13 +8,21 @@ const tag = 'Chat';
 export function chatRoutes(chat: ChatService): RouteSpec[] {
   return [
     {
-      method: 'get', path: '/chat/rooms', tag, auth: true, query: s.listRoomsQuery,
+      method: 'get',
+      path: '/chat/rooms',
+      tag,
+      auth: true,
+      query: s.listRoomsQuery,
       summary: 'My rooms, most recent activity first, with the last message and my unread count',
       responses: { 200: { description: 'Rooms', schema: s.roomListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await chat.listRooms(user.id, query) }),
     },
     {
-      method: 'post', path: '/chat/rooms', tag, auth: true, body: s.createRoomBody,
+      method: 'post',
+      path: '/chat/rooms',
+      tag,
+      auth: true,
+      body: s.createRoomBody,
       summary: 'Get or create my direct room with a user (201 created, 200 existing)',
       responses: {
         200: { description: 'The existing room', schema: s.roomSchema },
@@ -26,19 +34,37 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
       },
     },
     {
-      method: 'get', path: '/chat/rooms/:id', tag, auth: true, params: s.roomParams,
+      method: 'get',
+      path: '/chat/rooms/:id',
+      tag,
+      auth: true,
+      params: s.roomParams,
       summary: 'One room (members only; open post rooms for anyone)',
       responses: { 200: { description: 'Room', schema: s.roomSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await chat.getRoom(user.id, params.id) }),
     },
     {
-      method: 'get', path: '/chat/rooms/:id/messages', tag, auth: true, params: s.roomParams, query: s.historyQuery,
-      summary: 'History: `before` newest first, `after` oldest first (catch-up); nextCursor is the id for the same parameter',
+      method: 'get',
+      path: '/chat/rooms/:id/messages',
+      tag,
+      auth: true,
+      params: s.roomParams,
+      query: s.historyQuery,
+      summary:
+        'History: `before` newest first, `after` oldest first (catch-up); nextCursor is the id for the same parameter',
       responses: { 200: { description: 'Messages', schema: s.messageListSchema } },
-      handler: async ({ user, params, query }) => ({ status: 200, body: await chat.history(user.id, params.id, query) }),
+      handler: async ({ user, params, query }) => ({
+        status: 200,
+        body: await chat.history(user.id, params.id, query),
+      }),
     },
     {
-      method: 'post', path: '/chat/rooms/:id/messages', tag, auth: true, params: s.roomParams, body: s.sendBody,
+      method: 'post',
+      path: '/chat/rooms/:id/messages',
+      tag,
+      auth: true,
+      params: s.roomParams,
+      body: s.sendBody,
       summary: 'Send a message; the same clientId again answers 200 with the first message and broadcasts nothing',
       responses: {
         200: { description: 'Repeated clientId: the stored message', schema: s.messageSchema },
@@ -50,7 +76,12 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
       },
     },
     {
-      method: 'post', path: '/chat/rooms/:id/read', tag, auth: true, params: s.roomParams, body: s.readBody,
+      method: 'post',
+      path: '/chat/rooms/:id/read',
+      tag,
+      auth: true,
+      params: s.roomParams,
+      body: s.readBody,
       summary: 'Move my read pointer forward to a message of this room',
       responses: { 204: { description: 'Read' } },
       handler: async ({ user, params, body }) => {

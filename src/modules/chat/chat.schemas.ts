@@ -6,7 +6,10 @@ export const BODY_MAX = 2000;
 const id = Joi.number().integer().min(1).max(4294967295);
 const body = text(1, BODY_MAX);
 /** Chosen by the client per message (a UUID, a counter …): the idempotency key of a send. */
-const clientId = Joi.string().min(1).max(64).pattern(/^[A-Za-z0-9_-]+$/, { name: 'letters, digits, _ and -' });
+const clientId = Joi.string()
+  .min(1)
+  .max(64)
+  .pattern(/^[A-Za-z0-9_-]+$/, { name: 'letters, digits, _ and -' });
 
 // --- REST -------------------------------------------------------------------------------------
 
@@ -15,14 +18,19 @@ export const roomParams = Joi.object({ id: idParam });
 export const listRoomsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
 
 export const createRoomBody = Joi.object({
-  type: Joi.string().valid('direct').required().description('only direct rooms are created here; the others come with their feature'),
+  type: Joi.string()
+    .valid('direct')
+    .required()
+    .description('only direct rooms are created here; the others come with their feature'),
   userId: idParam,
 });
 
 export const historyQuery = Joi.object({
   before: id.description('newest first, below this message id'),
   // Both at once has no meaning; naming `after` tells the client which one to drop.
-  after: id.when('before', { is: Joi.exist(), then: Joi.forbidden() }).description('oldest first, above this message id (catch-up)'),
+  after: id
+    .when('before', { is: Joi.exist(), then: Joi.forbidden() })
+    .description('oldest first, above this message id (catch-up)'),
   limit: limitQuery,
 });
 
@@ -53,7 +61,9 @@ export const roomSchema = Joi.object({
 });
 
 export const roomListSchema = listOf(roomSchema);
-export const messageListSchema = listOf(messageSchema).description('nextCursor is the id to pass as the same before/after parameter');
+export const messageListSchema = listOf(messageSchema).description(
+  'nextCursor is the id to pass as the same before/after parameter',
+);
 
 // --- Socket.io client events ------------------------------------------------------------------
 

@@ -59,7 +59,12 @@ export interface ChatRealtime {
 
 /** Given to socket handler registrars: the same validated, acknowledged handling chat uses. */
 export interface SocketTools {
-  handle<T>(socket: Socket, event: string, schema: Joi.ObjectSchema<T>, fn: (payload: T) => Promise<Record<string, unknown> | void>): void;
+  handle<T>(
+    socket: Socket,
+    event: string,
+    schema: Joi.ObjectSchema<T>,
+    fn: (payload: T) => Promise<Record<string, unknown> | void>,
+  ): void;
 }
 
 export type SocketRegistrar = (socket: Socket, user: AuthUser, tools: SocketTools) => void;
@@ -118,7 +123,9 @@ const toMessage = (m: MessageRow): ChatMessage => ({
 });
 
 function encodeCursor(row: RoomRow): string {
-  return Buffer.from(JSON.stringify({ at: new Date(row.lastActivityAt).toISOString(), id: row.id })).toString('base64url');
+  return Buffer.from(JSON.stringify({ at: new Date(row.lastActivityAt).toISOString(), id: row.id })).toString(
+    'base64url',
+  );
 }
 
 function decodeCursor(cursor: string): { at: Date; id: number } {
@@ -259,7 +266,10 @@ export class ChatService {
    * to the top, so it may show up again on the first page; clients refresh from the top on
    * `message:new` anyway.
    */
-  async listRooms(userId: number, page: { limit: number; cursor?: string }): Promise<{ items: ChatRoom[]; nextCursor: string | null }> {
+  async listRooms(
+    userId: number,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ items: ChatRoom[]; nextCursor: string | null }> {
     const after = page.cursor ? decodeCursor(page.cursor) : null;
     const rows = await this.deps.repo.listMemberRooms(userId, page.limit + 1, after);
     const more = rows.length > page.limit;
@@ -278,7 +288,9 @@ export class ChatService {
   /** Get-or-create the direct room of a pair: 201 when this call created it, 200 when it existed. */
   async openDirect(userId: number, otherId: number): Promise<{ room: ChatRoom; created: boolean }> {
     if (otherId === userId) {
-      throw ValidationFailed('A direct room needs another user', [{ path: 'body.userId', message: 'cannot be yourself' }]);
+      throw ValidationFailed('A direct room needs another user', [
+        { path: 'body.userId', message: 'cannot be yourself' },
+      ]);
     }
     const other = await this.deps.users.findById(otherId);
     if (!other) throw NotFound('User');
@@ -337,7 +349,14 @@ export class ChatService {
         const stored = await deps.repo.findByClientId(roomId, userId, input.clientId, t);
         if (stored) return { row: stored, created: false };
         const now = deps.clock.now();
-        const row: MessageRow = { id: 0, roomId, senderId: userId, body: input.body, clientId: input.clientId, createdAt: now };
+        const row: MessageRow = {
+          id: 0,
+          roomId,
+          senderId: userId,
+          body: input.body,
+          clientId: input.clientId,
+          createdAt: now,
+        };
         row.id = await deps.repo.insertMessage(row, t);
         await deps.repo.touchRoom(roomId, row.id, now, t);
         if (deps.notifier) await addToOutbox(deps.sequelize, t, deps.clock, TOPIC_CHAT_NOTIFY, { messageId: row.id });
@@ -361,11 +380,19 @@ export class ChatService {
   }
 
   /** Moves my read pointer forward (never back) and broadcasts a receipt when it moved. */
-  async markRead(userId: number, roomId: number, messageId: number, field: string, originSocketId?: string): Promise<void> {
+  async markRead(
+    userId: number,
+    roomId: number,
+    messageId: number,
+    field: string,
+    originSocketId?: string,
+  ): Promise<void> {
     await this.accessRoom(userId, roomId, true);
     const message = await this.deps.repo.findMessage(messageId);
     if (!message || message.roomId !== roomId) {
-      throw ValidationFailed('The message is not in this room', [{ path: field, message: 'not a message of this room' }]);
+      throw ValidationFailed('The message is not in this room', [
+        { path: field, message: 'not a message of this room' },
+      ]);
     }
     const moved = await this.deps.repo.advanceReadPointer(roomId, userId, messageId, this.deps.clock.now());
     if (moved) this.realtime?.readMoved({ roomId, userId, messageId }, originSocketId);
@@ -387,7 +414,8 @@ export class ChatService {
     const absent = recipients.filter((id) => !present.has(id));
     if (!absent.length) return;
     const sender = await this.deps.users.findById(message.senderId);
-    const body = message.body.length > NOTIFY_BODY_MAX ? `${message.body.slice(0, NOTIFY_BODY_MAX - 1)}…` : message.body;
+    const body =
+      message.body.length > NOTIFY_BODY_MAX ? `${message.body.slice(0, NOTIFY_BODY_MAX - 1)}…` : message.body;
     const inputs: ChatNotifyInput[] = absent.map((recipientId) => ({
       recipientId,
       type: 'chat.message',

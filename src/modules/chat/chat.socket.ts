@@ -63,7 +63,10 @@ const userRoom = (userId: number) => `user:${userId}`;
 class WindowLimiter {
   private start = 0;
   private used = 0;
-  constructor(private readonly max: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
   /** Seconds to wait, or 0 when a point was taken. */
   take(now = Date.now()): number {
     if (now - this.start >= this.windowMs) {
@@ -92,7 +95,9 @@ export interface ChatSocketsDeps {
   metrics: SocketMetrics;
 }
 
-export type AckReply = { ok: true; [k: string]: unknown } | { ok: false; code: string; message: string; errors?: unknown[]; retryAfterSec?: number };
+export type AckReply =
+  | { ok: true; [k: string]: unknown }
+  | { ok: false; code: string; message: string; errors?: unknown[]; retryAfterSec?: number };
 
 export class ChatSockets implements ChatRealtime {
   private server: SocketServer | null = null;
@@ -148,7 +153,8 @@ export class ChatSockets implements ChatRealtime {
   async start(): Promise<void> {
     this.unsubscribe = await this.deps.bus.subscribe(LOGINS_REVOKED, (msg: LoginsRevokedMessage) => {
       for (const sid of msg.sessionIds ?? []) {
-        for (const socket of this.bySession.get(sid) ?? []) this.kick(socket, 'auth:revoked', 'This login has been revoked');
+        for (const socket of this.bySession.get(sid) ?? [])
+          this.kick(socket, 'auth:revoked', 'This login has been revoked');
       }
     });
     this.heartbeat = setInterval(() => void this.beat(), PRESENCE_HEARTBEAT_MS);
@@ -175,7 +181,10 @@ export class ChatSockets implements ChatRealtime {
       socket.conn.close();
     }
     let grace: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closed), new Promise((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
+    await Promise.race([
+      Promise.all(closed),
+      new Promise((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS))),
+    ]);
     clearTimeout(grace);
     await this.deps.presence.remove(entries).catch(() => undefined);
     await this.server!.close();
@@ -203,15 +212,28 @@ export class ChatSockets implements ChatRealtime {
         if (wait > 0) throw RateLimited(wait);
         const { value, error } = schema.validate(args[0] ?? {}, VALIDATION);
         if (error) {
-          const errors = toFieldErrors(error, '').map((e) => ({ path: e.path.replace(/^\./, '') || 'payload', message: e.message }));
-          reply = { ok: false, code: 'VALIDATION_FAILED', message: `Invalid payload: ${errors[0].path} ${errors[0].message}`, errors };
+          const errors = toFieldErrors(error, '').map((e) => ({
+            path: e.path.replace(/^\./, '') || 'payload',
+            message: e.message,
+          }));
+          reply = {
+            ok: false,
+            code: 'VALIDATION_FAILED',
+            message: `Invalid payload: ${errors[0].path} ${errors[0].message}`,
+            errors,
+          };
         } else {
           reply = { ok: true, ...((await fn(value as T)) ?? {}) };
         }
       } catch (err) {
         const { error, unexpected } = toAppError(err);
         if (unexpected) this.deps.logger.error({ err, event }, 'socket handler failed');
-        reply = { ok: false, code: error.code, message: error.detail, ...(error.errors ? { errors: error.errors } : {}) };
+        reply = {
+          ok: false,
+          code: error.code,
+          message: error.detail,
+          ...(error.errors ? { errors: error.errors } : {}),
+        };
         if (error.code === 'RATE_LIMITED') reply.retryAfterSec = Number(error.headers['Retry-After']);
       }
       stopTimer();
@@ -263,7 +285,8 @@ export class ChatSockets implements ChatRealtime {
 
     socket.on('disconnecting', () => {
       const entries = this.entriesOf(socket);
-      if (entries.length) void presence.remove(entries).catch((err) => logger.debug({ err: err.message }, 'presence cleanup failed'));
+      if (entries.length)
+        void presence.remove(entries).catch((err) => logger.debug({ err: err.message }, 'presence cleanup failed'));
     });
     socket.on('disconnect', () => {
       this.open--;
@@ -284,7 +307,8 @@ export class ChatSockets implements ChatRealtime {
     // this socket; checking once more after registering closes that window.
     const token = (socket.handshake.auth as { token: string }).token;
     this.deps.verify(token).catch((err) => {
-      if (toAppError(err).error.code === 'UNAUTHENTICATED') this.kick(socket, 'auth:revoked', 'This login has been revoked');
+      if (toAppError(err).error.code === 'UNAUTHENTICATED')
+        this.kick(socket, 'auth:revoked', 'This login has been revoked');
     });
 
     const sendLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
@@ -303,42 +327,65 @@ export class ChatSockets implements ChatRealtime {
       }
     });
 
-    this.handle(socket, 'room:join', s.socketRoom, async ({ roomId }) => {
-      await chat.accessRoom(user.id, roomId, true);
-      if (!socket.rooms.has(roomName(roomId)) && this.joinedRooms(socket).length >= MAX_JOINED_ROOMS) {
-        throw Conflict(`A socket joins at most ${MAX_JOINED_ROOMS} rooms; leave one first`);
-      }
-      // Presence first: once the ack says joined, notifications already skip this user.
-      const entry = { roomId, userId: user.id, socketId: socket.id };
-      await presence.touch([entry]);
-      // The socket may have gone while we waited; joining it now would leak the room entry.
-      if (!socket.connected) {
-        await presence.remove([entry]);
-        return;
-      }
-      await socket.join(roomName(roomId));
-    }, otherLimit);
+    this.handle(
+      socket,
+      'room:join',
+      s.socketRoom,
+      async ({ roomId }) => {
+        await chat.accessRoom(user.id, roomId, true);
+        if (!socket.rooms.has(roomName(roomId)) && this.joinedRooms(socket).length >= MAX_JOINED_ROOMS) {
+          throw Conflict(`A socket joins at most ${MAX_JOINED_ROOMS} rooms; leave one first`);
+        }
+        // Presence first: once the ack says joined, notifications already skip this user.
+        const entry = { roomId, userId: user.id, socketId: socket.id };
+        await presence.touch([entry]);
+        // The socket may have gone while we waited; joining it now would leak the room entry.
+        if (!socket.connected) {
+          await presence.remove([entry]);
+          return;
+        }
+        await socket.join(roomName(roomId));
+      },
+      otherLimit,
+    );
 
-    this.handle(socket, 'room:leave', s.socketRoom, async ({ roomId }) => {
-      if (!socket.rooms.has(roomName(roomId))) return;
-      await socket.leave(roomName(roomId));
-      await presence.remove([{ roomId, userId: user.id, socketId: socket.id }]);
-    }, otherLimit);
+    this.handle(
+      socket,
+      'room:leave',
+      s.socketRoom,
+      async ({ roomId }) => {
+        if (!socket.rooms.has(roomName(roomId))) return;
+        await socket.leave(roomName(roomId));
+        await presence.remove([{ roomId, userId: user.id, socketId: socket.id }]);
+      },
+      otherLimit,
+    );
 
     this.handle(
       socket,
       'message:send',
       s.socketSend,
       async ({ roomId, body, clientId }) => {
-        const { message } = await chat.send(user.id, roomId, { body, clientId }, { via: 'socket', socketId: socket.id });
+        const { message } = await chat.send(
+          user.id,
+          roomId,
+          { body, clientId },
+          { via: 'socket', socketId: socket.id },
+        );
         return { message };
       },
       sendLimit,
     );
 
-    this.handle(socket, 'message:read', s.socketRead, async ({ roomId, messageId }) => {
-      await chat.markRead(user.id, roomId, messageId, 'messageId', socket.id);
-    }, otherLimit);
+    this.handle(
+      socket,
+      'message:read',
+      s.socketRead,
+      async ({ roomId, messageId }) => {
+        await chat.markRead(user.id, roomId, messageId, 'messageId', socket.id);
+      },
+      otherLimit,
+    );
 
     this.handle(
       socket,
@@ -395,7 +442,10 @@ export class ChatSockets implements ChatRealtime {
       this.kick(socket, 'auth:expired', 'The access token expired; reconnect with a fresh one');
       return;
     }
-    const timer = setTimeout(() => this.kick(socket, 'auth:expired', 'The access token expired; reconnect with a fresh one'), Math.min(ms, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => this.kick(socket, 'auth:expired', 'The access token expired; reconnect with a fresh one'),
+      Math.min(ms, MAX_TIMER_MS),
+    );
     timer.unref();
     this.expiryTimers.set(socket.id, timer);
   }

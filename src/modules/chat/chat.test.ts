@@ -35,9 +35,6 @@ function refused(inst: TestInstance, token: string | undefined): Promise<Error> 
   );
 }
 
-
-
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
@@ -76,7 +73,10 @@ async function resetSendLimits() {
 }
 
 async function directRoom(x: User, y: User, inst = a): Promise<number> {
-  const res = await inst.http.post('/api/v1/chat/rooms').set(bearer(x.accessToken)).send({ type: 'direct', userId: y.user.id });
+  const res = await inst.http
+    .post('/api/v1/chat/rooms')
+    .set(bearer(x.accessToken))
+    .send({ type: 'direct', userId: y.user.id });
   expect([200, 201]).toContain(res.status);
   return res.body.id;
 }
@@ -85,7 +85,10 @@ let seq = 0;
 const clientId = () => `c-${process.pid}-${seq++}`;
 
 function restSend(inst: TestInstance, u: User, roomId: number, body: string, cid = clientId()) {
-  return inst.http.post(`/api/v1/chat/rooms/${roomId}/messages`).set(bearer(u.accessToken)).send({ body, clientId: cid });
+  return inst.http
+    .post(`/api/v1/chat/rooms/${roomId}/messages`)
+    .set(bearer(u.accessToken))
+    .send({ body, clientId: cid });
 }
 
 // --- tests ---------------------------------------------------------------------------------------
@@ -104,7 +107,11 @@ describe('socket handshake', () => {
 describe('direct rooms (REST)', () => {
   it('gets or creates one room per pair: 201 then 200 from either side, with the contract shape', async () => {
     const [x, y] = [await signup(a, { nickname: 'Xena' }), await signup(a, { nickname: 'Yuri' })];
-    const first = await a.http.post('/api/v1/chat/rooms').set(bearer(x.accessToken)).send({ type: 'direct', userId: y.user.id }).expect(201);
+    const first = await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: y.user.id })
+      .expect(201);
     expect(first.body).toEqual({
       id: expect.any(Number),
       type: 'direct',
@@ -118,20 +125,40 @@ describe('direct rooms (REST)', () => {
       lastActivityAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
     });
     expect(first.body.members[0]).not.toHaveProperty('email');
-    const again = await b.http.post('/api/v1/chat/rooms').set(bearer(y.accessToken)).send({ type: 'direct', userId: x.user.id }).expect(200);
+    const again = await b.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(y.accessToken))
+      .send({ type: 'direct', userId: x.user.id })
+      .expect(200);
     expect(again.body.id).toBe(first.body.id);
   });
 
   it('refuses yourself (400 body.userId), an unknown or deleted user (404) and other types (400 body.type)', async () => {
     const x = await signup(a);
-    const self = await a.http.post('/api/v1/chat/rooms').set(bearer(x.accessToken)).send({ type: 'direct', userId: x.user.id }).expect(400);
+    const self = await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: x.user.id })
+      .expect(400);
     expect(self.body.errors[0].path).toBe('body.userId');
-    const missing = await a.http.post('/api/v1/chat/rooms').set(bearer(x.accessToken)).send({ type: 'direct', userId: 999999 }).expect(404);
+    const missing = await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: 999999 })
+      .expect(404);
     expect(missing.body.code).toBe('NOT_FOUND');
     const gone = await signup(a);
     await a.http.delete('/api/v1/users/me').set(bearer(gone.accessToken)).expect(204);
-    await a.http.post('/api/v1/chat/rooms').set(bearer(x.accessToken)).send({ type: 'direct', userId: gone.user.id }).expect(404);
-    const type = await a.http.post('/api/v1/chat/rooms').set(bearer(x.accessToken)).send({ type: 'meetup', userId: 1 }).expect(400);
+    await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: gone.user.id })
+      .expect(404);
+    const type = await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'meetup', userId: 1 })
+      .expect(400);
     expect(type.body.errors.map((e: { path: string }) => e.path)).toContain('body.type');
     await a.http.post('/api/v1/chat/rooms').send({ type: 'direct', userId: 1 }).expect(401);
   });
@@ -142,20 +169,29 @@ describe('direct rooms (REST)', () => {
       Array.from({ length: 8 }, (_, i) => {
         const inst = i % 2 ? a : b;
         const [me, other] = i % 3 ? [x, y] : [y, x];
-        return inst.http.post('/api/v1/chat/rooms').set(bearer(me.accessToken)).send({ type: 'direct', userId: other.user.id });
+        return inst.http
+          .post('/api/v1/chat/rooms')
+          .set(bearer(me.accessToken))
+          .send({ type: 'direct', userId: other.user.id });
       }),
     );
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
-    const [row] = await a.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_rooms WHERE userLowId = ? AND userHighId = ?', {
-      replacements: [Math.min(x.user.id, y.user.id), Math.max(x.user.id, y.user.id)],
-      type: QueryTypes.SELECT,
-    });
+    const [row] = await a.sequelize.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM chat_rooms WHERE userLowId = ? AND userHighId = ?',
+      {
+        replacements: [Math.min(x.user.id, y.user.id), Math.max(x.user.id, y.user.id)],
+        type: QueryTypes.SELECT,
+      },
+    );
     expect(Number(row.n)).toBe(1);
-    const [members] = await a.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_members WHERE roomId = ?', {
-      replacements: [results[0].body.id],
-      type: QueryTypes.SELECT,
-    });
+    const [members] = await a.sequelize.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM chat_members WHERE roomId = ?',
+      {
+        replacements: [results[0].body.id],
+        type: QueryTypes.SELECT,
+      },
+    );
     expect(Number(members.n)).toBe(2);
   });
 });
@@ -211,7 +247,14 @@ describe('delivery across instances', () => {
     const res = await ack(xs, 'message:send', { roomId, body: '  hello from A  ', clientId: cid });
     expect(res).toEqual({
       ok: true,
-      message: { id: expect.any(Number), roomId, senderId: x.user.id, body: 'hello from A', clientId: cid, createdAt: expect.any(String) },
+      message: {
+        id: expect.any(Number),
+        roomId,
+        senderId: x.user.id,
+        body: 'hello from A',
+        clientId: cid,
+        createdAt: expect.any(String),
+      },
     });
     expect(await arrival).toEqual(res.message);
 
@@ -296,7 +339,10 @@ describe('history paging', () => {
     for (let batch = 0; batch < 4; batch++) {
       await resetSendLimits();
       for (let i = 0; i < 15; i++) {
-        const [s1, s2] = await Promise.all([restSend(a, x, roomId, `x ${batch}.${i}`), restSend(b, y, roomId, `y ${batch}.${i}`)]);
+        const [s1, s2] = await Promise.all([
+          restSend(a, x, roomId, `x ${batch}.${i}`),
+          restSend(b, y, roomId, `y ${batch}.${i}`),
+        ]);
         expect([s1.status, s2.status]).toEqual([201, 201]);
         sent.push(s1.body.id, s2.body.id);
       }
@@ -321,7 +367,10 @@ describe('history paging', () => {
     const oldestFirst: number[] = [];
     let after: string | null = String(anchor.id);
     while (after !== null) {
-      const res: { body: any } = await a.http.get(`/api/v1/chat/rooms/${roomId}/messages?after=${after}&limit=50`).set(bearer(x.accessToken)).expect(200);
+      const res: { body: any } = await a.http
+        .get(`/api/v1/chat/rooms/${roomId}/messages?after=${after}&limit=50`)
+        .set(bearer(x.accessToken))
+        .expect(200);
       oldestFirst.push(...res.body.items.map((m: { id: number }) => m.id));
       after = res.body.nextCursor;
     }
@@ -338,7 +387,9 @@ describe('history paging', () => {
     let done = false;
     const reader = (async () => {
       while (!done) {
-        const res = await b.http.get(`/api/v1/chat/rooms/${roomId}/messages?after=${last}&limit=100`).set(bearer(users[1].accessToken));
+        const res = await b.http
+          .get(`/api/v1/chat/rooms/${roomId}/messages?after=${last}&limit=100`)
+          .set(bearer(users[1].accessToken));
         for (const m of res.body.items) seen.push(m.id);
         if (res.body.items.length) last = res.body.items[res.body.items.length - 1].id;
       }
@@ -348,7 +399,9 @@ describe('history paging', () => {
     );
     done = true;
     await reader;
-    const final = await b.http.get(`/api/v1/chat/rooms/${roomId}/messages?after=${last}&limit=100`).set(bearer(users[1].accessToken));
+    const final = await b.http
+      .get(`/api/v1/chat/rooms/${roomId}/messages?after=${last}&limit=100`)
+      .set(bearer(users[1].accessToken));
     seen.push(...final.body.items.map((m: { id: number }) => m.id));
     const ids = sends.map((s) => s.body.id as number).sort((p, q) => p - q);
     expect(sends.every((s) => s.status === 201)).toBe(true);
@@ -361,7 +414,11 @@ describe('history paging', () => {
     const base = `/api/v1/chat/rooms/${roomId}/messages`;
     const both = await a.http.get(`${base}?before=5&after=2`).set(bearer(x.accessToken)).expect(400);
     expect(both.body.errors[0].path).toBe('query.after');
-    for (const [q, path] of [['before=abc', 'query.before'], ['after=0', 'query.after'], ['limit=101', 'query.limit']]) {
+    for (const [q, path] of [
+      ['before=abc', 'query.before'],
+      ['after=0', 'query.after'],
+      ['limit=101', 'query.limit'],
+    ]) {
       const res = await a.http.get(`${base}?${q}`).set(bearer(x.accessToken)).expect(400);
       expect(res.body.errors[0].path).toBe(path);
     }
@@ -383,7 +440,11 @@ describe('sending over REST', () => {
   ])('refuses a send with a bad %s (case %#)', async (path, payload) => {
     const [x, y] = [await signup(a), await signup(a)];
     const roomId = await directRoom(x, y);
-    const res = await a.http.post(`/api/v1/chat/rooms/${roomId}/messages`).set(bearer(x.accessToken)).send(payload).expect(400);
+    const res = await a.http
+      .post(`/api/v1/chat/rooms/${roomId}/messages`)
+      .set(bearer(x.accessToken))
+      .send(payload)
+      .expect(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
@@ -423,12 +484,20 @@ describe('read pointers, receipts and unread counts', () => {
 
     // Backwards: accepted, changes nothing, no receipt.
     const receipts = record(xs, 'message:read');
-    await b.http.post(`/api/v1/chat/rooms/${roomId}/read`).set(bearer(y.accessToken)).send({ messageId: ids[0] }).expect(204);
+    await b.http
+      .post(`/api/v1/chat/rooms/${roomId}/read`)
+      .set(bearer(y.accessToken))
+      .send({ messageId: ids[0] })
+      .expect(204);
     await sleep(150);
     expect(receipts).toEqual([]);
     expect((await roomOf(y, b)).unreadCount).toBe(2);
 
-    await b.http.post(`/api/v1/chat/rooms/${roomId}/read`).set(bearer(y.accessToken)).send({ messageId: ids[4] }).expect(204);
+    await b.http
+      .post(`/api/v1/chat/rooms/${roomId}/read`)
+      .set(bearer(y.accessToken))
+      .send({ messageId: ids[4] })
+      .expect(204);
     expect((await roomOf(y, b)).unreadCount).toBe(0);
     await eventually(() => receipts.length === 1);
     expect(receipts[0]).toEqual({ roomId, userId: y.user.id, messageId: ids[4] });
@@ -437,7 +506,11 @@ describe('read pointers, receipts and unread counts', () => {
     const z = await signup(a);
     const otherRoom = await directRoom(y, z, b);
     const foreign = (await restSend(a, z, otherRoom, 'elsewhere').expect(201)).body.id;
-    const bad = await b.http.post(`/api/v1/chat/rooms/${roomId}/read`).set(bearer(y.accessToken)).send({ messageId: foreign }).expect(400);
+    const bad = await b.http
+      .post(`/api/v1/chat/rooms/${roomId}/read`)
+      .set(bearer(y.accessToken))
+      .send({ messageId: foreign })
+      .expect(400);
     expect(bad.body.errors[0].path).toBe('body.messageId');
     const badAck = await ack(ys, 'message:read', { roomId, messageId: foreign });
     expect(badAck).toMatchObject({ ok: false, code: 'VALIDATION_FAILED', errors: [{ path: 'messageId' }] });
@@ -546,7 +619,11 @@ describe('socket payloads and limits', () => {
     xs.emit('room:join');
     const ok = await ack(xs, 'room:join', { roomId });
     expect(ok).toEqual({ ok: true });
-    expect(await ack(xs, 'no:such-event', { roomId })).toEqual({ ok: false, code: 'NOT_FOUND', message: expect.any(String) });
+    expect(await ack(xs, 'no:such-event', { roomId })).toEqual({
+      ok: false,
+      code: 'NOT_FOUND',
+      message: expect.any(String),
+    });
     expect(xs.connected).toBe(true);
   });
 
@@ -561,7 +638,8 @@ describe('socket payloads and limits', () => {
     const typingSeenByX = record(xs, 'typing');
 
     const sends = [];
-    for (let i = 0; i < 21; i++) sends.push(await ack(xs, 'message:send', { roomId, body: `n${i}`, clientId: `rl-${i}` }));
+    for (let i = 0; i < 21; i++)
+      sends.push(await ack(xs, 'message:send', { roomId, body: `n${i}`, clientId: `rl-${i}` }));
     expect(sends.slice(0, 20).every((r) => r.ok)).toBe(true);
     expect(sends[20]).toMatchObject({ ok: false, code: 'RATE_LIMITED', retryAfterSec: expect.any(Number) });
 
@@ -584,15 +662,21 @@ describe('seams for other modules', () => {
   it('creates reservation/post rooms in a caller transaction, idempotently, and lets anyone into an open post room', async () => {
     const [owner, sitter, passer] = [await signup(a), await signup(a), await signup(b)];
     const chat = chatOf(a);
-    const first = await a.sequelize.transaction((t) => chat.createRoomInTx(t, { type: 'reservation', reservationId: 4242, memberIds: [owner.user.id, sitter.user.id] }));
-    const second = await a.sequelize.transaction((t) => chat.createRoomInTx(t, { type: 'reservation', reservationId: 4242, memberIds: [owner.user.id, sitter.user.id] }));
+    const first = await a.sequelize.transaction((t) =>
+      chat.createRoomInTx(t, { type: 'reservation', reservationId: 4242, memberIds: [owner.user.id, sitter.user.id] }),
+    );
+    const second = await a.sequelize.transaction((t) =>
+      chat.createRoomInTx(t, { type: 'reservation', reservationId: 4242, memberIds: [owner.user.id, sitter.user.id] }),
+    );
     expect(first.created).toBe(true);
     expect(second).toEqual({ roomId: first.roomId, created: false });
     const room = await a.http.get(`/api/v1/chat/rooms/${first.roomId}`).set(bearer(sitter.accessToken)).expect(200);
     expect(room.body).toMatchObject({ type: 'reservation', reservationId: 4242, memberCount: 2 });
     await b.http.get(`/api/v1/chat/rooms/${first.roomId}`).set(bearer(passer.accessToken)).expect(404);
 
-    const post = await a.sequelize.transaction((t) => chat.createRoomInTx(t, { type: 'post', postId: 77, memberIds: [owner.user.id] }));
+    const post = await a.sequelize.transaction((t) =>
+      chat.createRoomInTx(t, { type: 'post', postId: 77, memberIds: [owner.user.id] }),
+    );
     const ps = await connect(b, passer.accessToken);
     expect(await ack(ps, 'room:join', { roomId: post.roomId })).toEqual({ ok: true });
     expect(await chat.isMember(post.roomId, passer.user.id)).toBe(true);
@@ -603,7 +687,9 @@ describe('seams for other modules', () => {
   it('removeMember takes the user out of the room on every instance after commit', async () => {
     const [host, guest] = [await signup(a), await signup(b)];
     const chat = chatOf(a);
-    const { roomId } = await a.sequelize.transaction((t) => chat.createRoomInTx(t, { type: 'meetup', meetupId: 9001, memberIds: [host.user.id, guest.user.id] }));
+    const { roomId } = await a.sequelize.transaction((t) =>
+      chat.createRoomInTx(t, { type: 'meetup', meetupId: 9001, memberIds: [host.user.id, guest.user.id] }),
+    );
     const gs = await connect(b, guest.accessToken);
     await ack(gs, 'room:join', { roomId });
     const seen = record(gs, 'message:new');
@@ -621,7 +707,10 @@ describe('seams for other modules', () => {
     const Joi = (await import('joi')).default;
     const chat = chatOf(a);
     chat.registerSocketHandler((socket, user, tools) => {
-      tools.handle(socket, 'echo:test', Joi.object({ n: Joi.number().integer().required() }), async ({ n }) => ({ n, userId: user.id }));
+      tools.handle(socket, 'echo:test', Joi.object({ n: Joi.number().integer().required() }), async ({ n }) => ({
+        n,
+        userId: user.id,
+      }));
     });
     const u = await signup(a);
     const s1 = await connect(a, u.accessToken);
@@ -645,9 +734,17 @@ describe('notifications', () => {
     const m1 = (await restSend(a, x, roomId, 'are you there?').expect(201)).body;
     await restSend(a, x, roomXZ, 'z is watching').expect(201);
     const listOf = async (u: User) =>
-      (await a.http.get('/api/v1/notifications').set(bearer(u.accessToken)).expect(200)).body.items as Array<{ type: string; data: any; body: string }>;
+      (await a.http.get('/api/v1/notifications').set(bearer(u.accessToken)).expect(200)).body.items as Array<{
+        type: string;
+        data: any;
+        body: string;
+      }>;
     await eventually(async () => (await listOf(y)).length === 1);
-    expect((await listOf(y))[0]).toMatchObject({ type: 'chat.message', body: 'are you there?', data: { roomId, messageId: m1.id, senderId: x.user.id } });
+    expect((await listOf(y))[0]).toMatchObject({
+      type: 'chat.message',
+      body: 'are you there?',
+      data: { roomId, messageId: m1.id, senderId: x.user.id },
+    });
     // The outbox may run a row twice after a crash: still one notification.
     await chatOf(b).notifyMembers({ messageId: m1.id });
     expect(await listOf(y)).toHaveLength(1);
@@ -721,7 +818,9 @@ describe('metrics', () => {
     const doc = (await a.http.get('/openapi.json').expect(200)).body;
     const history = doc.paths['/api/v1/chat/rooms/{id}/messages'];
     expect(Object.keys(history).sort()).toEqual(['get', 'post']);
-    expect(history.get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['id', 'before', 'after', 'limit']));
+    expect(history.get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['id', 'before', 'after', 'limit']),
+    );
     expect(doc.paths['/api/v1/chat/rooms/{id}/read'].post).toBeDefined();
   });
 });

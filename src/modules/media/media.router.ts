@@ -10,8 +10,14 @@ const tag = 'Users';
 export function mediaRoutes(media: MediaService, upload: RequestHandler[]): RouteSpec[] {
   return [
     {
-      method: 'put', path: '/users/me/avatar', tag, auth: true, upload: { field: 'image' }, before: upload,
-      summary: 'Set my avatar: JPEG, PNG, WebP, GIF or AVIF up to 10 MB, stored as a 160×160 WebP (415 for other formats)',
+      method: 'put',
+      path: '/users/me/avatar',
+      tag,
+      auth: true,
+      upload: { field: 'image' },
+      before: upload,
+      summary:
+        'Set my avatar: JPEG, PNG, WebP, GIF or AVIF up to 10 MB, stored as a 160×160 WebP (415 for other formats)',
       responses: { 200: { description: 'The new avatar', schema: Joi.object({ avatarUrl: Joi.string() }) } },
       handler: async ({ user, req }) => ({ status: 200, body: await media.setAvatar(user.id, uploadedFile(req)) }),
     },

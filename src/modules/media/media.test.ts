@@ -32,8 +32,18 @@ describe('avatars on the local driver', () => {
 
   it.each<Format>(['jpeg', 'png', 'webp', 'gif', 'avif'])('turns a %s into a stored 160×160 WebP', async (format) => {
     const s = await signup(api);
-    const res = await upload(api, s.accessToken, await image(format, 640, 480), `me.${format}`, `image/${format}`).expect(200);
-    expect(res.body).toEqual({ avatarUrl: expect.stringMatching(new RegExp(`^http://pawmate\\.test/uploads/avatars/${s.user.id}/[a-f0-9]{32}\\.webp$`)) });
+    const res = await upload(
+      api,
+      s.accessToken,
+      await image(format, 640, 480),
+      `me.${format}`,
+      `image/${format}`,
+    ).expect(200);
+    expect(res.body).toEqual({
+      avatarUrl: expect.stringMatching(
+        new RegExp(`^http://pawmate\\.test/uploads/avatars/${s.user.id}/[a-f0-9]{32}\\.webp$`),
+      ),
+    });
     const meta = await sharp(fs.readFileSync(fileOf(res.body.avatarUrl))).metadata();
     expect(meta).toMatchObject({ format: 'webp', width: 160, height: 160 });
     const me = await api.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(200);
@@ -78,7 +88,9 @@ describe('avatars on the local driver', () => {
     expect(fs.existsSync(fileOf(second.body.avatarUrl))).toBe(true);
     await eventually(() => !fs.existsSync(fileOf(first.body.avatarUrl)));
     // Exactly one avatar object is left for this user.
-    expect(fs.readdirSync(path.join(ctx.uploadDir, 'avatars', String(s.user.id)))).toEqual([path.basename(second.body.avatarUrl)]);
+    expect(fs.readdirSync(path.join(ctx.uploadDir, 'avatars', String(s.user.id)))).toEqual([
+      path.basename(second.body.avatarUrl),
+    ]);
   });
 
   it('deletes the avatar object when the account is deleted', async () => {
@@ -109,7 +121,9 @@ describe('avatars on the local driver', () => {
     const current = await upload(api, s.accessToken, await image('jpeg')).expect(200);
     const dir = path.join(ctx.uploadDir, 'avatars', String(s.user.id));
     const before = fs.readdirSync(dir);
-    const res = await upload(api, s.accessToken, bytes as Buffer, filename as string, type as string).expect(status as number);
+    const res = await upload(api, s.accessToken, bytes as Buffer, filename as string, type as string).expect(
+      status as number,
+    );
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.status).toBe(status);
     expect(fs.readdirSync(dir)).toEqual(before);
@@ -118,7 +132,10 @@ describe('avatars on the local driver', () => {
   });
 
   it('requires a login and a file', async () => {
-    await api.http.put(AVATAR).attach('image', await image('jpeg'), 'a.jpg').expect(401);
+    await api.http
+      .put(AVATAR)
+      .attach('image', await image('jpeg'), 'a.jpg')
+      .expect(401);
     const s = await signup(api);
     const res = await api.http.put(AVATAR).set(bearer(s.accessToken)).field('x', 'y').expect(400);
     expect(res.body.errors).toEqual([{ path: 'body.image', message: expect.any(String) }]);
@@ -127,7 +144,10 @@ describe('avatars on the local driver', () => {
   it('documents the upload in /openapi.json as multipart with a binary image', async () => {
     const doc = await api.http.get('/openapi.json').expect(200);
     const op = doc.body.paths['/api/v1/users/me/avatar'].put;
-    expect(op.requestBody.content['multipart/form-data'].schema.properties.image).toMatchObject({ type: 'string', format: 'binary' });
+    expect(op.requestBody.content['multipart/form-data'].schema.properties.image).toMatchObject({
+      type: 'string',
+      format: 'binary',
+    });
     expect(doc.body.paths['/api/v1/pets/{id}/photo'].put.requestBody.content).toHaveProperty('multipart/form-data');
   });
 });
@@ -139,7 +159,10 @@ describe('avatars on the s3 driver (real s3rver)', () => {
 
   beforeAll(async () => {
     await s3.start();
-    ctx = await new TestContext({ storage: s3.storage(), env: { STORAGE_DRIVER: 's3', S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint } }).setup();
+    ctx = await new TestContext({
+      storage: s3.storage(),
+      env: { STORAGE_DRIVER: 's3', S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint },
+    }).setup();
     api = await ctx.instance();
   });
   afterAll(async () => {
@@ -150,11 +173,17 @@ describe('avatars on the s3 driver (real s3rver)', () => {
   it('uploads the WebP to the bucket, serves nothing locally, and deletes the old object after replace', async () => {
     const s = await signup(api);
     const first = await upload(api, s.accessToken, await image('jpeg', 500, 500)).expect(200);
-    expect(first.body.avatarUrl).toMatch(new RegExp(`^${s3.endpoint}/${s3.bucket}/avatars/${s.user.id}/[a-f0-9]{32}\\.webp$`));
+    expect(first.body.avatarUrl).toMatch(
+      new RegExp(`^${s3.endpoint}/${s3.bucket}/avatars/${s.user.id}/[a-f0-9]{32}\\.webp$`),
+    );
     const got = await fetch(first.body.avatarUrl);
     expect(got.status).toBe(200);
     expect(got.headers.get('content-type')).toBe('image/webp');
-    expect(await sharp(Buffer.from(await got.arrayBuffer())).metadata()).toMatchObject({ format: 'webp', width: 160, height: 160 });
+    expect(await sharp(Buffer.from(await got.arrayBuffer())).metadata()).toMatchObject({
+      format: 'webp',
+      width: 160,
+      height: 160,
+    });
     // The app has no /uploads route with the s3 driver.
     await api.http.get(`/uploads/${first.body.avatarUrl.split(`/${s3.bucket}/`)[1]}`).expect(404);
 

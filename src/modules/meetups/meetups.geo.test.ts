@@ -47,11 +47,15 @@ beforeAll(async () => {
     const capacity = rnd() < 0.2 ? 2 : 10;
     const startsAt = at(Math.floor(1 + rnd() * 96) * HOUR);
     // Within ~25 km of the centre; a few exactly on top of each other.
-    const location = i % 15 === 0 ? CENTER : { lat: CENTER.lat + (rnd() - 0.5) * 0.45, lng: CENTER.lng + (rnd() - 0.5) * 0.55 };
+    const location =
+      i % 15 === 0 ? CENTER : { lat: CENTER.lat + (rnd() - 0.5) * 0.45, lng: CENTER.lng + (rnd() - 0.5) * 0.55 };
     const m = await makeMeetup(api, host, { location, startsAt, capacity, tags });
     const k: Known = { id: m.id, startsAt, tags, capacity, participants: 1, cancelled: false };
     if (capacity === 2) {
-      await api.http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(guests[i % 3].accessToken)).expect(201);
+      await api.http
+        .post(`/api/v1/meetups/${m.id}/participants`)
+        .set(bearer(guests[i % 3].accessToken))
+        .expect(201);
       k.participants = 2;
     }
     if (i % 11 === 5) {
@@ -69,7 +73,10 @@ afterAll(async () => {
 async function settle() {
   for (let i = 0; i < 100; i++) {
     await api.pawmate.outbox.drain();
-    const [row] = await api.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE processedAt IS NULL', { type: QueryTypes.SELECT });
+    const [row] = await api.sequelize.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM outbox WHERE processedAt IS NULL',
+      { type: QueryTypes.SELECT },
+    );
     if (Number(row.n) === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -108,7 +115,15 @@ async function positions(): Promise<Map<number, { lat: number; lng: number }>> {
   return out;
 }
 
-async function expected(q: { lat: number; lng: number; radiusKm: number; tag?: string; hasFreePlaces?: boolean; from?: string; to?: string }) {
+async function expected(q: {
+  lat: number;
+  lng: number;
+  radiusKm: number;
+  tag?: string;
+  hasFreePlaces?: boolean;
+  from?: string;
+  to?: string;
+}) {
   const pos = await positions();
   const now = clock.now().toISOString();
   const from = q.from && q.from > now ? q.from : now;
@@ -174,22 +189,25 @@ describe('GET /meetups/nearby', () => {
     [{ radiusKm: 50, tag: 'walk' }, 4],
     [{ radiusKm: 20, hasFreePlaces: true, from: at(12 * HOUR), to: at(60 * HOUR) }, 5],
     [{ radiusKm: 0.3 }, 1],
-  ])('by start time, the dense-circle plan (an index walk) gives the ids plan\'s pages for %j', async (filters, limit) => {
-    const q = { lat: CENTER.lat, lng: CENTER.lng, sort: 'startsAt', ...filters };
-    const listed = await allPages(q, limit);
-    service.search.denseAt = 1; // every non-empty circle counts as dense
-    try {
-      const walked = await allPages(q, limit);
-      expect(listed.length).toBeGreaterThan(0);
-      expect(walked.map((i) => i.id)).toEqual(listed.map((i) => i.id));
-      walked.forEach((w, i) => expect(Math.abs(w.distanceKm - listed[i].distanceKm)).toBeLessThan(0.002)); // Redis rounds positions to its geohash
-      service.search.walkBudget = 2; // every walk cut short: each page falls back to the ids plan
-      expect((await allPages(q, limit)).map((i) => i.id)).toEqual(listed.map((i) => i.id));
-    } finally {
-      service.search.denseAt = null;
-      service.search.walkBudget = null;
-    }
-  });
+  ])(
+    "by start time, the dense-circle plan (an index walk) gives the ids plan's pages for %j",
+    async (filters, limit) => {
+      const q = { lat: CENTER.lat, lng: CENTER.lng, sort: 'startsAt', ...filters };
+      const listed = await allPages(q, limit);
+      service.search.denseAt = 1; // every non-empty circle counts as dense
+      try {
+        const walked = await allPages(q, limit);
+        expect(listed.length).toBeGreaterThan(0);
+        expect(walked.map((i) => i.id)).toEqual(listed.map((i) => i.id));
+        walked.forEach((w, i) => expect(Math.abs(w.distanceKm - listed[i].distanceKm)).toBeLessThan(0.002)); // Redis rounds positions to its geohash
+        service.search.walkBudget = 2; // every walk cut short: each page falls back to the ids plan
+        expect((await allPages(q, limit)).map((i) => i.id)).toEqual(listed.map((i) => i.id));
+      } finally {
+        service.search.denseAt = null;
+        service.search.walkBudget = null;
+      }
+    },
+  );
 
   it('never shows started meetups, and the sweep takes them out of the index', async () => {
     clock.set(at(30 * HOUR));
@@ -214,15 +232,27 @@ describe('GET /meetups/nearby', () => {
     const host = hosts[1];
     const m = await makeMeetup(api, host, { location: { lat: 35.1, lng: 129.0 }, startsAt: at(200 * HOUR) });
     expect(await service.geo.has(m.id)).toBe(true);
-    await api.http.patch(`/api/v1/meetups/${m.id}`).set(bearer(host.accessToken)).send({ location: { lat: 35.2, lng: 129.1 } }).expect(200);
+    await api.http
+      .patch(`/api/v1/meetups/${m.id}`)
+      .set(bearer(host.accessToken))
+      .send({ location: { lat: 35.2, lng: 129.1 } })
+      .expect(200);
     const pos = await service.geo.position(m.id);
     expect(pos!.lat).toBeCloseTo(35.2, 5);
-    const found = await api.http.get('/api/v1/meetups/nearby').set(bearer(host.accessToken)).query({ lat: 35.2, lng: 129.1, radiusKm: 1 }).expect(200);
+    const found = await api.http
+      .get('/api/v1/meetups/nearby')
+      .set(bearer(host.accessToken))
+      .query({ lat: 35.2, lng: 129.1, radiusKm: 1 })
+      .expect(200);
     expect(found.body.items.map((i: Item) => i.id)).toEqual([m.id]);
     expect(found.body.items[0].distanceKm).toBeLessThan(0.001);
     await api.http.delete(`/api/v1/meetups/${m.id}`).set(bearer(host.accessToken)).expect(204);
     expect(await service.geo.has(m.id)).toBe(false);
-    const gone = await api.http.get('/api/v1/meetups/nearby').set(bearer(host.accessToken)).query({ lat: 35.2, lng: 129.1, radiusKm: 1 }).expect(200);
+    const gone = await api.http
+      .get('/api/v1/meetups/nearby')
+      .set(bearer(host.accessToken))
+      .query({ lat: 35.2, lng: 129.1, radiusKm: 1 })
+      .expect(200);
     expect(gone.body.items).toEqual([]);
   });
 
@@ -232,13 +262,23 @@ describe('GET /meetups/nearby', () => {
     const chat = api.pawmate.services.chat as { createRoomInTx: (...args: unknown[]) => Promise<unknown> };
     const original = chat.createRoomInTx;
     const sizeBefore = await service.geo.size();
-    const maxId = async () => Number((await api.sequelize.query<{ n: number }>('SELECT COALESCE(MAX(id), 0) AS n FROM meetups', { type: QueryTypes.SELECT }))[0].n);
+    const maxId = async () =>
+      Number(
+        (
+          await api.sequelize.query<{ n: number }>('SELECT COALESCE(MAX(id), 0) AS n FROM meetups', {
+            type: QueryTypes.SELECT,
+          })
+        )[0].n,
+      );
     const lastId = await maxId();
     chat.createRoomInTx = async () => {
       throw new Error('boom');
     };
     try {
-      const res = await api.http.post('/api/v1/meetups').set(bearer(host.accessToken)).send({ title: 'x', location: CENTER, address: 'x', startsAt: at(5 * HOUR), capacity: 3 });
+      const res = await api.http
+        .post('/api/v1/meetups')
+        .set(bearer(host.accessToken))
+        .send({ title: 'x', location: CENTER, address: 'x', startsAt: at(5 * HOUR), capacity: 3 });
       expect(res.status).toBe(500);
     } finally {
       chat.createRoomInTx = original;
@@ -273,7 +313,9 @@ describe('GET /meetups/nearby', () => {
     await settle();
     await api.redis.del(service.geo.key);
     const { count } = await service.reindexGeo({ batchSize: 7 });
-    const rows = await api.sequelize.query<{ id: number }>('SELECT id FROM meetups WHERE geoIndexed = 1 ORDER BY id', { type: QueryTypes.SELECT });
+    const rows = await api.sequelize.query<{ id: number }>('SELECT id FROM meetups WHERE geoIndexed = 1 ORDER BY id', {
+      type: QueryTypes.SELECT,
+    });
     expect(count).toBe(rows.length);
     const members = (await api.redis.zrange(service.geo.key, 0, -1)).map(Number).sort((a, b) => a - b);
     expect(members).toEqual(rows.map((r) => r.id));
@@ -286,9 +328,15 @@ describe('GET /meetups/nearby', () => {
     const out: string[] = [];
     const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
     expect(await reindexCli(['--kind', 'bogus'], {}, io)).toBe(2);
-    const env = { DATABASE_URL: ctx.config.databaseUrl, REDIS_URL: ctx.config.redisUrl, REDIS_PREFIX: ctx.config.redisPrefix };
+    const env = {
+      DATABASE_URL: ctx.config.databaseUrl,
+      REDIS_URL: ctx.config.redisUrl,
+      REDIS_PREFIX: ctx.config.redisPrefix,
+    };
     expect(await reindexCli(['--kind', 'meetups', '--batch', '9'], env, io)).toBe(0);
-    const rows = await api.sequelize.query<{ id: number }>('SELECT id FROM meetups WHERE geoIndexed = 1 ORDER BY id', { type: QueryTypes.SELECT });
+    const rows = await api.sequelize.query<{ id: number }>('SELECT id FROM meetups WHERE geoIndexed = 1 ORDER BY id', {
+      type: QueryTypes.SELECT,
+    });
     expect(out[out.length - 1]).toMatch(new RegExp(`^done: ${rows.length} meetups in ${service.geo.key}`));
     const members = (await api.redis.zrange(service.geo.key, 0, -1)).map(Number).sort((x, y) => x - y);
     expect(members).toEqual(rows.map((r) => r.id));
@@ -306,14 +354,26 @@ describe('GET /meetups/nearby', () => {
     [{ lat: 37.5, lng: 127, from: at(48 * HOUR), to: at(24 * HOUR) }, 'query.to'],
     [{ lat: 37.5, lng: 127, from: 'soon' }, 'query.from'],
     [{ lat: 37.5, lng: 127, to: '1999-12-31T00:00:00Z' }, 'query.to'],
-    [{ lat: 37.5, lng: 127, sort: 'startsAt', cursor: Buffer.from(JSON.stringify({ s: 'startsAt', t: '0001-01-01T00:00:00Z', i: 1 })).toString('base64url') }, 'query.cursor'],
+    [
+      {
+        lat: 37.5,
+        lng: 127,
+        sort: 'startsAt',
+        cursor: Buffer.from(JSON.stringify({ s: 'startsAt', t: '0001-01-01T00:00:00Z', i: 1 })).toString('base64url'),
+      },
+      'query.cursor',
+    ],
   ])('validates %j (%s)', async (query, path) => {
     const res = await api.http.get('/api/v1/meetups/nearby').set(bearer(hosts[0].accessToken)).query(query).expect(400);
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
 
   it('refuses a cursor of the other sort', async () => {
-    const first = await api.http.get('/api/v1/meetups/nearby').set(bearer(hosts[0].accessToken)).query({ ...CENTER, radiusKm: 50, limit: 1 }).expect(200);
+    const first = await api.http
+      .get('/api/v1/meetups/nearby')
+      .set(bearer(hosts[0].accessToken))
+      .query({ ...CENTER, radiusKm: 50, limit: 1 })
+      .expect(200);
     expect(first.body.nextCursor).toEqual(expect.any(String));
     const res = await api.http
       .get('/api/v1/meetups/nearby')

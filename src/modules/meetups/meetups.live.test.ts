@@ -28,7 +28,14 @@ afterAll(async () => {
 beforeEach(() => clock.set(T0));
 
 function connect(inst: TestInstance, token: string): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, { path: '/socket.io', transports: ['websocket'], auth: { token }, forceNew: true, reconnection: false, timeout: 5000 });
+  const socket = connectClient(inst.url, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    auth: { token },
+    forceNew: true,
+    reconnection: false,
+    timeout: 5000,
+  });
   clients.push(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
@@ -36,16 +43,18 @@ function connect(inst: TestInstance, token: string): Promise<ClientSocket> {
   });
 }
 
-
-
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A meetup starting one hour after T0 (default) with a host and a guest. */
 async function setup(o: { startsAt?: string; endsAt?: string } = {}) {
   const host = await signup(a, { nickname: 'Host' });
   const guest = await signup(a, { nickname: 'Guest' });
-  const m = await makeMeetup(a, host, { location: POINT, startsAt: o.startsAt ?? at(HOUR), endsAt: o.endsAt, capacity: 5 });
+  const m = await makeMeetup(a, host, {
+    location: POINT,
+    startsAt: o.startsAt ?? at(HOUR),
+    endsAt: o.endsAt,
+    capacity: 5,
+  });
   await a.http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(guest.accessToken)).expect(201);
   return { host, guest, m };
 }
@@ -66,7 +75,15 @@ describe('live location', () => {
     const expected = Math.round(haversineMeters(POINT, pos));
     expect(event).toEqual({
       meetupId: m.id,
-      participants: [{ userId: host.user.id, lat: pos.lat, lng: pos.lng, distanceToMeetingPointM: expected, updatedAt: at(40 * MIN) }],
+      participants: [
+        {
+          userId: host.user.id,
+          lat: pos.lat,
+          lng: pos.lng,
+          distanceToMeetingPointM: expected,
+          updatedAt: at(40 * MIN),
+        },
+      ],
     });
     expect(expected).toBeGreaterThan(100);
     expect(res.participants).toEqual(event.participants);
@@ -76,8 +93,12 @@ describe('live location', () => {
     const res2 = await ack(guestSocket, 'location:update', { meetupId: m.id, ...POINT });
     expect(res2.ok).toBe(true);
     const both = await back;
-    expect(both.participants.map((p: { userId: number }) => p.userId)).toEqual([host.user.id, guest.user.id].sort((x, y) => x - y));
-    expect(both.participants.find((p: { userId: number }) => p.userId === guest.user.id).distanceToMeetingPointM).toBe(0);
+    expect(both.participants.map((p: { userId: number }) => p.userId)).toEqual(
+      [host.user.id, guest.user.id].sort((x, y) => x - y),
+    );
+    expect(both.participants.find((p: { userId: number }) => p.userId === guest.user.id).distanceToMeetingPointM).toBe(
+      0,
+    );
     // Nobody receives their own update.
     await sleep(200);
     expect(mine).toHaveLength(1);
@@ -133,7 +154,10 @@ describe('live location', () => {
     expect((await ack(socket, 'location:update', { meetupId: m.id, ...POINT })).ok).toBe(true);
     await a.redis.del(limitKey);
     clock.set(at(4 * HOUR));
-    expect(await ack(socket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({ ok: false, code: 'CONFLICT' });
+    expect(await ack(socket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({
+      ok: false,
+      code: 'CONFLICT',
+    });
   });
 
   it('refuses non-participants, leavers, cancelled meetups and bad payloads', async () => {
@@ -144,16 +168,28 @@ describe('live location', () => {
     const guestSocket = await connect(b, guest.accessToken);
     clock.set(at(HOUR));
     const strangerSaw = record(strangerSocket, 'location:nearby');
-    expect(await ack(strangerSocket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await ack(strangerSocket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({
+      ok: false,
+      code: 'NOT_FOUND',
+    });
     // Refused updates count against the limit too (it shields MySQL from loops).
-    expect(await ack(strangerSocket, 'location:update', { meetupId: 999999, ...POINT })).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
+    expect(await ack(strangerSocket, 'location:update', { meetupId: 999999, ...POINT })).toMatchObject({
+      ok: false,
+      code: 'RATE_LIMITED',
+    });
     await a.redis.del(`${ctx.config.redisPrefix}meetup:loc-rl:${stranger.user.id}`);
-    expect(await ack(strangerSocket, 'location:update', { meetupId: 999999, ...POINT })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await ack(strangerSocket, 'location:update', { meetupId: 999999, ...POINT })).toMatchObject({
+      ok: false,
+      code: 'NOT_FOUND',
+    });
 
     const bad = await ack(guestSocket, 'location:update', { meetupId: m.id, lat: 91, lng: 0 });
     expect(bad).toMatchObject({ ok: false, code: 'VALIDATION_FAILED' });
     expect(bad.errors.map((e: { path: string }) => e.path)).toEqual(['lat']);
-    expect(await ack(guestSocket, 'location:update', { lat: 1, lng: 1 })).toMatchObject({ ok: false, code: 'VALIDATION_FAILED' });
+    expect(await ack(guestSocket, 'location:update', { lat: 1, lng: 1 })).toMatchObject({
+      ok: false,
+      code: 'VALIDATION_FAILED',
+    });
 
     // The guest shares, then leaves (before the start): the position is gone and further updates refused.
     clock.set(at(40 * MIN));
@@ -162,7 +198,10 @@ describe('live location', () => {
     const key = `${ctx.config.redisPrefix}meetup:${m.id}:loc`;
     expect(await a.redis.hexists(key, String(guest.user.id))).toBe(0);
     await sleep(2100);
-    expect(await ack(guestSocket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await ack(guestSocket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({
+      ok: false,
+      code: 'NOT_FOUND',
+    });
     const hostRes = await ack(hostSocket, 'location:update', { meetupId: m.id, ...POINT });
     expect(hostRes.participants.map((p: { userId: number }) => p.userId)).toEqual([host.user.id]);
 
@@ -172,8 +211,10 @@ describe('live location', () => {
     expect(await a.redis.exists(key)).toBe(0);
     clock.set(at(40 * MIN));
     await sleep(2100);
-    expect(await ack(hostSocket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({ ok: false, code: 'CONFLICT' });
+    expect(await ack(hostSocket, 'location:update', { meetupId: m.id, ...POINT })).toMatchObject({
+      ok: false,
+      code: 'CONFLICT',
+    });
     expect(strangerSaw).toHaveLength(0);
   });
 });
-

@@ -74,8 +74,16 @@ export class LiveLocations {
       .hset(this.key(meetupId), String(userId), JSON.stringify({ lat: pos.lat, lng: pos.lng, at: now }))
       .pexpire(this.key(meetupId), ttlMs)
       .exec();
-    const snapshot = await this.snapshot(meetupId, { lat: Number(meetup.lat), lng: Number(meetup.lng) }, participantIds);
-    this.emit(participantIds.filter((id) => id !== userId), 'location:nearby', snapshot);
+    const snapshot = await this.snapshot(
+      meetupId,
+      { lat: Number(meetup.lat), lng: Number(meetup.lng) },
+      participantIds,
+    );
+    this.emit(
+      participantIds.filter((id) => id !== userId),
+      'location:nearby',
+      snapshot,
+    );
     return snapshot;
   }
 
@@ -87,7 +95,11 @@ export class LiveLocations {
     if (m) {
       const participantIds = (await this.repo.listParticipants(meetupId)).map((p) => Number(p.userId));
       const snapshot = await this.snapshot(meetupId, { lat: Number(m.lat), lng: Number(m.lng) }, participantIds);
-      this.emit(participantIds.filter((id) => id !== userId), 'location:nearby', snapshot);
+      this.emit(
+        participantIds.filter((id) => id !== userId),
+        'location:nearby',
+        snapshot,
+      );
     }
     return { stopped: true };
   }
@@ -111,7 +123,11 @@ export class LiveLocations {
     return { meetup, participantIds };
   }
 
-  private async snapshot(meetupId: number, point: { lat: number; lng: number }, participantIds: number[]): Promise<LiveSnapshot> {
+  private async snapshot(
+    meetupId: number,
+    point: { lat: number; lng: number },
+    participantIds: number[],
+  ): Promise<LiveSnapshot> {
     const raw = await this.redis.hgetall(this.key(meetupId));
     const now = this.clock.now().getTime();
     const members = new Set(participantIds);

@@ -9,7 +9,8 @@ import { registerLiveLocation } from './meetups.socket';
 import { meetupsRoutes } from './meetups.router';
 
 /** The geo index of meetups, as every instance and the reindex CLI address it. */
-export const meetupsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) => new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'meetups');
+export const meetupsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
+  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'meetups');
 
 /**
  * Meetups (issue 8): CRUD, nearby search, join/leave, reminders, live location, attendance and host
@@ -19,7 +20,11 @@ export const meetupsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
 export function createMeetupsModule(ctx: ModuleContext, services: Services): FeatureModule {
   const repo = new MeetupsRepository(ctx.sequelize);
   const chat = services.chat as ChatService | undefined;
-  const live = chat ? new LiveLocations(ctx.redis, ctx.config.redisPrefix, repo, ctx.clock, (ids, event, payload) => chat.emitToUsers(ids, event, payload)) : undefined;
+  const live = chat
+    ? new LiveLocations(ctx.redis, ctx.config.redisPrefix, repo, ctx.clock, (ids, event, payload) =>
+        chat.emitToUsers(ids, event, payload),
+      )
+    : undefined;
   const service = new MeetupsService({
     sequelize: ctx.sequelize,
     repo,

@@ -33,7 +33,13 @@ export interface Meetup {
 }
 
 /** Shown in place of an account that was deleted: the meetup and its history stay readable. */
-export const deletedUser = (id: number): PublicUser => ({ id, nickname: 'Deleted user', bio: '', avatarUrl: null, isSitter: false });
+export const deletedUser = (id: number): PublicUser => ({
+  id,
+  nickname: 'Deleted user',
+  bio: '',
+  avatarUrl: null,
+  isSitter: false,
+});
 
 export const hostRatingOf = (avg: string | null | undefined, count: number | null | undefined): HostRating => ({
   average: avg === null || avg === undefined || !Number(count) ? null : Number(avg),
@@ -50,14 +56,26 @@ export const tagsOf = (m: MeetupBase): string[] => {
 };
 
 export const sizesOf = (m: MeetupBase): PetSize[] =>
-  PET_SIZES.filter((z) => Boolean(Number(m[({ small: 'petSmall', medium: 'petMedium', large: 'petLarge' } as const)[z]])));
+  PET_SIZES.filter((z) =>
+    Boolean(Number(m[({ small: 'petSmall', medium: 'petMedium', large: 'petLarge' } as const)[z]])),
+  );
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
-export function toMeetup(row: MeetupRow, participants?: { row: ParticipantRow; user: PublicUser | undefined }[]): Meetup {
-  const host: PublicUser = row.hostDeletedAt || row.hostNickname === null
-    ? deletedUser(row.hostId)
-    : { id: row.hostId, nickname: row.hostNickname, bio: row.hostBio ?? '', avatarUrl: row.hostAvatarUrl, isSitter: Boolean(Number(row.hostIsSitter)) };
+export function toMeetup(
+  row: MeetupRow,
+  participants?: { row: ParticipantRow; user: PublicUser | undefined }[],
+): Meetup {
+  const host: PublicUser =
+    row.hostDeletedAt || row.hostNickname === null
+      ? deletedUser(row.hostId)
+      : {
+          id: row.hostId,
+          nickname: row.hostNickname,
+          bio: row.hostBio ?? '',
+          avatarUrl: row.hostAvatarUrl,
+          isSitter: Boolean(Number(row.hostIsSitter)),
+        };
   const out: Meetup = {
     id: row.id,
     host: { ...host, hostRating: hostRatingOf(row.hostRatingAvg, row.hostRatingCount) },

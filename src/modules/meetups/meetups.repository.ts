@@ -86,7 +86,6 @@ const FROM = `FROM meetups m ${JOINS}`;
 /** The start-time walk names the index it reads (migration 20261202000100). */
 const FROM_BY_START = `FROM meetups m FORCE INDEX (meetups_by_start) ${JOINS}`;
 
-
 /** The only code that knows the meetups and meetup_* tables. */
 export class MeetupsRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -96,7 +95,10 @@ export class MeetupsRepository {
   }
 
   private async exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    const [result] = (await this.sequelize.query(sql, { replacements, transaction: t })) as [{ affectedRows?: number }, unknown];
+    const [result] = (await this.sequelize.query(sql, { replacements, transaction: t })) as [
+      { affectedRows?: number },
+      unknown,
+    ];
     return Number(result?.affectedRows ?? 0);
   }
 
@@ -121,8 +123,19 @@ export class MeetupsRepository {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, 'scheduled', 1, 1, ?, ?)`,
       {
         replacements: [
-          hostId, data.title, data.description, data.lat, data.lng, data.address, data.startsAt, data.endsAt, data.capacity,
-          JSON.stringify(data.tags), ...sizeFlags(data.petSizes), now, now,
+          hostId,
+          data.title,
+          data.description,
+          data.lat,
+          data.lng,
+          data.address,
+          data.startsAt,
+          data.endsAt,
+          data.capacity,
+          JSON.stringify(data.tags),
+          ...sizeFlags(data.petSizes),
+          now,
+          now,
         ],
         transaction: t,
         type: QueryTypes.INSERT,
@@ -132,13 +145,21 @@ export class MeetupsRepository {
   }
 
   async countOpenHosted(hostId: number, now: Date, t: Transaction): Promise<number> {
-    const [row] = await this.select<{ n: number }>("SELECT COUNT(*) AS n FROM meetups WHERE hostId = ? AND status = 'scheduled' AND endsAt > ?", [hostId, now], t);
+    const [row] = await this.select<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM meetups WHERE hostId = ? AND status = 'scheduled' AND endsAt > ?",
+      [hostId, now],
+      t,
+    );
     return Number(row.n);
   }
 
   /** The host's meetups that have not started yet and are still scheduled (account deletion cancels them). */
   async upcomingHostedIds(hostId: number, now: Date, t: Transaction): Promise<number[]> {
-    const rows = await this.select<{ id: number }>("SELECT id FROM meetups WHERE hostId = ? AND status = 'scheduled' AND startsAt > ? FOR UPDATE", [hostId, now], t);
+    const rows = await this.select<{ id: number }>(
+      "SELECT id FROM meetups WHERE hostId = ? AND status = 'scheduled' AND startsAt > ? FOR UPDATE",
+      [hostId, now],
+      t,
+    );
     return rows.map((r) => r.id);
   }
 
@@ -147,15 +168,33 @@ export class MeetupsRepository {
   }
 
   /** Writes the changed columns; a moved start re-arms the reminder, a moved point bumps the geo version. */
-  async update(id: number, data: MeetupWrite, flags: { moved: boolean; rescheduled: boolean }, now: Date, t: Transaction): Promise<void> {
+  async update(
+    id: number,
+    data: MeetupWrite,
+    flags: { moved: boolean; rescheduled: boolean },
+    now: Date,
+    t: Transaction,
+  ): Promise<void> {
     await this.exec(
       `UPDATE meetups SET title = ?, description = ?, lat = ?, lng = ?, address = ?, startsAt = ?, endsAt = ?, capacity = ?,
          tagsJson = ?, petSmall = ?, petMedium = ?, petLarge = ?, updatedAt = ?
          ${flags.moved ? ', geoVersion = geoVersion + 1' : ''}
          ${flags.rescheduled ? ', reminderSentAt = NULL' : ''}
        WHERE id = ?`,
-      [data.title, data.description, data.lat, data.lng, data.address, data.startsAt, data.endsAt, data.capacity,
-        JSON.stringify(data.tags), ...sizeFlags(data.petSizes), now, id],
+      [
+        data.title,
+        data.description,
+        data.lat,
+        data.lng,
+        data.address,
+        data.startsAt,
+        data.endsAt,
+        data.capacity,
+        JSON.stringify(data.tags),
+        ...sizeFlags(data.petSizes),
+        now,
+        id,
+      ],
       t,
     );
   }
@@ -163,7 +202,11 @@ export class MeetupsRepository {
   async replaceTags(id: number, tags: string[], t: Transaction): Promise<void> {
     await this.exec('DELETE FROM meetup_tags WHERE meetupId = ?', [id], t);
     if (!tags.length) return;
-    await this.exec(`INSERT INTO meetup_tags (meetupId, tag) VALUES ${tags.map(() => '(?, ?)').join(', ')}`, tags.flatMap((tag) => [id, tag]), t);
+    await this.exec(
+      `INSERT INTO meetup_tags (meetupId, tag) VALUES ${tags.map(() => '(?, ?)').join(', ')}`,
+      tags.flatMap((tag) => [id, tag]),
+      t,
+    );
   }
 
   async cancel(id: number, now: Date, t: Transaction): Promise<void> {
@@ -190,7 +233,11 @@ export class MeetupsRepository {
   }
 
   async releasePlace(id: number, now: Date, t: Transaction): Promise<void> {
-    await this.exec('UPDATE meetups SET participantCount = participantCount - 1, updatedAt = ? WHERE id = ? AND participantCount > 0', [now, id], t);
+    await this.exec(
+      'UPDATE meetups SET participantCount = participantCount - 1, updatedAt = ? WHERE id = ? AND participantCount > 0',
+      [now, id],
+      t,
+    );
   }
 
   async geoState(id: number, t: Transaction): Promise<{ lat: number; lng: number; indexed: boolean; version: number }> {
@@ -199,17 +246,29 @@ export class MeetupsRepository {
       [id],
       t,
     );
-    return { lat: Number(row.lat), lng: Number(row.lng), indexed: Boolean(Number(row.geoIndexed)), version: Number(row.geoVersion) };
+    return {
+      lat: Number(row.lat),
+      lng: Number(row.lng),
+      indexed: Boolean(Number(row.geoIndexed)),
+      version: Number(row.geoVersion),
+    };
   }
 
   // --- participants ------------------------------------------------------------------------------
 
   async insertParticipant(meetupId: number, userId: number, now: Date, t: Transaction): Promise<void> {
-    await this.exec('INSERT INTO meetup_participants (meetupId, userId, joinedAt) VALUES (?, ?, ?)', [meetupId, userId, now], t);
+    await this.exec(
+      'INSERT INTO meetup_participants (meetupId, userId, joinedAt) VALUES (?, ?, ?)',
+      [meetupId, userId, now],
+      t,
+    );
   }
 
   async deleteParticipant(meetupId: number, userId: number, t: Transaction): Promise<boolean> {
-    return (await this.exec('DELETE FROM meetup_participants WHERE meetupId = ? AND userId = ?', [meetupId, userId], t)) === 1;
+    return (
+      (await this.exec('DELETE FROM meetup_participants WHERE meetupId = ? AND userId = ?', [meetupId, userId], t)) ===
+      1
+    );
   }
 
   async findParticipant(meetupId: number, userId: number, t?: Transaction): Promise<ParticipantRow | null> {
@@ -244,12 +303,24 @@ export class MeetupsRepository {
 
   /** Creates (if needed) and locks the host's summary row: ratings of one host are serialized on it. */
   async lockHostStats(hostId: number, now: Date, t: Transaction): Promise<void> {
-    await this.exec('INSERT IGNORE INTO meetup_host_stats (userId, ratingCount, ratingAvg, createdAt, updatedAt) VALUES (?, 0, NULL, ?, ?)', [hostId, now, now], t);
+    await this.exec(
+      'INSERT IGNORE INTO meetup_host_stats (userId, ratingCount, ratingAvg, createdAt, updatedAt) VALUES (?, 0, NULL, ?, ?)',
+      [hostId, now, now],
+      t,
+    );
     await this.select('SELECT userId FROM meetup_host_stats WHERE userId = ? FOR UPDATE', [hostId], t);
   }
 
-  async insertRating(r: { meetupId: number; hostId: number; raterId: number; rating: number }, now: Date, t: Transaction): Promise<void> {
-    await this.exec('INSERT INTO meetup_host_ratings (meetupId, hostId, raterId, rating, createdAt) VALUES (?, ?, ?, ?, ?)', [r.meetupId, r.hostId, r.raterId, r.rating, now], t);
+  async insertRating(
+    r: { meetupId: number; hostId: number; raterId: number; rating: number },
+    now: Date,
+    t: Transaction,
+  ): Promise<void> {
+    await this.exec(
+      'INSERT INTO meetup_host_ratings (meetupId, hostId, raterId, rating, createdAt) VALUES (?, ?, ?, ?, ?)',
+      [r.meetupId, r.hostId, r.raterId, r.rating, now],
+      t,
+    );
   }
 
   /** Recomputes the summary from the ratings themselves (no drift from increments). */
@@ -266,7 +337,11 @@ export class MeetupsRepository {
   }
 
   async hostStats(hostId: number, t?: Transaction): Promise<{ ratingAvg: string | null; ratingCount: number } | null> {
-    const rows = await this.select<{ ratingAvg: string | null; ratingCount: number }>('SELECT ratingAvg, ratingCount FROM meetup_host_stats WHERE userId = ?', [hostId], t);
+    const rows = await this.select<{ ratingAvg: string | null; ratingCount: number }>(
+      'SELECT ratingAvg, ratingCount FROM meetup_host_stats WHERE userId = ?',
+      [hostId],
+      t,
+    );
     return rows[0] ?? null;
   }
 
@@ -278,7 +353,13 @@ export class MeetupsRepository {
    */
   listMine(
     userId: number,
-    q: { role?: 'host' | 'participant'; when: 'upcoming' | 'past'; now: Date; after: { at: Date; id: number } | null; limit: number },
+    q: {
+      role?: 'host' | 'participant';
+      when: 'upcoming' | 'past';
+      now: Date;
+      after: { at: Date; id: number } | null;
+      limit: number;
+    },
   ): Promise<MeetupRow[]> {
     const where = ['EXISTS (SELECT 1 FROM meetup_participants p WHERE p.meetupId = m.id AND p.userId = ?)'];
     const replacements: unknown[] = [userId];
@@ -293,11 +374,18 @@ export class MeetupsRepository {
     where.push(upcoming ? 'm.endsAt > ?' : 'm.endsAt <= ?');
     replacements.push(q.now);
     if (q.after) {
-      where.push(upcoming ? '(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))' : '(m.startsAt < ? OR (m.startsAt = ? AND m.id < ?))');
+      where.push(
+        upcoming
+          ? '(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))'
+          : '(m.startsAt < ? OR (m.startsAt = ? AND m.id < ?))',
+      );
       replacements.push(q.after.at, q.after.at, q.after.id);
     }
     const order = upcoming ? 'm.startsAt, m.id' : 'm.startsAt DESC, m.id DESC';
-    return this.select<MeetupRow>(`SELECT ${COLS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.trunc(q.limit)}`, replacements);
+    return this.select<MeetupRow>(
+      `SELECT ${COLS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.trunc(q.limit)}`,
+      replacements,
+    );
   }
 
   // --- search ------------------------------------------------------------------------------------
@@ -306,14 +394,22 @@ export class MeetupsRepository {
   filterIds(ids: number[], filter: SqlFilter): Promise<MeetupRow[]> {
     const list = idList(ids);
     if (!list) return Promise.resolve([]);
-    return this.select<MeetupRow>(`SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`, filter.replacements);
+    return this.select<MeetupRow>(
+      `SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`,
+      filter.replacements,
+    );
   }
 
   /**
    * One page of the candidates that pass `filter`, by start time then id, after `after`: the circle's
    * ids from Redis, or a walk of the (status, startsAt, id, lat, lng) index inside an SQL circle.
    */
-  pageByStart(from: KeySortSource, filter: SqlFilter, after: { at: Date; id: number } | null, limit: number): Promise<MeetupRow[]> {
+  pageByStart(
+    from: KeySortSource,
+    filter: SqlFilter,
+    after: { at: Date; id: number } | null,
+    limit: number,
+  ): Promise<MeetupRow[]> {
     const source = sourceSql('m', from);
     const where = [...source.where, ...filter.where];
     const replacements = [...source.replacements, ...filter.replacements];
@@ -321,13 +417,21 @@ export class MeetupsRepository {
       where.push('(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))');
       replacements.push(after.at, after.at, after.id);
     }
-    return this.select<MeetupRow>(`SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}${source.cap}`, replacements);
+    return this.select<MeetupRow>(
+      `SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}${source.cap}`,
+      replacements,
+    );
   }
 
   // --- sweeps ------------------------------------------------------------------------------------
 
   /** Meetups starting within the hour whose reminder has not gone out (claimed, skipping locked ones). */
-  claimDueReminders(now: Date, horizon: Date, limit: number, t: Transaction): Promise<{ id: number; title: string; startsAt: Date; address: string; chatRoomId: number | null }[]> {
+  claimDueReminders(
+    now: Date,
+    horizon: Date,
+    limit: number,
+    t: Transaction,
+  ): Promise<{ id: number; title: string; startsAt: Date; address: string; chatRoomId: number | null }[]> {
     return this.select(
       `SELECT id, title, startsAt, address, chatRoomId FROM meetups
         WHERE status = 'scheduled' AND reminderSentAt IS NULL AND startsAt > ? AND startsAt <= ?

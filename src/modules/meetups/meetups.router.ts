@@ -12,38 +12,72 @@ const tag = 'Meetups';
 export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
   return [
     {
-      method: 'get', path: '/meetups/nearby', tag, auth: true, query: s.nearbyQuery,
-      summary: 'Upcoming scheduled meetups within radiusKm (≤ 50, default 5) starting in from..to (default: from now on; started or cancelled ones never appear); sort=distance (nearest first) or startsAt (soonest first), ties by id',
+      method: 'get',
+      path: '/meetups/nearby',
+      tag,
+      auth: true,
+      query: s.nearbyQuery,
+      summary:
+        'Upcoming scheduled meetups within radiusKm (≤ 50, default 5) starting in from..to (default: from now on; started or cancelled ones never appear); sort=distance (nearest first) or startsAt (soonest first), ties by id',
       responses: { 200: { description: 'One page of meetups with distanceKm', schema: s.nearbyResultSchema } },
       handler: async ({ query }) => ({ status: 200, body: await meetups.nearby(query) }),
     },
     {
-      method: 'get', path: '/meetups/mine', tag, auth: true, query: s.mineQuery,
-      summary: 'Meetups I host (role=host), joined as a guest (role=participant) or both; when=upcoming (not ended, soonest first) or past (ended, latest first); cancelled ones included',
+      method: 'get',
+      path: '/meetups/mine',
+      tag,
+      auth: true,
+      query: s.mineQuery,
+      summary:
+        'Meetups I host (role=host), joined as a guest (role=participant) or both; when=upcoming (not ended, soonest first) or past (ended, latest first); cancelled ones included',
       responses: { 200: { description: 'One page of meetups', schema: s.meetupListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await meetups.mine(user.id, query) }),
     },
     {
-      method: 'post', path: '/meetups', tag, auth: true, body: s.createBody,
-      summary: 'Create a meetup (startsAt in the future, within a year; endsAt ≤ 12 h later, default +3 h); I am its host and first participant, with its meetup chat room. 409 past 20 hosted meetups that have not ended',
+      method: 'post',
+      path: '/meetups',
+      tag,
+      auth: true,
+      body: s.createBody,
+      summary:
+        'Create a meetup (startsAt in the future, within a year; endsAt ≤ 12 h later, default +3 h); I am its host and first participant, with its meetup chat room. 409 past 20 hosted meetups that have not ended',
       responses: { 201: { description: 'The meetup with its participants', schema: s.meetupSchema } },
       handler: async ({ user, body }) => ({ status: 201, body: await meetups.create(user.id, body) }),
     },
     {
-      method: 'get', path: '/meetups/:id', tag, auth: true, params: idParams,
-      summary: 'A meetup with its participants and the host’s rating (cancelled ones stay readable, with status cancelled)',
+      method: 'get',
+      path: '/meetups/:id',
+      tag,
+      auth: true,
+      params: idParams,
+      summary:
+        'A meetup with its participants and the host’s rating (cancelled ones stay readable, with status cancelled)',
       responses: { 200: { description: 'Meetup', schema: s.meetupSchema } },
       handler: async ({ params }) => ({ status: 200, body: await meetups.get(params.id) }),
     },
     {
-      method: 'patch', path: '/meetups/:id', tag, auth: true, params: idParams, body: s.updateBody,
-      summary: 'Edit my meetup (host; other participants 403, anyone else 404). 409 once started or cancelled, or for a capacity below the participant count. A new start keeps the length unless endsAt is given; a new time notifies the participants (meetup.reminder with data.reason "rescheduled")',
+      method: 'patch',
+      path: '/meetups/:id',
+      tag,
+      auth: true,
+      params: idParams,
+      body: s.updateBody,
+      summary:
+        'Edit my meetup (host; other participants 403, anyone else 404). 409 once started or cancelled, or for a capacity below the participant count. A new start keeps the length unless endsAt is given; a new time notifies the participants (meetup.reminder with data.reason "rescheduled")',
       responses: { 200: { description: 'The updated meetup', schema: s.meetupSchema } },
-      handler: async ({ user, params, body }) => ({ status: 200, body: await meetups.update(user.id, params.id, body) }),
+      handler: async ({ user, params, body }) => ({
+        status: 200,
+        body: await meetups.update(user.id, params.id, body),
+      }),
     },
     {
-      method: 'delete', path: '/meetups/:id', tag, auth: true, params: idParams,
-      summary: 'Cancel my meetup (host, before the start; 409 when already cancelled or started): participants get meetup.cancelled and it leaves search at once',
+      method: 'delete',
+      path: '/meetups/:id',
+      tag,
+      auth: true,
+      params: idParams,
+      summary:
+        'Cancel my meetup (host, before the start; 409 when already cancelled or started): participants get meetup.cancelled and it leaves search at once',
       responses: { 204: { description: 'Cancelled' } },
       handler: async ({ user, params }) => {
         await meetups.cancel(user.id, params.id);
@@ -51,14 +85,24 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
       },
     },
     {
-      method: 'post', path: '/meetups/:id/participants', tag, auth: true, params: idParams,
-      summary: 'Join (201, I also join its chat room; the host gets meetup.joined). 409 when already joined (not idempotent), full, cancelled or started',
+      method: 'post',
+      path: '/meetups/:id/participants',
+      tag,
+      auth: true,
+      params: idParams,
+      summary:
+        'Join (201, I also join its chat room; the host gets meetup.joined). 409 when already joined (not idempotent), full, cancelled or started',
       responses: { 201: { description: 'The meetup with its participants', schema: s.meetupSchema } },
       handler: async ({ user, params }) => ({ status: 201, body: await meetups.join(user.id, params.id) }),
     },
     {
-      method: 'delete', path: '/meetups/:id/participants/me', tag, auth: true, params: idParams,
-      summary: 'Leave before the start (I also leave its chat room); 404 when not a participant, 409 for the host (cancel instead) or once started',
+      method: 'delete',
+      path: '/meetups/:id/participants/me',
+      tag,
+      auth: true,
+      params: idParams,
+      summary:
+        'Leave before the start (I also leave its chat room); 404 when not a participant, 409 for the host (cancel instead) or once started',
       responses: { 204: { description: 'Left' } },
       handler: async ({ user, params }) => {
         await meetups.leave(user.id, params.id);
@@ -66,19 +110,40 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
       },
     },
     {
-      method: 'post', path: '/meetups/:id/attendance', tag, auth: true, params: idParams, body: s.attendanceBody,
-      summary: 'Mark who attended (host; from the start until 7 days later). Every id must be a participant (400 naming it); ids already marked are accepted and keep their first mark',
+      method: 'post',
+      path: '/meetups/:id/attendance',
+      tag,
+      auth: true,
+      params: idParams,
+      body: s.attendanceBody,
+      summary:
+        'Mark who attended (host; from the start until 7 days later). Every id must be a participant (400 naming it); ids already marked are accepted and keep their first mark',
       responses: { 200: { description: 'Who was marked now, and everyone marked so far', schema: s.attendanceSchema } },
-      handler: async ({ user, params, body }) => ({ status: 200, body: await meetups.markAttendance(user.id, params.id, body.userIds) }),
+      handler: async ({ user, params, body }) => ({
+        status: 200,
+        body: await meetups.markAttendance(user.id, params.id, body.userIds),
+      }),
     },
     {
-      method: 'post', path: '/meetups/:id/host-rating', tag, auth: true, params: idParams, body: s.ratingBody,
-      summary: 'Rate the host 1–5 (participants marked as attended, once, from the start until 7 days later; 403 for the host and non-attendees, 409 for a second rating or outside that time)',
+      method: 'post',
+      path: '/meetups/:id/host-rating',
+      tag,
+      auth: true,
+      params: idParams,
+      body: s.ratingBody,
+      summary:
+        'Rate the host 1–5 (participants marked as attended, once, from the start until 7 days later; 403 for the host and non-attendees, 409 for a second rating or outside that time)',
       responses: { 201: { description: 'Stored, with the host’s new summary', schema: s.ratingResultSchema } },
-      handler: async ({ user, params, body }) => ({ status: 201, body: await meetups.rateHost(user.id, params.id, body.rating) }),
+      handler: async ({ user, params, body }) => ({
+        status: 201,
+        body: await meetups.rateHost(user.id, params.id, body.rating),
+      }),
     },
     {
-      method: 'get', path: '/users/:id/host-rating', tag, params: idParams,
+      method: 'get',
+      path: '/users/:id/host-rating',
+      tag,
+      params: idParams,
       summary: 'A user’s rating as a meetup host: { average (null until rated), count }',
       responses: { 200: { description: 'Rating summary', schema: s.hostRatingSchema } },
       handler: async ({ params }) => ({ status: 200, body: await meetups.hostRating(params.id) }),

@@ -2,7 +2,16 @@ import Joi from 'joi';
 import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
 
 /** Tags any client can offer as chips; up to MAX_FREE_TAGS others may be added. */
-export const TAG_VOCABULARY = ['walk', 'run', 'playdate', 'training', 'puppy', 'small-dogs', 'large-dogs', 'cats'] as const;
+export const TAG_VOCABULARY = [
+  'walk',
+  'run',
+  'playdate',
+  'training',
+  'puppy',
+  'small-dogs',
+  'large-dogs',
+  'cats',
+] as const;
 export const MAX_FREE_TAGS = 5;
 export const PET_SIZES = ['small', 'medium', 'large'] as const;
 export type PetSize = (typeof PET_SIZES)[number];
@@ -39,10 +48,18 @@ const tags = Joi.array()
     if (free.length > MAX_FREE_TAGS) return helpers.error('tags.free');
     return value;
   })
-  .messages({ 'tags.free': `{{#label}} may hold at most ${MAX_FREE_TAGS} tags outside the vocabulary (${TAG_VOCABULARY.join(', ')})` })
-  .description(`any of ${TAG_VOCABULARY.join(', ')}, plus at most ${MAX_FREE_TAGS} free tags (1–20 letters, digits, hyphens; lower-cased)`);
+  .messages({
+    'tags.free': `{{#label}} may hold at most ${MAX_FREE_TAGS} tags outside the vocabulary (${TAG_VOCABULARY.join(', ')})`,
+  })
+  .description(
+    `any of ${TAG_VOCABULARY.join(', ')}, plus at most ${MAX_FREE_TAGS} free tags (1–20 letters, digits, hyphens; lower-cased)`,
+  );
 
-const petSizes = Joi.array().items(Joi.string().valid(...PET_SIZES)).min(1).unique().description('pet sizes welcome (default: all)');
+const petSizes = Joi.array()
+  .items(Joi.string().valid(...PET_SIZES))
+  .min(1)
+  .unique()
+  .description('pet sizes welcome (default: all)');
 // Bounded so that no date reaches MySQL outside what DATETIME holds (a driver error would be a 500).
 const isoDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
 
@@ -53,7 +70,12 @@ export const createBody = Joi.object({
   address: text(1, 200).required(),
   startsAt: isoDate.required().description('in the future'),
   endsAt: isoDate.description('after startsAt, at most 12 h later; default startsAt + 3 h'),
-  capacity: Joi.number().integer().min(MIN_CAPACITY).max(MAX_CAPACITY).required().description('participants including the host'),
+  capacity: Joi.number()
+    .integer()
+    .min(MIN_CAPACITY)
+    .max(MAX_CAPACITY)
+    .required()
+    .description('participants including the host'),
   tags: tags.default([]),
   petSizes: petSizes.default([...PET_SIZES]),
 });
@@ -78,15 +100,25 @@ export const nearbyQuery = Joi.object({
   to: isoDate.description('latest start'),
   tag,
   petSize: Joi.string().valid(...PET_SIZES),
-  hasFreePlaces: Joi.boolean().truthy('1').falsy('0').description('true: only meetups with a free place; false or absent: all'),
-  sort: Joi.string().valid(...SORTS).default('distance'),
+  hasFreePlaces: Joi.boolean()
+    .truthy('1')
+    .falsy('0')
+    .description('true: only meetups with a free place; false or absent: all'),
+  sort: Joi.string()
+    .valid(...SORTS)
+    .default('distance'),
   limit: limitQuery,
   cursor: cursorQuery,
 });
 
 export const mineQuery = Joi.object({
-  role: Joi.string().valid('host', 'participant').description('host: meetups I host; participant: meetups I joined as a guest; default both'),
-  when: Joi.string().valid('upcoming', 'past').default('upcoming').description('upcoming: not ended yet, soonest first; past: ended, latest first'),
+  role: Joi.string()
+    .valid('host', 'participant')
+    .description('host: meetups I host; participant: meetups I joined as a guest; default both'),
+  when: Joi.string()
+    .valid('upcoming', 'past')
+    .default('upcoming')
+    .description('upcoming: not ended yet, soonest first; past: ended, latest first'),
   limit: limitQuery,
   cursor: cursorQuery,
 });
@@ -134,7 +166,9 @@ export const meetupSchema = Joi.object({
   updatedAt: Joi.string().isoDate(),
 });
 
-export const nearbyItemSchema = meetupSchema.keys({ distanceKm: Joi.number().description('Redis GEO haversine distance, 4 decimals') });
+export const nearbyItemSchema = meetupSchema.keys({
+  distanceKm: Joi.number().description('Redis GEO haversine distance, 4 decimals'),
+});
 export const nearbyResultSchema = listOf(nearbyItemSchema);
 export const meetupListSchema = listOf(meetupSchema);
 

@@ -40,12 +40,14 @@ const distanceCursor = Joi.object({
 });
 /** A cursor is client input: its date must stay within what DATETIME can compare (no driver error). */
 export const cursorDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
-const startCursor = Joi.object({ s: Joi.valid('startsAt').required(), t: cursorDate.required(), i: Joi.number().integer().min(1).required() });
-
+const startCursor = Joi.object({
+  s: Joi.valid('startsAt').required(),
+  t: cursorDate.required(),
+  i: Joi.number().integer().min(1).required(),
+});
 
 /** Conditions every search has (active, live account…); more means the caller filtered. */
 const BASE_CONDITIONS = 4;
-
 
 /**
  * GET /meetups/nearby: Redis GEO gives the candidates in the circle, one MySQL query per round keeps
@@ -74,7 +76,9 @@ export class MeetupSearch {
     // Started meetups never appear, so a `from` in the past means "now".
     const from = q.from && q.from > now ? q.from : now;
     if (q.to && q.to < from) {
-      throw ValidationFailed('Invalid request: query.to must not be before from', [{ path: 'query.to', message: 'must not be before from (or now)' }]);
+      throw ValidationFailed('Invalid request: query.to must not be before from', [
+        { path: 'query.to', message: 'must not be before from (or now)' },
+      ]);
     }
     const where = ["m.status = 'scheduled'", 'u.deletedAt IS NULL', 'm.startsAt > ?', 'm.startsAt >= ?'];
     const replacements: unknown[] = [now, from];
@@ -129,7 +133,9 @@ export class MeetupSearch {
     });
     const items = page.map(({ row, distanceKm }) => ({ ...toMeetup(row), distanceKm }));
     const last = page[page.length - 1]?.row;
-    const nextCursor = more ? encodeCursor({ s: 'startsAt', t: new Date(last.startsAt).toISOString(), i: last.id }) : null;
+    const nextCursor = more
+      ? encodeCursor({ s: 'startsAt', t: new Date(last.startsAt).toISOString(), i: last.id })
+      : null;
     return { items, nextCursor };
   }
 }

@@ -65,7 +65,8 @@ export interface MeetupsDeps {
 
 const mineCursor = Joi.object({ t: cursorDate.required(), i: Joi.number().integer().min(1).required() });
 
-const fail = (errors: FieldError[]) => ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
+const fail = (errors: FieldError[]) =>
+  ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
 const ms = (d: Date | string) => new Date(d).getTime();
 
 export class MeetupsService {
@@ -138,8 +139,13 @@ export class MeetupsService {
       this.requireOpen(m!, now, 'edited');
       const startsAt = changes.startsAt ?? new Date(m!.startsAt);
       // A new start without a new end keeps the meetup's length.
-      const endsAt = changes.endsAt ?? (changes.startsAt ? new Date(ms(startsAt) + ms(m!.endsAt) - ms(m!.startsAt)) : new Date(m!.endsAt));
-      this.checkTimes(startsAt, endsAt, now, { startsAt: changes.startsAt !== undefined, endsAt: changes.endsAt !== undefined });
+      const endsAt =
+        changes.endsAt ??
+        (changes.startsAt ? new Date(ms(startsAt) + ms(m!.endsAt) - ms(m!.startsAt)) : new Date(m!.endsAt));
+      this.checkTimes(startsAt, endsAt, now, {
+        startsAt: changes.startsAt !== undefined,
+        endsAt: changes.endsAt !== undefined,
+      });
       const capacity = changes.capacity ?? Number(m!.capacity);
       if (capacity < Number(m!.participantCount)) {
         throw Conflict(`The capacity cannot be below the ${m!.participantCount} participants who already joined`);
@@ -250,13 +256,15 @@ export class MeetupsService {
       const cur = (await this.d.repo.lockRow(id, t))!;
       // Inside the transaction (never a second pool connection while holding one).
       const joiner = await this.d.users.findById(userId, t);
-      const inputs: NotifyInput[] = [{
-        recipientId: m.hostId,
-        type: 'meetup.joined',
-        title: `${joiner?.nickname ?? 'Someone'} joined ${m.title}`,
-        body: `${cur.participantCount} of ${cur.capacity} places taken`,
-        data: { meetupId: id, userId, chatRoomId: m.chatRoomId },
-      }];
+      const inputs: NotifyInput[] = [
+        {
+          recipientId: m.hostId,
+          type: 'meetup.joined',
+          title: `${joiner?.nickname ?? 'Someone'} joined ${m.title}`,
+          body: `${cur.participantCount} of ${cur.capacity} places taken`,
+          data: { meetupId: id, userId, chatRoomId: m.chatRoomId },
+        },
+      ];
       if (cur.reminderSentAt) inputs.push(this.reminderFor(cur, userId));
       await this.d.notifications.notifyManyInTx(t, inputs);
     });
@@ -287,9 +295,18 @@ export class MeetupsService {
     return this.search.search(q);
   }
 
-  async mine(userId: number, q: { role?: 'host' | 'participant'; when: 'upcoming' | 'past'; limit: number; cursor?: string }) {
+  async mine(
+    userId: number,
+    q: { role?: 'host' | 'participant'; when: 'upcoming' | 'past'; limit: number; cursor?: string },
+  ) {
     const cur = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, mineCursor) : null;
-    const rows = await this.d.repo.listMine(userId, { role: q.role, when: q.when, now: this.d.clock.now(), after: cur ? { at: cur.t, id: cur.i } : null, limit: q.limit + 1 });
+    const rows = await this.d.repo.listMine(userId, {
+      role: q.role,
+      when: q.when,
+      now: this.d.clock.now(),
+      after: cur ? { at: cur.t, id: cur.i } : null,
+      limit: q.limit + 1,
+    });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return {
@@ -304,23 +321,31 @@ export class MeetupsService {
    * The host marks who came, from the start until 7 days later. Every id must be a participant (400
    * naming the entry); ids already marked are accepted and left as they were (the first mark counts).
    */
-  async markAttendance(userId: number, id: number, userIds: number[]): Promise<{ marked: number[]; attended: number[] }> {
+  async markAttendance(
+    userId: number,
+    id: number,
+    userIds: number[],
+  ): Promise<{ marked: number[]; attended: number[] }> {
     return inTransaction(this.d.sequelize, async (t) => {
       const m = await this.d.repo.lockRow(id, t);
       await this.requireHost(m, userId, t, 'take attendance of');
       const now = this.d.clock.now();
       if (m!.status !== 'scheduled') throw Conflict('This meetup was cancelled');
       if (ms(m!.startsAt) > now.getTime()) throw Conflict('Attendance can be taken once the meetup has started');
-      if (now.getTime() > ms(m!.startsAt) + FOLLOW_UP_MS) throw Conflict('Attendance can be taken up to 7 days after the start');
+      if (now.getTime() > ms(m!.startsAt) + FOLLOW_UP_MS)
+        throw Conflict('Attendance can be taken up to 7 days after the start');
       const before = new Map((await this.d.repo.listParticipants(id, t)).map((p) => [Number(p.userId), p.attendedAt]));
       const errors: FieldError[] = [];
       userIds.forEach((uid, i) => {
-        if (!before.has(uid)) errors.push({ path: `body.userIds.${i}`, message: `user ${uid} is not a participant of this meetup` });
+        if (!before.has(uid))
+          errors.push({ path: `body.userIds.${i}`, message: `user ${uid} is not a participant of this meetup` });
       });
       if (errors.length) throw fail(errors);
       const marked = userIds.filter((uid) => !before.get(uid));
       await this.d.repo.markAttended(id, marked, now, t);
-      const attended = (await this.d.repo.listParticipants(id, t)).filter((p) => p.attendedAt).map((p) => Number(p.userId));
+      const attended = (await this.d.repo.listParticipants(id, t))
+        .filter((p) => p.attendedAt)
+        .map((p) => Number(p.userId));
       return { marked: [...marked].sort((a, b) => a - b), attended: attended.sort((a, b) => a - b) };
     });
   }
@@ -329,7 +354,11 @@ export class MeetupsService {
    * An attended participant rates the host once (UNIQUE(meetupId, raterId)), from the start until 7
    * days later. The host cannot rate themself, nor can anyone the host did not mark as attended (403).
    */
-  async rateHost(userId: number, id: number, rating: number): Promise<{ meetupId: number; rating: number; hostRating: HostRating; createdAt: string }> {
+  async rateHost(
+    userId: number,
+    id: number,
+    rating: number,
+  ): Promise<{ meetupId: number; rating: number; hostRating: HostRating; createdAt: string }> {
     const now = this.d.clock.now();
     const hostRating = await inTransaction(this.d.sequelize, async (t) => {
       const m = await this.d.repo.findById(id, t);
@@ -337,7 +366,8 @@ export class MeetupsService {
       if (m.hostId === userId) throw Forbidden('The host cannot rate themself');
       if (m.status !== 'scheduled') throw Conflict('This meetup was cancelled');
       if (ms(m.startsAt) > now.getTime()) throw Conflict('The host can be rated once the meetup has started');
-      if (now.getTime() > ms(m.startsAt) + FOLLOW_UP_MS) throw Conflict('The host can be rated up to 7 days after the start');
+      if (now.getTime() > ms(m.startsAt) + FOLLOW_UP_MS)
+        throw Conflict('The host can be rated up to 7 days after the start');
       const p = await this.d.repo.findParticipant(id, userId, t);
       if (!p) throw Forbidden('Only participants who attended can rate the host');
       if (!p.attendedAt) throw Forbidden('Only participants the host marked as attended can rate the host');
@@ -373,7 +403,12 @@ export class MeetupsService {
   async sweep(): Promise<{ reminded: number; unindexed: number }> {
     const now = this.d.clock.now();
     const reminded = await this.sweepBatches(async (t) => {
-      const due = await this.d.repo.claimDueReminders(now, new Date(now.getTime() + REMINDER_BEFORE_MS), SWEEP_BATCH, t);
+      const due = await this.d.repo.claimDueReminders(
+        now,
+        new Date(now.getTime() + REMINDER_BEFORE_MS),
+        SWEEP_BATCH,
+        t,
+      );
       const inputs: NotifyInput[] = [];
       for (const m of due) {
         await this.d.repo.markReminded(m.id, now, t);
@@ -395,7 +430,10 @@ export class MeetupsService {
     return { reminded, unindexed };
   }
 
-  private reminderFor(m: Pick<MeetupBase, 'id' | 'title' | 'startsAt' | 'address' | 'chatRoomId'>, recipientId: number): NotifyInput {
+  private reminderFor(
+    m: Pick<MeetupBase, 'id' | 'title' | 'startsAt' | 'address' | 'chatRoomId'>,
+    recipientId: number,
+  ): NotifyInput {
     const startsAt = new Date(m.startsAt);
     return {
       recipientId,
@@ -429,14 +467,23 @@ export class MeetupsService {
 
   /** Carries out a geo change (the outbox handler, and the fast path). Idempotent and order-safe. */
   async applyGeo(change: GeoMeetupChange): Promise<void> {
-    await this.d.geo.apply([{ id: change.meetupId, version: change.version, point: change.indexed ? { lat: change.lat, lng: change.lng } : null }]);
+    await this.d.geo.apply([
+      {
+        id: change.meetupId,
+        version: change.version,
+        point: change.indexed ? { lat: change.lat, lng: change.lng } : null,
+      },
+    ]);
   }
 
   private async afterGeoChange(change: GeoMeetupChange): Promise<void> {
     try {
       await this.applyGeo(change);
     } catch (err) {
-      this.d.logger.debug({ err: (err as Error).message, meetupId: change.meetupId }, 'geo fast path failed; the outbox will retry');
+      this.d.logger.debug(
+        { err: (err as Error).message, meetupId: change.meetupId },
+        'geo fast path failed; the outbox will retry',
+      );
     }
     this.d.outbox.nudge();
   }
@@ -453,13 +500,17 @@ export class MeetupsService {
     if (!m) throw NotFound('Meetup');
     const participants = await this.d.repo.listParticipants(id);
     const users = await this.d.users.publicUsers(participants.map((p) => Number(p.userId)));
-    return toMeetup(m, participants.map((p) => ({ row: p, user: users.get(Number(p.userId)) })));
+    return toMeetup(
+      m,
+      participants.map((p) => ({ row: p, user: users.get(Number(p.userId)) })),
+    );
   }
 
   /** The host passes; a participant gets 403; anyone else 404 (as for a missing meetup). */
   private async requireHost(m: MeetupBase | null, userId: number, t: Transaction, action: string): Promise<void> {
     if (m && m.hostId === userId) return;
-    if (m && (await this.d.repo.findParticipant(m.id, userId, t))) throw Forbidden(`Only the host can ${action} this meetup`);
+    if (m && (await this.d.repo.findParticipant(m.id, userId, t)))
+      throw Forbidden(`Only the host can ${action} this meetup`);
     throw NotFound('Meetup');
   }
 
@@ -470,22 +521,43 @@ export class MeetupsService {
 
   private checkTimes(startsAt: Date, endsAt: Date, now: Date, given: { startsAt: boolean; endsAt: boolean }): void {
     const errors: FieldError[] = [];
-    if (given.startsAt && ms(startsAt) <= now.getTime()) errors.push({ path: 'body.startsAt', message: `must be in the future (now is ${now.toISOString()})` });
-    if (given.startsAt && ms(startsAt) > now.getTime() + MAX_AHEAD_MS) errors.push({ path: 'body.startsAt', message: 'must be within a year from now' });
+    if (given.startsAt && ms(startsAt) <= now.getTime())
+      errors.push({ path: 'body.startsAt', message: `must be in the future (now is ${now.toISOString()})` });
+    if (given.startsAt && ms(startsAt) > now.getTime() + MAX_AHEAD_MS)
+      errors.push({ path: 'body.startsAt', message: 'must be within a year from now' });
     if (ms(endsAt) <= ms(startsAt)) errors.push({ path: 'body.endsAt', message: 'must be after startsAt' });
-    else if (ms(endsAt) - ms(startsAt) > MAX_DURATION_MS) errors.push({ path: 'body.endsAt', message: 'must be at most 12 hours after startsAt' });
+    else if (ms(endsAt) - ms(startsAt) > MAX_DURATION_MS)
+      errors.push({ path: 'body.endsAt', message: 'must be at most 12 hours after startsAt' });
     if (errors.length) throw fail(errors);
   }
 
   /** Everyone in the meetup but the one who acted, in one call (recipients locked in id order). */
-  private async notifyParticipants(t: Transaction, meetupId: number, actorId: number, n: Omit<NotifyInput, 'recipientId'>): Promise<void> {
+  private async notifyParticipants(
+    t: Transaction,
+    meetupId: number,
+    actorId: number,
+    n: Omit<NotifyInput, 'recipientId'>,
+  ): Promise<void> {
     if (!this.d.notifications) return;
-    const recipients = (await this.d.repo.listParticipants(meetupId, t)).map((p) => Number(p.userId)).filter((id) => id !== actorId);
-    if (recipients.length) await this.d.notifications.notifyManyInTx(t, recipients.map((recipientId) => ({ ...n, recipientId })));
+    const recipients = (await this.d.repo.listParticipants(meetupId, t))
+      .map((p) => Number(p.userId))
+      .filter((id) => id !== actorId);
+    if (recipients.length)
+      await this.d.notifications.notifyManyInTx(
+        t,
+        recipients.map((recipientId) => ({ ...n, recipientId })),
+      );
   }
 }
 
 /** Rebuilds the meetups' geo index from MySQL (also used by the reindex CLI, which has no app). */
-export function reindexMeetupGeo(repo: MeetupsRepository, geo: GeoIndex, options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {}) {
-  return geo.rebuildFromTable({ count: () => repo.countIndexed(), batch: (afterId, size) => repo.indexedGeoBatch(afterId, size) }, options);
+export function reindexMeetupGeo(
+  repo: MeetupsRepository,
+  geo: GeoIndex,
+  options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {},
+) {
+  return geo.rebuildFromTable(
+    { count: () => repo.countIndexed(), batch: (afterId, size) => repo.indexedGeoBatch(afterId, size) },
+    options,
+  );
 }

@@ -26,8 +26,10 @@ afterAll(async () => {
 });
 beforeEach(() => clock.set(T0));
 
-const post = (s: Session, path: string, body: object = {}) => api.http.post(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
-const patch = (s: Session, path: string, body: object = {}) => api.http.patch(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
+const post = (s: Session, path: string, body: object = {}) =>
+  api.http.post(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
+const patch = (s: Session, path: string, body: object = {}) =>
+  api.http.patch(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
 const del = (s: Session, path: string) => api.http.delete(`/api/v1${path}`).set(bearer(s.accessToken));
 const get = (s: Session, path: string) => api.http.get(`/api/v1${path}`).set(bearer(s.accessToken));
 
@@ -86,7 +88,9 @@ describe('POST /meetups', () => {
     expect(res.body).not.toHaveProperty('isAdmin');
     expect(res.body.host).not.toHaveProperty('email');
     expect(res.body.participants.map((p: { id: number }) => p.id)).toEqual([host.user.id]);
-    const room = (await get(host, '/chat/rooms').expect(200)).body.items.find((r: { id: number }) => r.id === res.body.chatRoomId);
+    const room = (await get(host, '/chat/rooms').expect(200)).body.items.find(
+      (r: { id: number }) => r.id === res.body.chatRoomId,
+    );
     expect(room).toMatchObject({ type: 'meetup', meetupId: res.body.id });
     expect(room.members.map((m: { id: number }) => m.id)).toEqual([host.user.id]);
   });
@@ -113,7 +117,14 @@ describe('POST /meetups', () => {
     [{ petSizes: [] }, 'body.petSizes'],
   ])('refuses %j with 400 naming %s', async (override, path) => {
     const host = await signup(api);
-    const body = { title: 'Walk', location: { lat: 37.5, lng: 127 }, address: 'Park', startsAt: at(DAY), capacity: 5, ...override };
+    const body = {
+      title: 'Walk',
+      location: { lat: 37.5, lng: 127 },
+      address: 'Park',
+      startsAt: at(DAY),
+      capacity: 5,
+      ...override,
+    };
     const res = await post(host, '/meetups', body).expect(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(paths(res)).toContain(path);
@@ -121,15 +132,39 @@ describe('POST /meetups', () => {
 
   it('accepts the whole vocabulary plus five free tags, and exactly 12 hours', async () => {
     const host = await signup(api);
-    const tags = ['walk', 'run', 'playdate', 'training', 'puppy', 'small-dogs', 'large-dogs', 'cats', 'a', 'b', 'c', 'd', '한강'];
+    const tags = [
+      'walk',
+      'run',
+      'playdate',
+      'training',
+      'puppy',
+      'small-dogs',
+      'large-dogs',
+      'cats',
+      'a',
+      'b',
+      'c',
+      'd',
+      '한강',
+    ];
     const m = await meetup(host, { tags, endsAt: at(DAY + 12 * HOUR) });
     expect((await get(host, `/meetups/${m.id}`).expect(200)).body.tags).toEqual(tags);
   });
 
   it('limits a host to 20 meetups that have not ended (409), under concurrency too', async () => {
     const host = await signup(api);
-    const body = (i: number) => ({ title: `Walk ${i}`, location: { lat: 37.5, lng: 127 }, address: 'Park', startsAt: at(DAY + i * 60_000), capacity: 5 });
-    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? api2 : api).http.post('/api/v1/meetups').set(bearer(host.accessToken)).send(body(i))));
+    const body = (i: number) => ({
+      title: `Walk ${i}`,
+      location: { lat: 37.5, lng: 127 },
+      address: 'Park',
+      startsAt: at(DAY + i * 60_000),
+      capacity: 5,
+    });
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (i % 2 ? api2 : api).http.post('/api/v1/meetups').set(bearer(host.accessToken)).send(body(i)),
+      ),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(20);
     expect(results.filter((r) => r.status === 409)).toHaveLength(4);
     await del(host, `/meetups/${results.find((r) => r.status === 201)!.body.id}`).expect(204);
@@ -146,8 +181,17 @@ describe('POST /meetups', () => {
 describe('OpenAPI', () => {
   it('documents every meetups route', async () => {
     const doc = (await api.http.get('/openapi.json').expect(200)).body;
-    for (const p of ['/api/v1/meetups', '/api/v1/meetups/nearby', '/api/v1/meetups/mine', '/api/v1/meetups/{id}', '/api/v1/meetups/{id}/participants',
-      '/api/v1/meetups/{id}/participants/me', '/api/v1/meetups/{id}/attendance', '/api/v1/meetups/{id}/host-rating', '/api/v1/users/{id}/host-rating']) {
+    for (const p of [
+      '/api/v1/meetups',
+      '/api/v1/meetups/nearby',
+      '/api/v1/meetups/mine',
+      '/api/v1/meetups/{id}',
+      '/api/v1/meetups/{id}/participants',
+      '/api/v1/meetups/{id}/participants/me',
+      '/api/v1/meetups/{id}/attendance',
+      '/api/v1/meetups/{id}/host-rating',
+      '/api/v1/users/{id}/host-rating',
+    ]) {
       expect(Object.keys(doc.paths)).toContain(p);
     }
     expect(Object.keys(doc.paths['/api/v1/meetups/{id}'])).toEqual(expect.arrayContaining(['get', 'patch', 'delete']));
@@ -160,7 +204,9 @@ describe('GET /meetups/{id}', () => {
     const other = await signup(api);
     const m = await meetup(host);
     const res = await get(other, `/meetups/${m.id}`).expect(200);
-    expect(res.body.participants).toEqual([expect.objectContaining({ id: host.user.id, joinedAt: at(0), attendedAt: null })]);
+    expect(res.body.participants).toEqual([
+      expect.objectContaining({ id: host.user.id, joinedAt: at(0), attendedAt: null }),
+    ]);
     await get(other, '/meetups/999999').expect(404);
     const bad = await get(other, '/meetups/abc').expect(400);
     expect(paths(bad)).toEqual(['params.id']);
@@ -174,8 +220,18 @@ describe('PATCH /meetups/{id}', () => {
     const stranger = await signup(api);
     const m = await meetup(host, { tags: ['walk'] });
     await post(guest, `/meetups/${m.id}/participants`).expect(201);
-    const res = await patch(host, `/meetups/${m.id}`, { title: 'Morning walk', tags: ['run', 'beagles'], capacity: 8, hostId: guest.user.id }).expect(200);
-    expect(res.body).toMatchObject({ title: 'Morning walk', tags: ['run', 'beagles'], capacity: 8, host: { id: host.user.id } });
+    const res = await patch(host, `/meetups/${m.id}`, {
+      title: 'Morning walk',
+      tags: ['run', 'beagles'],
+      capacity: 8,
+      hostId: guest.user.id,
+    }).expect(200);
+    expect(res.body).toMatchObject({
+      title: 'Morning walk',
+      tags: ['run', 'beagles'],
+      capacity: 8,
+      host: { id: host.user.id },
+    });
     expect((await patch(guest, `/meetups/${m.id}`, { title: 'Mine' }).expect(403)).body.code).toBe('FORBIDDEN');
     expect((await patch(stranger, `/meetups/${m.id}`, { title: 'Mine' }).expect(404)).body.code).toBe('NOT_FOUND');
     expect((await get(host, `/meetups/${m.id}`)).body.title).toBe('Morning walk');
@@ -197,7 +253,9 @@ describe('PATCH /meetups/{id}', () => {
     await post(guest, `/meetups/${m.id}/participants`).expect(201);
     const res = await patch(host, `/meetups/${m.id}`, { startsAt: at(2 * DAY) }).expect(200);
     expect(res.body).toMatchObject({ startsAt: at(2 * DAY), endsAt: at(2 * DAY + 2 * HOUR) });
-    expect(paths(await patch(host, `/meetups/${m.id}`, { endsAt: at(2 * DAY - 1) }).expect(400))).toEqual(['body.endsAt']);
+    expect(paths(await patch(host, `/meetups/${m.id}`, { endsAt: at(2 * DAY - 1) }).expect(400))).toEqual([
+      'body.endsAt',
+    ]);
     expect(paths(await patch(host, `/meetups/${m.id}`, { startsAt: at(-1) }).expect(400))).toContain('body.startsAt');
     await settle();
     const notes = await notificationsOf(guest, 'meetup.reminder');
@@ -262,7 +320,10 @@ describe('join and leave', () => {
     await settle();
     const notes = await notificationsOf(host, 'meetup.joined');
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatchObject({ title: expect.stringContaining('Guest'), data: { meetupId: m.id, userId: guest.user.id } });
+    expect(notes[0]).toMatchObject({
+      title: expect.stringContaining('Guest'),
+      data: { meetupId: m.id, userId: guest.user.id },
+    });
 
     await del(guest, `/meetups/${m.id}/participants/me`).expect(204);
     expect(await roomIds(guest)).not.toContain(m.chatRoomId);
@@ -297,7 +358,9 @@ describe('join and leave', () => {
     const m = await meetup(host, { capacity: 5 });
     const users = await Promise.all(Array.from({ length: 30 }, () => signup(api)));
     const results = await Promise.all(
-      users.map((u, i) => (i % 2 ? api2 : api).http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(u.accessToken))),
+      users.map((u, i) =>
+        (i % 2 ? api2 : api).http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(u.accessToken)),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(4);
@@ -316,7 +379,11 @@ describe('join and leave', () => {
     const host = await signup(api);
     const guest = await signup(api);
     const m = await meetup(host, { capacity: 10 });
-    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => (i % 2 ? api2 : api).http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(guest.accessToken))));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        (i % 2 ? api2 : api).http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(guest.accessToken)),
+      ),
+    );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
     expect(await count('SELECT participantCount AS n FROM meetups WHERE id = ?', [m.id])).toBe(2);
   });
@@ -374,7 +441,9 @@ describe('reminders', () => {
       expect(notes).toHaveLength(1);
       expect(notes[0].data).toMatchObject({ reason: 'starting-soon' });
     }
-    expect(await count('SELECT COUNT(*) AS n FROM meetups WHERE id = ? AND reminderSentAt IS NOT NULL', [m.id])).toBe(1);
+    expect(await count('SELECT COUNT(*) AS n FROM meetups WHERE id = ? AND reminderSentAt IS NOT NULL', [m.id])).toBe(
+      1,
+    );
 
     // Someone joining after the reminder went out gets theirs at once, and only once (leave + rejoin).
     const late = await signup(api);
@@ -419,22 +488,37 @@ describe('attendance and host rating', () => {
 
   it('lets the host mark participants after the start, once each', async () => {
     const { host, guest, absent, stranger, m } = await started();
-    expect((await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id] }).expect(409)).body.detail).toMatch(/started/);
+    expect(
+      (await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id] }).expect(409)).body.detail,
+    ).toMatch(/started/);
     clock.set(at(HOUR + 60_000));
     await post(guest, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id] }).expect(403);
     await post(stranger, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id] }).expect(404);
-    const bad = await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id, stranger.user.id] }).expect(400);
+    const bad = await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id, stranger.user.id] }).expect(
+      400,
+    );
     expect(paths(bad)).toEqual(['body.userIds.1']);
-    expect(paths(await post(host, `/meetups/${m.id}/attendance`, { userIds: [] }).expect(400))).toContain('body.userIds');
-    expect(paths(await post(host, `/meetups/${m.id}/attendance`, { userIds: [1, 1] }).expect(400))).toEqual(['body.userIds.1']);
+    expect(paths(await post(host, `/meetups/${m.id}/attendance`, { userIds: [] }).expect(400))).toContain(
+      'body.userIds',
+    );
+    expect(paths(await post(host, `/meetups/${m.id}/attendance`, { userIds: [1, 1] }).expect(400))).toEqual([
+      'body.userIds.1',
+    ]);
 
-    const first = await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id, host.user.id] }).expect(200);
-    expect(first.body).toEqual({ marked: [host.user.id, guest.user.id].sort((a, b) => a - b), attended: [host.user.id, guest.user.id].sort((a, b) => a - b) });
+    const first = await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id, host.user.id] }).expect(
+      200,
+    );
+    expect(first.body).toEqual({
+      marked: [host.user.id, guest.user.id].sort((a, b) => a - b),
+      attended: [host.user.id, guest.user.id].sort((a, b) => a - b),
+    });
     clock.advance(60_000);
     const again = await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id] }).expect(200);
     expect(again.body.marked).toEqual([]);
     const view = await get(host, `/meetups/${m.id}`).expect(200);
-    const byId = new Map(view.body.participants.map((p: { id: number; attendedAt: string | null }) => [p.id, p.attendedAt]));
+    const byId = new Map(
+      view.body.participants.map((p: { id: number; attendedAt: string | null }) => [p.id, p.attendedAt]),
+    );
     expect(byId.get(guest.user.id)).toBe(at(HOUR + 60_000));
     expect(byId.get(absent.user.id)).toBeNull();
 
@@ -447,7 +531,9 @@ describe('attendance and host rating', () => {
     clock.set(at(HOUR + 60_000));
     await post(guest, `/meetups/${m.id}/host-rating`, { rating: 5 }).expect(403); // not marked yet
     await post(host, `/meetups/${m.id}/attendance`, { userIds: [guest.user.id] }).expect(200);
-    expect(paths(await post(guest, `/meetups/${m.id}/host-rating`, { rating: 6 }).expect(400))).toEqual(['body.rating']);
+    expect(paths(await post(guest, `/meetups/${m.id}/host-rating`, { rating: 6 }).expect(400))).toEqual([
+      'body.rating',
+    ]);
     expect(paths(await post(guest, `/meetups/${m.id}/host-rating`, {}).expect(400))).toEqual(['body.rating']);
 
     const res = await post(guest, `/meetups/${m.id}/host-rating`, { rating: 4 }).expect(201);
@@ -458,11 +544,23 @@ describe('attendance and host rating', () => {
     await post(host, `/meetups/${m.id}/host-rating`, { rating: 5 }).expect(403);
     await post(guest, '/meetups/999999/host-rating', { rating: 5 }).expect(404);
 
-    expect((await get(stranger, `/users/${host.user.id}/host-rating`).expect(200)).body).toEqual({ average: 4, count: 1 });
+    expect((await get(stranger, `/users/${host.user.id}/host-rating`).expect(200)).body).toEqual({
+      average: 4,
+      count: 1,
+    });
     // Public, like the profile it belongs to.
-    expect((await api.http.get(`/api/v1/users/${host.user.id}/host-rating`).expect(200)).body).toEqual({ average: 4, count: 1 });
-    expect((await get(stranger, `/meetups/${m.id}`).expect(200)).body.host.hostRating).toEqual({ average: 4, count: 1 });
-    expect((await get(stranger, `/users/${stranger.user.id}/host-rating`).expect(200)).body).toEqual({ average: null, count: 0 });
+    expect((await api.http.get(`/api/v1/users/${host.user.id}/host-rating`).expect(200)).body).toEqual({
+      average: 4,
+      count: 1,
+    });
+    expect((await get(stranger, `/meetups/${m.id}`).expect(200)).body.host.hostRating).toEqual({
+      average: 4,
+      count: 1,
+    });
+    expect((await get(stranger, `/users/${stranger.user.id}/host-rating`).expect(200)).body).toEqual({
+      average: null,
+      count: 0,
+    });
     await get(stranger, '/users/999999/host-rating').expect(404);
 
     // A second meetup of the same host: the summary averages both; after 7 days no more ratings.
@@ -484,7 +582,14 @@ describe('attendance and host rating', () => {
     for (const g of guests) await post(g, `/meetups/${m.id}/participants`).expect(201);
     clock.set(at(2 * HOUR));
     await post(host, `/meetups/${m.id}/attendance`, { userIds: guests.map((g) => g.user.id) }).expect(200);
-    const results = await Promise.all(guests.map((g, i) => (i % 2 ? api2 : api).http.post(`/api/v1/meetups/${m.id}/host-rating`).set(bearer(g.accessToken)).send({ rating: (i % 5) + 1 })));
+    const results = await Promise.all(
+      guests.map((g, i) =>
+        (i % 2 ? api2 : api).http
+          .post(`/api/v1/meetups/${m.id}/host-rating`)
+          .set(bearer(g.accessToken))
+          .send({ rating: (i % 5) + 1 }),
+      ),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(6).fill(201));
     const expected = guests.reduce((n, _, i) => n + (i % 5) + 1, 0) / 6;
     const summary = (await get(host, `/users/${host.user.id}/host-rating`).expect(200)).body;

@@ -10,7 +10,8 @@ let api: TestInstance;
 
 const svc = () => api.pawmate.services.notifications as NotificationsService;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const mailsTo = (email: string, subject: RegExp) => smtp.mails.filter((m) => m.to.includes(email) && subject.test(m.subject));
+const mailsTo = (email: string, subject: RegExp) =>
+  smtp.mails.filter((m) => m.to.includes(email) && subject.test(m.subject));
 /** Lets the outbox and the mail queue finish, so "no (more) mail" can be asserted. */
 const settle = async () => {
   await api.pawmate.outbox.drain();
@@ -32,7 +33,12 @@ afterAll(async () => {
 describe('notification e-mail', () => {
   it('mails reservation notifications by default, with the title as subject and a link', async () => {
     const u = await signup(api, { nickname: 'Sitter Kim' });
-    const n = await svc().notify({ recipientId: u.user.id, type: 'reservation.requested', title: 'New booking request from Mina', body: 'Boarding, 3 days, 1 dog' });
+    const n = await svc().notify({
+      recipientId: u.user.id,
+      type: 'reservation.requested',
+      title: 'New booking request from Mina',
+      body: 'Boarding, 3 days, 1 dog',
+    });
     expect(n).not.toBeNull();
     const mail = await smtp.waitFor(u.email, /New booking request from Mina/);
     const text = flat(mail.raw);
@@ -43,16 +49,31 @@ describe('notification e-mail', () => {
 
   it('does not mail other types by default', async () => {
     const u = await signup(api);
-    await svc().notify({ recipientId: u.user.id, type: 'comment.new', title: 'Someone commented on your post', body: 'Nice dog!' });
+    await svc().notify({
+      recipientId: u.user.id,
+      type: 'comment.new',
+      title: 'Someone commented on your post',
+      body: 'Nice dog!',
+    });
     await settle();
     expect(mailsTo(u.email, /commented/)).toHaveLength(0);
   });
 
   it('mails without storing a row when e-mail is on and in-app is off', async () => {
     const u = await signup(api);
-    await api.http.put('/api/v1/notifications/preferences').set(bearer(u.accessToken))
-      .send({ preferences: { 'review.new': { inApp: false, email: true } } }).expect(200);
-    expect(await svc().notify({ recipientId: u.user.id, type: 'review.new', title: 'You got a 5-star review', body: 'Great sitter' })).toBeNull();
+    await api.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(u.accessToken))
+      .send({ preferences: { 'review.new': { inApp: false, email: true } } })
+      .expect(200);
+    expect(
+      await svc().notify({
+        recipientId: u.user.id,
+        type: 'review.new',
+        title: 'You got a 5-star review',
+        body: 'Great sitter',
+      }),
+    ).toBeNull();
     await smtp.waitFor(u.email, /5-star review/);
     const list = await api.http.get('/api/v1/notifications').set(bearer(u.accessToken)).expect(200);
     expect(list.body.items).toEqual([]);
@@ -60,9 +81,16 @@ describe('notification e-mail', () => {
 
   it('stops mailing reservations when the user turns it off', async () => {
     const u = await signup(api);
-    await api.http.put('/api/v1/notifications/preferences').set(bearer(u.accessToken))
-      .send({ preferences: { 'reservation.cancelled': { email: false } } }).expect(200);
-    await svc().notify({ recipientId: u.user.id, type: 'reservation.cancelled', title: 'Booking cancelled by the owner' });
+    await api.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(u.accessToken))
+      .send({ preferences: { 'reservation.cancelled': { email: false } } })
+      .expect(200);
+    await svc().notify({
+      recipientId: u.user.id,
+      type: 'reservation.cancelled',
+      title: 'Booking cancelled by the owner',
+    });
     await settle();
     expect(mailsTo(u.email, /Booking cancelled/)).toHaveLength(0);
     const list = await api.http.get('/api/v1/notifications').set(bearer(u.accessToken)).expect(200);
@@ -73,7 +101,11 @@ describe('notification e-mail', () => {
     const u = await signup(api);
     await expect(
       inTransaction(api.sequelize, async (t) => {
-        await svc().notifyInTx(t, { recipientId: u.user.id, type: 'reservation.accepted', title: 'Rolled back booking' });
+        await svc().notifyInTx(t, {
+          recipientId: u.user.id,
+          type: 'reservation.accepted',
+          title: 'Rolled back booking',
+        });
         throw new Error('the feature failed after notifying');
       }),
     ).rejects.toThrow('the feature failed');
@@ -86,10 +118,19 @@ describe('notification e-mail', () => {
 describe('chat e-mail digest', () => {
   it('sends at most one chat e-mail per room per 15 minutes, counting the ones held back', async () => {
     const u = await signup(api, { nickname: 'Chatty' });
-    await api.http.put('/api/v1/notifications/preferences').set(bearer(u.accessToken))
-      .send({ preferences: { 'chat.message': { email: true } } }).expect(200);
+    await api.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(u.accessToken))
+      .send({ preferences: { 'chat.message': { email: true } } })
+      .expect(200);
     const chat = (roomId: number, text: string) =>
-      svc().notify({ recipientId: u.user.id, type: 'chat.message', title: `New message from Jun (room ${roomId})`, body: text, data: { roomId, messageId: 1 } });
+      svc().notify({
+        recipientId: u.user.id,
+        type: 'chat.message',
+        title: `New message from Jun (room ${roomId})`,
+        body: text,
+        data: { roomId, messageId: 1 },
+      });
 
     await chat(5, 'first');
     await chat(5, 'second');
@@ -119,11 +160,20 @@ describe('chat e-mail digest', () => {
 
   it('digests concurrent chat notifications too (the recipient lock serializes them)', async () => {
     const u = await signup(api);
-    await api.http.put('/api/v1/notifications/preferences').set(bearer(u.accessToken))
-      .send({ preferences: { 'chat.message': { email: true } } }).expect(200);
+    await api.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(u.accessToken))
+      .send({ preferences: { 'chat.message': { email: true } } })
+      .expect(200);
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        svc().notify({ recipientId: u.user.id, type: 'chat.message', title: 'Burst in room 9', body: `m${i}`, data: { roomId: 9 } }),
+        svc().notify({
+          recipientId: u.user.id,
+          type: 'chat.message',
+          title: 'Burst in room 9',
+          body: `m${i}`,
+          data: { roomId: 9 },
+        }),
       ),
     );
     await smtp.waitFor(u.email, /Burst in room 9/);

@@ -18,11 +18,19 @@ export function createNotificationsModule(ctx: ModuleContext, services: Services
     name: 'notifications',
     service,
     streams,
-    routes: notificationsRoutes(service, streams, ctx.verifyAccessToken, redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:sse-connect`, 60, 60)),
+    routes: notificationsRoutes(
+      service,
+      streams,
+      ctx.verifyAccessToken,
+      redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:sse-connect`, 60, 60),
+    ),
     outboxHandlers: {
       // Publishing twice (a retried row) is harmless: streams skip sequence numbers they have sent.
       // One publish each: a fan-out to thousands of recipients goes out as one pipeline.
-      [TOPIC_NOTIFICATION_CREATED]: { pipelined: true, handler: (payload) => ctx.bus.publish(CHANNEL_CREATED, payload) },
+      [TOPIC_NOTIFICATION_CREATED]: {
+        pipelined: true,
+        handler: (payload) => ctx.bus.publish(CHANNEL_CREATED, payload),
+      },
       [TOPIC_UNREAD_CHANGED]: { pipelined: true, handler: (payload) => ctx.bus.publish(CHANNEL_UNREAD, payload) },
     },
     start: () => streams.start(),

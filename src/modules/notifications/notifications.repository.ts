@@ -98,10 +98,13 @@ export class NotificationsRepository {
 
   /** The committed last sequence number (no lock): where a fresh stream starts. */
   async lastSeq(userId: number): Promise<number> {
-    const rows = await this.sequelize.query<{ lastSeq: number }>('SELECT lastSeq FROM notification_counters WHERE userId = ?', {
-      replacements: [userId],
-      type: QueryTypes.SELECT,
-    });
+    const rows = await this.sequelize.query<{ lastSeq: number }>(
+      'SELECT lastSeq FROM notification_counters WHERE userId = ?',
+      {
+        replacements: [userId],
+        type: QueryTypes.SELECT,
+      },
+    );
     return rows.length ? Number(rows[0].lastSeq) : 0;
   }
 
@@ -135,8 +138,14 @@ export class NotificationsRepository {
         'INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)',
         {
           replacements: [
-            input.recipientId, input.seq, input.type, input.title, input.body,
-            input.data === null ? null : JSON.stringify(input.data), input.dedupeKey, now,
+            input.recipientId,
+            input.seq,
+            input.type,
+            input.title,
+            input.body,
+            input.data === null ? null : JSON.stringify(input.data),
+            input.dedupeKey,
+            now,
           ],
           transaction: t,
           type: QueryTypes.INSERT,
@@ -144,7 +153,9 @@ export class NotificationsRepository {
       );
     } catch (err) {
       // Only the statement fails (InnoDB keeps the transaction), so the caller's work goes on.
-      const onKey = String((err as { parent?: { sqlMessage?: string } }).parent?.sqlMessage ?? '').includes('notifications_recipient_dedupe');
+      const onKey = String((err as { parent?: { sqlMessage?: string } }).parent?.sqlMessage ?? '').includes(
+        'notifications_recipient_dedupe',
+      );
       if (err instanceof UniqueConstraintError && onKey) return null;
       throw err;
     }
@@ -173,14 +184,32 @@ export class NotificationsRepository {
    * each recipient's counter. The caller holds every recipient's lock and chose the seqs. Same order.
    */
   async insertMany(
-    rows: Array<{ recipientId: number; seq: number; type: NotificationType; title: string; body: string; data: Record<string, unknown> | null }>,
+    rows: Array<{
+      recipientId: number;
+      seq: number;
+      type: NotificationType;
+      title: string;
+      body: string;
+      data: Record<string, unknown> | null;
+    }>,
     now: Date,
     t: Transaction,
   ): Promise<StoredNotification[]> {
     if (!rows.length) return [];
     await this.sequelize.query(
       `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, NULL, NULL, ?)').join(', ')}`,
-      { replacements: rows.flatMap((r) => [r.recipientId, r.seq, r.type, r.title, r.body, r.data === null ? null : JSON.stringify(r.data), now]), transaction: t },
+      {
+        replacements: rows.flatMap((r) => [
+          r.recipientId,
+          r.seq,
+          r.type,
+          r.title,
+          r.body,
+          r.data === null ? null : JSON.stringify(r.data),
+          now,
+        ]),
+        transaction: t,
+      },
     );
     const ids = await this.sequelize.query<{ id: number; recipientId: number; seq: number }>(
       `SELECT id, recipientId, seq FROM notifications WHERE (recipientId, seq) IN (${rows.map(() => '(?, ?)').join(', ')})`,
@@ -196,7 +225,15 @@ export class NotificationsRepository {
     return rows.map((r) => ({
       recipientId: r.recipientId,
       seq: r.seq,
-      notification: { id: idOf.get(`${r.recipientId}:${r.seq}`)!, type: r.type, title: r.title, body: r.body, data: r.data, readAt: null, createdAt: now.toISOString() },
+      notification: {
+        id: idOf.get(`${r.recipientId}:${r.seq}`)!,
+        type: r.type,
+        title: r.title,
+        body: r.body,
+        data: r.data,
+        readAt: null,
+        createdAt: now.toISOString(),
+      },
     }));
   }
 
@@ -211,7 +248,10 @@ export class NotificationsRepository {
   }
 
   /** Newest first; `beforeId` is the cursor. Fetches one extra row to know whether a next page exists. */
-  async list(recipientId: number, opts: { unread: boolean; beforeId?: number; limit: number }): Promise<Notification[]> {
+  async list(
+    recipientId: number,
+    opts: { unread: boolean; beforeId?: number; limit: number },
+  ): Promise<Notification[]> {
     const where = ['recipientId = ?'];
     const replacements: unknown[] = [recipientId];
     if (opts.unread) where.push('readAt IS NULL');
@@ -237,7 +277,12 @@ export class NotificationsRepository {
   }
 
   /** Gap filling: rows with afterSeq < seq < beforeSeq, in order. */
-  async betweenSeq(recipientId: number, afterSeq: number, beforeSeq: number, limit: number): Promise<StoredNotification[]> {
+  async betweenSeq(
+    recipientId: number,
+    afterSeq: number,
+    beforeSeq: number,
+    limit: number,
+  ): Promise<StoredNotification[]> {
     const rows = await this.sequelize.query<NotificationRow>(
       `SELECT ${COLUMNS} FROM notifications WHERE recipientId = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`,
       { replacements: [recipientId, afterSeq, beforeSeq, limit], type: QueryTypes.SELECT },
@@ -271,10 +316,13 @@ export class NotificationsRepository {
 
   /** Returns how many rows changed. */
   async markAllRead(recipientId: number, now: Date, t: Transaction): Promise<number> {
-    const [, meta] = await this.sequelize.query('UPDATE notifications SET readAt = ? WHERE recipientId = ? AND readAt IS NULL', {
-      replacements: [now, recipientId],
-      transaction: t,
-    });
+    const [, meta] = await this.sequelize.query(
+      'UPDATE notifications SET readAt = ? WHERE recipientId = ? AND readAt IS NULL',
+      {
+        replacements: [now, recipientId],
+        transaction: t,
+      },
+    );
     return Number((meta as { affectedRows?: number })?.affectedRows ?? 0);
   }
 
@@ -300,20 +348,34 @@ export class NotificationsRepository {
    * Partial update in one statement: an omitted flag keeps its stored value (or the default on
    * first write), so two concurrent updates of different flags cannot undo each other.
    */
-  async upsertPreference(userId: number, type: string, change: Partial<Preference>, defaults: Preference, now: Date, t: Transaction) {
+  async upsertPreference(
+    userId: number,
+    type: string,
+    change: Partial<Preference>,
+    defaults: Preference,
+    now: Date,
+    t: Transaction,
+  ) {
     const inApp = change.inApp ?? null;
     const email = change.email ?? null;
     await this.sequelize.query(
       `INSERT INTO notification_preferences (userId, type, inApp, email, updatedAt)
        VALUES (?, ?, COALESCE(?, ?), COALESCE(?, ?), ?)
        ON DUPLICATE KEY UPDATE inApp = COALESCE(?, inApp), email = COALESCE(?, email), updatedAt = ?`,
-      { replacements: [userId, type, inApp, defaults.inApp, email, defaults.email, now, inApp, email, now], transaction: t },
+      {
+        replacements: [userId, type, inApp, defaults.inApp, email, defaults.email, now, inApp, email, now],
+        transaction: t,
+      },
     );
   }
 
   // --- chat e-mail digest --------------------------------------------------------------------
 
-  async lockDigest(userId: number, roomId: number, t: Transaction): Promise<{ lastSentAt: Date; suppressed: number } | null> {
+  async lockDigest(
+    userId: number,
+    roomId: number,
+    t: Transaction,
+  ): Promise<{ lastSentAt: Date; suppressed: number } | null> {
     const rows = await this.sequelize.query<{ lastSentAt: Date; suppressed: number }>(
       'SELECT lastSentAt, suppressed FROM notification_email_digests WHERE userId = ? AND roomId = ? FOR UPDATE',
       { replacements: [userId, roomId], transaction: t, type: QueryTypes.SELECT },
@@ -330,9 +392,12 @@ export class NotificationsRepository {
   }
 
   async digestSuppressed(userId: number, roomId: number, t: Transaction): Promise<void> {
-    await this.sequelize.query('UPDATE notification_email_digests SET suppressed = suppressed + 1 WHERE userId = ? AND roomId = ?', {
-      replacements: [userId, roomId],
-      transaction: t,
-    });
+    await this.sequelize.query(
+      'UPDATE notification_email_digests SET suppressed = suppressed + 1 WHERE userId = ? AND roomId = ?',
+      {
+        replacements: [userId, roomId],
+        transaction: t,
+      },
+    );
   }
 }

@@ -43,7 +43,9 @@ function lastEventId(header: string | undefined, query: number | undefined): num
   if (header !== undefined && header.trim() !== '') {
     const v = header.trim();
     if (!/^\d{1,10}$/.test(v) || Number(v) > 4294967295) {
-      throw ValidationFailed('Invalid Last-Event-ID', [{ path: 'headers.last-event-id', message: 'must be a notification id' }]);
+      throw ValidationFailed('Invalid Last-Event-ID', [
+        { path: 'headers.last-event-id', message: 'must be a notification id' },
+      ]);
     }
     return Number(v);
   }
@@ -59,19 +61,30 @@ export function notificationsRoutes(
 ): RouteSpec[] {
   return [
     {
-      method: 'get', path: '/notifications', tag, auth: true, query: s.listQuery,
+      method: 'get',
+      path: '/notifications',
+      tag,
+      auth: true,
+      query: s.listQuery,
       summary: 'My notifications, newest first (`unread=true` for unread only)',
       responses: { 200: { description: 'A page', schema: s.notificationListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await service.list(user.id, query) }),
     },
     {
-      method: 'get', path: '/notifications/unread-count', tag, auth: true,
+      method: 'get',
+      path: '/notifications/unread-count',
+      tag,
+      auth: true,
       summary: 'How many of my notifications are unread',
       responses: { 200: { description: 'Count', schema: s.countSchema } },
       handler: async ({ user }) => ({ status: 200, body: { count: await service.unreadCount(user.id) } }),
     },
     {
-      method: 'get', path: '/notifications/stream', tag, query: s.streamQuery, before: [streamAuth(verify), connectLimit(connectLimiter)],
+      method: 'get',
+      path: '/notifications/stream',
+      tag,
+      query: s.streamQuery,
+      before: [streamAuth(verify), connectLimit(connectLimiter)],
       summary:
         'Server-Sent Events (text/event-stream). Auth: Bearer header or ?access_token=. Sends `unread-count` first, then ' +
         '`notification` events whose `id:` is the notification id, and a fresh `unread-count` after reads; `: ping` every 15 s. ' +
@@ -91,7 +104,10 @@ export function notificationsRoutes(
       },
     },
     {
-      method: 'post', path: '/notifications/read-all', tag, auth: true,
+      method: 'post',
+      path: '/notifications/read-all',
+      tag,
+      auth: true,
       summary: 'Mark all my notifications read',
       responses: { 204: { description: 'Done' } },
       handler: async ({ user }) => {
@@ -100,7 +116,11 @@ export function notificationsRoutes(
       },
     },
     {
-      method: 'post', path: '/notifications/:id/read', tag, auth: true, params: idParams,
+      method: 'post',
+      path: '/notifications/:id/read',
+      tag,
+      auth: true,
+      params: idParams,
       summary: 'Mark one of my notifications read (idempotent)',
       responses: { 204: { description: 'Done' } },
       handler: async ({ user, params }) => {
@@ -109,16 +129,27 @@ export function notificationsRoutes(
       },
     },
     {
-      method: 'get', path: '/notifications/preferences', tag, auth: true,
+      method: 'get',
+      path: '/notifications/preferences',
+      tag,
+      auth: true,
       summary: 'In-app and e-mail switches per notification type',
       responses: { 200: { description: 'Preferences', schema: s.preferencesSchema } },
       handler: async ({ user }) => ({ status: 200, body: await service.preferences(user.id) }),
     },
     {
-      method: 'put', path: '/notifications/preferences', tag, auth: true, body: s.preferencesUpdateBody,
-      summary: 'Change some switches; omitted types and flags keep their value. Chat e-mails are digested (one per room per 15 min)',
+      method: 'put',
+      path: '/notifications/preferences',
+      tag,
+      auth: true,
+      body: s.preferencesUpdateBody,
+      summary:
+        'Change some switches; omitted types and flags keep their value. Chat e-mails are digested (one per room per 15 min)',
       responses: { 200: { description: 'All preferences after the change', schema: s.preferencesSchema } },
-      handler: async ({ user, body }) => ({ status: 200, body: await service.updatePreferences(user.id, body.preferences) }),
+      handler: async ({ user, body }) => ({
+        status: 200,
+        body: await service.updatePreferences(user.id, body.preferences),
+      }),
     },
   ];
 }

@@ -55,7 +55,11 @@ export const preferencesUpdateBody = Joi.object({
   preferences: Joi.object(keysOf(preferenceUpdate)).unknown(false).min(1).required(),
 });
 
-export const preferencesSchema = Joi.object({ preferences: Joi.object(keysOf(preferenceSchema.keys({ inApp: Joi.boolean().required(), email: Joi.boolean().required() }))) });
+export const preferencesSchema = Joi.object({
+  preferences: Joi.object(
+    keysOf(preferenceSchema.keys({ inApp: Joi.boolean().required(), email: Joi.boolean().required() })),
+  ),
+});
 
 export const notificationSchema = Joi.object({
   id: Joi.number().integer(),

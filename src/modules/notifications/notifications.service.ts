@@ -126,9 +126,14 @@ export class NotificationsService {
     const prepared = inputs.map(prepareNotification);
     const out: Array<Notification | null> = new Array(inputs.length).fill(null);
     const order = prepared.map((p, i) => ({ p, i })).sort((a, b) => a.p.recipientId - b.p.recipientId || a.i - b.i);
-    const users = new Map((await this.users.findManyById([...new Set(prepared.map((p) => p.recipientId))], t)).map((u) => [u.id, u]));
+    const users = new Map(
+      (await this.users.findManyById([...new Set(prepared.map((p) => p.recipientId))], t)).map((u) => [u.id, u]),
+    );
     const live = order.filter(({ p }) => users.has(p.recipientId)); // deleted accounts hear nothing
-    const lastSeq = await this.repo.lockRecipients(live.map(({ p }) => p.recipientId), t);
+    const lastSeq = await this.repo.lockRecipients(
+      live.map(({ p }) => p.recipientId),
+      t,
+    );
     const prefs = await this.repo.preferencesOf([...lastSeq.keys()], [...new Set(live.map(({ p }) => p.type))], t);
     const now = this.clock.now();
     const rows: Array<{ i: number; row: Parameters<NotificationsRepository['insertMany']>[0][number] }> = [];
@@ -143,11 +148,18 @@ export class NotificationsService {
       if (pref.inApp) {
         const seq = lastSeq.get(p.recipientId)! + 1;
         lastSeq.set(p.recipientId, seq);
-        rows.push({ i, row: { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data } });
+        rows.push({
+          i,
+          row: { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data },
+        });
       }
       if (pref.email) mailed.push(i);
     }
-    const stored = await this.repo.insertMany(rows.map((r) => r.row), now, t);
+    const stored = await this.repo.insertMany(
+      rows.map((r) => r.row),
+      now,
+      t,
+    );
     await addManyToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, stored);
     stored.forEach((s, k) => (out[rows[k].i] = s.notification));
     for (const i of mailed) {
@@ -192,7 +204,13 @@ export class NotificationsService {
   ): Promise<void> {
     const base = this.settings.publicUrl;
     if (type !== 'chat.message') {
-      await addToOutbox(this.sequelize, t, this.clock, TOPIC_MAIL, templates.notification(user.email, user.nickname, title, body, `${base}/notifications`));
+      await addToOutbox(
+        this.sequelize,
+        t,
+        this.clock,
+        TOPIC_MAIL,
+        templates.notification(user.email, user.nickname, title, body, `${base}/notifications`),
+      );
       return;
     }
     // Chat: the recipient lock is held, so this read-then-write of the digest row cannot race.
@@ -204,7 +222,13 @@ export class NotificationsService {
       return;
     }
     const url = roomId ? `${base}/chat/rooms/${roomId}` : `${base}/notifications`;
-    await addToOutbox(this.sequelize, t, this.clock, TOPIC_MAIL, templates.chatDigest(user.email, user.nickname, title, body, digest?.suppressed ?? 0, url));
+    await addToOutbox(
+      this.sequelize,
+      t,
+      this.clock,
+      TOPIC_MAIL,
+      templates.chatDigest(user.email, user.nickname, title, body, digest?.suppressed ?? 0, url),
+    );
     await this.repo.digestSent(user.id, roomId, now, t);
   }
 
@@ -250,10 +274,9 @@ export class NotificationsService {
 
   async preferences(userId: number): Promise<{ preferences: Record<NotificationType, Preference> }> {
     const stored = await this.repo.preferences(userId);
-    const preferences = Object.fromEntries(NOTIFICATION_TYPES.map((type) => [type, stored.get(type) ?? defaultPreference(type)])) as Record<
-      NotificationType,
-      Preference
-    >;
+    const preferences = Object.fromEntries(
+      NOTIFICATION_TYPES.map((type) => [type, stored.get(type) ?? defaultPreference(type)]),
+    ) as Record<NotificationType, Preference>;
     return { preferences };
   }
 

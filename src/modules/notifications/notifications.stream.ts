@@ -67,7 +67,12 @@ export class NotificationStreams {
     const existing = registry.getSingleMetric('pawmate_sse_replays_total') as Counter<'hub'> | undefined;
     this.replays =
       existing ??
-      new Counter({ name: 'pawmate_sse_replays_total', help: 'Streams that replayed after Last-Event-ID', labelNames: ['hub'], registers: [registry] });
+      new Counter({
+        name: 'pawmate_sse_replays_total',
+        help: 'Streams that replayed after Last-Event-ID',
+        labelNames: ['hub'],
+        registers: [registry],
+      });
   }
 
   async start(): Promise<void> {
@@ -95,7 +100,15 @@ export class NotificationStreams {
    */
   async open(user: AuthUser, res: Response, lastEventId: number | null, recheck?: () => Promise<void>): Promise<void> {
     const stream = this.hub.register(user.id, user.sessionId, res);
-    const state: Live = { stream, userId: user.id, lastSeq: null, pending: [], busy: false, catchUpTo: 0, pendingCount: false };
+    const state: Live = {
+      stream,
+      userId: user.id,
+      lastSeq: null,
+      pending: [],
+      busy: false,
+      catchUpTo: 0,
+      pendingCount: false,
+    };
     this.live.set(stream, state);
     stream.onClose(() => this.live.delete(stream));
     let startSeq: number;
@@ -131,7 +144,10 @@ export class NotificationStreams {
         }
         if (replayed !== null) lastSeq = Math.max(lastSeq, replayed);
       } catch (err) {
-        this.logger.warn({ err: (err as Error).message, userId: user.id }, 'notification replay failed; closing stream');
+        this.logger.warn(
+          { err: (err as Error).message, userId: user.id },
+          'notification replay failed; closing stream',
+        );
         stream.close(this.hub.retryMs());
         return;
       }
@@ -177,7 +193,13 @@ export class NotificationStreams {
   }
 
   private onCreated(msg: StoredNotification): void {
-    if (!msg || typeof msg.recipientId !== 'number' || typeof msg.seq !== 'number' || typeof msg.notification?.id !== 'number') return;
+    if (
+      !msg ||
+      typeof msg.recipientId !== 'number' ||
+      typeof msg.seq !== 'number' ||
+      typeof msg.notification?.id !== 'number'
+    )
+      return;
     for (const stream of this.hub.streamsOf(msg.recipientId)) {
       const state = this.live.get(stream);
       if (!state) continue;
@@ -212,7 +234,10 @@ export class NotificationStreams {
       }
     } catch (err) {
       // MySQL unreachable mid-stream: the client reconnects with its Last-Event-ID and loses nothing.
-      this.logger.warn({ err: (err as Error).message, userId: state.userId }, 'notification gap fill failed; closing stream');
+      this.logger.warn(
+        { err: (err as Error).message, userId: state.userId },
+        'notification gap fill failed; closing stream',
+      );
       state.stream.close(this.hub.retryMs());
     } finally {
       state.busy = false;

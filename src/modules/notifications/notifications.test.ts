@@ -32,7 +32,13 @@ interface SseClient {
 
 function openStream(
   inst: TestInstance,
-  opts: { token?: string; queryToken?: string; lastEventId?: string | number; queryLastEventId?: string | number; pause?: boolean } = {},
+  opts: {
+    token?: string;
+    queryToken?: string;
+    lastEventId?: string | number;
+    queryLastEventId?: string | number;
+    pause?: boolean;
+  } = {},
 ): Promise<SseClient> {
   const params = new URLSearchParams();
   if (opts.queryToken) params.set('access_token', opts.queryToken);
@@ -43,75 +49,87 @@ function openStream(
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.lastEventId !== undefined) headers['Last-Event-ID'] = String(opts.lastEventId);
   return new Promise((resolve, reject) => {
-    const req = http.get(`${inst.url}/api/v1/notifications/stream${qs ? `?${qs}` : ''}`, { headers, agent: false }, (res) => {
-      let buf = '';
-      let cursor = 0;
-      const client: SseClient = {
-        status: res.statusCode ?? 0,
-        headers: res.headers,
-        events: [],
-        retries: [],
-        comments: [],
-        ended: false,
-        body: '',
-        res,
-        async next(filter = () => true, timeoutMs = 3000) {
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            while (cursor < client.events.length) {
-              const m = client.events[cursor++];
-              if (filter(m)) return m;
+    const req = http.get(
+      `${inst.url}/api/v1/notifications/stream${qs ? `?${qs}` : ''}`,
+      { headers, agent: false },
+      (res) => {
+        let buf = '';
+        let cursor = 0;
+        const client: SseClient = {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          events: [],
+          retries: [],
+          comments: [],
+          ended: false,
+          body: '',
+          res,
+          async next(filter = () => true, timeoutMs = 3000) {
+            const deadline = Date.now() + timeoutMs;
+            for (;;) {
+              while (cursor < client.events.length) {
+                const m = client.events[cursor++];
+                if (filter(m)) return m;
+              }
+              if (client.ended) throw new Error('stream ended while waiting for an event');
+              if (Date.now() > deadline)
+                throw new Error(
+                  `no event within ${timeoutMs} ms; got ${JSON.stringify(client.events.map((e) => e.event))}`,
+                );
+              await sleep(10);
             }
-            if (client.ended) throw new Error('stream ended while waiting for an event');
-            if (Date.now() > deadline) throw new Error(`no event within ${timeoutMs} ms; got ${JSON.stringify(client.events.map((e) => e.event))}`);
-            await sleep(10);
+          },
+          async waitFor(pred, timeoutMs = 3000) {
+            const deadline = Date.now() + timeoutMs;
+            while (!pred()) {
+              if (Date.now() > deadline) throw new Error('condition not met in time');
+              await sleep(10);
+            }
+          },
+          notifications: () => client.events.filter((e) => e.event === 'notification').map((e) => e.data),
+          close: () => {
+            req.destroy();
+            client.ended = true;
+          },
+        };
+        res.setEncoding('utf8');
+        if (opts.pause) res.pause();
+        res.on('data', (chunk: string) => {
+          if (client.status !== 200) {
+            client.body += chunk;
+            return;
           }
-        },
-        async waitFor(pred, timeoutMs = 3000) {
-          const deadline = Date.now() + timeoutMs;
-          while (!pred()) {
-            if (Date.now() > deadline) throw new Error('condition not met in time');
-            await sleep(10);
+          buf += chunk;
+          let idx: number;
+          while ((idx = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, idx);
+            buf = buf.slice(idx + 2);
+            const msg: Partial<SseMessage> & { dataLines: string[] } = { dataLines: [] };
+            for (const line of block.split('\n')) {
+              if (line.startsWith(':')) client.comments.push(line.slice(1).trim());
+              else if (line.startsWith('retry: ')) client.retries.push(Number(line.slice(7)));
+              else if (line.startsWith('id: ')) msg.id = line.slice(4);
+              else if (line.startsWith('event: ')) msg.event = line.slice(7);
+              else if (line.startsWith('data: ')) msg.dataLines.push(line.slice(6));
+            }
+            if (msg.dataLines.length)
+              client.events.push({
+                id: msg.id,
+                event: msg.event ?? 'message',
+                data: JSON.parse(msg.dataLines.join('\n')),
+              });
           }
-        },
-        notifications: () => client.events.filter((e) => e.event === 'notification').map((e) => e.data),
-        close: () => {
-          req.destroy();
+        });
+        const end = () => {
           client.ended = true;
-        },
-      };
-      res.setEncoding('utf8');
-      if (opts.pause) res.pause();
-      res.on('data', (chunk: string) => {
-        if (client.status !== 200) {
-          client.body += chunk;
-          return;
-        }
-        buf += chunk;
-        let idx: number;
-        while ((idx = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, idx);
-          buf = buf.slice(idx + 2);
-          const msg: Partial<SseMessage> & { dataLines: string[] } = { dataLines: [] };
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) client.comments.push(line.slice(1).trim());
-            else if (line.startsWith('retry: ')) client.retries.push(Number(line.slice(7)));
-            else if (line.startsWith('id: ')) msg.id = line.slice(4);
-            else if (line.startsWith('event: ')) msg.event = line.slice(7);
-            else if (line.startsWith('data: ')) msg.dataLines.push(line.slice(6));
-          }
-          if (msg.dataLines.length) client.events.push({ id: msg.id, event: msg.event ?? 'message', data: JSON.parse(msg.dataLines.join('\n')) });
-        }
-      });
-      const end = () => {
-        client.ended = true;
-      };
-      res.on('end', end);
-      res.on('close', end);
-      res.on('error', end);
-      if (client.status !== 200) res.on('end', () => resolve(client));
-      else resolve(client);
-    });
+        };
+        res.on('end', end);
+        res.on('close', end);
+        res.on('error', end);
+        if (client.status !== 200) res.on('end', () => resolve(client));
+        else resolve(client);
+      },
+    );
     req.on('error', reject);
   });
 }
@@ -236,7 +254,9 @@ describe('live delivery', () => {
     const u = await signup(a);
     const s = await track(openStream(b, { token: u.accessToken }));
     await s.next();
-    const created = await Promise.all(Array.from({ length: 20 }, (_, i) => svc(i % 2 ? a : b).notify(note(u.user.id, i))));
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => svc(i % 2 ? a : b).notify(note(u.user.id, i))),
+    );
     const ids = created.map((c) => c!.id).sort((x, y) => x - y);
     await s.waitFor(() => s.notifications().length >= 20, 3000);
     await sleep(100);
@@ -259,7 +279,9 @@ describe('replay after Last-Event-ID', () => {
     const s2 = await track(openStream(b, { token: u.accessToken, lastEventId: n2!.id }));
     expect((await s2.next()).data).toEqual({ count: 5 });
     await s2.waitFor(() => s2.notifications().length === 3);
-    expect(s2.events.filter((e) => e.event === 'notification').map((e) => e.id)).toEqual(missed.map((m) => String(m!.id)));
+    expect(s2.events.filter((e) => e.event === 'notification').map((e) => e.id)).toEqual(
+      missed.map((m) => String(m!.id)),
+    );
     const n6 = await svc(a).notify(note(u.user.id, 6));
     await s2.waitFor(() => s2.notifications().length === 4);
     await sleep(100);
@@ -286,7 +308,11 @@ describe('replay after Last-Event-ID', () => {
     for (let i = 0; i < 30; i++) before.push(await svc(a).notify(note(u.user.id, `b${i}`)));
     const from = before[4]!.id;
     // Writers on both instances race the reconnect.
-    const writing = Promise.all(Array.from({ length: 30 }, (_, i) => sleep(i * 3).then(() => svc(i % 2 ? a : b).notify(note(u.user.id, `d${i}`)))));
+    const writing = Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        sleep(i * 3).then(() => svc(i % 2 ? a : b).notify(note(u.user.id, `d${i}`))),
+      ),
+    );
     const s = await track(openStream(b, { token: u.accessToken, lastEventId: from }));
     const during = await writing;
     const expected = [...before.slice(5), ...during].map((x) => x!.id).sort((x, y) => x - y);
@@ -297,8 +323,12 @@ describe('replay after Last-Event-ID', () => {
 
   // The outbox is held back so the live events of already-committed rows arrive when the test says.
   const pendingEvents = async (recipientId: number) => {
-    const [rows] = await a.sequelize.query("SELECT payload FROM outbox WHERE topic = 'notifications.created' AND processedAt IS NULL ORDER BY id");
-    return (rows as Array<{ payload: string }>).map((r) => JSON.parse(r.payload)).filter((p) => p.recipientId === recipientId);
+    const [rows] = await a.sequelize.query(
+      "SELECT payload FROM outbox WHERE topic = 'notifications.created' AND processedAt IS NULL ORDER BY id",
+    );
+    return (rows as Array<{ payload: string }>)
+      .map((r) => JSON.parse(r.payload))
+      .filter((p) => p.recipientId === recipientId);
   };
   const holdOutbox = async () => {
     await a.pawmate.outbox.stop();
@@ -362,7 +392,9 @@ describe('replay after Last-Event-ID', () => {
     try {
       lost = (await svc(a).notify(note(u.user.id, 'lost')))!.id;
       // As if it had been published while B's subscriber was reconnecting.
-      await a.sequelize.query("UPDATE outbox SET processedAt = NOW(3) WHERE topic = 'notifications.created' AND processedAt IS NULL");
+      await a.sequelize.query(
+        "UPDATE outbox SET processedAt = NOW(3) WHERE topic = 'notifications.created' AND processedAt IS NULL",
+      );
     } finally {
       releaseOutbox();
     }
@@ -381,7 +413,8 @@ describe('replay after Last-Event-ID', () => {
     const got: number[] = [];
     const counts: number[] = [];
     const es = new EventSource(`${a.url}/api/v1/notifications/stream`, {
-      fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, Authorization: `Bearer ${u.accessToken}` } }),
+      fetch: (input, init) =>
+        fetch(input, { ...init, headers: { ...init?.headers, Authorization: `Bearer ${u.accessToken}` } }),
     });
     try {
       es.addEventListener('notification', (e) => got.push(JSON.parse(e.data).id));
@@ -425,9 +458,15 @@ describe('notify', () => {
     const v = await signup(a);
     const s = await track(openStream(b, { token: u.accessToken }));
     await s.next();
-    const first = await svc(a).notify(note(u.user.id, 'once', { type: 'chat.message', dedupeKey: 'chat:42', data: { roomId: 1 } }));
+    const first = await svc(a).notify(
+      note(u.user.id, 'once', { type: 'chat.message', dedupeKey: 'chat:42', data: { roomId: 1 } }),
+    );
     expect(first).not.toBeNull();
-    expect(await svc(b).notify(note(u.user.id, 'twice', { type: 'chat.message', dedupeKey: 'chat:42', data: { roomId: 1 } }))).toBeNull();
+    expect(
+      await svc(b).notify(
+        note(u.user.id, 'twice', { type: 'chat.message', dedupeKey: 'chat:42', data: { roomId: 1 } }),
+      ),
+    ).toBeNull();
     const again = await svc(a).notifyMany([
       note(v.user.id, 'v', { dedupeKey: 'chat:42' }),
       note(u.user.id, 'u', { dedupeKey: 'chat:42' }),
@@ -445,14 +484,26 @@ describe('notify', () => {
   });
 
   it('notifyMany stores what one-by-one calls would: per-recipient order, preferences, deleted accounts, dedupe keys', async () => {
-    const [u, v, w, gone, quiet] = [await signup(a), await signup(a), await signup(a), await signup(a), await signup(a)];
+    const [u, v, w, gone, quiet] = [
+      await signup(a),
+      await signup(a),
+      await signup(a),
+      await signup(a),
+      await signup(a),
+    ];
     await a.http.delete('/api/v1/users/me').set(bearer(gone.accessToken)).expect(204);
-    await a.http.put('/api/v1/notifications/preferences').set(bearer(quiet.accessToken))
-      .send({ preferences: { 'comment.new': { inApp: false, email: true } } }).expect(200);
+    await a.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(quiet.accessToken))
+      .send({ preferences: { 'comment.new': { inApp: false, email: true } } })
+      .expect(200);
     await svc(a).notify(note(u.user.id, 'before')); // u's counter already moved
     const s = await track(openStream(b, { token: u.accessToken }));
     await s.next();
-    const [outboxBefore] = await a.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE topic = 'mail.send'", { type: QueryTypes.SELECT });
+    const [outboxBefore] = await a.sequelize.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM outbox WHERE topic = 'mail.send'",
+      { type: QueryTypes.SELECT },
+    );
     const out = await svc(a).notifyMany([
       note(w.user.id, 'w1'),
       note(u.user.id, 'u1'),
@@ -463,24 +514,49 @@ describe('notify', () => {
       note(v.user.id, 'v1', { dedupeKey: 'k:1' }),
       note(v.user.id, 'v2', { dedupeKey: 'k:1' }),
     ]);
-    expect(out.map((n) => n?.title ?? null)).toEqual(['Comment w1', 'Comment u1', null, null, 'Comment u2', 'Comment u3', 'Comment v1', null]);
+    expect(out.map((n) => n?.title ?? null)).toEqual([
+      'Comment w1',
+      'Comment u1',
+      null,
+      null,
+      'Comment u2',
+      'Comment u3',
+      'Comment v1',
+      null,
+    ]);
     // Each recipient's rows have consecutive seqs and ids growing with them, and the counter is the last seq.
     const rows = await a.sequelize.query<{ id: number; recipientId: number; seq: number; title: string }>(
       'SELECT id, recipientId, seq, title FROM notifications WHERE recipientId IN (?) ORDER BY recipientId, seq',
       { replacements: [[u.user.id, v.user.id, w.user.id, gone.user.id, quiet.user.id]], type: QueryTypes.SELECT },
     );
     const of = (id: number) => rows.filter((r) => r.recipientId === id);
-    expect(of(u.user.id).map((r) => [r.seq, r.title])).toEqual([[1, 'Comment before'], [2, 'Comment u1'], [3, 'Comment u3'], [4, 'Comment u2']]);
+    expect(of(u.user.id).map((r) => [r.seq, r.title])).toEqual([
+      [1, 'Comment before'],
+      [2, 'Comment u1'],
+      [3, 'Comment u3'],
+      [4, 'Comment u2'],
+    ]);
     expect(of(u.user.id).map((r) => r.id)).toEqual([...of(u.user.id).map((r) => r.id)].sort((x, y) => x - y));
     expect(of(v.user.id).map((r) => r.seq)).toEqual([1]);
     expect(of(w.user.id).map((r) => r.seq)).toEqual([1]);
     expect(of(gone.user.id).length + of(quiet.user.id).length).toBe(0);
-    const counters = await a.sequelize.query<{ userId: number; lastSeq: number }>('SELECT userId, lastSeq FROM notification_counters WHERE userId IN (?)', {
-      replacements: [[u.user.id, v.user.id, w.user.id]], type: QueryTypes.SELECT,
+    const counters = await a.sequelize.query<{ userId: number; lastSeq: number }>(
+      'SELECT userId, lastSeq FROM notification_counters WHERE userId IN (?)',
+      {
+        replacements: [[u.user.id, v.user.id, w.user.id]],
+        type: QueryTypes.SELECT,
+      },
+    );
+    expect(Object.fromEntries(counters.map((c) => [c.userId, c.lastSeq]))).toEqual({
+      [u.user.id]: 4,
+      [v.user.id]: 1,
+      [w.user.id]: 1,
     });
-    expect(Object.fromEntries(counters.map((c) => [c.userId, c.lastSeq]))).toEqual({ [u.user.id]: 4, [v.user.id]: 1, [w.user.id]: 1 });
     // The quiet user asked for e-mail only: one mail row, and nothing in-app.
-    const [outboxAfter] = await a.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE topic = 'mail.send'", { type: QueryTypes.SELECT });
+    const [outboxAfter] = await a.sequelize.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM outbox WHERE topic = 'mail.send'",
+      { type: QueryTypes.SELECT },
+    );
     expect(Number(outboxAfter.n) - Number(outboxBefore.n)).toBe(1);
     // The stream gets u's three, in seq order, once each.
     await s.waitFor(() => s.notifications().length === 3);
@@ -490,9 +566,13 @@ describe('notify', () => {
 
   it('refuses bad input from a calling module and truncates long text', async () => {
     const u = await signup(a);
-    await expect(svc(a).notify({ recipientId: u.user.id, type: 'nope' as 'chat.message', title: 'x' })).rejects.toThrow(/type/);
+    await expect(svc(a).notify({ recipientId: u.user.id, type: 'nope' as 'chat.message', title: 'x' })).rejects.toThrow(
+      /type/,
+    );
     await expect(svc(a).notify(note(u.user.id, 1, { data: { big: 'x'.repeat(9000) } }))).rejects.toThrow(/data/);
-    const long = await svc(a).notify(note(u.user.id, 1, { title: `multi\nline ${'t'.repeat(300)}`, body: 'b'.repeat(2500) }));
+    const long = await svc(a).notify(
+      note(u.user.id, 1, { title: `multi\nline ${'t'.repeat(300)}`, body: 'b'.repeat(2500) }),
+    );
     expect(long!.title).toHaveLength(200);
     expect(long!.title.startsWith('multi line')).toBe(true);
     expect(long!.body).toHaveLength(2000);
@@ -508,12 +588,24 @@ describe('REST: list, count, read', () => {
     const p1 = await a.http.get('/api/v1/notifications?limit=2').set(bearer(u.accessToken)).expect(200);
     expect(p1.body.items.map((n: { id: number }) => n.id)).toEqual([ids[4], ids[3]]);
     expect(p1.body.items[0]).toEqual({
-      id: ids[4], type: 'comment.new', title: 'Comment 4', body: 'Body 4', data: { n: 4 }, readAt: null, createdAt: expect.any(String),
+      id: ids[4],
+      type: 'comment.new',
+      title: 'Comment 4',
+      body: 'Body 4',
+      data: { n: 4 },
+      readAt: null,
+      createdAt: expect.any(String),
     });
     expect(typeof p1.body.nextCursor).toBe('string');
-    const p2 = await a.http.get(`/api/v1/notifications?limit=2&cursor=${p1.body.nextCursor}`).set(bearer(u.accessToken)).expect(200);
+    const p2 = await a.http
+      .get(`/api/v1/notifications?limit=2&cursor=${p1.body.nextCursor}`)
+      .set(bearer(u.accessToken))
+      .expect(200);
     expect(p2.body.items.map((n: { id: number }) => n.id)).toEqual([ids[2], ids[1]]);
-    const p3 = await a.http.get(`/api/v1/notifications?limit=2&cursor=${p2.body.nextCursor}`).set(bearer(u.accessToken)).expect(200);
+    const p3 = await a.http
+      .get(`/api/v1/notifications?limit=2&cursor=${p2.body.nextCursor}`)
+      .set(bearer(u.accessToken))
+      .expect(200);
     expect(p3.body).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
 
     await a.http.post(`/api/v1/notifications/${ids[3]}/read`).set(bearer(u.accessToken)).expect(204);
@@ -570,10 +662,12 @@ describe('REST: list, count, read', () => {
     expect((await sb.next()).data).toEqual({ count: 3 });
 
     await a.http.post(`/api/v1/notifications/${n1!.id}/read`).set(bearer(u.accessToken)).expect(204);
-    for (const s of [sa, sb]) expect((await s.next((m) => m.event === 'unread-count', 1000)).data).toEqual({ count: 2 });
+    for (const s of [sa, sb])
+      expect((await s.next((m) => m.event === 'unread-count', 1000)).data).toEqual({ count: 2 });
 
     await b.http.post('/api/v1/notifications/read-all').set(bearer(u.accessToken)).expect(204);
-    for (const s of [sa, sb]) expect((await s.next((m) => m.event === 'unread-count', 1000)).data).toEqual({ count: 0 });
+    for (const s of [sa, sb])
+      expect((await s.next((m) => m.event === 'unread-count', 1000)).data).toEqual({ count: 0 });
     expect((await a.http.get('/api/v1/notifications?unread=true').set(bearer(u.accessToken))).body.items).toEqual([]);
   });
 });
@@ -591,10 +685,16 @@ describe('preferences', () => {
 
   it('updates partially and keeps other flags and types', async () => {
     const u = await signup(a);
-    await a.http.put('/api/v1/notifications/preferences').set(bearer(u.accessToken))
-      .send({ preferences: { 'chat.message': { email: true } } }).expect(200);
-    const res = await a.http.put('/api/v1/notifications/preferences').set(bearer(u.accessToken))
-      .send({ preferences: { 'chat.message': { inApp: false }, 'reservation.accepted': { email: false } } }).expect(200);
+    await a.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(u.accessToken))
+      .send({ preferences: { 'chat.message': { email: true } } })
+      .expect(200);
+    const res = await a.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(u.accessToken))
+      .send({ preferences: { 'chat.message': { inApp: false }, 'reservation.accepted': { email: false } } })
+      .expect(200);
     expect(res.body.preferences['chat.message']).toEqual({ inApp: false, email: true });
     expect(res.body.preferences['reservation.accepted']).toEqual({ inApp: true, email: false });
     expect(res.body.preferences['reservation.requested']).toEqual({ inApp: true, email: true });
@@ -619,8 +719,11 @@ describe('preferences', () => {
 
   it('stores no row and streams nothing when in-app is off for that type', async () => {
     const u = await signup(a);
-    await a.http.put('/api/v1/notifications/preferences').set(bearer(u.accessToken))
-      .send({ preferences: { 'comment.new': { inApp: false } } }).expect(200);
+    await a.http
+      .put('/api/v1/notifications/preferences')
+      .set(bearer(u.accessToken))
+      .send({ preferences: { 'comment.new': { inApp: false } } })
+      .expect(200);
     const s = await track(openStream(b, { token: u.accessToken }));
     await s.next();
     expect(await svc(a).notify(note(u.user.id, 'muted'))).toBeNull();
@@ -683,14 +786,19 @@ describe('stream lifecycle', () => {
     const metric = async () => {
       const text = (await a.http.get('/metrics')).text;
       // Cut by the buffer cap, or (when its events arrived out of order) while catching up.
-      return [...text.matchAll(/pawmate_sse_drops_total\{hub="notifications",reason="\w+"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+      return [...text.matchAll(/pawmate_sse_drops_total\{hub="notifications",reason="\w+"\} (\d+)/g)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
     };
     const dropsBefore = await metric();
     const big = 'x'.repeat(7000);
     let created: number[] = [];
     // Loopback kernel buffers take a few MB before the process has to queue anything.
     for (let round = 0; round < 20 && mod(a).streams.hub.streamsOf(u.user.id).length > 0; round++) {
-      const batch = await Promise.all(Array.from({ length: 50 }, (_, i) => svc(a).notify(note(u.user.id, `${round}-${i}`, { data: { big } }))));
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => svc(a).notify(note(u.user.id, `${round}-${i}`, { data: { big } }))),
+      );
       created = created.concat(batch.map((n) => n!.id));
       await sleep(100);
     }

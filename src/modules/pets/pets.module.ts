@@ -8,7 +8,14 @@ import { petsRoutes } from './pets.router';
 /** Pets CRUD and photos; publishes `PetsService` as `services.pets` (reservations use `findOwnedPets`). */
 export function createPetsModule(ctx: ModuleContext, services: Services): FeatureModule {
   const images = imagesFor(ctx);
-  const service = new PetsService(ctx.sequelize, new PetsRepository(ctx.sequelize), services.users, ctx.clock, ctx.config.serviceTz, images);
+  const service = new PetsService(
+    ctx.sequelize,
+    new PetsRepository(ctx.sequelize),
+    services.users,
+    ctx.clock,
+    ctx.config.serviceTz,
+    images,
+  );
   return {
     name: 'pets',
     service,

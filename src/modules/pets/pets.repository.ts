@@ -93,7 +93,11 @@ export class PetsRepository {
     return Number(row?.n ?? 0);
   }
 
-  async update(id: number, changes: Partial<Omit<PetRow, 'id' | 'ownerId' | 'createdAt'>>, t: Transaction): Promise<void> {
+  async update(
+    id: number,
+    changes: Partial<Omit<PetRow, 'id' | 'ownerId' | 'createdAt'>>,
+    t: Transaction,
+  ): Promise<void> {
     await this.Pet.update(changes, { where: { id }, transaction: t });
   }
 }

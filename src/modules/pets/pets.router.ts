@@ -14,29 +14,53 @@ const tag = 'Pets';
 export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSpec[] {
   return [
     {
-      method: 'get', path: '/pets', tag, auth: true, query: s.listPetsQuery, summary: 'My pets, oldest first',
+      method: 'get',
+      path: '/pets',
+      tag,
+      auth: true,
+      query: s.listPetsQuery,
+      summary: 'My pets, oldest first',
       responses: { 200: { description: 'A page of pets', schema: s.petListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await pets.list(user.id, query) }),
     },
     {
-      method: 'post', path: '/pets', tag, auth: true, body: s.createPetBody,
+      method: 'post',
+      path: '/pets',
+      tag,
+      auth: true,
+      body: s.createPetBody,
       summary: `Add a pet (at most ${s.MAX_PETS_PER_OWNER} per account; 409 past that)`,
       responses: { 201: { description: 'Created', schema: s.petSchema } },
       handler: async ({ user, body }) => ({ status: 201, body: await pets.create(user.id, body) }),
     },
     {
-      method: 'get', path: '/pets/:id', tag, auth: true, params: idParams, summary: 'One of my pets',
+      method: 'get',
+      path: '/pets/:id',
+      tag,
+      auth: true,
+      params: idParams,
+      summary: 'One of my pets',
       responses: { 200: { description: 'The pet', schema: s.petSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await pets.get(user.id, params.id) }),
     },
     {
-      method: 'patch', path: '/pets/:id', tag, auth: true, params: idParams, body: s.updatePetBody,
+      method: 'patch',
+      path: '/pets/:id',
+      tag,
+      auth: true,
+      params: idParams,
+      body: s.updatePetBody,
       summary: 'Change my pet (null or "" clears breed, birthDate, notes)',
       responses: { 200: { description: 'Updated', schema: s.petSchema } },
       handler: async ({ user, params, body }) => ({ status: 200, body: await pets.update(user.id, params.id, body) }),
     },
     {
-      method: 'delete', path: '/pets/:id', tag, auth: true, params: idParams, summary: 'Remove my pet (kept for reservation history)',
+      method: 'delete',
+      path: '/pets/:id',
+      tag,
+      auth: true,
+      params: idParams,
+      summary: 'Remove my pet (kept for reservation history)',
       responses: { 204: { description: 'Deleted' } },
       handler: async ({ user, params }) => {
         await pets.remove(user.id, params.id);
@@ -44,10 +68,20 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
       },
     },
     {
-      method: 'put', path: '/pets/:id/photo', tag, auth: true, params: idParams, upload: { field: 'image' }, before: upload,
-      summary: 'Set the photo: JPEG, PNG, WebP, GIF or AVIF up to 10 MB, stored as a 120×120 WebP (415 for other formats)',
+      method: 'put',
+      path: '/pets/:id/photo',
+      tag,
+      auth: true,
+      params: idParams,
+      upload: { field: 'image' },
+      before: upload,
+      summary:
+        'Set the photo: JPEG, PNG, WebP, GIF or AVIF up to 10 MB, stored as a 120×120 WebP (415 for other formats)',
       responses: { 200: { description: 'The new photo', schema: s.photoSchema } },
-      handler: async ({ user, params, req }) => ({ status: 200, body: await pets.setPhoto(user.id, params.id, uploadedFile(req)) }),
+      handler: async ({ user, params, req }) => ({
+        status: 200,
+        body: await pets.setPhoto(user.id, params.id, uploadedFile(req)),
+      }),
     },
   ];
 }

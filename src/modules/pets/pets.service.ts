@@ -30,7 +30,9 @@ export function decodeCursor(cursor: string | undefined): number {
 
 /** Today's calendar day in the service time zone (`en-CA` formats as YYYY-MM-DD). */
 function today(clock: Clock, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(clock.now());
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    clock.now(),
+  );
 }
 
 /** Pets are private to their owner: every miss, someone else's pet included, is the same 404. */
@@ -44,10 +46,16 @@ export class PetsService {
     private readonly images: ImageService | null,
   ) {}
 
-  async list(ownerId: number, q: { limit: number; cursor?: string }): Promise<{ items: Pet[]; nextCursor: string | null }> {
+  async list(
+    ownerId: number,
+    q: { limit: number; cursor?: string },
+  ): Promise<{ items: Pet[]; nextCursor: string | null }> {
     const rows = await this.pets.listOwned(ownerId, decodeCursor(q.cursor), q.limit);
     const page = rows.slice(0, q.limit);
-    return { items: page.map(toPet), nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1].id) : null };
+    return {
+      items: page.map(toPet),
+      nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1].id) : null,
+    };
   }
 
   async get(ownerId: number, id: number): Promise<Pet> {

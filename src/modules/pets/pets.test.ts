@@ -32,11 +32,19 @@ afterAll(async () => {
 });
 
 const P = '/api/v1/pets';
-const dog = { name: 'Bori', species: 'dog', size: 'medium', breed: 'Jindo', birthDate: '2021-04-05', notes: 'Shy with bikes' };
+const dog = {
+  name: 'Bori',
+  species: 'dog',
+  size: 'medium',
+  breed: 'Jindo',
+  birthDate: '2021-04-05',
+  notes: 'Shy with bikes',
+};
 
 function files(dir = uploadDir): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
     .map((d) => path.relative(uploadDir, path.join(d.parentPath, d.name)))
     .sort();
@@ -82,9 +90,24 @@ describe('pets CRUD', () => {
     const res = await api.http
       .post(P)
       .set(bearer(s.accessToken))
-      .send({ name: '  Nabi ', species: 'cat', size: 'small', ownerId: other.user.id, id: 1, photoUrl: 'http://evil.test/x.png', deletedAt: '2020-01-01' })
+      .send({
+        name: '  Nabi ',
+        species: 'cat',
+        size: 'small',
+        ownerId: other.user.id,
+        id: 1,
+        photoUrl: 'http://evil.test/x.png',
+        deletedAt: '2020-01-01',
+      })
       .expect(201);
-    expect(res.body).toMatchObject({ name: 'Nabi', ownerId: s.user.id, breed: null, birthDate: null, notes: null, photoUrl: null });
+    expect(res.body).toMatchObject({
+      name: 'Nabi',
+      ownerId: s.user.id,
+      breed: null,
+      birthDate: null,
+      notes: null,
+      photoUrl: null,
+    });
     await api.http.get(`${P}/${res.body.id}`).set(bearer(s.accessToken)).expect(200);
   });
 
@@ -119,9 +142,19 @@ describe('pets CRUD', () => {
   it('accepts a birth date of today in the service time zone but not tomorrow', async () => {
     const s = await signup(api);
     const day = (offsetDays: number) =>
-      new Intl.DateTimeFormat('en-CA', { timeZone: ctx.config.serviceTz }).format(new Date(Date.now() + offsetDays * 86_400_000));
-    await api.http.post(P).set(bearer(s.accessToken)).send({ ...dog, birthDate: day(0) }).expect(201);
-    const res = await api.http.post(P).set(bearer(s.accessToken)).send({ ...dog, birthDate: day(1) }).expect(400);
+      new Intl.DateTimeFormat('en-CA', { timeZone: ctx.config.serviceTz }).format(
+        new Date(Date.now() + offsetDays * 86_400_000),
+      );
+    await api.http
+      .post(P)
+      .set(bearer(s.accessToken))
+      .send({ ...dog, birthDate: day(0) })
+      .expect(201);
+    const res = await api.http
+      .post(P)
+      .set(bearer(s.accessToken))
+      .send({ ...dog, birthDate: day(1) })
+      .expect(400);
     expect(res.body.errors).toEqual([{ path: 'body.birthDate', message: expect.stringMatching(/future/) }]);
   });
 
@@ -138,7 +171,14 @@ describe('pets CRUD', () => {
       .set(bearer(s.accessToken))
       .send({ name: 'Bori II', breed: null, notes: '', ownerId: 999, photoUrl: 'http://evil.test/a.png' })
       .expect(200);
-    expect(res.body).toMatchObject({ ...dog, name: 'Bori II', breed: null, notes: null, ownerId: s.user.id, photoUrl: null });
+    expect(res.body).toMatchObject({
+      ...dog,
+      name: 'Bori II',
+      breed: null,
+      notes: null,
+      ownerId: s.user.id,
+      photoUrl: null,
+    });
     expect(res.body.updatedAt >= (pet.updatedAt as string)).toBe(true);
     const got = await api.http.get(`${P}/${pet.id}`).set(bearer(s.accessToken)).expect(200);
     expect(got.body).toEqual(res.body);
@@ -237,7 +277,12 @@ describe('limits', () => {
     const s = await signup(api);
     for (let i = 0; i < 17; i++) await createPet(s.accessToken, { ...dog, name: `P${i}` });
     const burst = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => api.http.post(P).set(bearer(s.accessToken)).send({ ...dog, name: `Burst ${i}` })),
+      Array.from({ length: 6 }, (_, i) =>
+        api.http
+          .post(P)
+          .set(bearer(s.accessToken))
+          .send({ ...dog, name: `Burst ${i}` }),
+      ),
     );
     expect(burst.filter((r) => r.status === 201)).toHaveLength(3);
     const refused = burst.filter((r) => r.status !== 201);
@@ -294,7 +339,11 @@ describe('pet photos', () => {
     const s = await signup(api);
     const pet = await createPet(s.accessToken);
     const first = await putPhoto(s.accessToken, pet.id, await jpegWithExif()).expect(200);
-    expect(first.body).toEqual({ photoUrl: expect.stringMatching(new RegExp(`^http://pawmate\\.test/uploads/pets/${s.user.id}/[a-f0-9]{32}\\.webp$`)) });
+    expect(first.body).toEqual({
+      photoUrl: expect.stringMatching(
+        new RegExp(`^http://pawmate\\.test/uploads/pets/${s.user.id}/[a-f0-9]{32}\\.webp$`),
+      ),
+    });
     const stored = fs.readFileSync(fileOf(first.body.photoUrl));
     const meta = await sharp(stored).metadata();
     expect(meta).toMatchObject({ format: 'webp', width: 120, height: 120 });
@@ -309,7 +358,9 @@ describe('pet photos', () => {
     expect(served.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(Buffer.from(served.body).equals(stored)).toBe(true);
 
-    const second = await putPhoto(s.accessToken, pet.id, await image('png', 300, 500), 'x.png', 'image/png').expect(200);
+    const second = await putPhoto(s.accessToken, pet.id, await image('png', 300, 500), 'x.png', 'image/png').expect(
+      200,
+    );
     expect(second.body.photoUrl).not.toBe(first.body.photoUrl);
     expect(fs.existsSync(fileOf(second.body.photoUrl))).toBe(true);
     await eventually(() => !fs.existsSync(fileOf(first.body.photoUrl)));
@@ -317,7 +368,12 @@ describe('pet photos', () => {
   });
 
   it.each([
-    ['a text file named .png', Buffer.from('hello, I am text pretending to be a PNG\n'.repeat(10)), 'cute.png', 'image/png'],
+    [
+      'a text file named .png',
+      Buffer.from('hello, I am text pretending to be a PNG\n'.repeat(10)),
+      'cute.png',
+      'image/png',
+    ],
     ['an SVG', svg, 'cute.svg', 'image/svg+xml'],
     ['an SVG disguised as JPEG', svg, 'cute.jpg', 'image/jpeg'],
   ])('refuses %s with 415 and leaves the pet and storage as they were', async (_name, bytes, filename, type) => {
@@ -352,7 +408,10 @@ describe('pet photos', () => {
   it('answers an 11 MB upload with a 413 problem the client can read (declared length)', async () => {
     const s = await signup(api);
     const pet = await createPet(s.accessToken);
-    const res = await rawUpload(`${api.url}${P}/${pet.id}/photo`, { token: s.accessToken, body: Buffer.alloc(11 * 1024 * 1024, 7) });
+    const res = await rawUpload(`${api.url}${P}/${pet.id}/photo`, {
+      token: s.accessToken,
+      body: Buffer.alloc(11 * 1024 * 1024, 7),
+    });
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.json).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
@@ -362,7 +421,11 @@ describe('pet photos', () => {
     const s = await signup(api);
     const pet = await createPet(s.accessToken);
     const before = files();
-    const res = await rawUpload(`${api.url}${P}/${pet.id}/photo`, { token: s.accessToken, body: Buffer.alloc(11 * 1024 * 1024, 7), chunked: true });
+    const res = await rawUpload(`${api.url}${P}/${pet.id}/photo`, {
+      token: s.accessToken,
+      body: Buffer.alloc(11 * 1024 * 1024, 7),
+      chunked: true,
+    });
     expect(res.status).toBe(413);
     expect(res.json).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
     expect(files()).toEqual(before);
@@ -373,7 +436,11 @@ describe('pet photos', () => {
   it('accepts an upload just under 10 MB as far as size goes (then judges the bytes)', async () => {
     const s = await signup(api);
     const pet = await createPet(s.accessToken);
-    const res = await rawUpload(`${api.url}${P}/${pet.id}/photo`, { token: s.accessToken, body: Buffer.alloc(10 * 1024 * 1024 - 1024, 7), chunked: true });
+    const res = await rawUpload(`${api.url}${P}/${pet.id}/photo`, {
+      token: s.accessToken,
+      body: Buffer.alloc(10 * 1024 * 1024 - 1024, 7),
+      chunked: true,
+    });
     expect(res.status).toBe(415);
   });
 
@@ -392,7 +459,12 @@ describe('pet photos', () => {
     const wrongField = await api.http.put(url).set(bearer(s.accessToken)).attach('photo', jpeg, 'a.jpg').expect(400);
     expect(wrongField.body.errors[0].path).toBe('body.photo');
 
-    const two = await api.http.put(url).set(bearer(s.accessToken)).attach('image', jpeg, 'a.jpg').attach('image', jpeg, 'b.jpg').expect(400);
+    const two = await api.http
+      .put(url)
+      .set(bearer(s.accessToken))
+      .attach('image', jpeg, 'a.jpg')
+      .attach('image', jpeg, 'b.jpg')
+      .expect(400);
     expect(two.body.code).toBe('VALIDATION_FAILED');
 
     const got = await api.http.get(`${P}/${pet.id}`).set(bearer(s.accessToken)).expect(200);

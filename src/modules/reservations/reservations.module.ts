@@ -28,7 +28,9 @@ export function createReservationsModule(ctx: ModuleContext, services: Services)
     logger: ctx.logger,
   });
   sitters.setFullDayFilter(({ from, to }) => ({
-    where: ['NOT EXISTS (SELECT 1 FROM sitter_booked_days b WHERE b.sitterId = s.id AND b.day BETWEEN ? AND ? AND b.pets >= s.maxPets)'],
+    where: [
+      'NOT EXISTS (SELECT 1 FROM sitter_booked_days b WHERE b.sitterId = s.id AND b.day BETWEEN ? AND ? AND b.pets >= s.maxPets)',
+    ],
     replacements: [from, to],
   }));
   return {

@@ -26,8 +26,15 @@ export interface Reservation {
 const gone = (id: number): PublicUser => ({ id, nickname: 'Deleted user', bio: '', avatarUrl: null, isSitter: false });
 
 /** Presents a page of reservations with one user lookup for all of them (no N+1). */
-export async function presentReservations(rows: ReservationRow[], users: UsersService, t?: Transaction): Promise<Reservation[]> {
-  const people = await users.publicUsers(rows.flatMap((r) => [r.ownerId, r.sitterUserId]), t);
+export async function presentReservations(
+  rows: ReservationRow[],
+  users: UsersService,
+  t?: Transaction,
+): Promise<Reservation[]> {
+  const people = await users.publicUsers(
+    rows.flatMap((r) => [r.ownerId, r.sitterUserId]),
+    t,
+  );
   return rows.map((r) => {
     const sitterUser = people.get(r.sitterUserId) ?? gone(r.sitterUserId);
     return {
@@ -38,7 +45,12 @@ export async function presentReservations(rows: ReservationRow[], users: UsersSe
       endDate: String(r.endDate),
       pets: JSON.parse(r.petsJson) as Pet[],
       owner: people.get(r.ownerId) ?? gone(r.ownerId),
-      sitter: { id: r.sitterId, userId: r.sitterUserId, nickname: sitterUser.nickname, avatarUrl: sitterUser.avatarUrl },
+      sitter: {
+        id: r.sitterId,
+        userId: r.sitterUserId,
+        nickname: sitterUser.nickname,
+        avatarUrl: sitterUser.avatarUrl,
+      },
       totalPrice: Number(r.totalPrice),
       note: r.note,
       chatRoomId: r.chatRoomId,

@@ -26,7 +26,10 @@ export interface ReservationRow {
   updatedAt: Date;
 }
 
-export type NewReservation = Omit<ReservationRow, 'id' | 'chatRoomId' | 'cancelledBy' | 'cancelReason' | 'reminderSentAt' | 'createdAt' | 'updatedAt' | 'status'>;
+export type NewReservation = Omit<
+  ReservationRow,
+  'id' | 'chatRoomId' | 'cancelledBy' | 'cancelReason' | 'reminderSentAt' | 'createdAt' | 'updatedAt' | 'status'
+>;
 
 export interface IdempotencyRow {
   id: number;
@@ -58,8 +61,22 @@ export class ReservationsRepository {
          totalPrice, note, status, expiresAt, createdAt, updatedAt)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?)`,
       {
-        replacements: [r.ownerId, r.sitterId, r.sitterUserId, r.service, r.startDate, r.endDate, r.petCount, r.petsJson, r.unitPrice,
-          r.totalPrice, r.note, r.expiresAt, now, now],
+        replacements: [
+          r.ownerId,
+          r.sitterId,
+          r.sitterUserId,
+          r.service,
+          r.startDate,
+          r.endDate,
+          r.petCount,
+          r.petsJson,
+          r.unitPrice,
+          r.totalPrice,
+          r.note,
+          r.expiresAt,
+          now,
+          now,
+        ],
         transaction: t,
         type: QueryTypes.INSERT,
       },
@@ -72,12 +89,19 @@ export class ReservationsRepository {
   }
 
   async findById(id: number, t?: Transaction, lock = false): Promise<ReservationRow | null> {
-    const rows = await this.select<ReservationRow>(`SELECT ${COLS} FROM reservations WHERE id = ? ${lock && t ? 'FOR UPDATE' : ''}`, [id], t);
+    const rows = await this.select<ReservationRow>(
+      `SELECT ${COLS} FROM reservations WHERE id = ? ${lock && t ? 'FOR UPDATE' : ''}`,
+      [id],
+      t,
+    );
     return rows[0] ?? null;
   }
 
   /** Newest first; `role` narrows to one side; `beforeId` is the cursor. */
-  list(userId: number, q: { role?: 'owner' | 'sitter'; status?: ReservationStatus; beforeId?: number; limit: number }): Promise<ReservationRow[]> {
+  list(
+    userId: number,
+    q: { role?: 'owner' | 'sitter'; status?: ReservationStatus; beforeId?: number; limit: number },
+  ): Promise<ReservationRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.role === 'owner') where.push('ownerId = ?');
@@ -93,11 +117,20 @@ export class ReservationsRepository {
       where.push('id < ?');
       params.push(q.beforeId);
     }
-    return this.select<ReservationRow>(`SELECT ${COLS} FROM reservations WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${q.limit}`, params);
+    return this.select<ReservationRow>(
+      `SELECT ${COLS} FROM reservations WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${q.limit}`,
+      params,
+    );
   }
 
   /** Open (requested or accepted) reservations of this owner with this sitter overlapping the days. */
-  async hasOpenOverlap(ownerId: number, sitterId: number, start: string, end: string, t: Transaction): Promise<boolean> {
+  async hasOpenOverlap(
+    ownerId: number,
+    sitterId: number,
+    start: string,
+    end: string,
+    t: Transaction,
+  ): Promise<boolean> {
     const rows = await this.select(
       `SELECT id FROM reservations WHERE ownerId = ? AND sitterId = ? AND status IN ('requested', 'accepted')
          AND startDate <= ? AND endDate >= ? LIMIT 1 FOR UPDATE`,
@@ -128,8 +161,16 @@ export class ReservationsRepository {
   }
 
   async removeLoad(sitterId: number, start: string, end: string, pets: number, t: Transaction): Promise<void> {
-    await this.exec('UPDATE sitter_booked_days SET pets = GREATEST(pets, ?) - ? WHERE sitterId = ? AND day BETWEEN ? AND ?', [pets, pets, sitterId, start, end], t);
-    await this.exec('DELETE FROM sitter_booked_days WHERE sitterId = ? AND day BETWEEN ? AND ? AND pets = 0', [sitterId, start, end], t);
+    await this.exec(
+      'UPDATE sitter_booked_days SET pets = GREATEST(pets, ?) - ? WHERE sitterId = ? AND day BETWEEN ? AND ?',
+      [pets, pets, sitterId, start, end],
+      t,
+    );
+    await this.exec(
+      'DELETE FROM sitter_booked_days WHERE sitterId = ? AND day BETWEEN ? AND ? AND pets = 0',
+      [sitterId, start, end],
+      t,
+    );
   }
 
   /** Guarded transition: only from one of `from`; returns false when the row was not in such a state. */
@@ -185,7 +226,14 @@ export class ReservationsRepository {
 
   // --- idempotency keys ----------------------------------------------------------------------------
 
-  async insertKey(userId: number, scope: string, key: string, requestHash: string, now: Date, t: Transaction): Promise<number> {
+  async insertKey(
+    userId: number,
+    scope: string,
+    key: string,
+    requestHash: string,
+    now: Date,
+    t: Transaction,
+  ): Promise<number> {
     const [id] = await this.sequelize.query(
       'INSERT INTO idempotency_keys (userId, scope, idemKey, requestHash, createdAt) VALUES (?, ?, ?, ?, ?)',
       { replacements: [userId, scope, key, requestHash, now], transaction: t, type: QueryTypes.INSERT },
@@ -194,7 +242,11 @@ export class ReservationsRepository {
   }
 
   async saveKeyResponse(id: number, status: number, body: unknown, t: Transaction): Promise<void> {
-    await this.exec('UPDATE idempotency_keys SET responseStatus = ?, responseBody = ? WHERE id = ?', [status, JSON.stringify(body), id], t);
+    await this.exec(
+      'UPDATE idempotency_keys SET responseStatus = ?, responseBody = ? WHERE id = ?',
+      [status, JSON.stringify(body), id],
+      t,
+    );
   }
 
   async findKey(userId: number, scope: string, key: string): Promise<IdempotencyRow | null> {
@@ -206,6 +258,8 @@ export class ReservationsRepository {
   }
 
   async deleteKeyIfOlder(id: number, before: Date): Promise<void> {
-    await this.sequelize.query('DELETE FROM idempotency_keys WHERE id = ? AND createdAt < ?', { replacements: [id, before] });
+    await this.sequelize.query('DELETE FROM idempotency_keys WHERE id = ? AND createdAt < ?', {
+      replacements: [id, before],
+    });
   }
 }

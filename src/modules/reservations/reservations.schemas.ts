@@ -5,7 +5,9 @@ import { SERVICES, day } from '../sitters/sitters.schemas';
 const STATUSES = ['requested', 'accepted', 'rejected', 'cancelled', 'completed'] as const;
 export const createBody = Joi.object({
   sitterId: idParam,
-  service: Joi.string().valid(...SERVICES).required(),
+  service: Joi.string()
+    .valid(...SERVICES)
+    .required(),
   petIds: Joi.array().items(Joi.number().integer().min(1).max(4294967295)).min(1).max(10).unique().required(),
   startDate: day.required(),
   endDate: day.required(),
@@ -35,8 +37,15 @@ export const createHeaders = Joi.object({
 });
 
 const petSchema = Joi.object({
-  id: Joi.number(), ownerId: Joi.number(), name: Joi.string(), species: Joi.string(), breed: Joi.string().allow(null),
-  size: Joi.string(), birthDate: Joi.string().allow(null), notes: Joi.string().allow(null), photoUrl: Joi.string().allow(null),
+  id: Joi.number(),
+  ownerId: Joi.number(),
+  name: Joi.string(),
+  species: Joi.string(),
+  breed: Joi.string().allow(null),
+  size: Joi.string(),
+  birthDate: Joi.string().allow(null),
+  notes: Joi.string().allow(null),
+  photoUrl: Joi.string().allow(null),
 });
 
 export const reservationSchema = Joi.object({
@@ -47,7 +56,12 @@ export const reservationSchema = Joi.object({
   endDate: Joi.string(),
   pets: Joi.array().items(petSchema),
   owner: publicUserSchema,
-  sitter: Joi.object({ id: Joi.number(), userId: Joi.number(), nickname: Joi.string(), avatarUrl: Joi.string().allow(null) }),
+  sitter: Joi.object({
+    id: Joi.number(),
+    userId: Joi.number(),
+    nickname: Joi.string(),
+    avatarUrl: Joi.string().allow(null),
+  }),
   totalPrice: Joi.number().integer().description('KRW: price of the service × days × pets, fixed at request time'),
   note: Joi.string().allow(null),
   chatRoomId: Joi.number().allow(null),
@@ -59,5 +73,9 @@ export const reservationSchema = Joi.object({
 export const reservationList = listOf(reservationSchema);
 
 export const reviewSchema = Joi.object({
-  id: Joi.number(), rating: Joi.number(), comment: Joi.string().allow(null), author: publicUserSchema, createdAt: Joi.string().isoDate(),
+  id: Joi.number(),
+  rating: Joi.number(),
+  comment: Joi.string().allow(null),
+  author: publicUserSchema,
+  createdAt: Joi.string().isoDate(),
 });

@@ -16,7 +16,12 @@ import { addDays, dayIn, daysBetween } from '../sitters/sitters.days';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService } from '../notifications/notifications.service';
 import { TOPIC_MAIL } from '../auth/auth.service';
-import { ReservationsRepository, type Party, type ReservationRow, type ReservationStatus } from './reservations.repository';
+import {
+  ReservationsRepository,
+  type Party,
+  type ReservationRow,
+  type ReservationStatus,
+} from './reservations.repository';
 import { presentReservations, type Reservation } from './reservations.presenter';
 
 export const MAX_DAYS = 30;
@@ -40,7 +45,12 @@ export interface CreateInput {
 export type Action = 'accept' | 'reject' | 'cancel' | 'complete';
 
 /** Which party may take each action (API.md "Reservations"). */
-const ACTOR: Record<Action, 'sitter' | 'either'> = { accept: 'sitter', reject: 'sitter', cancel: 'either', complete: 'sitter' };
+const ACTOR: Record<Action, 'sitter' | 'either'> = {
+  accept: 'sitter',
+  reject: 'sitter',
+  cancel: 'either',
+  complete: 'sitter',
+};
 
 export interface ReservationsDeps {
   sequelize: Sequelize;
@@ -68,7 +78,8 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-const daysOf = (start: string, end: string) => Array.from({ length: daysBetween(start, end) + 1 }, (_, i) => addDays(start, i));
+const daysOf = (start: string, end: string) =>
+  Array.from({ length: daysBetween(start, end) + 1 }, (_, i) => addDays(start, i));
 
 export class ReservationsService {
   constructor(private readonly d: ReservationsDeps) {}
@@ -84,8 +95,18 @@ export class ReservationsService {
    * same transaction) and replayed for 24 h to the same user and body; another body is a 409.
    * Refused requests store nothing, so a retry after fixing the cause goes through.
    */
-  async create(userId: number, input: CreateInput, idempotencyKey?: string): Promise<{ status: number; body: Reservation }> {
-    if (!idempotencyKey) return { status: 201, body: await inTransaction(this.d.sequelize, (t) => this.book(userId, input, t)).finally(() => this.d.outbox.nudge()) };
+  async create(
+    userId: number,
+    input: CreateInput,
+    idempotencyKey?: string,
+  ): Promise<{ status: number; body: Reservation }> {
+    if (!idempotencyKey)
+      return {
+        status: 201,
+        body: await inTransaction(this.d.sequelize, (t) => this.book(userId, input, t)).finally(() =>
+          this.d.outbox.nudge(),
+        ),
+      };
 
     const hash = createHash('sha256').update(canonical(input)).digest('hex');
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -93,7 +114,14 @@ export class ReservationsService {
       if (replay) return replay;
       try {
         const body = await inTransaction(this.d.sequelize, async (t) => {
-          const keyId = await this.d.repo.insertKey(userId, IDEMPOTENCY_SCOPE, idempotencyKey, hash, this.d.clock.now(), t);
+          const keyId = await this.d.repo.insertKey(
+            userId,
+            IDEMPOTENCY_SCOPE,
+            idempotencyKey,
+            hash,
+            this.d.clock.now(),
+            t,
+          );
           const reservation = await this.book(userId, input, t);
           await this.d.repo.saveKeyResponse(keyId, 201, reservation, t);
           return reservation;
@@ -108,7 +136,11 @@ export class ReservationsService {
     throw Conflict('A request with this Idempotency-Key is still in progress; retry shortly');
   }
 
-  private async replayKey(userId: number, key: string, hash: string): Promise<{ status: number; body: Reservation } | null> {
+  private async replayKey(
+    userId: number,
+    key: string,
+    hash: string,
+  ): Promise<{ status: number; body: Reservation } | null> {
     const row = await this.d.repo.findKey(userId, IDEMPOTENCY_SCOPE, key);
     if (!row) return null;
     const expiredBefore = new Date(this.d.clock.now().getTime() - IDEMPOTENCY_TTL_MS);
@@ -117,7 +149,8 @@ export class ReservationsService {
       return null;
     }
     if (row.requestHash !== hash) throw Conflict('This Idempotency-Key was used with a different request body');
-    if (row.responseStatus === null || row.responseBody === null) throw Conflict('A request with this Idempotency-Key is still in progress');
+    if (row.responseStatus === null || row.responseBody === null)
+      throw Conflict('A request with this Idempotency-Key is still in progress');
     return { status: row.responseStatus, body: JSON.parse(row.responseBody) as Reservation };
   }
 
@@ -132,7 +165,8 @@ export class ReservationsService {
     const unitPrice = this.d.sitters.priceOf(sitter, input.service);
     if (unitPrice === null) throw Conflict(`This sitter does not offer ${input.service}`);
     const refused = pets.filter((p) => !this.d.sitters.accepts(sitter, p.size));
-    if (refused.length) throw Conflict(`This sitter does not take ${refused[0].size} pets (${refused.map((p) => p.name).join(', ')})`);
+    if (refused.length)
+      throw Conflict(`This sitter does not take ${refused[0].size} pets (${refused.map((p) => p.name).join(', ')})`);
     if (pets.length > sitter.maxPets) throw Conflict(`This sitter takes at most ${sitter.maxPets} pet(s) at a time`);
     const unavailable = await this.d.sitters.unavailableWithin(sitter.id, input.startDate, input.endDate, t);
     if (unavailable.length) throw Conflict(`The sitter is unavailable on ${unavailable.join(', ')}`);
@@ -162,7 +196,11 @@ export class ReservationsService {
       t,
     );
     if (this.d.chat) {
-      const { roomId } = await this.d.chat.createRoomInTx(t, { type: 'reservation', memberIds: [ownerId, sitter.userId], reservationId: id });
+      const { roomId } = await this.d.chat.createRoomInTx(t, {
+        type: 'reservation',
+        memberIds: [ownerId, sitter.userId],
+        reservationId: id,
+      });
       await this.d.repo.setChatRoom(id, roomId, t);
     }
     const row = (await this.d.repo.findById(id, t))!;
@@ -171,17 +209,28 @@ export class ReservationsService {
   }
 
   private checkDates(start: string, end: string, today: string) {
-    if (start < today) throw ValidationFailed('startDate is in the past', [{ path: 'body.startDate', message: `must be ${today} or later` }]);
-    if (end < start) throw ValidationFailed('endDate is before startDate', [{ path: 'body.endDate', message: 'must not be before startDate' }]);
+    if (start < today)
+      throw ValidationFailed('startDate is in the past', [
+        { path: 'body.startDate', message: `must be ${today} or later` },
+      ]);
+    if (end < start)
+      throw ValidationFailed('endDate is before startDate', [
+        { path: 'body.endDate', message: 'must not be before startDate' },
+      ]);
     if (daysBetween(start, end) + 1 > MAX_DAYS) {
-      throw ValidationFailed(`A reservation covers at most ${MAX_DAYS} days`, [{ path: 'body.endDate', message: `at most ${MAX_DAYS} days after startDate` }]);
+      throw ValidationFailed(`A reservation covers at most ${MAX_DAYS} days`, [
+        { path: 'body.endDate', message: `at most ${MAX_DAYS} days after startDate` },
+      ]);
     }
   }
 
   /** Capacity: pets already accepted on each day + these pets must fit `maxPets` (caller holds the sitter lock). */
   private async requireRoom(sitter: SitterRow, start: string, end: string, pets: number, t: Transaction) {
     const load = await this.d.repo.bookedLoad(sitter.id, start, end, t);
-    const full = [...load.entries()].filter(([, booked]) => booked + pets > sitter.maxPets).map(([day]) => day).sort();
+    const full = [...load.entries()]
+      .filter(([, booked]) => booked + pets > sitter.maxPets)
+      .map(([day]) => day)
+      .sort();
     if (full.length) throw Conflict(`The sitter is fully booked on ${full.join(', ')}`);
   }
 
@@ -193,7 +242,10 @@ export class ReservationsService {
     return (await presentReservations([row!], this.d.users))[0];
   }
 
-  async list(userId: number, q: { role?: 'owner' | 'sitter'; status?: ReservationStatus; limit: number; cursor?: string }) {
+  async list(
+    userId: number,
+    q: { role?: 'owner' | 'sitter'; status?: ReservationStatus; limit: number; cursor?: string },
+  ) {
     const beforeId = q.cursor ? Number(q.cursor) : undefined;
     if (beforeId !== undefined && !(Number.isSafeInteger(beforeId) && beforeId > 0)) {
       throw invalidCursor();
@@ -219,7 +271,8 @@ export class ReservationsService {
     const row = await inTransaction(this.d.sequelize, async (t) => {
       const peek = await this.d.repo.findById(id, t);
       const role = this.roleOf(peek, userId);
-      if (ACTOR[action] === 'sitter' && role !== 'sitter') throw Forbidden(`Only the sitter can ${action} a reservation`);
+      if (ACTOR[action] === 'sitter' && role !== 'sitter')
+        throw Forbidden(`Only the sitter can ${action} a reservation`);
       // Lock order everywhere: sitter row, then reservation row.
       const sitter = await this.d.sitters.lockForBooking(peek!.sitterId, t);
       const r = (await this.d.repo.findById(id, t, true))!;
@@ -257,7 +310,8 @@ export class ReservationsService {
   }
 
   private requireStatus(r: ReservationRow, allowed: ReservationStatus[], action: Action) {
-    if (!allowed.includes(r.status)) throw Conflict(`A ${r.status} reservation cannot be ${action === 'cancel' ? 'cancelled' : `${action}ed`}`);
+    if (!allowed.includes(r.status))
+      throw Conflict(`A ${r.status} reservation cannot be ${action === 'cancel' ? 'cancelled' : `${action}ed`}`);
   }
 
   private async cancel(r: ReservationRow, by: Party, reason: string | null, now: Date, t: Transaction) {
@@ -280,7 +334,13 @@ export class ReservationsService {
       let reviewId: number;
       try {
         reviewId = await this.d.sitters.addReview(
-          { reservationId: r!.id, sitterId: r!.sitterId, authorId: userId, rating: input.rating, comment: input.comment ?? null },
+          {
+            reservationId: r!.id,
+            sitterId: r!.sitterId,
+            authorId: userId,
+            rating: input.rating,
+            comment: input.comment ?? null,
+          },
           t,
         );
       } catch (err) {
@@ -298,7 +358,13 @@ export class ReservationsService {
     });
     this.d.outbox.nudge();
     const author = (await this.d.users.publicUsers([userId])).get(userId)!;
-    return { id: result.reviewId, rating: input.rating, comment: input.comment ?? null, author, createdAt: result.createdAt.toISOString() };
+    return {
+      id: result.reviewId,
+      rating: input.rating,
+      comment: input.comment ?? null,
+      author,
+      createdAt: result.createdAt.toISOString(),
+    };
   }
 
   // --- scheduled work ----------------------------------------------------------------------------
@@ -310,14 +376,23 @@ export class ReservationsService {
   async sweep(): Promise<{ expired: number; reminded: number; completed: number }> {
     const today = this.today();
     const now = this.d.clock.now();
-    const expired = await this.sweepBatches((t) => this.d.repo.claimExpired(now, today, SWEEP_BATCH, t), async (r, t) => {
-      await this.d.repo.transition(r.id, ['requested'], 'cancelled', now, t, { by: 'system', reason: 'The sitter did not answer in time' });
-      await this.notify(t, { ...r, status: 'cancelled' }, 'cancelled', 'system');
-    });
-    const reminded = await this.sweepBatches((t) => this.d.repo.claimDueReminders(addDays(today, 1), SWEEP_BATCH, t), async (r, t) => {
-      await this.d.repo.markReminded(r.id, now, t);
-      await this.mailReminder(r, t);
-    });
+    const expired = await this.sweepBatches(
+      (t) => this.d.repo.claimExpired(now, today, SWEEP_BATCH, t),
+      async (r, t) => {
+        await this.d.repo.transition(r.id, ['requested'], 'cancelled', now, t, {
+          by: 'system',
+          reason: 'The sitter did not answer in time',
+        });
+        await this.notify(t, { ...r, status: 'cancelled' }, 'cancelled', 'system');
+      },
+    );
+    const reminded = await this.sweepBatches(
+      (t) => this.d.repo.claimDueReminders(addDays(today, 1), SWEEP_BATCH, t),
+      async (r, t) => {
+        await this.d.repo.markReminded(r.id, now, t);
+        await this.mailReminder(r, t);
+      },
+    );
     const completed = await this.sweepBatches(
       (t) => this.d.repo.claimAutoComplete(addDays(today, -AUTO_COMPLETE_AFTER_DAYS), SWEEP_BATCH, t),
       async (r, t) => {
@@ -329,7 +404,10 @@ export class ReservationsService {
     return { expired, reminded, completed };
   }
 
-  private async sweepBatches(claim: (t: Transaction) => Promise<ReservationRow[]>, apply: (r: ReservationRow, t: Transaction) => Promise<void>) {
+  private async sweepBatches(
+    claim: (t: Transaction) => Promise<ReservationRow[]>,
+    apply: (r: ReservationRow, t: Transaction) => Promise<void>,
+  ) {
     let total = 0;
     for (;;) {
       const n = await inTransaction(
@@ -348,13 +426,23 @@ export class ReservationsService {
   }
 
   private async mailReminder(r: ReservationRow, t: Transaction) {
-    const [owner, sitter] = await Promise.all([this.d.users.findById(r.ownerId, t), this.d.users.findById(r.sitterUserId, t)]);
+    const [owner, sitter] = await Promise.all([
+      this.d.users.findById(r.ownerId, t),
+      this.d.users.findById(r.sitterUserId, t),
+    ]);
     for (const [to, other] of [
       [owner, sitter],
       [sitter, owner],
     ] as const) {
       if (!to) continue;
-      const mail = templates.reservationReminder(to.email, to.nickname, other?.nickname ?? 'your Pawmate partner', r.service, r.startDate, r.endDate);
+      const mail = templates.reservationReminder(
+        to.email,
+        to.nickname,
+        other?.nickname ?? 'your Pawmate partner',
+        r.service,
+        r.startDate,
+        r.endDate,
+      );
       await addToOutbox(this.d.sequelize, t, this.d.clock, TOPIC_MAIL, mail);
     }
   }
@@ -364,7 +452,8 @@ export class ReservationsService {
   /** Tells the other party (both, for the system's moves); nobody is notified of their own action. */
   private async notify(t: Transaction, r: ReservationRow, status: ReservationStatus, actor: Party) {
     if (!this.d.notifications) return;
-    const recipients = actor === 'system' ? [r.ownerId, r.sitterUserId] : [actor === 'owner' ? r.sitterUserId : r.ownerId];
+    const recipients =
+      actor === 'system' ? [r.ownerId, r.sitterUserId] : [actor === 'owner' ? r.sitterUserId : r.ownerId];
     const pets = (JSON.parse(r.petsJson) as Pet[]).map((p) => p.name).join(', ');
     const titles: Partial<Record<ReservationStatus, string>> = {
       requested: 'New reservation request',

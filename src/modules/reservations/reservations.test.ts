@@ -14,7 +14,11 @@ const service = () => api.pawmate.services.reservations as ReservationsService;
 beforeAll(async () => {
   await smtp.start();
   // Tokens outlive the clock jumps of these tests (days, not minutes).
-  ctx = await new TestContext({ clock, smtpUrl: smtp.url, env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) } }).setup();
+  ctx = await new TestContext({
+    clock,
+    smtpUrl: smtp.url,
+    env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) },
+  }).setup();
   api = await ctx.instance();
 });
 afterAll(async () => {
@@ -23,10 +27,16 @@ afterAll(async () => {
 });
 beforeEach(() => clock.set('2027-03-01T00:00:00Z'));
 
-const post = (s: Session, path: string, body: object = {}) => api.http.post(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
+const post = (s: Session, path: string, body: object = {}) =>
+  api.http.post(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
 const get = (s: Session, path: string) => api.http.get(`/api/v1${path}`).set(bearer(s.accessToken));
 
-function request(owner: Session, sitterId: number, petIds: number[], o: Partial<{ startDate: string; endDate: string; service: string }> = {}) {
+function request(
+  owner: Session,
+  sitterId: number,
+  petIds: number[],
+  o: Partial<{ startDate: string; endDate: string; service: string }> = {},
+) {
   return post(owner, '/reservations', {
     sitterId,
     service: o.service ?? 'boarding',
@@ -67,7 +77,10 @@ describe('POST /reservations', () => {
     const rooms = await get(sitterUser, '/chat/rooms').expect(200);
     expect(rooms.body.items.map((r: { id: number }) => r.id)).toContain(reservation.chatRoomId);
     const notes = await get(sitterUser, '/notifications').expect(200);
-    expect(notes.body.items[0]).toMatchObject({ type: 'reservation.requested', data: { reservationId: reservation.id } });
+    expect(notes.body.items[0]).toMatchObject({
+      type: 'reservation.requested',
+      data: { reservationId: reservation.id },
+    });
     // The owner is not notified of their own request.
     const mine = await get(owner, '/notifications').expect(200);
     expect(mine.body.items).toHaveLength(0);
@@ -77,7 +90,12 @@ describe('POST /reservations', () => {
     const { sitter } = await makeSitter(api, { services: ['daycare'], prices: { daycare: 25_000 }, maxPets: 3 });
     const owner = await signup(api);
     const pets = [await makePet(api, owner), await makePet(api, owner, { name: 'Kong', size: 'medium' })];
-    const res = await request(owner, sitter.id, pets.map((p) => p.id), { service: 'daycare', startDate: '2027-03-01', endDate: '2027-03-04' });
+    const res = await request(
+      owner,
+      sitter.id,
+      pets.map((p) => p.id),
+      { service: 'daycare', startDate: '2027-03-01', endDate: '2027-03-04' },
+    );
     expect(res.status).toBe(201);
     expect(res.body.totalPrice).toBe(25_000 * 4 * 2);
   });
@@ -107,7 +125,13 @@ describe('POST /reservations', () => {
     [{ sitterId: 1, petIds: [1, 1] }, 'body.petIds.1'],
   ])('validates the body %j (%s)', async (body, path) => {
     const owner = await signup(api);
-    const res = await post(owner, '/reservations', { service: 'boarding', petIds: [1], startDate: '2027-03-10', endDate: '2027-03-11', ...body }).expect(400);
+    const res = await post(owner, '/reservations', {
+      service: 'boarding',
+      petIds: [1],
+      startDate: '2027-03-10',
+      endDate: '2027-03-11',
+      ...body,
+    }).expect(400);
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
 
@@ -136,11 +160,18 @@ describe('POST /reservations', () => {
     const pet = await makePet(api, owner, { size: kind === 'size' ? 'large' : 'small' });
     const petIds = [pet.id];
     if (kind === 'maxPets') petIds.push((await makePet(api, owner, { name: 'Second' })).id);
-    if (kind === 'inactive') await api.http.delete('/api/v1/sitters/me').set(bearer(sitterUser.accessToken)).expect(204);
+    if (kind === 'inactive')
+      await api.http.delete('/api/v1/sitters/me').set(bearer(sitterUser.accessToken)).expect(204);
     if (kind === 'unavailable') {
-      await api.http.put('/api/v1/sitters/me/unavailable-dates').set(bearer(sitterUser.accessToken)).send({ dates: ['2027-03-11'] }).expect(200);
+      await api.http
+        .put('/api/v1/sitters/me/unavailable-dates')
+        .set(bearer(sitterUser.accessToken))
+        .send({ dates: ['2027-03-11'] })
+        .expect(200);
     }
-    const res = await request(owner, sitter.id, petIds, { service: kind === 'service' ? 'daycare' : 'boarding' }).expect(409);
+    const res = await request(owner, sitter.id, petIds, {
+      service: kind === 'service' ? 'daycare' : 'boarding',
+    }).expect(409);
     expect(res.body).toMatchObject({ code: 'CONFLICT', detail: expect.any(String) });
     if (kind === 'unavailable') expect(res.body.detail).toContain('2027-03-11');
   });
@@ -155,7 +186,9 @@ describe('POST /reservations', () => {
     const { sitter, sitterUser, reservation } = await setup({ maxPets: 1 });
     await post(sitterUser, `/reservations/${reservation.id}/accept`).expect(200);
     const { owner, pet } = await makeOwner(api);
-    const res = await request(owner, sitter.id, [pet.id], { startDate: '2027-03-12', endDate: '2027-03-13' }).expect(409);
+    const res = await request(owner, sitter.id, [pet.id], { startDate: '2027-03-12', endDate: '2027-03-13' }).expect(
+      409,
+    );
     expect(res.body.detail).toContain('2027-03-12');
   });
 });
@@ -164,8 +197,15 @@ describe('Idempotency-Key', () => {
   it('replays the first answer for the same key and body, refuses another body, and creates once under concurrency', async () => {
     const { sitter } = await makeSitter(api, { maxPets: 3 });
     const { owner, pet } = await makeOwner(api);
-    const body = { sitterId: sitter.id, service: 'boarding', petIds: [pet.id], startDate: '2027-03-10', endDate: '2027-03-11' };
-    const send = (b: object, key: string) => api.http.post('/api/v1/reservations').set(bearer(owner.accessToken)).set('Idempotency-Key', key).send(b);
+    const body = {
+      sitterId: sitter.id,
+      service: 'boarding',
+      petIds: [pet.id],
+      startDate: '2027-03-10',
+      endDate: '2027-03-11',
+    };
+    const send = (b: object, key: string) =>
+      api.http.post('/api/v1/reservations').set(bearer(owner.accessToken)).set('Idempotency-Key', key).send(b);
 
     const [a, b] = await Promise.all([send(body, 'key-1'), send(body, 'key-1')]);
     const statuses = [a.status, b.status].sort();
@@ -183,7 +223,12 @@ describe('Idempotency-Key', () => {
 
   it('refuses a malformed key', async () => {
     const owner = await signup(api);
-    const res = await api.http.post('/api/v1/reservations').set(bearer(owner.accessToken)).set('Idempotency-Key', 'x'.repeat(201)).send({}).expect(400);
+    const res = await api.http
+      .post('/api/v1/reservations')
+      .set(bearer(owner.accessToken))
+      .set('Idempotency-Key', 'x'.repeat(201))
+      .send({})
+      .expect(400);
     expect(res.body.errors[0].path).toMatch(/^headers\.idempotency-key/);
   });
 });
@@ -215,28 +260,35 @@ describe('lifecycle', () => {
     completed: { accept: 409, reject: 409, cancel: 409, complete: 409 },
   };
 
-  const cases = (Object.keys(expected) as State[]).flatMap((state) => ACTIONS.map((action) => [state, action] as const));
+  const cases = (Object.keys(expected) as State[]).flatMap((state) =>
+    ACTIONS.map((action) => [state, action] as const),
+  );
 
-  it.each(cases)('%s → %s: right party gets the table’s answer, the other party 403 (sitter moves), a stranger 404', async (state, action) => {
-    const { id, owner, sitterUser } = await reservationIn(state, state === 'completed');
-    const stranger = await signup(api);
-    await post(stranger, `/reservations/${id}/${action}`).expect(404);
-    if (action !== 'cancel') await post(owner, `/reservations/${id}/${action}`).expect(403);
-    const actor = action === 'cancel' ? owner : sitterUser;
-    const res = await post(actor, `/reservations/${id}/${action}`);
-    expect(res.status).toBe(expected[state][action]);
-    if (res.status === 200) {
-      const to = { accept: 'accepted', reject: 'rejected', cancel: 'cancelled', complete: 'completed' }[action];
-      expect(res.body).toMatchObject({ id, status: to });
-    } else {
-      const after = await get(owner, `/reservations/${id}`).expect(200);
-      expect(after.body.status).toBe(state);
-    }
-  });
+  it.each(cases)(
+    '%s → %s: right party gets the table’s answer, the other party 403 (sitter moves), a stranger 404',
+    async (state, action) => {
+      const { id, owner, sitterUser } = await reservationIn(state, state === 'completed');
+      const stranger = await signup(api);
+      await post(stranger, `/reservations/${id}/${action}`).expect(404);
+      if (action !== 'cancel') await post(owner, `/reservations/${id}/${action}`).expect(403);
+      const actor = action === 'cancel' ? owner : sitterUser;
+      const res = await post(actor, `/reservations/${id}/${action}`);
+      expect(res.status).toBe(expected[state][action]);
+      if (res.status === 200) {
+        const to = { accept: 'accepted', reject: 'rejected', cancel: 'cancelled', complete: 'completed' }[action];
+        expect(res.body).toMatchObject({ id, status: to });
+      } else {
+        const after = await get(owner, `/reservations/${id}`).expect(200);
+        expect(after.body.status).toBe(state);
+      }
+    },
+  );
 
   it('lets the sitter cancel too, with a reason, and tells the owner', async () => {
     const { reservation, sitterUser, owner } = await setup();
-    const res = await post(sitterUser, `/reservations/${reservation.id}/cancel`, { reason: 'Family emergency' }).expect(200);
+    const res = await post(sitterUser, `/reservations/${reservation.id}/cancel`, { reason: 'Family emergency' }).expect(
+      200,
+    );
     expect(res.body).toMatchObject({ status: 'cancelled', cancelledBy: 'sitter', cancelReason: 'Family emergency' });
     const notes = await get(owner, '/notifications').expect(200);
     expect(notes.body.items[0]).toMatchObject({ type: 'reservation.cancelled' });
@@ -274,7 +326,10 @@ describe('capacity under concurrency', () => {
     const ids: number[] = [];
     for (let i = 0; i < 20; i++) {
       const { owner, pet } = await makeOwner(api);
-      ids.push((await request(owner, sitter.id, [pet.id], { startDate: '2027-03-20', endDate: '2027-03-21' }).expect(201)).body.id);
+      ids.push(
+        (await request(owner, sitter.id, [pet.id], { startDate: '2027-03-20', endDate: '2027-03-21' }).expect(201)).body
+          .id,
+      );
     }
     const results = await Promise.all(ids.map((id) => post(sitterUser, `/reservations/${id}/accept`)));
     const codes = results.map((r) => r.status);
@@ -293,15 +348,25 @@ describe('capacity under concurrency', () => {
   });
 
   it('leaves a sitter whose days are full out of a search over those days', async () => {
-    const { user: sitterUser, sitter } = await makeSitter(api, { maxPets: 1, location: { lat: 35.1796, lng: 129.0756 } });
+    const { user: sitterUser, sitter } = await makeSitter(api, {
+      maxPets: 1,
+      location: { lat: 35.1796, lng: 129.0756 },
+    });
     const { owner, pet } = await makeOwner(api);
     const r = await request(owner, sitter.id, [pet.id], { startDate: '2027-04-01', endDate: '2027-04-02' }).expect(201);
     await api.pawmate.outbox.drain();
-    const search = (q: string) => api.http.get(`/api/v1/sitters/search?lat=35.1796&lng=129.0756&radiusKm=1${q}`).expect(200);
-    expect((await search('&from=2027-04-02&to=2027-04-03')).body.items.map((s: { id: number }) => s.id)).toContain(sitter.id);
+    const search = (q: string) =>
+      api.http.get(`/api/v1/sitters/search?lat=35.1796&lng=129.0756&radiusKm=1${q}`).expect(200);
+    expect((await search('&from=2027-04-02&to=2027-04-03')).body.items.map((s: { id: number }) => s.id)).toContain(
+      sitter.id,
+    );
     await post(sitterUser, `/reservations/${r.body.id}/accept`).expect(200);
-    expect((await search('&from=2027-04-02&to=2027-04-03')).body.items.map((s: { id: number }) => s.id)).not.toContain(sitter.id);
-    expect((await search('&from=2027-04-03&to=2027-04-05')).body.items.map((s: { id: number }) => s.id)).toContain(sitter.id);
+    expect((await search('&from=2027-04-02&to=2027-04-03')).body.items.map((s: { id: number }) => s.id)).not.toContain(
+      sitter.id,
+    );
+    expect((await search('&from=2027-04-03&to=2027-04-05')).body.items.map((s: { id: number }) => s.id)).toContain(
+      sitter.id,
+    );
     expect((await search('')).body.items.map((s: { id: number }) => s.id)).toContain(sitter.id);
   });
 });
@@ -353,18 +418,25 @@ describe('reviews', () => {
     await post(await signup(api), `/reservations/${s.reservation.id}/review`, { rating: 5 }).expect(404);
     const bad = await post(s.owner, `/reservations/${s.reservation.id}/review`, { rating: 6 }).expect(400);
     expect(bad.body.errors[0].path).toBe('body.rating');
-    const ok = await post(s.owner, `/reservations/${s.reservation.id}/review`, { rating: 4, comment: 'Great with Bori' }).expect(201);
+    const ok = await post(s.owner, `/reservations/${s.reservation.id}/review`, {
+      rating: 4,
+      comment: 'Great with Bori',
+    }).expect(201);
     expect(ok.body).toMatchObject({ rating: 4, comment: 'Great with Bori', author: { id: s.owner.user.id } });
     await post(s.owner, `/reservations/${s.reservation.id}/review`, { rating: 1 }).expect(409);
     const reviews = await api.http.get(`/api/v1/sitters/${s.sitter.id}/reviews`).expect(200);
-    expect(reviews.body.items).toEqual([expect.objectContaining({ id: ok.body.id, rating: 4, comment: 'Great with Bori' })]);
+    expect(reviews.body.items).toEqual([
+      expect.objectContaining({ id: ok.body.id, rating: 4, comment: 'Great with Bori' }),
+    ]);
     const notes = await get(s.sitterUser, '/notifications').expect(200);
     expect(notes.body.items.map((n: { type: string }) => n.type)).toContain('review.new');
   });
 
   it('gives one 201 and one 409 for concurrent double submits', async () => {
     const s = await completed();
-    const results = await Promise.all([1, 2].map(() => post(s.owner, `/reservations/${s.reservation.id}/review`, { rating: 3 })));
+    const results = await Promise.all(
+      [1, 2].map(() => post(s.owner, `/reservations/${s.reservation.id}/review`, { rating: 3 })),
+    );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
   });
 
@@ -382,14 +454,20 @@ describe('reviews', () => {
       await post(owner, `/reservations/${r.body.id}/review`, { rating }).expect(201);
     }
     const profile = await api.http.get(`/api/v1/sitters/${sitter.id}`).expect(200);
-    const [truth] = await api.sequelize.query<{ avg: string; n: number }>('SELECT AVG(rating) AS avg, COUNT(*) AS n FROM reviews WHERE sitterId = ?', {
-      replacements: [sitter.id],
-      type: QueryTypes.SELECT,
-    });
+    const [truth] = await api.sequelize.query<{ avg: string; n: number }>(
+      'SELECT AVG(rating) AS avg, COUNT(*) AS n FROM reviews WHERE sitterId = ?',
+      {
+        replacements: [sitter.id],
+        type: QueryTypes.SELECT,
+      },
+    );
     expect(profile.body.reviewCount).toBe(Number(truth.n));
     expect(profile.body.rating).toBeCloseTo(Number(truth.avg), 2);
     expect(profile.body.rating).toBeCloseTo(3.75, 2);
-    expect(profile.body.ratingSummary).toMatchObject({ count: 4, distribution: { '1': 0, '2': 1, '3': 0, '4': 2, '5': 1 } });
+    expect(profile.body.ratingSummary).toMatchObject({
+      count: 4,
+      distribution: { '1': 0, '2': 1, '3': 0, '4': 2, '5': 1 },
+    });
   });
 });
 
@@ -402,10 +480,19 @@ describe('scheduled sweeps (controllable clock)', () => {
     clock.advance(2 * 3600 * 1000);
     await Promise.all([service().sweep(), service().sweep()]);
     const r = await get(owner, `/reservations/${reservation.id}`).expect(200);
-    expect(r.body).toMatchObject({ status: 'cancelled', cancelledBy: 'system', cancelReason: expect.stringMatching(/did not answer/) });
+    expect(r.body).toMatchObject({
+      status: 'cancelled',
+      cancelledBy: 'system',
+      cancelReason: expect.stringMatching(/did not answer/),
+    });
     for (const who of [owner, sitterUser]) {
       const notes = await get(who, '/notifications').expect(200);
-      expect(notes.body.items.filter((n: { type: string; data: { reservationId: number } }) => n.type === 'reservation.cancelled' && n.data.reservationId === reservation.id)).toHaveLength(1);
+      expect(
+        notes.body.items.filter(
+          (n: { type: string; data: { reservationId: number } }) =>
+            n.type === 'reservation.cancelled' && n.data.reservationId === reservation.id,
+        ),
+      ).toHaveLength(1);
     }
   });
 
@@ -424,7 +511,8 @@ describe('scheduled sweeps (controllable clock)', () => {
   it('mails both parties a reminder on the day before the start, exactly once across concurrent sweeps', async () => {
     const { reservation, sitterUser, owner } = await setup();
     await post(sitterUser, `/reservations/${reservation.id}/accept`).expect(200);
-    const reminders = (email: string) => smtp.mails.filter((m) => m.to.includes(email) && /Reminder/.test(m.subject)).length;
+    const reminders = (email: string) =>
+      smtp.mails.filter((m) => m.to.includes(email) && /Reminder/.test(m.subject)).length;
     clock.set('2027-03-08T03:00:00Z');
     await service().sweep();
     await api.pawmate.outbox.drain();

@@ -44,7 +44,10 @@ async function settle(timeoutMs = 20_000) {
 
 /** The index holds exactly the active sitters, each where MySQL says. */
 async function expectIndexMatchesMysql() {
-  const rows = await api.sequelize.query<{ id: number; lat: number; lng: number }>('SELECT id, lat, lng FROM sitters WHERE active = 1 ORDER BY id', { type: QueryTypes.SELECT });
+  const rows = await api.sequelize.query<{ id: number; lat: number; lng: number }>(
+    'SELECT id, lat, lng FROM sitters WHERE active = 1 ORDER BY id',
+    { type: QueryTypes.SELECT },
+  );
   const members = (await api.redis.zrange(sitters.geo.key, 0, -1)).map(Number).sort((a, b) => a - b);
   expect(members).toEqual(rows.map((r) => r.id));
   const positions = (await api.redis.geopos(sitters.geo.key, ...rows.map((r) => String(r.id)))) as [string, string][];
@@ -80,7 +83,9 @@ describe('index consistency', () => {
     expect(await count('SELECT COUNT(*) AS n FROM sitters WHERE userId = ?', [s.user.id])).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM outbox WHERE topic = 'geo.sitter'")).toBe(outboxBefore);
     expect(await sitters.geo.size()).toBe(sizeBefore);
-    expect((await api.http.get('/api/v1/sitters/search').query({ lat: -1.2921, lng: 36.8219, radiusKm: 1 })).body.items).toEqual([]);
+    expect(
+      (await api.http.get('/api/v1/sitters/search').query({ lat: -1.2921, lng: 36.8219, radiusKm: 1 })).body.items,
+    ).toEqual([]);
 
     // An existing sitter whose move rolls back stays where it was.
     const t = await newSitter(48.8566, 2.3522);
@@ -133,10 +138,13 @@ describe('index consistency', () => {
     // Rows behind the service's back (no outbox): only a rebuild can index them.
     const now = new Date();
     for (let i = 0; i < 150; i++) {
-      const [uid] = await api.sequelize.query('INSERT INTO users (email, passwordHash, nickname, bio, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)', {
-        replacements: [`bulk${i}.${process.pid}.${Date.now()}@example.com`, 'x', 'Bulk', '', now, now],
-        type: QueryTypes.INSERT,
-      });
+      const [uid] = await api.sequelize.query(
+        'INSERT INTO users (email, passwordHash, nickname, bio, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)',
+        {
+          replacements: [`bulk${i}.${process.pid}.${Date.now()}@example.com`, 'x', 'Bulk', '', now, now],
+          type: QueryTypes.INSERT,
+        },
+      );
       await api.sequelize.query(
         `INSERT INTO sitters (userId, headline, bio, walkingPrice, minPrice, acceptsSmall, maxPets, lat, lng, address, active, createdAt, updatedAt)
          VALUES (?, 'Bulk', '', 10000, 10000, 1, 1, ?, ?, 'x', 1, ?, ?)`,
@@ -151,7 +159,11 @@ describe('index consistency', () => {
         const who = crew[k++ % crew.length];
         const auth = bearer(who.accessToken);
         if (k % 4 === 0) await api.http.delete('/api/v1/sitters/me').set(auth);
-        else await api.http.put('/api/v1/sitters/me').set(auth).send(body(30 + Math.random(), 30 + Math.random()));
+        else
+          await api.http
+            .put('/api/v1/sitters/me')
+            .set(auth)
+            .send(body(30 + Math.random(), 30 + Math.random()));
         if (k % 7 === 0) crew.push(await newSitter(40 + Math.random(), 40));
         writes++;
       }
@@ -192,7 +204,11 @@ describe('Redis outage', () => {
 });
 
 describe('npm run geo:reindex', () => {
-  const env = () => ({ DATABASE_URL: ctx.config.databaseUrl, REDIS_URL: ctx.config.redisUrl, REDIS_PREFIX: ctx.config.redisPrefix });
+  const env = () => ({
+    DATABASE_URL: ctx.config.databaseUrl,
+    REDIS_URL: ctx.config.redisUrl,
+    REDIS_PREFIX: ctx.config.redisPrefix,
+  });
 
   it('prints help, refuses bad options and missing configuration', async () => {
     const out: string[] = [];
@@ -208,7 +224,9 @@ describe('npm run geo:reindex', () => {
 
   it('rebuilds the index from MySQL with a progress line', async () => {
     // Drift the index: a stray member and a missing one.
-    const [victim] = await api.sequelize.query<{ id: number }>('SELECT id FROM sitters WHERE active = 1 LIMIT 1', { type: QueryTypes.SELECT });
+    const [victim] = await api.sequelize.query<{ id: number }>('SELECT id FROM sitters WHERE active = 1 LIMIT 1', {
+      type: QueryTypes.SELECT,
+    });
     await api.redis.zrem(sitters.geo.key, String(victim.id));
     await api.redis.geoadd(sitters.geo.key, 1, 1, '999999');
     const out: string[] = [];

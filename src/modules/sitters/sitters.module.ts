@@ -7,7 +7,8 @@ import { SittersService, TOPIC_GEO_SITTER, type GeoSitterChange } from './sitter
 import { sittersRoutes } from './sitters.router';
 
 /** The geo index of sitters, as every instance and the reindex CLI address it. */
-export const sittersGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) => new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'sitters');
+export const sittersGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
+  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'sitters');
 
 /** Sitter profiles, availability, photos, reviews list and radius search. Publishes `services.sitters`. */
 export function createSittersModule(ctx: ModuleContext, services: Services): FeatureModule {
@@ -25,7 +26,9 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
   );
   let healing: Promise<unknown> = Promise.resolve();
   const heal = () => {
-    healing = service.healGeoIndex().catch((err) => ctx.logger.error({ err: (err as Error).message }, 'could not rebuild the sitters geo index'));
+    healing = service
+      .healGeoIndex()
+      .catch((err) => ctx.logger.error({ err: (err as Error).message }, 'could not rebuild the sitters geo index'));
   };
   services.users.onAccountDeleted.push((user, t) => service.deactivateForDeletedAccount(user.id, t));
   return {

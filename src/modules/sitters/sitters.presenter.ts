@@ -16,7 +16,8 @@ export interface PhotoView {
   thumbnailUrl: string;
 }
 
-export const servicesOf = (row: SitterRow): Service[] => SERVICES.filter((s) => row[PRICE_COLUMN[s] as keyof SitterRow] !== null);
+export const servicesOf = (row: SitterRow): Service[] =>
+  SERVICES.filter((s) => row[PRICE_COLUMN[s] as keyof SitterRow] !== null);
 
 export function pricesOf(row: SitterRow): Prices {
   const out: Prices = {};
@@ -24,7 +25,8 @@ export function pricesOf(row: SitterRow): Prices {
   return out;
 }
 
-export const sizesOf = (row: SitterRow): PetSize[] => SIZES.filter((z) => Boolean(Number(row[SIZE_COLUMN[z] as keyof SitterRow])));
+export const sizesOf = (row: SitterRow): PetSize[] =>
+  SIZES.filter((z) => Boolean(Number(row[SIZE_COLUMN[z] as keyof SitterRow])));
 
 export const ratingOf = (row: SitterRow): number | null => (row.rating === null ? null : Number(row.rating));
 

@@ -10,7 +10,11 @@ export const PRICE_COLUMN: Record<Service, string> = {
   walking: 'walkingPrice',
   drop_in: 'dropInPrice',
 };
-export const SIZE_COLUMN: Record<PetSize, string> = { small: 'acceptsSmall', medium: 'acceptsMedium', large: 'acceptsLarge' };
+export const SIZE_COLUMN: Record<PetSize, string> = {
+  small: 'acceptsSmall',
+  medium: 'acceptsMedium',
+  large: 'acceptsLarge',
+};
 
 export interface SitterRow {
   id: number;
@@ -43,8 +47,20 @@ export interface SitterRow {
 
 export type SitterWrite = Pick<
   SitterRow,
-  | 'headline' | 'bio' | 'boardingPrice' | 'daycarePrice' | 'walkingPrice' | 'dropInPrice' | 'minPrice'
-  | 'acceptsSmall' | 'acceptsMedium' | 'acceptsLarge' | 'maxPets' | 'lat' | 'lng' | 'address'
+  | 'headline'
+  | 'bio'
+  | 'boardingPrice'
+  | 'daycarePrice'
+  | 'walkingPrice'
+  | 'dropInPrice'
+  | 'minPrice'
+  | 'acceptsSmall'
+  | 'acceptsMedium'
+  | 'acceptsLarge'
+  | 'maxPets'
+  | 'lat'
+  | 'lng'
+  | 'address'
 >;
 
 export interface PhotoRow {
@@ -92,7 +108,6 @@ export const SORT_INDEX = {
 } as const;
 export type SortIndex = (typeof SORT_INDEX)[keyof typeof SORT_INDEX];
 
-
 /** The only code that knows the sitters, sitter_* and reviews tables. */
 export class SittersRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -122,7 +137,11 @@ export class SittersRepository {
 
   /** Any sitter row, active or not (bookings of a deactivated sitter can still be cancelled). */
   async findAny(id: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
-    const rows = await this.select<SitterRow>(`SELECT ${COLS} ${FROM} WHERE s.id = ? ${lock && t ? 'FOR UPDATE' : ''}`, [id], t);
+    const rows = await this.select<SitterRow>(
+      `SELECT ${COLS} ${FROM} WHERE s.id = ? ${lock && t ? 'FOR UPDATE' : ''}`,
+      [id],
+      t,
+    );
     return rows[0] ?? null;
   }
 
@@ -145,20 +164,32 @@ export class SittersRepository {
   }
 
   async deactivate(id: number, now: Date, t: Transaction): Promise<void> {
-    await this.sequelize.query('UPDATE sitters SET active = 0, deactivatedAt = COALESCE(deactivatedAt, ?), geoVersion = geoVersion + 1, updatedAt = ? WHERE id = ?', {
-      replacements: [now, now, id],
-      transaction: t,
-    });
+    await this.sequelize.query(
+      'UPDATE sitters SET active = 0, deactivatedAt = COALESCE(deactivatedAt, ?), geoVersion = geoVersion + 1, updatedAt = ? WHERE id = ?',
+      {
+        replacements: [now, now, id],
+        transaction: t,
+      },
+    );
   }
 
   /** What the geo index must reflect of a row, read inside the writing transaction (its own write). */
-  async geoState(id: number, t: Transaction): Promise<{ id: number; lat: number; lng: number; active: boolean; version: number }> {
+  async geoState(
+    id: number,
+    t: Transaction,
+  ): Promise<{ id: number; lat: number; lng: number; active: boolean; version: number }> {
     const [row] = await this.select<{ id: number; lat: number; lng: number; active: number; geoVersion: number }>(
       'SELECT id, lat, lng, active, geoVersion FROM sitters WHERE id = ?',
       [id],
       t,
     );
-    return { id: row.id, lat: Number(row.lat), lng: Number(row.lng), active: Boolean(row.active), version: Number(row.geoVersion) };
+    return {
+      id: row.id,
+      lat: Number(row.lat),
+      lng: Number(row.lng),
+      active: Boolean(row.active),
+      version: Number(row.geoVersion),
+    };
   }
 
   /**
@@ -191,32 +222,55 @@ export class SittersRepository {
   }
 
   /** Replaces the days from `fromDay` on; days already past are history and stay. */
-  async replaceUnavailable(sitterId: number, fromDay: string, days: string[], now: Date, t: Transaction): Promise<void> {
-    await this.sequelize.query('DELETE FROM sitter_unavailable_dates WHERE sitterId = ? AND day >= ?', { replacements: [sitterId, fromDay], transaction: t });
-    if (!days.length) return;
-    await this.sequelize.query(`INSERT INTO sitter_unavailable_dates (sitterId, day, createdAt) VALUES ${days.map(() => '(?, ?, ?)').join(', ')}`, {
-      replacements: days.flatMap((d) => [sitterId, d, now]),
+  async replaceUnavailable(
+    sitterId: number,
+    fromDay: string,
+    days: string[],
+    now: Date,
+    t: Transaction,
+  ): Promise<void> {
+    await this.sequelize.query('DELETE FROM sitter_unavailable_dates WHERE sitterId = ? AND day >= ?', {
+      replacements: [sitterId, fromDay],
       transaction: t,
     });
+    if (!days.length) return;
+    await this.sequelize.query(
+      `INSERT INTO sitter_unavailable_dates (sitterId, day, createdAt) VALUES ${days.map(() => '(?, ?, ?)').join(', ')}`,
+      {
+        replacements: days.flatMap((d) => [sitterId, d, now]),
+        transaction: t,
+      },
+    );
   }
 
   // --- photos ------------------------------------------------------------------------------------
 
   listPhotos(sitterId: number, t?: Transaction): Promise<PhotoRow[]> {
-    return this.select<PhotoRow>('SELECT id, sitterId, url, thumbnailUrl, createdAt FROM sitter_photos WHERE sitterId = ? ORDER BY id', [sitterId], t);
+    return this.select<PhotoRow>(
+      'SELECT id, sitterId, url, thumbnailUrl, createdAt FROM sitter_photos WHERE sitterId = ? ORDER BY id',
+      [sitterId],
+      t,
+    );
   }
 
   async countPhotos(sitterId: number, t?: Transaction): Promise<number> {
-    const [row] = await this.select<{ n: number }>('SELECT COUNT(*) AS n FROM sitter_photos WHERE sitterId = ?', [sitterId], t);
+    const [row] = await this.select<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM sitter_photos WHERE sitterId = ?',
+      [sitterId],
+      t,
+    );
     return Number(row.n);
   }
 
   async insertPhoto(sitterId: number, url: string, thumbnailUrl: string, now: Date, t: Transaction): Promise<number> {
-    const [id] = await this.sequelize.query('INSERT INTO sitter_photos (sitterId, url, thumbnailUrl, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?)', {
-      replacements: [sitterId, url, thumbnailUrl, now, now],
-      transaction: t,
-      type: QueryTypes.INSERT,
-    });
+    const [id] = await this.sequelize.query(
+      'INSERT INTO sitter_photos (sitterId, url, thumbnailUrl, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?)',
+      {
+        replacements: [sitterId, url, thumbnailUrl, now, now],
+        transaction: t,
+        type: QueryTypes.INSERT,
+      },
+    );
     return Number(id);
   }
 
@@ -260,7 +314,11 @@ export class SittersRepository {
   async insertReview(r: Omit<ReviewRow, 'id' | 'createdAt'>, now: Date, t: Transaction): Promise<number> {
     const [id] = await this.sequelize.query(
       'INSERT INTO reviews (reservationId, sitterId, authorId, rating, comment, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      { replacements: [r.reservationId, r.sitterId, r.authorId, r.rating, r.comment, now, now], transaction: t, type: QueryTypes.INSERT },
+      {
+        replacements: [r.reservationId, r.sitterId, r.authorId, r.rating, r.comment, now, now],
+        transaction: t,
+        type: QueryTypes.INSERT,
+      },
     );
     return Number(id);
   }
@@ -283,7 +341,10 @@ export class SittersRepository {
   filterIds(ids: number[], filter: SqlFilter): Promise<SitterRow[]> {
     const list = idList(ids);
     if (!list) return Promise.resolve([]);
-    return this.select<SitterRow>(`SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${filter.where.join(' AND ')}`, filter.replacements);
+    return this.select<SitterRow>(
+      `SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${filter.where.join(' AND ')}`,
+      filter.replacements,
+    );
   }
 
   /**
@@ -291,7 +352,13 @@ export class SittersRepository {
    * either the circle's ids (from Redis) or the rows an index walk finds inside an SQL circle (see
    * src/infra/geo-sorted.ts); the walk names its index to read (should the optimizer sort anyway, the walk's cap ends it).
    */
-  pageCandidates(from: Candidates, filter: SqlFilter, after: SqlFilter | null, orderBy: string, limit: number): Promise<SitterRow[]> {
+  pageCandidates(
+    from: Candidates,
+    filter: SqlFilter,
+    after: SqlFilter | null,
+    orderBy: string,
+    limit: number,
+  ): Promise<SitterRow[]> {
     const source = sourceSql('s', from);
     const hint = from.index ? ` FORCE INDEX (${from.index})` : '';
     const where = [...source.where, ...filter.where, ...(after?.where ?? [])];

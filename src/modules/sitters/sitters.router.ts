@@ -14,24 +14,38 @@ const tag = 'Sitters';
 export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] | null): RouteSpec[] {
   const routes: RouteSpec[] = [
     {
-      method: 'get', path: '/sitters/search', tag, query: s.searchQuery,
+      method: 'get',
+      path: '/sitters/search',
+      tag,
+      query: s.searchQuery,
       summary: 'Active sitters within a radius that match the filters (distance, rating or price order; ties by id)',
       responses: { 200: { description: 'One page of sitters', schema: s.searchResultSchema } },
       handler: async ({ query }) => ({ status: 200, body: await sitters.searchSitters(query) }),
     },
     {
-      method: 'put', path: '/sitters/me', tag, auth: true, body: s.putSitterBody,
+      method: 'put',
+      path: '/sitters/me',
+      tag,
+      auth: true,
+      body: s.putSitterBody,
       summary: 'Create or replace my sitter profile; I become a sitter (a deactivated profile comes back)',
       responses: { 200: { description: 'My sitter profile', schema: s.sitterSchema } },
       handler: async ({ user, body }) => ({ status: 200, body: await sitters.putMine(user.id, body) }),
     },
     {
-      method: 'get', path: '/sitters/me', tag, auth: true, summary: 'My sitter profile (also when deactivated)',
+      method: 'get',
+      path: '/sitters/me',
+      tag,
+      auth: true,
+      summary: 'My sitter profile (also when deactivated)',
       responses: { 200: { description: 'My sitter profile', schema: s.sitterSchema } },
       handler: async ({ user }) => ({ status: 200, body: await sitters.getMine(user.id) }),
     },
     {
-      method: 'delete', path: '/sitters/me', tag, auth: true,
+      method: 'delete',
+      path: '/sitters/me',
+      tag,
+      auth: true,
       summary: 'Stop being a sitter: leaves search at once; reviews and history are kept',
       responses: { 204: { description: 'Deactivated' } },
       handler: async ({ user }) => {
@@ -40,27 +54,48 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
       },
     },
     {
-      method: 'get', path: '/sitters/me/unavailable-dates', tag, auth: true, summary: 'My unavailable days from today on',
+      method: 'get',
+      path: '/sitters/me/unavailable-dates',
+      tag,
+      auth: true,
+      summary: 'My unavailable days from today on',
       responses: { 200: { description: 'Days', schema: s.datesSchema } },
       handler: async ({ user }) => ({ status: 200, body: await sitters.getUnavailableDates(user.id) }),
     },
     {
-      method: 'put', path: '/sitters/me/unavailable-dates', tag, auth: true, body: s.unavailableDatesBody,
+      method: 'put',
+      path: '/sitters/me/unavailable-dates',
+      tag,
+      auth: true,
+      body: s.unavailableDatesBody,
       summary: 'Replace my unavailable days (at most 366, none in the past in SERVICE_TZ)',
       responses: { 200: { description: 'The days now set', schema: s.datesSchema } },
-      handler: async ({ user, body }) => ({ status: 200, body: await sitters.setUnavailableDates(user.id, body.dates) }),
+      handler: async ({ user, body }) => ({
+        status: 200,
+        body: await sitters.setUnavailableDates(user.id, body.dates),
+      }),
     },
   ];
   if (upload) {
     routes.push(
       {
-        method: 'post', path: '/sitters/me/photos', tag, auth: true, before: upload, upload: { field: 'image' },
+        method: 'post',
+        path: '/sitters/me/photos',
+        tag,
+        auth: true,
+        before: upload,
+        upload: { field: 'image' },
         summary: `Add a photo (multipart field image; at most 10 MB; up to 10 photos): a 1280 px WebP and a 320 px thumbnail`,
         responses: { 201: { description: 'Stored', schema: s.photoSchema } },
         handler: async ({ user, req }) => ({ status: 201, body: await sitters.addPhoto(user.id, uploadedFile(req)) }),
       },
       {
-        method: 'delete', path: '/sitters/me/photos/:id', tag, auth: true, params: s.photoParams, summary: 'Delete one of my photos',
+        method: 'delete',
+        path: '/sitters/me/photos/:id',
+        tag,
+        auth: true,
+        params: s.photoParams,
+        summary: 'Delete one of my photos',
         responses: { 204: { description: 'Deleted' } },
         handler: async ({ user, params }) => {
           await sitters.deletePhoto(user.id, params.id);
@@ -71,14 +106,26 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
   }
   routes.push(
     {
-      method: 'get', path: '/sitters/:id', tag, params: idParams, summary: 'A sitter with photos and rating summary',
+      method: 'get',
+      path: '/sitters/:id',
+      tag,
+      params: idParams,
+      summary: 'A sitter with photos and rating summary',
       responses: { 200: { description: 'Sitter', schema: s.sitterSchema } },
       handler: async ({ params }) => ({ status: 200, body: await sitters.getPublic(params.id) }),
     },
     {
-      method: 'get', path: '/sitters/:id/reviews', tag, params: idParams, query: s.reviewsQuery, summary: 'Reviews of a sitter, newest first',
+      method: 'get',
+      path: '/sitters/:id/reviews',
+      tag,
+      params: idParams,
+      query: s.reviewsQuery,
+      summary: 'Reviews of a sitter, newest first',
       responses: { 200: { description: 'One page of reviews', schema: s.reviewListSchema } },
-      handler: async ({ params, query }) => ({ status: 200, body: await sitters.listReviews(params.id, query.limit, query.cursor) }),
+      handler: async ({ params, query }) => ({
+        status: 200,
+        body: await sitters.listReviews(params.id, query.limit, query.cursor),
+      }),
     },
   );
   return routes;

@@ -29,15 +29,27 @@ const priceFor = (service: Service) =>
   price.when('...services', {
     is: Joi.array().has(service),
     then: Joi.required(),
-    otherwise: Joi.forbidden().messages({ 'any.unknown': '{{#label}} is not allowed for a service that is not listed' }),
+    otherwise: Joi.forbidden().messages({
+      'any.unknown': '{{#label}} is not allowed for a service that is not listed',
+    }),
   });
 
 export const putSitterBody = Joi.object({
   headline: text(1, 80).required(),
   bio: text(0, 2000).allow('').default(''),
-  services: Joi.array().items(Joi.string().valid(...SERVICES)).min(1).max(SERVICES.length).unique().required(),
+  services: Joi.array()
+    .items(Joi.string().valid(...SERVICES))
+    .min(1)
+    .max(SERVICES.length)
+    .unique()
+    .required(),
   prices: Joi.object(Object.fromEntries(SERVICES.map((s) => [s, priceFor(s)]))).required(),
-  acceptedSizes: Joi.array().items(Joi.string().valid(...SIZES)).min(1).max(SIZES.length).unique().required(),
+  acceptedSizes: Joi.array()
+    .items(Joi.string().valid(...SIZES))
+    .min(1)
+    .max(SIZES.length)
+    .unique()
+    .required(),
   maxPets: Joi.number().integer().min(1).max(10).required(),
   location: Joi.object({ lat: lat.required(), lng: lng.required() }).required(),
   address: text(1, 200).required(),
@@ -50,15 +62,28 @@ export const unavailableDatesBody = Joi.object({
 export const searchQuery = Joi.object({
   lat: lat.required().description('latitude of the centre, within ±85.05 (Redis GEO range)'),
   lng: lng.required().description('longitude of the centre, within ±180'),
-  radiusKm: Joi.number().greater(0).max(MAX_RADIUS_KM).default(5).description('≤ 50 km; sitters within a few metres of the edge may go either way'),
-  service: Joi.string().valid(...SERVICES).description('only sitters offering it; price filters and sort=price then use its price'),
+  radiusKm: Joi.number()
+    .greater(0)
+    .max(MAX_RADIUS_KM)
+    .default(5)
+    .description('≤ 50 km; sitters within a few metres of the edge may go either way'),
+  service: Joi.string()
+    .valid(...SERVICES)
+    .description('only sitters offering it; price filters and sort=price then use its price'),
   petSize: Joi.string().valid(...SIZES),
-  minPrice: Joi.number().integer().min(0).max(MAX_PRICE).description('KRW; the price of `service`, else the sitter\'s lowest price'),
+  minPrice: Joi.number()
+    .integer()
+    .min(0)
+    .max(MAX_PRICE)
+    .description("KRW; the price of `service`, else the sitter's lowest price"),
   maxPrice: Joi.number().integer().min(0).max(MAX_PRICE).description('KRW, ≥ minPrice'),
   minRating: Joi.number().min(1).max(5).description('unrated sitters are left out'),
   from: day.description('first day the sitter must be free (today or later, SERVICE_TZ)'),
   to: day.description('last day (inclusive, default `from`); at most 366 days from `from`'),
-  sort: Joi.string().valid(...SORTS).default('distance').description('distance: nearest first; rating: highest first, unrated last; price: cheapest first; ties by id'),
+  sort: Joi.string()
+    .valid(...SORTS)
+    .default('distance')
+    .description('distance: nearest first; rating: highest first, unrated last; price: cheapest first; ties by id'),
   limit: limitQuery,
   cursor: cursorQuery.description('nextCursor of the previous page, with the same query'),
 });

@@ -56,7 +56,10 @@ const seeded: Seeded[] = [];
 function around(c: { lat: number; lng: number }, km: number) {
   const d = km * Math.sqrt(rnd());
   const theta = rnd() * 2 * Math.PI;
-  return { lat: c.lat + (d / 111.2) * Math.cos(theta), lng: c.lng + (d / (111.2 * Math.cos((c.lat * Math.PI) / 180))) * Math.sin(theta) };
+  return {
+    lat: c.lat + (d / 111.2) * Math.cos(theta),
+    lng: c.lng + (d / (111.2 * Math.cos((c.lat * Math.PI) / 180))) * Math.sin(theta),
+  };
 }
 
 /** Random points keep clear of the cluster, so the disk around it holds exactly its duplicates (whatever the seed). */
@@ -72,12 +75,15 @@ async function seed(n: number) {
   const now = clock.now();
   const tag = `${SEED}.${process.pid}`;
   const exec = (sql: string, replacements: unknown[]) => api.sequelize.query(sql, { replacements });
-  const rows = <T extends object>(sql: string, replacements: unknown[]) => api.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT });
+  const rows = <T extends object>(sql: string, replacements: unknown[]) =>
+    api.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT });
   await exec(
     `INSERT INTO users (email, passwordHash, nickname, bio, isSitter, createdAt, updatedAt) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, 1, ?, ?)').join(', ')}`,
     Array.from({ length: n }, (_, i) => [`seed${i}.${tag}@example.com`, 'x', `Sitter ${i}`, '', now, now]).flat(),
   );
-  const users = await rows<{ id: number; email: string }>('SELECT id, email FROM users WHERE email LIKE ?', [`seed%.${tag}@example.com`]);
+  const users = await rows<{ id: number; email: string }>('SELECT id, email FROM users WHERE email LIKE ?', [
+    `seed%.${tag}@example.com`,
+  ]);
   const userIdOf = new Map(users.map((u) => [u.email, Number(u.id)]));
   const drafts: Omit<Seeded, 'id'>[] = [];
   for (let i = 0; i < n; i++) {
@@ -99,14 +105,34 @@ async function seed(n: number) {
   await exec(
     `INSERT INTO sitters (userId, headline, bio, boardingPrice, daycarePrice, walkingPrice, dropInPrice, minPrice, acceptsSmall, acceptsMedium, acceptsLarge,
        maxPets, lat, lng, address, rating, reviewCount, active, createdAt, updatedAt) VALUES ${drafts.map(() => "(?, 'Sitter', '', ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?, 'Seoul', ?, ?, ?, ?, ?)").join(', ')}`,
-    drafts.flatMap((d) => [d.userId, d.prices.boarding ?? null, d.prices.daycare ?? null, d.prices.walking ?? null, d.prices.drop_in ?? null, Math.min(...Object.values(d.prices)),
-      d.sizes.includes('small'), d.sizes.includes('medium'), d.sizes.includes('large'), d.lat, d.lng, d.rating, d.rating === null ? 0 : 3, d.active, now, now]),
+    drafts.flatMap((d) => [
+      d.userId,
+      d.prices.boarding ?? null,
+      d.prices.daycare ?? null,
+      d.prices.walking ?? null,
+      d.prices.drop_in ?? null,
+      Math.min(...Object.values(d.prices)),
+      d.sizes.includes('small'),
+      d.sizes.includes('medium'),
+      d.sizes.includes('large'),
+      d.lat,
+      d.lng,
+      d.rating,
+      d.rating === null ? 0 : 3,
+      d.active,
+      now,
+      now,
+    ]),
   );
   const sitterIds = await rows<{ id: number; userId: number }>('SELECT id, userId FROM sitters', []);
   const idOf = new Map(sitterIds.map((r) => [Number(r.userId), Number(r.id)]));
   for (const d of drafts) seeded.push({ id: idOf.get(d.userId)!, ...d });
   const days = seeded.flatMap((s) => s.unavailable.map((day) => [s.id, day, now]));
-  if (days.length) await exec(`INSERT INTO sitter_unavailable_dates (sitterId, day, createdAt) VALUES ${days.map(() => '(?, ?, ?)').join(', ')}`, days.flat());
+  if (days.length)
+    await exec(
+      `INSERT INTO sitter_unavailable_dates (sitterId, day, createdAt) VALUES ${days.map(() => '(?, ?, ?)').join(', ')}`,
+      days.flat(),
+    );
   const deleted = seeded.filter((s) => s.deleted).map((s) => s.userId);
   await exec('UPDATE users SET deletedAt = ? WHERE id IN (?)', [now, deleted]);
 }
@@ -185,7 +211,8 @@ function compare(q: Query) {
   return (a: Item, b: Item) => {
     if (q.sort === 'distance') return a.distanceKm - b.distanceKm || a.id - b.id;
     if (q.sort === 'rating') {
-      if (a.rating === null || b.rating === null) return (a.rating === null ? 1 : 0) - (b.rating === null ? 1 : 0) || a.id - b.id;
+      if (a.rating === null || b.rating === null)
+        return (a.rating === null ? 1 : 0) - (b.rating === null ? 1 : 0) || a.id - b.id;
       return b.rating - a.rating || a.id - b.id;
     }
     const pa = q.service ? a.prices[q.service] : Math.min(...Object.values(a.prices));
@@ -213,14 +240,22 @@ async function check(q: Query) {
     expect(Math.abs(item.distanceKm * 1000 - d)).toBeLessThan(EDGE_M);
   }
   const returned = new Set(ids);
-  const missing = seeded.filter((s) => matches(s, q) && !returned.has(s.id) && haversineMeters(center, s) < q.radiusKm * 1000 - EDGE_M);
+  const missing = seeded.filter(
+    (s) => matches(s, q) && !returned.has(s.id) && haversineMeters(center, s) < q.radiusKm * 1000 - EDGE_M,
+  );
   expect(missing.map((s) => s.id)).toEqual([]); // no gaps
   return items.length;
 }
 
 function randomQuery(sorts: readonly Query['sort'][] = ['distance', 'distance', 'rating', 'price']): Query {
   const c = rnd() < 0.3 ? CLUSTER : around(CENTER, 8);
-  const q: Query = { lat: c.lat, lng: c.lng, radiusKm: pick([0.5, 1, 2.5, 5, 10, 20, 50]), sort: pick(sorts), limit: pick([1, 2, 3, 7, 20, 100, 100]) };
+  const q: Query = {
+    lat: c.lat,
+    lng: c.lng,
+    radiusKm: pick([0.5, 1, 2.5, 5, 10, 20, 50]),
+    sort: pick(sorts),
+    limit: pick([1, 2, 3, 7, 20, 100, 100]),
+  };
   if (rnd() < 0.4) q.service = pick(SERVICES);
   if (rnd() < 0.3) q.petSize = pick(SIZES);
   if (rnd() < 0.25) q.minPrice = pick([10000, 15000, 20000]);
@@ -253,11 +288,17 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
     await randomChecks(40);
   }, 120_000);
 
-  it.each(['distance', 'rating', 'price'] as const)('pages through the duplicate point one by one (sort=%s)', async (sort) => {
-    const n = await check({ ...CLUSTER, radiusKm: 0.1, sort, limit: 1 });
-    expect(n).toBe(seeded.filter((s) => s.lat === CLUSTER.lat && s.lng === CLUSTER.lng && s.active && !s.deleted).length);
-    expect(n).toBeGreaterThan(15);
-  }, 60_000);
+  it.each(['distance', 'rating', 'price'] as const)(
+    'pages through the duplicate point one by one (sort=%s)',
+    async (sort) => {
+      const n = await check({ ...CLUSTER, radiusKm: 0.1, sort, limit: 1 });
+      expect(n).toBe(
+        seeded.filter((s) => s.lat === CLUSTER.lat && s.lng === CLUSTER.lng && s.active && !s.deleted).length,
+      );
+      expect(n).toBeGreaterThan(15);
+    },
+    60_000,
+  );
 
   it('walks the whole 50 km circle with limit 3 in each sort', async () => {
     for (const sort of ['distance', 'rating', 'price'] as const) {
@@ -267,9 +308,26 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
   }, 60_000);
 
   it('answers the contract shape', async () => {
-    const res = await api.http.get('/api/v1/sitters/search').query({ ...CLUSTER, radiusKm: 0.01, limit: 1 }).expect(200);
+    const res = await api.http
+      .get('/api/v1/sitters/search')
+      .query({ ...CLUSTER, radiusKm: 0.01, limit: 1 })
+      .expect(200);
     expect(Object.keys(res.body).sort()).toEqual(['items', 'nextCursor']);
-    expect(Object.keys(res.body.items[0]).sort()).toEqual(['avatarUrl', 'distanceKm', 'headline', 'id', 'location', 'nickname', 'prices', 'rating', 'reviewCount', 'services', 'userId'].sort());
+    expect(Object.keys(res.body.items[0]).sort()).toEqual(
+      [
+        'avatarUrl',
+        'distanceKm',
+        'headline',
+        'id',
+        'location',
+        'nickname',
+        'prices',
+        'rating',
+        'reviewCount',
+        'services',
+        'userId',
+      ].sort(),
+    );
     expect(res.body.items[0]).toMatchObject({ nickname: expect.stringMatching(/^Sitter /), location: CLUSTER });
     // Redis stores a 52-bit geohash, so a sitter at the very centre is a few centimetres away.
     expect(res.body.items[0].distanceKm).toBeLessThan(0.001);
@@ -278,17 +336,28 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
   it('never lists an inactive sitter, even one left in the index', async () => {
     const inactive = seeded.find((s) => !s.active)!;
     await sitters.geo.upsert([{ id: inactive.id, lat: inactive.lat, lng: inactive.lng }]);
-    const res = await api.http.get('/api/v1/sitters/search').query({ lat: inactive.lat, lng: inactive.lng, radiusKm: 0.001 }).expect(200);
+    const res = await api.http
+      .get('/api/v1/sitters/search')
+      .query({ lat: inactive.lat, lng: inactive.lng, radiusKm: 0.001 })
+      .expect(200);
     expect(res.body.items.map((i: Item) => i.id)).not.toContain(inactive.id);
     await sitters.geo.remove([inactive.id]);
   });
 
   it('takes the reservations module\u2019s full-day filter into the query when from/to are given', async () => {
     const target = seeded.find((s) => s.active && !s.deleted && s.lat === CLUSTER.lat && !s.unavailable.length)!;
-    sitters.setFullDayFilter(({ from, to }) => ({ where: ['s.id <> ? OR ? > ?'], replacements: [target.id, from, to] }));
+    sitters.setFullDayFilter(({ from, to }) => ({
+      where: ['s.id <> ? OR ? > ?'],
+      replacements: [target.id, from, to],
+    }));
     try {
       const ids = async (extra: Record<string, string>) =>
-        (await api.http.get('/api/v1/sitters/search').query({ ...CLUSTER, radiusKm: 0.01, limit: 100, ...extra }).expect(200)).body.items.map((i: Item) => i.id);
+        (
+          await api.http
+            .get('/api/v1/sitters/search')
+            .query({ ...CLUSTER, radiusKm: 0.01, limit: 100, ...extra })
+            .expect(200)
+        ).body.items.map((i: Item) => i.id);
       expect(await ids({})).toContain(target.id);
       expect(await ids({ from: '2026-12-02', to: '2026-12-04' })).not.toContain(target.id);
     } finally {
@@ -302,17 +371,44 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
     const put = await api.http
       .put('/api/v1/sitters/me')
       .set(bearer(s.accessToken))
-      .send({ headline: 'Sydney', services: ['walking'], prices: { walking: 9000 }, acceptedSizes: ['small'], maxPets: 1, location: where, address: 'Sydney' })
+      .send({
+        headline: 'Sydney',
+        services: ['walking'],
+        prices: { walking: 9000 },
+        acceptedSizes: ['small'],
+        maxPets: 1,
+        location: where,
+        address: 'Sydney',
+      })
       .expect(200);
-    const found = await api.http.get('/api/v1/sitters/search').query({ ...where, radiusKm: 1 }).expect(200);
-    expect(found.body.items).toEqual([expect.objectContaining({ id: put.body.id, distanceKm: expect.any(Number), prices: { walking: 9000 }, services: ['walking'], rating: null, reviewCount: 0 })]);
+    const found = await api.http
+      .get('/api/v1/sitters/search')
+      .query({ ...where, radiusKm: 1 })
+      .expect(200);
+    expect(found.body.items).toEqual([
+      expect.objectContaining({
+        id: put.body.id,
+        distanceKm: expect.any(Number),
+        prices: { walking: 9000 },
+        services: ['walking'],
+        rating: null,
+        reviewCount: 0,
+      }),
+    ]);
     expect(found.body.items[0].distanceKm).toBeLessThan(0.001);
     await api.http.delete('/api/v1/sitters/me').set(bearer(s.accessToken)).expect(204);
-    expect((await api.http.get('/api/v1/sitters/search').query({ ...where, radiusKm: 1 }).expect(200)).body.items).toEqual([]);
+    expect(
+      (
+        await api.http
+          .get('/api/v1/sitters/search')
+          .query({ ...where, radiusKm: 1 })
+          .expect(200)
+      ).body.items,
+    ).toEqual([]);
   });
 });
 
-describe('the dense-circle plan: rating and price sorts walk an index instead of sending the circle\'s ids', () => {
+describe("the dense-circle plan: rating and price sorts walk an index instead of sending the circle's ids", () => {
   // A threshold of one member makes every non-empty circle "dense", so each key-sorted page below is
   // answered by the index walk; the checks are the same brute force as above.
   beforeAll(() => {
@@ -326,10 +422,18 @@ describe('the dense-circle plan: rating and price sorts walk an index instead of
     await randomChecks(30, ['rating', 'price']);
   }, 120_000);
 
-  it.each(['rating', 'price'] as const)('pages through the duplicate point and the whole 50 km circle (sort=%s)', async (sort) => {
-    expect(await check({ ...CLUSTER, radiusKm: 0.1, sort, limit: 1 })).toBe(seeded.filter((s) => s.lat === CLUSTER.lat && s.lng === CLUSTER.lng && s.active && !s.deleted).length);
-    expect(await check({ ...CENTER, radiusKm: 50, sort, limit: 7 })).toBe(seeded.filter((s) => s.active && !s.deleted && haversineMeters(CENTER, s) <= 50_000).length);
-  }, 60_000);
+  it.each(['rating', 'price'] as const)(
+    'pages through the duplicate point and the whole 50 km circle (sort=%s)',
+    async (sort) => {
+      expect(await check({ ...CLUSTER, radiusKm: 0.1, sort, limit: 1 })).toBe(
+        seeded.filter((s) => s.lat === CLUSTER.lat && s.lng === CLUSTER.lng && s.active && !s.deleted).length,
+      );
+      expect(await check({ ...CENTER, radiusKm: 50, sort, limit: 7 })).toBe(
+        seeded.filter((s) => s.active && !s.deleted && haversineMeters(CENTER, s) <= 50_000).length,
+      );
+    },
+    60_000,
+  );
 
   it('gives the same pages and distances as the ids plan', async () => {
     const pages = async (q: Query) => (await walk(q)).items.map((i) => [i.id, i.distanceKm]);
@@ -348,12 +452,24 @@ describe('the dense-circle plan: rating and price sorts walk an index instead of
     }
   }, 60_000);
 
-  it('caps a walk (ROWS EXAMINED) and answers a short one from the circle\'s ids instead, pages still exact', async () => {
+  it("caps a walk (ROWS EXAMINED) and answers a short one from the circle's ids instead, pages still exact", async () => {
     // The cap itself: the same walk with room for 3 examined rows comes back short.
     const circle = sqlCircle('s', CENTER, 50);
     const base = { where: ['s.active = 1', 'u.deletedAt IS NULL'], replacements: [] };
-    const full = await sitters.search['repo'].pageCandidates({ circle, index: SORT_INDEX.rating, examineAtMost: 1_000_000 }, base, null, 's.rating DESC, s.id', 50);
-    const capped = await sitters.search['repo'].pageCandidates({ circle, index: SORT_INDEX.rating, examineAtMost: 3 }, base, null, 's.rating DESC, s.id', 50);
+    const full = await sitters.search['repo'].pageCandidates(
+      { circle, index: SORT_INDEX.rating, examineAtMost: 1_000_000 },
+      base,
+      null,
+      's.rating DESC, s.id',
+      50,
+    );
+    const capped = await sitters.search['repo'].pageCandidates(
+      { circle, index: SORT_INDEX.rating, examineAtMost: 3 },
+      base,
+      null,
+      's.rating DESC, s.id',
+      50,
+    );
     expect(full).toHaveLength(50);
     expect(capped.length).toBeLessThan(4);
     expect(capped.map((r) => r.id)).toEqual(full.slice(0, capped.length).map((r) => r.id)); // a prefix, in order
@@ -361,7 +477,9 @@ describe('the dense-circle plan: rating and price sorts walk an index instead of
     sitters.search.walkBudget = 3;
     try {
       await randomChecks(12, ['rating', 'price']);
-      expect(await check({ ...CENTER, radiusKm: 50, sort: 'price', limit: 9 })).toBe(seeded.filter((s) => s.active && !s.deleted && haversineMeters(CENTER, s) <= 50_000).length);
+      expect(await check({ ...CENTER, radiusKm: 50, sort: 'price', limit: 9 })).toBe(
+        seeded.filter((s) => s.active && !s.deleted && haversineMeters(CENTER, s) <= 50_000).length,
+      );
     } finally {
       sitters.search.walkBudget = null;
     }
@@ -373,10 +491,21 @@ describe('the dense-circle plan: rating and price sorts walk an index instead of
     const put = await api.http
       .put('/api/v1/sitters/me')
       .set(bearer(s.accessToken))
-      .send({ headline: 'Fiji', services: ['walking'], prices: { walking: 9000 }, acceptedSizes: ['small'], maxPets: 1, location: where, address: 'Taveuni' })
+      .send({
+        headline: 'Fiji',
+        services: ['walking'],
+        prices: { walking: 9000 },
+        acceptedSizes: ['small'],
+        maxPets: 1,
+        location: where,
+        address: 'Taveuni',
+      })
       .expect(200);
     for (const sort of ['rating', 'price']) {
-      const res = await api.http.get('/api/v1/sitters/search').query({ lat: -16.5, lng: 179.9995, radiusKm: 1, sort }).expect(200);
+      const res = await api.http
+        .get('/api/v1/sitters/search')
+        .query({ lat: -16.5, lng: 179.9995, radiusKm: 1, sort })
+        .expect(200);
       expect(res.body.items.map((i: Item) => i.id)).toEqual([put.body.id]);
       expect(res.body.items[0].distanceKm).toBeGreaterThan(0.1);
       expect(res.body.items[0].distanceKm).toBeLessThan(0.11);
@@ -416,9 +545,27 @@ describe('search validation', () => {
     ['query.limit', { ...ok, limit: 0 }],
     ['query.limit', { ...ok, limit: 101 }],
     ['query.cursor', { ...ok, cursor: 'garbage' }],
-    ['query.cursor', { ...ok, cursor: Buffer.from(JSON.stringify({ s: 'rating', r: null, i: 1 })).toString('base64url') }],
-    ['query.cursor', { ...ok, sort: 'price', cursor: Buffer.from(JSON.stringify({ s: 'distance', d: 1, i: 1, n: 1 })).toString('base64url') }],
-    ['query.cursor', { ...ok, sort: 'price', service: 'walking', cursor: Buffer.from(JSON.stringify({ s: 'price', v: null, p: 1, i: 1 })).toString('base64url') }],
+    [
+      'query.cursor',
+      { ...ok, cursor: Buffer.from(JSON.stringify({ s: 'rating', r: null, i: 1 })).toString('base64url') },
+    ],
+    [
+      'query.cursor',
+      {
+        ...ok,
+        sort: 'price',
+        cursor: Buffer.from(JSON.stringify({ s: 'distance', d: 1, i: 1, n: 1 })).toString('base64url'),
+      },
+    ],
+    [
+      'query.cursor',
+      {
+        ...ok,
+        sort: 'price',
+        service: 'walking',
+        cursor: Buffer.from(JSON.stringify({ s: 'price', v: null, p: 1, i: 1 })).toString('base64url'),
+      },
+    ],
   ])('400 naming %s for %j', async (path, query) => {
     const res = await api.http.get('/api/v1/sitters/search').query(query).expect(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
@@ -426,8 +573,17 @@ describe('search validation', () => {
   });
 
   it('accepts a 366-day range starting today and the radius edges', async () => {
-    await api.http.get('/api/v1/sitters/search').query({ ...ok, from: '2026-12-01', to: '2027-12-01' }).expect(200);
-    await api.http.get('/api/v1/sitters/search').query({ ...ok, radiusKm: 50 }).expect(200);
-    await api.http.get('/api/v1/sitters/search').query({ lat: 85.05, lng: -180, radiusKm: 0.001 }).expect(200, { items: [], nextCursor: null });
+    await api.http
+      .get('/api/v1/sitters/search')
+      .query({ ...ok, from: '2026-12-01', to: '2027-12-01' })
+      .expect(200);
+    await api.http
+      .get('/api/v1/sitters/search')
+      .query({ ...ok, radiusKm: 50 })
+      .expect(200);
+    await api.http
+      .get('/api/v1/sitters/search')
+      .query({ lat: 85.05, lng: -180, radiusKm: 0.001 })
+      .expect(200, { items: [], nextCursor: null });
   });
 });

@@ -4,7 +4,14 @@ import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { pageByKey } from '../../infra/geo-sorted';
 import { ValidationFailed, type FieldError } from '../../http/errors';
-import { PRICE_COLUMN, SIZE_COLUMN, SORT_INDEX, type SitterRow, type SittersRepository, type SqlFilter } from './sitters.repository';
+import {
+  PRICE_COLUMN,
+  SIZE_COLUMN,
+  SORT_INDEX,
+  type SitterRow,
+  type SittersRepository,
+  type SqlFilter,
+} from './sitters.repository';
 import { toSearchItem, type SearchItem } from './sitters.presenter';
 import { MAX_RANGE_DAYS, SERVICES, type PetSize, type SearchSort, type Service } from './sitters.schemas';
 import { daysBetween } from './sitters.days';
@@ -38,14 +45,29 @@ export interface SearchPage {
 export type FullDayFilter = (range: { from: string; to: string }) => SqlFilter;
 
 // Cursors: base64url JSON of the last item's sort key and id.
-const distanceCursor = Joi.object({ s: Joi.valid('distance').required(), d: Joi.number().min(0).required(), i: Joi.number().integer().min(1).required(), n: Joi.number().integer().min(0).max(10_000_000).optional() }); // `n`: from older cursors, unused
-const ratingCursor = Joi.object({ s: Joi.valid('rating').required(), r: Joi.string().pattern(/^\d(\.\d{1,2})?$/).allow(null).required(), i: Joi.number().integer().min(1).required() });
-const priceCursor = Joi.object({ s: Joi.valid('price').required(), v: Joi.valid(...SERVICES, null).required(), p: Joi.number().integer().min(0).required(), i: Joi.number().integer().min(1).required() });
-
+const distanceCursor = Joi.object({
+  s: Joi.valid('distance').required(),
+  d: Joi.number().min(0).required(),
+  i: Joi.number().integer().min(1).required(),
+  n: Joi.number().integer().min(0).max(10_000_000).optional(),
+}); // `n`: from older cursors, unused
+const ratingCursor = Joi.object({
+  s: Joi.valid('rating').required(),
+  r: Joi.string()
+    .pattern(/^\d(\.\d{1,2})?$/)
+    .allow(null)
+    .required(),
+  i: Joi.number().integer().min(1).required(),
+});
+const priceCursor = Joi.object({
+  s: Joi.valid('price').required(),
+  v: Joi.valid(...SERVICES, null).required(),
+  p: Joi.number().integer().min(0).required(),
+  i: Joi.number().integer().min(1).required(),
+});
 
 /** Conditions every search has (active, live account…); more means the caller filtered. */
 const BASE_CONDITIONS = 2;
-
 
 export class SitterSearch {
   /** Set by the reservations module (full days); null until it exists. */
@@ -77,7 +99,8 @@ export class SitterSearch {
       const to = q.to ?? q.from;
       if (q.from < this.today()) errors.push({ path: 'query.from', message: 'from must not be in the past' });
       if (to < q.from) errors.push({ path: 'query.to', message: 'to must not be before from' });
-      else if (daysBetween(q.from, to) + 1 > MAX_RANGE_DAYS) errors.push({ path: 'query.to', message: `the range may span at most ${MAX_RANGE_DAYS} days` });
+      else if (daysBetween(q.from, to) + 1 > MAX_RANGE_DAYS)
+        errors.push({ path: 'query.to', message: `the range may span at most ${MAX_RANGE_DAYS} days` });
     }
     if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
   }
@@ -108,7 +131,9 @@ export class SitterSearch {
     }
     if (q.from) {
       const range = { from: q.from, to: q.to ?? q.from };
-      where.push('NOT EXISTS (SELECT 1 FROM sitter_unavailable_dates d WHERE d.sitterId = s.id AND d.day BETWEEN ? AND ?)');
+      where.push(
+        'NOT EXISTS (SELECT 1 FROM sitter_unavailable_dates d WHERE d.sitterId = s.id AND d.day BETWEEN ? AND ?)',
+      );
       replacements.push(range.from, range.to);
       if (this.fullDayFilter) {
         const extra = this.fullDayFilter(range);
@@ -146,9 +171,13 @@ export class SitterSearch {
     let after: SqlFilter | null = null;
     if (q.cursor && q.sort === 'rating') {
       const c = decodeCursor<{ r: string | null; i: number }>(q.cursor, ratingCursor);
-      after = c.r === null
-        ? { where: ['(s.rating IS NULL AND s.id > ?)'], replacements: [c.i] }
-        : { where: ['(s.rating < ? OR (s.rating = ? AND s.id > ?) OR s.rating IS NULL)'], replacements: [c.r, c.r, c.i] };
+      after =
+        c.r === null
+          ? { where: ['(s.rating IS NULL AND s.id > ?)'], replacements: [c.i] }
+          : {
+              where: ['(s.rating < ? OR (s.rating = ? AND s.id > ?) OR s.rating IS NULL)'],
+              replacements: [c.r, c.r, c.i],
+            };
     } else if (q.cursor) {
       const c = decodeCursor<{ v: Service | null; p: number; i: number }>(q.cursor, priceCursor);
       if (c.v !== (q.service ?? null)) throw invalidCursor();
@@ -156,7 +185,8 @@ export class SitterSearch {
     }
     // MariaDB sorts NULL below every value, so `rating DESC` already puts unrated sitters last, which
     // is the order the index holds; the explicit `IS NULL` key is for the IN list, where it is free.
-    const orderBy = (walk: boolean) => (q.sort === 'rating' ? (walk ? 's.rating DESC, s.id' : 's.rating IS NULL, s.rating DESC, s.id') : `${price}, s.id`);
+    const orderBy = (walk: boolean) =>
+      q.sort === 'rating' ? (walk ? 's.rating DESC, s.id' : 's.rating IS NULL, s.rating DESC, s.id') : `${price}, s.id`;
     const index = q.sort === 'rating' ? SORT_INDEX.rating : q.service ? SORT_INDEX[q.service] : SORT_INDEX.minPrice;
     const { page, more } = await pageByKey<SitterRow>({
       geo: this.geo,
@@ -168,15 +198,27 @@ export class SitterSearch {
       denseAt: this.denseAt,
       walkBudget: this.walkBudget,
       fetch: (source, want) =>
-        this.repo.pageCandidates('ids' in source ? source : { ...source, index }, filter, after, orderBy(!('ids' in source)), want),
+        this.repo.pageCandidates(
+          'ids' in source ? source : { ...source, index },
+          filter,
+          after,
+          orderBy(!('ids' in source)),
+          want,
+        ),
     });
     const items = page.map(({ row, distanceKm }) => toSearchItem(row, distanceKm));
     let nextCursor: string | null = null;
     if (more) {
       const last = page[page.length - 1].row;
-      nextCursor = q.sort === 'rating'
-        ? encodeCursor({ s: 'rating', r: last.rating, i: last.id })
-        : encodeCursor({ s: 'price', v: q.service ?? null, p: Number(q.service ? last[PRICE_COLUMN[q.service] as keyof SitterRow] : last.minPrice), i: last.id });
+      nextCursor =
+        q.sort === 'rating'
+          ? encodeCursor({ s: 'rating', r: last.rating, i: last.id })
+          : encodeCursor({
+              s: 'price',
+              v: q.service ?? null,
+              p: Number(q.service ? last[PRICE_COLUMN[q.service] as keyof SitterRow] : last.minPrice),
+              i: last.id,
+            });
     }
     return { items, nextCursor };
   }

@@ -9,7 +9,13 @@ import { PRESETS, type ImageService } from '../../infra/images/images';
 import { Conflict, NotFound, ValidationFailed, type FieldError } from '../../http/errors';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
-import { PRICE_COLUMN, SIZE_COLUMN, type SitterRow, type SitterWrite, type SittersRepository } from './sitters.repository';
+import {
+  PRICE_COLUMN,
+  SIZE_COLUMN,
+  type SitterRow,
+  type SitterWrite,
+  type SittersRepository,
+} from './sitters.repository';
 import { toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
 import { decodeCursor, encodeCursor } from '../../http/cursor';
@@ -53,7 +59,13 @@ export interface ReviewView {
 const reviewCursor = Joi.object({ i: Joi.number().integer().min(1).required() });
 
 /** A tombstone for reviews whose author deleted the account: the review stays readable. */
-const deletedAuthor = (id: number): PublicUser => ({ id, nickname: 'Deleted user', bio: '', avatarUrl: null, isSitter: false });
+const deletedAuthor = (id: number): PublicUser => ({
+  id,
+  nickname: 'Deleted user',
+  bio: '',
+  avatarUrl: null,
+  isSitter: false,
+});
 
 export class SittersService {
   readonly search: SitterSearch;
@@ -148,7 +160,11 @@ export class SittersService {
     const today = this.today();
     const errors: FieldError[] = [];
     dates.forEach((d, i) => {
-      if (d < today) errors.push({ path: `body.dates.${i}`, message: `${d} is in the past (today is ${today} in ${this.serviceTz})` });
+      if (d < today)
+        errors.push({
+          path: `body.dates.${i}`,
+          message: `${d} is in the past (today is ${today} in ${this.serviceTz})`,
+        });
     });
     if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
     const sorted = [...dates].sort();
@@ -209,7 +225,11 @@ export class SittersService {
     return view;
   }
 
-  async listReviews(sitterId: number, limit: number, cursor?: string): Promise<{ items: ReviewView[]; nextCursor: string | null }> {
+  async listReviews(
+    sitterId: number,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: ReviewView[]; nextCursor: string | null }> {
     if (!(await this.repo.findPublic(sitterId))) throw NotFound('Sitter');
     const before = cursor ? decodeCursor<{ i: number }>(cursor, reviewCursor).i : null;
     const rows = await this.repo.listReviews(sitterId, before, limit + 1);
@@ -265,7 +285,10 @@ export class SittersService {
    * Records a review in the caller's transaction (UNIQUE(reservationId): a second one throws a
    * UniqueConstraintError → 409) and recomputes the sitter's rating and count from the reviews.
    */
-  async addReview(r: { reservationId: number; sitterId: number; authorId: number; rating: number; comment: string | null }, t: Transaction): Promise<number> {
+  async addReview(
+    r: { reservationId: number; sitterId: number; authorId: number; rating: number; comment: string | null },
+    t: Transaction,
+  ): Promise<number> {
     const now = this.clock.now();
     // The sitter row lock serializes concurrent reviews, whose recounts would otherwise deadlock.
     if (!(await this.repo.lockSitter(r.sitterId, t))) throw NotFound('Sitter');
@@ -289,7 +312,13 @@ export class SittersService {
 
   /** Carries out a geo change (the outbox handler, and the fast path). Idempotent and order-safe. */
   async applyGeo(change: GeoSitterChange): Promise<void> {
-    await this.geo.apply([{ id: change.sitterId, version: change.version, point: change.active ? { lat: change.lat, lng: change.lng } : null }]);
+    await this.geo.apply([
+      {
+        id: change.sitterId,
+        version: change.version,
+        point: change.active ? { lat: change.lat, lng: change.lng } : null,
+      },
+    ]);
   }
 
   /** Fast path after commit (the outbox row makes it certain if this fails). */
@@ -297,7 +326,10 @@ export class SittersService {
     try {
       await this.applyGeo(change);
     } catch (err) {
-      this.logger.debug({ err: (err as Error).message, sitterId: change.sitterId }, 'geo fast path failed; the outbox will retry');
+      this.logger.debug(
+        { err: (err as Error).message, sitterId: change.sitterId },
+        'geo fast path failed; the outbox will retry',
+      );
     }
     this.outbox.nudge();
   }
@@ -327,7 +359,10 @@ export class SittersService {
   // --- internals ---------------------------------------------------------------------------------
 
   private async view(row: SitterRow): Promise<SitterView> {
-    const [photos, distribution] = await Promise.all([this.repo.listPhotos(row.id), this.repo.ratingDistribution(row.id)]);
+    const [photos, distribution] = await Promise.all([
+      this.repo.listPhotos(row.id),
+      this.repo.ratingDistribution(row.id),
+    ]);
     return toSitter(row, photos, distribution);
   }
 }
@@ -339,7 +374,10 @@ export interface ReindexOptions {
 
 /** Rebuilds the sitters' geo index from MySQL (also used by `npm run geo:reindex`, which has no app). */
 export function reindexSitterGeo(repo: SittersRepository, geo: GeoIndex, options: ReindexOptions = {}) {
-  return geo.rebuildFromTable({ count: () => repo.countActive(), batch: (afterId, size) => repo.activeGeoBatch(afterId, size) }, options);
+  return geo.rebuildFromTable(
+    { count: () => repo.countActive(), batch: (afterId, size) => repo.activeGeoBatch(afterId, size) },
+    options,
+  );
 }
 
 /** The validated input as columns: one price column per service (NULL = not offered). */

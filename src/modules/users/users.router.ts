@@ -9,17 +9,30 @@ const tag = 'Users';
 export function usersRoutes(users: UsersService): RouteSpec[] {
   return [
     {
-      method: 'get', path: '/users/me', tag, auth: true, summary: 'My account',
+      method: 'get',
+      path: '/users/me',
+      tag,
+      auth: true,
+      summary: 'My account',
       responses: { 200: { description: 'Me', schema: selfUserSchema } },
       handler: async ({ user }) => ({ status: 200, body: await users.getSelf(user.id) }),
     },
     {
-      method: 'patch', path: '/users/me', tag, auth: true, body: updateMeBody, summary: 'Change my nickname or bio',
+      method: 'patch',
+      path: '/users/me',
+      tag,
+      auth: true,
+      body: updateMeBody,
+      summary: 'Change my nickname or bio',
       responses: { 200: { description: 'Updated', schema: selfUserSchema } },
       handler: async ({ user, body }) => ({ status: 200, body: await users.updateSelf(user.id, body) }),
     },
     {
-      method: 'delete', path: '/users/me', tag, auth: true, summary: 'Delete my account; every login is revoked',
+      method: 'delete',
+      path: '/users/me',
+      tag,
+      auth: true,
+      summary: 'Delete my account; every login is revoked',
       responses: { 204: { description: 'Deleted' } },
       handler: async ({ user }) => {
         await users.deleteSelf(user.id);
@@ -27,7 +40,11 @@ export function usersRoutes(users: UsersService): RouteSpec[] {
       },
     },
     {
-      method: 'get', path: '/users/:id', tag, params: idParams, summary: 'Public profile',
+      method: 'get',
+      path: '/users/:id',
+      tag,
+      params: idParams,
+      summary: 'Public profile',
       responses: { 200: { description: 'Profile', schema: publicUserSchema } },
       handler: async ({ params }) => ({ status: 200, body: await users.getPublic(params.id) }),
     },

@@ -25,7 +25,10 @@ export class UsersService {
    */
   readonly onAccountDeleted: Array<(user: UserRow, t: Transaction) => Promise<void>> = [];
 
-  async createAccount(data: { email: string; passwordHash: string; nickname: string }, t: Transaction): Promise<UserRow> {
+  async createAccount(
+    data: { email: string; passwordHash: string; nickname: string },
+    t: Transaction,
+  ): Promise<UserRow> {
     try {
       return await this.users.create(data, t);
     } catch (err) {

@@ -62,9 +62,21 @@ describe('PATCH /users/me', () => {
     const res = await api.http
       .patch('/api/v1/users/me')
       .set(bearer(s.accessToken))
-      .send({ nickname: '  Dae-ho ', bio: 'Shiba owner', email: 'hijack@example.com', isSitter: true, emailVerified: true })
+      .send({
+        nickname: '  Dae-ho ',
+        bio: 'Shiba owner',
+        email: 'hijack@example.com',
+        isSitter: true,
+        emailVerified: true,
+      })
       .expect(200);
-    expect(res.body).toMatchObject({ nickname: 'Dae-ho', bio: 'Shiba owner', email: s.email, isSitter: false, emailVerified: false });
+    expect(res.body).toMatchObject({
+      nickname: 'Dae-ho',
+      bio: 'Shiba owner',
+      email: s.email,
+      isSitter: false,
+      emailVerified: false,
+    });
   });
 
   it.each([
