@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { Unauthenticated } from './errors';
+import { Unauthenticated } from '../errors';
 
 /** The caller, as established from a verified, unrevoked access token. */
 export interface AuthUser {

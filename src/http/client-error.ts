@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AppError, problemBody } from './errors';
+import { AppError } from '../errors';
+import { problemBody } from './problem';
 
 /**
  * Requests Node refuses before Express sees them (a header block over 16 KB, a malformed request line,

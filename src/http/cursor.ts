@@ -1,5 +1,5 @@
 import type Joi from 'joi';
-import { ValidationFailed } from './errors';
+import { ValidationFailed } from '../errors';
 
 /** Cursors are opaque to clients: base64url JSON of the last item's sort key and id. */
 export const encodeCursor = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -1,56 +1,67 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { UniqueConstraintError } from 'sequelize';
-import { isDeadlock } from '../infra/db';
 import type { Logger } from '../infra/logger';
-import { AppError, Conflict, NotFound, PayloadTooLarge, Unavailable, ValidationFailed, problemBody } from './errors';
-import { isUnavailableError } from './unavailable';
+import { AppError, NotFound, PayloadTooLarge, ValidationFailed, toAppError, type ErrorCode } from '../errors';
 
-/** Maps anything thrown to an AppError; unknown errors become INTERNAL (logged in full, answered bare). */
-export function toAppError(err: unknown): { error: AppError; unexpected: boolean } {
-  if (err instanceof AppError) return { error: err, unexpected: false };
-  const e = err as { type?: string; code?: string; status?: number; field?: string; message?: string };
-  // body-parser
-  if (e?.type === 'entity.too.large')
-    return { error: PayloadTooLarge('The request body exceeds the size limit'), unexpected: false };
+/** How each application error is answered over HTTP (RFC 9457 problem+json). */
+const HTTP: Record<ErrorCode, [status: number, title: string]> = {
+  VALIDATION_FAILED: [400, 'Validation failed'],
+  UNAUTHENTICATED: [401, 'Unauthenticated'],
+  FORBIDDEN: [403, 'Forbidden'],
+  NOT_FOUND: [404, 'Not found'],
+  CONFLICT: [409, 'Conflict'],
+  PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
+  RATE_LIMITED: [429, 'Too many requests'],
+  UNAVAILABLE: [503, 'Service unavailable'],
+  INTERNAL: [500, 'Internal server error'],
+};
+
+export const httpStatusOf = (err: AppError): number => HTTP[err.code][0];
+
+export function problemBody(err: AppError, requestId?: string) {
+  const [status, title] = HTTP[err.code];
+  return {
+    type: `https://pawmate.dev/problems/${err.code.toLowerCase().replace(/_/g, '-')}`,
+    title,
+    status,
+    detail: err.detail,
+    code: err.code,
+    ...(err.errors ? { errors: err.errors } : {}),
+    ...(requestId ? { requestId } : {}),
+  };
+}
+
+/** Errors only the HTTP body parsers raise (body-parser, multer), in application terms. */
+function fromBodyParser(err: unknown): AppError | undefined {
+  const e = err as { type?: string; code?: string; field?: string; message?: string };
+  if (e?.type === 'entity.too.large') return PayloadTooLarge('The request body exceeds the size limit');
   if (e?.type === 'entity.parse.failed')
-    return {
-      error: ValidationFailed('The request body is not valid JSON', [{ path: 'body', message: 'malformed JSON' }]),
-      unexpected: false,
-    };
-  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
-    return { error: new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding or charset'), unexpected: false };
-  }
-  // multer
-  if (e?.code === 'LIMIT_FILE_SIZE')
-    return { error: PayloadTooLarge('The uploaded file exceeds the size limit'), unexpected: false };
+    return ValidationFailed('The request body is not valid JSON', [{ path: 'body', message: 'malformed JSON' }]);
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported')
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding or charset');
+  if (e?.code === 'LIMIT_FILE_SIZE') return PayloadTooLarge('The uploaded file exceeds the size limit');
   if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) {
     const path = e.field ? `body.${e.field}` : 'body';
-    return {
-      error: ValidationFailed(`Upload refused: ${e.message}`, [{ path, message: String(e.message) }]),
-      unexpected: false,
-    };
+    return ValidationFailed(`Upload refused: ${e.message}`, [{ path, message: String(e.message) }]);
   }
-  if (isDeadlock(err)) return { error: Conflict('The resource is busy; retry the request'), unexpected: false };
-  if (err instanceof UniqueConstraintError)
-    return { error: Conflict('The resource already exists'), unexpected: false };
-  if (isUnavailableError(err)) return { error: Unavailable(), unexpected: false };
-  return { error: new AppError('INTERNAL', 'An unexpected error occurred'), unexpected: true };
+  return undefined;
 }
 
 export function sendProblem(res: Parameters<RequestHandler>[1], error: AppError, requestId?: string) {
   for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
   res
-    .status(error.status)
+    .status(httpStatusOf(error))
     .type('application/problem+json')
     .send(JSON.stringify(problemBody(error, requestId)));
 }
 
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const { error, unexpected } = toAppError(err);
+    const parsed = fromBodyParser(err);
+    const { error, unexpected } = parsed ? { error: parsed, unexpected: false } : toAppError(err);
     const log = (req as { log?: Logger }).log ?? logger;
     if (unexpected) log.error({ err }, 'unhandled error');
-    else if (error.status >= 500)
+    else if (httpStatusOf(error) >= 500)
       log.warn(
         { err: { message: (err as Error)?.message, name: (err as Error)?.name } },
         'backing service unavailable',

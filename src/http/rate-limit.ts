@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from '../infra/redis';
-import { RateLimited } from './errors';
+import { RateLimited } from '../errors';
 
 /** A fixed-window limiter stored in Redis, so the limit holds across every instance. */
 export function redisLimiter(redis: Redis, keyPrefix: string, points: number, durationSec: number) {

@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Redis } from '../infra/redis';
-import { PayloadTooLarge, RateLimited, Unavailable, ValidationFailed } from './errors';
+import { PayloadTooLarge, RateLimited, Unavailable, ValidationFailed } from '../errors';
 import { redisLimiter } from './rate-limit';
 
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;

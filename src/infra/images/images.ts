@@ -30,8 +30,10 @@
  */
 import type { RequestHandler } from 'express';
 import type { Sequelize, Transaction } from 'sequelize';
-import { Unavailable } from '../../http/errors';
+import { Unavailable } from '../../errors';
+// eslint-disable-next-line no-restricted-imports -- boundary fixed in the following commits
 import { imageUpload, uploadLimiter } from '../../http/upload';
+// eslint-disable-next-line no-restricted-imports -- boundary fixed in the following commits
 import type { ModuleContext } from '../../modules/module';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';

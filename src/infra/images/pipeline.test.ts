@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { image, jpegWithExif, pngBomb, svg, type Format } from '../../../test/helpers/images';
-import { AppError } from '../../http/errors';
+import { AppError } from '../../errors';
 import { canDecodeHeic, ImagePipeline, PRESETS } from './pipeline';
 import { Semaphore } from './semaphore';
 

@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { AppError, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../../http/errors';
+import { AppError, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../../errors';
 import { Semaphore } from './semaphore';
 
 // One libvips thread per image: with at most `concurrency` images at a time (2 by default) on this

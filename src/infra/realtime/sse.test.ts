@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Registry } from 'prom-client';
 import { SseHub, type SseStream } from './sse';
-import { AppError } from '../../http/errors';
+import { AppError } from '../../errors';
 import { scrubUrl } from '../logger';
 
 /** The hub on its own, behind a bare Express route, with a raw HTTP client. */
@@ -64,7 +64,9 @@ beforeEach(async () => {
       opened.push(s);
     } catch (err) {
       registerError = err;
-      res.status((err as AppError).status ?? 500).end();
+      // The hub refuses with application errors; this stand-in route answers them as the HTTP layer would.
+      const code = (err as AppError).code;
+      res.status(code === 'RATE_LIMITED' ? 429 : code === 'UNAVAILABLE' ? 503 : 500).end();
     }
   });
   server = http.createServer(app);

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { RateLimited, Unavailable } from '../../http/errors';
+import { RateLimited, Unavailable } from '../../errors';
 
 export interface SseHubOptions {
   /** Names the hub in metric labels. */

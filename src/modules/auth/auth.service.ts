@@ -7,7 +7,7 @@ import type { Logger } from '../../infra/logger';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import type { MailMessage } from '../../infra/mail/mailer';
-import { RateLimited, Unauthenticated, ValidationFailed } from '../../http/errors';
+import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
 import type { AuthUser } from '../../http/auth';
 import type { UsersService } from '../users/users.service';
 import { toSelfUser } from '../users/users.presenter';

@@ -2,7 +2,7 @@ import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } 
 import jwt from 'jsonwebtoken';
 import type { Redis } from '../../infra/redis';
 import type { Clock } from '../../infra/clock';
-import { Unauthenticated } from '../../http/errors';
+import { Unauthenticated } from '../../errors';
 import type { AuthUser } from '../../http/auth';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -4,7 +4,7 @@ import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
-import { NotFound, RateLimited, ValidationFailed } from '../../http/errors';
+import { NotFound, RateLimited, ValidationFailed } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';

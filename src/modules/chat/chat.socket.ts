@@ -8,8 +8,8 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { Config } from '../../config';
 import type { AuthUser, VerifyAccessToken } from '../../http/auth';
-import { Conflict, RateLimited } from '../../http/errors';
-import { toAppError } from '../../http/problem';
+import { Conflict, RateLimited, toAppError } from '../../errors';
+
 import { toFieldErrors } from '../../http/routes';
 import { PRESENCE_HEARTBEAT_MS, type Presence, type PresenceEntry } from './chat.presence';
 import type { ChatMessage, ChatRealtime, ChatService, ReadReceipt } from './chat.service';

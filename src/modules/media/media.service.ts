@@ -1,7 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import { PRESETS, type ImageService } from '../../infra/images/images';
-import { Unauthenticated, Unavailable } from '../../http/errors';
+import { Unauthenticated, Unavailable } from '../../errors';
 import type { UsersService } from '../users/users.service';
 
 /** Profile pictures. The users module owns the column; this module owns the bytes. */

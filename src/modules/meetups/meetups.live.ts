@@ -1,7 +1,7 @@
 import type { Redis } from '../../infra/redis';
 import type { Clock } from '../../infra/clock';
 import { haversineMeters } from '../../infra/geo';
-import { Conflict, NotFound, RateLimited } from '../../http/errors';
+import { Conflict, NotFound, RateLimited } from '../../errors';
 import type { MeetupsRepository } from './meetups.repository';
 
 /** Sharing opens this long before the start and closes at `endsAt`. */

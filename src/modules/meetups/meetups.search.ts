@@ -4,7 +4,7 @@ import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { pageByKey } from '../../infra/geo-sorted';
 import type { Clock } from '../../infra/clock';
-import { ValidationFailed } from '../../http/errors';
+import { ValidationFailed } from '../../errors';
 import { SIZE_COLUMN, type MeetupRow, type MeetupsRepository, type SqlFilter } from './meetups.repository';
 import { toMeetup, type Meetup } from './meetups.presenter';
 import type { NearbySort, PetSize } from './meetups.schemas';

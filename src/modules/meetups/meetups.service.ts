@@ -5,7 +5,7 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
-import { Conflict, Forbidden, NotFound, ValidationFailed, type FieldError } from '../../http/errors';
+import { Conflict, Forbidden, NotFound, ValidationFailed, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';

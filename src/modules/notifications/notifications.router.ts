@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RouteSpec } from '../../http/routes';
 import { bearerToken, type VerifyAccessToken } from '../../http/auth';
-import { RateLimited, Unauthenticated, ValidationFailed } from '../../http/errors';
+import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
 import { idParams } from '../../http/schemas';
 import type { NotificationsService } from './notifications.service';
 import type { NotificationStreams } from './notifications.stream';

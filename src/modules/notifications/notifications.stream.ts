@@ -5,7 +5,7 @@ import { LOGINS_REVOKED, type LoginsRevokedMessage } from '../../infra/realtime/
 import { SseHub, type SseStream } from '../../infra/realtime/sse';
 import type { Logger } from '../../infra/logger';
 import type { AuthUser } from '../../http/auth';
-import { Unavailable } from '../../http/errors';
+import { Unavailable } from '../../errors';
 import type { NotificationsRepository, StoredNotification } from './notifications.repository';
 
 /** Bus channels (one Redis subscription each per instance, fanned out here by user id). */

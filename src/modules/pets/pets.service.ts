@@ -2,7 +2,7 @@ import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import { PRESETS, type ImageService } from '../../infra/images/images';
-import { Conflict, NotFound, Unauthenticated, Unavailable, ValidationFailed } from '../../http/errors';
+import { Conflict, NotFound, Unauthenticated, Unavailable, ValidationFailed } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import { PetsRepository, type PetFields, type PetRow } from './pets.repository';
 import { toPet, type Pet } from './pets.presenter';

@@ -5,12 +5,13 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
-import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../http/errors';
+import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
 import { invalidCursor } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { PetsService } from '../pets/pets.service';
 import type { Pet } from '../pets/pets.presenter';
 import type { SittersService } from '../sitters/sitters.service';
+// eslint-disable-next-line no-restricted-imports -- boundary fixed in the following commits
 import type { SitterRow } from '../sitters/sitters.repository';
 import { addDays, dayIn, daysBetween } from '../sitters/sitters.days';
 import type { ChatService } from '../chat/chat.service';

@@ -3,7 +3,7 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { pageByKey } from '../../infra/geo-sorted';
-import { ValidationFailed, type FieldError } from '../../http/errors';
+import { ValidationFailed, type FieldError } from '../../errors';
 import {
   PRICE_COLUMN,
   SIZE_COLUMN,

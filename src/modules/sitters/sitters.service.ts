@@ -6,7 +6,7 @@ import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
 import { PRESETS, type ImageService } from '../../infra/images/images';
-import { Conflict, NotFound, ValidationFailed, type FieldError } from '../../http/errors';
+import { Conflict, NotFound, ValidationFailed, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import {

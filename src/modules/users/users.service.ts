@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
-import { Conflict, NotFound, Unauthenticated } from '../../http/errors';
+import { Conflict, NotFound, Unauthenticated } from '../../errors';
 import { UsersRepository, type UserRow } from './users.repository';
 import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './users.presenter';
 

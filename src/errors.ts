@@ -1,4 +1,12 @@
-/** Application errors. Services throw these; one middleware (http/problem.ts) turns them into problem+json. */
+import { UniqueConstraintError } from 'sequelize';
+import { isDeadlock } from './infra/db';
+import { isUnavailableError } from './infra/unavailable';
+
+/**
+ * Application errors. Services (and the infrastructure adapters that refuse work) throw these; they say
+ * what went wrong in the application's terms. How each is answered over HTTP (status, problem+json)
+ * is decided in one place, src/http/problem.ts; Socket.io acknowledgements use the code directly.
+ */
 export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'UNAUTHENTICATED'
@@ -16,31 +24,15 @@ export interface FieldError {
   message: string;
 }
 
-const TITLES: Record<ErrorCode, [number, string]> = {
-  VALIDATION_FAILED: [400, 'Validation failed'],
-  UNAUTHENTICATED: [401, 'Unauthenticated'],
-  FORBIDDEN: [403, 'Forbidden'],
-  NOT_FOUND: [404, 'Not found'],
-  CONFLICT: [409, 'Conflict'],
-  PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
-  UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
-  RATE_LIMITED: [429, 'Too many requests'],
-  UNAVAILABLE: [503, 'Service unavailable'],
-  INTERNAL: [500, 'Internal server error'],
-};
-
 export class AppError extends Error {
-  readonly status: number;
-  readonly title: string;
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: FieldError[],
-    /** Extra response headers, e.g. Retry-After. */
+    /** Hints for the client that travel with the error, e.g. Retry-After (sent as response headers). */
     readonly headers: Record<string, string> = {},
   ) {
     super(detail);
-    [this.status, this.title] = TITLES[code];
   }
 }
 
@@ -59,14 +51,16 @@ export const RateLimited = (retryAfterSec: number) =>
 export const Unavailable = (detail = 'A backing service is unavailable; retry shortly') =>
   new AppError('UNAVAILABLE', detail, undefined, { 'Retry-After': '5' });
 
-export function problemBody(err: AppError, requestId?: string) {
-  return {
-    type: `https://pawmate.dev/problems/${err.code.toLowerCase().replace(/_/g, '-')}`,
-    title: err.title,
-    status: err.status,
-    detail: err.detail,
-    code: err.code,
-    ...(err.errors ? { errors: err.errors } : {}),
-    ...(requestId ? { requestId } : {}),
-  };
+/**
+ * Maps anything thrown to an AppError: a lost deadlock or a duplicate key is a conflict the client may
+ * retry, an unreachable MariaDB/Redis is UNAVAILABLE, anything else is INTERNAL (`unexpected`: log it in
+ * full, answer it bare).
+ */
+export function toAppError(err: unknown): { error: AppError; unexpected: boolean } {
+  if (err instanceof AppError) return { error: err, unexpected: false };
+  if (isDeadlock(err)) return { error: Conflict('The resource is busy; retry the request'), unexpected: false };
+  if (err instanceof UniqueConstraintError)
+    return { error: Conflict('The resource already exists'), unexpected: false };
+  if (isUnavailableError(err)) return { error: Unavailable(), unexpected: false };
+  return { error: new AppError('INTERNAL', 'An unexpected error occurred'), unexpected: true };
 }
