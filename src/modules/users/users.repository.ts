@@ -26,7 +26,8 @@ export class UsersRepository {
       'User',
       {
         id: { type: DataTypes.INTEGER.UNSIGNED, primaryKey: true, autoIncrement: true },
-        email: { type: DataTypes.STRING(254), allowNull: false },
+        // NULL only on a deleted account (its tombstone); active accounts always have one.
+        email: { type: DataTypes.STRING(254), allowNull: true },
         passwordHash: { type: DataTypes.STRING(100), allowNull: false },
         nickname: { type: DataTypes.STRING(30), allowNull: false },
         bio: { type: DataTypes.STRING(500), allowNull: false, defaultValue: '' },
@@ -69,6 +70,19 @@ export class UsersRepository {
   async findActiveByEmail(email: string): Promise<UserRow | null> {
     const row = await this.User.findOne({ where: { email, deletedAt: null } });
     return row ? row.get({ plain: true }) : null;
+  }
+
+  /**
+   * Turns the account into a tombstone: personal data cleared, the e-mail released as NULL (a value no
+   * signup can take, so nobody can squat it and block the deletion), the password unusable.
+   */
+  async tombstone(id: number, unusablePasswordHash: string, now: Date, t: Transaction): Promise<void> {
+    await this.sequelize.query(
+      `UPDATE users SET deletedAt = ?, email = NULL, passwordHash = ?, nickname = 'Deleted user', bio = '',
+              avatarUrl = NULL, updatedAt = ?
+        WHERE id = ?`,
+      { replacements: [now, unusablePasswordHash, now, id], transaction: t },
+    );
   }
 
   async update(id: number, changes: Partial<Omit<UserRow, 'id' | 'createdAt'>>, t?: Transaction): Promise<void> {

@@ -92,7 +92,7 @@ export class UsersService {
   }
 
   /**
-   * Deletes the account: personal data is cleared, the e-mail is released, the password becomes
+   * Deletes the account: personal data is cleared, the e-mail is released (NULL), the password becomes
    * unguessable and every login is revoked, all in one transaction. Rows other users rely on
    * (reviews, messages) keep pointing at the tombstone.
    */
@@ -101,18 +101,7 @@ export class UsersService {
       const user = await this.users.findActiveById(userId, t, true);
       if (!user) throw Unauthenticated('This account no longer exists');
       for (const hook of this.onAccountDeleted) await hook(user, t);
-      await this.users.update(
-        userId,
-        {
-          deletedAt: this.clock.now(),
-          email: `deleted-${userId}@deleted.invalid`,
-          passwordHash: `!deleted:${randomBytes(16).toString('hex')}`,
-          nickname: 'Deleted user',
-          bio: '',
-          avatarUrl: null,
-        },
-        t,
-      );
+      await this.users.tombstone(userId, `!deleted:${randomBytes(16).toString('hex')}`, this.clock.now(), t);
       return this.revokeAllLogins(userId, 'account_deleted', t);
     });
     afterCommit();

@@ -1,3 +1,4 @@
+import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 
 let ctx: TestContext;
@@ -117,5 +118,20 @@ describe('DELETE /users/me', () => {
     await api.http.post('/api/v1/auth/login').send({ email: s.email, password: PASSWORD }).expect(401);
     await api.http.get(`/api/v1/users/${s.user.id}`).expect(404);
     await signup(api, { email: s.email });
+  });
+
+  it('cannot be blocked by someone who registered the old tombstone address first', async () => {
+    const s = await signup(api);
+    // The tombstone used to be `deleted-<id>@deleted.invalid`, an address signup accepts.
+    await api.http
+      .post('/api/v1/auth/signup')
+      .send({ email: `deleted-${s.user.id}@deleted.invalid`, password: PASSWORD, nickname: 'Squatter' });
+    await api.http.delete('/api/v1/users/me').set(bearer(s.accessToken)).expect(204);
+    const [row] = await api.sequelize.query<{ email: string | null; deletedAt: Date | null }>(
+      'SELECT email, deletedAt FROM users WHERE id = ?',
+      { replacements: [s.user.id], type: QueryTypes.SELECT },
+    );
+    expect(row.email).toBeNull();
+    expect(row.deletedAt).not.toBeNull();
   });
 });
