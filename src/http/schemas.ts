@@ -3,7 +3,11 @@ import Joi from 'joi';
 /** Building blocks shared by every module's schemas. */
 
 export const idParam = Joi.number().integer().min(1).max(4294967295).required();
-export const idParams = Joi.object({ id: idParam });
+/** `/:id` paths. Request schemas declare the type they produce (`Joi.object<T, true>`), see http/routes.ts. */
+export interface IdParams {
+  id: number;
+}
+export const idParams = Joi.object<IdParams, true>({ id: idParam });
 
 export const email = Joi.string().trim().lowercase().email({ tlds: false }).max(254);
 
@@ -34,6 +38,12 @@ export const calendarDay = Joi.string()
     return value;
   })
   .messages({ 'day.invalid': '{{#label}} must be a real calendar day' });
+
+/** `?limit=&cursor=` of a list. */
+export interface PageQuery {
+  limit: number;
+  cursor?: string;
+}
 
 export const limitQuery = Joi.number().integer().min(1).max(100).default(20);
 export const cursorQuery = Joi.string().max(200);

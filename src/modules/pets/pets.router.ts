@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams } from '../../http/schemas';
 import { uploadedFile } from '../../http/upload';
 import type { PetsService } from './pets.service';
@@ -13,7 +13,7 @@ const tag = 'Pets';
  */
 export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSpec[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/pets',
       tag,
@@ -22,8 +22,8 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
       summary: 'My pets, oldest first',
       responses: { 200: { description: 'A page of pets', schema: s.petListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await pets.list(user.id, query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/pets',
       tag,
@@ -32,8 +32,8 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
       summary: `Add a pet (at most ${s.MAX_PETS_PER_OWNER} per account; 409 past that)`,
       responses: { 201: { description: 'Created', schema: s.petSchema } },
       handler: async ({ user, body }) => ({ status: 201, body: await pets.create(user.id, body) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/pets/:id',
       tag,
@@ -42,8 +42,8 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
       summary: 'One of my pets',
       responses: { 200: { description: 'The pet', schema: s.petSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await pets.get(user.id, params.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: '/pets/:id',
       tag,
@@ -53,8 +53,8 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
       summary: 'Change my pet (null or "" clears breed, birthDate, notes)',
       responses: { 200: { description: 'Updated', schema: s.petSchema } },
       handler: async ({ user, params, body }) => ({ status: 200, body: await pets.update(user.id, params.id, body) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/pets/:id',
       tag,
@@ -66,8 +66,8 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
         await pets.remove(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'put',
       path: '/pets/:id/photo',
       tag,
@@ -82,6 +82,6 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
         status: 200,
         body: await pets.setPhoto(user.id, params.id, uploadedFile(req)),
       }),
-    },
+    }),
   ];
 }

@@ -1,9 +1,11 @@
 import Joi from 'joi';
-import { calendarDay, cursorQuery, limitQuery, listOf, text } from '../../http/schemas';
+import { calendarDay, cursorQuery, limitQuery, listOf, text, type PageQuery } from '../../http/schemas';
 
 export const SPECIES = ['dog', 'cat', 'other'] as const;
 export const SIZES = ['small', 'medium', 'large'] as const;
 export const MAX_PETS_PER_OWNER = 20;
+export type Species = (typeof SPECIES)[number];
+export type Size = (typeof SIZES)[number];
 
 /**
  * A real calendar day from 1900 on ("not in the future" needs the clock and the service time zone, so
@@ -21,7 +23,23 @@ const breed = text(0, 60).allow(null, '');
 const notes = text(0, 1000).allow(null, '');
 const birthDate = birthDay.allow(null);
 
-export const createPetBody = Joi.object({
+/** A change to a pet; null or '' clears the optional texts. */
+export interface UpdatePetBody {
+  name?: string;
+  species?: Species;
+  breed?: string | null;
+  size?: Size;
+  birthDate?: string | null;
+  notes?: string | null;
+}
+
+export interface CreatePetBody extends UpdatePetBody {
+  name: string;
+  species: Species;
+  size: Size;
+}
+
+export const createPetBody = Joi.object<CreatePetBody, true>({
   name: name.required(),
   species: species.required(),
   breed,
@@ -30,9 +48,9 @@ export const createPetBody = Joi.object({
   notes,
 });
 
-export const updatePetBody = Joi.object({ name, species, breed, size, birthDate, notes });
+export const updatePetBody = Joi.object<UpdatePetBody, true>({ name, species, breed, size, birthDate, notes });
 
-export const listPetsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
+export const listPetsQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
 
 export const petSchema = Joi.object({
   id: Joi.number().integer(),

@@ -1,4 +1,4 @@
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams, publicUserSchema, selfUserSchema } from '../../http/schemas';
 import type { UsersService } from './users.service';
 import { updateMeBody } from './users.schemas';
@@ -8,7 +8,7 @@ const tag = 'Users';
 /** API.md "Users and pets" (the user part; the avatar route comes with uploads). */
 export function usersRoutes(users: UsersService): RouteSpec[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/users/me',
       tag,
@@ -16,8 +16,8 @@ export function usersRoutes(users: UsersService): RouteSpec[] {
       summary: 'My account',
       responses: { 200: { description: 'Me', schema: selfUserSchema } },
       handler: async ({ user }) => ({ status: 200, body: await users.getSelf(user.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: '/users/me',
       tag,
@@ -26,8 +26,8 @@ export function usersRoutes(users: UsersService): RouteSpec[] {
       summary: 'Change my nickname or bio',
       responses: { 200: { description: 'Updated', schema: selfUserSchema } },
       handler: async ({ user, body }) => ({ status: 200, body: await users.updateSelf(user.id, body) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/users/me',
       tag,
@@ -38,8 +38,8 @@ export function usersRoutes(users: UsersService): RouteSpec[] {
         await users.deleteSelf(user.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/users/:id',
       tag,
@@ -47,6 +47,6 @@ export function usersRoutes(users: UsersService): RouteSpec[] {
       summary: 'Public profile',
       responses: { 200: { description: 'Profile', schema: publicUserSchema } },
       handler: async ({ params }) => ({ status: 200, body: await users.getPublic(params.id) }),
-    },
+    }),
   ];
 }
