@@ -123,23 +123,6 @@ export class ReservationsRepository {
     );
   }
 
-  /** Open (requested or accepted) reservations of this owner with this sitter overlapping the days. */
-  async hasOpenOverlap(
-    ownerId: number,
-    sitterId: number,
-    start: string,
-    end: string,
-    t: Transaction,
-  ): Promise<boolean> {
-    const rows = await this.select(
-      `SELECT id FROM reservations WHERE ownerId = ? AND sitterId = ? AND status IN ('requested', 'accepted')
-         AND startDate <= ? AND endDate >= ? LIMIT 1 FOR UPDATE`,
-      [ownerId, sitterId, end, start],
-      t,
-    );
-    return rows.length > 0;
-  }
-
   /** Booked pets per day in the range (days without bookings are absent). */
   async bookedLoad(sitterId: number, start: string, end: string, t: Transaction): Promise<Map<string, number>> {
     const rows = await this.select<{ day: string; pets: number }>(

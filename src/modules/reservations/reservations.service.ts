@@ -172,9 +172,6 @@ export class ReservationsService {
     const unavailable = await this.d.sitters.unavailableWithin(sitter.id, input.startDate, input.endDate, t);
     if (unavailable.length) throw Conflict(`The sitter is unavailable on ${unavailable.join(', ')}`);
     await this.requireRoom(sitter, input.startDate, input.endDate, pets.length, t);
-    if (await this.d.repo.hasOpenOverlap(ownerId, sitter.id, input.startDate, input.endDate, t)) {
-      throw Conflict('You already have an open reservation with this sitter on some of these days');
-    }
 
     const now = this.d.clock.now();
     const days = daysBetween(input.startDate, input.endDate) + 1;
@@ -332,9 +329,9 @@ export class ReservationsService {
       const r = await this.d.repo.findById(id, t, true);
       if (role !== 'owner') throw Forbidden('Only the owner can review a reservation');
       if (r!.status !== 'completed') throw Conflict('A reservation can be reviewed once it is completed');
-      let reviewId: number;
+      let review: { id: number; createdAt: Date };
       try {
-        reviewId = await this.d.sitters.addReview(
+        review = await this.d.sitters.addReview(
           {
             reservationId: r!.id,
             sitterId: r!.sitterId,
@@ -353,14 +350,14 @@ export class ReservationsService {
         type: 'review.new',
         title: `New ${input.rating}-star review`,
         body: input.comment?.slice(0, 140) ?? '',
-        data: { reservationId: r!.id, reviewId, rating: input.rating },
+        data: { reservationId: r!.id, reviewId: review.id, rating: input.rating },
       });
-      return { reviewId, createdAt: this.d.clock.now() };
+      return review;
     });
     this.d.outbox.nudge();
     const author = (await this.d.users.publicUsers([userId])).get(userId)!;
     return {
-      id: result.reviewId,
+      id: result.id,
       rating: input.rating,
       comment: input.comment ?? null,
       author,

@@ -176,10 +176,18 @@ describe('POST /reservations', () => {
     if (kind === 'unavailable') expect(res.body.detail).toContain('2027-03-11');
   });
 
-  it('refuses a second open request by the same owner with the same sitter over overlapping days', async () => {
-    const { sitter, owner, pet } = await setup();
-    await request(owner, sitter.id, [pet.id], { startDate: '2027-03-12', endDate: '2027-03-14' }).expect(409);
-    await request(owner, sitter.id, [pet.id], { startDate: '2027-03-13', endDate: '2027-03-14' }).expect(201);
+  it('takes a second open request by the same owner with the same sitter on the same days (another pet, another service)', async () => {
+    const { sitter, owner, pet, reservation } = await setup();
+    const cat = await makePet(api, owner, { name: 'Nabi' });
+    const again = await request(owner, sitter.id, [cat.id], { startDate: '2027-03-10', endDate: '2027-03-12' }).expect(
+      201,
+    );
+    const walking = await request(owner, sitter.id, [pet.id], { service: 'walking' }).expect(201);
+    expect(new Set([reservation.id, again.body.id, walking.body.id]).size).toBe(3);
+    const mine = await get(owner, '/reservations?role=owner').expect(200);
+    expect(mine.body.items.map((r: { id: number }) => r.id)).toEqual(
+      expect.arrayContaining([reservation.id, again.body.id, walking.body.id]),
+    );
   });
 
   it('answers 409 when the days are already full', async () => {
@@ -216,9 +224,10 @@ describe('Idempotency-Key', () => {
     const list = await get(owner, '/reservations').expect(200);
     expect(list.body.items).toHaveLength(1);
 
-    // After 24 h the key is forgotten: the same body is a new request (here refused as an overlap).
+    // After 24 h the key is forgotten: the same body is a new request, a second reservation.
     clock.advance(25 * 3600 * 1000);
-    await send(body, 'key-1').expect(409);
+    const later = await send(body, 'key-1').expect(201);
+    expect(later.body.id).not.toBe(c.body.id);
   });
 
   it('refuses a malformed key', async () => {
@@ -430,6 +439,23 @@ describe('reviews', () => {
     ]);
     const notes = await get(s.sitterUser, '/notifications').expect(200);
     expect(notes.body.items.map((n: { type: string }) => n.type)).toContain('review.new');
+  });
+
+  it('answers the createdAt it stored', async () => {
+    const s = await completed();
+    // Let time run as it does in production: every reading of the clock is a millisecond later.
+    const now = clock.now.bind(clock);
+    clock.now = () => {
+      clock.advance(1);
+      return now();
+    };
+    try {
+      const ok = await post(s.owner, `/reservations/${s.reservation.id}/review`, { rating: 5 }).expect(201);
+      const reviews = await api.http.get(`/api/v1/sitters/${s.sitter.id}/reviews`).expect(200);
+      expect(reviews.body.items[0]).toMatchObject({ id: ok.body.id, createdAt: ok.body.createdAt });
+    } finally {
+      clock.now = now;
+    }
   });
 
   it('gives one 201 and one 409 for concurrent double submits', async () => {
