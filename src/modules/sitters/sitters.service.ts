@@ -284,17 +284,18 @@ export class SittersService {
   /**
    * Records a review in the caller's transaction (UNIQUE(reservationId): a second one throws a
    * UniqueConstraintError → 409) and recomputes the sitter's rating and count from the reviews.
+   * Answers the stored `createdAt`, so the caller never reads the clock a second time.
    */
   async addReview(
     r: { reservationId: number; sitterId: number; authorId: number; rating: number; comment: string | null },
     t: Transaction,
-  ): Promise<number> {
+  ): Promise<{ id: number; createdAt: Date }> {
     const now = this.clock.now();
     // The sitter row lock serializes concurrent reviews, whose recounts would otherwise deadlock.
     if (!(await this.repo.lockSitter(r.sitterId, t))) throw NotFound('Sitter');
     const id = await this.repo.insertReview(r, now, t);
     await this.repo.refreshRating(r.sitterId, now, t);
-    return id;
+    return { id, createdAt: now };
   }
 
   // --- geo index ---------------------------------------------------------------------------------
