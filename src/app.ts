@@ -14,7 +14,7 @@ import type { Storage } from './infra/storage/storage';
 import { Metrics } from './infra/metrics';
 import { OutboxDispatcher } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
-import { requestId } from './http/request-id';
+import { requestId, stampRequestIds } from './http/request-id';
 import { notFoundHandler, problemHandler } from './http/problem';
 import { answerClientErrors } from './http/client-error';
 import { authenticate } from './http/auth';
@@ -219,6 +219,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     attach(server) {
       answerClientErrors(server);
       for (const f of features) f.attach?.(server);
+      stampRequestIds(server);
     },
     async start() {
       outbox.start();

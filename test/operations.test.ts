@@ -192,5 +192,14 @@ describe('requests Node refuses before routing', () => {
     expect(reply).toContain('Content-Type: application/problem+json');
     const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
     expect(body).toMatchObject({ status: 431, code: 'PAYLOAD_TOO_LARGE' });
+    expect(reply).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/);
+  });
+
+  it('stamps X-Request-Id on answers Express never writes (Socket.io’s engine), echoing a sane one', async () => {
+    const bad = await api.http.get('/socket.io/?EIO=4&transport=carrier-pigeon').set('X-Request-Id', 'eio-7');
+    expect(bad.status).toBe(400);
+    expect(bad.headers['x-request-id']).toBe('eio-7');
+    const ok = await api.http.get('/healthz').set('X-Request-Id', 'health-1').expect(200);
+    expect(ok.headers['x-request-id']).toBe('health-1');
   });
 });
