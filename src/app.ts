@@ -102,7 +102,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     tokens,
     outbox,
     {
-      perIp: redisLimiter(redis, `${config.redisPrefix}rl:login-ip`, config.rateLimitAuthMax, loginWindowSec),
+      perIp: redisLimiter(redis, `${config.redisPrefix}rl:login-ip`, config.rateLimitAuthIpMax, loginWindowSec),
       perAccount: redisLimiter(redis, `${config.redisPrefix}rl:login-account`, config.rateLimitAuthMax, loginWindowSec),
     },
     {

@@ -23,6 +23,8 @@ export interface Config {
   logLevel: string;
   serviceTz: string;
   rateLimitAuthMax: number;
+  /** Failed logins per client IP per 15 min; looser than per account (a team behind one NAT). */
+  rateLimitAuthIpMax: number;
   rateLimitAuthGeneralPerMin: number;
   shutdownTimeoutMs: number;
   outboxPollMs: number;
@@ -78,6 +80,7 @@ const schema = Joi.object({
       return value;
     }, 'IANA time zone'),
   RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(10),
+  RATE_LIMIT_AUTH_IP_MAX: Joi.number().integer().min(1).default(50),
   RATE_LIMIT_AUTH_GENERAL_PER_MIN: Joi.number().integer().min(1).default(120),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
@@ -100,6 +103,8 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     const reason = detail.message.replace(/^"[^"]+" /, '');
     throw new ConfigError(`Invalid configuration: ${name} ${reason}`);
   }
+  // Shapes and defaults were checked by the schema above; this maps names to fields.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const v = value as Record<string, any>;
   return {
     env: v.NODE_ENV,
@@ -125,6 +130,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     logLevel: v.LOG_LEVEL,
     serviceTz: v.SERVICE_TZ,
     rateLimitAuthMax: v.RATE_LIMIT_AUTH_MAX,
+    rateLimitAuthIpMax: v.RATE_LIMIT_AUTH_IP_MAX,
     rateLimitAuthGeneralPerMin: v.RATE_LIMIT_AUTH_GENERAL_PER_MIN,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,

@@ -5,7 +5,7 @@ let ctx: TestContext;
 let api: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext({ env: { RATE_LIMIT_AUTH_MAX: '3' } }).setup();
+  ctx = await new TestContext({ env: { RATE_LIMIT_AUTH_MAX: '3', RATE_LIMIT_AUTH_IP_MAX: '3' } }).setup();
   api = await ctx.instance();
 });
 afterAll(() => ctx.close());

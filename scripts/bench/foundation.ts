@@ -25,6 +25,7 @@ export function serverEnv(env: BenchEnv, port: number): NodeJS.ProcessEnv {
     LOG_LEVEL: 'warn',
     RATE_LIMIT_AUTH_GENERAL_PER_MIN: '1000000',
     RATE_LIMIT_AUTH_MAX: '1000000',
+    RATE_LIMIT_AUTH_IP_MAX: '1000000',
   };
 }
 

@@ -69,6 +69,7 @@ export async function startServers(env: LoadEnv, count = 2): Promise<Server[]> {
     // One IP sends everything here; the limits have their own tests.
     RATE_LIMIT_AUTH_GENERAL_PER_MIN: '100000000',
     RATE_LIMIT_AUTH_MAX: '100000000',
+    RATE_LIMIT_AUTH_IP_MAX: '100000000',
     // A soak outlives the 15-minute default; tokens made during setup must last the whole run.
     ACCESS_TOKEN_TTL_SEC: '7200',
     DB_POOL_MAX: '10',

@@ -1,6 +1,6 @@
 import bcrypt from 'bcrypt';
 import type { Sequelize, Transaction } from 'sequelize';
-import type { RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
@@ -35,7 +35,10 @@ export interface AuthSettings {
 }
 
 export interface LoginLimiters {
-  /** Failed logins per client IP. */
+  /**
+   * Failed logins per client IP. Looser than per account: a team behind one NAT shares an address,
+   * and one member's typos must not lock the others out.
+   */
   perIp: RateLimiterRedis;
   /** Failed logins per account (e-mail), wherever they come from. */
   perAccount: RateLimiterRedis;
@@ -75,29 +78,39 @@ export class AuthService {
     return result;
   }
 
+  /**
+   * A guess is paid for before it is evaluated: both counters are consumed first (one atomic INCR
+   * each), so N parallel guesses cannot all read "under the limit" and then all be compared. A
+   * success gives the points back (the account's counter is cleared, the IP's point returned).
+   */
   async login(input: { email: string; password: string }, ip: string, userAgent: string | null) {
     const ipKey = ip;
     const accountKey = input.email;
-    await this.refuseIfLimited(ipKey, accountKey);
+    await this.consumeAttempt(ipKey, accountKey);
     const user = await this.users.findByEmail(input.email);
     const ok = await bcrypt.compare(input.password, user?.passwordHash ?? (await this.dummyHash));
-    if (!user || !ok) {
-      await Promise.all([this.limiters.perIp.penalty(ipKey, 1), this.limiters.perAccount.penalty(accountKey, 1)]);
-      throw Unauthenticated('Wrong e-mail or password');
-    }
-    await this.limiters.perAccount.delete(accountKey);
+    if (!user || !ok) throw Unauthenticated('Wrong e-mail or password');
+    await Promise.all([this.limiters.perAccount.delete(accountKey), this.limiters.perIp.reward(ipKey, 1)]);
     const pair = await inTransaction(this.sequelize, (t) => this.openLogin(user.id, userAgent, t));
     return { user: toSelfUser(user), ...pair };
   }
 
-  private async refuseIfLimited(ipKey: string, accountKey: string) {
-    const max = this.limiters.perIp.points;
-    const [byIp, byAccount] = await Promise.all([
-      this.limiters.perIp.get(ipKey),
-      this.limiters.perAccount.get(accountKey),
-    ]);
-    const blocked = [byIp, byAccount].filter((r) => r && r.consumedPoints >= max);
-    if (blocked.length) throw RateLimited(Math.max(...blocked.map((r) => r!.msBeforeNext)) / 1000);
+  private async consumeAttempt(ipKey: string, accountKey: string) {
+    const limiters: Array<[RateLimiterRedis, string]> = [
+      [this.limiters.perIp, ipKey],
+      [this.limiters.perAccount, accountKey],
+    ];
+    const results = await Promise.allSettled(limiters.map(([l, key]) => l.consume(key, 1)));
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (!refused.length) return;
+    // Not evaluated, so not a failure: the other counter gets its point back (a locked account
+    // hammered from a shared address must not use up that address's allowance).
+    await Promise.all(
+      results.map((r, i) => (r.status === 'fulfilled' ? limiters[i][0].reward(limiters[i][1], 1) : undefined)),
+    );
+    const overLimit = refused.filter((r): r is RateLimiterRes => r instanceof RateLimiterRes);
+    if (overLimit.length < refused.length) throw refused.find((r) => !(r instanceof RateLimiterRes)); // Redis down → 503
+    throw RateLimited(Math.max(...overLimit.map((r) => r.msBeforeNext)) / 1000);
   }
 
   /**
