@@ -27,3 +27,13 @@ export async function connectRedis(client: Redis): Promise<void> {
       client.once('error', reject);
     });
 }
+
+/**
+ * The namespace of pub/sub channels. Redis keeps keys per database but pub/sub is one space for the
+ * whole server: two deployments on one Redis that differ only by the database index of REDIS_URL
+ * would hear each other's channels. Channels therefore carry the index as well as the prefix.
+ */
+export function channelNamespace(redisUrl: string, redisPrefix: string): string {
+  const index = Number(new URL(redisUrl).pathname.replace(/^\//, '') || 0);
+  return `${redisPrefix}db${Number.isInteger(index) ? index : 0}:`;
+}

@@ -1,23 +1,27 @@
 import Redis from 'ioredis';
 import type { Logger } from '../logger';
+import { channelNamespace } from '../redis';
 
 export type BusHandler = (message: any) => void;
 
 /**
  * Redis pub/sub for one instance: ONE subscriber connection, fanned out in memory to local handlers
- * (never a Redis connection per client). Channels are namespaced by the deployment's Redis prefix.
+ * (never a Redis connection per client). Channels are namespaced by the deployment's Redis prefix and
+ * database index (pub/sub ignores the index, see channelNamespace).
  * Subscriptions are re-established by ioredis after a reconnect (autoResubscribe).
  */
 export class EventBus {
   private readonly sub: Redis;
   private readonly handlers = new Map<string, Set<BusHandler>>();
+  private readonly namespace: string;
 
   constructor(
     redisUrl: string,
-    private readonly prefix: string,
+    prefix: string,
     private readonly pub: Redis,
     private readonly logger: Logger,
   ) {
+    this.namespace = channelNamespace(redisUrl, prefix);
     this.sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: true });
     this.sub.on('error', (err) => logger.debug({ err: err.message }, 'bus subscriber error'));
     this.sub.on('message', (channel: string, raw: string) => {
@@ -40,7 +44,7 @@ export class EventBus {
   }
 
   channel(name: string): string {
-    return `${this.prefix}bus:${name}`;
+    return `${this.namespace}bus:${name}`;
   }
 
   async connect(): Promise<void> {

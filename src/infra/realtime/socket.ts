@@ -3,10 +3,11 @@ import Redis from 'ioredis';
 import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../logger';
+import { channelNamespace } from '../redis';
 
 export interface SocketServerOptions {
   redisUrl: string;
-  /** config.redisPrefix: the adapter's channels live under it, like every other key. */
+  /** config.redisPrefix: the adapter's channels live under it and the database index (channelNamespace). */
   redisPrefix: string;
   corsOrigins: string[];
   logger: Logger;
@@ -28,7 +29,7 @@ export interface SocketServer {
  * needs sticky sessions when more than one instance runs; clients that cannot guarantee them should
  * connect with `transports: ['websocket']`.
  *
- * The adapter speaks RESP2 through ioredis 5 (PSUBSCRIBE on `<prefix>socket.io#/#*`); it is tested
+ * The adapter speaks RESP2 through ioredis 5 (PSUBSCRIBE on `<prefix>db<n>:socket.io#/#*`); it is tested
  * with two instances in src/modules/chat/chat.test.ts.
  */
 export function createSocketServer(server: HttpServer, opts: SocketServerOptions): SocketServer {
@@ -50,7 +51,10 @@ export function createSocketServer(server: HttpServer, opts: SocketServerOptions
     serveClient: false,
     maxHttpBufferSize: opts.maxPayloadBytes ?? 32 * 1024,
     cors: { origin: opts.corsOrigins.length ? opts.corsOrigins : false },
-    adapter: createAdapter(pub, sub, { key: `${opts.redisPrefix}socket.io`, publishOnSpecificResponseChannel: true }),
+    adapter: createAdapter(pub, sub, {
+      key: `${channelNamespace(opts.redisUrl, opts.redisPrefix)}socket.io`,
+      publishOnSpecificResponseChannel: true,
+    }),
   });
 
   return {
