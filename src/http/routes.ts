@@ -54,21 +54,23 @@ export interface TypedRoute<B, Q, P, H> extends RouteBase {
   handler: (ctx: RouteContext<B, Q, P, H>) => Promise<Reply | void>;
 }
 
-/**
- * Transitional: routers not yet declared with defineRoute still type their handler context loosely.
- * Goes once every router uses defineRoute (then a handler takes `RouteContext<never>`: every
- * TypedRoute fits that without a cast, and only mountRoutes calls it, with validated values).
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Unconverted = any;
+/** Marks a spec that went through defineRoute, so a bare object literal cannot pass as a route. */
+const typed: unique symbol = Symbol('typed route');
 
-/** A route with its request types erased, as modules hand them to the app (one list mixes types). */
+/**
+ * A route with its request types erased, as modules hand them to the app (one list mixes routes of
+ * different types). Only defineRoute makes one (`typed`), so every handler is typed from its
+ * schemas. `never` is what lets every TypedRoute fit here without a cast: a handler that takes some
+ * `RouteContext<B>` accepts a `RouteContext<never>`. Only mountRoutes calls it, with the values the
+ * route's own schemas produced.
+ */
 export interface RouteSpec extends RouteBase {
   body?: Joi.ObjectSchema<unknown>;
   query?: Joi.ObjectSchema<unknown>;
   params?: Joi.ObjectSchema<unknown>;
   headers?: Joi.ObjectSchema<unknown>;
-  handler: (ctx: RouteContext<Unconverted, Unconverted, Unconverted, Unconverted>) => Promise<Reply | void>;
+  handler: (ctx: RouteContext<never, never, never, never>) => Promise<Reply | void>;
+  readonly [typed]: true;
 }
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
@@ -87,7 +89,7 @@ export function defineRoute<B = unknown, Q = unknown, P = unknown, H = unknown>(
     MustBeTyped<P, 'params'> &
     MustBeTyped<H, 'headers'>,
 ): RouteSpec {
-  return spec;
+  return { ...spec, [typed]: true };
 }
 
 const OPTIONS: Joi.ValidationOptions = { abortEarly: false, stripUnknown: true, convert: true };

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import type { AuthService } from './auth.service';
 import * as s from './auth.schemas';
 
@@ -9,7 +9,7 @@ const tag = 'Auth';
 export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[] {
   const before = [limit];
   return [
-    {
+    defineRoute({
       method: 'post',
       path: '/auth/signup',
       tag,
@@ -18,8 +18,8 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       summary: 'Create an account; sends a verification e-mail',
       responses: { 201: { description: 'Signed up and logged in', schema: s.sessionSchema } },
       handler: async ({ body, req }) => ({ status: 201, body: await auth.signup(body, req.get('user-agent') ?? null) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/auth/login',
       tag,
@@ -31,8 +31,8 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
         status: 200,
         body: await auth.login(body, req.ip ?? 'unknown', req.get('user-agent') ?? null),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/auth/refresh',
       tag,
@@ -41,8 +41,8 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       summary: 'Rotate the refresh token; a spent one revokes the whole login',
       responses: { 200: { description: 'New token pair', schema: s.tokenPairSchema } },
       handler: async ({ body }) => ({ status: 200, body: await auth.refresh(body.refreshToken) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/auth/logout',
       tag,
@@ -55,8 +55,8 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
         await auth.logout(user, body.refreshToken);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/auth/verify-email',
       tag,
@@ -68,8 +68,8 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
         await auth.verifyEmail(body.token);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/auth/verify-email/resend',
       tag,
@@ -81,8 +81,8 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
         await auth.resendVerification(user.id);
         return { status: 202 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/auth/password/forgot',
       tag,
@@ -94,8 +94,8 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
         await auth.forgotPassword(body.email);
         return { status: 202 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/auth/password/reset',
       tag,
@@ -107,6 +107,6 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
         await auth.resetPassword(body.token, body.password);
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

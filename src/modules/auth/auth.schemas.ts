@@ -1,13 +1,20 @@
 import Joi from 'joi';
 import { email, password, selfUserSchema, text } from '../../http/schemas';
 
-export const signupBody = Joi.object({
+export interface SignupBody {
+  email: string;
+  password: string;
+  nickname: string;
+}
+export type LoginBody = Pick<SignupBody, 'email' | 'password'>;
+
+export const signupBody = Joi.object<SignupBody, true>({
   email: email.required(),
   password: password.required(),
   nickname: text(2, 30).required(),
 });
 
-export const loginBody = Joi.object({
+export const loginBody = Joi.object<LoginBody, true>({
   email: email.required(),
   // Not re-validated beyond a sane bound: the rules may have changed since the account was made.
   password: Joi.string().min(1).max(200).required(),
@@ -18,11 +25,14 @@ const opaque = Joi.string()
   .max(200)
   .pattern(/^[A-Za-z0-9_-]+$/, { name: 'token characters' });
 
-export const refreshBody = Joi.object({ refreshToken: opaque.required() });
-export const logoutBody = Joi.object({ refreshToken: opaque });
-export const tokenBody = Joi.object({ token: opaque.required() });
-export const forgotBody = Joi.object({ email: email.required() });
-export const resetBody = Joi.object({ token: opaque.required(), password: password.required() });
+export const refreshBody = Joi.object<{ refreshToken: string }, true>({ refreshToken: opaque.required() });
+export const logoutBody = Joi.object<{ refreshToken?: string }, true>({ refreshToken: opaque });
+export const tokenBody = Joi.object<{ token: string }, true>({ token: opaque.required() });
+export const forgotBody = Joi.object<{ email: string }, true>({ email: email.required() });
+export const resetBody = Joi.object<{ token: string; password: string }, true>({
+  token: opaque.required(),
+  password: password.required(),
+});
 
 export const tokenPairSchema = Joi.object({
   accessToken: Joi.string(),

@@ -1,4 +1,4 @@
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import type { ChatService } from './chat.service';
 import * as s from './chat.schemas';
 
@@ -7,7 +7,7 @@ const tag = 'Chat';
 /** API.md "Chat" (REST). The realtime side is chat.socket.ts. */
 export function chatRoutes(chat: ChatService): RouteSpec[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/chat/rooms',
       tag,
@@ -16,8 +16,8 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
       summary: 'My rooms, most recent activity first, with the last message and my unread count',
       responses: { 200: { description: 'Rooms', schema: s.roomListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await chat.listRooms(user.id, query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/chat/rooms',
       tag,
@@ -32,8 +32,8 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
         const { room, created } = await chat.openDirect(user.id, body.userId);
         return { status: created ? 201 : 200, body: room };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/chat/rooms/:id',
       tag,
@@ -42,8 +42,8 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
       summary: 'One room (members only; open post rooms for anyone)',
       responses: { 200: { description: 'Room', schema: s.roomSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await chat.getRoom(user.id, params.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/chat/rooms/:id/messages',
       tag,
@@ -57,8 +57,8 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
         status: 200,
         body: await chat.history(user.id, params.id, query),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/chat/rooms/:id/messages',
       tag,
@@ -74,8 +74,8 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
         const { message, created } = await chat.send(user.id, params.id, body, { via: 'rest' });
         return { status: created ? 201 : 200, body: message };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/chat/rooms/:id/read',
       tag,
@@ -88,6 +88,6 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
         await chat.markRead(user.id, params.id, body.messageId, 'body.messageId');
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

@@ -1,5 +1,14 @@
 import Joi from 'joi';
-import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+import {
+  cursorQuery,
+  idParam,
+  idParams,
+  limitQuery,
+  listOf,
+  publicUserSchema,
+  text,
+  type PageQuery,
+} from '../../http/schemas';
 
 export const BODY_MAX = 2000;
 
@@ -13,11 +22,11 @@ const clientId = Joi.string()
 
 // --- REST -------------------------------------------------------------------------------------
 
-export const roomParams = Joi.object({ id: idParam });
+export const roomParams = idParams;
 
-export const listRoomsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
+export const listRoomsQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
 
-export const createRoomBody = Joi.object({
+export const createRoomBody = Joi.object<{ type: 'direct'; userId: number }, true>({
   type: Joi.string()
     .valid('direct')
     .required()
@@ -25,7 +34,14 @@ export const createRoomBody = Joi.object({
   userId: idParam,
 });
 
-export const historyQuery = Joi.object({
+/** `before` (newest first) or `after` (oldest first), never both. */
+export interface HistoryQuery {
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+export const historyQuery = Joi.object<HistoryQuery, true>({
   before: id.description('newest first, below this message id'),
   // Both at once has no meaning; naming `after` tells the client which one to drop.
   after: id
@@ -34,9 +50,12 @@ export const historyQuery = Joi.object({
   limit: limitQuery,
 });
 
-export const sendBody = Joi.object({ body: body.required(), clientId: clientId.required() });
+export const sendBody = Joi.object<{ body: string; clientId: string }, true>({
+  body: body.required(),
+  clientId: clientId.required(),
+});
 
-export const readBody = Joi.object({ messageId: idParam });
+export const readBody = Joi.object<{ messageId: number }, true>({ messageId: idParam });
 
 export const messageSchema = Joi.object({
   id: Joi.number().integer(),

@@ -1,4 +1,4 @@
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams } from '../../http/schemas';
 import type { MeetupsService } from './meetups.service';
 import * as s from './meetups.schemas';
@@ -11,7 +11,7 @@ const tag = 'Meetups';
  */
 export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/meetups/nearby',
       tag,
@@ -21,8 +21,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         'Upcoming scheduled meetups within radiusKm (≤ 50, default 5) starting in from..to (default: from now on; started or cancelled ones never appear); sort=distance (nearest first) or startsAt (soonest first), ties by id',
       responses: { 200: { description: 'One page of meetups with distanceKm', schema: s.nearbyResultSchema } },
       handler: async ({ query }) => ({ status: 200, body: await meetups.nearby(query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/meetups/mine',
       tag,
@@ -32,8 +32,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         'Meetups I host (role=host), joined as a guest (role=participant) or both; when=upcoming (not ended, soonest first) or past (ended, latest first); cancelled ones included',
       responses: { 200: { description: 'One page of meetups', schema: s.meetupListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await meetups.mine(user.id, query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/meetups',
       tag,
@@ -43,8 +43,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         'Create a meetup (startsAt in the future, within a year; endsAt ≤ 12 h later, default +3 h); I am its host and first participant, with its meetup chat room. 409 past 20 hosted meetups that have not ended',
       responses: { 201: { description: 'The meetup with its participants', schema: s.meetupSchema } },
       handler: async ({ user, body }) => ({ status: 201, body: await meetups.create(user.id, body) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/meetups/:id',
       tag,
@@ -54,8 +54,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         'A meetup with its participants and the host’s rating (cancelled ones stay readable, with status cancelled)',
       responses: { 200: { description: 'Meetup', schema: s.meetupSchema } },
       handler: async ({ params }) => ({ status: 200, body: await meetups.get(params.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: '/meetups/:id',
       tag,
@@ -69,8 +69,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         status: 200,
         body: await meetups.update(user.id, params.id, body),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/meetups/:id',
       tag,
@@ -83,8 +83,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         await meetups.cancel(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/meetups/:id/participants',
       tag,
@@ -94,8 +94,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         'Join (201, I also join its chat room; the host gets meetup.joined). 409 when already joined (not idempotent), full, cancelled or started',
       responses: { 201: { description: 'The meetup with its participants', schema: s.meetupSchema } },
       handler: async ({ user, params }) => ({ status: 201, body: await meetups.join(user.id, params.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/meetups/:id/participants/me',
       tag,
@@ -108,8 +108,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         await meetups.leave(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/meetups/:id/attendance',
       tag,
@@ -123,8 +123,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         status: 200,
         body: await meetups.markAttendance(user.id, params.id, body.userIds),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/meetups/:id/host-rating',
       tag,
@@ -138,8 +138,8 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
         status: 201,
         body: await meetups.rateHost(user.id, params.id, body.rating),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/users/:id/host-rating',
       tag,
@@ -147,6 +147,6 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
       summary: 'A user’s rating as a meetup host: { average (null until rated), count }',
       responses: { 200: { description: 'Rating summary', schema: s.hostRatingSchema } },
       handler: async ({ params }) => ({ status: 200, body: await meetups.hostRating(params.id) }),
-    },
+    }),
   ];
 }

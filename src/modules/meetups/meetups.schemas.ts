@@ -1,5 +1,7 @@
 import Joi from 'joi';
 import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+import type { CreateInput, UpdateInput } from './meetups.service';
+import type { NearbyQuery } from './meetups.search';
 
 /** Tags any client can offer as chips; up to MAX_FREE_TAGS others may be added. */
 export const TAG_VOCABULARY = [
@@ -63,7 +65,7 @@ const petSizes = Joi.array()
 // Bounded so that no date reaches MySQL outside what DATETIME holds (a driver error would be a 500).
 const isoDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
 
-export const createBody = Joi.object({
+export const createBody = Joi.object<CreateInput, true>({
   title: text(1, 80).required(),
   description: text(0, 2000).allow('').default(''),
   location: location.required(),
@@ -80,7 +82,7 @@ export const createBody = Joi.object({
   petSizes: petSizes.default([...PET_SIZES]),
 });
 
-export const updateBody = Joi.object({
+export const updateBody = Joi.object<UpdateInput, true>({
   title: text(1, 80),
   description: text(0, 2000).allow(''),
   location,
@@ -92,7 +94,7 @@ export const updateBody = Joi.object({
   petSizes,
 }).min(1);
 
-export const nearbyQuery = Joi.object({
+export const nearbyQuery = Joi.object<NearbyQuery, true>({
   lat: lat.required(),
   lng: lng.required(),
   radiusKm: Joi.number().greater(0).max(MAX_RADIUS_KM).default(5),
@@ -111,7 +113,14 @@ export const nearbyQuery = Joi.object({
   cursor: cursorQuery,
 });
 
-export const mineQuery = Joi.object({
+export interface MineQuery {
+  role?: 'host' | 'participant';
+  when: 'upcoming' | 'past';
+  limit: number;
+  cursor?: string;
+}
+
+export const mineQuery = Joi.object<MineQuery, true>({
   role: Joi.string()
     .valid('host', 'participant')
     .description('host: meetups I host; participant: meetups I joined as a guest; default both'),
@@ -123,11 +132,13 @@ export const mineQuery = Joi.object({
   cursor: cursorQuery,
 });
 
-export const attendanceBody = Joi.object({
+export const attendanceBody = Joi.object<{ userIds: number[] }, true>({
   userIds: Joi.array().items(idParam).min(1).max(MAX_ATTENDANCE_IDS).unique().required(),
 });
 
-export const ratingBody = Joi.object({ rating: Joi.number().integer().min(1).max(5).required() });
+export const ratingBody = Joi.object<{ rating: number }, true>({
+  rating: Joi.number().integer().min(1).max(5).required(),
+});
 
 // --- Socket.io payloads --------------------------------------------------------------------------
 

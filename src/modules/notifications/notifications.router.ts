@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { bearerToken, type VerifyAccessToken } from '../../http/auth';
 import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
 import { idParams } from '../../http/schemas';
@@ -60,7 +60,7 @@ export function notificationsRoutes(
   connectLimiter: RateLimiterRedis,
 ): RouteSpec[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/notifications',
       tag,
@@ -69,8 +69,8 @@ export function notificationsRoutes(
       summary: 'My notifications, newest first (`unread=true` for unread only)',
       responses: { 200: { description: 'A page', schema: s.notificationListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await service.list(user.id, query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/notifications/unread-count',
       tag,
@@ -78,8 +78,8 @@ export function notificationsRoutes(
       summary: 'How many of my notifications are unread',
       responses: { 200: { description: 'Count', schema: s.countSchema } },
       handler: async ({ user }) => ({ status: 200, body: { count: await service.unreadCount(user.id) } }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/notifications/stream',
       tag,
@@ -102,8 +102,8 @@ export function notificationsRoutes(
           await verify(token);
         });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/notifications/read-all',
       tag,
@@ -114,8 +114,8 @@ export function notificationsRoutes(
         await service.markAllRead(user.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/notifications/:id/read',
       tag,
@@ -127,8 +127,8 @@ export function notificationsRoutes(
         await service.markRead(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/notifications/preferences',
       tag,
@@ -136,8 +136,8 @@ export function notificationsRoutes(
       summary: 'In-app and e-mail switches per notification type',
       responses: { 200: { description: 'Preferences', schema: s.preferencesSchema } },
       handler: async ({ user }) => ({ status: 200, body: await service.preferences(user.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'put',
       path: '/notifications/preferences',
       tag,
@@ -150,6 +150,6 @@ export function notificationsRoutes(
         status: 200,
         body: await service.updatePreferences(user.id, body.preferences),
       }),
-    },
+    }),
   ];
 }

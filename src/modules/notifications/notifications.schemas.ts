@@ -33,13 +33,13 @@ export const BODY_MAX = 2000;
 /** Serialized `data` limit: the row is sent whole on every stream, so it must stay small. */
 export const DATA_MAX_BYTES = 8 * 1024;
 
-export const listQuery = Joi.object({
+export const listQuery = Joi.object<{ unread: boolean; limit: number; cursor?: string }, true>({
   unread: Joi.boolean().truthy('1').falsy('0').default(false),
   limit: limitQuery,
   cursor: cursorQuery,
 });
 
-export const streamQuery = Joi.object({
+export const streamQuery = Joi.object<{ access_token?: string; lastEventId?: number }, true>({
   access_token: Joi.string().max(4096).description('Access token, for clients that cannot set headers (EventSource)'),
   lastEventId: Joi.number().integer().min(0).max(4294967295).description('Same as the Last-Event-ID header'),
 });
@@ -51,7 +51,9 @@ const keysOf = (item: Joi.Schema) => Object.fromEntries(NOTIFICATION_TYPES.map((
 
 // unknown(false) stated explicitly: the router strips unknown keys by default, but an unknown
 // notification type is a client bug that must be answered with a 400 naming it.
-export const preferencesUpdateBody = Joi.object({
+export type PreferenceChanges = Partial<Record<NotificationType, Partial<Preference>>>;
+
+export const preferencesUpdateBody = Joi.object<{ preferences: PreferenceChanges }, true>({
   preferences: Joi.object(keysOf(preferenceUpdate)).unknown(false).min(1).required(),
 });
 

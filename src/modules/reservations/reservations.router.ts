@@ -1,4 +1,4 @@
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams } from '../../http/schemas';
 import type { Action, ReservationsService } from './reservations.service';
 import * as s from './reservations.schemas';
@@ -14,27 +14,37 @@ const ACTION_SUMMARY: Record<Action, string> = {
 
 /** API.md "Reservations". */
 export function reservationsRoutes(reservations: ReservationsService): RouteSpec[] {
-  const actions: RouteSpec[] = (Object.keys(ACTION_SUMMARY) as Action[]).map((action) => ({
+  const actionRoute = (action: Action) =>
+    defineRoute({
+      method: 'post',
+      path: `/reservations/:id/${action}`,
+      tag,
+      auth: true,
+      params: idParams,
+      summary: ACTION_SUMMARY[action],
+      responses: { 200: { description: 'The updated reservation', schema: s.reservationSchema } },
+      handler: async ({ user, params }) => ({ status: 200, body: await reservations.act(user.id, params.id, action) }),
+    });
+  // Only a cancel carries a body (an optional reason).
+  const cancelRoute = defineRoute({
     method: 'post',
-    path: `/reservations/:id/${action}`,
+    path: '/reservations/:id/cancel',
     tag,
     auth: true,
     params: idParams,
-    ...(action === 'cancel' ? { body: s.cancelBody } : {}),
-    summary: ACTION_SUMMARY[action],
+    body: s.cancelBody,
+    summary: ACTION_SUMMARY.cancel,
     responses: { 200: { description: 'The updated reservation', schema: s.reservationSchema } },
     handler: async ({ user, params, body }) => ({
       status: 200,
-      body: await reservations.act(
-        user.id,
-        params.id,
-        action,
-        action === 'cancel' ? body?.reason || undefined : undefined,
-      ),
+      body: await reservations.act(user.id, params.id, 'cancel', body.reason || undefined),
     }),
-  }));
+  });
+  const actions = (Object.keys(ACTION_SUMMARY) as Action[]).map((action) =>
+    action === 'cancel' ? cancelRoute : actionRoute(action),
+  );
   return [
-    {
+    defineRoute({
       method: 'post',
       path: '/reservations',
       tag,
@@ -44,8 +54,8 @@ export function reservationsRoutes(reservations: ReservationsService): RouteSpec
       summary: 'Request days with a sitter; optional Idempotency-Key header (replayed for 24 h)',
       responses: { 201: { description: 'Requested', schema: s.reservationSchema } },
       handler: async ({ user, body, headers }) => reservations.create(user.id, body, headers['idempotency-key']),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/reservations',
       tag,
@@ -54,8 +64,8 @@ export function reservationsRoutes(reservations: ReservationsService): RouteSpec
       summary: 'My reservations, newest first (as owner, as sitter, or both)',
       responses: { 200: { description: 'A page', schema: s.reservationList } },
       handler: async ({ user, query }) => ({ status: 200, body: await reservations.list(user.id, query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/reservations/:id',
       tag,
@@ -64,9 +74,9 @@ export function reservationsRoutes(reservations: ReservationsService): RouteSpec
       summary: 'One reservation (its two parties only)',
       responses: { 200: { description: 'The reservation', schema: s.reservationSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await reservations.get(user.id, params.id) }),
-    },
+    }),
     ...actions,
-    {
+    defineRoute({
       method: 'post',
       path: '/reservations/:id/review',
       tag,
@@ -79,6 +89,6 @@ export function reservationsRoutes(reservations: ReservationsService): RouteSpec
         status: 201,
         body: await reservations.review(user.id, params.id, body),
       }),
-    },
+    }),
   ];
 }

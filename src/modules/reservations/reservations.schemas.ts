@@ -1,9 +1,11 @@
 import Joi from 'joi';
 import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
 import { SERVICES, day } from '../sitters/sitters.schemas';
+import type { ReservationStatus } from './reservations.repository';
+import type { CreateInput } from './reservations.service';
 
 const STATUSES = ['requested', 'accepted', 'rejected', 'cancelled', 'completed'] as const;
-export const createBody = Joi.object({
+export const createBody = Joi.object<CreateInput, true>({
   sitterId: idParam,
   service: Joi.string()
     .valid(...SERVICES)
@@ -14,21 +16,28 @@ export const createBody = Joi.object({
   note: text(0, 1000).allow(''),
 });
 
-export const listQuery = Joi.object({
+export interface ListQuery {
+  role?: 'owner' | 'sitter';
+  status?: ReservationStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export const listQuery = Joi.object<ListQuery, true>({
   role: Joi.string().valid('owner', 'sitter'),
   status: Joi.string().valid(...STATUSES),
   limit: limitQuery,
   cursor: cursorQuery,
 });
 
-export const cancelBody = Joi.object({ reason: text(0, 200).allow('') });
+export const cancelBody = Joi.object<{ reason?: string }, true>({ reason: text(0, 200).allow('') });
 
-export const reviewBody = Joi.object({
+export const reviewBody = Joi.object<{ rating: number; comment?: string }, true>({
   rating: Joi.number().integer().min(1).max(5).required(),
   comment: text(0, 2000).allow(''),
 });
 
-export const createHeaders = Joi.object({
+export const createHeaders = Joi.object<{ 'idempotency-key'?: string }, true>({
   'idempotency-key': Joi.string()
     .min(1)
     .max(200)

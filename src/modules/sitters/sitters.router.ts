@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams } from '../../http/schemas';
 import { uploadedFile } from '../../http/upload';
 import type { SittersService } from './sitters.service';
@@ -13,7 +13,7 @@ const tag = 'Sitters';
  */
 export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] | null): RouteSpec[] {
   const routes: RouteSpec[] = [
-    {
+    defineRoute({
       method: 'get',
       path: '/sitters/search',
       tag,
@@ -21,8 +21,8 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
       summary: 'Active sitters within a radius that match the filters (distance, rating or price order; ties by id)',
       responses: { 200: { description: 'One page of sitters', schema: s.searchResultSchema } },
       handler: async ({ query }) => ({ status: 200, body: await sitters.searchSitters(query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'put',
       path: '/sitters/me',
       tag,
@@ -31,8 +31,8 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
       summary: 'Create or replace my sitter profile; I become a sitter (a deactivated profile comes back)',
       responses: { 200: { description: 'My sitter profile', schema: s.sitterSchema } },
       handler: async ({ user, body }) => ({ status: 200, body: await sitters.putMine(user.id, body) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/sitters/me',
       tag,
@@ -40,8 +40,8 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
       summary: 'My sitter profile (also when deactivated)',
       responses: { 200: { description: 'My sitter profile', schema: s.sitterSchema } },
       handler: async ({ user }) => ({ status: 200, body: await sitters.getMine(user.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/sitters/me',
       tag,
@@ -52,8 +52,8 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
         await sitters.deactivateMine(user.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/sitters/me/unavailable-dates',
       tag,
@@ -61,8 +61,8 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
       summary: 'My unavailable days from today on',
       responses: { 200: { description: 'Days', schema: s.datesSchema } },
       handler: async ({ user }) => ({ status: 200, body: await sitters.getUnavailableDates(user.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'put',
       path: '/sitters/me/unavailable-dates',
       tag,
@@ -74,11 +74,11 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
         status: 200,
         body: await sitters.setUnavailableDates(user.id, body.dates),
       }),
-    },
+    }),
   ];
   if (upload) {
     routes.push(
-      {
+      defineRoute({
         method: 'post',
         path: '/sitters/me/photos',
         tag,
@@ -88,8 +88,8 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
         summary: `Add a photo (multipart field image; at most 10 MB; up to 10 photos): a 1280 px WebP and a 320 px thumbnail`,
         responses: { 201: { description: 'Stored', schema: s.photoSchema } },
         handler: async ({ user, req }) => ({ status: 201, body: await sitters.addPhoto(user.id, uploadedFile(req)) }),
-      },
-      {
+      }),
+      defineRoute({
         method: 'delete',
         path: '/sitters/me/photos/:id',
         tag,
@@ -101,11 +101,11 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
           await sitters.deletePhoto(user.id, params.id);
           return { status: 204 };
         },
-      },
+      }),
     );
   }
   routes.push(
-    {
+    defineRoute({
       method: 'get',
       path: '/sitters/:id',
       tag,
@@ -113,8 +113,8 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
       summary: 'A sitter with photos and rating summary',
       responses: { 200: { description: 'Sitter', schema: s.sitterSchema } },
       handler: async ({ params }) => ({ status: 200, body: await sitters.getPublic(params.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/sitters/:id/reviews',
       tag,
@@ -126,7 +126,7 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
         status: 200,
         body: await sitters.listReviews(params.id, query.limit, query.cursor),
       }),
-    },
+    }),
   );
   return routes;
 }

@@ -1,5 +1,16 @@
 import Joi from 'joi';
-import { calendarDay, cursorQuery, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+import {
+  calendarDay,
+  cursorQuery,
+  idParams,
+  limitQuery,
+  listOf,
+  publicUserSchema,
+  text,
+  type PageQuery,
+} from '../../http/schemas';
+import type { SitterInput } from './sitters.service';
+import type { SearchQuery } from './sitters.search';
 
 export const SERVICES = ['boarding', 'daycare', 'walking', 'drop_in'] as const;
 export const SIZES = ['small', 'medium', 'large'] as const;
@@ -34,7 +45,7 @@ const priceFor = (service: Service) =>
     }),
   });
 
-export const putSitterBody = Joi.object({
+export const putSitterBody = Joi.object<SitterInput, true>({
   headline: text(1, 80).required(),
   bio: text(0, 2000).allow('').default(''),
   services: Joi.array()
@@ -55,11 +66,11 @@ export const putSitterBody = Joi.object({
   address: text(1, 200).required(),
 });
 
-export const unavailableDatesBody = Joi.object({
+export const unavailableDatesBody = Joi.object<{ dates: string[] }, true>({
   dates: Joi.array().items(day).max(MAX_UNAVAILABLE_DATES).unique().required(),
 });
 
-export const searchQuery = Joi.object({
+export const searchQuery = Joi.object<SearchQuery, true>({
   lat: lat.required().description('latitude of the centre, within ±85.05 (Redis GEO range)'),
   lng: lng.required().description('longitude of the centre, within ±180'),
   radiusKm: Joi.number()
@@ -88,9 +99,9 @@ export const searchQuery = Joi.object({
   cursor: cursorQuery.description('nextCursor of the previous page, with the same query'),
 });
 
-export const reviewsQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
+export const reviewsQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
 
-export const photoParams = Joi.object({ id: Joi.number().integer().min(1).max(4294967295).required() });
+export const photoParams = idParams;
 
 // --- responses (OpenAPI) -------------------------------------------------------------------------
 
