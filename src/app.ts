@@ -46,8 +46,9 @@ import { SweepScheduler } from './infra/scheduler';
  * capability is one line here.
  */
 const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule> = [
-  createPetsModule,
+  // Media first: it is the upload policy the modules that take pictures are built with.
   createMediaModule,
+  createPetsModule,
   createNotificationsModule,
   createChatModule,
   createSittersModule,

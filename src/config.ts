@@ -26,6 +26,10 @@ export interface Config {
   /** Failed logins per client IP per 15 min; looser than per account (a team behind one NAT). */
   rateLimitAuthIpMax: number;
   rateLimitAuthGeneralPerMin: number;
+  /** Image uploads per user per hour, across every image route and instance. */
+  uploadsPerHour: number;
+  /** Image uploads buffered in memory at once per instance (each up to 10 MB); past it, 503. */
+  uploadsInFlight: number;
   shutdownTimeoutMs: number;
   outboxPollMs: number;
   /** How often the periodic sweeps (reminders, expiries) run; 0 disables the scheduler (tests sweep by hand). */
@@ -82,6 +86,8 @@ const schema = Joi.object({
   RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(10),
   RATE_LIMIT_AUTH_IP_MAX: Joi.number().integer().min(1).default(50),
   RATE_LIMIT_AUTH_GENERAL_PER_MIN: Joi.number().integer().min(1).default(120),
+  UPLOADS_PER_HOUR: Joi.number().integer().min(1).default(60),
+  UPLOADS_IN_FLIGHT: Joi.number().integer().min(1).max(256).default(16),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
   SWEEP_EVERY_MS: Joi.number().integer().min(0).default(60_000),
@@ -132,6 +138,8 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     rateLimitAuthMax: v.RATE_LIMIT_AUTH_MAX,
     rateLimitAuthIpMax: v.RATE_LIMIT_AUTH_IP_MAX,
     rateLimitAuthGeneralPerMin: v.RATE_LIMIT_AUTH_GENERAL_PER_MIN,
+    uploadsPerHour: v.UPLOADS_PER_HOUR,
+    uploadsInFlight: v.UPLOADS_IN_FLIGHT,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
     sweepEveryMs: v.SWEEP_EVERY_MS,

@@ -1,42 +1,29 @@
 import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
-import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
-import type { Redis } from '../infra/redis';
-import { PayloadTooLarge, RateLimited, Unavailable, ValidationFailed } from '../errors';
-import { redisLimiter } from './rate-limit';
+import { PayloadTooLarge, ValidationFailed } from '../errors';
 
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 /** Room for the multipart framing around the one file (boundaries, part headers). */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
+/**
+ * The upload policy an image route answers to (the media module's service): whether this caller may
+ * upload now (per-user limit) and whether this instance may buffer one more upload (memory budget).
+ * `admitUpload` throws the refusal (429, 503) or returns the function that gives the slot back.
+ */
+export interface UploadAdmission {
+  admitUpload(callerKey: string): Promise<() => void>;
+}
+
 export interface ImageUploadOptions {
   field?: string;
   maxBytes?: number;
-  /** Uploads buffered at once per instance (each may hold `maxBytes` of memory); more → 503. */
-  maxInFlight?: number;
-  /** Uploads per caller (user id, else IP) across instances; see `uploadLimiter`. */
-  limiter?: RateLimiterRedis;
-}
-
-/** Image decoding is the most expensive thing a client can ask for: 60 uploads per user per hour. */
-export const UPLOADS_PER_HOUR = 60;
-
-/**
- * The one upload limiter every image route shares (same Redis key prefix), so avatars, pet photos
- * and sitter photos draw on one budget per user.
- */
-export function uploadLimiter(
-  redis: Redis,
-  redisPrefix: string,
-  points = UPLOADS_PER_HOUR,
-  durationSec = 3600,
-): RateLimiterRedis {
-  return redisLimiter(redis, `${redisPrefix}rl:uploads`, points, durationSec);
 }
 
 /**
  * Multipart parsing for one image in field `image` (memory storage: the bytes go to sharp, never to
- * disk as they came). Refusals are real answers, never a dropped connection:
+ * disk as they came), admitted by `policy` before a byte of the body is read. Refusals are real
+ * answers, never a dropped connection:
  * - a Content-Length over the limit is refused before reading (413), the body is then drained by the
  *   error handler so the client reads the problem instead of a reset; `Connection: close` keeps that
  *   socket from carrying the next request;
@@ -46,11 +33,9 @@ export function uploadLimiter(
  * - a malformed multipart body → 400; no file at all → 400 naming `body.image`.
  * The route's handler reads the bytes with `uploadedFile(req)`.
  */
-export function imageUpload(options: ImageUploadOptions = {}): RequestHandler[] {
+export function imageUpload(policy: UploadAdmission, options: ImageUploadOptions = {}): RequestHandler[] {
   const field = options.field ?? 'image';
   const maxBytes = options.maxBytes ?? MAX_UPLOAD_BYTES;
-  const maxInFlight = options.maxInFlight ?? 16;
-  let inFlight = 0;
   const parse = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: maxBytes, files: 1, fields: 5, fieldSize: 1024, fieldNameSize: 100, parts: 6, headerPairs: 20 },
@@ -64,21 +49,18 @@ export function imageUpload(options: ImageUploadOptions = {}): RequestHandler[] 
       res.setHeader('Connection', 'close');
       throw tooLarge();
     }
-    if (options.limiter) {
-      try {
-        await options.limiter.consume(String(res.locals.user?.id ?? req.ip ?? 'unknown'));
-      } catch (err) {
-        if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
-        throw err; // Redis unreachable → 503 via the error middleware
-      }
-    }
-    if (inFlight >= maxInFlight) {
+    let release: () => void;
+    try {
+      release = await policy.admitUpload(String(res.locals.user?.id ?? req.ip ?? 'unknown'));
+    } catch (err) {
+      // Refused before reading: the unread body must not be taken for the next request.
       res.setHeader('Connection', 'close');
-      throw Unavailable('Too many uploads in progress; retry shortly');
+      throw err;
     }
-    inFlight++;
-    // 'close' fires once per response, answered or aborted: the buffer is released by then.
-    res.once('close', () => inFlight--);
+    // 'close' fires once per response, answered or aborted: the buffer is released by then. A client
+    // that hung up while we waited for the policy already fired it, so its slot goes back at once.
+    if (res.closed) release();
+    else res.once('close', release);
     next();
   };
 

@@ -1,17 +1,16 @@
 import sharp from 'sharp';
 import { image, jpegWithExif, pngBomb, svg, type Format } from '../../../test/helpers/images';
-import { AppError } from '../../errors';
-import { canDecodeHeic, ImagePipeline, PRESETS } from './pipeline';
+import { canDecodeHeic, ImagePipeline, ImageRefused, PRESETS } from './pipeline';
 import { Semaphore } from './semaphore';
 
 const pipeline = new ImagePipeline();
 
-async function refusal(p: Promise<unknown>): Promise<AppError> {
+async function refusal(p: Promise<unknown>): Promise<ImageRefused> {
   try {
     await p;
   } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
+    expect(err).toBeInstanceOf(ImageRefused);
+    return err as ImageRefused;
   }
   throw new Error('expected a refusal');
 }
@@ -72,30 +71,30 @@ describe('image pipeline', () => {
     ['text named like an image', Buffer.from('definitely not a PNG, just text\n'.repeat(20))],
     ['empty bytes', Buffer.alloc(0)],
     ['a truncated JPEG', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46])],
-  ])('refuses %s with 415', async (_name, bytes) => {
+  ])('refuses %s as not an accepted format', async (_name, bytes) => {
     const err = await refusal(pipeline.render(bytes, PRESETS.avatar));
-    expect(err.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(err.reason).toBe('format');
   });
 
-  it('refuses TIFF (decodable, but not on the allow-list) with 415 naming it', async () => {
+  it('refuses TIFF (decodable, but not on the allow-list), naming it', async () => {
     const err = await refusal(pipeline.render(await image('tiff', 50, 50), PRESETS.avatar));
-    expect(err.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect(err.detail).toMatch(/TIFF/);
+    expect(err.reason).toBe('format');
+    expect(err.message).toMatch(/TIFF/);
   });
 
-  it('refuses a JPEG whose data stops half way (failOn) with 415', async () => {
+  it('refuses a JPEG whose data stops half way (failOn) as undecodable', async () => {
     const full = await image('jpeg', 400, 300);
     const err = await refusal(pipeline.render(full.subarray(0, Math.floor(full.length / 2)), PRESETS.avatar));
-    expect(err.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(err.reason).toBe('undecodable');
   });
 
-  it('refuses a pixel bomb from its header, quickly, with 413', async () => {
+  it('refuses a pixel bomb from its header, quickly', async () => {
     const bomb = pngBomb(20000, 20000);
     expect(bomb.length).toBeLessThan(100_000);
     const started = Date.now();
     const err = await refusal(pipeline.render(bomb, PRESETS.avatar));
-    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(err.detail).toMatch(/20000×20000/);
+    expect(err.reason).toBe('pixels');
+    expect(err.message).toMatch(/20000×20000/);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -117,7 +116,7 @@ describe('image pipeline', () => {
     const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     expect(refused).toHaveLength(2);
-    for (const r of refused) expect((r.reason as AppError).code).toBe('UNAVAILABLE');
+    for (const r of refused) expect((r.reason as ImageRefused).reason).toBe('busy');
     expect(small.busy).toBe(0);
   });
 });

@@ -1,5 +1,4 @@
 import sharp, { type Metadata } from 'sharp';
-import { AppError, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../../errors';
 import { Semaphore } from './semaphore';
 
 // One libvips thread per image: with at most `concurrency` images at a time (2 by default) on this
@@ -80,8 +79,28 @@ export function canDecodeHeic(): Promise<boolean> {
   return heicProbe;
 }
 
+/**
+ * Why the pipeline refused an input. The adapter only says what happened; the application decides
+ * what that means for the caller (the media module maps it to its errors):
+ * - `format`: not an image, or a format we do not accept (judged from the header);
+ * - `pixels`: more pixels than `maxInputPixels` (a decompression bomb, or just too big);
+ * - `undecodable`: the header looked fine but the data could not be decoded (truncated, corrupt, too slow);
+ * - `busy`: too many images are already waiting for a slot.
+ */
+export type ImageRefusalReason = 'format' | 'pixels' | 'undecodable' | 'busy';
+
+export class ImageRefused extends Error {
+  constructor(
+    readonly reason: ImageRefusalReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageRefused';
+  }
+}
+
 const notAnImage = (what: string) =>
-  UnsupportedMediaType(`${what}; accepted formats are JPEG, PNG, WebP, GIF and AVIF`);
+  new ImageRefused('format', `${what}; accepted formats are JPEG, PNG, WebP, GIF and AVIF`);
 
 /**
  * Untrusted bytes → re-encoded WebP variants. sharp decodes on libuv's pool, off the event loop;
@@ -95,8 +114,10 @@ export class ImagePipeline {
 
   constructor(options: Partial<PipelineOptions> = {}) {
     this.options = { ...DEFAULTS, ...options };
-    this.slots = new Semaphore(this.options.concurrency, this.options.maxWaiting, () =>
-      Unavailable('Too many images are being processed; retry shortly'),
+    this.slots = new Semaphore(
+      this.options.concurrency,
+      this.options.maxWaiting,
+      () => new ImageRefused('busy', 'Too many images are being processed; retry shortly'),
     );
     void canDecodeHeic();
   }
@@ -135,11 +156,14 @@ export class ImagePipeline {
           out.push({ variant: v.name, body: data, contentType: 'image/webp', width: info.width, height: info.height });
         }
         return out;
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        const message = (err as Error).message ?? '';
-        if (/pixel limit/i.test(message)) throw this.tooManyPixels();
-        throw notAnImage('The file could not be decoded as an image');
+      } catch {
+        // The header passed check(), pixel count included, so whatever sharp says here (truncated
+        // data under failOn, a timeout, the decode-time pixel guard of a header that lied) means
+        // the bytes are not the image they claim to be.
+        throw new ImageRefused(
+          'undecodable',
+          'The file could not be decoded as an image; accepted formats are JPEG, PNG, WebP, GIF and AVIF',
+        );
       }
     });
   }
@@ -167,9 +191,11 @@ export class ImagePipeline {
     if (pixels > this.options.maxInputPixels) throw this.tooManyPixels(meta.width, meta.height);
   }
 
-  private tooManyPixels(width?: number, height?: number) {
+  private tooManyPixels(width: number, height: number) {
     const mp = Math.floor(this.options.maxInputPixels / 1_000_000);
-    const size = width && height ? ` (${width}×${height})` : '';
-    return PayloadTooLarge(`The image has too many pixels${size}; at most ${mp} megapixels are accepted`);
+    return new ImageRefused(
+      'pixels',
+      `The image has too many pixels (${width}×${height}); at most ${mp} megapixels are accepted`,
+    );
   }
 }

@@ -1,19 +1,46 @@
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import { imagesFor } from '../../infra/images/images';
+import { ImagePipeline } from '../../infra/images/pipeline';
+import { redisLimiter } from '../../http/rate-limit';
 import { imageUpload } from '../../http/upload';
 import { MediaService } from './media.service';
 import { mediaRoutes } from './media.router';
 
-/** Avatars (PUT /users/me/avatar), on the shared image pipeline and storage. */
+/**
+ * The upload policy every image route shares (published as `services.media`, so it is built before
+ * the modules that take pictures) and avatars (PUT /users/me/avatar). One per app instance, so the
+ * image-processing and buffering bounds hold per instance, not per module.
+ */
 export function createMediaModule(ctx: ModuleContext, services: Services): FeatureModule {
-  const images = imagesFor(ctx);
-  const service = new MediaService(ctx.sequelize, services.users, images);
+  const service = new MediaService({
+    sequelize: ctx.sequelize,
+    users: services.users,
+    pipeline: new ImagePipeline(),
+    storage: ctx.storage,
+    limits: {
+      limiter: redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:uploads`, ctx.config.uploadsPerHour, 3600),
+      maxInFlight: ctx.config.uploadsInFlight,
+    },
+    clock: ctx.clock,
+    outbox: ctx.outbox,
+    logger: ctx.logger,
+  });
+  ctx.metrics.gauge(
+    'pawmate_images_processing',
+    'Uploaded images being decoded and re-encoded now',
+    () => service.processing,
+  );
+  ctx.metrics.gauge(
+    'pawmate_uploads_buffering',
+    'Image uploads admitted on this instance and not yet answered (bounded by UPLOADS_IN_FLIGHT)',
+    () => service.buffering,
+  );
   // A deleted account's avatar object goes too, once the deletion commits.
-  if (images) services.users.onAccountDeleted.push((user, t) => images.deleteAfterCommit(t, [user.avatarUrl]));
+  services.users.onAccountDeleted.push((user, t) => service.deleteAfterCommit(t, [user.avatarUrl]));
   return {
     name: 'media',
     service,
-    routes: mediaRoutes(service, images?.upload ?? imageUpload()),
-    outboxHandlers: { ...images?.outboxHandlers },
+    // Without storage the avatar route still parses (and bounds) the upload, then answers 503.
+    routes: mediaRoutes(service, imageUpload(service)),
+    outboxHandlers: service.outboxHandlers,
   };
 }

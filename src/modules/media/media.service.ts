@@ -1,30 +1,198 @@
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
+import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
-import { PRESETS, type ImageService } from '../../infra/images/images';
-import { Unauthenticated, Unavailable } from '../../errors';
+import type { Clock } from '../../infra/clock';
+import type { Logger } from '../../infra/logger';
+import { addToOutbox, type OutboxDispatcher, type OutboxHandler } from '../../infra/outbox';
+import { newKey } from '../../infra/storage/keys';
+import type { Storage } from '../../infra/storage/storage';
+import { ImageRefused, PRESETS, type ImagePipeline, type Preset } from '../../infra/images/pipeline';
+import {
+  AppError,
+  PayloadTooLarge,
+  RateLimited,
+  Unauthenticated,
+  Unavailable,
+  UnsupportedMediaType,
+} from '../../errors';
 import type { UsersService } from '../users/users.service';
 
-/** Profile pictures. The users module owns the column; this module owns the bytes. */
+/** Outbox topic: `{ keys: string[] }` to delete from storage (idempotent: a missing key is fine). */
+export const TOPIC_STORAGE_DELETE = 'storage.delete';
+
+export interface StoredImage {
+  variant: string;
+  key: string;
+  url: string;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
+export interface UploadLimits {
+  /** Shared by every image route: avatars, pet photos and sitter photos draw on one budget per user. */
+  limiter: RateLimiterRedis;
+  /** Uploads buffered at once on this instance (each may hold 10 MB of memory); past it, 503. */
+  maxInFlight: number;
+}
+
+export interface MediaDeps {
+  sequelize: Sequelize;
+  users: UsersService;
+  pipeline: ImagePipeline;
+  /** Absent when the app was built without a storage driver: uploads are then refused with 503. */
+  storage?: Storage;
+  limits: UploadLimits;
+  clock: Clock;
+  outbox: OutboxDispatcher;
+  logger: Logger;
+}
+
+/**
+ * The one upload policy of the app, published as `services.media` and used by every module that takes
+ * pictures (pets, sitters, and this module's own avatars):
+ * - `admitUpload` (via `imageUpload(media)` in http/upload.ts): the per-user limit and this
+ *   instance's buffering budget, checked before the body is read;
+ * - `replace(image, preset, folder, commit)`: render (the sharp adapter), upload every variant under
+ *   fresh random keys, then run `commit`. If it throws, the new objects are deleted again and the
+ *   error propagates, so a failed upload leaves neither a row change nor an object;
+ * - `deleteAfterCommit(t, urls)`: old objects are deleted through the outbox (`storage.delete`, carried
+ *   out by this module alone), only if `t` commits, and by retry if storage is briefly down.
+ */
 export class MediaService {
-  constructor(
-    private readonly sequelize: Sequelize,
-    private readonly users: UsersService,
-    private readonly images: ImageService | null,
-  ) {}
+  readonly outboxHandlers: Record<string, OutboxHandler>;
+  private inFlight = 0;
+
+  constructor(private readonly d: MediaDeps) {
+    this.outboxHandlers = {
+      [TOPIC_STORAGE_DELETE]: async (payload: { keys: string[] }) => {
+        for (const key of payload.keys) await this.requireStorage().delete(key);
+      },
+    };
+  }
+
+  /** False without a storage driver (routes that only make sense with one may then be left out). */
+  get storesImages(): boolean {
+    return this.d.storage !== undefined;
+  }
+
+  /** Uploads admitted and not yet answered on this instance (a metric). */
+  get buffering(): number {
+    return this.inFlight;
+  }
+
+  /** Images being decoded and re-encoded now (a metric). */
+  get processing(): number {
+    return this.d.pipeline.busy;
+  }
+
+  async admitUpload(callerKey: string): Promise<() => void> {
+    try {
+      await this.d.limits.limiter.consume(callerKey);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
+      throw err; // Redis unreachable → 503 via toAppError
+    }
+    if (this.inFlight >= this.d.limits.maxInFlight) throw Unavailable('Too many uploads in progress; retry shortly');
+    this.inFlight++;
+    let released = false;
+    return () => {
+      if (!released) this.inFlight--;
+      released = true;
+    };
+  }
+
+  /** store → commit → (failure: discard the new objects) → nudge the scheduled deletions. */
+  async replace<T>(
+    input: Buffer,
+    preset: Preset,
+    folder: string,
+    commit: (stored: StoredImage[]) => Promise<T>,
+  ): Promise<T> {
+    const stored = await this.store(input, preset, folder);
+    let result: T;
+    try {
+      result = await commit(stored);
+    } catch (err) {
+      await this.discard(stored);
+      throw err;
+    }
+    this.d.outbox.nudge();
+    return result;
+  }
+
+  /**
+   * Schedules the deletion of objects behind these URLs, in the caller's transaction: they are
+   * deleted only if it commits. URLs this storage did not produce (foreign, null) are ignored.
+   */
+  async deleteAfterCommit(t: Transaction, urls: Array<string | null | undefined>): Promise<void> {
+    const storage = this.d.storage;
+    if (!storage) return;
+    const keys = urls.map((u) => (u ? storage.keyFromUrl(u) : null)).filter((k): k is string => k !== null);
+    if (keys.length) await addToOutbox(this.d.sequelize, t, this.d.clock, TOPIC_STORAGE_DELETE, { keys });
+  }
 
   /** Stores a 160×160 WebP avatar; the previous one (if it is ours) is deleted after the commit. */
   async setAvatar(userId: number, image: Buffer): Promise<{ avatarUrl: string }> {
-    if (!this.images) throw Unavailable('Image uploads are not configured on this server');
-    const images = this.images;
-    return images.replace(image, PRESETS.avatar, `avatars/${userId}`, ([avatar]) =>
-      inTransaction(this.sequelize, async (t) => {
+    return this.replace(image, PRESETS.avatar, `avatars/${userId}`, ([avatar]) =>
+      inTransaction(this.d.sequelize, async (t) => {
         // The row lock orders two concurrent avatar uploads: each deletes exactly the one it replaced.
-        const user = await this.users.findById(userId, t, true);
+        const user = await this.d.users.findById(userId, t, true);
         if (!user) throw Unauthenticated('This account no longer exists');
-        await this.users.setAvatarUrl(userId, avatar.url, t);
-        await images.deleteAfterCommit(t, [user.avatarUrl]);
+        await this.d.users.setAvatarUrl(userId, avatar.url, t);
+        await this.deleteAfterCommit(t, [user.avatarUrl]);
         return { avatarUrl: avatar.url };
       }),
     );
+  }
+
+  /** Renders and uploads every variant; on any failure nothing stays in storage. */
+  private async store(input: Buffer, preset: Preset, folder: string): Promise<StoredImage[]> {
+    const storage = this.requireStorage();
+    const rendered = await this.d.pipeline.render(input, preset).catch((err: unknown) => {
+      throw err instanceof ImageRefused ? refusalError(err) : err;
+    });
+    const stored: StoredImage[] = [];
+    try {
+      for (const r of rendered) {
+        const key = newKey(folder, 'webp', rendered.length > 1 ? r.variant : undefined);
+        const url = await storage.put(key, r.body, r.contentType);
+        stored.push({ variant: r.variant, key, url, width: r.width, height: r.height, bytes: r.body.length });
+      }
+    } catch (err) {
+      this.d.logger.warn({ err: (err as Error).message, driver: storage.driver }, 'image upload to storage failed');
+      await this.discard(stored);
+      throw Unavailable('Image storage is unavailable; retry shortly');
+    }
+    return stored;
+  }
+
+  /** Deletes objects now (undoing a store whose database write failed). Never throws; logs leftovers. */
+  private async discard(images: StoredImage[]): Promise<void> {
+    for (const { key } of images) {
+      try {
+        await this.requireStorage().delete(key);
+      } catch (err) {
+        this.d.logger.warn({ err: (err as Error).message, key }, 'could not delete an image; it is orphaned');
+      }
+    }
+  }
+
+  private requireStorage(): Storage {
+    if (!this.d.storage) throw Unavailable('Image uploads are not configured on this server');
+    return this.d.storage;
+  }
+}
+
+/** What the image adapter's refusals mean to a client (statuses are chosen in http/problem.ts). */
+function refusalError(err: ImageRefused): AppError {
+  switch (err.reason) {
+    case 'format':
+    case 'undecodable':
+      return UnsupportedMediaType(err.message);
+    case 'pixels':
+      return PayloadTooLarge(err.message);
+    case 'busy':
+      return Unavailable(err.message);
   }
 }

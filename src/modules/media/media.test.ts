@@ -1,9 +1,11 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
 import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
 import { image, jpegWithExif, pngBomb, svg, type Format } from '../../../test/helpers/images';
 import { S3rverPeer } from '../../../test/helpers/s3rver';
+import { makePet, makeSitter } from '../../../test/helpers/fixtures';
 
 const AVATAR = '/api/v1/users/me/avatar';
 
@@ -149,6 +151,65 @@ describe('avatars on the local driver', () => {
       format: 'binary',
     });
     expect(doc.body.paths['/api/v1/pets/{id}/photo'].put.requestBody.content).toHaveProperty('multipart/form-data');
+  });
+});
+
+describe('one upload policy for every image route', () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await new TestContext().setup();
+  });
+  afterAll(() => ctx.close());
+
+  it('counts sitter photos, pet photos and avatars against one per-user limit', async () => {
+    const api = await ctx.instance({ uploadsPerHour: 2 });
+    const { user, sitter } = await makeSitter(api);
+    const pet = await makePet(api, user);
+    const jpeg = await image('jpeg', 200, 200);
+    await upload(api, user.accessToken, jpeg).expect(200);
+    await api.http
+      .put(`/api/v1/pets/${pet.id}/photo`)
+      .set(bearer(user.accessToken))
+      .attach('image', jpeg, 'p.jpg')
+      .expect(200);
+    const third = await api.http
+      .post('/api/v1/sitters/me/photos')
+      .set(bearer(user.accessToken))
+      .attach('image', jpeg, 's.jpg');
+    expect(third.status).toBe(429);
+    expect(third.body.code).toBe('RATE_LIMITED');
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await api.http.get(`/api/v1/sitters/${sitter.id}`)).body.photos).toEqual([]);
+  });
+
+  it('buffers sitter photos within the same per-instance budget as the other image routes', async () => {
+    const api = await ctx.instance({ uploadsInFlight: 1 });
+    const { user: sitter } = await makeSitter(api);
+    const other = await signup(api);
+    // A sitter photo whose body never finishes arriving holds the only buffering slot.
+    const stalled = http.request(`${api.url}/api/v1/sitters/me/photos`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${sitter.accessToken}`,
+        'Content-Type': 'multipart/form-data; boundary=x',
+        'Content-Length': '100000',
+      },
+    });
+    stalled.on('error', () => undefined);
+    stalled.write('--x\r\n');
+    const buffering = async () => {
+      const metrics = (await api.http.get('/metrics').expect(200)).text;
+      return Number(/^pawmate_uploads_buffering (\d+)/m.exec(metrics)?.[1] ?? -1);
+    };
+    await eventually(async () => (await buffering()) === 1);
+    const refused = await upload(api, other.accessToken, await image('jpeg'));
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe('UNAVAILABLE');
+    // Hanging up gives the slot back.
+    stalled.destroy();
+    await eventually(async () => (await buffering()) === 0);
+    await upload(api, other.accessToken, await image('jpeg')).expect(200);
   });
 });
 

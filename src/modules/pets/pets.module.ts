@@ -1,5 +1,5 @@
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import { imagesFor } from '../../infra/images/images';
+import type { MediaService } from '../media/media.service';
 import { imageUpload } from '../../http/upload';
 import { PetsRepository } from './pets.repository';
 import { PetsService } from './pets.service';
@@ -7,20 +7,19 @@ import { petsRoutes } from './pets.router';
 
 /** Pets CRUD and photos; publishes `PetsService` as `services.pets` (reservations use `findOwnedPets`). */
 export function createPetsModule(ctx: ModuleContext, services: Services): FeatureModule {
-  const images = imagesFor(ctx);
+  const media = services.media as MediaService;
   const service = new PetsService(
     ctx.sequelize,
     new PetsRepository(ctx.sequelize),
     services.users,
     ctx.clock,
     ctx.config.serviceTz,
-    images,
+    media,
   );
   return {
     name: 'pets',
     service,
     // Without storage the photo route still parses (and bounds) the upload, then answers 503.
-    routes: petsRoutes(service, images?.upload ?? imageUpload()),
-    outboxHandlers: { ...images?.outboxHandlers },
+    routes: petsRoutes(service, imageUpload(media)),
   };
 }

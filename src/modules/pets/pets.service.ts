@@ -1,9 +1,10 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
-import { PRESETS, type ImageService } from '../../infra/images/images';
-import { Conflict, NotFound, Unauthenticated, Unavailable, ValidationFailed } from '../../errors';
+import { PRESETS } from '../../infra/images/pipeline';
+import { Conflict, NotFound, Unauthenticated, ValidationFailed } from '../../errors';
 import type { UsersService } from '../users/users.service';
+import type { MediaService } from '../media/media.service';
 import { PetsRepository, type PetFields, type PetRow } from './pets.repository';
 import { toPet, type Pet } from './pets.presenter';
 import { MAX_PETS_PER_OWNER } from './pets.schemas';
@@ -43,7 +44,7 @@ export class PetsService {
     private readonly users: UsersService,
     private readonly clock: Clock,
     private readonly serviceTz: string,
-    private readonly images: ImageService | null,
+    private readonly media: MediaService,
   ) {}
 
   async list(
@@ -112,14 +113,12 @@ export class PetsService {
   async setPhoto(ownerId: number, id: number, image: Buffer): Promise<{ photoUrl: string }> {
     // Ownership first: someone else's pet is a 404 before any decoding or storage work.
     await this.requireOwned(ownerId, id);
-    if (!this.images) throw Unavailable('Image uploads are not configured on this server');
-    const images = this.images;
-    return images.replace(image, PRESETS.petPhoto, `pets/${ownerId}`, ([photo]) =>
+    return this.media.replace(image, PRESETS.petPhoto, `pets/${ownerId}`, ([photo]) =>
       inTransaction(this.sequelize, async (t) => {
         // Locked again: the pet may have been deleted, or given another photo, since the check above.
         const pet = await this.requireOwned(ownerId, id, t, true);
         await this.pets.update(id, { photoUrl: photo.url, updatedAt: this.clock.now() }, t);
-        await images.deleteAfterCommit(t, [pet.photoUrl]);
+        await this.media.deleteAfterCommit(t, [pet.photoUrl]);
         return { photoUrl: photo.url };
       }),
     );

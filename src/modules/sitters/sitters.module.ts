@@ -1,7 +1,7 @@
 import { GeoIndex } from '../../infra/geo';
-import { imagesFor } from '../../infra/images/images';
 import { imageUpload } from '../../http/upload';
 import type { FeatureModule, ModuleContext, Services } from '../module';
+import type { MediaService } from '../media/media.service';
 import { SittersRepository } from './sitters.repository';
 import { SittersService, TOPIC_GEO_SITTER, type GeoSitterChange } from './sitters.service';
 import { sittersRoutes } from './sitters.router';
@@ -12,7 +12,7 @@ export const sittersGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
 
 /** Sitter profiles, availability, photos, reviews list and radius search. Publishes `services.sitters`. */
 export function createSittersModule(ctx: ModuleContext, services: Services): FeatureModule {
-  const images = imagesFor(ctx);
+  const media = services.media as MediaService;
   const service = new SittersService(
     ctx.sequelize,
     new SittersRepository(ctx.sequelize),
@@ -22,7 +22,7 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     ctx.clock,
     ctx.config.serviceTz,
     ctx.logger,
-    images,
+    media,
   );
   let healing: Promise<unknown> = Promise.resolve();
   const heal = () => {
@@ -46,11 +46,10 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     },
     // Belt and braces: the periodic sweep checks too.
     sweep: () => service.healGeoIndex(),
-    routes: sittersRoutes(service, images ? imageUpload() : null),
+    // Photo routes only where images can be stored.
+    routes: sittersRoutes(service, media.storesImages ? imageUpload(media) : null),
     outboxHandlers: {
       [TOPIC_GEO_SITTER]: (payload: GeoSitterChange) => service.applyGeo(payload),
-      // The storage deletions scheduled by photo deletions (shared with the other image modules).
-      ...images?.outboxHandlers,
     },
   };
 }

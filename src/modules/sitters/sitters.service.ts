@@ -5,9 +5,10 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
 import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
-import { PRESETS, type ImageService } from '../../infra/images/images';
+import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, NotFound, ValidationFailed, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
+import type { MediaService } from '../media/media.service';
 import type { PublicUser } from '../users/users.presenter';
 import {
   PRICE_COLUMN,
@@ -79,7 +80,7 @@ export class SittersService {
     private readonly clock: Clock,
     private readonly serviceTz: string,
     private readonly logger: Logger,
-    private readonly images: ImageService | null,
+    private readonly media: MediaService,
   ) {
     this.search = new SitterSearch(geo, repo, () => this.today());
   }
@@ -180,12 +181,11 @@ export class SittersService {
   // --- photos ------------------------------------------------------------------------------------
 
   async addPhoto(userId: number, image: Buffer): Promise<PhotoView> {
-    const images = this.requireImages();
     const before = await this.repo.findByUserId(userId);
     // Refuse what can be refused before the expensive render; the transaction re-checks under the lock.
     if (!before) throw NotFound('Sitter profile');
     if ((await this.repo.countPhotos(before.id)) >= MAX_PHOTOS) throw tooManyPhotos();
-    return images.replace(image, PRESETS.sitterPhoto, `sitters/${before.id}`, (stored) =>
+    return this.media.replace(image, PRESETS.sitterPhoto, `sitters/${before.id}`, (stored) =>
       inTransaction(this.sequelize, async (t) => {
         const row = await this.repo.findByUserId(userId, t, true);
         if (!row) throw NotFound('Sitter profile');
@@ -200,20 +200,14 @@ export class SittersService {
 
   /** Deletes one of my photos; its objects are removed only once the row's deletion commits. */
   async deletePhoto(userId: number, photoId: number): Promise<void> {
-    const images = this.requireImages();
     await inTransaction(this.sequelize, async (t) => {
       const row = await this.repo.findByUserId(userId, t, true);
       const photo = row ? await this.repo.findPhoto(row.id, photoId, t) : null;
       if (!photo) throw NotFound('Photo');
       await this.repo.deletePhoto(photo.id, t);
-      await images.deleteAfterCommit(t, [photo.url, photo.thumbnailUrl]);
+      await this.media.deleteAfterCommit(t, [photo.url, photo.thumbnailUrl]);
     });
     this.outbox.nudge();
-  }
-
-  private requireImages(): ImageService {
-    if (!this.images) throw Conflict('Photo uploads are not configured on this server');
-    return this.images;
   }
 
   // --- public ------------------------------------------------------------------------------------
