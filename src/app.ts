@@ -12,7 +12,7 @@ import type { Redis } from './infra/redis';
 import type { Mailer } from './infra/mail/mailer';
 import type { Storage } from './infra/storage/storage';
 import { Metrics } from './infra/metrics';
-import { OutboxDispatcher } from './infra/outbox';
+import { Outbox, OutboxDispatcher } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
 import { requestId, stampRequestIds } from './http/request-id';
 import { notFoundHandler, problemHandler } from './http/problem';
@@ -90,6 +90,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   const { config, sequelize, redis, clock, logger } = deps;
   const metrics = new Metrics();
   const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs);
+  const outboxWriter = new Outbox(sequelize, clock, outbox);
   const mailJobs = new MailJobs(config.redisUrl, config.redisPrefix, deps.mailer, logger);
 
   // --- modules --------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     new AuthRepository(sequelize),
     users,
     tokens,
-    outbox,
+    outboxWriter,
     {
       perIp: redisLimiter(redis, `${config.redisPrefix}rl:login-ip`, config.rateLimitAuthIpMax, loginWindowSec),
       perAccount: redisLimiter(redis, `${config.redisPrefix}rl:login-account`, config.rateLimitAuthMax, loginWindowSec),
@@ -123,7 +124,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     clock,
     logger,
     metrics,
-    outbox,
+    outbox: outboxWriter,
     bus,
     storage: deps.storage,
     verifyAccessToken: auth.verifyAccessToken,

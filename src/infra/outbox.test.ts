@@ -2,7 +2,7 @@ import { QueryTypes, type Transaction } from 'sequelize';
 import { TestContext, type TestInstance } from '../../test/helpers/context';
 import { systemClock } from './clock';
 import { createLogger } from './logger';
-import { OutboxDispatcher, addManyToOutbox } from './outbox';
+import { Outbox, OutboxDispatcher } from './outbox';
 
 let ctx: TestContext;
 let api: TestInstance;
@@ -36,10 +36,11 @@ describe('outbox dispatcher', () => {
     dispatcher.on('test.plain', async (p: { n: number }) => {
       events.push(`plain ${p.n}`);
     });
+    const outbox = new Outbox(api.sequelize, systemClock, dispatcher); // never started: the nudge does nothing
     await api.sequelize.transaction(async (t: Transaction) => {
-      await addManyToOutbox(api.sequelize, t, systemClock, 'test.pipe', [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
-      await addManyToOutbox(api.sequelize, t, systemClock, 'test.plain', [{ n: 5 }]);
-      await addManyToOutbox(api.sequelize, t, systemClock, 'test.pipe', [{ n: 6 }]);
+      await outbox.addMany(t, 'test.pipe', [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+      await outbox.add(t, 'test.plain', { n: 5 });
+      await outbox.addMany(t, 'test.pipe', [{ n: 6 }]);
     });
     expect(await dispatcher.drain()).toBe(6);
     // The four pipelined rows were all called before any finished; the plain row waited for all four.
@@ -47,5 +48,43 @@ describe('outbox dispatcher', () => {
     expect(events.indexOf('plain 5')).toBe(8);
     expect(events.slice(9)).toEqual(['call 6', 'done 6']);
     expect(await pending()).toEqual([{ payload: '{"n":3}', attempts: 1 }]);
+  });
+
+  it('carries a row out right after its transaction commits, without waiting for the poll', async () => {
+    const dispatcher = new OutboxDispatcher(api.sequelize, systemClock, createLogger('silent'), 60 * 60_000);
+    const outbox = new Outbox(api.sequelize, systemClock, dispatcher);
+    const ran = new Promise<unknown>((resolve) => dispatcher.on('test.fast', async (p) => resolve(p)));
+    dispatcher.start(); // its first poll is an hour away
+    try {
+      await dispatcher.drain(); // rows left by the test above are not this test's
+      await api.sequelize.transaction((t) => outbox.add(t, 'test.fast', { n: 7 }));
+      await expect(ran).resolves.toEqual({ n: 7 });
+    } finally {
+      await dispatcher.stop();
+    }
+  });
+
+  it('nudges once per committed transaction, on the outermost one, and never for a rollback', async () => {
+    let nudges = 0;
+    const outbox = new Outbox(api.sequelize, systemClock, { nudge: () => nudges++ });
+    await api.sequelize.transaction(async (t) => {
+      await outbox.add(t, 'test.count', { n: 1 });
+      await outbox.addMany(t, 'test.count', [{ n: 2 }, { n: 3 }]);
+      await api.sequelize.transaction({ transaction: t }, (sp) => outbox.add(sp, 'test.count', { n: 4 }));
+      expect(nudges).toBe(0); // the savepoint's end publishes nothing yet
+    });
+    expect(nudges).toBe(1);
+    await expect(
+      api.sequelize.transaction(async (t) => {
+        await outbox.add(t, 'test.count', { n: 5 });
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(nudges).toBe(1);
+    const rows = await api.sequelize.query<{ payload: string }>(
+      "SELECT payload FROM outbox WHERE topic = 'test.count' ORDER BY id",
+      { type: QueryTypes.SELECT },
+    );
+    expect(rows.map((r) => JSON.parse(r.payload).n)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -3,6 +3,7 @@ import type { Clock } from './clock';
 import { CLAIM_TX } from './db';
 import type { Logger } from './logger';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until topics map to payload types
 export type OutboxHandler = (payload: any, meta: { outboxId: number }) => Promise<void>;
 
 /**
@@ -23,36 +24,52 @@ interface OutboxRow {
   attempts: number;
 }
 
-/** Writes a side effect in the caller's transaction: it happens if and only if the change commits. */
-export async function addToOutbox(
-  sequelize: Sequelize,
-  t: Transaction,
-  clock: Clock,
-  topic: string,
-  payload: unknown,
-): Promise<void> {
-  await addManyToOutbox(sequelize, t, clock, topic, [payload]);
+/**
+ * Writes side effects in the caller's transaction: each happens if and only if the change commits.
+ * Built once per app with its sequelize, clock and dispatcher, so callers pass only the transaction.
+ * A transaction that wrote rows nudges the dispatcher after it commits (the fast path; the poll
+ * would find the rows anyway), so no caller has to remember to.
+ */
+export class Outbox {
+  private readonly nudging = new WeakSet<Transaction>();
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly clock: Clock,
+    private readonly dispatcher: Pick<OutboxDispatcher, 'nudge'>,
+  ) {}
+
+  async add(t: Transaction, topic: string, payload: unknown): Promise<void> {
+    await this.addMany(t, topic, [payload]);
+  }
+
+  /** Several rows of one topic in one statement (a fan-out to many recipients). */
+  async addMany(t: Transaction, topic: string, payloads: unknown[]): Promise<void> {
+    if (!payloads.length) return;
+    const now = this.clock.now();
+    await this.sequelize.query(
+      `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES ${payloads.map(() => '(?, ?, 0, ?, ?)').join(', ')}`,
+      {
+        replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), now, now]),
+        transaction: t,
+        type: QueryTypes.INSERT,
+      },
+    );
+    this.nudgeAfterCommit(t);
+  }
+
+  /** One hook per transaction, on the outermost one: a savepoint's "commit" publishes nothing yet. */
+  private nudgeAfterCommit(t: Transaction): void {
+    let root = t;
+    while ((root as TransactionWithParent).parent) root = (root as TransactionWithParent).parent!;
+    if (this.nudging.has(root)) return;
+    this.nudging.add(root);
+    root.afterCommit(() => this.dispatcher.nudge());
+  }
 }
 
-/** Several rows of one topic in one statement (a fan-out to many recipients). */
-export async function addManyToOutbox(
-  sequelize: Sequelize,
-  t: Transaction,
-  clock: Clock,
-  topic: string,
-  payloads: unknown[],
-): Promise<void> {
-  if (!payloads.length) return;
-  const now = clock.now();
-  await sequelize.query(
-    `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES ${payloads.map(() => '(?, ?, 0, ?, ?)').join(', ')}`,
-    {
-      replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), now, now]),
-      transaction: t,
-      type: QueryTypes.INSERT,
-    },
-  );
-}
+/** Sequelize sets `parent` on a savepoint transaction but does not declare it. */
+type TransactionWithParent = Transaction & { parent?: Transaction };
 
 /** Rows per claim: large enough that a fan-out to thousands is a few round trips of bookkeeping. */
 const BATCH = 200;

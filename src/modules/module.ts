@@ -6,7 +6,7 @@ import type { Clock } from '../infra/clock';
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
 import type { Metrics } from '../infra/metrics';
-import type { OutboxDispatcher } from '../infra/outbox';
+import type { Outbox } from '../infra/outbox';
 import type { EventBus } from '../infra/realtime/bus';
 import type { Storage } from '../infra/storage/storage';
 import type { RouteSpec } from '../http/routes';
@@ -33,7 +33,8 @@ export interface ModuleContext {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
-  outbox: OutboxDispatcher;
+  /** Writes side effects in a transaction; they go out once it commits (`outbox.add(t, topic, payload)`). */
+  outbox: Outbox;
   bus: EventBus;
   /** Set when the app was given a storage driver (uploads). */
   storage?: Storage;

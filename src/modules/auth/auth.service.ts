@@ -4,7 +4,7 @@ import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { type Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import type { MailMessage } from '../../infra/mail/mailer';
 import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
@@ -53,7 +53,7 @@ export class AuthService {
     private readonly repo: AuthRepository,
     private readonly users: UsersService,
     private readonly tokens: AccessTokens,
-    private readonly outbox: OutboxDispatcher,
+    private readonly outbox: Outbox,
     private readonly limiters: LoginLimiters,
     private readonly settings: AuthSettings,
     private readonly clock: Clock,
@@ -68,14 +68,12 @@ export class AuthService {
 
   async signup(input: { email: string; password: string; nickname: string }, userAgent: string | null) {
     const passwordHash = await bcrypt.hash(input.password, this.settings.bcryptCost);
-    const result = await inTransaction(this.sequelize, async (t) => {
+    return inTransaction(this.sequelize, async (t) => {
       const user = await this.users.createAccount({ email: input.email, passwordHash, nickname: input.nickname }, t);
       await this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t);
       const pair = await this.openLogin(user.id, userAgent, t);
       return { user: toSelfUser(user), ...pair };
     });
-    this.outbox.nudge();
-    return result;
   }
 
   /**
@@ -168,7 +166,6 @@ export class AuthService {
     await inTransaction(this.sequelize, (t) =>
       this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t),
     );
-    this.outbox.nudge();
   }
 
   async forgotPassword(email: string): Promise<void> {
@@ -177,7 +174,6 @@ export class AuthService {
     await inTransaction(this.sequelize, (t) =>
       this.issueEmailToken(user.id, user.email, user.nickname, 'reset_password', t),
     );
-    this.outbox.nudge();
   }
 
   async resetPassword(token: string, password: string): Promise<void> {
@@ -251,13 +247,13 @@ export class AuthService {
   }
 
   private enqueueMail(mail: MailMessage, t: Transaction) {
-    return addToOutbox(this.sequelize, t, this.clock, TOPIC_MAIL, mail);
+    return this.outbox.add(t, TOPIC_MAIL, mail);
   }
 
   /** The outbox row makes the deny-list write and the socket/stream disconnects certain. */
   private recordRevocation(sessionIds: number[], userId: number, t: Transaction) {
     if (!sessionIds.length) return Promise.resolve();
-    return addToOutbox(this.sequelize, t, this.clock, TOPIC_LOGINS_REVOKED, { sessionIds, userId });
+    return this.outbox.add(t, TOPIC_LOGINS_REVOKED, { sessionIds, userId });
   }
 
   /** Fast path after commit: deny-list at once. If Redis is down the outbox row retries it. */
@@ -268,6 +264,5 @@ export class AuthService {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'deny-list write failed; the outbox will retry');
     }
-    this.outbox.nudge();
   }
 }

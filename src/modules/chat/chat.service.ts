@@ -3,7 +3,7 @@ import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { type Outbox } from '../../infra/outbox';
 import { NotFound, RateLimited, ValidationFailed } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
@@ -104,7 +104,7 @@ export interface ChatServiceDeps {
   repo: ChatRepository;
   users: UsersService;
   presence: Presence;
-  outbox: OutboxDispatcher;
+  outbox: Outbox;
   clock: Clock;
   logger: Logger;
   /** Per-user send limit across instances and transports (REST and socket). */
@@ -359,7 +359,7 @@ export class ChatService {
         };
         row.id = await deps.repo.insertMessage(row, t);
         await deps.repo.touchRoom(roomId, row.id, now, t);
-        if (deps.notifier) await addToOutbox(deps.sequelize, t, deps.clock, TOPIC_CHAT_NOTIFY, { messageId: row.id });
+        if (deps.notifier) await deps.outbox.add(t, TOPIC_CHAT_NOTIFY, { messageId: row.id });
         return { row, created: true };
       });
     } catch (err) {
@@ -374,7 +374,6 @@ export class ChatService {
       deps.onMessageCreated?.(origin.via);
       // Fan-out is best effort by design: a client that missed it catches up with `after`.
       this.realtime?.messageCreated(message, origin.socketId);
-      if (deps.notifier) deps.outbox.nudge();
     }
     return { message, created: result.created };
   }

@@ -20,7 +20,6 @@ export function createMediaModule(ctx: ModuleContext, services: Services): Featu
       limiter: redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:uploads`, ctx.config.uploadsPerHour, 3600),
       maxInFlight: ctx.config.uploadsInFlight,
     },
-    clock: ctx.clock,
     outbox: ctx.outbox,
     logger: ctx.logger,
   });

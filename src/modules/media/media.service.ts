@@ -1,9 +1,8 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
-import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import { addToOutbox, type OutboxDispatcher, type OutboxHandler } from '../../infra/outbox';
+import type { Outbox, OutboxHandler } from '../../infra/outbox';
 import { newKey } from '../../infra/storage/keys';
 import type { Storage } from '../../infra/storage/storage';
 import { ImageRefused, PRESETS, type ImagePipeline, type Preset } from '../../infra/images/pipeline';
@@ -43,8 +42,7 @@ export interface MediaDeps {
   /** Absent when the app was built without a storage driver: uploads are then refused with 503. */
   storage?: Storage;
   limits: UploadLimits;
-  clock: Clock;
-  outbox: OutboxDispatcher;
+  outbox: Outbox;
   logger: Logger;
 }
 
@@ -102,7 +100,7 @@ export class MediaService {
     };
   }
 
-  /** store → commit → (failure: discard the new objects) → nudge the scheduled deletions. */
+  /** store → commit (failure: discard the new objects); scheduled deletions go out with the commit. */
   async replace<T>(
     input: Buffer,
     preset: Preset,
@@ -110,15 +108,12 @@ export class MediaService {
     commit: (stored: StoredImage[]) => Promise<T>,
   ): Promise<T> {
     const stored = await this.store(input, preset, folder);
-    let result: T;
     try {
-      result = await commit(stored);
+      return await commit(stored);
     } catch (err) {
       await this.discard(stored);
       throw err;
     }
-    this.d.outbox.nudge();
-    return result;
   }
 
   /**
@@ -129,7 +124,7 @@ export class MediaService {
     const storage = this.d.storage;
     if (!storage) return;
     const keys = urls.map((u) => (u ? storage.keyFromUrl(u) : null)).filter((k): k is string => k !== null);
-    if (keys.length) await addToOutbox(this.d.sequelize, t, this.d.clock, TOPIC_STORAGE_DELETE, { keys });
+    if (keys.length) await this.d.outbox.add(t, TOPIC_STORAGE_DELETE, { keys });
   }
 
   /** Stores a 160×160 WebP avatar; the previous one (if it is ours) is deleted after the commit. */

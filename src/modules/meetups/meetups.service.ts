@@ -4,7 +4,7 @@ import { CLAIM_TX, inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
-import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { type Outbox } from '../../infra/outbox';
 import { Conflict, Forbidden, NotFound, ValidationFailed, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
@@ -56,7 +56,7 @@ export interface MeetupsDeps {
   chat?: ChatService;
   notifications?: NotificationsService;
   geo: GeoIndex;
-  outbox: OutboxDispatcher;
+  outbox: Outbox;
   clock: Clock;
   logger: Logger;
   /** Set once the socket side exists (it needs chat); cancel and leave clear positions through it. */
@@ -179,7 +179,6 @@ export class MeetupsService {
       return change;
     });
     if (result) await this.afterGeoChange(result);
-    else this.d.outbox.nudge();
     return this.view(id);
   }
 
@@ -268,7 +267,6 @@ export class MeetupsService {
       if (cur.reminderSentAt) inputs.push(this.reminderFor(cur, userId));
       await this.d.notifications.notifyManyInTx(t, inputs);
     });
-    this.d.outbox.nudge();
     return this.view(id);
   }
 
@@ -426,7 +424,6 @@ export class MeetupsService {
       }
       return started.length;
     });
-    if (reminded + unindexed) this.d.outbox.nudge();
     return { reminded, unindexed };
   }
 
@@ -461,7 +458,7 @@ export class MeetupsService {
   private async recordGeoChange(meetupId: number, t: Transaction): Promise<GeoMeetupChange> {
     const s = await this.d.repo.geoState(meetupId, t);
     const change: GeoMeetupChange = { meetupId, version: s.version, indexed: s.indexed, lat: s.lat, lng: s.lng };
-    await addToOutbox(this.d.sequelize, t, this.d.clock, TOPIC_GEO_MEETUP, change);
+    await this.d.outbox.add(t, TOPIC_GEO_MEETUP, change);
     return change;
   }
 
@@ -485,7 +482,6 @@ export class MeetupsService {
         'geo fast path failed; the outbox will retry',
       );
     }
-    this.d.outbox.nudge();
   }
 
   /** Rebuilds the geo index from MySQL while the server keeps serving (see GeoIndex.rebuild). */

@@ -2,7 +2,7 @@ import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import { addManyToOutbox, addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { type Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import { NotFound, ValidationFailed } from '../../errors';
 import { TOPIC_MAIL } from '../auth/auth.service';
@@ -89,15 +89,14 @@ function prepareNotification(input: NotifyInput) {
 
 /**
  * Stores, streams and mails notifications. Every feature calls `notify` after its own commit, or
- * `notifyInTx` inside its transaction (then it must call `outbox.nudge()` after commit, or the
- * event waits for the next outbox poll).
+ * `notifyInTx` inside its transaction (the outbox rows go out once that transaction commits).
  */
 export class NotificationsService {
   constructor(
     private readonly sequelize: Sequelize,
     private readonly repo: NotificationsRepository,
     private readonly users: UsersService,
-    private readonly outbox: OutboxDispatcher,
+    private readonly outbox: Outbox,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: NotificationsSettings,
@@ -105,16 +104,12 @@ export class NotificationsService {
 
   /** Returns the stored notification, or null when the recipient turned in-app off (or no longer exists). */
   async notify(input: NotifyInput): Promise<Notification | null> {
-    const created = await inTransaction(this.sequelize, (t) => this.notifyInTx(t, input));
-    this.outbox.nudge();
-    return created;
+    return inTransaction(this.sequelize, (t) => this.notifyInTx(t, input));
   }
 
   /** Several recipients in one transaction, locked in id order so two such calls cannot deadlock. */
   async notifyMany(inputs: NotifyInput[]): Promise<Array<Notification | null>> {
-    const created = await inTransaction(this.sequelize, (t) => this.notifyManyInTx(t, inputs));
-    this.outbox.nudge();
-    return created;
+    return inTransaction(this.sequelize, (t) => this.notifyManyInTx(t, inputs));
   }
 
   /**
@@ -161,7 +156,7 @@ export class NotificationsService {
       now,
       t,
     );
-    await addManyToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, stored);
+    await this.outbox.addMany(t, TOPIC_NOTIFICATION_CREATED, stored);
     stored.forEach((s, k) => (out[rows[k].i] = s.notification));
     for (const i of mailed) {
       const p = prepared[i];
@@ -188,7 +183,7 @@ export class NotificationsService {
     if (pref.inApp) {
       created = await this.repo.insert({ recipientId, seq: lastSeq + 1, type, title, body, data, dedupeKey }, now, t);
       if (!created) return null; // already notified under this key
-      await addToOutbox(this.sequelize, t, this.clock, TOPIC_NOTIFICATION_CREATED, created);
+      await this.outbox.add(t, TOPIC_NOTIFICATION_CREATED, created);
     }
     if (pref.email) await this.mailInTx(t, user, type, title, body, data, now);
     return created?.notification ?? null;
@@ -205,10 +200,8 @@ export class NotificationsService {
   ): Promise<void> {
     const base = this.settings.publicUrl;
     if (type !== 'chat.message') {
-      await addToOutbox(
-        this.sequelize,
+      await this.outbox.add(
         t,
-        this.clock,
         TOPIC_MAIL,
         templates.notification(user.email, user.nickname, title, body, `${base}/notifications`),
       );
@@ -223,10 +216,8 @@ export class NotificationsService {
       return;
     }
     const url = roomId ? `${base}/chat/rooms/${roomId}` : `${base}/notifications`;
-    await addToOutbox(
-      this.sequelize,
+    await this.outbox.add(
       t,
-      this.clock,
       TOPIC_MAIL,
       templates.chatDigest(user.email, user.nickname, title, body, digest?.suppressed ?? 0, url),
     );
@@ -248,29 +239,25 @@ export class NotificationsService {
 
   /** Idempotent; someone else's (or a missing) notification is 404. */
   async markRead(userId: number, id: number): Promise<void> {
-    const changed = await inTransaction(this.sequelize, async (t) => {
+    await inTransaction(this.sequelize, async (t) => {
       const row = await this.repo.lockOwned(id, userId, t);
       if (!row) throw NotFound('Notification');
-      if (row.readAt) return false;
+      if (row.readAt) return;
       await this.repo.markRead(id, this.clock.now(), t);
       await this.unreadChanged(userId, t);
-      return true;
     });
-    if (changed) this.outbox.nudge();
   }
 
   async markAllRead(userId: number): Promise<void> {
-    const changed = await inTransaction(this.sequelize, async (t) => {
+    await inTransaction(this.sequelize, async (t) => {
       const n = await this.repo.markAllRead(userId, this.clock.now(), t);
       if (n > 0) await this.unreadChanged(userId, t);
-      return n > 0;
     });
-    if (changed) this.outbox.nudge();
   }
 
   private unreadChanged(userId: number, t: Transaction) {
     const msg: UnreadChangedMessage = { userId };
-    return addToOutbox(this.sequelize, t, this.clock, TOPIC_UNREAD_CHANGED, msg);
+    return this.outbox.add(t, TOPIC_UNREAD_CHANGED, msg);
   }
 
   async preferences(userId: number): Promise<{ preferences: Record<NotificationType, Preference> }> {

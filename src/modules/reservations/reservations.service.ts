@@ -3,7 +3,7 @@ import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequeli
 import { CLAIM_TX, inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { type Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
 import { invalidCursor } from '../../http/cursor';
@@ -61,7 +61,7 @@ export interface ReservationsDeps {
   sitters: SittersService;
   chat?: ChatService;
   notifications?: NotificationsService;
-  outbox: OutboxDispatcher;
+  outbox: Outbox;
   clock: Clock;
   serviceTz: string;
   logger: Logger;
@@ -104,9 +104,7 @@ export class ReservationsService {
     if (!idempotencyKey)
       return {
         status: 201,
-        body: await inTransaction(this.d.sequelize, (t) => this.book(userId, input, t)).finally(() =>
-          this.d.outbox.nudge(),
-        ),
+        body: await inTransaction(this.d.sequelize, (t) => this.book(userId, input, t)),
       };
 
     const hash = createHash('sha256').update(canonical(input)).digest('hex');
@@ -127,7 +125,6 @@ export class ReservationsService {
           await this.d.repo.saveKeyResponse(keyId, 201, reservation, t);
           return reservation;
         });
-        this.d.outbox.nudge();
         return { status: 201, body };
       } catch (err) {
         // A concurrent request with the same key committed first: answer with its stored response.
@@ -303,7 +300,6 @@ export class ReservationsService {
       await this.notify(t, updated, updated.status, role);
       return updated;
     });
-    this.d.outbox.nudge();
     return (await presentReservations([row], this.d.users))[0];
   }
 
@@ -354,7 +350,6 @@ export class ReservationsService {
       });
       return review;
     });
-    this.d.outbox.nudge();
     const author = (await this.d.users.publicUsers([userId])).get(userId)!;
     return {
       id: result.id,
@@ -398,7 +393,6 @@ export class ReservationsService {
         await this.notify(t, { ...r, status: 'completed' }, 'completed', 'system');
       },
     );
-    if (expired + reminded + completed) this.d.outbox.nudge();
     return { expired, reminded, completed };
   }
 
@@ -441,7 +435,7 @@ export class ReservationsService {
         r.startDate,
         r.endDate,
       );
-      await addToOutbox(this.d.sequelize, t, this.d.clock, TOPIC_MAIL, mail);
+      await this.d.outbox.add(t, TOPIC_MAIL, mail);
     }
   }
 

@@ -4,7 +4,7 @@ import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
-import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import { type Outbox } from '../../infra/outbox';
 import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, NotFound, ValidationFailed, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
@@ -76,7 +76,7 @@ export class SittersService {
     private readonly repo: SittersRepository,
     private readonly users: UsersService,
     readonly geo: GeoIndex,
-    private readonly outbox: OutboxDispatcher,
+    private readonly outbox: Outbox,
     private readonly clock: Clock,
     private readonly serviceTz: string,
     private readonly logger: Logger,
@@ -207,7 +207,6 @@ export class SittersService {
       await this.repo.deletePhoto(photo.id, t);
       await this.media.deleteAfterCommit(t, [photo.url, photo.thumbnailUrl]);
     });
-    this.outbox.nudge();
   }
 
   // --- public ------------------------------------------------------------------------------------
@@ -301,7 +300,7 @@ export class SittersService {
   private async recordGeoChange(sitterId: number, t: Transaction): Promise<GeoSitterChange> {
     const s = await this.repo.geoState(sitterId, t);
     const change: GeoSitterChange = { sitterId, version: s.version, active: s.active, lat: s.lat, lng: s.lng };
-    await addToOutbox(this.sequelize, t, this.clock, TOPIC_GEO_SITTER, change);
+    await this.outbox.add(t, TOPIC_GEO_SITTER, change);
     return change;
   }
 
@@ -326,7 +325,6 @@ export class SittersService {
         'geo fast path failed; the outbox will retry',
       );
     }
-    this.outbox.nudge();
   }
 
   /**
