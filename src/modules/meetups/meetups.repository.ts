@@ -65,10 +65,39 @@ export interface ParticipantRow {
   attendedAt: Date | null;
 }
 
-/** A compiled search filter: conditions on `m` (meetups) and `u` (host account), ANDed. */
-export interface SqlFilter {
+/** What GET /meetups/nearby keeps, beyond being in the circle (compiled to SQL here only). */
+export interface NearbyFilter {
+  /** Meetups that started by now never appear. */
+  now: Date;
+  /** Earliest start (already at least `now`), and latest. */
+  from: Date;
+  to?: Date;
+  tag?: string;
+  petSize?: PetSize;
+  hasFreePlaces?: boolean;
+}
+
+/** Conditions on `m` (meetups) and `u` (host account), ANDed. */
+interface SqlFilter {
   where: string[];
   replacements: unknown[];
+}
+
+/** Scheduled, not started, host account alive, then the caller's filters. */
+function nearbySql(f: NearbyFilter): SqlFilter {
+  const where = ["m.status = 'scheduled'", 'u.deletedAt IS NULL', 'm.startsAt > ?', 'm.startsAt >= ?'];
+  const replacements: unknown[] = [f.now, f.from];
+  if (f.to) {
+    where.push('m.startsAt <= ?');
+    replacements.push(f.to);
+  }
+  if (f.tag) {
+    where.push('EXISTS (SELECT 1 FROM meetup_tags t WHERE t.meetupId = m.id AND t.tag = ?)');
+    replacements.push(f.tag);
+  }
+  if (f.petSize) where.push(`m.${SIZE_COLUMN[f.petSize]} = 1`);
+  if (f.hasFreePlaces) where.push('m.participantCount < m.capacity');
+  return { where, replacements };
 }
 
 export const SIZE_COLUMN: Record<PetSize, string> = { small: 'petSmall', medium: 'petMedium', large: 'petLarge' };
@@ -390,10 +419,11 @@ export class MeetupsRepository {
 
   // --- search ------------------------------------------------------------------------------------
 
-  /** The rows among `ids` that pass `filter` (order unspecified: the caller sorts by distance). */
-  filterIds(ids: number[], filter: SqlFilter): Promise<MeetupRow[]> {
+  /** The rows among `ids` that pass `nearby` (order unspecified: the caller sorts by distance). */
+  filterIds(ids: number[], nearby: NearbyFilter): Promise<MeetupRow[]> {
     const list = idList(ids);
     if (!list) return Promise.resolve([]);
+    const filter = nearbySql(nearby);
     return this.select<MeetupRow>(
       `SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`,
       filter.replacements,
@@ -401,16 +431,17 @@ export class MeetupsRepository {
   }
 
   /**
-   * One page of the candidates that pass `filter`, by start time then id, after `after`: the circle's
+   * One page of the candidates that pass `nearby`, by start time then id, after `after`: the circle's
    * ids from Redis, or a walk of the (status, startsAt, id, lat, lng) index inside an SQL circle.
    */
   pageByStart(
     from: KeySortSource,
-    filter: SqlFilter,
+    nearby: NearbyFilter,
     after: { at: Date; id: number } | null,
     limit: number,
   ): Promise<MeetupRow[]> {
     const source = sourceSql('m', from);
+    const filter = nearbySql(nearby);
     const where = [...source.where, ...filter.where];
     const replacements = [...source.replacements, ...filter.replacements];
     if (after) {

@@ -5,7 +5,7 @@ import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { pageByKey } from '../../infra/geo-sorted';
 import type { Clock } from '../../infra/clock';
 import { ValidationFailed } from '../../errors';
-import { SIZE_COLUMN, type MeetupRow, type MeetupsRepository, type SqlFilter } from './meetups.repository';
+import type { MeetupRow, MeetupsRepository, NearbyFilter } from './meetups.repository';
 import { toMeetup, type Meetup } from './meetups.presenter';
 import type { NearbySort, PetSize } from './meetups.schemas';
 
@@ -46,9 +46,6 @@ const startCursor = Joi.object({
   i: Joi.number().integer().min(1).required(),
 });
 
-/** Conditions every search has (active, live account…); more means the caller filtered. */
-const BASE_CONDITIONS = 4;
-
 /**
  * GET /meetups/nearby: Redis GEO gives the candidates in the circle, one MySQL query per round keeps
  * those passing the filters. The SQL filter is the truth (status, start time, tags, places), so a
@@ -71,7 +68,7 @@ export class MeetupSearch {
     return q.sort === 'distance' ? this.byDistance(q, filter) : this.byStart(q, filter);
   }
 
-  private compile(q: NearbyQuery): SqlFilter {
+  private compile(q: NearbyQuery): NearbyFilter {
     const now = this.clock.now();
     // Started meetups never appear, so a `from` in the past means "now".
     const from = q.from && q.from > now ? q.from : now;
@@ -80,23 +77,16 @@ export class MeetupSearch {
         { path: 'query.to', message: 'must not be before from (or now)' },
       ]);
     }
-    const where = ["m.status = 'scheduled'", 'u.deletedAt IS NULL', 'm.startsAt > ?', 'm.startsAt >= ?'];
-    const replacements: unknown[] = [now, from];
-    if (q.to) {
-      where.push('m.startsAt <= ?');
-      replacements.push(q.to);
-    }
-    if (q.tag) {
-      where.push('EXISTS (SELECT 1 FROM meetup_tags t WHERE t.meetupId = m.id AND t.tag = ?)');
-      replacements.push(q.tag);
-    }
-    if (q.petSize) where.push(`m.${SIZE_COLUMN[q.petSize]} = 1`);
-    if (q.hasFreePlaces) where.push('m.participantCount < m.capacity');
-    return { where, replacements };
+    return { now, from, to: q.to, tag: q.tag, petSize: q.petSize, hasFreePlaces: q.hasFreePlaces };
+  }
+
+  /** Did the caller filter beyond the circle (then few candidates may pass: see the paging helpers)? */
+  private static selective(f: NearbyFilter): boolean {
+    return Boolean(f.to || f.tag || f.petSize || f.hasFreePlaces);
   }
 
   /** Nearest first (see pageByDistance). */
-  private async byDistance(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
+  private async byDistance(q: NearbyQuery, filter: NearbyFilter): Promise<NearbyPage> {
     const cursor = q.cursor ? decodeCursor<DistanceCursor>(q.cursor, distanceCursor) : null;
     const { page, next } = await pageByDistance<MeetupRow>({
       geo: this.geo,
@@ -104,7 +94,7 @@ export class MeetupSearch {
       radiusKm: q.radiusKm,
       limit: q.limit,
       cursor,
-      selective: filter.where.length > BASE_CONDITIONS,
+      selective: MeetupSearch.selective(filter),
       filterIds: (ids) => this.repo.filterIds(ids, filter),
     });
     return {
@@ -117,7 +107,7 @@ export class MeetupSearch {
    * Soonest first: not the geo order, so MySQL sorts and cuts the page, over the circle's ids or by
    * walking the start-time index when the circle is dense (src/infra/geo-sorted.ts).
    */
-  private async byStart(q: NearbyQuery, filter: SqlFilter): Promise<NearbyPage> {
+  private async byStart(q: NearbyQuery, filter: NearbyFilter): Promise<NearbyPage> {
     const cur = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, startCursor) : null;
     const after = cur ? { at: cur.t, id: cur.i } : null;
     const { page, more } = await pageByKey<MeetupRow>({
@@ -125,7 +115,7 @@ export class MeetupSearch {
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
       limit: q.limit,
-      selective: filter.where.length > BASE_CONDITIONS,
+      selective: MeetupSearch.selective(filter),
       alias: 'm',
       denseAt: this.denseAt,
       walkBudget: this.walkBudget,

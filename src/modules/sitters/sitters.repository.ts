@@ -81,10 +81,89 @@ export interface ReviewRow {
   createdAt: Date;
 }
 
-/** A compiled search filter: conditions on `s` (sitters) and `u` (users), ANDed. */
+/** Conditions on `s` (sitters) and `u` (users), ANDed. */
 export interface SqlFilter {
   where: string[];
   replacements: unknown[];
+}
+
+/** What a sitter search keeps, beyond being in the circle (compiled to SQL here only). */
+export interface SitterFilter {
+  service?: Service;
+  petSize?: PetSize;
+  minPrice?: number;
+  maxPrice?: number;
+  minRating?: number;
+  /** Free on every day of the range: not marked unavailable, and no day booked up (`fullDays`). */
+  range?: { from: string; to: string };
+  /**
+   * The reservations module's "some day of the range is booked up" condition on `s`, from its
+   * repository (it owns the bookings table); applied with `range` so pages stay exact.
+   */
+  fullDays?: SqlFilter;
+}
+
+/** Key-sorted orders and where a page resumes (the last item's key and id). */
+export type SitterSort =
+  | { by: 'rating'; after: { rating: string | null; id: number } | null }
+  | { by: 'price'; after: { price: number; id: number } | null };
+
+/** The SQL price of a sitter for this search: the service's price, else the lowest one. */
+const priceExpr = (f: SitterFilter) => (f.service ? `s.${PRICE_COLUMN[f.service]}` : 's.minPrice');
+
+/** Active sitters of live accounts, then the caller's filters. */
+function filterSql(f: SitterFilter): SqlFilter {
+  const where = ['s.active = 1', 'u.deletedAt IS NULL'];
+  const replacements: unknown[] = [];
+  const price = priceExpr(f);
+  if (f.service) where.push(`${price} IS NOT NULL`);
+  if (f.petSize) where.push(`s.${SIZE_COLUMN[f.petSize]} = 1`);
+  if (f.minPrice !== undefined) {
+    where.push(`${price} >= ?`);
+    replacements.push(f.minPrice);
+  }
+  if (f.maxPrice !== undefined) {
+    where.push(`${price} <= ?`);
+    replacements.push(f.maxPrice);
+  }
+  if (f.minRating !== undefined) {
+    where.push('s.rating >= ?');
+    replacements.push(f.minRating);
+  }
+  if (f.range) {
+    where.push(
+      'NOT EXISTS (SELECT 1 FROM sitter_unavailable_dates d WHERE d.sitterId = s.id AND d.day BETWEEN ? AND ?)',
+    );
+    replacements.push(f.range.from, f.range.to);
+    if (f.fullDays) {
+      where.push(...f.fullDays.where.map((w) => `(${w})`));
+      replacements.push(...f.fullDays.replacements);
+    }
+  }
+  return { where, replacements };
+}
+
+/** The page's resume condition and order; `walk` when reading an index in its own order. */
+function sortSql(f: SitterFilter, sort: SitterSort, walk: boolean): SqlFilter & { orderBy: string } {
+  if (sort.by === 'rating') {
+    const c = sort.after;
+    // MariaDB sorts NULL below every value, so `rating DESC` already puts unrated sitters last, which
+    // is the order the index holds; the explicit `IS NULL` key is for the IN list, where it is free.
+    const orderBy = walk ? 's.rating DESC, s.id' : 's.rating IS NULL, s.rating DESC, s.id';
+    if (!c) return { where: [], replacements: [], orderBy };
+    return c.rating === null
+      ? { where: ['(s.rating IS NULL AND s.id > ?)'], replacements: [c.id], orderBy }
+      : {
+          where: ['(s.rating < ? OR (s.rating = ? AND s.id > ?) OR s.rating IS NULL)'],
+          replacements: [c.rating, c.rating, c.id],
+          orderBy,
+        };
+  }
+  const price = priceExpr(f);
+  const orderBy = `${price}, s.id`;
+  const c = sort.after;
+  if (!c) return { where: [], replacements: [], orderBy };
+  return { where: [`(${price} > ? OR (${price} = ? AND s.id > ?))`], replacements: [c.price, c.price, c.id], orderBy };
 }
 
 const COLS = `s.id, s.userId, s.headline, s.bio, s.boardingPrice, s.daycarePrice, s.walkingPrice, s.dropInPrice,
@@ -94,11 +173,8 @@ const COLS = `s.id, s.userId, s.headline, s.bio, s.boardingPrice, s.daycarePrice
 // a read-only join on users keeps search to one query (the users module still owns that table).
 const FROM = 'FROM sitters s JOIN users u ON u.id = s.userId';
 
-/** A key-sorted page's candidates: the circle's ids from Redis, or a walk of `index` inside `circle`. */
-export type Candidates = KeySortSource & { index?: SortIndex };
-
 /** The indexes a key-sorted walk follows (migration 20261202000100): sort column, id, then lat/lng. */
-export const SORT_INDEX = {
+const SORT_INDEX = {
   rating: 'sitters_by_rating',
   minPrice: 'sitters_by_min_price',
   boarding: 'sitters_by_boarding_price',
@@ -106,7 +182,6 @@ export const SORT_INDEX = {
   walking: 'sitters_by_walking_price',
   drop_in: 'sitters_by_drop_in_price',
 } as const;
-export type SortIndex = (typeof SORT_INDEX)[keyof typeof SORT_INDEX];
 
 /** The only code that knows the sitters, sitter_* and reviews tables. */
 export class SittersRepository {
@@ -337,10 +412,11 @@ export class SittersRepository {
 
   // --- search ------------------------------------------------------------------------------------
 
-  /** The rows among `ids` that pass `filter` (order unspecified: the caller sorts by distance). */
-  filterIds(ids: number[], filter: SqlFilter): Promise<SitterRow[]> {
+  /** The rows among `ids` that pass `search` (order unspecified: the caller sorts by distance). */
+  filterIds(ids: number[], search: SitterFilter): Promise<SitterRow[]> {
     const list = idList(ids);
     if (!list) return Promise.resolve([]);
+    const filter = filterSql(search);
     return this.select<SitterRow>(
       `SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${filter.where.join(' AND ')}`,
       filter.replacements,
@@ -348,23 +424,23 @@ export class SittersRepository {
   }
 
   /**
-   * One page of the candidates that pass `filter`, in `orderBy` order after `after`: candidates are
+   * One page of the candidates that pass `search`, in `sort` order after its cursor: candidates are
    * either the circle's ids (from Redis) or the rows an index walk finds inside an SQL circle (see
-   * src/infra/geo-sorted.ts); the walk names its index to read (should the optimizer sort anyway, the walk's cap ends it).
+   * src/infra/geo-sorted.ts); the walk names the sort's index to read (should the optimizer sort
+   * anyway, the walk's cap ends it).
    */
-  pageCandidates(
-    from: Candidates,
-    filter: SqlFilter,
-    after: SqlFilter | null,
-    orderBy: string,
-    limit: number,
-  ): Promise<SitterRow[]> {
+  pageCandidates(from: KeySortSource, search: SitterFilter, sort: SitterSort, limit: number): Promise<SitterRow[]> {
+    const walk = !('ids' in from);
     const source = sourceSql('s', from);
-    const hint = from.index ? ` FORCE INDEX (${from.index})` : '';
-    const where = [...source.where, ...filter.where, ...(after?.where ?? [])];
+    const filter = filterSql(search);
+    const after = sortSql(search, sort, walk);
+    const index =
+      sort.by === 'rating' ? SORT_INDEX.rating : search.service ? SORT_INDEX[search.service] : SORT_INDEX.minPrice;
+    const hint = walk ? ` FORCE INDEX (${index})` : '';
+    const where = [...source.where, ...filter.where, ...after.where];
     return this.select<SitterRow>(
-      `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${Math.trunc(limit)}${source.cap}`,
-      [...source.replacements, ...filter.replacements, ...(after?.replacements ?? [])],
+      `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${after.orderBy} LIMIT ${Math.trunc(limit)}${source.cap}`,
+      [...source.replacements, ...filter.replacements, ...after.replacements],
     );
   }
 }

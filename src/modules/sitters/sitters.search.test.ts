@@ -3,7 +3,6 @@ import { TestContext, ManualClock, signup, bearer, type TestInstance } from '../
 import { haversineMeters } from '../../infra/geo';
 import type { SittersService } from './sitters.service';
 import { SERVICES, SIZES, type Service } from './sitters.schemas';
-import { SORT_INDEX } from './sitters.repository';
 import { sqlCircle } from '../../infra/geo-sorted';
 
 /**
@@ -455,21 +454,9 @@ describe("the dense-circle plan: rating and price sorts walk an index instead of
   it("caps a walk (ROWS EXAMINED) and answers a short one from the circle's ids instead, pages still exact", async () => {
     // The cap itself: the same walk with room for 3 examined rows comes back short.
     const circle = sqlCircle('s', CENTER, 50);
-    const base = { where: ['s.active = 1', 'u.deletedAt IS NULL'], replacements: [] };
-    const full = await sitters.search['repo'].pageCandidates(
-      { circle, index: SORT_INDEX.rating, examineAtMost: 1_000_000 },
-      base,
-      null,
-      's.rating DESC, s.id',
-      50,
-    );
-    const capped = await sitters.search['repo'].pageCandidates(
-      { circle, index: SORT_INDEX.rating, examineAtMost: 3 },
-      base,
-      null,
-      's.rating DESC, s.id',
-      50,
-    );
+    const byRating = { by: 'rating', after: null } as const;
+    const full = await sitters.search['repo'].pageCandidates({ circle, examineAtMost: 1_000_000 }, {}, byRating, 50);
+    const capped = await sitters.search['repo'].pageCandidates({ circle, examineAtMost: 3 }, {}, byRating, 50);
     expect(full).toHaveLength(50);
     expect(capped.length).toBeLessThan(4);
     expect(capped.map((r) => r.id)).toEqual(full.slice(0, capped.length).map((r) => r.id)); // a prefix, in order

@@ -6,9 +6,9 @@ import { pageByKey } from '../../infra/geo-sorted';
 import { ValidationFailed, type FieldError } from '../../errors';
 import {
   PRICE_COLUMN,
-  SIZE_COLUMN,
-  SORT_INDEX,
+  type SitterFilter,
   type SitterRow,
+  type SitterSort,
   type SittersRepository,
   type SqlFilter,
 } from './sitters.repository';
@@ -66,9 +66,6 @@ const priceCursor = Joi.object({
   i: Joi.number().integer().min(1).required(),
 });
 
-/** Conditions every search has (active, live account…); more means the caller filtered. */
-const BASE_CONDITIONS = 2;
-
 export class SitterSearch {
   /** Set by the reservations module (full days); null until it exists. */
   fullDayFilter: FullDayFilter | null = null;
@@ -105,47 +102,34 @@ export class SitterSearch {
     if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
   }
 
-  /** The SQL price of a sitter for this search: the service's price, else the lowest one. */
-  private priceExpr(q: SearchQuery): string {
-    return q.service ? `s.${PRICE_COLUMN[q.service]}` : 's.minPrice';
+  private compile(q: SearchQuery): SitterFilter {
+    this.checkRanges(q);
+    const range = q.from ? { from: q.from, to: q.to ?? q.from } : undefined;
+    return {
+      service: q.service,
+      petSize: q.petSize,
+      minPrice: q.minPrice,
+      maxPrice: q.maxPrice,
+      minRating: q.minRating,
+      range,
+      fullDays: range && this.fullDayFilter ? this.fullDayFilter(range) : undefined,
+    };
   }
 
-  private compile(q: SearchQuery): SqlFilter {
-    this.checkRanges(q);
-    const where = ['s.active = 1', 'u.deletedAt IS NULL'];
-    const replacements: unknown[] = [];
-    const price = this.priceExpr(q);
-    if (q.service) where.push(`${price} IS NOT NULL`);
-    if (q.petSize) where.push(`s.${SIZE_COLUMN[q.petSize]} = 1`);
-    if (q.minPrice !== undefined) {
-      where.push(`${price} >= ?`);
-      replacements.push(q.minPrice);
-    }
-    if (q.maxPrice !== undefined) {
-      where.push(`${price} <= ?`);
-      replacements.push(q.maxPrice);
-    }
-    if (q.minRating !== undefined) {
-      where.push('s.rating >= ?');
-      replacements.push(q.minRating);
-    }
-    if (q.from) {
-      const range = { from: q.from, to: q.to ?? q.from };
-      where.push(
-        'NOT EXISTS (SELECT 1 FROM sitter_unavailable_dates d WHERE d.sitterId = s.id AND d.day BETWEEN ? AND ?)',
-      );
-      replacements.push(range.from, range.to);
-      if (this.fullDayFilter) {
-        const extra = this.fullDayFilter(range);
-        where.push(...extra.where.map((w) => `(${w})`));
-        replacements.push(...extra.replacements);
-      }
-    }
-    return { where, replacements };
+  /** Did the caller filter beyond the circle (then few candidates may pass: see the paging helpers)? */
+  private static selective(f: SitterFilter): boolean {
+    return Boolean(
+      f.service ||
+      f.petSize ||
+      f.range ||
+      f.minPrice !== undefined ||
+      f.maxPrice !== undefined ||
+      f.minRating !== undefined,
+    );
   }
 
   /** Nearest first (see pageByDistance). */
-  private async byDistance(q: SearchQuery, filter: SqlFilter): Promise<SearchPage> {
+  private async byDistance(q: SearchQuery, filter: SitterFilter): Promise<SearchPage> {
     const cursor = q.cursor ? decodeCursor<DistanceCursor>(q.cursor, distanceCursor) : null;
     const { page, next } = await pageByDistance<SitterRow>({
       geo: this.geo,
@@ -153,7 +137,7 @@ export class SitterSearch {
       radiusKm: q.radiusKm,
       limit: q.limit,
       cursor,
-      selective: filter.where.length > BASE_CONDITIONS,
+      selective: SitterSearch.selective(filter),
       filterIds: (ids) => this.repo.filterIds(ids, filter),
     });
     return {
@@ -166,45 +150,26 @@ export class SitterSearch {
    * Highest rating or lowest price first: not the geo order, so MySQL sorts (ties by id) and cuts the
    * page, over the circle's ids or by walking the sort's index when the circle is dense (src/infra/geo-sorted.ts).
    */
-  private async byKey(q: SearchQuery, filter: SqlFilter): Promise<SearchPage> {
-    const price = this.priceExpr(q);
-    let after: SqlFilter | null = null;
-    if (q.cursor && q.sort === 'rating') {
-      const c = decodeCursor<{ r: string | null; i: number }>(q.cursor, ratingCursor);
-      after =
-        c.r === null
-          ? { where: ['(s.rating IS NULL AND s.id > ?)'], replacements: [c.i] }
-          : {
-              where: ['(s.rating < ? OR (s.rating = ? AND s.id > ?) OR s.rating IS NULL)'],
-              replacements: [c.r, c.r, c.i],
-            };
-    } else if (q.cursor) {
-      const c = decodeCursor<{ v: Service | null; p: number; i: number }>(q.cursor, priceCursor);
-      if (c.v !== (q.service ?? null)) throw invalidCursor();
-      after = { where: [`(${price} > ? OR (${price} = ? AND s.id > ?))`], replacements: [c.p, c.p, c.i] };
+  private async byKey(q: SearchQuery, filter: SitterFilter): Promise<SearchPage> {
+    let sort: SitterSort;
+    if (q.sort === 'rating') {
+      const c = q.cursor ? decodeCursor<{ r: string | null; i: number }>(q.cursor, ratingCursor) : null;
+      sort = { by: 'rating', after: c ? { rating: c.r, id: c.i } : null };
+    } else {
+      const c = q.cursor ? decodeCursor<{ v: Service | null; p: number; i: number }>(q.cursor, priceCursor) : null;
+      if (c && c.v !== (q.service ?? null)) throw invalidCursor();
+      sort = { by: 'price', after: c ? { price: c.p, id: c.i } : null };
     }
-    // MariaDB sorts NULL below every value, so `rating DESC` already puts unrated sitters last, which
-    // is the order the index holds; the explicit `IS NULL` key is for the IN list, where it is free.
-    const orderBy = (walk: boolean) =>
-      q.sort === 'rating' ? (walk ? 's.rating DESC, s.id' : 's.rating IS NULL, s.rating DESC, s.id') : `${price}, s.id`;
-    const index = q.sort === 'rating' ? SORT_INDEX.rating : q.service ? SORT_INDEX[q.service] : SORT_INDEX.minPrice;
     const { page, more } = await pageByKey<SitterRow>({
       geo: this.geo,
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
       limit: q.limit,
-      selective: filter.where.length > BASE_CONDITIONS,
+      selective: SitterSearch.selective(filter),
       alias: 's',
       denseAt: this.denseAt,
       walkBudget: this.walkBudget,
-      fetch: (source, want) =>
-        this.repo.pageCandidates(
-          'ids' in source ? source : { ...source, index },
-          filter,
-          after,
-          orderBy(!('ids' in source)),
-          want,
-        ),
+      fetch: (source, want) => this.repo.pageCandidates(source, filter, sort, want),
     });
     const items = page.map(({ row, distanceKm }) => toSearchItem(row, distanceKm));
     let nextCursor: string | null = null;
