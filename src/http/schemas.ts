@@ -57,8 +57,9 @@ export const publicUserSchema = Joi.object({
 });
 
 export const selfUserSchema = publicUserSchema.keys({
-  email: Joi.string(),
+  email: Joi.string().allow(null),
   emailVerified: Joi.boolean(),
+  hasPassword: Joi.boolean(),
   createdAt: Joi.string().isoDate(),
 });
 

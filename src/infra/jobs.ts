@@ -43,6 +43,7 @@ export class MailJobs {
 
   /** Enqueue; the job id makes a retried outbox row idempotent (BullMQ ignores a duplicate id). */
   async enqueue(message: MailMessage, jobId: string): Promise<void> {
+    if (!message.to) return; // an account without an e-mail address: nothing to send
     await this.queue.add('send', message, { jobId });
   }
 

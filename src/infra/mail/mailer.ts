@@ -2,7 +2,8 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from '../logger';
 
 export interface MailMessage {
-  to: string;
+  /** Null for an account without an address (made from a provider that gave none): nothing is sent. */
+  to: string | null;
   subject: string;
   text: string;
   html: string;
@@ -35,6 +36,7 @@ export class SmtpMailer implements Mailer {
     });
   }
   async send(m: MailMessage): Promise<void> {
+    if (!m.to) return;
     await this.transport.sendMail({ from: this.from, to: m.to, subject: m.subject, text: m.text, html: m.html });
   }
   async close(): Promise<void> {

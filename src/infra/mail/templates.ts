@@ -6,7 +6,7 @@ const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function compose(
-  to: string,
+  to: string | null,
   subject: string,
   paragraphs: string[],
   link?: { label: string; url: string },
@@ -22,7 +22,7 @@ function compose(
 }
 
 export const templates = {
-  verifyEmail: (to: string, nickname: string, url: string) =>
+  verifyEmail: (to: string | null, nickname: string, url: string) =>
     compose(
       to,
       'Confirm your Pawmate e-mail',
@@ -32,7 +32,7 @@ export const templates = {
         url,
       },
     ),
-  resetPassword: (to: string, nickname: string, url: string) =>
+  resetPassword: (to: string | null, nickname: string, url: string) =>
     compose(
       to,
       'Reset your Pawmate password',
@@ -42,13 +42,13 @@ export const templates = {
       ],
       { label: 'Choose a new password', url },
     ),
-  passwordChanged: (to: string, nickname: string) =>
+  passwordChanged: (to: string | null, nickname: string) =>
     compose(to, 'Your Pawmate password was changed', [
       `Hi ${nickname},`,
       'Your password was just changed and every device was signed out. If this was not you, reset your password now.',
     ]),
   /** A notification the recipient chose to get by e-mail (notification preferences). */
-  notification: (to: string, nickname: string, title: string, body: string, url: string) =>
+  notification: (to: string | null, nickname: string, title: string, body: string, url: string) =>
     compose(
       to,
       title,
@@ -63,7 +63,7 @@ export const templates = {
       },
     ),
   /** Chat e-mails are digested: one per room per window, counting the messages it stands for. */
-  chatDigest: (to: string, nickname: string, title: string, body: string, heldBack: number, url: string) =>
+  chatDigest: (to: string | null, nickname: string, title: string, body: string, heldBack: number, url: string) =>
     compose(
       to,
       title,
@@ -77,9 +77,39 @@ export const templates = {
       ],
       { label: 'Open the chat', url },
     ),
-  reservationReminder: (to: string, nickname: string, otherName: string, service: string, start: string, end: string) =>
+  reservationReminder: (
+    to: string | null,
+    nickname: string,
+    otherName: string,
+    service: string,
+    start: string,
+    end: string,
+  ) =>
     compose(to, `Reminder: your Pawmate reservation starts ${start}`, [
       `Hi ${nickname},`,
       `Your ${service.replace('_', '-')} reservation with ${otherName} runs from ${start} to ${end}. It starts tomorrow.`,
+    ]),
+  /** Sent to the new address of an e-mail change: the change happens only when this link is used. */
+  confirmNewEmail: (to: string | null, nickname: string, url: string) =>
+    compose(
+      to,
+      'Confirm your new Pawmate e-mail',
+      [
+        `Hi ${nickname},`,
+        'Please confirm that this is your new e-mail address for Pawmate. The link is valid for 24 hours.',
+      ],
+      { label: 'Confirm new e-mail', url },
+    ),
+  /** Sent to the old address once an e-mail change is confirmed. */
+  emailChanged: (to: string | null, nickname: string, newEmail: string) =>
+    compose(to, 'Your Pawmate e-mail was changed', [
+      `Hi ${nickname},`,
+      `Your account's e-mail address is now ${newEmail}; this address no longer signs in. If this was not you, contact support now.`,
+    ]),
+  /** A password set or changed while signed in: the other devices were signed out. */
+  passwordSet: (to: string | null, nickname: string) =>
+    compose(to, 'Your Pawmate password was changed', [
+      `Hi ${nickname},`,
+      'Your password was just set or changed, and your other devices were signed out. If this was not you, reset your password now.',
     ]),
 };

@@ -70,7 +70,7 @@ export class AuthService {
     const passwordHash = await bcrypt.hash(input.password, this.settings.bcryptCost);
     return inTransaction(this.sequelize, async (t) => {
       const user = await this.users.createAccount({ email: input.email, passwordHash, nickname: input.nickname }, t);
-      await this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t);
+      await this.issueEmailToken(user.id, input.email, user.nickname, 'verify_email', t);
       const pair = await this.openLogin(user.id, userAgent, t);
       return { user: toSelfUser(user), ...pair };
     });
@@ -86,7 +86,9 @@ export class AuthService {
     const accountKey = input.email;
     await this.consumeAttempt(ipKey, accountKey);
     const user = await this.users.findByEmail(input.email);
-    const ok = await bcrypt.compare(input.password, user?.passwordHash ?? (await this.dummyHash));
+    // An account without a password (provider sign-in only) still pays for one comparison, and fails.
+    const hash = user?.passwordHash ?? null;
+    const ok = (await bcrypt.compare(input.password, hash ?? (await this.dummyHash))) && hash !== null;
     if (!user || !ok) throw Unauthenticated('Wrong e-mail or password');
     await Promise.all([this.limiters.perAccount.delete(accountKey), this.limiters.perIp.reward(ipKey, 1)]);
     const pair = await inTransaction(this.sequelize, (t) => this.openLogin(user.id, userAgent, t));
@@ -162,9 +164,10 @@ export class AuthService {
 
   async resendVerification(userId: number): Promise<void> {
     const user = await this.users.findById(userId);
-    if (!user || user.emailVerifiedAt) return; // nothing to do; the answer stays 202
+    if (!user || !user.email || user.emailVerifiedAt) return; // nothing to do; the answer stays 202
+    const address = user.email;
     await inTransaction(this.sequelize, (t) =>
-      this.issueEmailToken(user.id, user.email, user.nickname, 'verify_email', t),
+      this.issueEmailToken(user.id, address, user.nickname, 'verify_email', t),
     );
   }
 
@@ -172,7 +175,7 @@ export class AuthService {
     const user = await this.users.findByEmail(email);
     if (!user) return; // same 202 either way: no account probing
     await inTransaction(this.sequelize, (t) =>
-      this.issueEmailToken(user.id, user.email, user.nickname, 'reset_password', t),
+      this.issueEmailToken(user.id, email, user.nickname, 'reset_password', t),
     );
   }
 
@@ -186,7 +189,7 @@ export class AuthService {
           { path: 'body.token', message: 'invalid or expired' },
         ]);
       await this.users.setPasswordHash(userId, passwordHash, t);
-      await this.enqueueMail(templates.passwordChanged(user.email, user.nickname), t);
+      if (user.email) await this.enqueueMail(templates.passwordChanged(user.email, user.nickname), t);
       return this.revokeAllLogins(userId, 'password_reset', t);
     });
     afterCommit();
@@ -197,6 +200,25 @@ export class AuthService {
     const ids = await this.repo.revokeAllSessions(userId, reason, this.clock.now(), t);
     await this.recordRevocation(ids, userId, t);
     return () => void this.applyRevocation(ids);
+  }
+
+  /**
+   * Ends some logins of a user (the sessions list, a password change): revoked in `t`, deny-listed
+   * and disconnected after commit (the outbox row makes it certain on every instance).
+   */
+  async revokeLogins(userId: number, sessionIds: number[], reason: string, t: Transaction): Promise<() => void> {
+    const now = this.clock.now();
+    for (const id of sessionIds) await this.repo.revokeSession(id, reason, now, t);
+    await this.recordRevocation(sessionIds, userId, t);
+    return () => void this.applyRevocation(sessionIds);
+  }
+
+  /**
+   * Opens a login for an account whose owner another module has already established (sign-in with a
+   * provider, after its one-time code was spent).
+   */
+  async openLoginFor(userId: number, userAgent: string | null, t: Transaction): Promise<TokenPair> {
+    return this.openLogin(userId, userAgent, t);
   }
 
   // --- internals -----------------------------------------------------------------------------

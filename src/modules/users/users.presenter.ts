@@ -11,8 +11,11 @@ export interface PublicUser {
 
 /** What a user sees of themself. */
 export interface SelfUser extends PublicUser {
-  email: string;
+  /** Null when the account came from a provider without a usable e-mail. */
+  email: string | null;
   emailVerified: boolean;
+  /** False for accounts that sign in only with providers (they may set one without a current password). */
+  hasPassword: boolean;
   createdAt: string;
 }
 
@@ -27,6 +30,7 @@ export const toPublicUser = (u: UserRow): PublicUser => ({
 export const toSelfUser = (u: UserRow): SelfUser => ({
   ...toPublicUser(u),
   email: u.email,
-  emailVerified: u.emailVerifiedAt !== null,
+  emailVerified: u.email !== null && u.emailVerifiedAt !== null,
+  hasPassword: u.passwordHash !== null,
   createdAt: new Date(u.createdAt).toISOString(),
 });

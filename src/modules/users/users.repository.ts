@@ -2,8 +2,10 @@ import { DataTypes, Op, QueryTypes, type Model, type ModelStatic, type Sequelize
 
 export interface UserRow {
   id: number;
-  email: string;
-  passwordHash: string;
+  /** Null for an account made from a provider that gave no (verified, free) e-mail. */
+  email: string | null;
+  /** Null for an account that signs in only with providers. */
+  passwordHash: string | null;
   nickname: string;
   bio: string;
   avatarUrl: string | null;
@@ -14,7 +16,7 @@ export interface UserRow {
   updatedAt: Date;
 }
 
-type UserCreate = Pick<UserRow, 'email' | 'passwordHash' | 'nickname'>;
+type UserCreate = Pick<UserRow, 'email' | 'passwordHash' | 'nickname'> & { emailVerifiedAt?: Date | null };
 type UserModel = Model<UserRow, UserCreate>;
 
 /** The only code that knows the `users` table. */
@@ -26,9 +28,10 @@ export class UsersRepository {
       'User',
       {
         id: { type: DataTypes.INTEGER.UNSIGNED, primaryKey: true, autoIncrement: true },
-        // NULL only on a deleted account (its tombstone); active accounts always have one.
+        // NULL on a deleted account (its tombstone) and on one made from a provider that gave none.
         email: { type: DataTypes.STRING(254), allowNull: true },
-        passwordHash: { type: DataTypes.STRING(100), allowNull: false },
+        // NULL on an account that signs in only with providers.
+        passwordHash: { type: DataTypes.STRING(100), allowNull: true },
         nickname: { type: DataTypes.STRING(30), allowNull: false },
         bio: { type: DataTypes.STRING(500), allowNull: false, defaultValue: '' },
         avatarUrl: { type: DataTypes.STRING(500), allowNull: true },
@@ -67,8 +70,8 @@ export class UsersRepository {
     return rows.map((r) => r.get({ plain: true }));
   }
 
-  async findActiveByEmail(email: string): Promise<UserRow | null> {
-    const row = await this.User.findOne({ where: { email, deletedAt: null } });
+  async findActiveByEmail(email: string, t?: Transaction, lock = false): Promise<UserRow | null> {
+    const row = await this.User.findOne({ where: { email, deletedAt: null }, transaction: t, lock: lock && !!t });
     return row ? row.get({ plain: true }) : null;
   }
 
@@ -83,6 +86,14 @@ export class UsersRepository {
         WHERE id = ?`,
       { replacements: [now, unusablePasswordHash, now, id], transaction: t },
     );
+  }
+
+  async emailExists(email: string, t?: Transaction): Promise<boolean> {
+    return (await this.User.count({ where: { email }, transaction: t })) > 0;
+  }
+
+  async nicknameExists(nickname: string, t?: Transaction): Promise<boolean> {
+    return (await this.User.count({ where: { nickname, deletedAt: null }, transaction: t })) > 0;
   }
 
   async update(id: number, changes: Partial<Omit<UserRow, 'id' | 'createdAt'>>, t?: Transaction): Promise<void> {

@@ -6,6 +6,8 @@ import { Conflict, NotFound, Unauthenticated } from '../../errors';
 import { UsersRepository, type UserRow } from './users.repository';
 import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './users.presenter';
 
+export type { UserRow };
+
 /** Revokes every login of a user inside the caller's transaction; returns a commit hook. */
 export type RevokeAllLogins = (userId: number, reason: string, t: Transaction) => Promise<() => void>;
 
@@ -26,7 +28,7 @@ export class UsersService {
   readonly onAccountDeleted: Array<(user: UserRow, t: Transaction) => Promise<void>> = [];
 
   async createAccount(
-    data: { email: string; passwordHash: string; nickname: string },
+    data: { email: string | null; passwordHash: string | null; nickname: string; emailVerifiedAt?: Date | null },
     t: Transaction,
   ): Promise<UserRow> {
     try {
@@ -37,8 +39,28 @@ export class UsersService {
     }
   }
 
-  findByEmail(email: string): Promise<UserRow | null> {
-    return this.users.findActiveByEmail(email);
+  findByEmail(email: string, t?: Transaction, lock = false): Promise<UserRow | null> {
+    return this.users.findActiveByEmail(email, t, lock);
+  }
+
+  /** Whether any account (deleted ones hold tombstone addresses) uses this e-mail. */
+  emailTaken(email: string, t?: Transaction): Promise<boolean> {
+    return this.users.emailExists(email, t);
+  }
+
+  /** Nicknames are not unique by rule; accounts made from a provider profile avoid a taken one. */
+  nicknameTaken(nickname: string, t?: Transaction): Promise<boolean> {
+    return this.users.nicknameExists(nickname, t);
+  }
+
+  /** Makes `email` the account's verified address (e-mail change); 409 when another account has it. */
+  async setVerifiedEmail(userId: number, email: string, t: Transaction): Promise<void> {
+    try {
+      await this.users.update(userId, { email, emailVerifiedAt: this.clock.now() }, t);
+    } catch (err) {
+      if (err instanceof UniqueConstraintError) throw Conflict('Another account already uses this e-mail');
+      throw err;
+    }
   }
 
   findById(id: number, t?: Transaction, lock = false): Promise<UserRow | null> {

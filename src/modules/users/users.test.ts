@@ -21,6 +21,7 @@ describe('GET /users/me', () => {
       bio: '',
       avatarUrl: null,
       emailVerified: false,
+      hasPassword: true,
       isSitter: false,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
