@@ -39,6 +39,7 @@ import { createChatModule } from './modules/chat/chat.module';
 import { createSittersModule } from './modules/sitters/sitters.module';
 import { createReservationsModule } from './modules/reservations/reservations.module';
 import { createMeetupsModule } from './modules/meetups/meetups.module';
+import { createAccountsModule } from './modules/accounts/accounts.module';
 import { SweepScheduler } from './infra/scheduler';
 
 /**
@@ -46,6 +47,7 @@ import { SweepScheduler } from './infra/scheduler';
  * capability is one line here.
  */
 const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule> = [
+  createAccountsModule,
   // Media first: it is the upload policy the modules that take pictures are built with.
   createMediaModule,
   createPetsModule,

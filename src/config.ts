@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { loadOAuthConfig, OAuthConfigError, type OAuthConfig } from './oauth-config';
 
 /** Typed, validated configuration. Built once from the environment (or a test's overrides). */
 export interface Config {
@@ -34,6 +35,8 @@ export interface Config {
   outboxPollMs: number;
   /** How often the periodic sweeps (reminders, expiries) run; 0 disables the scheduler (tests sweep by hand). */
   sweepEveryMs: number;
+  /** Sign-in providers (Kakao, Naver, Google, any OpenID Connect issuer); see src/oauth-config.ts. */
+  oauth: OAuthConfig;
 }
 
 const schema = Joi.object({
@@ -112,6 +115,13 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
   // Shapes and defaults were checked by the schema above; this maps names to fields.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const v = value as Record<string, any>;
+  let oauth: OAuthConfig;
+  try {
+    oauth = loadOAuthConfig(present);
+  } catch (err) {
+    if (err instanceof OAuthConfigError) throw new ConfigError(`Invalid configuration: ${err.message}`);
+    throw err;
+  }
   return {
     env: v.NODE_ENV,
     port: v.PORT,
@@ -143,5 +153,6 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
     sweepEveryMs: v.SWEEP_EVERY_MS,
+    oauth,
   };
 }

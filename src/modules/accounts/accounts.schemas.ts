@@ -1,0 +1,58 @@
+import Joi from 'joi';
+import { email, password } from '../../http/schemas';
+
+const opaque = Joi.string()
+  .min(10)
+  .max(200)
+  .pattern(/^[A-Za-z0-9_-]+$/, { name: 'token characters' });
+
+export interface ProviderParams {
+  provider: string;
+}
+export interface ChangePasswordBody {
+  currentPassword?: string;
+  newPassword: string;
+}
+export interface ChangeEmailBody {
+  newEmail: string;
+  password?: string;
+}
+export interface TokenBody {
+  token: string;
+}
+
+export const providerParams = Joi.object<ProviderParams, true>({
+  provider: Joi.string()
+    .lowercase()
+    .pattern(/^[a-z0-9]{1,40}$/, { name: 'provider name' })
+    .required(),
+});
+
+export const changePasswordBody = Joi.object<ChangePasswordBody, true>({
+  // Not re-validated beyond a sane bound: the rules may have changed since it was set.
+  currentPassword: Joi.string().min(1).max(200),
+  newPassword: password.required(),
+});
+
+export const changeEmailBody = Joi.object<ChangeEmailBody, true>({
+  newEmail: email.required(),
+  password: Joi.string().min(1).max(200),
+});
+
+export const tokenBody = Joi.object<TokenBody, true>({ token: opaque.required() });
+
+export const sessionSchema = Joi.object({
+  id: Joi.number().integer(),
+  createdAt: Joi.string().isoDate(),
+  lastUsedAt: Joi.string().isoDate().description('when a token of this login was last issued (sign-in or refresh)'),
+  userAgent: Joi.string().allow(null).description('the User-Agent of the sign-in'),
+  current: Joi.boolean().description('the login this request was made with'),
+});
+
+export const identitySchema = Joi.object({
+  provider: Joi.string(),
+  email: Joi.string().allow(null).description('the e-mail the provider gave, verified or not'),
+  linkedAt: Joi.string().isoDate(),
+});
+
+export const itemsOf = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item) });
