@@ -47,9 +47,9 @@ import { SweepScheduler } from './infra/scheduler';
  * capability is one line here.
  */
 const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule> = [
-  createAccountsModule,
   // Media first: it is the upload policy the modules that take pictures are built with.
   createMediaModule,
+  createAccountsModule,
   createPetsModule,
   createNotificationsModule,
   createChatModule,

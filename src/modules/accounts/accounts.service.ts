@@ -2,7 +2,7 @@ import bcrypt from 'bcrypt';
 import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
-import { addToOutbox, type OutboxDispatcher } from '../../infra/outbox';
+import type { Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import type { MailMessage } from '../../infra/mail/mailer';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
@@ -32,7 +32,7 @@ export class AccountsService {
     private readonly identities: IdentitiesRepository,
     private readonly users: UsersService,
     private readonly auth: AuthService,
-    private readonly outbox: OutboxDispatcher,
+    private readonly outbox: Outbox,
     private readonly settings: AccountsSettings,
     private readonly clock: Clock,
     /** Wrong current passwords per account: a stolen access token must not become a password oracle. */
@@ -81,7 +81,6 @@ export class AccountsService {
       return this.auth.revokeLogins(user.id, others, 'password_changed', t);
     });
     afterCommit();
-    this.outbox.nudge();
   }
 
   // --- e-mail --------------------------------------------------------------------------------
@@ -104,7 +103,6 @@ export class AccountsService {
       const url = `${this.settings.publicUrl}/confirm-email?token=${token}`;
       await this.mail(templates.confirmNewEmail(input.newEmail, user.nickname, url), t);
     });
-    this.outbox.nudge();
   }
 
   /** Makes the confirmed address the account's verified e-mail and tells the old address. */
@@ -124,7 +122,6 @@ export class AccountsService {
         await this.mail(templates.emailChanged(user.email, user.nickname, row.newEmail), t);
       }
     });
-    this.outbox.nudge();
   }
 
   // --- identities ----------------------------------------------------------------------------
@@ -184,6 +181,6 @@ export class AccountsService {
   }
 
   private mail(message: MailMessage, t: Transaction) {
-    return addToOutbox(this.sequelize, t, this.clock, TOPIC_MAIL, message);
+    return this.outbox.add(t, TOPIC_MAIL, message);
   }
 }
