@@ -1,0 +1,25 @@
+import Joi from 'joi';
+import { idParam, text } from '../../http/schemas';
+
+export const TARGET_TYPES = ['post', 'comment', 'listing', 'user', 'message', 'photo'] as const;
+export const REASONS = ['spam', 'abuse', 'scam', 'other'] as const;
+
+export const reportBody = Joi.object({
+  targetType: Joi.string()
+    .valid(...TARGET_TYPES)
+    .required(),
+  targetId: idParam,
+  reason: Joi.string()
+    .valid(...REASONS)
+    .required(),
+  detail: text(0, 1000).allow(''),
+});
+
+export const blockListSchema = Joi.object({
+  items: Joi.array().items(
+    Joi.object({
+      user: Joi.object({ id: Joi.number().integer(), nickname: Joi.string(), avatarUrl: Joi.string().allow(null) }),
+      createdAt: Joi.string().isoDate(),
+    }),
+  ),
+});
