@@ -41,6 +41,8 @@ import { createReservationsModule } from './modules/reservations/reservations.mo
 import { createMeetupsModule } from './modules/meetups/meetups.module';
 import { createAccountsModule } from './modules/accounts/accounts.module';
 import { SweepScheduler } from './infra/scheduler';
+import { createSafetyModule } from './modules/safety/safety.module';
+import { createCommunityModule } from './modules/community/community.module';
 
 /**
  * Feature modules beyond accounts. Each entry builds one module from the shared context; adding a
@@ -52,10 +54,13 @@ const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule>
   createAccountsModule,
   createPetsModule,
   createNotificationsModule,
+  // Before the modules it protects: they read services.safety.blocks when they are built.
+  createSafetyModule,
   createChatModule,
   createSittersModule,
   createReservationsModule,
   createMeetupsModule,
+  createCommunityModule,
 ];
 
 export interface AppDeps {

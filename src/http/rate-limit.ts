@@ -20,3 +20,19 @@ export function limitPerIp(limiter: RateLimiterRedis): RequestHandler {
     next();
   };
 }
+
+/**
+ * Consumes one point per request for the signed-in user (mount after authentication); 429 with
+ * Retry-After past the limit. The limit holds across instances.
+ */
+export function limitPerUser(limiter: RateLimiterRedis): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      await limiter.consume(String(res.locals.user?.id ?? req.ip ?? 'unknown'));
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
+      throw err;
+    }
+    next();
+  };
+}

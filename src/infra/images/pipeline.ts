@@ -28,6 +28,11 @@ export const PRESETS = {
     { name: 'photo', width: 1280, fit: 'inside' },
     { name: 'thumb', width: 320, fit: 'inside' },
   ],
+  /** Community post photos: 1600 px wide and a 320 px wide thumbnail, ratio kept, never enlarged. */
+  postPhoto: [
+    { name: 'photo', width: 1600, fit: 'inside' },
+    { name: 'thumb', width: 320, fit: 'inside' },
+  ],
 } as const satisfies Record<string, Preset>;
 
 export interface RenderedImage {

@@ -3,7 +3,7 @@ import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { ChatRepository } from './chat.repository';
 import { Presence } from './chat.presence';
-import { ChatService, TOPIC_CHAT_NOTIFY, type ChatNotifier } from './chat.service';
+import { ChatService, TOPIC_CHAT_NOTIFY, type ChatBlocks, type ChatNotifier } from './chat.service';
 import { ChatSockets } from './chat.socket';
 import { chatRoutes } from './chat.router';
 
@@ -49,6 +49,7 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     logger: ctx.logger,
     sendLimiter: redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:chat-send`, USER_SEND_LIMIT, 10),
     notifier,
+    blocks: (services.safety as { blocks?: ChatBlocks } | undefined)?.blocks,
     onMessageCreated: (via) => metrics.messages.inc({ via }),
   });
   const sockets = new ChatSockets({

@@ -10,6 +10,8 @@ export interface RoomRow {
   postId: number | null;
   lastMessageId: number | null;
   lastActivityAt: Date;
+  /** Set when the room's owner (a deleted post) closed it: history stays, new messages are refused. */
+  closedAt: Date | null;
 }
 
 /** A room as seen by one member: the room plus that member's read pointer. */
@@ -41,7 +43,8 @@ export interface NewRoom {
  */
 const ms = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
-const ROOM_COLUMNS = 'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.lastMessageId, r.lastActivityAt';
+const ROOM_COLUMNS =
+  'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.lastMessageId, r.lastActivityAt, r.closedAt';
 const MESSAGE_COLUMNS = 'id, roomId, senderId, body, clientId, createdAt';
 
 /** The only code that knows the chat tables. */
@@ -161,6 +164,19 @@ export class ChatRepository {
     return affected === 1;
   }
 
+  async closeRoom(roomId: number, now: Date, t: Transaction): Promise<void> {
+    await this.run('UPDATE chat_rooms SET closedAt = ? WHERE id = ? AND closedAt IS NULL', [ms(now), roomId], t);
+  }
+
+  async countMembers(roomId: number, t?: Transaction): Promise<number> {
+    const [row] = await this.select<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM chat_members WHERE roomId = ?',
+      [roomId],
+      t,
+    );
+    return Number(row.n);
+  }
+
   async deleteMember(roomId: number, userId: number, t: Transaction): Promise<boolean> {
     return (await this.run('DELETE FROM chat_members WHERE roomId = ? AND userId = ?', [roomId, userId], t)) > 0;
   }
@@ -200,10 +216,11 @@ export class ChatRepository {
   }
 
   /** Every member of a room except one, bounded (used to fan out notifications). */
-  async otherMemberIds(roomId: number, exceptUserId: number, limit: number): Promise<number[]> {
+  async otherMemberIds(roomId: number, exceptUserId: number, limit: number, t?: Transaction): Promise<number[]> {
     const rows = await this.select<{ userId: number }>(
       'SELECT userId FROM chat_members WHERE roomId = ? AND userId <> ? ORDER BY id LIMIT ?',
       [roomId, exceptUserId, limit],
+      t,
     );
     return rows.map((r) => r.userId);
   }

@@ -4,7 +4,7 @@ import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
-import { NotFound, RateLimited, ValidationFailed } from '../../errors';
+import { Conflict, Forbidden, NotFound, RateLimited, ValidationFailed } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
@@ -85,11 +85,10 @@ export interface ChatNotifier {
   notifyMany?(inputs: ChatNotifyInput[]): Promise<unknown>;
 }
 
-/**
- * Who may enter an open `post` room that they are not a member of yet. Posts have not landed: until
- * the community module sets a real policy (post deleted, author blocked you …) any signed-in user may.
- */
-export type PostRoomPolicy = (userId: number, postId: number | null) => Promise<boolean>;
+/** The safety module's block check (`services.safety.blocks`), when it is registered before chat. */
+export interface ChatBlocks {
+  between(a: number, b: number, t?: Transaction): Promise<boolean>;
+}
 
 export interface CreateRoomInput {
   type: RoomType;
@@ -110,6 +109,8 @@ export interface ChatServiceDeps {
   /** Per-user send limit across instances and transports (REST and socket). */
   sendLimiter: RateLimiterRedis;
   notifier?: ChatNotifier;
+  /** Users on either side of a block cannot open or use a direct room together (403). */
+  blocks?: ChatBlocks;
   onMessageCreated?: (via: 'rest' | 'socket') => void;
 }
 
@@ -143,7 +144,6 @@ function decodeCursor(cursor: string): { at: Date; id: number } {
 
 export class ChatService {
   private realtime: ChatRealtime | null = null;
-  private postPolicy: PostRoomPolicy = async () => true;
   private readonly registrars: SocketRegistrar[] = [];
 
   constructor(private readonly deps: ChatServiceDeps) {}
@@ -151,11 +151,6 @@ export class ChatService {
   /** Set by the socket layer. */
   setRealtime(realtime: ChatRealtime): void {
     this.realtime = realtime;
-  }
-
-  /** The community module replaces the open-post default here. */
-  setPostRoomPolicy(policy: PostRoomPolicy): void {
-    this.postPolicy = policy;
   }
 
   /**
@@ -238,6 +233,15 @@ export class ChatService {
     };
   }
 
+  /** Closes a room to new messages in the caller's transaction (its post was deleted); history stays. */
+  async closeRoomInTx(t: Transaction, roomId: number): Promise<void> {
+    await this.deps.repo.closeRoom(roomId, this.deps.clock.now(), t);
+  }
+
+  memberCount(roomId: number, t?: Transaction): Promise<number> {
+    return this.deps.repo.countMembers(roomId, t);
+  }
+
   async isMember(roomId: number, userId: number, t?: Transaction): Promise<boolean> {
     return (await this.deps.repo.findMembership(roomId, userId, t)) !== null;
   }
@@ -245,17 +249,14 @@ export class ChatService {
   // --- access ---------------------------------------------------------------------------------
 
   /**
-   * The room if the user may use it: members always; anyone the post policy admits for an open
-   * `post` room (joined as a member when `enroll`). Everything else is 404, so ids cannot be probed.
+   * The room if the user is a member; everything else is 404, so ids cannot be probed. Open `post`
+   * rooms are entered through their post (POST /posts/{id}/chat/members), never here. `enroll` is
+   * kept for callers' sake and adds no one.
    */
-  async accessRoom(userId: number, roomId: number, enroll: boolean): Promise<RoomRow> {
+  async accessRoom(userId: number, roomId: number, _enroll: boolean): Promise<RoomRow> {
     const room = await this.deps.repo.findRoom(roomId);
     if (!room) throw NotFound('Chat room');
     if (await this.deps.repo.findMembership(roomId, userId)) return room;
-    if (room.type === 'post' && (await this.postPolicy(userId, room.postId))) {
-      if (enroll) await this.deps.repo.upsertMember(roomId, userId, this.deps.clock.now());
-      return room;
-    }
     throw NotFound('Chat room');
   }
 
@@ -294,6 +295,7 @@ export class ChatService {
     }
     const other = await this.deps.users.findById(otherId);
     if (!other) throw NotFound('User');
+    if (await this.deps.blocks?.between(userId, otherId)) throw Forbidden('You cannot chat with this user');
     const pair = [Math.min(userId, otherId), Math.max(userId, otherId)] as const;
     const existing = await this.deps.repo.findDirectRoomId(...pair);
     if (existing !== null) return { room: await this.getRoom(userId, existing), created: false };
@@ -341,9 +343,12 @@ export class ChatService {
       result = await inTransaction(deps.sequelize, async (t) => {
         const room = await deps.repo.findRoom(roomId, t, true);
         if (!room) throw NotFound('Chat room');
-        if (!(await deps.repo.findMembership(roomId, userId, t))) {
-          if (room.type !== 'post' || !(await this.postPolicy(userId, room.postId))) throw NotFound('Chat room');
-          await deps.repo.upsertMember(roomId, userId, deps.clock.now(), t);
+        if (!(await deps.repo.findMembership(roomId, userId, t))) throw NotFound('Chat room');
+        if (room.closedAt) throw Conflict('This chat room is closed: its post was deleted');
+        if (room.type === 'direct' && deps.blocks) {
+          const [otherId] = await deps.repo.otherMemberIds(roomId, userId, 1, t);
+          if (otherId !== undefined && (await deps.blocks.between(userId, otherId, t)))
+            throw Forbidden('You cannot chat with this user');
         }
         // Read after taking the room lock: any earlier send with this clientId has committed by now.
         const stored = await deps.repo.findByClientId(roomId, userId, input.clientId, t);

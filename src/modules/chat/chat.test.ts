@@ -659,7 +659,7 @@ describe('socket payloads and limits', () => {
 });
 
 describe('seams for other modules', () => {
-  it('creates reservation/post rooms in a caller transaction, idempotently, and lets anyone into an open post room', async () => {
+  it('creates reservation/post rooms in a caller transaction, idempotently; a post room admits members only', async () => {
     const [owner, sitter, passer] = [await signup(a), await signup(a), await signup(b)];
     const chat = chatOf(a);
     const first = await a.sequelize.transaction((t) =>
@@ -677,9 +677,12 @@ describe('seams for other modules', () => {
     const post = await a.sequelize.transaction((t) =>
       chat.createRoomInTx(t, { type: 'post', postId: 77, memberIds: [owner.user.id] }),
     );
+    // Open post rooms are entered through their post (community module), never by a bare join.
     const ps = await connect(b, passer.accessToken);
+    expect(await ack(ps, 'room:join', { roomId: post.roomId })).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await chat.isMember(post.roomId, passer.user.id)).toBe(false);
+    await a.sequelize.transaction((t) => chat.addMember(t, post.roomId, passer.user.id));
     expect(await ack(ps, 'room:join', { roomId: post.roomId })).toEqual({ ok: true });
-    expect(await chat.isMember(post.roomId, passer.user.id)).toBe(true);
     const list = await b.http.get('/api/v1/chat/rooms').set(bearer(passer.accessToken)).expect(200);
     expect(list.body.items.map((r: { id: number; postId?: number }) => [r.id, r.postId])).toEqual([[post.roomId, 77]]);
   });

@@ -5,6 +5,7 @@ import { cursorQuery, limitQuery, listOf } from '../../http/schemas';
 export const NOTIFICATION_TYPES = [
   'chat.message',
   'comment.new',
+  'comment.reply',
   'reservation.requested',
   'reservation.accepted',
   'reservation.rejected',

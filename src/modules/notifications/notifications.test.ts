@@ -676,11 +676,13 @@ describe('preferences', () => {
   it('has defaults: in-app on for all, e-mail on for reservations only', async () => {
     const u = await signup(a);
     const res = await a.http.get('/api/v1/notifications/preferences').set(bearer(u.accessToken)).expect(200);
-    expect(Object.keys(res.body.preferences)).toHaveLength(12);
+    expect(Object.keys(res.body.preferences)).toHaveLength(13);
     expect(res.body.preferences['reservation.requested']).toEqual({ inApp: true, email: true });
     expect(res.body.preferences['reservation.completed']).toEqual({ inApp: true, email: true });
     expect(res.body.preferences['chat.message']).toEqual({ inApp: true, email: false });
     expect(res.body.preferences['invite.new']).toEqual({ inApp: true, email: false });
+    expect(res.body.preferences['comment.new']).toEqual({ inApp: true, email: false });
+    expect(res.body.preferences['comment.reply']).toEqual({ inApp: true, email: false });
   });
 
   it('updates partially and keeps other flags and types', async () => {

@@ -1,0 +1,58 @@
+import type { Sequelize, Transaction } from 'sequelize';
+import type { RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import type { Clock } from '../../infra/clock';
+import type { Logger } from '../../infra/logger';
+import type { GeoIndex } from '../../infra/geo';
+import type { ImageService } from '../../infra/images/images';
+import type { OutboxDispatcher } from '../../infra/outbox';
+import { NotFound, RateLimited } from '../../http/errors';
+import type { UsersService } from '../users/users.service';
+import type { ChatService } from '../chat/chat.service';
+import type { NotificationsService } from '../notifications/notifications.service';
+import type { Blocks } from '../safety/safety.service';
+import type { CommunityRepository, PostBase } from './community.repository';
+
+/** What the community services are built from (one set per app instance). */
+export interface CommunityDeps {
+  sequelize: Sequelize;
+  repo: CommunityRepository;
+  users: UsersService;
+  chat?: ChatService;
+  notifications?: NotificationsService;
+  /** The safety module's block check; without it nobody is hidden from anybody. */
+  blocks?: Blocks;
+  images: ImageService | null;
+  geo: GeoIndex;
+  outbox: OutboxDispatcher;
+  clock: Clock;
+  logger: Logger;
+  serviceTz: string;
+}
+
+/** Consumes one point of a per-user limit; 429 with Retry-After past it. */
+export async function consume(limiter: RateLimiterRedis, userId: number): Promise<void> {
+  try {
+    await limiter.consume(String(userId));
+  } catch (err) {
+    if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
+    throw err;
+  }
+}
+
+/**
+ * The one visibility rule of a post: it exists, is not deleted, and neither side blocked the other;
+ * a post hidden by reports is seen only by its author. Anything else is 404 (ids cannot be probed).
+ * Inside a transaction, pass it: a second pool connection per request could starve the pool.
+ */
+export async function requireVisible<P extends PostBase>(
+  d: Pick<CommunityDeps, 'blocks'>,
+  post: P | null,
+  viewerId: number,
+  t?: Transaction,
+): Promise<P> {
+  if (!post || post.deletedAt) throw NotFound('Post');
+  if (post.hiddenAt && post.authorId !== viewerId) throw NotFound('Post');
+  if (d.blocks && (await d.blocks.between(viewerId, post.authorId, t))) throw NotFound('Post');
+  return post;
+}

@@ -1,0 +1,133 @@
+import Joi from 'joi';
+import { cursorQuery, idParam, limitQuery, listOf, text } from '../../http/schemas';
+
+export const POST_KINDS = ['general', 'question', 'walk_route', 'open_chat'] as const;
+export type PostKind = (typeof POST_KINDS)[number];
+export const SORTS = ['recent', 'popular'] as const;
+export type FeedSort = (typeof SORTS)[number];
+
+export const MAX_TAGS = 10;
+export const MAX_PHOTOS = 10;
+export const MAX_LAT = 85.05;
+export const MAX_NEARBY_KM = 20;
+export const MAX_QUERY_CHARS = 100;
+/** Members of one open post chat room, the author included. */
+export const MAX_ROOM_MEMBERS = 300;
+
+const lat = Joi.number().min(-MAX_LAT).max(MAX_LAT);
+const lng = Joi.number().min(-180).max(180);
+const location = Joi.object({ lat: lat.required(), lng: lng.required() });
+
+/** Letters (any script), digits, single hyphens or underscores; lower-cased: a chip and an exact key. */
+export const tag = Joi.string()
+  .trim()
+  .lowercase()
+  .min(1)
+  .max(20)
+  .pattern(/^[\p{L}\p{N}]+([-_][\p{L}\p{N}]+)*$/u, { name: 'letters, digits, hyphens and underscores' });
+const tags = Joi.array().items(tag).unique().max(MAX_TAGS);
+
+export const createPostBody = Joi.object({
+  kind: Joi.string()
+    .valid(...POST_KINDS)
+    .required(),
+  title: text(1, 100).required(),
+  body: text(1, 10000).required(),
+  tags: tags.default([]),
+  location: location.allow(null).default(null),
+  address: text(1, 200).allow(null).default(null),
+});
+
+export const updatePostBody = Joi.object({
+  title: text(1, 100),
+  body: text(1, 10000),
+  tags,
+  location: location.allow(null),
+  address: text(1, 200).allow(null),
+})
+  .min(1)
+  .description('kind cannot change (an open chat owns a room)');
+
+export const feedQuery = Joi.object({
+  kind: Joi.string().valid(...POST_KINDS),
+  tag,
+  authorId: idParam.optional(),
+  q: Joi.string()
+    .trim()
+    .min(1)
+    .max(MAX_QUERY_CHARS)
+    .description('words of the title and body; each matches words that start with it (Korean and English)'),
+  sort: Joi.string()
+    .valid(...SORTS)
+    .default('recent'),
+  limit: limitQuery,
+  cursor: cursorQuery,
+});
+
+export const nearbyQuery = Joi.object({
+  lat: lat.required(),
+  lng: lng.required(),
+  radiusKm: Joi.number().greater(0).max(MAX_NEARBY_KM).default(3),
+  kind: Joi.string().valid(...POST_KINDS),
+  tag,
+  limit: limitQuery,
+  cursor: cursorQuery,
+});
+
+export const commentBody = Joi.object({
+  body: text(1, 2000).required(),
+  parentId: idParam.optional().allow(null),
+});
+export const editCommentBody = Joi.object({ body: text(1, 2000).required() });
+
+export const listQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
+export const photoParams = Joi.object({ id: idParam, photoId: idParam });
+
+// --- responses (OpenAPI) -------------------------------------------------------------------------
+
+export const publicUser = Joi.object({
+  id: Joi.number().integer(),
+  nickname: Joi.string(),
+  avatarUrl: Joi.string().allow(null),
+});
+
+export const photoSchema = Joi.object({ id: Joi.number().integer(), url: Joi.string(), thumbnailUrl: Joi.string() });
+
+export const postSchema = Joi.object({
+  id: Joi.number().integer(),
+  author: publicUser,
+  kind: Joi.string().valid(...POST_KINDS),
+  title: Joi.string(),
+  body: Joi.string(),
+  tags: Joi.array().items(Joi.string()),
+  photos: Joi.array().items(photoSchema),
+  location: Joi.object({ lat: Joi.number(), lng: Joi.number() }).allow(null),
+  address: Joi.string().allow(null),
+  likeCount: Joi.number().integer(),
+  commentCount: Joi.number().integer().description('live comments and replies'),
+  likedByMe: Joi.boolean(),
+  chatRoomId: Joi.number().integer().allow(null),
+  createdAt: Joi.string().isoDate(),
+  editedAt: Joi.string().isoDate().allow(null),
+});
+export const nearbyItemSchema = postSchema.keys({ distanceKm: Joi.number() });
+
+export const commentSchema = Joi.object({
+  id: Joi.number().integer(),
+  postId: Joi.number().integer(),
+  parentId: Joi.number().integer().allow(null),
+  author: publicUser.allow(null).description('null once deleted'),
+  body: Joi.string().allow('').description('empty once deleted'),
+  likeCount: Joi.number().integer(),
+  likedByMe: Joi.boolean(),
+  replyCount: Joi.number().integer(),
+  deleted: Joi.boolean(),
+  createdAt: Joi.string().isoDate(),
+  editedAt: Joi.string().isoDate().allow(null),
+});
+
+export const likeSchema = Joi.object({ likeCount: Joi.number().integer(), likedByMe: Joi.boolean() });
+
+export const postListSchema = listOf(postSchema);
+export const nearbyListSchema = listOf(nearbyItemSchema);
+export const commentListSchema = listOf(commentSchema);
