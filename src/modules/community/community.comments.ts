@@ -2,7 +2,7 @@ import Joi from 'joi';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import { decodeCursor, encodeCursor } from '../../http/cursor';
-import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../http/errors';
+import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
 import type { NotifyInput } from '../notifications/notifications.service';
 import { dayIn } from '../sitters/sitters.days';
 import type { CommentRow, PostBase, SqlFilter } from './community.repository';

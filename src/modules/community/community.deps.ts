@@ -4,13 +4,13 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex } from '../../infra/geo';
-import type { ImageService } from '../../infra/images/images';
 import type { OutboxDispatcher } from '../../infra/outbox';
-import { NotFound, RateLimited } from '../../http/errors';
+import { NotFound, RateLimited } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService } from '../notifications/notifications.service';
 import type { Blocks } from '../safety/safety.service';
+import type { MediaService } from '../media/media.service';
 import type { CommunityRepository, PostBase } from './community.repository';
 
 /** What the community services are built from (one set per app instance). */
@@ -22,7 +22,8 @@ export interface CommunityDeps {
   notifications?: NotificationsService;
   /** The safety module's block check; without it nobody is hidden from anybody. */
   blocks?: Blocks;
-  images: ImageService | null;
+  /** The one upload policy (render, store, delete after commit). */
+  media: MediaService;
   geo: GeoIndex;
   outbox: OutboxDispatcher;
   clock: Clock;

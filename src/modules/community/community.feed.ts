@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { decodeCursor, encodeCursor } from '../../http/cursor';
-import { ValidationFailed } from '../../http/errors';
+import { ValidationFailed } from '../../errors';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import type { CommunityDeps } from './community.deps';
 import type { PostRow, SqlFilter } from './community.repository';

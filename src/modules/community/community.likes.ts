@@ -1,7 +1,7 @@
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import { dayIn } from '../sitters/sitters.days';
-import { NotFound } from '../../http/errors';
+import { NotFound } from '../../errors';
 import { consume, requireVisible, type CommunityDeps } from './community.deps';
 
 export interface LikeState {

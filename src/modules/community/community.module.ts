@@ -1,12 +1,12 @@
 import { GeoIndex } from '../../infra/geo';
 import { CLAIM_TX, inTransaction } from '../../infra/db';
-import { imagesFor } from '../../infra/images/images';
 import { imageUpload } from '../../http/upload';
 import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService } from '../notifications/notifications.service';
 import type { SafetyService } from '../safety/safety.service';
+import type { MediaService } from '../media/media.service';
 import { addDays, dayIn } from '../sitters/sitters.days';
 import { CommunityRepository } from './community.repository';
 import type { CommunityDeps } from './community.deps';
@@ -45,7 +45,7 @@ export interface CommunityServices {
  * open post chats. Uses chat, notifications and safety when present.
  */
 export function createCommunityModule(ctx: ModuleContext, services: Services): FeatureModule {
-  const images = imagesFor(ctx);
+  const media = services.media as MediaService;
   const safety = services.safety as SafetyService | undefined;
   const repo = new CommunityRepository(ctx.sequelize);
   const d: CommunityDeps = {
@@ -55,7 +55,7 @@ export function createCommunityModule(ctx: ModuleContext, services: Services): F
     chat: services.chat as ChatService | undefined,
     notifications: services.notifications as NotificationsService | undefined,
     blocks: safety?.blocks,
-    images,
+    media,
     geo: postsGeoIndex(ctx),
     outbox: ctx.outbox,
     clock: ctx.clock,
@@ -118,12 +118,11 @@ export function createCommunityModule(ctx: ModuleContext, services: Services): F
       comments,
       likes,
       feed,
-      upload: images?.upload ?? imageUpload(),
+      upload: imageUpload(media),
       limits: { posts: LIMITS.posts.text, comments: LIMITS.comments.text, likes: LIMITS.likes.text },
     }),
     outboxHandlers: {
       [TOPIC_GEO_POST]: (payload: GeoPostChange) => posts.applyGeo(payload),
-      ...images?.outboxHandlers,
     },
     start() {
       heal();

@@ -3,8 +3,8 @@ import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import type { RebuildProgress } from '../../infra/geo';
 import { addToOutbox } from '../../infra/outbox';
-import { PRESETS } from '../../infra/images/images';
-import { Conflict, Forbidden, NotFound, Unavailable } from '../../http/errors';
+import { PRESETS } from '../../infra/images/pipeline';
+import { Conflict, Forbidden, NotFound, Unavailable } from '../../errors';
 import type { ChatRoom } from '../chat/chat.service';
 import type { CommunityRepository, PostBase, PostRow, PostWrite } from './community.repository';
 import { consume, requireVisible, type CommunityDeps } from './community.deps';
@@ -112,8 +112,8 @@ export class PostsService {
     const now = this.d.clock.now();
     await this.repo.deletePost(id, now, t);
     const photos = await this.repo.deleteAllPhotos(id, t);
-    if (photos.length && this.d.images)
-      await this.d.images.deleteAfterCommit(
+    if (photos.length)
+      await this.d.media.deleteAfterCommit(
         t,
         photos.flatMap((ph) => [ph.url, ph.thumbnailUrl]),
       );
@@ -133,12 +133,11 @@ export class PostsService {
 
   /** Adds a photo (author only, ≤ 10): a 1600 px WebP and a 320 px thumbnail through the one pipeline. */
   async addPhoto(userId: number, postId: number, image: Buffer): Promise<Photo> {
-    const images = this.d.images;
-    if (!images) throw Unavailable('Image uploads are not configured on this server');
+    if (!this.d.media.storesImages) throw Unavailable('Image uploads are not configured on this server');
     // Checked before the expensive render, and again under the lock (two uploads at once).
     const before = await this.requireAuthor(await this.repo.findPost(postId), userId, 'add photos to');
     if (Number(before.photoCount) >= MAX_PHOTOS) throw tooManyPhotos();
-    return images.replace(image, PRESETS.postPhoto, `posts/${postId}`, (stored) =>
+    return this.d.media.replace(image, PRESETS.postPhoto, `posts/${postId}`, (stored) =>
       inTransaction(this.d.sequelize, async (t) => {
         const p = await this.requireAuthor(await this.repo.lockPost(postId, t), userId, 'add photos to', t);
         if (Number(p.photoCount) >= MAX_PHOTOS) throw tooManyPhotos();
@@ -156,7 +155,7 @@ export class PostsService {
       const photo = await this.repo.findPhoto(postId, photoId, t);
       if (!photo) throw NotFound('Photo');
       await this.repo.deletePhoto(postId, photoId, t);
-      await this.d.images?.deleteAfterCommit(t, [photo.url, photo.thumbnailUrl]);
+      await this.d.media.deleteAfterCommit(t, [photo.url, photo.thumbnailUrl]);
     });
     this.d.outbox.nudge();
   }

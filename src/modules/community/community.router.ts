@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { uploadedFile } from '../../http/upload';
 import { idParams } from '../../http/schemas';
 import type { PostsService } from './community.posts';
@@ -27,7 +27,7 @@ export interface CommunityRouteDeps {
 export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
   const { posts, comments, likes, feed } = c;
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/posts',
       tag,
@@ -37,8 +37,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         'The board: sort=recent (newest first, default) or popular (likes and comments of the last 7 days, then newest); filters kind, tag, authorId, q (each word matches words that start with it, Korean and English, all words required). Deleted, report-hidden and blocked authors’ posts never appear',
       responses: { 200: { description: 'One page of posts', schema: s.postListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await feed.list(user.id, query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/posts/nearby',
       tag,
@@ -47,8 +47,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       summary: `Posts with a location within radiusKm (≤ ${s.MAX_NEARBY_KM}, default 3), nearest first (ties by id), with distanceKm; exact like sitter search`,
       responses: { 200: { description: 'One page of posts with distanceKm', schema: s.nearbyListSchema } },
       handler: async ({ user, query }) => ({ status: 200, body: await feed.nearby(user.id, query) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/posts',
       tag,
@@ -57,8 +57,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       summary: `Write a post (title 1–100, body 1–10000, ≤ ${s.MAX_TAGS} tags of 1–20 chars; HTML is stored as text). An open_chat post gets a chat room of type post with me as its first member. Rate limit: ${c.limits.posts}`,
       responses: { 201: { description: 'The post', schema: s.postSchema } },
       handler: async ({ user, body }) => ({ status: 201, body: await posts.create(user.id, body) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/posts/:id',
       tag,
@@ -67,8 +67,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       summary: 'A post (404 once deleted, and between users on either side of a block)',
       responses: { 200: { description: 'The post', schema: s.postSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await posts.get(user.id, params.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: '/posts/:id',
       tag,
@@ -78,8 +78,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       summary: 'Edit my post (author; others 403); editedAt is set',
       responses: { 200: { description: 'The post', schema: s.postSchema } },
       handler: async ({ user, params, body }) => ({ status: 200, body: await posts.update(user.id, params.id, body) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/posts/:id',
       tag,
@@ -92,8 +92,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         await posts.delete(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/posts/:id/photos',
       tag,
@@ -107,8 +107,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         status: 201,
         body: await posts.addPhoto(user.id, params.id, uploadedFile(req)),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/posts/:id/photos/:photoId',
       tag,
@@ -120,8 +120,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         await posts.deletePhoto(user.id, params.id, params.photoId);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'put',
       path: '/posts/:id/like',
       tag,
@@ -130,8 +130,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       summary: `Like a post (idempotent). Rate limit: ${c.limits.likes}`,
       responses: { 200: { description: 'The count and my like', schema: s.likeSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await likes.likePost(user.id, params.id, true) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/posts/:id/like',
       tag,
@@ -140,8 +140,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       summary: `Unlike a post (idempotent). Rate limit: ${c.limits.likes}`,
       responses: { 200: { description: 'The count and my like', schema: s.likeSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await likes.likePost(user.id, params.id, false) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/posts/:id/comments',
       tag,
@@ -154,8 +154,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         status: 201,
         body: await comments.create(user.id, params.id, body),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/posts/:id/comments',
       tag,
@@ -169,8 +169,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         status: 200,
         body: await comments.listTopLevel(user.id, params.id, query),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/comments/:id/replies',
       tag,
@@ -183,8 +183,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         status: 200,
         body: await comments.listReplies(user.id, params.id, query),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: '/comments/:id',
       tag,
@@ -197,8 +197,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         status: 200,
         body: await comments.edit(user.id, params.id, body.body),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/comments/:id',
       tag,
@@ -210,8 +210,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         await comments.delete(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'put',
       path: '/comments/:id/like',
       tag,
@@ -223,8 +223,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         status: 200,
         body: await likes.likeComment(user.id, params.id, true, comments),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/comments/:id/like',
       tag,
@@ -236,8 +236,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         status: 200,
         body: await likes.likeComment(user.id, params.id, false, comments),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/posts/:id/chat/members',
       tag,
@@ -246,8 +246,8 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       summary: `Join the open chat of an open_chat post (idempotent; ≤ ${s.MAX_ROOM_MEMBERS} members, then 409) → the room`,
       responses: { 200: { description: 'The chat room', schema: chatRoomSchema } },
       handler: async ({ user, params }) => ({ status: 200, body: await posts.joinChat(user.id, params.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/posts/:id/chat/members/me',
       tag,
@@ -259,6 +259,6 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
         await posts.leaveChat(user.id, params.id);
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

@@ -1,5 +1,7 @@
 import Joi from 'joi';
-import { cursorQuery, idParam, limitQuery, listOf, text } from '../../http/schemas';
+import { cursorQuery, idParam, limitQuery, listOf, text, type PageQuery } from '../../http/schemas';
+import type { CreatePostInput, UpdatePostInput } from './community.posts';
+import type { FeedQuery, NearbyQuery } from './community.feed';
 
 export const POST_KINDS = ['general', 'question', 'walk_route', 'open_chat'] as const;
 export type PostKind = (typeof POST_KINDS)[number];
@@ -27,7 +29,7 @@ export const tag = Joi.string()
   .pattern(/^[\p{L}\p{N}]+([-_][\p{L}\p{N}]+)*$/u, { name: 'letters, digits, hyphens and underscores' });
 const tags = Joi.array().items(tag).unique().max(MAX_TAGS);
 
-export const createPostBody = Joi.object({
+export const createPostBody = Joi.object<CreatePostInput, true>({
   kind: Joi.string()
     .valid(...POST_KINDS)
     .required(),
@@ -38,7 +40,7 @@ export const createPostBody = Joi.object({
   address: text(1, 200).allow(null).default(null),
 });
 
-export const updatePostBody = Joi.object({
+export const updatePostBody = Joi.object<UpdatePostInput, true>({
   title: text(1, 100),
   body: text(1, 10000),
   tags,
@@ -48,7 +50,7 @@ export const updatePostBody = Joi.object({
   .min(1)
   .description('kind cannot change (an open chat owns a room)');
 
-export const feedQuery = Joi.object({
+export const feedQuery = Joi.object<FeedQuery, true>({
   kind: Joi.string().valid(...POST_KINDS),
   tag,
   authorId: idParam.optional(),
@@ -64,7 +66,7 @@ export const feedQuery = Joi.object({
   cursor: cursorQuery,
 });
 
-export const nearbyQuery = Joi.object({
+export const nearbyQuery = Joi.object<NearbyQuery, true>({
   lat: lat.required(),
   lng: lng.required(),
   radiusKm: Joi.number().greater(0).max(MAX_NEARBY_KM).default(3),
@@ -74,14 +76,14 @@ export const nearbyQuery = Joi.object({
   cursor: cursorQuery,
 });
 
-export const commentBody = Joi.object({
+export const commentBody = Joi.object<{ body: string; parentId?: number | null }, true>({
   body: text(1, 2000).required(),
   parentId: idParam.optional().allow(null),
 });
-export const editCommentBody = Joi.object({ body: text(1, 2000).required() });
+export const editCommentBody = Joi.object<{ body: string }, true>({ body: text(1, 2000).required() });
 
-export const listQuery = Joi.object({ limit: limitQuery, cursor: cursorQuery });
-export const photoParams = Joi.object({ id: idParam, photoId: idParam });
+export const listQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+export const photoParams = Joi.object<{ id: number; photoId: number }, true>({ id: idParam, photoId: idParam });
 
 // --- responses (OpenAPI) -------------------------------------------------------------------------
 

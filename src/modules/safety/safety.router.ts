@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { RouteSpec } from '../../http/routes';
+import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams } from '../../http/schemas';
 import type { SafetyService } from './safety.service';
 import { MAX_BLOCKS } from './safety.service';
@@ -13,7 +13,7 @@ export function safetyRoutes(
   limits: { blocks: RequestHandler; reports: RequestHandler },
 ): RouteSpec[] {
   return [
-    {
+    defineRoute({
       method: 'put',
       path: '/users/:id/block',
       tag,
@@ -26,8 +26,8 @@ export function safetyRoutes(
         await safety.block(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/users/:id/block',
       tag,
@@ -40,8 +40,8 @@ export function safetyRoutes(
         await safety.unblock(user.id, params.id);
         return { status: 204 };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/users/me/blocks',
       tag,
@@ -49,8 +49,8 @@ export function safetyRoutes(
       summary: 'The users I blocked, most recent first (a small fixed list: no cursor)',
       responses: { 200: { description: 'My blocks', schema: s.blockListSchema } },
       handler: async ({ user }) => ({ status: 200, body: await safety.listBlocks(user.id) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/reports',
       tag,
@@ -64,6 +64,6 @@ export function safetyRoutes(
         await safety.report(user.id, body);
         return { status: 202 };
       },
-    },
+    }),
   ];
 }

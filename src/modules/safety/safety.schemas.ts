@@ -1,10 +1,11 @@
 import Joi from 'joi';
 import { idParam, text } from '../../http/schemas';
+import type { ReportInput } from './safety.service';
 
 export const TARGET_TYPES = ['post', 'comment', 'listing', 'user', 'message', 'photo'] as const;
 export const REASONS = ['spam', 'abuse', 'scam', 'other'] as const;
 
-export const reportBody = Joi.object({
+export const reportBody = Joi.object<ReportInput, true>({
   targetType: Joi.string()
     .valid(...TARGET_TYPES)
     .required(),

@@ -3,7 +3,7 @@ import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { OutboxDispatcher } from '../../infra/outbox';
-import { Conflict, NotFound, ValidationFailed } from '../../http/errors';
+import { Conflict, NotFound, ValidationFailed } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { CaseRow, CaseStatus, SafetyRepository, TargetType } from './safety.repository';
