@@ -49,7 +49,6 @@ export class CommentsService {
       await this.notify(t, post, parent, { id, authorId: userId, body: input.body });
       return id;
     });
-    this.d.outbox.nudge();
     return this.view(userId, id);
   }
 

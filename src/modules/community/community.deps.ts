@@ -4,7 +4,7 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex } from '../../infra/geo';
-import type { OutboxDispatcher } from '../../infra/outbox';
+import type { Outbox } from '../../infra/outbox';
 import { NotFound, RateLimited } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
@@ -25,7 +25,7 @@ export interface CommunityDeps {
   /** The one upload policy (render, store, delete after commit). */
   media: MediaService;
   geo: GeoIndex;
-  outbox: OutboxDispatcher;
+  outbox: Outbox;
   clock: Clock;
   logger: Logger;
   serviceTz: string;

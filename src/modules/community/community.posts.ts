@@ -2,7 +2,6 @@ import type { Transaction } from 'sequelize';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import type { RebuildProgress } from '../../infra/geo';
-import { addToOutbox } from '../../infra/outbox';
 import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, Forbidden, NotFound, Unavailable } from '../../errors';
 import type { ChatRoom } from '../chat/chat.service';
@@ -98,8 +97,7 @@ export class PostsService {
       await this.requireAuthor(await this.repo.lockPost(id, t), userId, 'delete', t);
       await this.removeInTx(id, t);
     });
-    // Photo deletions and the geo removal ride on outbox rows written above.
-    this.d.outbox.nudge();
+    // Photo deletions and the geo removal ride on outbox rows written above (nudged at commit).
   }
 
   /**
@@ -157,7 +155,6 @@ export class PostsService {
       await this.repo.deletePhoto(postId, photoId, t);
       await this.d.media.deleteAfterCommit(t, [photo.url, photo.thumbnailUrl]);
     });
-    this.d.outbox.nudge();
   }
 
   // --- open chat ---------------------------------------------------------------------------------
@@ -224,7 +221,7 @@ export class PostsService {
       version: Number(p.geoVersion),
       point: indexed ? { lat: Number(p.lat), lng: Number(p.lng) } : null,
     };
-    await addToOutbox(this.d.sequelize, t, this.d.clock, TOPIC_GEO_POST, change);
+    await this.d.outbox.add(t, TOPIC_GEO_POST, change);
     return change;
   }
 
@@ -244,7 +241,6 @@ export class PostsService {
         );
       }
     }
-    this.d.outbox.nudge();
   }
 
   reindexGeo(options: { batchSize?: number; onProgress?: (p: RebuildProgress) => void } = {}) {

@@ -18,7 +18,6 @@ export function createSafetyModule(ctx: ModuleContext, services: Services): Feat
     sequelize: ctx.sequelize,
     repo: new SafetyRepository(ctx.sequelize),
     users: services.users,
-    outbox: ctx.outbox,
     clock: ctx.clock,
     logger: ctx.logger,
   });

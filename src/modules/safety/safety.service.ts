@@ -2,7 +2,6 @@ import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import type { OutboxDispatcher } from '../../infra/outbox';
 import { Conflict, NotFound, ValidationFailed } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
@@ -60,7 +59,6 @@ export interface SafetyDeps {
   sequelize: Sequelize;
   repo: SafetyRepository;
   users: UsersService;
-  outbox: OutboxDispatcher;
   clock: Clock;
   logger: Logger;
 }
@@ -148,10 +146,8 @@ export class SafetyService {
       await this.d.repo.markHidden(c.id, now, t);
       return true;
     });
-    if (hid) {
+    if (hid)
       this.d.logger.info({ targetType: input.targetType, targetId: input.targetId }, 'content hidden by reports');
-      this.d.outbox.nudge();
-    }
   }
 
   async listCases(q: { status: CaseStatus | 'all'; limit: number; minReporters: number }): Promise<CaseView[]> {
@@ -178,7 +174,6 @@ export class SafetyService {
       await this.d.repo.resolve(c.id, decision === 'keep' ? 'kept' : 'removed', now, t);
       return (await this.d.repo.lockCaseById(caseId, t))!;
     });
-    this.d.outbox.nudge();
     return this.view(row);
   }
 
