@@ -18,7 +18,7 @@ import { requestId, stampRequestIds } from './http/request-id';
 import { notFoundHandler, problemHandler } from './http/problem';
 import { answerClientErrors } from './http/client-error';
 import { authenticate } from './http/auth';
-import { mountRoutes, type RouteSpec } from './http/routes';
+import { methodNotAllowed, mountRoutes, type RouteSpec } from './http/routes';
 import { buildOpenApi, type MountedModule } from './http/openapi';
 import { limitPerIp, redisLimiter } from './http/rate-limit';
 import { livenessRouter, opsRouter } from './modules/ops.router';
@@ -220,6 +220,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     mountRoutes(router, mod.routes, verify);
     app.use(mod.prefix, router);
   }
+  for (const mod of modules) app.use(mod.prefix, methodNotAllowed(mod.routes));
   app.use(notFoundHandler);
   app.use(problemHandler(logger));
 

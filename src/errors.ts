@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -38,9 +39,19 @@ export class AppError extends Error {
 
 export const ValidationFailed = (detail: string, errors?: FieldError[]) =>
   new AppError('VALIDATION_FAILED', detail, errors);
+/** One bad field: the message names it once, by its full path ("body.email is required"). */
+export const fieldError = (path: string, problem: string): FieldError => ({ path, message: `${path} ${problem}` });
+/** 400 for one or more bad fields (messages from `fieldError`); the detail lists them all. */
+export const InvalidFields = (errors: FieldError[]) =>
+  ValidationFailed(`Invalid request: ${errors.map((e) => e.message).join('; ')}`, errors);
 export const Unauthenticated = (detail = 'A valid access token is required') => new AppError('UNAUTHENTICATED', detail);
 export const Forbidden = (detail: string) => new AppError('FORBIDDEN', detail);
 export const NotFound = (what = 'Resource') => new AppError('NOT_FOUND', `${what} not found`);
+/** The path exists but not with this method; `allow` lists the ones it has (the Allow header). */
+export const MethodNotAllowed = (method: string, allow: string[]) =>
+  new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow.join(', ')}`, undefined, {
+    Allow: allow.join(', '),
+  });
 export const Conflict = (detail: string) => new AppError('CONFLICT', detail);
 export const PayloadTooLarge = (detail: string) => new AppError('PAYLOAD_TOO_LARGE', detail);
 export const UnsupportedMediaType = (detail: string) => new AppError('UNSUPPORTED_MEDIA_TYPE', detail);

@@ -8,6 +8,7 @@ const HTTP: Record<ErrorCode, [status: number, title: string]> = {
   UNAUTHENTICATED: [401, 'Unauthenticated'],
   FORBIDDEN: [403, 'Forbidden'],
   NOT_FOUND: [404, 'Not found'],
+  METHOD_NOT_ALLOWED: [405, 'Method not allowed'],
   CONFLICT: [409, 'Conflict'],
   PAYLOAD_TOO_LARGE: [413, 'Payload too large'],
   UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],

@@ -1,6 +1,6 @@
-import type { Request, RequestHandler, Response, Router } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type Joi from 'joi';
-import { ValidationFailed, type FieldError } from '../errors';
+import { AppError, InvalidFields, MethodNotAllowed, fieldError, type FieldError } from '../errors';
 import type { AuthUser } from './auth';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -94,11 +94,37 @@ export function defineRoute<B = unknown, Q = unknown, P = unknown, H = unknown>(
 
 const OPTIONS: Joi.ValidationOptions = { abortEarly: false, stripUnknown: true, convert: true };
 
+/**
+ * One error per field, each message naming the field once by its full path ("body.email is required"):
+ * joi starts its messages with its own label of the field, which is dropped here, and several
+ * complaints about one field (too short and a bad pattern) keep only the first.
+ */
 export function toFieldErrors(error: Joi.ValidationError, where: string): FieldError[] {
-  return error.details.map((d) => ({
-    path: [where, ...d.path].join('.'),
-    message: d.message.replace(/"/g, ''),
-  }));
+  const byPath = new Map<string, FieldError>();
+  for (const d of error.details) {
+    // `where` is '' for a bare payload (Socket.io); an error about the payload as a whole names it so.
+    const path = [where, ...d.path].filter((p) => p !== '').join('.') || 'payload';
+    if (byPath.has(path)) continue;
+    const label = d.context?.label;
+    const text =
+      label !== undefined && d.message.startsWith(`"${label}"`) ? d.message.slice(label.length + 2) : d.message;
+    byPath.set(path, fieldError(path, text.trim().replace(/"/g, '')));
+  }
+  return [...byPath.values()];
+}
+
+/**
+ * A body that is not JSON never reached the JSON parser, so validating it would answer "name is
+ * required" for a name the client did send. Only requests that carry bytes are checked: an empty
+ * POST (Content-Length: 0, no type) to a route whose body is optional stays valid.
+ */
+function refuseNonJsonBody(req: Request): void {
+  const length = req.headers['content-length'];
+  const carriesBytes = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+  if (!carriesBytes || req.is('application/json')) return;
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'This route takes a JSON body: send application/json', [
+    fieldError('headers.content-type', 'must be application/json'),
+  ]);
 }
 
 function validatePart(schema: Joi.Schema | undefined, value: unknown, where: string, errors: FieldError[]): unknown {
@@ -121,12 +147,13 @@ export function mountRoutes(router: Router, specs: RouteSpec[], authenticate: Re
     if (spec.auth) chain.push(authenticate);
     chain.push(...(spec.before ?? []));
     chain.push(async (req, res) => {
+      if (spec.body && !spec.upload) refuseNonJsonBody(req);
       const errors: FieldError[] = [];
       const headers = spec.headers ? validatePart(spec.headers, req.headers, 'headers', errors) : {};
       const params = validatePart(spec.params, req.params, 'params', errors);
       const query = validatePart(spec.query, req.query, 'query', errors);
       const body = validatePart(spec.body, req.body, 'body', errors);
-      if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
+      if (errors.length) throw InvalidFields(errors);
       // The values come from the spec's own schemas, which is what the erased `never` stands for.
       const validated = { headers, body, query, params } as Pick<
         RouteContext<never, never, never, never>,
@@ -140,4 +167,35 @@ export function mountRoutes(router: Router, specs: RouteSpec[], authenticate: Re
     });
     router[spec.method](spec.path, ...chain);
   }
+}
+
+/**
+ * Mounted after every route: a request that reaches it matched no route with its method. When its
+ * path matches declared routes with other methods, it answers 405 with those methods in `Allow`;
+ * otherwise it passes on (to the 404). Overlapping patterns (`/sitters/me`, `/sitters/:id`) add up.
+ */
+export function methodNotAllowed(specs: RouteSpec[]): Router {
+  const router = Router();
+  const methodsOf = new Map<string, Set<string>>();
+  for (const spec of specs) {
+    const methods = methodsOf.get(spec.path) ?? new Set<string>();
+    methods.add(spec.method.toUpperCase());
+    if (spec.method === 'get') methods.add('HEAD');
+    methodsOf.set(spec.path, methods);
+  }
+  for (const [path, methods] of methodsOf) {
+    router.all(path, (_req, res, next) => {
+      const allow: Set<string> = res.locals.allowedMethods ?? new Set<string>();
+      for (const m of methods) allow.add(m);
+      res.locals.allowedMethods = allow;
+      next();
+    });
+  }
+  router.use((req, res, next) => {
+    const allow: Set<string> | undefined = res.locals.allowedMethods;
+    // OPTIONS is answered by the routers themselves (and CORS preflight by its middleware).
+    if (!allow || req.method === 'OPTIONS') return next();
+    throw MethodNotAllowed(req.method, [...allow]);
+  });
+  return router;
 }

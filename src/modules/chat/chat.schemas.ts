@@ -44,9 +44,13 @@ export interface HistoryQuery {
 export const historyQuery = Joi.object<HistoryQuery, true>({
   before: id.description('newest first, below this message id'),
   // Both at once has no meaning; naming `after` tells the client which one to drop.
-  after: id
+  // 0 is "from the beginning": a client with no message yet need not special-case its first call.
+  after: Joi.number()
+    .integer()
+    .min(0)
+    .max(4294967295)
     .when('before', { is: Joi.exist(), then: Joi.forbidden() })
-    .description('oldest first, above this message id (catch-up)'),
+    .description('oldest first, above this message id (catch-up); 0 is from the first message'),
   limit: limitQuery,
 });
 

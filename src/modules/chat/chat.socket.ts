@@ -212,14 +212,11 @@ export class ChatSockets implements ChatRealtime {
         if (wait > 0) throw RateLimited(wait);
         const { value, error } = schema.validate(args[0] ?? {}, VALIDATION);
         if (error) {
-          const errors = toFieldErrors(error, '').map((e) => ({
-            path: e.path.replace(/^\./, '') || 'payload',
-            message: e.message,
-          }));
+          const errors = toFieldErrors(error, '');
           reply = {
             ok: false,
             code: 'VALIDATION_FAILED',
-            message: `Invalid payload: ${errors[0].path} ${errors[0].message}`,
+            message: `Invalid payload: ${errors.map((e) => e.message).join('; ')}`,
             errors,
           };
         } else {

@@ -416,7 +416,7 @@ describe('history paging', () => {
     expect(both.body.errors[0].path).toBe('query.after');
     for (const [q, path] of [
       ['before=abc', 'query.before'],
-      ['after=0', 'query.after'],
+      ['after=-1', 'query.after'], // after=0 is "from the first message" (routes.test.ts)
       ['limit=101', 'query.limit'],
     ]) {
       const res = await a.http.get(`${base}?${q}`).set(bearer(x.accessToken)).expect(400);

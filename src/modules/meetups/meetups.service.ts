@@ -5,7 +5,7 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
 import { type Outbox } from '../../infra/outbox';
-import { Conflict, Forbidden, NotFound, ValidationFailed, type FieldError } from '../../errors';
+import { Conflict, Forbidden, InvalidFields, NotFound, fieldError, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
@@ -65,8 +65,6 @@ export interface MeetupsDeps {
 
 const mineCursor = Joi.object({ t: cursorDate.required(), i: Joi.number().integer().min(1).required() });
 
-const fail = (errors: FieldError[]) =>
-  ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
 const ms = (d: Date | string) => new Date(d).getTime();
 
 export class MeetupsService {
@@ -336,9 +334,9 @@ export class MeetupsService {
       const errors: FieldError[] = [];
       userIds.forEach((uid, i) => {
         if (!before.has(uid))
-          errors.push({ path: `body.userIds.${i}`, message: `user ${uid} is not a participant of this meetup` });
+          errors.push(fieldError(`body.userIds.${i}`, `is user ${uid}, who is not a participant of this meetup`));
       });
-      if (errors.length) throw fail(errors);
+      if (errors.length) throw InvalidFields(errors);
       const marked = userIds.filter((uid) => !before.get(uid));
       await this.d.repo.markAttended(id, marked, now, t);
       const attended = (await this.d.repo.listParticipants(id, t))
@@ -518,13 +516,13 @@ export class MeetupsService {
   private checkTimes(startsAt: Date, endsAt: Date, now: Date, given: { startsAt: boolean; endsAt: boolean }): void {
     const errors: FieldError[] = [];
     if (given.startsAt && ms(startsAt) <= now.getTime())
-      errors.push({ path: 'body.startsAt', message: `must be in the future (now is ${now.toISOString()})` });
+      errors.push(fieldError('body.startsAt', `must be in the future (now is ${now.toISOString()})`));
     if (given.startsAt && ms(startsAt) > now.getTime() + MAX_AHEAD_MS)
-      errors.push({ path: 'body.startsAt', message: 'must be within a year from now' });
-    if (ms(endsAt) <= ms(startsAt)) errors.push({ path: 'body.endsAt', message: 'must be after startsAt' });
+      errors.push(fieldError('body.startsAt', 'must be within a year from now'));
+    if (ms(endsAt) <= ms(startsAt)) errors.push(fieldError('body.endsAt', 'must be after startsAt'));
     else if (ms(endsAt) - ms(startsAt) > MAX_DURATION_MS)
-      errors.push({ path: 'body.endsAt', message: 'must be at most 12 hours after startsAt' });
-    if (errors.length) throw fail(errors);
+      errors.push(fieldError('body.endsAt', 'must be at most 12 hours after startsAt'));
+    if (errors.length) throw InvalidFields(errors);
   }
 
   /** Everyone in the meetup but the one who acted, in one call (recipients locked in id order). */

@@ -3,7 +3,7 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { pageByKey } from '../../infra/geo-sorted';
-import { ValidationFailed, type FieldError } from '../../errors';
+import { InvalidFields, fieldError, type FieldError } from '../../errors';
 import {
   PRICE_COLUMN,
   type SitterFilter,
@@ -89,17 +89,17 @@ export class SitterSearch {
   private checkRanges(q: SearchQuery): void {
     const errors: FieldError[] = [];
     if (q.minPrice !== undefined && q.maxPrice !== undefined && q.maxPrice < q.minPrice) {
-      errors.push({ path: 'query.maxPrice', message: 'maxPrice must be greater than or equal to minPrice' });
+      errors.push(fieldError('query.maxPrice', 'must be greater than or equal to minPrice'));
     }
-    if (q.to && !q.from) errors.push({ path: 'query.from', message: 'from is required with to' });
+    if (q.to && !q.from) errors.push(fieldError('query.from', 'is required with to'));
     if (q.from) {
       const to = q.to ?? q.from;
-      if (q.from < this.today()) errors.push({ path: 'query.from', message: 'from must not be in the past' });
-      if (to < q.from) errors.push({ path: 'query.to', message: 'to must not be before from' });
+      if (q.from < this.today()) errors.push(fieldError('query.from', 'must not be in the past'));
+      if (to < q.from) errors.push(fieldError('query.to', 'must not be before from'));
       else if (daysBetween(q.from, to) + 1 > MAX_RANGE_DAYS)
-        errors.push({ path: 'query.to', message: `the range may span at most ${MAX_RANGE_DAYS} days` });
+        errors.push(fieldError('query.to', `may be at most ${MAX_RANGE_DAYS} days after from`));
     }
-    if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
+    if (errors.length) throw InvalidFields(errors);
   }
 
   private compile(q: SearchQuery): SitterFilter {

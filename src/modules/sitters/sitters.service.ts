@@ -6,7 +6,7 @@ import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
 import { type Outbox } from '../../infra/outbox';
 import { PRESETS } from '../../infra/images/pipeline';
-import { Conflict, NotFound, ValidationFailed, type FieldError } from '../../errors';
+import { Conflict, InvalidFields, NotFound, fieldError, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { MediaService } from '../media/media.service';
 import type { PublicUser } from '../users/users.presenter';
@@ -162,12 +162,9 @@ export class SittersService {
     const errors: FieldError[] = [];
     dates.forEach((d, i) => {
       if (d < today)
-        errors.push({
-          path: `body.dates.${i}`,
-          message: `${d} is in the past (today is ${today} in ${this.serviceTz})`,
-        });
+        errors.push(fieldError(`body.dates.${i}`, `is ${d}, in the past (today is ${today} in ${this.serviceTz})`));
     });
-    if (errors.length) throw ValidationFailed(`Invalid request: ${errors[0].path} ${errors[0].message}`, errors);
+    if (errors.length) throw InvalidFields(errors);
     const sorted = [...dates].sort();
     await inTransaction(this.sequelize, async (t) => {
       // The sitter row lock serializes concurrent replacements (no interleaved delete/insert).
