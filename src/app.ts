@@ -9,7 +9,7 @@ import type { Clock } from './infra/clock';
 import type { Logger } from './infra/logger';
 import { scrubUrl } from './infra/logger';
 import type { Redis } from './infra/redis';
-import type { Mailer } from './infra/mail/mailer';
+import type { Mailer, MailMessage } from './infra/mail/mailer';
 import type { Storage } from './infra/storage/storage';
 import { Metrics } from './infra/metrics';
 import { Outbox, OutboxDispatcher } from './infra/outbox';
@@ -29,6 +29,7 @@ import { AuthRepository } from './modules/auth/auth.repository';
 import { AccessTokens } from './modules/auth/auth.tokens';
 import { AuthService, TOPIC_LOGINS_REVOKED, TOPIC_MAIL } from './modules/auth/auth.service';
 import { authRoutes } from './modules/auth/auth.router';
+import { isLinkMailJob, TOPIC_LINK_MAIL, type LinkMailJob } from './modules/auth/auth.links';
 import { EventBus, LOGINS_REVOKED, type LoginsRevokedMessage } from './infra/realtime/bus';
 import type { FeatureModule, ModuleContext, Services } from './modules/module';
 import { createPetsModule } from './modules/pets/pets.module';
@@ -98,7 +99,11 @@ export function createApp(deps: AppDeps): PawmateApp {
   const metrics = new Metrics();
   const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs);
   const outboxWriter = new Outbox(sequelize, clock, outbox);
-  const mailJobs = new MailJobs(config.redisUrl, config.redisPrefix, deps.mailer, logger);
+  // Link mails are built at send time by the auth service (set below, once it exists).
+  let renderLinkMail: (job: LinkMailJob) => Promise<MailMessage | null> = async () => null;
+  const mailJobs = new MailJobs(config.redisUrl, config.redisPrefix, deps.mailer, logger, async (data) =>
+    isLinkMailJob(data) ? renderLinkMail(data) : (data as MailMessage),
+  );
 
   // --- modules --------------------------------------------------------------------------------
   const users = new UsersService(sequelize, new UsersRepository(sequelize), clock);
@@ -113,16 +118,19 @@ export function createApp(deps: AppDeps): PawmateApp {
     {
       perIp: redisLimiter(redis, `${config.redisPrefix}rl:login-ip`, config.rateLimitAuthIpMax, loginWindowSec),
       perAccount: redisLimiter(redis, `${config.redisPrefix}rl:login-account`, config.rateLimitAuthMax, loginWindowSec),
+      resetMailsPerAddress: redisLimiter(redis, `${config.redisPrefix}rl:reset-mail`, 3, 3600),
     },
     {
       bcryptCost: config.bcryptCost,
       refreshTokenTtlSec: config.refreshTokenTtlSec,
       accessTokenTtlSec: config.accessTokenTtlSec,
       publicUrl: config.publicUrl,
+      linkSealSecret: config.jwtSecret,
     },
     clock,
     logger,
   );
+  renderLinkMail = (job) => auth.renderLinkMail(job);
   const bus = new EventBus(config.redisUrl, config.redisPrefix, redis, logger);
   const ctx: ModuleContext = {
     config,
@@ -154,6 +162,12 @@ export function createApp(deps: AppDeps): PawmateApp {
 
   // --- side effects ---------------------------------------------------------------------------
   outbox.on(TOPIC_MAIL, (mail, { outboxId }) => mailJobs.enqueue(mail, `outbox-${outboxId}`));
+  // A link mail leaves no trace once handed on: its row is deleted, its job dropped once sent.
+  outbox.on(
+    TOPIC_LINK_MAIL,
+    (job: LinkMailJob, { outboxId }) => mailJobs.enqueue(job, `outbox-${outboxId}`, { forgetWhenSent: true }),
+    { forgetWhenDone: true },
+  );
   outbox.on(TOPIC_LOGINS_REVOKED, async (msg: LoginsRevokedMessage) => {
     await tokens.revokeSessions(msg.sessionIds);
     await bus.publish(LOGINS_REVOKED, msg);

@@ -6,6 +6,14 @@ import type { Mailer, MailMessage } from './mail/mailer';
 export const MAIL_QUEUE = 'mail';
 
 /**
+ * Turns a job's data into the mail to send, at send time; null means "nothing to send any more".
+ * Jobs that already hold a MailMessage pass through; link mails are built here so that no stored
+ * job holds a working link.
+ */
+export type MailRenderer = (data: unknown) => Promise<MailMessage | null>;
+const asIs: MailRenderer = async (data) => data as MailMessage;
+
+/**
  * The mail job queue (BullMQ on Redis). Jobs retry with exponential backoff; failed ones are kept
  * (removeOnFail: false) so they stay visible in `npm run jobs:failed` and the queue metrics.
  */
@@ -20,6 +28,7 @@ export class MailJobs {
     private readonly prefix: string,
     private readonly mailer: Mailer,
     private readonly logger: Logger,
+    private readonly render: MailRenderer = asIs,
   ) {
     // Producer: fail fast while Redis is down so the outbox keeps the row and retries later.
     this.queueConnection = new Redis(redisUrl, {
@@ -41,10 +50,14 @@ export class MailJobs {
     this.queue.on('error', () => undefined);
   }
 
-  /** Enqueue; the job id makes a retried outbox row idempotent (BullMQ ignores a duplicate id). */
-  async enqueue(message: MailMessage, jobId: string): Promise<void> {
-    if (!message.to) return; // an account without an e-mail address: nothing to send
-    await this.queue.add('send', message, { jobId });
+  /**
+   * Enqueue; the job id makes a retried outbox row idempotent (BullMQ ignores a duplicate id).
+   * `forgetWhenSent` drops the job once delivered instead of keeping it among the last completed.
+   */
+  async enqueue(data: unknown, jobId: string, { forgetWhenSent = false } = {}): Promise<void> {
+    const to = (data as Partial<MailMessage>).to;
+    if (to !== undefined && !to) return; // an account without an e-mail address: nothing to send
+    await this.queue.add('send', data, { jobId, ...(forgetWhenSent ? { removeOnComplete: true } : {}) });
   }
 
   startWorker(): void {
@@ -54,7 +67,8 @@ export class MailJobs {
     this.worker = new Worker(
       MAIL_QUEUE,
       async (job) => {
-        await this.mailer.send(job.data as MailMessage);
+        const message = await this.render(job.data);
+        if (message) await this.mailer.send(message);
       },
       {
         connection: this.workerConnection as unknown as ConnectionOptions,

@@ -82,6 +82,8 @@ const MAX_BACKOFF_MS = 60_000;
  */
 export class OutboxDispatcher {
   private readonly handlers = new Map<string, { handler: OutboxHandler; pipelined: boolean }>();
+  /** Topics whose rows are deleted once carried out instead of kept as processed (payloads that must not linger). */
+  private readonly forgotten = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private rerun = false;
@@ -94,8 +96,9 @@ export class OutboxDispatcher {
     private readonly pollMs: number,
   ) {}
 
-  on(topic: string, handler: OutboxHandler | PipelinedOutboxHandler): void {
+  on(topic: string, handler: OutboxHandler | PipelinedOutboxHandler, { forgetWhenDone = false } = {}): void {
     this.handlers.set(topic, typeof handler === 'function' ? { handler, pipelined: false } : handler);
+    if (forgetWhenDone) this.forgotten.add(topic);
   }
 
   start(): void {
@@ -190,12 +193,17 @@ export class OutboxDispatcher {
       await Promise.all(inFlight);
       // One statement for the batch's successes (a fan-out is thousands of rows); the claim's row locks
       // keep every other dispatcher off them until this commits.
-      if (done.length) {
+      const topicOf = new Map(rows.map((r) => [r.id, r.topic]));
+      const forget = done.filter((id) => this.forgotten.has(topicOf.get(id)!));
+      const keep = forget.length ? done.filter((id) => !this.forgotten.has(topicOf.get(id)!)) : done;
+      if (keep.length) {
         await this.sequelize.query('UPDATE outbox SET processedAt = ?, attempts = attempts + 1 WHERE id IN (?)', {
-          replacements: [this.clock.now(), done],
+          replacements: [this.clock.now(), keep],
           transaction: t,
         });
       }
+      if (forget.length)
+        await this.sequelize.query('DELETE FROM outbox WHERE id IN (?)', { replacements: [forget], transaction: t });
       return rows.length;
     });
   }

@@ -124,7 +124,26 @@ export class AuthRepository {
     return rows[0] ?? null;
   }
 
-  /** Spends every outstanding token of that purpose, so an older link cannot be used after a newer one. */
+  /** A token as the mail worker sees it (no lock: it only decides whether the mail is still worth sending). */
+  async findEmailToken(id: number): Promise<EmailTokenRow | null> {
+    const rows = await this.sequelize.query<EmailTokenRow>(
+      'SELECT id, userId, expiresAt, usedAt FROM email_tokens WHERE id = ?',
+      { replacements: [id], type: QueryTypes.SELECT },
+    );
+    return rows[0] ?? null;
+  }
+
+  /** A quick check without a lock; the spend re-checks under one. */
+  async findUsableEmailToken(tokenHash: string, purpose: EmailTokenPurpose, now: Date): Promise<EmailTokenRow | null> {
+    const rows = await this.sequelize.query<EmailTokenRow>(
+      `SELECT id, userId, expiresAt, usedAt FROM email_tokens
+        WHERE tokenHash = ? AND purpose = ? AND usedAt IS NULL AND expiresAt > ?`,
+      { replacements: [tokenHash, purpose, now], type: QueryTypes.SELECT },
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Spends every outstanding token of that purpose: on use, and before a newer link is mailed. */
   async spendEmailTokens(userId: number, purpose: EmailTokenPurpose, now: Date, t: Transaction): Promise<void> {
     await this.sequelize.query(
       'UPDATE email_tokens SET usedAt = ?, updatedAt = ? WHERE userId = ? AND purpose = ? AND usedAt IS NULL',

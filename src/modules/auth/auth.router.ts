@@ -88,10 +88,10 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       tag,
       before,
       body: s.forgotBody,
-      summary: 'Mail a reset link when the account exists; 202 either way',
+      summary: 'Mail a reset link when the account exists (at most 3 an hour); 202 at once either way',
       responses: { 202: { description: 'Accepted' } },
       handler: async ({ body }) => {
-        await auth.forgotPassword(body.email);
+        auth.forgotPassword(body.email); // the work happens after the answer
         return { status: 202 };
       },
     }),

@@ -13,6 +13,7 @@ import type { UsersService } from '../users/users.service';
 import { toSelfUser } from '../users/users.presenter';
 import { AuthRepository, type EmailTokenPurpose } from './auth.repository';
 import { AccessTokens, opaqueToken, sha256 } from './auth.tokens';
+import { LinkSealer, TOPIC_LINK_MAIL, type LinkMailJob } from './auth.links';
 
 export const TOPIC_MAIL = 'mail.send';
 export const TOPIC_LOGINS_REVOKED = 'auth.logins-revoked';
@@ -32,6 +33,8 @@ export interface AuthSettings {
   refreshTokenTtlSec: number;
   accessTokenTtlSec: number;
   publicUrl: string;
+  /** Seals the tokens of link mails at rest (config.jwtSecret; a key is derived from it). */
+  linkSealSecret: string;
 }
 
 export interface LoginLimiters {
@@ -42,11 +45,14 @@ export interface LoginLimiters {
   perIp: RateLimiterRedis;
   /** Failed logins per account (e-mail), wherever they come from. */
   perAccount: RateLimiterRedis;
+  /** Reset mails per address: `password/forgot` must not become a way to flood someone's inbox. */
+  resetMailsPerAddress: RateLimiterRedis;
 }
 
 export class AuthService {
   /** A real hash to compare against when the e-mail is unknown, so both failures take the same time. */
   private readonly dummyHash: Promise<string>;
+  private readonly sealer: LinkSealer;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -61,6 +67,7 @@ export class AuthService {
   ) {
     this.dummyHash = bcrypt.hash('not-a-real-password', settings.bcryptCost);
     this.dummyHash.catch(() => undefined);
+    this.sealer = new LinkSealer(settings.linkSealSecret);
     users.revokeAllLogins = (userId, reason, t) => this.revokeAllLogins(userId, reason, t);
   }
 
@@ -70,7 +77,7 @@ export class AuthService {
     const passwordHash = await bcrypt.hash(input.password, this.settings.bcryptCost);
     return inTransaction(this.sequelize, async (t) => {
       const user = await this.users.createAccount({ email: input.email, passwordHash, nickname: input.nickname }, t);
-      await this.issueEmailToken(user.id, input.email, user.nickname, 'verify_email', t);
+      await this.issueEmailToken(user.id, 'verify_email', t);
       const pair = await this.openLogin(user.id, userAgent, t);
       return { user: toSelfUser(user), ...pair };
     });
@@ -165,34 +172,71 @@ export class AuthService {
   async resendVerification(userId: number): Promise<void> {
     const user = await this.users.findById(userId);
     if (!user || !user.email || user.emailVerifiedAt) return; // nothing to do; the answer stays 202
-    const address = user.email;
-    await inTransaction(this.sequelize, (t) =>
-      this.issueEmailToken(user.id, address, user.nickname, 'verify_email', t),
-    );
+    await inTransaction(this.sequelize, (t) => this.issueEmailToken(user.id, 'verify_email', t));
   }
 
-  async forgotPassword(email: string): Promise<void> {
+  /**
+   * Answers at once and does the work after: how long the answer takes must not tell whether an
+   * account exists (a lookup, a token and an outbox row take measurably longer than nothing).
+   */
+  forgotPassword(email: string): void {
+    setImmediate(() => {
+      this.sendResetLink(email).catch((err: Error) =>
+        this.logger.warn({ err: err.message }, 'password reset request failed after answering'),
+      );
+    });
+  }
+
+  private async sendResetLink(email: string): Promise<void> {
     const user = await this.users.findByEmail(email);
-    if (!user) return; // same 202 either way: no account probing
-    await inTransaction(this.sequelize, (t) =>
-      this.issueEmailToken(user.id, email, user.nickname, 'reset_password', t),
-    );
+    if (!user || !user.email) return;
+    try {
+      await this.limiters.resetMailsPerAddress.consume(user.email.toLowerCase(), 1);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      this.logger.info({ userId: user.id }, 'reset mail not sent: too many for this address');
+      return;
+    }
+    await inTransaction(this.sequelize, (t) => this.issueEmailToken(user.id, 'reset_password', t));
   }
 
   async resetPassword(token: string, password: string): Promise<void> {
+    // The token is checked before the deliberately slow hash, so a wrong token costs no bcrypt work.
+    const usable = await this.repo.findUsableEmailToken(sha256(token), 'reset_password', this.clock.now());
+    if (!usable) throw invalidLink('reset_password');
     const passwordHash = await bcrypt.hash(password, this.settings.bcryptCost);
     const afterCommit = await inTransaction(this.sequelize, async (t) => {
       const userId = await this.spendEmailToken(token, 'reset_password', t);
       const user = await this.users.findById(userId, t, true);
-      if (!user)
-        throw ValidationFailed('The reset link is invalid or expired', [
-          { path: 'body.token', message: 'invalid or expired' },
-        ]);
+      if (!user) throw invalidLink('reset_password');
       await this.users.setPasswordHash(userId, passwordHash, t);
       if (user.email) await this.enqueueMail(templates.passwordChanged(user.email, user.nickname), t);
       return this.revokeAllLogins(userId, 'password_reset', t);
     });
     afterCommit();
+  }
+
+  /**
+   * Builds a link mail in the mail worker, just before it is sent. Nothing is sent (null) when the
+   * link can no longer be used: spent by a newer mail, used, expired, or the account gone.
+   */
+  async renderLinkMail(job: LinkMailJob): Promise<MailMessage | null> {
+    const row = await this.repo.findEmailToken(job.tokenId);
+    if (!row || row.usedAt || new Date(row.expiresAt) <= this.clock.now()) return null;
+    const user = await this.users.findById(job.userId);
+    if (!user?.email) return null;
+    let token: string;
+    try {
+      token = this.sealer.open(job.sealed);
+    } catch {
+      // Sealed under another JWT_SECRET (rotated since): retrying cannot help; the user asks again.
+      this.logger.warn({ tokenId: job.tokenId }, 'link mail dropped: its token cannot be unsealed');
+      return null;
+    }
+    const base = this.settings.publicUrl;
+    return job.purpose === 'verify_email'
+      ? templates.verifyEmail(user.email, user.nickname, `${base}/verify-email?token=${token}`)
+      : templates.resetPassword(user.email, user.nickname, `${base}/reset-password?token=${token}`);
   }
 
   /** Used by account deletion and password reset: revoke in the transaction, deny-list after commit. */
@@ -237,33 +281,27 @@ export class AuthService {
     return { accessToken: access.token, refreshToken, expiresIn: this.settings.accessTokenTtlSec };
   }
 
-  private async issueEmailToken(
-    userId: number,
-    email: string,
-    nickname: string,
-    purpose: EmailTokenPurpose,
-    t: Transaction,
-  ) {
+  /** A newer link spends every older one of the same purpose (the README promises it). */
+  private async issueEmailToken(userId: number, purpose: EmailTokenPurpose, t: Transaction) {
     const now = this.clock.now();
     const token = opaqueToken();
     const ttl = purpose === 'verify_email' ? VERIFY_TTL_MS : RESET_TTL_MS;
-    await this.repo.createEmailToken(userId, purpose, sha256(token), new Date(now.getTime() + ttl), now, t);
-    const base = this.settings.publicUrl;
-    const mail =
-      purpose === 'verify_email'
-        ? templates.verifyEmail(email, nickname, `${base}/verify-email?token=${token}`)
-        : templates.resetPassword(email, nickname, `${base}/reset-password?token=${token}`);
-    await this.enqueueMail(mail, t);
+    await this.repo.spendEmailTokens(userId, purpose, now, t);
+    const tokenId = await this.repo.createEmailToken(
+      userId,
+      purpose,
+      sha256(token),
+      new Date(now.getTime() + ttl),
+      now,
+      t,
+    );
+    const job: LinkMailJob = { kind: 'link', purpose, userId, tokenId, sealed: this.sealer.seal(token) };
+    await this.outbox.add(t, TOPIC_LINK_MAIL, job);
   }
 
   private async spendEmailToken(token: string, purpose: EmailTokenPurpose, t: Transaction): Promise<number> {
     const row = await this.repo.lockEmailToken(sha256(token), purpose, t);
-    if (!row || row.usedAt || new Date(row.expiresAt) <= this.clock.now()) {
-      const what = purpose === 'verify_email' ? 'verification' : 'reset';
-      throw ValidationFailed(`The ${what} link is invalid, expired or already used`, [
-        { path: 'body.token', message: 'invalid, expired or already used' },
-      ]);
-    }
+    if (!row || row.usedAt || new Date(row.expiresAt) <= this.clock.now()) throw invalidLink(purpose);
     await this.repo.spendEmailTokens(row.userId, purpose, this.clock.now(), t);
     return row.userId;
   }
@@ -287,4 +325,11 @@ export class AuthService {
       this.logger.warn({ err: (err as Error).message }, 'deny-list write failed; the outbox will retry');
     }
   }
+}
+
+function invalidLink(purpose: EmailTokenPurpose) {
+  const what = purpose === 'verify_email' ? 'verification' : 'reset';
+  return ValidationFailed(`The ${what} link is invalid, expired or already used`, [
+    { path: 'body.token', message: 'invalid, expired or already used' },
+  ]);
 }
