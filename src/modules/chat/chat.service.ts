@@ -5,12 +5,13 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
 import { Conflict, Forbidden, NotFound, RateLimited, ValidationFailed } from '../../errors';
+import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
 import type { Presence } from './chat.presence';
 import type { Socket } from 'socket.io';
-import type Joi from 'joi';
+import Joi from 'joi';
 import type { AuthUser } from '../../http/auth';
 
 export const TOPIC_CHAT_NOTIFY = 'chat.message.notify';
@@ -123,24 +124,8 @@ const toMessage = (m: MessageRow): ChatMessage => ({
   createdAt: new Date(m.createdAt).toISOString(),
 });
 
-function encodeCursor(row: RoomRow): string {
-  return Buffer.from(JSON.stringify({ at: new Date(row.lastActivityAt).toISOString(), id: row.id })).toString(
-    'base64url',
-  );
-}
-
-function decodeCursor(cursor: string): { at: Date; id: number } {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-    const at = new Date(String(v.at));
-    if (typeof v.at === 'string' && !Number.isNaN(at.getTime()) && Number.isInteger(v.id) && (v.id as number) > 0) {
-      return { at, id: v.id as number };
-    }
-  } catch {
-    // falls through to the 400 below
-  }
-  throw ValidationFailed('The cursor is invalid', [{ path: 'query.cursor', message: 'invalid cursor' }]);
-}
+/** Rooms page over (lastActivityAt, id), newest activity first. */
+const roomCursor = Joi.object({ at: cursorDate, id: cursorId });
 
 export class ChatService {
   private realtime: ChatRealtime | null = null;
@@ -271,12 +256,13 @@ export class ChatService {
     userId: number,
     page: { limit: number; cursor?: string },
   ): Promise<{ items: ChatRoom[]; nextCursor: string | null }> {
-    const after = page.cursor ? decodeCursor(page.cursor) : null;
+    const after = page.cursor ? decodeCursor<{ at: Date; id: number }>(page.cursor, roomCursor) : null;
     const rows = await this.deps.repo.listMemberRooms(userId, page.limit + 1, after);
-    const more = rows.length > page.limit;
-    const pageRows = rows.slice(0, page.limit);
-    const items = await this.present(userId, pageRows);
-    return { items, nextCursor: more ? encodeCursor(pageRows[pageRows.length - 1]) : null };
+    const { items, nextCursor } = paginate(rows, page.limit, (last) => ({
+      at: new Date(last.lastActivityAt).toISOString(),
+      id: last.id,
+    }));
+    return { items: await this.present(userId, items), nextCursor };
   }
 
   async getRoom(userId: number, roomId: number): Promise<ChatRoom> {
@@ -320,9 +306,9 @@ export class ChatService {
   ): Promise<{ items: ChatMessage[]; nextCursor: string | null }> {
     await this.accessRoom(userId, roomId, false);
     const rows = await this.deps.repo.history(roomId, page, page.limit + 1);
-    const items = rows.slice(0, page.limit).map(toMessage);
-    const more = rows.length > page.limit;
-    return { items, nextCursor: more ? String(items[items.length - 1].id) : null };
+    // The contract makes this cursor the message id, passed back as the same before/after parameter.
+    const { items, nextCursor } = paginate(rows, page.limit, (last) => last.id, String);
+    return { items: items.map(toMessage), nextCursor };
   }
 
   /**

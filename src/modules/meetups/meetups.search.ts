@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { decodeCursor, encodeCursor } from '../../http/cursor';
+import { cursorDate, decodeCursor, encodeCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import { pageByKey } from '../../infra/geo-sorted';
@@ -38,8 +38,6 @@ const distanceCursor = Joi.object({
   // Accepted for cursors issued before the disk-growing search; unused.
   n: Joi.number().integer().min(0).max(10_000_000).optional(),
 });
-/** A cursor is client input: its date must stay within what DATETIME can compare (no driver error). */
-export const cursorDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
 const startCursor = Joi.object({
   s: Joi.valid('startsAt').required(),
   t: cursorDate.required(),

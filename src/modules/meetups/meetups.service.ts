@@ -11,8 +11,8 @@ import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
 import type { MeetupBase, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
 import { hostRatingOf, sizesOf, tagsOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
-import { MeetupSearch, cursorDate, type NearbyPage, type NearbyQuery } from './meetups.search';
-import { decodeCursor, encodeCursor } from '../../http/cursor';
+import { MeetupSearch, type NearbyPage, type NearbyQuery } from './meetups.search';
+import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
 import { DEFAULT_DURATION_MS, MAX_AHEAD_MS, MAX_DURATION_MS, type PetSize } from './meetups.schemas';
 import type { LiveLocations } from './meetups.live';
 
@@ -63,7 +63,7 @@ export interface MeetupsDeps {
   live?: LiveLocations;
 }
 
-const mineCursor = Joi.object({ t: cursorDate.required(), i: Joi.number().integer().min(1).required() });
+const mineCursor = Joi.object({ t: cursorDate, i: cursorId });
 
 const ms = (d: Date | string) => new Date(d).getTime();
 
@@ -303,12 +303,11 @@ export class MeetupsService {
       after: cur ? { at: cur.t, id: cur.i } : null,
       limit: q.limit + 1,
     });
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((r) => toMeetup(r)),
-      nextCursor: rows.length > q.limit ? encodeCursor({ t: new Date(last.startsAt).toISOString(), i: last.id }) : null,
-    };
+    const { items, nextCursor } = paginate(rows, q.limit, (last) => ({
+      t: new Date(last.startsAt).toISOString(),
+      i: last.id,
+    }));
+    return { items: items.map((r) => toMeetup(r)), nextCursor };
   }
 
   // --- after the start ---------------------------------------------------------------------------

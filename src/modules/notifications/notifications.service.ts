@@ -4,7 +4,8 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
-import { NotFound, ValidationFailed } from '../../errors';
+import { NotFound } from '../../errors';
+import { decodeIdCursor, paginate } from '../../http/cursor';
 import { TOPIC_MAIL } from '../auth/auth.service';
 import type { UsersService } from '../users/users.service';
 // eslint-disable-next-line no-restricted-imports -- boundary fixed in the following commits
@@ -55,17 +56,6 @@ function clean(s: string, max: number, keepNewlines: boolean): string {
   // By code point, as MySQL counts them: never cut an emoji in half.
   const chars = Array.from(out);
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : out;
-}
-
-const encodeCursor = (id: number) => Buffer.from(JSON.stringify({ id })).toString('base64url');
-function decodeCursor(cursor: string): number {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Number.isInteger(v?.id) && v.id > 0) return v.id;
-  } catch {
-    // fall through
-  }
-  throw ValidationFailed('Invalid cursor', [{ path: 'query.cursor', message: 'invalid cursor' }]);
 }
 
 /** A feature's input checked and cleaned (a bad one is a programming error: it throws). */
@@ -227,10 +217,9 @@ export class NotificationsService {
   // --- the recipient's side ------------------------------------------------------------------
 
   async list(userId: number, q: { unread: boolean; limit: number; cursor?: string }) {
-    const beforeId = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+    const beforeId = decodeIdCursor(q.cursor);
     const rows = await this.repo.list(userId, { unread: q.unread, beforeId, limit: q.limit + 1 });
-    const items = rows.slice(0, q.limit);
-    return { items, nextCursor: rows.length > q.limit ? encodeCursor(items[items.length - 1].id) : null };
+    return paginate(rows, q.limit, (last) => ({ id: last.id }));
   }
 
   unreadCount(userId: number): Promise<number> {

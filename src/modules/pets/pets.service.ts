@@ -3,6 +3,7 @@ import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, NotFound, Unauthenticated, ValidationFailed } from '../../errors';
+import { decodeIdCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { MediaService } from '../media/media.service';
 import { PetsRepository, type PetFields, type PetRow } from './pets.repository';
@@ -10,24 +11,6 @@ import { toPet, type Pet } from './pets.presenter';
 import { MAX_PETS_PER_OWNER } from './pets.schemas';
 
 type PetInput = { [K in keyof PetFields]?: PetFields[K] | '' };
-
-/** Cursors are opaque to clients: base64url JSON of the last id of the page. */
-export function encodeCursor(id: number): string {
-  return Buffer.from(JSON.stringify({ id })).toString('base64url');
-}
-
-export function decodeCursor(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
-    if (Number.isInteger(value?.id) && (value.id as number) > 0) return value.id as number;
-  } catch {
-    // fall through to the 400 below
-  }
-  throw ValidationFailed('Invalid request: query.cursor is not a cursor this API issued', [
-    { path: 'query.cursor', message: 'cursor is invalid' },
-  ]);
-}
 
 /** Today's calendar day in the service time zone (`en-CA` formats as YYYY-MM-DD). */
 function today(clock: Clock, timeZone: string): string {
@@ -51,12 +34,9 @@ export class PetsService {
     ownerId: number,
     q: { limit: number; cursor?: string },
   ): Promise<{ items: Pet[]; nextCursor: string | null }> {
-    const rows = await this.pets.listOwned(ownerId, decodeCursor(q.cursor), q.limit);
-    const page = rows.slice(0, q.limit);
-    return {
-      items: page.map(toPet),
-      nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1].id) : null,
-    };
+    const rows = await this.pets.listOwned(ownerId, decodeIdCursor(q.cursor) ?? 0, q.limit);
+    const { items, nextCursor } = paginate(rows, q.limit, (last) => ({ id: last.id }));
+    return { items: items.map(toPet), nextCursor };
   }
 
   async get(ownerId: number, id: number): Promise<Pet> {

@@ -6,7 +6,7 @@ import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
-import { invalidCursor } from '../../http/cursor';
+import { decodeIdCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { PetsService } from '../pets/pets.service';
 import type { Pet } from '../pets/pets.presenter';
@@ -241,16 +241,10 @@ export class ReservationsService {
     userId: number,
     q: { role?: 'owner' | 'sitter'; status?: ReservationStatus; limit: number; cursor?: string },
   ) {
-    const beforeId = q.cursor ? Number(q.cursor) : undefined;
-    if (beforeId !== undefined && !(Number.isSafeInteger(beforeId) && beforeId > 0)) {
-      throw invalidCursor();
-    }
+    const beforeId = decodeIdCursor(q.cursor);
     const rows = await this.d.repo.list(userId, { role: q.role, status: q.status, beforeId, limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
-    return {
-      items: await presentReservations(page, this.d.users),
-      nextCursor: rows.length > q.limit ? String(page[page.length - 1].id) : null,
-    };
+    const { items, nextCursor } = paginate(rows, q.limit, (last) => ({ id: last.id }));
+    return { items: await presentReservations(items, this.d.users), nextCursor };
   }
 
   /** Strangers get 404 (ids cannot be probed); the two parties get their role. */

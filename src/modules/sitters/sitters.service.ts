@@ -19,7 +19,7 @@ import {
 } from './sitters.repository';
 import { toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
-import { decodeCursor, encodeCursor } from '../../http/cursor';
+import { cursorId, decodeCursor, paginate } from '../../http/cursor';
 import type { PetSize, Service } from './sitters.schemas';
 import { dayIn } from './sitters.days';
 
@@ -57,7 +57,7 @@ export interface ReviewView {
   createdAt: string;
 }
 
-const reviewCursor = Joi.object({ i: Joi.number().integer().min(1).required() });
+const reviewCursor = Joi.object({ i: cursorId });
 
 /** A tombstone for reviews whose author deleted the account: the review stays readable. */
 const deletedAuthor = (id: number): PublicUser => ({
@@ -223,17 +223,17 @@ export class SittersService {
     if (!(await this.repo.findPublic(sitterId))) throw NotFound('Sitter');
     const before = cursor ? decodeCursor<{ i: number }>(cursor, reviewCursor).i : null;
     const rows = await this.repo.listReviews(sitterId, before, limit + 1);
-    const page = rows.slice(0, limit);
-    const authors = await this.users.publicUsers(page.map((r) => r.authorId));
+    const { items, nextCursor } = paginate(rows, limit, (last) => ({ i: last.id }));
+    const authors = await this.users.publicUsers(items.map((r) => r.authorId));
     return {
-      items: page.map((r) => ({
+      items: items.map((r) => ({
         id: r.id,
         rating: Number(r.rating),
         comment: r.comment,
         author: authors.get(r.authorId) ?? deletedAuthor(r.authorId),
         createdAt: new Date(r.createdAt).toISOString(),
       })),
-      nextCursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1].id }) : null,
+      nextCursor,
     };
   }
 
