@@ -7,9 +7,7 @@ import { templates } from '../../infra/mail/templates';
 import { NotFound } from '../../errors';
 import { decodeIdCursor, paginate } from '../../http/cursor';
 import { TOPIC_MAIL } from '../auth/auth.service';
-import type { UsersService } from '../users/users.service';
-// eslint-disable-next-line no-restricted-imports -- boundary fixed in the following commits
-import type { UserRow } from '../users/users.repository';
+import type { User, UsersService } from '../users/users.service';
 import { NotificationsRepository, type Notification, type StoredNotification } from './notifications.repository';
 import {
   BODY_MAX,
@@ -181,7 +179,7 @@ export class NotificationsService {
 
   private async mailInTx(
     t: Transaction,
-    user: UserRow,
+    user: User,
     type: NotificationType,
     title: string,
     body: string,

@@ -10,9 +10,7 @@ import { decodeIdCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { PetsService } from '../pets/pets.service';
 import type { Pet } from '../pets/pets.presenter';
-import type { SittersService } from '../sitters/sitters.service';
-// eslint-disable-next-line no-restricted-imports -- boundary fixed in the following commits
-import type { SitterRow } from '../sitters/sitters.repository';
+import type { BookableSitter, SittersService } from '../sitters/sitters.service';
 import { addDays, dayIn, daysBetween } from '../sitters/sitters.days';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService } from '../notifications/notifications.service';
@@ -158,11 +156,11 @@ export class ReservationsService {
     const pets = await this.d.pets.findOwnedPets(ownerId, input.petIds, t);
     const sitter = await this.d.sitters.lockForBooking(input.sitterId, t);
     if (!sitter) throw NotFound('Sitter');
-    if (!Number(sitter.active)) throw Conflict('This sitter is not taking reservations');
+    if (!sitter.active) throw Conflict('This sitter is not taking reservations');
     if (sitter.userId === ownerId) throw Conflict('You cannot book yourself');
-    const unitPrice = this.d.sitters.priceOf(sitter, input.service);
+    const unitPrice = sitter.prices[input.service];
     if (unitPrice === null) throw Conflict(`This sitter does not offer ${input.service}`);
-    const refused = pets.filter((p) => !this.d.sitters.accepts(sitter, p.size));
+    const refused = pets.filter((p) => !sitter.accepts[p.size]);
     if (refused.length)
       throw Conflict(`This sitter does not take ${refused[0].size} pets (${refused.map((p) => p.name).join(', ')})`);
     if (pets.length > sitter.maxPets) throw Conflict(`This sitter takes at most ${sitter.maxPets} pet(s) at a time`);
@@ -220,7 +218,7 @@ export class ReservationsService {
   }
 
   /** Capacity: pets already accepted on each day + these pets must fit `maxPets` (caller holds the sitter lock). */
-  private async requireRoom(sitter: SitterRow, start: string, end: string, pets: number, t: Transaction) {
+  private async requireRoom(sitter: BookableSitter, start: string, end: string, pets: number, t: Transaction) {
     const load = await this.d.repo.bookedLoad(sitter.id, start, end, t);
     const full = [...load.entries()]
       .filter(([, booked]) => booked + pets > sitter.maxPets)
@@ -270,7 +268,7 @@ export class ReservationsService {
       switch (action) {
         case 'accept':
           this.requireStatus(r, ['requested'], action);
-          if (!sitter || !Number(sitter.active)) throw Conflict('Reactivate your sitter profile before accepting');
+          if (!sitter || !sitter.active) throw Conflict('Reactivate your sitter profile before accepting');
           await this.requireRoom(sitter, r.startDate, r.endDate, r.petCount, t);
           await this.d.repo.transition(r.id, ['requested'], 'accepted', now, t);
           await this.d.repo.addLoad(r.sitterId, daysOf(r.startDate, r.endDate), r.petCount, t);

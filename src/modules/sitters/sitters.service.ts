@@ -20,7 +20,7 @@ import {
 import { toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
 import { cursorId, decodeCursor, paginate } from '../../http/cursor';
-import type { PetSize, Service } from './sitters.schemas';
+import { SERVICES, type PetSize, type Service } from './sitters.schemas';
 import { dayIn } from './sitters.days';
 
 /** Outbox topic: a sitter's location or activity changed; the payload is its new state and version. */
@@ -67,6 +67,32 @@ const deletedAuthor = (id: number): PublicUser => ({
   avatarUrl: null,
   isSitter: false,
 });
+
+/** What booking needs to know of a sitter, as plain values (the row stays in this module). */
+export interface BookableSitter {
+  id: number;
+  userId: number;
+  active: boolean;
+  maxPets: number;
+  /** Per service; null when the sitter does not offer it. */
+  prices: Record<Service, number | null>;
+  accepts: Record<PetSize, boolean>;
+}
+
+const toBookable = (row: SitterRow): BookableSitter => {
+  const price = (s: Service) => row[PRICE_COLUMN[s] as keyof SitterRow];
+  const accepts = (z: PetSize) => Boolean(Number(row[SIZE_COLUMN[z] as keyof SitterRow]));
+  return {
+    id: row.id,
+    userId: row.userId,
+    active: Boolean(Number(row.active)),
+    maxPets: row.maxPets,
+    prices: Object.fromEntries(
+      SERVICES.map((s) => [s, price(s) === null ? null : Number(price(s))]),
+    ) as BookableSitter['prices'],
+    accepts: { small: accepts('small'), medium: accepts('medium'), large: accepts('large') },
+  };
+};
 
 export class SittersService {
   readonly search: SitterSearch;
@@ -243,27 +269,13 @@ export class SittersService {
 
   // --- for other modules (reservations) ----------------------------------------------------------
 
-  /** An active sitter with a live account, optionally locked in the caller's transaction. */
-  findActive(sitterId: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
-    return this.repo.findPublic(sitterId, t, lock);
-  }
-
   /**
-   * The sitter row whatever its state, locked in the caller's transaction: reservations serialize
+   * The sitter whatever its state, locked in the caller's transaction: reservations serialize
    * every booking change of one sitter on this lock (capacity cannot be checked-then-written twice).
    */
-  lockForBooking(sitterId: number, t: Transaction): Promise<SitterRow | null> {
-    return this.repo.findAny(sitterId, t, true);
-  }
-
-  /** The sitter's price for a service, or null when it is not offered. */
-  priceOf(row: SitterRow, service: Service): number | null {
-    const p = row[PRICE_COLUMN[service] as keyof SitterRow];
-    return p === null ? null : Number(p);
-  }
-
-  accepts(row: SitterRow, size: PetSize): boolean {
-    return Boolean(Number(row[SIZE_COLUMN[size] as keyof SitterRow]));
+  async lockForBooking(sitterId: number, t: Transaction): Promise<BookableSitter | null> {
+    const row = await this.repo.findAny(sitterId, t, true);
+    return row && toBookable(row);
   }
 
   /** Unavailable days of a sitter within `from..to` (inclusive), for booking checks. */

@@ -6,6 +6,12 @@ import { Conflict, NotFound, Unauthenticated } from '../../errors';
 import { UsersRepository, type UserRow } from './users.repository';
 import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './users.presenter';
 
+/**
+ * An account as other modules receive it from this service. Other modules name this type, never the
+ * repository's, so the table's shape can change behind the service.
+ */
+export type User = UserRow;
+// Kept for code written against the row name; new code names `User`.
 export type { UserRow };
 
 /** Revokes every login of a user inside the caller's transaction; returns a commit hook. */
