@@ -220,7 +220,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.use(
     cors({
       origin: config.corsOrigins.length ? config.corsOrigins : false,
-      exposedHeaders: ['X-Request-Id', 'Retry-After'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'WWW-Authenticate'],
     }),
   );
   app.use(express.json({ limit: '1mb' }));

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { Unauthenticated } from '../errors';
+import { AppError } from '../errors';
 
 /** The caller, as established from a verified, unrevoked access token. */
 export interface AuthUser {
@@ -22,7 +22,11 @@ export function bearerToken(header: string | undefined): string | null {
 export function authenticate(verify: VerifyAccessToken): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req.get('authorization'));
-    if (!token) throw Unauthenticated();
+    // RFC 6750: no credentials → a bare challenge (no error code); a refused token says why in its own 401.
+    if (!token)
+      throw new AppError('UNAUTHENTICATED', 'A valid access token is required', undefined, {
+        'WWW-Authenticate': 'Bearer realm="pawmate"',
+      });
     res.locals.user = await verify(token);
     next();
   };

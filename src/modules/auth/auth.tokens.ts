@@ -2,11 +2,22 @@ import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } 
 import jwt from 'jsonwebtoken';
 import type { Redis } from '../../infra/redis';
 import type { Clock } from '../../infra/clock';
-import { Unauthenticated } from '../../errors';
+import { AppError } from '../../errors';
 import type { AuthUser } from '../../http/auth';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export const opaqueToken = () => randomBytes(32).toString('base64url');
+
+/** `error_description`s of a refused access token (RFC 6750); only "expired" is worth a refresh. */
+export const TOKEN_EXPIRED = 'The access token expired';
+export const TOKEN_INVALID = 'The access token is invalid';
+export const TOKEN_REVOKED = 'The access token has been revoked';
+
+/** 401 with `WWW-Authenticate: Bearer error="invalid_token", error_description="…"`. */
+const invalidToken = (description: string) =>
+  new AppError('UNAUTHENTICATED', description, undefined, {
+    'WWW-Authenticate': `Bearer realm="pawmate", error="invalid_token", error_description="${description}"`,
+  });
 
 interface AccessClaims {
   sub: string;
@@ -55,15 +66,17 @@ export class AccessTokens {
         clockTimestamp: Math.floor(this.clock.now().getTime() / 1000),
         ignoreExpiration: ignoreExpiry,
       }) as unknown as AccessClaims;
-    } catch {
-      throw Unauthenticated('The access token is invalid or expired');
+    } catch (err) {
+      // Only a token with a good signature gets as far as its expiry check: "expired" is never a
+      // verdict on a forged one, and it tells the client that refreshing will help.
+      throw invalidToken(err instanceof jwt.TokenExpiredError ? TOKEN_EXPIRED : TOKEN_INVALID);
     }
     const userId = Number(claims.sub);
     if (!Number.isInteger(userId) || !Number.isInteger(claims.sid) || typeof claims.jti !== 'string') {
-      throw Unauthenticated('The access token is invalid or expired');
+      throw invalidToken(TOKEN_INVALID);
     }
     const [sessionRevoked, jtiRevoked] = await this.redis.mget(this.sessionKey(claims.sid), this.jtiKey(claims.jti));
-    if (sessionRevoked || jtiRevoked) throw Unauthenticated('The access token has been revoked');
+    if (sessionRevoked || jtiRevoked) throw invalidToken(TOKEN_REVOKED);
     return { id: userId, sessionId: claims.sid, jti: claims.jti, exp: claims.exp };
   }
 

@@ -56,6 +56,36 @@ describe('GET /users/me', () => {
     const expired = jwt.sign({ ...claims, iat: claims.iat - 3600, exp: claims.iat - 60 }, ctx.config.jwtSecret);
     await api.http.get('/api/v1/users/me').set(bearer(expired)).expect(401);
   });
+
+  it('tells an expired token (refresh and retry) from an invalid or revoked one (log in again)', async () => {
+    const s = await signup(api);
+    const jwt = await import('jsonwebtoken');
+    const claims = JSON.parse(Buffer.from(s.accessToken.split('.')[1], 'base64url').toString());
+    const challenge = async (token?: string) => {
+      const req = api.http.get('/api/v1/users/me');
+      if (token) req.set(bearer(token));
+      const res = await req.expect(401);
+      return { header: res.headers['www-authenticate'] as string | undefined, detail: res.body.detail as string };
+    };
+    const expired = await challenge(
+      jwt.sign({ ...claims, iat: claims.iat - 3600, exp: claims.iat - 60 }, ctx.config.jwtSecret),
+    );
+    expect(expired.header).toBe(
+      'Bearer realm="pawmate", error="invalid_token", error_description="The access token expired"',
+    );
+    expect(expired.detail).toBe('The access token expired');
+    // An expired token with a forged signature is invalid, not expired: "expired" promises a refresh helps.
+    const forged = await challenge(
+      jwt.sign({ ...claims, iat: claims.iat - 3600, exp: claims.iat - 60 }, 'another-secret-another-secret-123456'),
+    );
+    expect(forged.header).toContain('error_description="The access token is invalid"');
+    expect((await challenge('not.a.jwt')).header).toContain('error_description="The access token is invalid"');
+    expect((await challenge()).header).toBe('Bearer realm="pawmate"');
+    await api.http.post('/api/v1/auth/logout').set(bearer(s.accessToken)).send({}).expect(204);
+    expect((await challenge(s.accessToken)).header).toContain(
+      'error="invalid_token", error_description="The access token has been revoked"',
+    );
+  });
 });
 
 describe('PATCH /users/me', () => {
