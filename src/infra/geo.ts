@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from './redis';
+import { luaScript, type Redis } from './redis';
 
 /**
  * A Redis GEO index of one kind of thing (`sitters`, later `meetups`) under `${prefix}geo:<kind>`.
@@ -63,6 +63,8 @@ export type GeoSource = (
 ) => Promise<number>;
 
 const MARKER_TTL_SEC = 120;
+
+type Script = ReturnType<typeof luaScript>;
 
 const UPSERT = `
 local n = #ARGV - 1
@@ -154,6 +156,9 @@ export class GeoIndex {
   /** Last applied version per id. */
   readonly versionsKey: string;
 
+  /** The scripts, registered once on the client and run by SHA (see luaScript). */
+  private readonly lua: Record<'apply' | 'upsert' | 'remove' | 'rebuildAdd' | 'refresh' | 'swap' | 'abort', Script>;
+
   constructor(
     private readonly redis: Redis,
     prefix: string,
@@ -162,6 +167,15 @@ export class GeoIndex {
     this.key = `${prefix}geo:${kind}`;
     this.markerKey = `${this.key}:rebuilding`;
     this.versionsKey = `${this.key}:versions`;
+    this.lua = {
+      apply: luaScript(redis, 'geoApply', 3, APPLY),
+      upsert: luaScript(redis, 'geoUpsert', 2, UPSERT),
+      remove: luaScript(redis, 'geoRemove', 2, REMOVE),
+      rebuildAdd: luaScript(redis, 'geoRebuildAdd', 1, REBUILD_ADD),
+      refresh: luaScript(redis, 'geoRebuildRefresh', 1, REFRESH),
+      swap: luaScript(redis, 'geoRebuildSwap', 2, SWAP),
+      abort: luaScript(redis, 'geoRebuildAbort', 1, ABORT),
+    };
   }
 
   /** Applies versioned changes (idempotent, order-safe); also into a running rebuild's key. */
@@ -172,7 +186,7 @@ export class GeoIndex {
       if (c.point) checkRange(c.point, `${this.kind} ${c.id}`);
       args.push(String(c.id), c.version, c.point ? c.point.lng : '', c.point ? c.point.lat : '');
     }
-    return Number(await this.redis.eval(APPLY, 3, this.key, this.markerKey, this.versionsKey, ...args));
+    return Number(await this.lua.apply(this.key, this.markerKey, this.versionsKey, ...args));
   }
 
   /** Adds or moves items without a version (tools, tests); also into a running rebuild's key. */
@@ -183,13 +197,13 @@ export class GeoIndex {
       checkRange(p, `${this.kind} ${p.id}`);
       args.push(p.lng, p.lat, String(p.id));
     }
-    await this.redis.eval(UPSERT, 2, this.key, this.markerKey, ...args, MARKER_TTL_SEC);
+    await this.lua.upsert(this.key, this.markerKey, ...args, MARKER_TTL_SEC);
   }
 
   /** Removes items without a version (tools, tests); also from a running rebuild's key. */
   async remove(ids: number[]): Promise<void> {
     if (!ids.length) return;
-    await this.redis.eval(REMOVE, 2, this.key, this.markerKey, ...ids.map(String));
+    await this.lua.remove(this.key, this.markerKey, ...ids.map(String));
   }
 
   /**
@@ -294,20 +308,20 @@ export class GeoIndex {
             checkRange(p, `${this.kind} ${p.id}`);
             args.push(String(p.id), p.version ?? 0, p.lng, p.lat);
           }
-          written += Number(await this.redis.eval(REBUILD_ADD, 1, this.versionsKey, ...args));
+          written += Number(await this.lua.rebuildAdd(this.versionsKey, ...args));
         });
         count += written;
-        const alive = await this.redis.eval(REFRESH, 1, this.markerKey, tempKey, MARKER_TTL_SEC);
+        const alive = await this.lua.refresh(this.markerKey, tempKey, MARKER_TTL_SEC);
         if (alive !== 1) throw new Error(`the rebuild marker of ${this.key} expired; writes may have been missed`);
         options.onProgress?.({ done: count, total: options.total ?? null });
         if (!lastId) break;
         afterId = lastId;
       }
-      const swapped = await this.redis.eval(SWAP, 2, this.key, this.markerKey, tempKey);
+      const swapped = await this.lua.swap(this.key, this.markerKey, tempKey);
       if (swapped !== 1) throw new Error(`the rebuild marker of ${this.key} expired before the swap`);
       return { count, tempKey };
     } catch (err) {
-      await this.redis.eval(ABORT, 1, this.markerKey, tempKey).catch(() => undefined);
+      await this.lua.abort(this.markerKey, tempKey).catch(() => undefined);
       throw err;
     }
   }

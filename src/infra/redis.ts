@@ -37,3 +37,26 @@ export function channelNamespace(redisUrl: string, redisPrefix: string): string 
   const index = Number(new URL(redisUrl).pathname.replace(/^\//, '') || 0);
   return `${redisPrefix}db${Number.isInteger(index) ? index : 0}:`;
 }
+
+const defined = new WeakMap<Redis, Set<string>>();
+
+/**
+ * A Lua script registered once per client (ioredis `defineCommand`): the first call on a connection
+ * loads it with EVAL, every later one sends only its SHA (EVALSHA), and a Redis that forgot it
+ * (restart, SCRIPT FLUSH) gets it again on NOSCRIPT. `name` must be unique per script in the app.
+ */
+export function luaScript(
+  redis: Redis,
+  name: string,
+  numberOfKeys: number,
+  lua: string,
+): (...keysThenArgs: Array<string | number>) => Promise<unknown> {
+  let names = defined.get(redis);
+  if (!names) defined.set(redis, (names = new Set()));
+  if (!names.has(name)) {
+    redis.defineCommand(name, { numberOfKeys, lua });
+    names.add(name);
+  }
+  const command = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name];
+  return (...args) => command.apply(redis, args);
+}
