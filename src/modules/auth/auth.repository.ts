@@ -60,6 +60,16 @@ export class AuthRepository {
     return rows[0] ?? null;
   }
 
+  /** The token of a login spent most recently (the "immediately previous" one of the refresh grace). */
+  async lastUsedRefreshTokenId(sessionId: number, t: Transaction): Promise<number | null> {
+    const rows = await this.sequelize.query<{ id: number }>(
+      `SELECT id FROM refresh_tokens WHERE sessionId = ? AND usedAt IS NOT NULL
+        ORDER BY usedAt DESC, id DESC LIMIT 1`,
+      { replacements: [sessionId], transaction: t, type: QueryTypes.SELECT },
+    );
+    return rows[0]?.id ?? null;
+  }
+
   async markRefreshTokenUsed(id: number, now: Date, t: Transaction): Promise<void> {
     await this.sequelize.query('UPDATE refresh_tokens SET usedAt = ?, updatedAt = ? WHERE id = ?', {
       replacements: [now, now, id],

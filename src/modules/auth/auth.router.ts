@@ -38,7 +38,7 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
       tag,
       before,
       body: s.refreshBody,
-      summary: 'Rotate the refresh token; a spent one revokes the whole login',
+      summary: 'Rotate the refresh token; a spent one revokes the whole login (10 s grace for the one spent last)',
       responses: { 200: { description: 'New token pair', schema: s.tokenPairSchema } },
       handler: async ({ body }) => ({ status: 200, body: await auth.refresh(body.refreshToken) }),
     }),

@@ -11,7 +11,7 @@ import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
 import type { AuthUser } from '../../http/auth';
 import type { UsersService } from '../users/users.service';
 import { toSelfUser } from '../users/users.presenter';
-import { AuthRepository, type EmailTokenPurpose } from './auth.repository';
+import { AuthRepository, type EmailTokenPurpose, type RefreshTokenRow } from './auth.repository';
 import { AccessTokens, opaqueToken, sha256 } from './auth.tokens';
 import { LinkSealer, TOPIC_LINK_MAIL, type LinkMailJob } from './auth.links';
 
@@ -20,6 +20,8 @@ export const TOPIC_LOGINS_REVOKED = 'auth.logins-revoked';
 
 const VERIFY_TTL_MS = 24 * 3600 * 1000;
 const RESET_TTL_MS = 3600 * 1000;
+/** How long the token spent last in a login may be presented again without counting as theft. */
+export const REFRESH_REUSE_GRACE_MS = 10_000;
 
 export interface TokenPair {
   accessToken: string;
@@ -122,13 +124,18 @@ export class AuthService {
 
   /**
    * Rotation: the presented token is spent and a new one issued in the same login. Presenting a spent
-   * token means it leaked (or a client raced itself): the whole login is revoked and the answer is 401.
+   * token means it leaked: the whole login is revoked and the answer is 401 — except within
+   * REFRESH_REUSE_GRACE_MS of its use, for the token spent last in that login: two tabs that refresh
+   * with the same token at once both get a pair (the large identity providers allow the same).
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const now = this.clock.now();
     const outcome = await inTransaction(this.sequelize, async (t) => {
       const row = await this.repo.lockRefreshToken(sha256(refreshToken), t);
       if (!row || row.sessionRevokedAt) return { kind: 'invalid' as const };
+      if (row.usedAt && (await this.withinReuseGrace(row, now, t))) {
+        return { kind: 'ok' as const, pair: await this.issuePair(row.userId, row.sessionId, t) };
+      }
       if (row.usedAt) {
         await this.repo.revokeSession(row.sessionId, 'refresh_reuse', now, t);
         await this.recordRevocation([row.sessionId], row.userId, t);
@@ -144,6 +151,12 @@ export class AuthService {
       await this.applyRevocation([outcome.sessionId]);
     }
     throw Unauthenticated('The refresh token is invalid, expired or already used');
+  }
+
+  private async withinReuseGrace(row: RefreshTokenRow, now: Date, t: Transaction): Promise<boolean> {
+    if (!row.usedAt || now.getTime() - new Date(row.usedAt).getTime() > REFRESH_REUSE_GRACE_MS) return false;
+    if (new Date(row.expiresAt) <= now) return false;
+    return (await this.repo.lastUsedRefreshTokenId(row.sessionId, t)) === row.id;
   }
 
   /** Ends the caller's login (access + refresh family); a given refresh token of the same user ends too. */

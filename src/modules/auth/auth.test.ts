@@ -130,23 +130,16 @@ describe('refresh rotation', () => {
     const s = await signup(api);
     const other = await api.http.post('/api/v1/auth/login').send({ email: s.email, password: PASSWORD }).expect(200);
     const r1 = await api.http.post('/api/v1/auth/refresh').send({ refreshToken: s.refreshToken }).expect(200);
+    const r2 = await api.http.post('/api/v1/auth/refresh').send({ refreshToken: r1.body.refreshToken }).expect(200);
 
+    // Not the token spent last (that one has a few seconds' grace, see auth.refresh.test.ts): theft.
     await api.http.post('/api/v1/auth/refresh').send({ refreshToken: s.refreshToken }).expect(401);
 
     await api.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(401);
-    await api.http.get('/api/v1/users/me').set(bearer(r1.body.accessToken)).expect(401);
-    await api.http.post('/api/v1/auth/refresh').send({ refreshToken: r1.body.refreshToken }).expect(401);
+    await api.http.get('/api/v1/users/me').set(bearer(r2.body.accessToken)).expect(401);
+    await api.http.post('/api/v1/auth/refresh').send({ refreshToken: r2.body.refreshToken }).expect(401);
     // Another login of the same user is untouched.
     await api.http.get('/api/v1/users/me').set(bearer(other.body.accessToken)).expect(200);
-  });
-
-  it('lets only one of two concurrent refreshes with the same token win', async () => {
-    const s = await signup(api);
-    const results = await Promise.all(
-      [0, 1].map(() => api.http.post('/api/v1/auth/refresh').send({ refreshToken: s.refreshToken })),
-    );
-    const codes = results.map((r) => r.status).sort();
-    expect(codes).toEqual([200, 401]);
   });
 
   it('refuses an unknown refresh token', async () => {
