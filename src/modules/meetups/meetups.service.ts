@@ -131,43 +131,42 @@ export class MeetupsService {
    */
   async update(userId: number, id: number, changes: UpdateInput): Promise<Meetup> {
     const result = await inTransaction(this.d.sequelize, async (t) => {
-      const m = await this.d.repo.lockRow(id, t);
-      await this.requireHost(m, userId, t, 'edit');
+      const m = await this.requireHost(await this.d.repo.lockRow(id, t), userId, t, 'edit');
       const now = this.d.clock.now();
-      this.requireOpen(m!, now, 'edited');
-      const startsAt = changes.startsAt ?? new Date(m!.startsAt);
+      this.requireOpen(m, now, 'edited');
+      const startsAt = changes.startsAt ?? new Date(m.startsAt);
       // A new start without a new end keeps the meetup's length.
       const endsAt =
         changes.endsAt ??
-        (changes.startsAt ? new Date(ms(startsAt) + ms(m!.endsAt) - ms(m!.startsAt)) : new Date(m!.endsAt));
+        (changes.startsAt ? new Date(ms(startsAt) + ms(m.endsAt) - ms(m.startsAt)) : new Date(m.endsAt));
       this.checkTimes(startsAt, endsAt, now, {
         startsAt: changes.startsAt !== undefined,
         endsAt: changes.endsAt !== undefined,
       });
-      const capacity = changes.capacity ?? Number(m!.capacity);
-      if (capacity < Number(m!.participantCount)) {
-        throw Conflict(`The capacity cannot be below the ${m!.participantCount} participants who already joined`);
+      const capacity = changes.capacity ?? Number(m.capacity);
+      if (capacity < Number(m.participantCount)) {
+        throw Conflict(`The capacity cannot be below the ${m.participantCount} participants who already joined`);
       }
       const data: MeetupWrite = {
-        title: changes.title ?? m!.title,
-        description: changes.description ?? m!.description,
-        lat: changes.location?.lat ?? Number(m!.lat),
-        lng: changes.location?.lng ?? Number(m!.lng),
-        address: changes.address ?? m!.address,
+        title: changes.title ?? m.title,
+        description: changes.description ?? m.description,
+        lat: changes.location?.lat ?? Number(m.lat),
+        lng: changes.location?.lng ?? Number(m.lng),
+        address: changes.address ?? m.address,
         startsAt,
         endsAt,
         capacity,
-        tags: changes.tags ?? tagsOf(m!),
-        petSizes: changes.petSizes ?? sizesOf(m!),
+        tags: changes.tags ?? tagsOf(m),
+        petSizes: changes.petSizes ?? sizesOf(m),
       };
-      const moved = data.lat !== Number(m!.lat) || data.lng !== Number(m!.lng);
-      const startMoved = ms(startsAt) !== ms(m!.startsAt);
-      const rescheduled = startMoved || ms(endsAt) !== ms(m!.endsAt);
+      const moved = data.lat !== Number(m.lat) || data.lng !== Number(m.lng);
+      const startMoved = ms(startsAt) !== ms(m.startsAt);
+      const rescheduled = startMoved || ms(endsAt) !== ms(m.endsAt);
       await this.d.repo.update(id, data, { moved, rescheduled: startMoved }, now, t);
       if (changes.tags) await this.d.repo.replaceTags(id, data.tags, t);
       const change = moved ? await this.recordGeoChange(id, t) : null;
       if (rescheduled) {
-        await this.notifyParticipants(t, id, m!.hostId, {
+        await this.notifyParticipants(t, id, m.hostId, {
           type: 'meetup.reminder',
           title: `Meetup rescheduled: ${data.title}`,
           body: `Now ${startsAt.toISOString()} – ${endsAt.toISOString()}, ${data.address}`,
@@ -183,16 +182,15 @@ export class MeetupsService {
   /** Cancels (host only, before the start): participants are notified and the meetup leaves search at once. */
   async cancel(userId: number, id: number): Promise<void> {
     const change = await inTransaction(this.d.sequelize, async (t) => {
-      const m = await this.d.repo.lockRow(id, t);
-      await this.requireHost(m, userId, t, 'cancel');
-      this.requireOpen(m!, this.d.clock.now(), 'cancelled');
+      const m = await this.requireHost(await this.d.repo.lockRow(id, t), userId, t, 'cancel');
+      this.requireOpen(m, this.d.clock.now(), 'cancelled');
       await this.d.repo.cancel(id, this.d.clock.now(), t);
       const change = await this.recordGeoChange(id, t);
-      await this.notifyParticipants(t, id, m!.hostId, {
+      await this.notifyParticipants(t, id, m.hostId, {
         type: 'meetup.cancelled',
-        title: `Meetup cancelled: ${m!.title}`,
-        body: `${new Date(m!.startsAt).toISOString()}, ${m!.address}`,
-        data: { meetupId: id, chatRoomId: m!.chatRoomId },
+        title: `Meetup cancelled: ${m.title}`,
+        body: `${new Date(m.startsAt).toISOString()}, ${m.address}`,
+        data: { meetupId: id, chatRoomId: m.chatRoomId },
       });
       return change;
     });
@@ -207,7 +205,7 @@ export class MeetupsService {
   async cancelHostedForDeletedAccount(hostId: number, t: Transaction): Promise<void> {
     const now = this.d.clock.now();
     for (const id of await this.d.repo.upcomingHostedIds(hostId, now, t)) {
-      const m = (await this.d.repo.lockRow(id, t))!;
+      const m = await this.locked(id, t);
       await this.d.repo.cancel(id, now, t);
       await this.recordGeoChange(id, t);
       await this.notifyParticipants(t, id, hostId, {
@@ -234,7 +232,7 @@ export class MeetupsService {
       if (m.hostDeletedAt) throw Conflict('The host of this meetup no longer has an account');
       const now = this.d.clock.now();
       if (!(await this.d.repo.takePlace(id, now, t))) {
-        const cur = (await this.d.repo.lockRow(id, t))!;
+        const cur = await this.locked(id, t);
         if (cur.status !== 'scheduled') throw Conflict('This meetup was cancelled');
         if (ms(cur.startsAt) <= now.getTime()) throw Conflict('This meetup has already started');
         throw Conflict('This meetup is full');
@@ -250,7 +248,7 @@ export class MeetupsService {
       // We hold the row lock since the UPDATE: this is the row as this join left it, and a reminder
       // sweep either committed before us (reminderSentAt is set: we remind the late joiner here) or
       // will claim the row after our commit (and see us).
-      const cur = (await this.d.repo.lockRow(id, t))!;
+      const cur = await this.locked(id, t);
       // Inside the transaction (never a second pool connection while holding one).
       const joiner = await this.d.users.findById(userId, t);
       const inputs: NotifyInput[] = [
@@ -322,12 +320,11 @@ export class MeetupsService {
     userIds: number[],
   ): Promise<{ marked: number[]; attended: number[] }> {
     return inTransaction(this.d.sequelize, async (t) => {
-      const m = await this.d.repo.lockRow(id, t);
-      await this.requireHost(m, userId, t, 'take attendance of');
+      const m = await this.requireHost(await this.d.repo.lockRow(id, t), userId, t, 'take attendance of');
       const now = this.d.clock.now();
-      if (m!.status !== 'scheduled') throw Conflict('This meetup was cancelled');
-      if (ms(m!.startsAt) > now.getTime()) throw Conflict('Attendance can be taken once the meetup has started');
-      if (now.getTime() > ms(m!.startsAt) + FOLLOW_UP_MS)
+      if (m.status !== 'scheduled') throw Conflict('This meetup was cancelled');
+      if (ms(m.startsAt) > now.getTime()) throw Conflict('Attendance can be taken once the meetup has started');
+      if (now.getTime() > ms(m.startsAt) + FOLLOW_UP_MS)
         throw Conflict('Attendance can be taken up to 7 days after the start');
       const before = new Map((await this.d.repo.listParticipants(id, t)).map((p) => [Number(p.userId), p.attendedAt]));
       const errors: FieldError[] = [];
@@ -500,11 +497,18 @@ export class MeetupsService {
   }
 
   /** The host passes; a participant gets 403; anyone else 404 (as for a missing meetup). */
-  private async requireHost(m: MeetupBase | null, userId: number, t: Transaction, action: string): Promise<void> {
-    if (m && m.hostId === userId) return;
+  private async requireHost(m: MeetupBase | null, userId: number, t: Transaction, action: string): Promise<MeetupBase> {
+    if (m && m.hostId === userId) return m;
     if (m && (await this.d.repo.findParticipant(m.id, userId, t)))
       throw Forbidden(`Only the host can ${action} this meetup`);
     throw NotFound('Meetup');
+  }
+
+  /** The meetup row under a write lock, for code that already knows it exists (it is never deleted). */
+  private async locked(id: number, t: Transaction): Promise<MeetupBase> {
+    const m = await this.d.repo.lockRow(id, t);
+    if (!m) throw NotFound('Meetup');
+    return m;
   }
 
   private requireOpen(m: MeetupBase, now: Date, what: string): void {

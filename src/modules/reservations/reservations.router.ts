@@ -53,7 +53,11 @@ export function reservationsRoutes(reservations: ReservationsService): RouteSpec
       headers: s.createHeaders,
       summary: 'Request days with a sitter; optional Idempotency-Key header (replayed for 24 h)',
       responses: { 201: { description: 'Requested', schema: s.reservationSchema } },
-      handler: async ({ user, body, headers }) => reservations.create(user.id, body, headers['idempotency-key']),
+      // A replay answers exactly as the first request did: 201 with the same reservation.
+      handler: async ({ user, body, headers }) => {
+        const { reservation } = await reservations.create(user.id, body, headers['idempotency-key']);
+        return { status: 201, body: reservation };
+      },
     }),
     defineRoute({
       method: 'get',

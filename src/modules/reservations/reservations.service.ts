@@ -98,19 +98,19 @@ export class ReservationsService {
     userId: number,
     input: CreateInput,
     idempotencyKey?: string,
-  ): Promise<{ status: number; body: Reservation }> {
+  ): Promise<{ reservation: Reservation; replayed: boolean }> {
     if (!idempotencyKey)
       return {
-        status: 201,
-        body: await inTransaction(this.d.sequelize, (t) => this.book(userId, input, t)),
+        reservation: await inTransaction(this.d.sequelize, (t) => this.book(userId, input, t)),
+        replayed: false,
       };
 
     const hash = createHash('sha256').update(canonical(input)).digest('hex');
     for (let attempt = 0; attempt < 3; attempt++) {
       const replay = await this.replayKey(userId, idempotencyKey, hash);
-      if (replay) return replay;
+      if (replay) return { reservation: replay, replayed: true };
       try {
-        const body = await inTransaction(this.d.sequelize, async (t) => {
+        const reservation = await inTransaction(this.d.sequelize, async (t) => {
           const keyId = await this.d.repo.insertKey(
             userId,
             IDEMPOTENCY_SCOPE,
@@ -119,11 +119,12 @@ export class ReservationsService {
             this.d.clock.now(),
             t,
           );
-          const reservation = await this.book(userId, input, t);
-          await this.d.repo.saveKeyResponse(keyId, 201, reservation, t);
-          return reservation;
+          const booked = await this.book(userId, input, t);
+          // The key row keeps the answer as sent (201 Created) for the replays.
+          await this.d.repo.saveKeyResponse(keyId, 201, booked, t);
+          return booked;
         });
-        return { status: 201, body };
+        return { reservation, replayed: false };
       } catch (err) {
         // A concurrent request with the same key committed first: answer with its stored response.
         if (!(err instanceof UniqueConstraintError)) throw err;
@@ -132,11 +133,7 @@ export class ReservationsService {
     throw Conflict('A request with this Idempotency-Key is still in progress; retry shortly');
   }
 
-  private async replayKey(
-    userId: number,
-    key: string,
-    hash: string,
-  ): Promise<{ status: number; body: Reservation } | null> {
+  private async replayKey(userId: number, key: string, hash: string): Promise<Reservation | null> {
     const row = await this.d.repo.findKey(userId, IDEMPOTENCY_SCOPE, key);
     if (!row) return null;
     const expiredBefore = new Date(this.d.clock.now().getTime() - IDEMPOTENCY_TTL_MS);
@@ -147,7 +144,7 @@ export class ReservationsService {
     if (row.requestHash !== hash) throw Conflict('This Idempotency-Key was used with a different request body');
     if (row.responseStatus === null || row.responseBody === null)
       throw Conflict('A request with this Idempotency-Key is still in progress');
-    return { status: row.responseStatus, body: JSON.parse(row.responseBody) as Reservation };
+    return JSON.parse(row.responseBody) as Reservation;
   }
 
   private async book(ownerId: number, input: CreateInput, t: Transaction): Promise<Reservation> {
@@ -196,7 +193,7 @@ export class ReservationsService {
       });
       await this.d.repo.setChatRoom(id, roomId, t);
     }
-    const row = (await this.d.repo.findById(id, t))!;
+    const row = await this.reread(id, t);
     await this.notify(t, row, 'requested', 'owner');
     return (await presentReservations([row], this.d.users, t))[0];
   }
@@ -230,9 +227,8 @@ export class ReservationsService {
   // --- reading -----------------------------------------------------------------------------------
 
   async get(userId: number, id: number): Promise<Reservation> {
-    const row = await this.d.repo.findById(id);
-    this.roleOf(row, userId);
-    return (await presentReservations([row!], this.d.users))[0];
+    const { row } = this.access(await this.d.repo.findById(id), userId);
+    return (await presentReservations([row], this.d.users))[0];
   }
 
   async list(
@@ -245,24 +241,30 @@ export class ReservationsService {
     return { items: await presentReservations(items, this.d.users), nextCursor };
   }
 
-  /** Strangers get 404 (ids cannot be probed); the two parties get their role. */
-  private roleOf(row: ReservationRow | null, userId: number): 'owner' | 'sitter' {
-    if (row && row.ownerId === userId) return 'owner';
-    if (row && row.sitterUserId === userId) return 'sitter';
+  /** Strangers get 404 (ids cannot be probed); the two parties get the row and their role. */
+  private access(row: ReservationRow | null, userId: number): { row: ReservationRow; role: 'owner' | 'sitter' } {
+    if (row && row.ownerId === userId) return { row, role: 'owner' };
+    if (row && row.sitterUserId === userId) return { row, role: 'sitter' };
     throw NotFound('Reservation');
+  }
+
+  /** A reservation this code already found (rows are never deleted), read again, optionally locked. */
+  private async reread(id: number, t: Transaction, lock = false): Promise<ReservationRow> {
+    const row = await this.d.repo.findById(id, t, lock);
+    if (!row) throw NotFound('Reservation');
+    return row;
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
 
   async act(userId: number, id: number, action: Action, reason?: string): Promise<Reservation> {
     const row = await inTransaction(this.d.sequelize, async (t) => {
-      const peek = await this.d.repo.findById(id, t);
-      const role = this.roleOf(peek, userId);
+      const { row: peek, role } = this.access(await this.d.repo.findById(id, t), userId);
       if (ACTOR[action] === 'sitter' && role !== 'sitter')
         throw Forbidden(`Only the sitter can ${action} a reservation`);
       // Lock order everywhere: sitter row, then reservation row.
-      const sitter = await this.d.sitters.lockForBooking(peek!.sitterId, t);
-      const r = (await this.d.repo.findById(id, t, true))!;
+      const sitter = await this.d.sitters.lockForBooking(peek.sitterId, t);
+      const r = await this.reread(id, t, true);
       const today = this.today();
       const now = this.d.clock.now();
       switch (action) {
@@ -288,7 +290,7 @@ export class ReservationsService {
           await this.d.repo.transition(r.id, ['accepted'], 'completed', now, t);
           break;
       }
-      const updated = (await this.d.repo.findById(id, t))!;
+      const updated = await this.reread(id, t);
       await this.notify(t, updated, updated.status, role);
       return updated;
     });
@@ -310,19 +312,18 @@ export class ReservationsService {
 
   async review(userId: number, id: number, input: { rating: number; comment?: string }) {
     const result = await inTransaction(this.d.sequelize, async (t) => {
-      const peek = await this.d.repo.findById(id, t);
-      const role = this.roleOf(peek, userId);
+      const { row: peek, role } = this.access(await this.d.repo.findById(id, t), userId);
       // Same lock order as every other booking change: sitter row (addReview recounts under it), then reservation.
-      await this.d.sitters.lockForBooking(peek!.sitterId, t);
-      const r = await this.d.repo.findById(id, t, true);
+      await this.d.sitters.lockForBooking(peek.sitterId, t);
+      const r = await this.reread(id, t, true);
       if (role !== 'owner') throw Forbidden('Only the owner can review a reservation');
-      if (r!.status !== 'completed') throw Conflict('A reservation can be reviewed once it is completed');
+      if (r.status !== 'completed') throw Conflict('A reservation can be reviewed once it is completed');
       let review: { id: number; createdAt: Date };
       try {
         review = await this.d.sitters.addReview(
           {
-            reservationId: r!.id,
-            sitterId: r!.sitterId,
+            reservationId: r.id,
+            sitterId: r.sitterId,
             authorId: userId,
             rating: input.rating,
             comment: input.comment ?? null,
@@ -334,11 +335,11 @@ export class ReservationsService {
         throw err;
       }
       await this.d.notifications?.notifyInTx(t, {
-        recipientId: r!.sitterUserId,
+        recipientId: r.sitterUserId,
         type: 'review.new',
         title: `New ${input.rating}-star review`,
         body: input.comment?.slice(0, 140) ?? '',
-        data: { reservationId: r!.id, reviewId: review.id, rating: input.rating },
+        data: { reservationId: r.id, reviewId: review.id, rating: input.rating },
       });
       return review;
     });
