@@ -4,10 +4,17 @@ import { AccountsRepository } from './accounts.repository';
 import { IdentitiesRepository } from './identities.repository';
 import { AccountsService } from './accounts.service';
 import { accountsRoutes } from './accounts.router';
+import { buildProviders } from './oauth.providers';
+import { OAuthRecords } from './oauth.records';
+import { OAuthService } from './oauth.service';
+import { oauthRoutes } from './oauth.router';
+
+/** The contract's base path; the provider's callback URL is built on it. */
+const API_BASE = '/api/v1';
 
 /**
- * Accounts II: logins, password and e-mail change, provider identities. Account deletion releases
- * the account's provider identities.
+ * Accounts II: sign-in with providers, logins, password and e-mail change, provider identities.
+ * Account deletion releases the account's provider identities.
  */
 export function createAccountsModule(ctx: ModuleContext, services: Services): FeatureModule {
   const { config, redis, sequelize } = ctx;
@@ -29,9 +36,25 @@ export function createAccountsModule(ctx: ModuleContext, services: Services): Fe
   const authLimit = limitPerIp(
     redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60),
   );
+  const oauth = new OAuthService(
+    sequelize,
+    buildProviders(config.oauth.providers),
+    new OAuthRecords(redis, config.redisPrefix, ctx.clock),
+    identities,
+    services.users,
+    services.auth,
+    { publicUrl: config.publicUrl, apiPrefix: API_BASE, redirectUris: config.oauth.redirectUris },
+    ctx.clock,
+    ctx.logger,
+  );
+  const perIp = (name: string) =>
+    limitPerIp(redisLimiter(redis, `${config.redisPrefix}rl:oauth-${name}`, config.oauth.perIpPerMin, 60));
   return {
     name: 'accounts',
     service,
-    routes: accountsRoutes(service, authLimit),
+    routes: [
+      ...accountsRoutes(service, authLimit),
+      ...oauthRoutes(oauth, { start: perIp('start'), exchange: perIp('exchange') }),
+    ],
   };
 }

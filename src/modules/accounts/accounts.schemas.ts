@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { email, password } from '../../http/schemas';
+import { email, password, selfUserSchema } from '../../http/schemas';
 
 const opaque = Joi.string()
   .min(10)
@@ -56,3 +56,40 @@ export const identitySchema = Joi.object({
 });
 
 export const itemsOf = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item) });
+
+// --- sign-in with providers ---------------------------------------------------------------------
+
+export interface StartQuery {
+  redirectUri: string;
+}
+export interface CallbackQuery {
+  state?: string;
+  code?: string;
+  error?: string;
+}
+export interface ExchangeBody {
+  code: string;
+}
+
+export const startQuery = Joi.object<StartQuery, true>({
+  redirectUri: Joi.string().max(500).required().description('one of the server’s OAUTH_REDIRECT_URIS, exactly'),
+});
+
+/** Documented only: the callback reads the provider's whole query (it may add parameters such as `iss`). */
+export const callbackQuery = Joi.object<CallbackQuery, true>({
+  state: Joi.string().max(1000),
+  code: Joi.string().max(2000),
+  error: Joi.string().max(200),
+});
+
+export const exchangeBody = Joi.object<ExchangeBody, true>({ code: opaque.required() });
+
+export const providerSchema = Joi.object({ name: Joi.string(), displayName: Joi.string() });
+
+export const oauthSessionSchema = Joi.object({
+  user: selfUserSchema,
+  accessToken: Joi.string(),
+  refreshToken: Joi.string(),
+  expiresIn: Joi.number().integer(),
+  isNewUser: Joi.boolean().description('true when this sign-in made the account'),
+});
