@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { cursorDate, decodeCursor, encodeCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
-import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
+import { nearestPage } from '../nearest';
 import { pageByKey } from '../../infra/geo-sorted';
 import type { Clock } from '../../infra/clock';
 import { ValidationFailed } from '../../errors';
@@ -31,13 +31,6 @@ export interface NearbyPage {
 }
 
 // Cursors: base64url JSON of the last item's sort key and id.
-const distanceCursor = Joi.object({
-  s: Joi.valid('distance').required(),
-  d: Joi.number().min(0).required(),
-  i: Joi.number().integer().min(1).required(),
-  // Accepted for cursors issued before the disk-growing search; unused.
-  n: Joi.number().integer().min(0).max(10_000_000).optional(),
-});
 const startCursor = Joi.object({
   s: Joi.valid('startsAt').required(),
   t: cursorDate.required(),
@@ -84,21 +77,17 @@ export class MeetupSearch {
   }
 
   /** Nearest first (see pageByDistance). */
-  private async byDistance(q: NearbyQuery, filter: NearbyFilter): Promise<NearbyPage> {
-    const cursor = q.cursor ? decodeCursor<DistanceCursor>(q.cursor, distanceCursor) : null;
-    const { page, next } = await pageByDistance<MeetupRow>({
+  private byDistance(q: NearbyQuery, filter: NearbyFilter): Promise<NearbyPage> {
+    return nearestPage<MeetupRow, NearbyItem>({
       geo: this.geo,
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
       limit: q.limit,
-      cursor,
+      cursor: q.cursor,
       selective: MeetupSearch.selective(filter),
       filterIds: (ids) => this.repo.filterIds(ids, filter),
+      toItem: (row, distanceKm) => ({ ...toMeetup(row), distanceKm }),
     });
-    return {
-      items: page.map(({ row, distanceKm }) => ({ ...toMeetup(row), distanceKm })),
-      nextCursor: next ? encodeCursor({ s: 'distance', ...next }) : null,
-    };
   }
 
   /**

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
-import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
+import { nearestPage } from '../nearest';
 import { pageByKey } from '../../infra/geo-sorted';
 import { InvalidFields, fieldError, type FieldError } from '../../errors';
 import {
@@ -45,12 +45,6 @@ export interface SearchPage {
 export type FullDayFilter = (range: { from: string; to: string }) => SqlFilter;
 
 // Cursors: base64url JSON of the last item's sort key and id.
-const distanceCursor = Joi.object({
-  s: Joi.valid('distance').required(),
-  d: Joi.number().min(0).required(),
-  i: Joi.number().integer().min(1).required(),
-  n: Joi.number().integer().min(0).max(10_000_000).optional(),
-}); // `n`: from older cursors, unused
 const ratingCursor = Joi.object({
   s: Joi.valid('rating').required(),
   r: Joi.string()
@@ -129,21 +123,17 @@ export class SitterSearch {
   }
 
   /** Nearest first (see pageByDistance). */
-  private async byDistance(q: SearchQuery, filter: SitterFilter): Promise<SearchPage> {
-    const cursor = q.cursor ? decodeCursor<DistanceCursor>(q.cursor, distanceCursor) : null;
-    const { page, next } = await pageByDistance<SitterRow>({
+  private byDistance(q: SearchQuery, filter: SitterFilter): Promise<SearchPage> {
+    return nearestPage<SitterRow, SearchItem>({
       geo: this.geo,
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
       limit: q.limit,
-      cursor,
+      cursor: q.cursor,
       selective: SitterSearch.selective(filter),
       filterIds: (ids) => this.repo.filterIds(ids, filter),
+      toItem: toSearchItem,
     });
-    return {
-      items: page.map(({ row, distanceKm }) => toSearchItem(row, distanceKm)),
-      nextCursor: next ? encodeCursor({ s: 'distance', ...next }) : null,
-    };
   }
 
   /**
