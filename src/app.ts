@@ -20,18 +20,15 @@ import { answerClientErrors } from './http/client-error';
 import { authenticate } from './http/auth';
 import { methodNotAllowed, mountRoutes, type RouteSpec } from './http/routes';
 import { buildOpenApi, type MountedModule } from './http/openapi';
-import { limitPerIp, redisLimiter } from './http/rate-limit';
 import { livenessRouter, opsRouter } from './modules/ops.router';
-import { UsersRepository } from './modules/users/users.repository';
-import { UsersService } from './modules/users/users.service';
-import { usersRoutes } from './modules/users/users.router';
-import { AuthRepository } from './modules/auth/auth.repository';
-import { AccessTokens } from './modules/auth/auth.tokens';
-import { AuthService, TOPIC_LOGINS_REVOKED, TOPIC_MAIL } from './modules/auth/auth.service';
-import { authRoutes } from './modules/auth/auth.router';
+import { TOPIC_MAIL } from './modules/auth/auth.service';
 import { isLinkMailJob, TOPIC_LINK_MAIL, type LinkMailJob } from './modules/auth/auth.links';
-import { EventBus, LOGINS_REVOKED, type LoginsRevokedMessage } from './infra/realtime/bus';
-import type { FeatureModule, ModuleContext, Services } from './modules/module';
+import { EventBus } from './infra/realtime/bus';
+import { DomainEvents } from './infra/domain-events';
+import type { DomainEventMap } from './modules/events';
+import type { FeatureModule, ModuleContext, ModuleFactories, ModuleName, Services } from './modules/module';
+import { createUsersModule } from './modules/users/users.module';
+import { createAuthModule } from './modules/auth/auth.module';
 import { createPetsModule } from './modules/pets/pets.module';
 import { createMediaModule } from './modules/media/media.module';
 import { serveUploads, type LocalStorage } from './infra/storage/local';
@@ -46,23 +43,26 @@ import { createSafetyModule } from './modules/safety/safety.module';
 import { createCommunityModule } from './modules/community/community.module';
 
 /**
- * Feature modules beyond accounts. Each entry builds one module from the shared context; adding a
- * capability is one line here.
+ * Every module, by the name its service is published under (the `Services` interface), in build
+ * order: a module may take the services of the ones above it in its constructor calls. Adding a
+ * module is one line here plus its entry in `Services`.
  */
-const FEATURES: Array<(ctx: ModuleContext, services: Services) => FeatureModule> = [
-  // Media first: it is the upload policy the modules that take pictures are built with.
-  createMediaModule,
-  createAccountsModule,
-  createPetsModule,
-  createNotificationsModule,
-  // Before the modules it protects: they read services.safety.blocks when they are built.
-  createSafetyModule,
-  createChatModule,
-  createSittersModule,
-  createReservationsModule,
-  createMeetupsModule,
-  createCommunityModule,
-];
+const MODULES: ModuleFactories = {
+  users: createUsersModule,
+  auth: createAuthModule,
+  // Media before the modules that take pictures: it is the upload policy they are built with.
+  media: createMediaModule,
+  accounts: createAccountsModule,
+  pets: createPetsModule,
+  notifications: createNotificationsModule,
+  // Before the modules it protects: they take services.safety.blocks when they are built.
+  safety: createSafetyModule,
+  chat: createChatModule,
+  sitters: createSittersModule,
+  reservations: createReservationsModule,
+  meetups: createMeetupsModule,
+  community: createCommunityModule,
+};
 
 export interface AppDeps {
   config: Config;
@@ -84,8 +84,11 @@ export interface PawmateApp {
   /** Stops background work and realtime connections (pools are the caller's to close). */
   stop(): Promise<void>;
   services: Services;
+  /** In build order. */
   modules: FeatureModule[];
   bus: EventBus;
+  /** In-transaction domain events; tests add listeners to see them (or to make one fail). */
+  events: DomainEvents<DomainEventMap>;
   outbox: OutboxDispatcher;
   jobs: { mail: MailJobs };
   metrics: Metrics;
@@ -99,39 +102,15 @@ export function createApp(deps: AppDeps): PawmateApp {
   const metrics = new Metrics();
   const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs);
   const outboxWriter = new Outbox(sequelize, clock, outbox);
-  // Link mails are built at send time by the auth service (set below, once it exists).
-  let renderLinkMail: (job: LinkMailJob) => Promise<MailMessage | null> = async () => null;
+  const { services, publish } = servicesUnderConstruction();
+  // Link mails are built at send time, by the auth service.
   const mailJobs = new MailJobs(config.redisUrl, config.redisPrefix, deps.mailer, logger, async (data) =>
-    isLinkMailJob(data) ? renderLinkMail(data) : (data as MailMessage),
+    isLinkMailJob(data) ? services.auth.renderLinkMail(data) : (data as MailMessage),
   );
 
-  // --- modules --------------------------------------------------------------------------------
-  const users = new UsersService(sequelize, new UsersRepository(sequelize), clock);
-  const tokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSec, redis, config.redisPrefix, clock);
-  const loginWindowSec = 15 * 60;
-  const auth = new AuthService(
-    sequelize,
-    new AuthRepository(sequelize),
-    users,
-    tokens,
-    outboxWriter,
-    {
-      perIp: redisLimiter(redis, `${config.redisPrefix}rl:login-ip`, config.rateLimitAuthIpMax, loginWindowSec),
-      perAccount: redisLimiter(redis, `${config.redisPrefix}rl:login-account`, config.rateLimitAuthMax, loginWindowSec),
-      resetMailsPerAddress: redisLimiter(redis, `${config.redisPrefix}rl:reset-mail`, 3, 3600),
-    },
-    {
-      bcryptCost: config.bcryptCost,
-      refreshTokenTtlSec: config.refreshTokenTtlSec,
-      accessTokenTtlSec: config.accessTokenTtlSec,
-      publicUrl: config.publicUrl,
-      linkSealSecret: config.jwtSecret,
-    },
-    clock,
-    logger,
-  );
-  renderLinkMail = (job) => auth.renderLinkMail(job);
+  // --- phase 1: construct every module -------------------------------------------------------
   const bus = new EventBus(config.redisUrl, config.redisPrefix, redis, logger);
+  const events = new DomainEvents<DomainEventMap>();
   const ctx: ModuleContext = {
     config,
     sequelize,
@@ -141,26 +120,18 @@ export function createApp(deps: AppDeps): PawmateApp {
     metrics,
     outbox: outboxWriter,
     bus,
+    events,
     storage: deps.storage,
-    verifyAccessToken: auth.verifyAccessToken,
+    verifyAccessToken: (token) => services.auth.verifyAccessToken(token),
   };
-  const services: Services = { auth, users };
   const features: FeatureModule[] = [];
-  for (const build of FEATURES) {
-    const feature = build(ctx, services);
-    if (feature.service) services[feature.name] = feature.service;
+  for (const name of Object.keys(MODULES) as ModuleName[]) {
+    const feature = buildModule(name, ctx, services);
+    publish(feature);
     features.push(feature);
   }
-  const sweepAll = async () => {
-    for (const f of features) await f.sweep?.();
-  };
-  const scheduler = new SweepScheduler(config.redisUrl, config.redisPrefix, config.sweepEveryMs, sweepAll, logger);
 
-  const authLimit = limitPerIp(
-    redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60),
-  );
-
-  // --- side effects ---------------------------------------------------------------------------
+  // --- phase 2: connect what the modules declared -----------------------------------------------
   outbox.on(TOPIC_MAIL, (mail, { outboxId }) => mailJobs.enqueue(mail, `outbox-${outboxId}`));
   // A link mail leaves no trace once handed on: its row is deleted, its job dropped once sent.
   outbox.on(
@@ -168,18 +139,20 @@ export function createApp(deps: AppDeps): PawmateApp {
     (job: LinkMailJob, { outboxId }) => mailJobs.enqueue(job, `outbox-${outboxId}`, { forgetWhenSent: true }),
     { forgetWhenDone: true },
   );
-  outbox.on(TOPIC_LOGINS_REVOKED, async (msg: LoginsRevokedMessage) => {
-    await tokens.revokeSessions(msg.sessionIds);
-    await bus.publish(LOGINS_REVOKED, msg);
-  });
-  for (const f of features)
+  for (const f of features) {
     for (const [topic, handler] of Object.entries(f.outboxHandlers ?? {})) outbox.on(topic, handler);
+    if (f.events) events.onAll(f.events);
+  }
+  const sweepAll = async () => {
+    for (const f of features) await f.sweep?.();
+  };
+  const scheduler = new SweepScheduler(config.redisUrl, config.redisPrefix, config.sweepEveryMs, sweepAll, logger);
 
   // --- HTTP -----------------------------------------------------------------------------------
   const modules: MountedModule[] = [
     {
       prefix: API_PREFIX,
-      routes: [...authRoutes(auth, authLimit), ...usersRoutes(users), ...features.flatMap((f) => f.routes ?? [])],
+      routes: features.flatMap((f) => f.routes ?? []),
     },
   ];
   const openapiDoc = buildOpenApi(modules, { version: '1.0.0', serverUrl: config.publicUrl });
@@ -228,7 +201,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc }));
   // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
   if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
-  const verify = authenticate(auth.verifyAccessToken);
+  const verify = authenticate(ctx.verifyAccessToken);
   for (const mod of modules) {
     const router = Router();
     mountRoutes(router, mod.routes, verify);
@@ -262,9 +235,45 @@ export function createApp(deps: AppDeps): PawmateApp {
     services,
     modules: features,
     bus,
+    events,
     outbox,
     jobs: { mail: mailJobs },
     metrics,
+  };
+}
+
+/** Calls one factory; a separate function so that `name` ties the factory to its own service type. */
+function buildModule<N extends ModuleName>(name: N, ctx: ModuleContext, services: Services): FeatureModule<N> {
+  const feature = MODULES[name](ctx, services);
+  if (feature.name !== name) throw new Error(`MODULES.${name} built a module named ${feature.name}`);
+  return feature;
+}
+
+/**
+ * The `Services` object during phase 1: a service exists once its module is built, and reading one
+ * before that throws at once (naming it) instead of handing a constructor `undefined`.
+ */
+function servicesUnderConstruction() {
+  const built: Partial<Services> = {};
+  const services = new Proxy(built as Services, {
+    get(obj, name: string | symbol) {
+      if (typeof name === 'string' && name in MODULES && !(name in obj)) {
+        throw new Error(
+          `services.${name} was read before its module was built: take it in a method (read when called) ` +
+            'or build that module earlier in MODULES',
+        );
+      }
+      return Reflect.get(obj, name);
+    },
+    set() {
+      throw new Error('services are published by the app, not set by modules');
+    },
+  });
+  return {
+    services,
+    publish<N extends ModuleName>(feature: FeatureModule<N>) {
+      (built as Record<N, Services[N]>)[feature.name] = feature.service;
+    },
   };
 }
 

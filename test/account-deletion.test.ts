@@ -12,6 +12,24 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
+describe('account.deleted listeners', () => {
+  it('roll the whole deletion back when one fails: the account, its logins and its sitter profile stay', async () => {
+    const { user, sitter } = await makeSitter(api, { location: { lat: 37.4563, lng: 126.7052 } });
+    const seen: number[] = [];
+    api.pawmate.events.on('account.deleted', async ({ userId }) => {
+      seen.push(userId);
+      if (userId === user.user.id) throw new Error('listener refuses');
+    });
+
+    await api.http.delete('/api/v1/users/me').set(bearer(user.accessToken)).expect(500);
+
+    expect(seen).toEqual([user.user.id]);
+    const me = await api.http.get('/api/v1/users/me').set(bearer(user.accessToken)).expect(200);
+    expect(me.body).toMatchObject({ id: user.user.id, nickname: user.user.nickname });
+    await api.http.get(`/api/v1/sitters/${sitter.id}`).expect(200);
+  });
+});
+
 describe('deleting an account that is a sitter', () => {
   it('takes the sitter out of search, the public profile and the geo index', async () => {
     const location = { lat: 33.4996, lng: 126.5312 };

@@ -9,7 +9,6 @@ import { openInfrastructure } from '../../src/bootstrap';
 import { createApp } from '../../src/app';
 import { inTransaction } from '../../src/infra/db';
 import { createLogger } from '../../src/infra/logger';
-import type { ChatService } from '../../src/modules/chat/chat.service';
 import { serveIpc } from './ipc';
 
 async function main() {
@@ -17,7 +16,7 @@ async function main() {
   const logger = createLogger(config.logLevel);
   const infra = await openInfrastructure(config, logger);
   const pawmate = createApp({ ...infra, config });
-  const chat = pawmate.services.chat as ChatService;
+  const chat = pawmate.services.chat;
 
   serveIpc({
     /** One open `post` room per group of user ids (postId = firstPostId + index); returns the room ids. */

@@ -10,7 +10,6 @@ import { loadConfig } from '../../src/config';
 import { openInfrastructure } from '../../src/bootstrap';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/infra/logger';
-import type { NotificationsService } from '../../src/modules/notifications/notifications.service';
 import { serveIpc } from './ipc';
 
 async function main() {
@@ -19,7 +18,7 @@ async function main() {
   const infra = await openInfrastructure(config, logger);
   const pawmate = createApp({ ...infra, config });
   pawmate.outbox.start();
-  const notifications = pawmate.services.notifications as NotificationsService;
+  const notifications = pawmate.services.notifications;
 
   serveIpc({
     /** One notification per user id, `chunk` recipients per transaction, `concurrency` transactions at a time. */

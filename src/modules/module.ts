@@ -8,22 +8,45 @@ import type { Redis } from '../infra/redis';
 import type { Metrics } from '../infra/metrics';
 import type { Outbox } from '../infra/outbox';
 import type { EventBus } from '../infra/realtime/bus';
+import type { DomainEvents, DomainListeners } from '../infra/domain-events';
 import type { Storage } from '../infra/storage/storage';
 import type { RouteSpec } from '../http/routes';
 import type { VerifyAccessToken } from '../http/auth';
 import type { AuthService } from './auth/auth.service';
 import type { UsersService } from './users/users.service';
+import type { PetsService } from './pets/pets.service';
+import type { MediaService } from './media/media.service';
+import type { AccountsService } from './accounts/accounts.service';
+import type { NotificationsService } from './notifications/notifications.service';
+import type { ChatService } from './chat/chat.service';
+import type { SittersService } from './sitters/sitters.service';
+import type { ReservationsService } from './reservations/reservations.service';
+import type { MeetupsService } from './meetups/meetups.service';
+import type { SafetyService } from './safety/safety.service';
+import type { CommunityServices } from './community/community.module';
+import type { DomainEventMap } from './events';
 
 /**
- * Services other modules may call (DESIGN.md: another module's data is reached through its service).
- * Modules are built in the order of FEATURES in app.ts; each may publish its service here for the
- * ones after it. A module that needs a later one takes a seam (a setter or an outbox topic).
+ * The service every module publishes, by module name (DESIGN.md: another module's data is reached
+ * through its service). Adding a module is one entry here and one line in MODULES (src/app.ts); the
+ * compiler holds the two together.
  */
 export interface Services {
-  auth: AuthService;
   users: UsersService;
-  [name: string]: unknown;
+  auth: AuthService;
+  media: MediaService;
+  accounts: AccountsService;
+  pets: PetsService;
+  notifications: NotificationsService;
+  safety: SafetyService;
+  chat: ChatService;
+  sitters: SittersService;
+  reservations: ReservationsService;
+  meetups: MeetupsService;
+  community: CommunityServices;
 }
+
+export type ModuleName = keyof Services;
 
 /** What every feature module is built from (one per app instance). */
 export interface ModuleContext {
@@ -36,23 +59,31 @@ export interface ModuleContext {
   /** Writes side effects in a transaction; they go out once it commits (`outbox.add(t, topic, payload)`). */
   outbox: Outbox;
   bus: EventBus;
+  /** Emits in-transaction domain events (src/modules/events.ts); listeners are declared by modules. */
+  events: DomainEvents<DomainEventMap>;
   /** Set when the app was given a storage driver (uploads). */
   storage?: Storage;
   verifyAccessToken: VerifyAccessToken;
 }
 
 /**
- * A feature module as the app sees it. Everything is optional except the name: a module may only
- * add routes, or only a Socket.io handler, or background work.
+ * A module as the app sees it. The name and the published service are required; everything else is
+ * optional: a module may only add routes, or only react to events, or only run background work.
+ * Whatever it declares here is connected by the app once every module is built.
  */
-export interface FeatureModule {
-  name: string;
-  /** Published into Services under `name` for the modules built after this one. */
-  service?: unknown;
+export interface FeatureModule<N extends ModuleName = ModuleName> {
+  name: N;
+  /** Published as `services[name]`. */
+  service: Services[N];
   /** Mounted under /api/v1 and documented in /openapi.json. */
   routes?: RouteSpec[];
   /** Outbox topics this module carries out. */
   outboxHandlers?: Record<string, OutboxHandler | PipelinedOutboxHandler>;
+  /**
+   * Reactions to other modules' changes, run inside the emitting transaction (src/modules/events.ts).
+   * A listener that throws rolls the whole change back.
+   */
+  events?: DomainListeners<DomainEventMap>;
   /** Called once the HTTP server exists (Socket.io, SSE hubs). */
   attach?(server: HttpServer): void;
   /** Background work (sweepers, workers, subscriptions). */
@@ -65,3 +96,14 @@ export interface FeatureModule {
   /** Undo start/attach: close sockets and streams (with a reconnect hint), stop timers. */
   stop?(): Promise<void>;
 }
+
+/**
+ * Builds one module (phase 1 of the app's build). `services` holds every module's service, but the
+ * ones built later (see the order of MODULES) only exist once phase 1 is over: pass them to
+ * constructors only if they come earlier, and otherwise read them when called — reading one too
+ * early throws and names the module. Phase 2 (the app) connects what the module declared.
+ */
+export type ModuleFactory<N extends ModuleName> = (ctx: ModuleContext, services: Services) => FeatureModule<N>;
+
+/** One factory per service, in build order: a missing or extra entry does not compile. */
+export type ModuleFactories = { [N in ModuleName]: ModuleFactory<N> };

@@ -16,7 +16,7 @@ const API_BASE = '/api/v1';
  * Accounts II: sign-in with providers, logins, password and e-mail change, provider identities.
  * Account deletion releases the account's provider identities.
  */
-export function createAccountsModule(ctx: ModuleContext, services: Services): FeatureModule {
+export function createAccountsModule(ctx: ModuleContext, services: Services): FeatureModule<'accounts'> {
   const { config, redis, sequelize } = ctx;
   const configured = new Set(config.oauth.providers.map((p) => p.name));
   const identities = new IdentitiesRepository(sequelize);
@@ -31,7 +31,6 @@ export function createAccountsModule(ctx: ModuleContext, services: Services): Fe
     ctx.clock,
     redisLimiter(redis, `${config.redisPrefix}rl:password-check`, config.rateLimitAuthMax, 15 * 60),
   );
-  services.users.onAccountDeleted.push(service.forgetIdentities);
   // The same bucket as the other /auth routes (the general per-IP limit).
   const authLimit = limitPerIp(
     redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60),
@@ -56,5 +55,6 @@ export function createAccountsModule(ctx: ModuleContext, services: Services): Fe
       ...accountsRoutes(service, authLimit),
       ...oauthRoutes(oauth, { start: perIp('start'), exchange: perIp('exchange') }),
     ],
+    events: { 'account.deleted': ({ userId }, t) => service.forgetIdentities(userId, t) },
   };
 }

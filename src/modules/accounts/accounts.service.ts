@@ -155,7 +155,9 @@ export class AccountsService {
   }
 
   /** Account deletion: the provider accounts are released, so they can make a fresh account later. */
-  forgetIdentities = (user: UserRow, t: Transaction) => this.identities.removeAll(user.id, t);
+  async forgetIdentities(userId: number, t: Transaction): Promise<void> {
+    await this.identities.removeAll(userId, t);
+  }
 
   // --- internals -----------------------------------------------------------------------------
 

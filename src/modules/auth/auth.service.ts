@@ -70,7 +70,6 @@ export class AuthService {
     this.dummyHash = bcrypt.hash('not-a-real-password', settings.bcryptCost);
     this.dummyHash.catch(() => undefined);
     this.sealer = new LinkSealer(settings.linkSealSecret);
-    users.revokeAllLogins = (userId, reason, t) => this.revokeAllLogins(userId, reason, t);
   }
 
   verifyAccessToken = (token: string): Promise<AuthUser> => this.tokens.verify(token);
@@ -218,15 +217,14 @@ export class AuthService {
     const usable = await this.repo.findUsableEmailToken(sha256(token), 'reset_password', this.clock.now());
     if (!usable) throw invalidLink('reset_password');
     const passwordHash = await bcrypt.hash(password, this.settings.bcryptCost);
-    const afterCommit = await inTransaction(this.sequelize, async (t) => {
+    await inTransaction(this.sequelize, async (t) => {
       const userId = await this.spendEmailToken(token, 'reset_password', t);
       const user = await this.users.findById(userId, t, true);
       if (!user) throw invalidLink('reset_password');
       await this.users.setPasswordHash(userId, passwordHash, t);
       if (user.email) await this.enqueueMail(templates.passwordChanged(user.email, user.nickname), t);
-      return this.revokeAllLogins(userId, 'password_reset', t);
+      await this.revokeAllLogins(userId, 'password_reset', t);
     });
-    afterCommit();
   }
 
   /**
@@ -252,11 +250,14 @@ export class AuthService {
       : templates.resetPassword(user.email, user.nickname, `${base}/reset-password?token=${token}`);
   }
 
-  /** Used by account deletion and password reset: revoke in the transaction, deny-list after commit. */
-  async revokeAllLogins(userId: number, reason: string, t: Transaction): Promise<() => void> {
+  /**
+   * Used by account deletion (its `account.deleted` listener) and password reset: revoke in the
+   * transaction, deny-list once it commits (never awaited there: a commit hook must not fail).
+   */
+  async revokeAllLogins(userId: number, reason: string, t: Transaction): Promise<void> {
     const ids = await this.repo.revokeAllSessions(userId, reason, this.clock.now(), t);
     await this.recordRevocation(ids, userId, t);
-    return () => void this.applyRevocation(ids);
+    t.afterCommit(() => void this.applyRevocation(ids));
   }
 
   /**

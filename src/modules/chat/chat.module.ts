@@ -3,24 +3,19 @@ import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { ChatRepository } from './chat.repository';
 import { Presence } from './chat.presence';
-import { ChatService, TOPIC_CHAT_NOTIFY, type ChatBlocks, type ChatNotifier } from './chat.service';
-import { ChatSockets } from './chat.socket';
+import { ChatService, TOPIC_CHAT_NOTIFY } from './chat.service';
+import { ChatSockets, chatSocketEvents } from './chat.socket';
 import { chatRoutes } from './chat.router';
 
 /** Messages per user per 10 s across every socket, tab and instance (each socket also has its own 20 / 10 s). */
 const USER_SEND_LIMIT = 60;
-
-function notifierOf(services: Services): ChatNotifier | undefined {
-  const n = services.notifications as Partial<ChatNotifier> | undefined;
-  return n && typeof n.notify === 'function' ? (n as ChatNotifier) : undefined;
-}
 
 /**
  * Chat (issue 6): REST under /chat, Socket.io on /socket.io, presence in Redis. Publishes
  * `services.chat` (ChatService) for reservations, meetups and posts, which create their rooms with
  * `createRoomInTx`, manage members and add socket events with `registerSocketHandler`.
  */
-export function createChatModule(ctx: ModuleContext, services: Services): FeatureModule {
+export function createChatModule(ctx: ModuleContext, services: Services): FeatureModule<'chat'> {
   const registers = [ctx.metrics.registry];
   const metrics = {
     messages: new Counter({
@@ -38,7 +33,15 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     }),
   };
   const presence = new Presence(ctx.redis, ctx.config.redisPrefix);
-  const notifier = notifierOf(services);
+  const sockets = new ChatSockets({
+    presence,
+    verify: ctx.verifyAccessToken,
+    bus: ctx.bus,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    config: ctx.config,
+    metrics,
+  });
   const chat = new ChatService({
     sequelize: ctx.sequelize,
     repo: new ChatRepository(ctx.sequelize),
@@ -48,28 +51,18 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     clock: ctx.clock,
     logger: ctx.logger,
     sendLimiter: redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:chat-send`, USER_SEND_LIMIT, 10),
-    notifier,
-    blocks: (services.safety as { blocks?: ChatBlocks } | undefined)?.blocks,
+    realtime: sockets,
+    notifier: services.notifications,
+    blocks: services.safety.blocks,
     onMessageCreated: (via) => metrics.messages.inc({ via }),
   });
-  const sockets = new ChatSockets({
-    chat,
-    presence,
-    verify: ctx.verifyAccessToken,
-    bus: ctx.bus,
-    clock: ctx.clock,
-    logger: ctx.logger,
-    config: ctx.config,
-    metrics,
-  });
-  chat.setRealtime(sockets);
+  sockets.register(chatSocketEvents(chat, presence));
   ctx.metrics.gauge('pawmate_open_sockets', 'Open Socket.io connections on this instance', () => sockets.openSockets);
 
   return {
     name: 'chat',
     service: chat,
     routes: chatRoutes(chat),
-    // Registered even without a notifier, so rows written by an instance that had one still drain.
     outboxHandlers: { [TOPIC_CHAT_NOTIFY]: (payload: { messageId: number }) => chat.notifyMembers(payload) },
     attach: (server) => sockets.attach(server),
     start: () => sockets.start(),

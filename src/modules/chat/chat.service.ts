@@ -50,12 +50,18 @@ export interface ReadReceipt {
   messageId: number;
 }
 
-/** The realtime side (Socket.io), set by the socket layer once it exists; every call is after commit. */
+/** The realtime side (Socket.io, chat.socket.ts); every call but `register` is after commit. */
 export interface ChatRealtime {
   messageCreated(message: ChatMessage, originSocketId?: string): void;
   readMoved(receipt: ReadReceipt, originSocketId?: string): void;
   memberRemoved(roomId: number, userId: number): void;
   emitToUsers(userIds: number[], event: string, payload: unknown): void;
+  register(registrar: SocketRegistrar): void;
+}
+
+/** A per-socket limit: seconds to wait, or 0 when a point was taken. */
+export interface SocketLimiter {
+  take(): number;
 }
 
 /** Given to socket handler registrars: the same validated, acknowledged handling chat uses. */
@@ -65,12 +71,15 @@ export interface SocketTools {
     event: string,
     schema: Joi.ObjectSchema<T>,
     fn: (payload: T) => Promise<Record<string, unknown> | void>,
+    limiter?: SocketLimiter,
   ): void;
+  /** The chat rooms the socket has joined. */
+  joinedRooms(socket: Socket): number[];
 }
 
 export type SocketRegistrar = (socket: Socket, user: AuthUser, tools: SocketTools) => void;
 
-/** The notifications module's service (issue 7), when it is registered before chat. */
+/** One notification for a member who was not in the room when a message came. */
 export interface ChatNotifyInput {
   recipientId: number;
   type: 'chat.message';
@@ -80,13 +89,13 @@ export interface ChatNotifyInput {
   /** `chat:<messageId>`: an outbox row that runs twice (after a crash) still notifies once. */
   dedupeKey?: string;
 }
+/** The part of the notifications service chat uses. */
 export interface ChatNotifier {
-  notify(input: ChatNotifyInput): Promise<unknown>;
   /** All recipients in one transaction, so an outbox retry never notifies anyone twice. */
-  notifyMany?(inputs: ChatNotifyInput[]): Promise<unknown>;
+  notifyMany(inputs: ChatNotifyInput[]): Promise<unknown>;
 }
 
-/** The safety module's block check (`services.safety.blocks`), when it is registered before chat. */
+/** The safety module's block check (`services.safety.blocks`). */
 export interface ChatBlocks {
   between(a: number, b: number, t?: Transaction): Promise<boolean>;
 }
@@ -109,9 +118,12 @@ export interface ChatServiceDeps {
   logger: Logger;
   /** Per-user send limit across instances and transports (REST and socket). */
   sendLimiter: RateLimiterRedis;
-  notifier?: ChatNotifier;
+  /** Socket.io: live messages, receipts and other modules' socket events. */
+  realtime: ChatRealtime;
+  /** Offline members hear of a message through notifications. */
+  notifier: ChatNotifier;
   /** Users on either side of a block cannot open or use a direct room together (403). */
-  blocks?: ChatBlocks;
+  blocks: ChatBlocks;
   onMessageCreated?: (via: 'rest' | 'socket') => void;
 }
 
@@ -128,31 +140,19 @@ const toMessage = (m: MessageRow): ChatMessage => ({
 const roomCursor = Joi.object({ at: cursorDate, id: cursorId });
 
 export class ChatService {
-  private realtime: ChatRealtime | null = null;
-  private readonly registrars: SocketRegistrar[] = [];
-
   constructor(private readonly deps: ChatServiceDeps) {}
-
-  /** Set by the socket layer. */
-  setRealtime(realtime: ChatRealtime): void {
-    this.realtime = realtime;
-  }
 
   /**
    * Lets a later module add Socket.io event handlers (meetups: `location:update`). Called for every
    * authenticated socket on connection; `tools.handle` gives validated, acknowledged handlers.
    */
   registerSocketHandler(register: SocketRegistrar): void {
-    this.registrars.push(register);
-  }
-
-  get socketRegistrars(): ReadonlyArray<SocketRegistrar> {
-    return this.registrars;
+    this.deps.realtime.register(register);
   }
 
   /** Emits to every socket of these users, on every instance (e.g. `location:nearby`). */
   emitToUsers(userIds: number[], event: string, payload: unknown): void {
-    this.realtime?.emitToUsers(userIds, event, payload);
+    this.deps.realtime.emitToUsers(userIds, event, payload);
   }
 
   presentUsers(roomId: number): Promise<Set<number>> {
@@ -214,7 +214,7 @@ export class ChatService {
   async removeMember(t: Transaction, roomId: number, userId: number): Promise<() => void> {
     const removed = await this.deps.repo.deleteMember(roomId, userId, t);
     return () => {
-      if (removed) this.realtime?.memberRemoved(roomId, userId);
+      if (removed) this.deps.realtime.memberRemoved(roomId, userId);
     };
   }
 
@@ -281,7 +281,7 @@ export class ChatService {
     }
     const other = await this.deps.users.findById(otherId);
     if (!other) throw NotFound('User');
-    if (await this.deps.blocks?.between(userId, otherId)) throw Forbidden('You cannot chat with this user');
+    if (await this.deps.blocks.between(userId, otherId)) throw Forbidden('You cannot chat with this user');
     const pair = [Math.min(userId, otherId), Math.max(userId, otherId)] as const;
     const existing = await this.deps.repo.findDirectRoomId(...pair);
     if (existing !== null) return { room: await this.getRoom(userId, existing), created: false };
@@ -331,7 +331,7 @@ export class ChatService {
         if (!room) throw NotFound('Chat room');
         if (!(await deps.repo.findMembership(roomId, userId, t))) throw NotFound('Chat room');
         if (room.closedAt) throw Conflict('This chat room is closed: its post was deleted');
-        if (room.type === 'direct' && deps.blocks) {
+        if (room.type === 'direct') {
           const [otherId] = await deps.repo.otherMemberIds(roomId, userId, 1, t);
           if (otherId !== undefined && (await deps.blocks.between(userId, otherId, t)))
             throw Forbidden('You cannot chat with this user');
@@ -350,7 +350,7 @@ export class ChatService {
         };
         row.id = await deps.repo.insertMessage(row, t);
         await deps.repo.touchRoom(roomId, row.id, now, t);
-        if (deps.notifier) await deps.outbox.add(t, TOPIC_CHAT_NOTIFY, { messageId: row.id });
+        await deps.outbox.add(t, TOPIC_CHAT_NOTIFY, { messageId: row.id });
         return { row, created: true };
       });
     } catch (err) {
@@ -364,7 +364,7 @@ export class ChatService {
     if (result.created) {
       deps.onMessageCreated?.(origin.via);
       // Fan-out is best effort by design: a client that missed it catches up with `after`.
-      this.realtime?.messageCreated(message, origin.socketId);
+      this.deps.realtime.messageCreated(message, origin.socketId);
     }
     return { message, created: result.created };
   }
@@ -385,7 +385,7 @@ export class ChatService {
       ]);
     }
     const moved = await this.deps.repo.advanceReadPointer(roomId, userId, messageId, this.deps.clock.now());
-    if (moved) this.realtime?.readMoved({ roomId, userId, messageId }, originSocketId);
+    if (moved) this.deps.realtime.readMoved({ roomId, userId, messageId }, originSocketId);
   }
 
   /**
@@ -395,7 +395,6 @@ export class ChatService {
    */
   async notifyMembers(payload: { messageId: number }): Promise<void> {
     const { notifier } = this.deps;
-    if (!notifier) return;
     const message = await this.deps.repo.findMessage(payload.messageId);
     if (!message) return;
     const recipients = await this.deps.repo.otherMemberIds(message.roomId, message.senderId, NOTIFY_MAX_RECIPIENTS);
@@ -414,8 +413,7 @@ export class ChatService {
       data: { roomId: message.roomId, messageId: message.id, senderId: message.senderId },
       dedupeKey: `chat:${message.id}`,
     }));
-    if (notifier.notifyMany) await notifier.notifyMany(inputs);
-    else for (const input of inputs) await notifier.notify(input);
+    await notifier.notifyMany(inputs);
   }
 
   // --- internals ------------------------------------------------------------------------------

@@ -12,7 +12,15 @@ import { Conflict, RateLimited, toAppError } from '../../errors';
 
 import { toFieldErrors } from '../../http/routes';
 import { PRESENCE_HEARTBEAT_MS, type Presence, type PresenceEntry } from './chat.presence';
-import type { ChatMessage, ChatRealtime, ChatService, ReadReceipt } from './chat.service';
+import type {
+  ChatMessage,
+  ChatRealtime,
+  ChatService,
+  ReadReceipt,
+  SocketLimiter,
+  SocketRegistrar,
+  SocketTools,
+} from './chat.service';
 import * as s from './chat.schemas';
 
 /**
@@ -85,7 +93,6 @@ export interface SocketMetrics {
 }
 
 export interface ChatSocketsDeps {
-  chat: ChatService;
   presence: Presence;
   verify: VerifyAccessToken;
   bus: EventBus;
@@ -108,8 +115,15 @@ export class ChatSockets implements ChatRealtime {
   private open = 0;
   /** Open sockets per user on this instance (the per-user cap). */
   private readonly perUser = new Map<number, number>();
+  /** Every module's socket events (chat's own, meetups' live location), added on each connection. */
+  private readonly registrars: SocketRegistrar[] = [];
 
   constructor(private readonly deps: ChatSocketsDeps) {}
+
+  /** Adds a module's events to every socket that connects from now on (register before `attach`). */
+  register(registrar: SocketRegistrar): void {
+    this.registrars.push(registrar);
+  }
 
   get openSockets(): number {
     return this.open;
@@ -194,14 +208,14 @@ export class ChatSockets implements ChatRealtime {
   /**
    * Registers a validated, acknowledged handler: the payload is checked with `schema`, the result
    * of `fn` is spread into `{ ok: true }`, any error becomes `{ ok: false, code, message }`. Later
-   * modules use it from `chat.registerSocketHandler`.
+   * modules use it through `SocketTools.handle`.
    */
   handle<T>(
     socket: Socket,
     event: string,
     schema: Joi.ObjectSchema<T>,
     fn: (payload: T) => Promise<Record<string, unknown> | void>,
-    limiter?: WindowLimiter,
+    limiter?: SocketLimiter,
   ): void {
     socket.on(event, async (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (reply: AckReply) => void) : null;
@@ -273,7 +287,7 @@ export class ChatSockets implements ChatRealtime {
 
   private onConnection(socket: Socket): void {
     const user = socket.data.user as AuthUser;
-    const { chat, presence, logger } = this.deps;
+    const { presence, logger } = this.deps;
     this.open++;
     let sockets = this.bySession.get(user.sessionId);
     if (!sockets) this.bySession.set(user.sessionId, (sockets = new Set()));
@@ -308,11 +322,6 @@ export class ChatSockets implements ChatRealtime {
         this.kick(socket, 'auth:revoked', 'This login has been revoked');
     });
 
-    const sendLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
-    const typingLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
-    const otherLimit = new WindowLimiter(SOCKET_OTHER_LIMIT, SOCKET_WINDOW_MS);
-    const lastTyping = new Map<number, number>();
-
     // An event nobody handles still gets an answer when the client waits for one.
     socket.onAny((event: string, ...args: unknown[]) => {
       const ack = args[args.length - 1];
@@ -324,84 +333,13 @@ export class ChatSockets implements ChatRealtime {
       }
     });
 
-    this.handle(
-      socket,
-      'room:join',
-      s.socketRoom,
-      async ({ roomId }) => {
-        await chat.accessRoom(user.id, roomId, true);
-        if (!socket.rooms.has(roomName(roomId)) && this.joinedRooms(socket).length >= MAX_JOINED_ROOMS) {
-          throw Conflict(`A socket joins at most ${MAX_JOINED_ROOMS} rooms; leave one first`);
-        }
-        // Presence first: once the ack says joined, notifications already skip this user.
-        const entry = { roomId, userId: user.id, socketId: socket.id };
-        await presence.touch([entry]);
-        // The socket may have gone while we waited; joining it now would leak the room entry.
-        if (!socket.connected) {
-          await presence.remove([entry]);
-          return;
-        }
-        await socket.join(roomName(roomId));
-      },
-      otherLimit,
-    );
-
-    this.handle(
-      socket,
-      'room:leave',
-      s.socketRoom,
-      async ({ roomId }) => {
-        if (!socket.rooms.has(roomName(roomId))) return;
-        await socket.leave(roomName(roomId));
-        await presence.remove([{ roomId, userId: user.id, socketId: socket.id }]);
-      },
-      otherLimit,
-    );
-
-    this.handle(
-      socket,
-      'message:send',
-      s.socketSend,
-      async ({ roomId, body, clientId }) => {
-        const { message } = await chat.send(
-          user.id,
-          roomId,
-          { body, clientId },
-          { via: 'socket', socketId: socket.id },
-        );
-        return { message };
-      },
-      sendLimit,
-    );
-
-    this.handle(
-      socket,
-      'message:read',
-      s.socketRead,
-      async ({ roomId, messageId }) => {
-        await chat.markRead(user.id, roomId, messageId, 'messageId', socket.id);
-      },
-      otherLimit,
-    );
-
-    this.handle(
-      socket,
-      'typing',
-      s.socketRoom,
-      async ({ roomId }) => {
-        if (!socket.rooms.has(roomName(roomId))) await chat.accessRoom(user.id, roomId, false);
-        const now = Date.now();
-        if (now - (lastTyping.get(roomId) ?? 0) < TYPING_THROTTLE_MS) return { relayed: false };
-        lastTyping.set(roomId, now);
-        this.io?.to(roomName(roomId)).except(userRoom(user.id)).emit('typing', { roomId, userId: user.id });
-        return { relayed: true };
-      },
-      typingLimit,
-    );
-
-    for (const register of chat.socketRegistrars) {
+    const tools: SocketTools = {
+      handle: (sock, event, schema, fn, limiter) => this.handle(sock, event, schema, fn, limiter),
+      joinedRooms: (sock) => this.joinedRooms(sock),
+    };
+    for (const register of this.registrars) {
       try {
-        register(socket, user, { handle: (sock, event, schema, fn) => this.handle(sock, event, schema, fn) });
+        register(socket, user, tools);
       } catch (err) {
         logger.error({ err }, 'socket handler registration failed');
       }
@@ -409,7 +347,7 @@ export class ChatSockets implements ChatRealtime {
   }
 
   /** The chat rooms a socket has joined, read from Socket.io's own room set (the single source of truth). */
-  private joinedRooms(socket: Socket): number[] {
+  joinedRooms(socket: Socket): number[] {
     const out: number[] = [];
     for (const name of socket.rooms) if (name.startsWith('room:')) out.push(Number(name.slice(5)));
     return out;
@@ -452,6 +390,94 @@ export class ChatSockets implements ChatRealtime {
     socket.emit(event, { message });
     socket.disconnect(true);
   }
+}
+
+/**
+ * Chat's own client events (see the top of this file), added to every authenticated socket. The
+ * limiters are per socket: one registrar call per connection.
+ */
+export function chatSocketEvents(chat: ChatService, presence: Presence): SocketRegistrar {
+  return (socket, user, tools) => {
+    const sendLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
+    const typingLimit = new WindowLimiter(SOCKET_LIMIT, SOCKET_WINDOW_MS);
+    const otherLimit = new WindowLimiter(SOCKET_OTHER_LIMIT, SOCKET_WINDOW_MS);
+    const lastTyping = new Map<number, number>();
+
+    tools.handle(
+      socket,
+      'room:join',
+      s.socketRoom,
+      async ({ roomId }) => {
+        await chat.accessRoom(user.id, roomId, true);
+        if (!socket.rooms.has(roomName(roomId)) && tools.joinedRooms(socket).length >= MAX_JOINED_ROOMS) {
+          throw Conflict(`A socket joins at most ${MAX_JOINED_ROOMS} rooms; leave one first`);
+        }
+        // Presence first: once the ack says joined, notifications already skip this user.
+        const entry = { roomId, userId: user.id, socketId: socket.id };
+        await presence.touch([entry]);
+        // The socket may have gone while we waited; joining it now would leak the room entry.
+        if (!socket.connected) {
+          await presence.remove([entry]);
+          return;
+        }
+        await socket.join(roomName(roomId));
+      },
+      otherLimit,
+    );
+
+    tools.handle(
+      socket,
+      'room:leave',
+      s.socketRoom,
+      async ({ roomId }) => {
+        if (!socket.rooms.has(roomName(roomId))) return;
+        await socket.leave(roomName(roomId));
+        await presence.remove([{ roomId, userId: user.id, socketId: socket.id }]);
+      },
+      otherLimit,
+    );
+
+    tools.handle(
+      socket,
+      'message:send',
+      s.socketSend,
+      async ({ roomId, body, clientId }) => {
+        const { message } = await chat.send(
+          user.id,
+          roomId,
+          { body, clientId },
+          { via: 'socket', socketId: socket.id },
+        );
+        return { message };
+      },
+      sendLimit,
+    );
+
+    tools.handle(
+      socket,
+      'message:read',
+      s.socketRead,
+      async ({ roomId, messageId }) => {
+        await chat.markRead(user.id, roomId, messageId, 'messageId', socket.id);
+      },
+      otherLimit,
+    );
+
+    tools.handle(
+      socket,
+      'typing',
+      s.socketRoom,
+      async ({ roomId }) => {
+        if (!socket.rooms.has(roomName(roomId))) await chat.accessRoom(user.id, roomId, false);
+        const now = Date.now();
+        if (now - (lastTyping.get(roomId) ?? 0) < TYPING_THROTTLE_MS) return { relayed: false };
+        lastTyping.set(roomId, now);
+        socket.to(roomName(roomId)).except(userRoom(user.id)).emit('typing', { roomId, userId: user.id });
+        return { relayed: true };
+      },
+      typingLimit,
+    );
+  };
 }
 
 export { WindowLimiter };

@@ -36,7 +36,7 @@ export class CommentsService {
             { path: 'body.parentId', message: 'is a reply; replies cannot have replies' },
           ]);
         if (parent.deletedAt) throw Conflict('That comment was deleted');
-        if (this.d.blocks && (await this.d.blocks.between(userId, parent.authorId, t))) throw NotFound('Comment');
+        if (await this.d.blocks.between(userId, parent.authorId, t)) throw NotFound('Comment');
       }
       const now = this.d.clock.now();
       const id = await this.d.repo.insertComment(
@@ -98,7 +98,7 @@ export class CommentsService {
     const c = await this.d.repo.findComment(id);
     if (!c || c.hiddenAt || (c.deletedAt && !Number(c.replyCount))) throw NotFound('Comment');
     await requireVisible(this.d, await this.d.repo.findPost(Number(c.postId)), viewerId);
-    if (!c.deletedAt && this.d.blocks && (await this.d.blocks.between(viewerId, c.authorId))) throw NotFound('Comment');
+    if (!c.deletedAt && (await this.d.blocks.between(viewerId, c.authorId))) throw NotFound('Comment');
     return c;
   }
 
@@ -136,7 +136,7 @@ export class CommentsService {
 
   /** Comments of users on either side of a block with the viewer leave the list (tombstones stay). */
   private async blockFilter(viewerId: number): Promise<SqlFilter> {
-    const hidden = this.d.blocks ? await this.d.blocks.hiddenFrom(viewerId) : [];
+    const hidden = await this.d.blocks.hiddenFrom(viewerId);
     if (!hidden.length) return { where: [], replacements: [] };
     return { where: ['(c.deletedAt IS NOT NULL OR c.authorId NOT IN (?))'], replacements: [hidden] };
   }
@@ -157,7 +157,7 @@ export class CommentsService {
     const post = await requireVisible(this.d, await this.d.repo.lockPost(Number(found.postId), t), userId, t);
     const comment = await this.d.repo.findComment(id, t, true);
     if (!comment || comment.deletedAt) throw NotFound('Comment');
-    if (this.d.blocks && (await this.d.blocks.between(userId, comment.authorId, t))) throw NotFound('Comment');
+    if (await this.d.blocks.between(userId, comment.authorId, t)) throw NotFound('Comment');
     return { comment, post };
   }
 
@@ -171,7 +171,6 @@ export class CommentsService {
     parent: CommentRow | null,
     c: { id: number; authorId: number; body: string },
   ): Promise<void> {
-    if (!this.d.notifications) return;
     const actor = await this.d.users.findById(c.authorId, t);
     const who = actor?.nickname ?? 'Someone';
     const data = { postId: post.id, commentId: c.id, parentId: parent?.id ?? null };

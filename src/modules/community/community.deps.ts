@@ -18,10 +18,10 @@ export interface CommunityDeps {
   sequelize: Sequelize;
   repo: CommunityRepository;
   users: UsersService;
-  chat?: ChatService;
-  notifications?: NotificationsService;
-  /** The safety module's block check; without it nobody is hidden from anybody. */
-  blocks?: Blocks;
+  chat: ChatService;
+  notifications: NotificationsService;
+  /** The safety module's block check. */
+  blocks: Blocks;
   /** The one upload policy (render, store, delete after commit). */
   media: MediaService;
   geo: GeoIndex;
@@ -54,6 +54,6 @@ export async function requireVisible<P extends PostBase>(
 ): Promise<P> {
   if (!post || post.deletedAt) throw NotFound('Post');
   if (post.hiddenAt && post.authorId !== viewerId) throw NotFound('Post');
-  if (d.blocks && (await d.blocks.between(viewerId, post.authorId, t))) throw NotFound('Post');
+  if (await d.blocks.between(viewerId, post.authorId, t)) throw NotFound('Post');
   return post;
 }

@@ -137,7 +137,7 @@ export class FeedService {
       where.push('MATCH (p.searchText) AGAINST (? IN BOOLEAN MODE)');
       replacements.push(expr);
     }
-    const hidden = this.d.blocks ? await this.d.blocks.hiddenFrom(viewerId) : [];
+    const hidden = await this.d.blocks.hiddenFrom(viewerId);
     if (hidden.length) {
       where.push('p.authorId NOT IN (?)');
       replacements.push(hidden);

@@ -3,10 +3,6 @@ import { CLAIM_TX, inTransaction } from '../../infra/db';
 import { imageUpload } from '../../http/upload';
 import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import type { ChatService } from '../chat/chat.service';
-import type { NotificationsService } from '../notifications/notifications.service';
-import type { SafetyService } from '../safety/safety.service';
-import type { MediaService } from '../media/media.service';
 import { addDays, dayIn } from '../sitters/sitters.days';
 import { CommunityRepository } from './community.repository';
 import type { CommunityDeps } from './community.deps';
@@ -42,19 +38,18 @@ export interface CommunityServices {
 
 /**
  * Community (issue 15): posts, photos, comments and replies, likes, the feed, nearby posts, search,
- * open post chats. Uses chat, notifications and safety when present.
+ * open post chats. Uses chat, notifications and safety.
  */
-export function createCommunityModule(ctx: ModuleContext, services: Services): FeatureModule {
-  const media = services.media as MediaService;
-  const safety = services.safety as SafetyService | undefined;
+export function createCommunityModule(ctx: ModuleContext, services: Services): FeatureModule<'community'> {
+  const { media, safety } = services;
   const repo = new CommunityRepository(ctx.sequelize);
   const d: CommunityDeps = {
     sequelize: ctx.sequelize,
     repo,
     users: services.users,
-    chat: services.chat as ChatService | undefined,
-    notifications: services.notifications as NotificationsService | undefined,
-    blocks: safety?.blocks,
+    chat: services.chat,
+    notifications: services.notifications,
+    blocks: safety.blocks,
     media,
     geo: postsGeoIndex(ctx),
     outbox: ctx.outbox,
@@ -79,7 +74,7 @@ export function createCommunityModule(ctx: ModuleContext, services: Services): F
     }
   };
 
-  safety?.registerTarget('post', {
+  safety.registerTarget('post', {
     find: async (id, viewerId) => {
       try {
         return { ownerId: (await posts.get(viewerId, id)).author.id };
@@ -90,7 +85,7 @@ export function createCommunityModule(ctx: ModuleContext, services: Services): F
     setHidden: (id, hidden, t) => posts.setHiddenInTx(id, hidden, t),
     remove: (id, t) => posts.removeInTx(id, t),
   });
-  safety?.registerTarget('comment', {
+  safety.registerTarget('comment', {
     find: async (id, viewerId) => {
       try {
         const c = await comments.findVisible(viewerId, id);

@@ -52,7 +52,7 @@ export class PostsService {
       const now = this.d.clock.now();
       const id = await this.repo.insertPost(userId, data, now, t);
       await this.repo.replaceTags(id, data.tags, now, t);
-      if (input.kind === 'open_chat' && this.d.chat) {
+      if (input.kind === 'open_chat') {
         const { roomId } = await this.d.chat.createRoomInTx(t, { type: 'post', postId: id, memberIds: [userId] });
         await this.repo.setChatRoom(id, roomId, t);
       }
@@ -115,7 +115,7 @@ export class PostsService {
         t,
         photos.flatMap((ph) => [ph.url, ph.thumbnailUrl]),
       );
-    if (p.chatRoomId && this.d.chat) await this.d.chat.closeRoomInTx(t, Number(p.chatRoomId));
+    if (p.chatRoomId) await this.d.chat.closeRoomInTx(t, Number(p.chatRoomId));
     if (p.lat !== null) await this.recordGeo(id, t);
   }
 
@@ -165,7 +165,6 @@ export class PostsService {
    */
   async joinChat(userId: number, postId: number): Promise<ChatRoom> {
     const chat = this.d.chat;
-    if (!chat) throw NotFound('Chat room');
     const roomId = await inTransaction(this.d.sequelize, async (t) => {
       const p = await requireVisible(this.d, await this.repo.lockPost(postId, t), userId, t);
       if (p.kind !== 'open_chat' || !p.chatRoomId) throw NotFound('Chat room');
@@ -182,7 +181,6 @@ export class PostsService {
   /** Leaves the open chat (204); the author stays with their post's room (409). */
   async leaveChat(userId: number, postId: number): Promise<void> {
     const chat = this.d.chat;
-    if (!chat) throw NotFound('Chat room');
     const afterCommit = await inTransaction(this.d.sequelize, async (t) => {
       const p = await this.repo.lockPost(postId, t);
       if (!p || p.kind !== 'open_chat' || !p.chatRoomId) throw NotFound('Chat room');

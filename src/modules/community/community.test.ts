@@ -5,7 +5,6 @@ import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';
-import type { CommunityServices } from './community.module';
 
 const T0 = '2027-03-01T03:00:00.000Z';
 const clock = new ManualClock(T0);
@@ -30,7 +29,7 @@ const del = (s: Session, p: string) => api.http.delete(`/api/v1${p}`).set(auth(s
 const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.errors ?? []).map((e) => e.path);
 const count = async (sql: string, replacements: unknown[] = []) =>
   Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
-const community = () => api.pawmate.services.community as CommunityServices;
+const community = () => api.pawmate.services.community;
 
 async function makePost(s: Session, o: Record<string, unknown> = {}) {
   const res = await post(s, '/posts', { kind: 'general', title: 'Hello', body: 'First walk', ...o });

@@ -10,7 +10,7 @@ import { mediaRoutes } from './media.router';
  * the modules that take pictures) and avatars (PUT /users/me/avatar). One per app instance, so the
  * image-processing and buffering bounds hold per instance, not per module.
  */
-export function createMediaModule(ctx: ModuleContext, services: Services): FeatureModule {
+export function createMediaModule(ctx: ModuleContext, services: Services): FeatureModule<'media'> {
   const service = new MediaService({
     sequelize: ctx.sequelize,
     users: services.users,
@@ -33,13 +33,13 @@ export function createMediaModule(ctx: ModuleContext, services: Services): Featu
     'Image uploads admitted on this instance and not yet answered (bounded by UPLOADS_IN_FLIGHT)',
     () => service.buffering,
   );
-  // A deleted account's avatar object goes too, once the deletion commits.
-  services.users.onAccountDeleted.push((user, t) => service.deleteAfterCommit(t, [user.avatarUrl]));
   return {
     name: 'media',
     service,
     // Without storage the avatar route still parses (and bounds) the upload, then answers 503.
     routes: mediaRoutes(service, imageUpload(service)),
     outboxHandlers: service.outboxHandlers,
+    // A deleted account's avatar object goes too, once the deletion commits.
+    events: { 'account.deleted': ({ avatarUrl }, t) => service.deleteAfterCommit(t, [avatarUrl]) },
   };
 }

@@ -38,7 +38,7 @@ const TAGS = ['walk', 'run', 'playdate', 'corgi'];
 beforeAll(async () => {
   ctx = await new TestContext({ clock, env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) } }).setup();
   api = await ctx.instance();
-  service = api.pawmate.services.meetups as MeetupsService;
+  service = api.pawmate.services.meetups;
   for (let i = 0; i < 6; i++) hosts.push(await signup(api));
   const guests = await Promise.all(Array.from({ length: 3 }, () => signup(api)));
   for (let i = 0; i < 90; i++) {
@@ -259,7 +259,7 @@ describe('GET /meetups/nearby', () => {
   it('a rolled-back create never reaches the index, and a replayed old change cannot resurrect a cancelled meetup', async () => {
     await settle();
     const host = hosts[2];
-    const chat = api.pawmate.services.chat as { createRoomInTx: (...args: unknown[]) => Promise<unknown> };
+    const chat = api.pawmate.services.chat;
     const original = chat.createRoomInTx;
     const sizeBefore = await service.geo.size();
     const maxId = async () =>

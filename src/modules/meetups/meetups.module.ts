@@ -1,7 +1,5 @@
 import { GeoIndex } from '../../infra/geo';
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import type { ChatService } from '../chat/chat.service';
-import type { NotificationsService } from '../notifications/notifications.service';
 import { MeetupsRepository } from './meetups.repository';
 import { MeetupsService, TOPIC_GEO_MEETUP, type GeoMeetupChange } from './meetups.service';
 import { LiveLocations } from './meetups.live';
@@ -14,36 +12,34 @@ export const meetupsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
 
 /**
  * Meetups (issue 8): CRUD, nearby search, join/leave, reminders, live location, attendance and host
- * ratings. Uses chat (a room per meetup, the socket server) and notifications when present.
- * Publishes `services.meetups`.
+ * ratings. Uses chat (a room per meetup, the socket server) and notifications. Publishes
+ * `services.meetups`.
  */
-export function createMeetupsModule(ctx: ModuleContext, services: Services): FeatureModule {
+export function createMeetupsModule(ctx: ModuleContext, services: Services): FeatureModule<'meetups'> {
   const repo = new MeetupsRepository(ctx.sequelize);
-  const chat = services.chat as ChatService | undefined;
-  const live = chat
-    ? new LiveLocations(ctx.redis, ctx.config.redisPrefix, repo, ctx.clock, (ids, event, payload) =>
-        chat.emitToUsers(ids, event, payload),
-      )
-    : undefined;
+  const chat = services.chat;
+  const live = new LiveLocations(ctx.redis, ctx.config.redisPrefix, repo, ctx.clock, (ids, event, payload) =>
+    chat.emitToUsers(ids, event, payload),
+  );
   const service = new MeetupsService({
     sequelize: ctx.sequelize,
     repo,
     users: services.users,
     chat,
-    notifications: services.notifications as NotificationsService | undefined,
+    notifications: services.notifications,
     geo: meetupsGeoIndex(ctx),
     outbox: ctx.outbox,
     clock: ctx.clock,
     logger: ctx.logger,
     live,
   });
-  if (chat && live) registerLiveLocation(chat, live);
-  services.users.onAccountDeleted.push((user, t) => service.cancelHostedForDeletedAccount(user.id, t));
+  registerLiveLocation(chat, live);
   return {
     name: 'meetups',
     service,
     routes: meetupsRoutes(service),
     outboxHandlers: { [TOPIC_GEO_MEETUP]: (payload: GeoMeetupChange) => service.applyGeo(payload) },
     sweep: () => service.sweep(),
+    events: { 'account.deleted': ({ userId }, t) => service.cancelHostedForDeletedAccount(userId, t) },
   };
 }

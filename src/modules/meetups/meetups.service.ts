@@ -53,14 +53,14 @@ export interface MeetupsDeps {
   sequelize: Sequelize;
   repo: MeetupsRepository;
   users: UsersService;
-  chat?: ChatService;
-  notifications?: NotificationsService;
+  chat: ChatService;
+  notifications: NotificationsService;
   geo: GeoIndex;
   outbox: Outbox;
   clock: Clock;
   logger: Logger;
-  /** Set once the socket side exists (it needs chat); cancel and leave clear positions through it. */
-  live?: LiveLocations;
+  /** Live positions: cancel and leave clear them. */
+  live: LiveLocations;
 }
 
 const mineCursor = Joi.object({ t: cursorDate, i: cursorId });
@@ -107,10 +107,8 @@ export class MeetupsService {
       const id = await this.d.repo.insert(hostId, data, now, t);
       await this.d.repo.replaceTags(id, data.tags, t);
       await this.d.repo.insertParticipant(id, hostId, now, t);
-      if (this.d.chat) {
-        const { roomId } = await this.d.chat.createRoomInTx(t, { type: 'meetup', memberIds: [hostId], meetupId: id });
-        await this.d.repo.setChatRoom(id, roomId, t);
-      }
+      const { roomId } = await this.d.chat.createRoomInTx(t, { type: 'meetup', memberIds: [hostId], meetupId: id });
+      await this.d.repo.setChatRoom(id, roomId, t);
       return { id, change: await this.recordGeoChange(id, t) };
     });
     await this.afterGeoChange(change);
@@ -195,7 +193,7 @@ export class MeetupsService {
       return change;
     });
     await this.afterGeoChange(change);
-    await this.d.live?.clear(id).catch(() => undefined);
+    await this.d.live.clear(id).catch(() => undefined);
   }
 
   /**
@@ -243,8 +241,7 @@ export class MeetupsService {
         if (err instanceof UniqueConstraintError) throw Conflict('You already joined this meetup');
         throw err;
       }
-      if (this.d.chat && m.chatRoomId) await this.d.chat.addMember(t, Number(m.chatRoomId), userId);
-      if (!this.d.notifications) return;
+      if (m.chatRoomId) await this.d.chat.addMember(t, Number(m.chatRoomId), userId);
       // We hold the row lock since the UPDATE: this is the row as this join left it, and a reminder
       // sweep either committed before us (reminderSentAt is set: we remind the late joiner here) or
       // will claim the row after our commit (and see us).
@@ -277,10 +274,10 @@ export class MeetupsService {
       if (ms(m.startsAt) <= this.d.clock.now().getTime()) throw Conflict('This meetup has already started');
       await this.d.repo.deleteParticipant(id, userId, t);
       await this.d.repo.releasePlace(id, this.d.clock.now(), t);
-      return this.d.chat && m.chatRoomId ? this.d.chat.removeMember(t, Number(m.chatRoomId), userId) : () => undefined;
+      return m.chatRoomId ? this.d.chat.removeMember(t, Number(m.chatRoomId), userId) : () => undefined;
     });
     afterCommit();
-    await this.d.live?.forget(id, userId).catch(() => undefined);
+    await this.d.live.forget(id, userId).catch(() => undefined);
   }
 
   // --- lists -------------------------------------------------------------------------------------
@@ -407,7 +404,7 @@ export class MeetupsService {
         for (const p of await this.d.repo.listParticipants(m.id, t)) inputs.push(this.reminderFor(m, Number(p.userId)));
       }
       // One call for the whole batch: recipients are locked in one global id order (no deadlock between sweeps).
-      if (inputs.length) await this.d.notifications?.notifyManyInTx(t, inputs);
+      if (inputs.length) await this.d.notifications.notifyManyInTx(t, inputs);
       return due.length;
     });
     const unindexed = await this.sweepBatches(async (t) => {
@@ -535,7 +532,6 @@ export class MeetupsService {
     actorId: number,
     n: Omit<NotifyInput, 'recipientId'>,
   ): Promise<void> {
-    if (!this.d.notifications) return;
     const recipients = (await this.d.repo.listParticipants(meetupId, t))
       .map((p) => Number(p.userId))
       .filter((id) => id !== actorId);

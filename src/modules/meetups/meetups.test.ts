@@ -1,15 +1,13 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeMeetup, type MeetupOptions, type Session } from '../../../test/helpers/fixtures';
-import type { ChatService } from '../chat/chat.service';
-import type { MeetupsService } from './meetups.service';
 
 const T0 = '2027-03-01T00:00:00.000Z';
 const clock = new ManualClock(T0);
 let ctx: TestContext;
 let api: TestInstance;
 let api2: TestInstance;
-const service = () => api.pawmate.services.meetups as MeetupsService;
+const service = () => api.pawmate.services.meetups;
 
 const at = (ms: number) => new Date(Date.parse(T0) + ms).toISOString();
 const HOUR = 3600 * 1000;
@@ -369,7 +367,7 @@ describe('join and leave', () => {
     expect(await count('SELECT participantCount AS n FROM meetups WHERE id = ?', [m.id])).toBe(5);
     expect(await count('SELECT COUNT(*) AS n FROM meetup_participants WHERE meetupId = ?', [m.id])).toBe(5);
     // Chat membership follows participation exactly: the winners are members, the others are not.
-    const chat = api.pawmate.services.chat as ChatService;
+    const chat = api.pawmate.services.chat;
     const membership = await Promise.all(users.map((u) => chat.isMember(m.chatRoomId, u.user.id)));
     expect(membership).toEqual(results.map((r) => r.status === 201));
     expect(await chat.isMember(m.chatRoomId, host.user.id)).toBe(true);
@@ -430,8 +428,8 @@ describe('reminders', () => {
     expect(await notificationsOf(guest, 'meetup.reminder')).toHaveLength(0);
 
     clock.set(at(2 * HOUR + 60_000));
-    const s1 = api.pawmate.services.meetups as MeetupsService;
-    const s2 = api2.pawmate.services.meetups as MeetupsService;
+    const s1 = api.pawmate.services.meetups;
+    const s2 = api2.pawmate.services.meetups;
     const results = await Promise.all([s1.sweep(), s2.sweep(), s1.sweep(), s2.sweep()]);
     expect(results.reduce((n, r) => n + r.reminded, 0)).toBeGreaterThanOrEqual(1);
     await s1.sweep();

@@ -1,14 +1,13 @@
 import { TestContext, ManualClock, signup, bearer, type TestInstance } from '../../../test/helpers/context';
 import { SmtpPeer } from '../../../test/helpers/smtp';
 import { inTransaction } from '../../infra/db';
-import type { NotificationsService } from './notifications.service';
 
 const smtp = new SmtpPeer();
 const clock = new ManualClock();
 let ctx: TestContext;
 let api: TestInstance;
 
-const svc = () => api.pawmate.services.notifications as NotificationsService;
+const svc = () => api.pawmate.services.notifications;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mailsTo = (email: string, subject: RegExp) =>
   smtp.mails.filter((m) => m.to.includes(email) && subject.test(m.subject));

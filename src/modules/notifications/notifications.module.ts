@@ -5,7 +5,10 @@ import { NotificationsService, TOPIC_NOTIFICATION_CREATED, TOPIC_UNREAD_CHANGED 
 import { CHANNEL_CREATED, CHANNEL_UNREAD, NotificationStreams } from './notifications.stream';
 import { notificationsRoutes } from './notifications.router';
 
-export type NotificationsModule = FeatureModule & { service: NotificationsService; streams: NotificationStreams };
+export type NotificationsModule = FeatureModule<'notifications'> & {
+  service: NotificationsService;
+  streams: NotificationStreams;
+};
 
 /** Notifications: stored, streamed over SSE (with replay) and mailed. Published as `services.notifications`. */
 export function createNotificationsModule(ctx: ModuleContext, services: Services): NotificationsModule {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { TestContext, ManualClock, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 import { connectRedis } from '../../infra/redis';
 import { EventSource } from 'eventsource';
-import type { NotificationsService, NotifyInput } from './notifications.service';
+import type { NotifyInput } from './notifications.service';
 import type { NotificationsModule } from './notifications.module';
 
 // --- a real SSE client over HTTP ------------------------------------------------------------------
@@ -148,7 +148,7 @@ const track = async (p: Promise<SseClient>) => {
   return c;
 };
 
-const svc = (inst: TestInstance) => inst.pawmate.services.notifications as NotificationsService;
+const svc = (inst: TestInstance) => inst.pawmate.services.notifications;
 const mod = (inst: TestInstance) => inst.pawmate.modules.find((m) => m.name === 'notifications') as NotificationsModule;
 const note = (recipientId: number, n: number | string, extra: Partial<NotifyInput> = {}): NotifyInput => ({
   recipientId,

@@ -1,13 +1,12 @@
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import type { MediaService } from '../media/media.service';
 import { imageUpload } from '../../http/upload';
 import { PetsRepository } from './pets.repository';
 import { PetsService } from './pets.service';
 import { petsRoutes } from './pets.router';
 
 /** Pets CRUD and photos; publishes `PetsService` as `services.pets` (reservations use `findOwnedPets`). */
-export function createPetsModule(ctx: ModuleContext, services: Services): FeatureModule {
-  const media = services.media as MediaService;
+export function createPetsModule(ctx: ModuleContext, services: Services): FeatureModule<'pets'> {
+  const media = services.media;
   const service = new PetsService(
     ctx.sequelize,
     new PetsRepository(ctx.sequelize),

@@ -326,7 +326,7 @@ describe("someone else's pet is indistinguishable from a missing one", () => {
     const intruder = await signup(api);
     const a = await createPet(owner.accessToken);
     const b = await createPet(owner.accessToken, { ...dog, name: 'B' });
-    const pets = api.pawmate.services.pets as import('./pets.service').PetsService;
+    const pets = api.pawmate.services.pets;
     const found = await pets.findOwnedPets(owner.user.id, [b.id, a.id, a.id]);
     expect(found.map((p) => p.id)).toEqual([a.id, b.id]);
     await expect(pets.findOwnedPets(intruder.user.id, [a.id])).rejects.toMatchObject({ code: 'NOT_FOUND' });

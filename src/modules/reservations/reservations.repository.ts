@@ -123,6 +123,19 @@ export class ReservationsRepository {
     );
   }
 
+  /**
+   * The condition sitter search adds for `from`/`to`: no day of the range is booked up to the
+   * sitter's `maxPets`. Written against the search query's `s` (sitter_profiles) alias.
+   */
+  fullDayFilter(range: { from: string; to: string }): { where: string[]; replacements: unknown[] } {
+    return {
+      where: [
+        'NOT EXISTS (SELECT 1 FROM sitter_booked_days b WHERE b.sitterId = s.id AND b.day BETWEEN ? AND ? AND b.pets >= s.maxPets)',
+      ],
+      replacements: [range.from, range.to],
+    };
+  }
+
   /** Booked pets per day in the range (days without bookings are absent). */
   async bookedLoad(sitterId: number, start: string, end: string, t: Transaction): Promise<Map<string, number>> {
     const rows = await this.select<{ day: string; pets: number }>(

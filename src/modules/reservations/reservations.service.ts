@@ -57,8 +57,8 @@ export interface ReservationsDeps {
   users: UsersService;
   pets: PetsService;
   sitters: SittersService;
-  chat?: ChatService;
-  notifications?: NotificationsService;
+  chat: ChatService;
+  notifications: NotificationsService;
   outbox: Outbox;
   clock: Clock;
   serviceTz: string;
@@ -85,6 +85,11 @@ export class ReservationsService {
 
   today(): string {
     return dayIn(this.d.clock.now(), this.d.serviceTz);
+  }
+
+  /** Sitter search leaves out sitters with a full day in the asked range (see the repository). */
+  fullDayFilter(range: { from: string; to: string }): { where: string[]; replacements: unknown[] } {
+    return this.d.repo.fullDayFilter(range);
   }
 
   // --- booking -----------------------------------------------------------------------------------
@@ -185,14 +190,12 @@ export class ReservationsService {
       now,
       t,
     );
-    if (this.d.chat) {
-      const { roomId } = await this.d.chat.createRoomInTx(t, {
-        type: 'reservation',
-        memberIds: [ownerId, sitter.userId],
-        reservationId: id,
-      });
-      await this.d.repo.setChatRoom(id, roomId, t);
-    }
+    const { roomId } = await this.d.chat.createRoomInTx(t, {
+      type: 'reservation',
+      memberIds: [ownerId, sitter.userId],
+      reservationId: id,
+    });
+    await this.d.repo.setChatRoom(id, roomId, t);
     const row = await this.reread(id, t);
     await this.notify(t, row, 'requested', 'owner');
     return (await presentReservations([row], this.d.users, t))[0];
@@ -334,7 +337,7 @@ export class ReservationsService {
         if (err instanceof UniqueConstraintError) throw Conflict('This reservation has already been reviewed');
         throw err;
       }
-      await this.d.notifications?.notifyInTx(t, {
+      await this.d.notifications.notifyInTx(t, {
         recipientId: r.sitterUserId,
         type: 'review.new',
         title: `New ${input.rating}-star review`,
@@ -436,7 +439,6 @@ export class ReservationsService {
 
   /** Tells the other party (both, for the system's moves); nobody is notified of their own action. */
   private async notify(t: Transaction, r: ReservationRow, status: ReservationStatus, actor: Party) {
-    if (!this.d.notifications) return;
     const recipients =
       actor === 'system' ? [r.ownerId, r.sitterUserId] : [actor === 'owner' ? r.sitterUserId : r.ownerId];
     const pets = (JSON.parse(r.petsJson) as Pet[]).map((p) => p.name).join(', ');

@@ -2,14 +2,13 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeOwner, makePet, makeSitter, type Session } from '../../../test/helpers/fixtures';
 import { SmtpPeer } from '../../../test/helpers/smtp';
-import type { ReservationsService } from './reservations.service';
 
 // 09:00 in Seoul on 2027-03-01: "today" is 2027-03-01 in SERVICE_TZ.
 const clock = new ManualClock('2027-03-01T00:00:00Z');
 const smtp = new SmtpPeer();
 let ctx: TestContext;
 let api: TestInstance;
-const service = () => api.pawmate.services.reservations as ReservationsService;
+const service = () => api.pawmate.services.reservations;
 
 beforeAll(async () => {
   await smtp.start();

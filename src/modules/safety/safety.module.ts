@@ -13,7 +13,7 @@ export const REPORTS_PER_HOUR = 30;
  * Safety (issue 15): blocks both ways and reports. Built before the modules it protects, which find
  * `services.safety.blocks` (the check) and register their reportable kinds with `registerTarget`.
  */
-export function createSafetyModule(ctx: ModuleContext, services: Services): FeatureModule {
+export function createSafetyModule(ctx: ModuleContext, services: Services): FeatureModule<'safety'> {
   const service = new SafetyService({
     sequelize: ctx.sequelize,
     repo: new SafetyRepository(ctx.sequelize),

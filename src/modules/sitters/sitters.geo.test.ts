@@ -2,7 +2,6 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
 import { run as reindexCli } from '../../../scripts/reindex-geo';
 import type { SittersService } from './sitters.service';
-import type { UsersService } from '../users/users.service';
 
 /** The geo index follows MySQL: after commits only, in commit order, through rebuilds. */
 let ctx: TestContext;
@@ -12,7 +11,7 @@ let sitters: SittersService;
 beforeAll(async () => {
   ctx = await new TestContext().setup();
   api = await ctx.instance();
-  sitters = api.pawmate.services.sitters as SittersService;
+  sitters = api.pawmate.services.sitters;
 });
 afterAll(async () => {
   await ctx.close();
@@ -65,7 +64,7 @@ async function newSitter(lat: number, lng: number) {
 
 describe('index consistency', () => {
   it('a rolled-back create or update never reaches the index', async () => {
-    const users = api.pawmate.services.users as UsersService;
+    const users = api.pawmate.services.users;
     const s = await signup(api);
     const original = users.setSitterFlag.bind(users);
     const sizeBefore = await sitters.geo.size();

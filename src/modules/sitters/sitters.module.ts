@@ -1,7 +1,6 @@
 import { GeoIndex } from '../../infra/geo';
 import { imageUpload } from '../../http/upload';
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import type { MediaService } from '../media/media.service';
 import { SittersRepository } from './sitters.repository';
 import { SittersService, TOPIC_GEO_SITTER, type GeoSitterChange } from './sitters.service';
 import { sittersRoutes } from './sitters.router';
@@ -11,8 +10,8 @@ export const sittersGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
   new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'sitters');
 
 /** Sitter profiles, availability, photos, reviews list and radius search. Publishes `services.sitters`. */
-export function createSittersModule(ctx: ModuleContext, services: Services): FeatureModule {
-  const media = services.media as MediaService;
+export function createSittersModule(ctx: ModuleContext, services: Services): FeatureModule<'sitters'> {
+  const media = services.media;
   const service = new SittersService(
     ctx.sequelize,
     new SittersRepository(ctx.sequelize),
@@ -23,6 +22,8 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     ctx.config.serviceTz,
     ctx.logger,
     media,
+    // Reservations is built after sitters (it takes this service), so it is read when a search runs.
+    (range) => services.reservations.fullDayFilter(range),
   );
   let healing: Promise<unknown> = Promise.resolve();
   const heal = () => {
@@ -30,7 +31,6 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
       .healGeoIndex()
       .catch((err) => ctx.logger.error({ err: (err as Error).message }, 'could not rebuild the sitters geo index'));
   };
-  services.users.onAccountDeleted.push((user, t) => service.deactivateForDeletedAccount(user.id, t));
   return {
     name: 'sitters',
     service,
@@ -48,6 +48,7 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     sweep: () => service.healGeoIndex(),
     // Photo routes only where images can be stored.
     routes: sittersRoutes(service, media.storesImages ? imageUpload(media) : null),
+    events: { 'account.deleted': ({ userId }, t) => service.deactivateForDeletedAccount(userId, t) },
     outboxHandlers: {
       [TOPIC_GEO_SITTER]: (payload: GeoSitterChange) => service.applyGeo(payload),
     },

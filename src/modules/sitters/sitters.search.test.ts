@@ -139,7 +139,7 @@ async function seed(n: number) {
 beforeAll(async () => {
   ctx = await new TestContext({ clock }).setup();
   api = await ctx.instance();
-  sitters = api.pawmate.services.sitters as SittersService;
+  sitters = api.pawmate.services.sitters;
   await seed(320);
   // The rows were written behind the service's back (no outbox): the rebuild is what indexes them.
   const { count } = await sitters.reindexGeo({ batchSize: 64 });
@@ -343,12 +343,16 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
     await sitters.geo.remove([inactive.id]);
   });
 
-  it('takes the reservations module\u2019s full-day filter into the query when from/to are given', async () => {
-    const target = seeded.find((s) => s.active && !s.deleted && s.lat === CLUSTER.lat && !s.unavailable.length)!;
-    sitters.setFullDayFilter(({ from, to }) => ({
-      where: ['s.id <> ? OR ? > ?'],
-      replacements: [target.id, from, to],
-    }));
+  it('leaves out sitters with a full day in from..to (the reservations module\u2019s booked days)', async () => {
+    const [full, half] = seeded.filter((s) => s.active && !s.deleted && s.lat === CLUSTER.lat && !s.unavailable.length);
+    const booked = (sql: string, replacements: unknown[]) => api.sequelize.query(sql, { replacements });
+    // maxPets is 2 for every seeded sitter: two booked pets fill a day, one does not.
+    await booked('INSERT INTO sitter_booked_days (sitterId, day, pets) VALUES (?, ?, 2), (?, ?, 1)', [
+      full.id,
+      '2026-12-03',
+      half.id,
+      '2026-12-03',
+    ]);
     try {
       const ids = async (extra: Record<string, string>) =>
         (
@@ -357,10 +361,13 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
             .query({ ...CLUSTER, radiusKm: 0.01, limit: 100, ...extra })
             .expect(200)
         ).body.items.map((i: Item) => i.id);
-      expect(await ids({})).toContain(target.id);
-      expect(await ids({ from: '2026-12-02', to: '2026-12-04' })).not.toContain(target.id);
+      expect(await ids({})).toEqual(expect.arrayContaining([full.id, half.id]));
+      const during = await ids({ from: '2026-12-02', to: '2026-12-04' });
+      expect(during).toContain(half.id);
+      expect(during).not.toContain(full.id);
+      expect(await ids({ from: '2026-12-04', to: '2026-12-05' })).toContain(full.id);
     } finally {
-      sitters.setFullDayFilter(null);
+      await booked('DELETE FROM sitter_booked_days WHERE sitterId IN (?)', [[full.id, half.id]]);
     }
   });
 

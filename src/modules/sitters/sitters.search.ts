@@ -61,8 +61,6 @@ const priceCursor = Joi.object({
 });
 
 export class SitterSearch {
-  /** Set by the reservations module (full days); null until it exists. */
-  fullDayFilter: FullDayFilter | null = null;
   /** How many members make a circle dense (see src/infra/geo-sorted.ts); tests set it to exercise both plans. */
   denseAt: number | null = null;
   /** Rows a dense-circle walk may examine before the IN list takes over (tests set it small). */
@@ -72,6 +70,7 @@ export class SitterSearch {
     private readonly geo: GeoIndex,
     private readonly repo: SittersRepository,
     private readonly today: () => string,
+    private readonly fullDays: FullDayFilter,
   ) {}
 
   async search(q: SearchQuery): Promise<SearchPage> {
@@ -106,7 +105,7 @@ export class SitterSearch {
       maxPrice: q.maxPrice,
       minRating: q.minRating,
       range,
-      fullDays: range && this.fullDayFilter ? this.fullDayFilter(range) : undefined,
+      fullDays: range ? this.fullDays(range) : undefined,
     };
   }
 

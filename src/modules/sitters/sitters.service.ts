@@ -107,17 +107,13 @@ export class SittersService {
     private readonly serviceTz: string,
     private readonly logger: Logger,
     private readonly media: MediaService,
+    fullDays: FullDayFilter,
   ) {
-    this.search = new SitterSearch(geo, repo, () => this.today());
+    this.search = new SitterSearch(geo, repo, () => this.today(), fullDays);
   }
 
   today(): string {
     return dayIn(this.clock.now(), this.serviceTz);
-  }
-
-  /** Installs the reservations module's "no full day in the range" condition (see FullDayFilter). */
-  setFullDayFilter(filter: FullDayFilter | null): void {
-    this.search.fullDayFilter = filter;
   }
 
   // --- my profile --------------------------------------------------------------------------------

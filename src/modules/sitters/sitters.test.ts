@@ -15,7 +15,7 @@ let sitters: SittersService;
 beforeAll(async () => {
   ctx = await new TestContext({ clock }).setup();
   api = await ctx.instance();
-  sitters = api.pawmate.services.sitters as SittersService;
+  sitters = api.pawmate.services.sitters;
 });
 afterAll(async () => {
   await ctx.close();

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
+import type { DomainEvents } from '../../infra/domain-events';
+import type { DomainEventMap } from '../events';
 import { Conflict, NotFound, Unauthenticated } from '../../errors';
 import { UsersRepository, type UserRow } from './users.repository';
 import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './users.presenter';
@@ -14,24 +16,13 @@ export type User = UserRow;
 // Kept for code written against the row name; new code names `User`.
 export type { UserRow };
 
-/** Revokes every login of a user inside the caller's transaction; returns a commit hook. */
-export type RevokeAllLogins = (userId: number, reason: string, t: Transaction) => Promise<() => void>;
-
 export class UsersService {
   constructor(
     private readonly sequelize: Sequelize,
     private readonly users: UsersRepository,
     private readonly clock: Clock,
+    private readonly events: DomainEvents<DomainEventMap>,
   ) {}
-
-  /** Set by the auth module once it exists (the two modules know each other only through this seam). */
-  revokeAllLogins: RevokeAllLogins = async () => () => undefined;
-
-  /**
-   * Run inside the deletion's transaction, before the personal data is cleared: modules that keep
-   * files or data of their own for the account (the avatar object, …) schedule its removal here.
-   */
-  readonly onAccountDeleted: Array<(user: UserRow, t: Transaction) => Promise<void>> = [];
 
   async createAccount(
     data: { email: string | null; passwordHash: string | null; nickname: string; emailVerifiedAt?: Date | null },
@@ -122,16 +113,16 @@ export class UsersService {
   /**
    * Deletes the account: personal data is cleared, the e-mail is released (NULL), the password becomes
    * unguessable and every login is revoked, all in one transaction. Rows other users rely on
-   * (reviews, messages) keep pointing at the tombstone.
+   * (reviews, messages) keep pointing at the tombstone. What other modules hold for the account
+   * (logins, sitter profile, hosted meetups, files) ends through `account.deleted`, in the same
+   * transaction.
    */
   async deleteSelf(userId: number): Promise<void> {
-    const afterCommit = await inTransaction(this.sequelize, async (t) => {
+    await inTransaction(this.sequelize, async (t) => {
       const user = await this.users.findActiveById(userId, t, true);
       if (!user) throw Unauthenticated('This account no longer exists');
-      for (const hook of this.onAccountDeleted) await hook(user, t);
+      await this.events.emit(t, 'account.deleted', { userId, avatarUrl: user.avatarUrl });
       await this.users.tombstone(userId, `!deleted:${randomBytes(16).toString('hex')}`, this.clock.now(), t);
-      return this.revokeAllLogins(userId, 'account_deleted', t);
     });
-    afterCommit();
   }
 }
