@@ -27,8 +27,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    // Tests read untyped JSON answers (supertest's body is any); typing every one adds noise, not safety.
-    files: ['**/*.test.ts', 'test/**/*.ts'],
+    // Tests, benchmarks and load generators read untyped JSON answers and IPC messages (supertest's
+    // body is any); typing every one adds noise, not safety.
+    files: ['**/*.test.ts', 'test/**/*.ts', 'scripts/bench/**/*.ts', 'scripts/load/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

@@ -5,7 +5,7 @@
  * on the local MariaDB, loads demo data and starts the server in the foreground.
  */
 const { execSync, spawn } = require('node:child_process');
-const crypto = require('node:crypto');
+const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -18,7 +18,7 @@ const step = (label, cmd) => {
 
 if (!fs.existsSync(envFile)) {
   const example = fs.readFileSync(path.join(root, '.env.example'), 'utf8');
-  const secret = crypto.randomBytes(32).toString('hex');
+  const secret = randomBytes(32).toString('hex');
   fs.writeFileSync(envFile, example.replace(/^JWT_SECRET=.*$/m, `JWT_SECRET=${secret}`));
   process.stdout.write('▶ wrote .env from .env.example (with a random JWT_SECRET)\n');
 }
