@@ -1,3 +1,4 @@
+import { readEnvFileInDevelopment } from '../src/env-file';
 /**
  * `npm run bench`: builds, then measures Pawmate against baselines in the same run and prints tables.
  * The latest tables are written to docs/BENCHMARKS.md with the date and the machine.
@@ -6,7 +7,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import dotenv from 'dotenv';
 import { createSequelize } from '../src/infra/db';
 import { dropDatabase, ensureDatabase, migrator } from '../src/infra/migrator';
 import { foundationBench, type BenchEnv } from './bench/foundation';
@@ -53,7 +53,7 @@ function arg(name: string, fallback: string): string {
 
 async function main() {
   if (process.argv.includes('--help')) return void process.stdout.write(HELP);
-  dotenv.config({ quiet: true });
+  readEnvFileInDevelopment();
   const env: BenchEnv = {
     databaseUrl: process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/pawmate_bench',
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',

@@ -1,9 +1,9 @@
+import { readEnvFileInDevelopment } from '../src/env-file';
 /**
  * Admin CLI for the schema and seed data.
  *   node dist/scripts/db.js migrate|rollback|status|seed [--to NAME] [--all]
  * Reads DATABASE_URL (and .env in development). Creates the database when it does not exist.
  */
-import dotenv from 'dotenv';
 import { createSequelize } from '../src/infra/db';
 import { ensureDatabase, migrator, seeder } from '../src/infra/migrator';
 
@@ -20,7 +20,7 @@ Environment
 `;
 
 async function main() {
-  dotenv.config({ quiet: true });
+  readEnvFileInDevelopment();
   const [command, ...rest] = process.argv.slice(2);
   if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
     process.stdout.write(HELP);

@@ -1,8 +1,8 @@
+import { readEnvFileInDevelopment } from '../src/env-file';
 /**
  * Job queue inspection:  npm run jobs:failed [-- --retry]
  * Lists mail jobs that exhausted their retries (they are kept, never dropped); --retry re-queues them.
  */
-import dotenv from 'dotenv';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import Redis from 'ioredis';
 import { MAIL_QUEUE } from '../src/infra/jobs';
@@ -14,7 +14,7 @@ async function main() {
     );
     return;
   }
-  dotenv.config({ quiet: true });
+  readEnvFileInDevelopment();
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
   const prefix = process.env.REDIS_PREFIX ?? 'pm:';
   const connection = new Redis(url, { maxRetriesPerRequest: 1 });

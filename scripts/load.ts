@@ -1,9 +1,9 @@
+import { readEnvFileInDevelopment } from '../src/env-file';
 /**
  * `npm run load -- [smoke|standard|soak]`: a mixed workload against two Pawmate instances on this
  * machine (loopback only), then the invariants checked in MySQL. Exits non-zero on any 5xx, any
  * connection error, any broken invariant, or (soak) memory that keeps growing.
  */
-import dotenv from 'dotenv';
 import { Api, percentile, pool } from './bench/http-client';
 import { table } from './bench/run';
 import { PROFILES, type Profile } from './load/profiles';
@@ -84,7 +84,7 @@ function memoryGrowth(samples: Sample[]): { grows: boolean; detail: string } {
 
 async function main() {
   if (process.argv.includes('--help')) return void process.stdout.write(HELP);
-  dotenv.config({ quiet: true });
+  readEnvFileInDevelopment();
   const name = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'smoke';
   const p = PROFILES[name];
   if (!p) {

@@ -1,9 +1,9 @@
+import { readEnvFileInDevelopment } from '../src/env-file';
 /**
  * Rebuilds the Redis GEO index of sitters (and/or meetups) from MySQL, safe to run while servers serve:
  *   npm run geo:reindex [-- --batch 1000] [--kind sitters|meetups|all]
  * Builds into a temporary key and swaps it in with RENAME; writes made meanwhile reach both keys.
  */
-import dotenv from 'dotenv';
 import { createSequelize } from '../src/infra/db';
 import { connectRedis, createRedis } from '../src/infra/redis';
 import { GeoIndex, type RebuildProgress } from '../src/infra/geo';
@@ -117,7 +117,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
 }
 
 if (require.main === module) {
-  dotenv.config({ quiet: true });
+  readEnvFileInDevelopment();
   const tty = Boolean(process.stdout.isTTY);
   run(process.argv.slice(2), process.env, {
     out: (l) => process.stdout.write(tty && l.startsWith('\r') ? l : `${l}\n`),

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { loadConfig, ConfigError } from './config';
 
 const base = {
@@ -44,5 +46,16 @@ describe('loadConfig', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('\n');
     }
+  });
+
+  it('refuses the JWT_SECRET placeholder of .env.example in production (and only there)', () => {
+    const example = fs.readFileSync(path.join(__dirname, '..', '.env.example'), 'utf8');
+    const placeholder = /^JWT_SECRET=(.*)$/m.exec(example)![1];
+    expect(placeholder.length).toBeGreaterThanOrEqual(32);
+    expect(() => loadConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: placeholder })).toThrow(
+      /^Invalid configuration: JWT_SECRET is the placeholder from \.env\.example/,
+    );
+    expect(loadConfig({ ...base, NODE_ENV: 'development', JWT_SECRET: placeholder }).jwtSecret).toBe(placeholder);
+    expect(loadConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: 'f'.repeat(64) }).jwtSecret).toBe('f'.repeat(64));
   });
 });

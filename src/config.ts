@@ -39,6 +39,12 @@ export interface Config {
   oauth: OAuthConfig;
 }
 
+/**
+ * The sample value in .env.example (and anything shaped like it). A production server refuses it:
+ * anyone who has read the example could sign access tokens for any account.
+ */
+const PLACEHOLDER_SECRET = /change-?me/i;
+
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'test', 'production').default('development'),
   PORT: Joi.number().integer().min(0).max(65535).default(3000),
@@ -52,9 +58,19 @@ const schema = Joi.object({
   REDIS_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:_-]{1,40}$/)
     .default('pm:'),
-  JWT_SECRET: Joi.string().min(32).required().messages({
-    'string.min': 'must be at least 32 characters',
-  }),
+  JWT_SECRET: Joi.string()
+    .min(32)
+    .required()
+    .when('NODE_ENV', {
+      is: 'production',
+      then: Joi.string().custom((value: string, helpers) =>
+        PLACEHOLDER_SECRET.test(value) ? helpers.error('secret.placeholder') : value,
+      ),
+    })
+    .messages({
+      'string.min': 'must be at least 32 characters',
+      'secret.placeholder': 'is the placeholder from .env.example; generate one with `openssl rand -hex 32`',
+    }),
   ACCESS_TOKEN_TTL_SEC: Joi.number()
     .integer()
     .min(10)

@@ -1,4 +1,4 @@
-import dotenv from 'dotenv';
+import { readEnvFileInDevelopment } from './env-file';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { ConfigError, loadConfig } from './config';
@@ -7,8 +7,8 @@ import { openInfrastructure } from './bootstrap';
 import { createLogger } from './infra/logger';
 
 /** The only entry point: config → pools → app → listen, and a bounded graceful shutdown. */
-// Development convenience: a .env file; real deployments set the environment.
-dotenv.config({ quiet: true });
+// Development convenience: a .env file (development only); real deployments set the environment.
+readEnvFileInDevelopment();
 
 async function main() {
   let config;
