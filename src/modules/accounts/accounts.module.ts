@@ -1,5 +1,6 @@
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { limitPerIp, redisLimiter } from '../../http/rate-limit';
+import { LinkSealer } from '../auth/auth.links';
 import { AccountsRepository } from './accounts.repository';
 import { IdentitiesRepository } from './identities.repository';
 import { AccountsService } from './accounts.service';
@@ -30,7 +31,9 @@ export function createAccountsModule(ctx: ModuleContext, services: Services): Fe
     { bcryptCost: config.bcryptCost, publicUrl: config.publicUrl, isProviderConfigured: (n) => configured.has(n) },
     ctx.clock,
     redisLimiter(redis, `${config.redisPrefix}rl:password-check`, config.rateLimitAuthMax, 15 * 60),
+    new LinkSealer(config.jwtSecret),
   );
+  services.auth.renderEmailChangeMail = service.renderChangeMail;
   // The same bucket as the other /auth routes (the general per-IP limit).
   const authLimit = limitPerIp(
     redisLimiter(redis, `${config.redisPrefix}rl:auth`, config.rateLimitAuthGeneralPerMin, 60),

@@ -64,12 +64,21 @@ export class AccountsRepository {
     expiresAt: Date,
     now: Date,
     t: Transaction,
-  ): Promise<void> {
-    await this.sequelize.query(
+  ): Promise<number> {
+    const [id] = await this.sequelize.query(
       `INSERT INTO email_changes (userId, newEmail, tokenHash, expiresAt, createdAt, updatedAt)
        VALUES (?, ?, ?, ?, ?, ?)`,
       { replacements: [userId, newEmail, tokenHash, expiresAt, now, now], transaction: t, type: QueryTypes.INSERT },
     );
+    return Number(id);
+  }
+
+  async findEmailChange(id: number): Promise<EmailChangeRow | null> {
+    const rows = await this.sequelize.query<EmailChangeRow>(
+      'SELECT id, userId, newEmail, expiresAt, usedAt FROM email_changes WHERE id = ?',
+      { replacements: [id], type: QueryTypes.SELECT },
+    );
+    return rows[0] ?? null;
   }
 
   async lockEmailChange(tokenHash: string, t: Transaction): Promise<EmailChangeRow | null> {

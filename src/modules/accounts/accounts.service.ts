@@ -11,6 +11,7 @@ import type { AuthUser } from '../../http/auth';
 import type { AuthService } from '../auth/auth.service';
 import { TOPIC_MAIL } from '../auth/auth.service';
 import { opaqueToken, sha256 } from '../auth/auth.tokens';
+import { TOPIC_LINK_MAIL, type LinkMailJob, type LinkSealer } from '../auth/auth.links';
 import type { UsersService, UserRow } from '../users/users.service';
 import { AccountsRepository } from './accounts.repository';
 import { IdentitiesRepository } from './identities.repository';
@@ -37,6 +38,7 @@ export class AccountsService {
     private readonly clock: Clock,
     /** Wrong current passwords per account: a stolen access token must not become a password oracle. */
     private readonly passwordFailures: RateLimiterRedis,
+    private readonly sealer: LinkSealer,
   ) {}
 
   // --- logins --------------------------------------------------------------------------------
@@ -99,11 +101,32 @@ export class AccountsService {
         throw Conflict('Another account already uses this e-mail');
       }
       const expiresAt = new Date(now.getTime() + EMAIL_CHANGE_TTL_MS);
-      await this.repo.createEmailChange(user.id, input.newEmail, sha256(token), expiresAt, now, t);
-      const url = `${this.settings.publicUrl}/confirm-email?token=${token}`;
-      await this.mail(templates.confirmNewEmail(input.newEmail, user.nickname, url), t);
+      const id = await this.repo.createEmailChange(user.id, input.newEmail, sha256(token), expiresAt, now, t);
+      // Like the verification and reset mails: the outbox row and the mail job hold the token sealed,
+      // and the mail is built just before it is sent (renderChangeMail), so no stored row holds a link.
+      const job: LinkMailJob = {
+        kind: 'link',
+        purpose: 'confirm_email',
+        userId: user.id,
+        tokenId: id,
+        sealed: this.sealer.seal(token),
+      };
+      await this.outbox.add(t, TOPIC_LINK_MAIL, job);
     });
   }
+
+  /** Builds the confirmation mail in the mail worker; nothing is sent for a spent or expired link. */
+  renderChangeMail = async (job: LinkMailJob, token: string): Promise<MailMessage | null> => {
+    const row = await this.repo.findEmailChange(job.tokenId);
+    if (!row || row.userId !== job.userId || row.usedAt || new Date(row.expiresAt) <= this.clock.now()) return null;
+    const user = await this.users.findById(row.userId);
+    if (!user) return null;
+    return templates.confirmNewEmail(
+      row.newEmail,
+      user.nickname,
+      `${this.settings.publicUrl}/confirm-email?token=${token}`,
+    );
+  };
 
   /** Makes the confirmed address the account's verified e-mail and tells the old address. */
   async confirmEmailChange(token: string): Promise<void> {

@@ -203,6 +203,12 @@ describe('e-mail change', () => {
     expect((await a.http.get('/api/v1/users/me').set(bearer(me.accessToken))).body.email).toBe(me.email);
 
     const token = linkToken((await smtp.waitFor(newEmail, /Confirm your new/)).raw, '/confirm-email');
+    // No stored row holds the working link (it was sealed until the worker built the mail).
+    const [stored] = await a.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE payload LIKE ?', {
+      replacements: [`%${token}%`],
+      type: QueryTypes.SELECT,
+    });
+    expect(Number(stored.n)).toBe(0);
     await a.http.post('/api/v1/auth/email/confirm').send({ token }).expect(204);
     const self = await a.http.get('/api/v1/users/me').set(bearer(me.accessToken)).expect(200);
     expect(self.body).toMatchObject({ email: newEmail, emailVerified: true });

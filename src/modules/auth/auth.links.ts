@@ -11,7 +11,8 @@ export const TOPIC_LINK_MAIL = 'auth.link-mail';
  */
 export interface LinkMailJob {
   kind: 'link';
-  purpose: EmailTokenPurpose;
+  /** `confirm_email` is an e-mail change link (accounts module; `tokenId` is its email_changes id). */
+  purpose: EmailTokenPurpose | 'confirm_email';
   userId: number;
   tokenId: number;
   sealed: string;

@@ -232,22 +232,34 @@ export class AuthService {
    * link can no longer be used: spent by a newer mail, used, expired, or the account gone.
    */
   async renderLinkMail(job: LinkMailJob): Promise<MailMessage | null> {
+    const other = job.purpose === 'confirm_email' ? this.renderEmailChangeMail : null;
+    if (other) {
+      const token = this.unseal(job);
+      return token === null ? null : other(job, token);
+    }
     const row = await this.repo.findEmailToken(job.tokenId);
     if (!row || row.usedAt || new Date(row.expiresAt) <= this.clock.now()) return null;
     const user = await this.users.findById(job.userId);
     if (!user?.email) return null;
-    let token: string;
+    const token = this.unseal(job);
+    if (token === null) return null;
+    const base = this.settings.publicUrl;
+    return job.purpose === 'verify_email'
+      ? templates.verifyEmail(user.email, user.nickname, `${base}/verify-email?token=${token}`)
+      : templates.resetPassword(user.email, user.nickname, `${base}/reset-password?token=${token}`);
+  }
+
+  /** Set by the accounts module: builds its e-mail change link mails (same sealing, same worker). */
+  renderEmailChangeMail: ((job: LinkMailJob, token: string) => Promise<MailMessage | null>) | null = null;
+
+  private unseal(job: LinkMailJob): string | null {
     try {
-      token = this.sealer.open(job.sealed);
+      return this.sealer.open(job.sealed);
     } catch {
       // Sealed under another JWT_SECRET (rotated since): retrying cannot help; the user asks again.
       this.logger.warn({ tokenId: job.tokenId }, 'link mail dropped: its token cannot be unsealed');
       return null;
     }
-    const base = this.settings.publicUrl;
-    return job.purpose === 'verify_email'
-      ? templates.verifyEmail(user.email, user.nickname, `${base}/verify-email?token=${token}`)
-      : templates.resetPassword(user.email, user.nickname, `${base}/reset-password?token=${token}`);
   }
 
   /**
