@@ -16,26 +16,30 @@ export interface PhotoView {
   thumbnailUrl: string;
 }
 
-export const servicesOf = (row: SitterRow): Service[] =>
-  SERVICES.filter((s) => row[PRICE_COLUMN[s] as keyof SitterRow] !== null);
+/** The sitter's price for a service, or null when it is not offered. */
+export const priceOf = (row: SitterRow, service: Service): number | null => row[PRICE_COLUMN[service]];
+
+export const servicesOf = (row: SitterRow): Service[] => SERVICES.filter((s) => priceOf(row, s) !== null);
 
 export function pricesOf(row: SitterRow): Prices {
   const out: Prices = {};
-  for (const s of servicesOf(row)) out[s] = Number(row[PRICE_COLUMN[s] as keyof SitterRow]);
+  for (const s of SERVICES) {
+    const price = priceOf(row, s);
+    if (price !== null) out[s] = price;
+  }
   return out;
 }
 
-export const sizesOf = (row: SitterRow): PetSize[] =>
-  SIZES.filter((z) => Boolean(Number(row[SIZE_COLUMN[z] as keyof SitterRow])));
+export const acceptsSize = (row: SitterRow, size: PetSize): boolean => row[SIZE_COLUMN[size]];
 
-export const ratingOf = (row: SitterRow): number | null => (row.rating === null ? null : Number(row.rating));
+export const sizesOf = (row: SitterRow): PetSize[] => SIZES.filter((z) => acceptsSize(row, z));
 
 export const toPhoto = (p: PhotoRow): PhotoView => ({ id: p.id, url: p.url, thumbnailUrl: p.thumbnailUrl });
 
 export function toSitter(row: SitterRow, photos: PhotoRow[], distribution: Map<number, number>) {
   const summary: RatingSummary = {
-    average: ratingOf(row),
-    count: Number(row.reviewCount),
+    average: row.rating,
+    count: row.reviewCount,
     distribution: { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } as RatingSummary['distribution'],
   };
   for (const [stars, n] of distribution) if (stars >= 1 && stars <= 5) summary.distribution[String(stars) as '1'] = n;
@@ -49,14 +53,14 @@ export function toSitter(row: SitterRow, photos: PhotoRow[], distribution: Map<n
     services: servicesOf(row),
     prices: pricesOf(row),
     acceptedSizes: sizesOf(row),
-    maxPets: Number(row.maxPets),
-    location: { lat: Number(row.lat), lng: Number(row.lng) },
+    maxPets: row.maxPets,
+    location: { lat: row.lat, lng: row.lng },
     address: row.address,
-    rating: ratingOf(row),
-    reviewCount: Number(row.reviewCount),
+    rating: row.rating,
+    reviewCount: row.reviewCount,
     photos: photos.map(toPhoto),
     ratingSummary: summary,
-    active: Boolean(Number(row.active)),
+    active: row.active,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
   };
@@ -71,11 +75,11 @@ export const toSearchItem = (row: SitterRow, distanceKm: number) => ({
   headline: row.headline,
   avatarUrl: row.avatarUrl,
   distanceKm,
-  rating: ratingOf(row),
-  reviewCount: Number(row.reviewCount),
+  rating: row.rating,
+  reviewCount: row.reviewCount,
   prices: pricesOf(row),
   services: servicesOf(row),
-  location: { lat: Number(row.lat), lng: Number(row.lng) },
+  location: { lat: row.lat, lng: row.lng },
 });
 
 export type SearchItem = ReturnType<typeof toSearchItem>;

@@ -4,17 +4,17 @@ import { idList, sourceSql, type KeySortSource } from '../../infra/geo-sorted';
 import type { PetSize, Service } from './sitters.schemas';
 
 /** Fixed by the contract, so safe to interpolate as column names. */
-export const PRICE_COLUMN: Record<Service, string> = {
+export const PRICE_COLUMN = {
   boarding: 'boardingPrice',
   daycare: 'daycarePrice',
   walking: 'walkingPrice',
   drop_in: 'dropInPrice',
-};
-export const SIZE_COLUMN: Record<PetSize, string> = {
+} as const satisfies Record<Service, string>;
+export const SIZE_COLUMN = {
   small: 'acceptsSmall',
   medium: 'acceptsMedium',
   large: 'acceptsLarge',
-};
+} as const satisfies Record<PetSize, string>;
 
 export interface SitterRow {
   id: number;
@@ -26,17 +26,17 @@ export interface SitterRow {
   walkingPrice: number | null;
   dropInPrice: number | null;
   minPrice: number;
-  acceptsSmall: number;
-  acceptsMedium: number;
-  acceptsLarge: number;
+  acceptsSmall: boolean;
+  acceptsMedium: boolean;
+  acceptsLarge: boolean;
   maxPets: number;
   lat: number;
   lng: number;
   address: string;
-  /** DECIMAL(3,2) comes back as a string. */
-  rating: string | null;
+  /** Average of the reviews, two decimals; null while there is none. */
+  rating: number | null;
   reviewCount: number;
-  active: number;
+  active: boolean;
   deactivatedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
@@ -62,6 +62,27 @@ export type SitterWrite = Pick<
   | 'lng'
   | 'address'
 >;
+
+/** What the driver returns for a SitterRow: BOOLEAN columns are TINYINT (0/1), DECIMAL is a string. */
+type SitterRecord = Omit<SitterRow, 'acceptsSmall' | 'acceptsMedium' | 'acceptsLarge' | 'rating' | 'active'> & {
+  acceptsSmall: number;
+  acceptsMedium: number;
+  acceptsLarge: number;
+  rating: string | null;
+  active: number;
+};
+
+const toSitterRow = (r: SitterRecord): SitterRow => ({
+  ...r,
+  acceptsSmall: r.acceptsSmall === 1,
+  acceptsMedium: r.acceptsMedium === 1,
+  acceptsLarge: r.acceptsLarge === 1,
+  rating: r.rating === null ? null : Number(r.rating),
+  active: r.active === 1,
+});
+
+/** Booleans as the TINYINT values the columns hold, in the order of `data`'s keys. */
+const columnValues = (data: SitterWrite) => Object.values(data).map((v) => (typeof v === 'boolean' ? Number(v) : v));
 
 export interface PhotoRow {
   id: number;
@@ -191,8 +212,13 @@ export class SittersRepository {
     return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
   }
 
+  /** Sitter rows with domain values (see SitterRecord): every read of the sitters columns goes through here. */
+  private async sitters(sql: string, replacements: unknown[], t?: Transaction): Promise<SitterRow[]> {
+    return (await this.select<SitterRecord>(sql, replacements, t)).map(toSitterRow);
+  }
+
   async findByUserId(userId: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
-    const rows = await this.select<SitterRow>(
+    const rows = await this.sitters(
       `SELECT ${COLS} ${FROM} WHERE s.userId = ? ${lock && t ? 'FOR UPDATE' : ''}`,
       [userId],
       t,
@@ -202,7 +228,7 @@ export class SittersRepository {
 
   /** A sitter anyone may see: active, with a live account. */
   async findPublic(id: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
-    const rows = await this.select<SitterRow>(
+    const rows = await this.sitters(
       `SELECT ${COLS} ${FROM} WHERE s.id = ? AND s.active = 1 AND u.deletedAt IS NULL ${lock && t ? 'FOR UPDATE' : ''}`,
       [id],
       t,
@@ -212,11 +238,7 @@ export class SittersRepository {
 
   /** Any sitter row, active or not (bookings of a deactivated sitter can still be cancelled). */
   async findAny(id: number, t?: Transaction, lock = false): Promise<SitterRow | null> {
-    const rows = await this.select<SitterRow>(
-      `SELECT ${COLS} ${FROM} WHERE s.id = ? ${lock && t ? 'FOR UPDATE' : ''}`,
-      [id],
-      t,
-    );
+    const rows = await this.sitters(`SELECT ${COLS} ${FROM} WHERE s.id = ? ${lock && t ? 'FOR UPDATE' : ''}`, [id], t);
     return rows[0] ?? null;
   }
 
@@ -224,7 +246,7 @@ export class SittersRepository {
     const cols = Object.keys(data);
     const [id] = await this.sequelize.query(
       `INSERT INTO sitters (userId, ${cols.join(', ')}, active, geoVersion, createdAt, updatedAt) VALUES (?, ${cols.map(() => '?').join(', ')}, 1, 1, ?, ?)`,
-      { replacements: [userId, ...Object.values(data), now, now], transaction: t, type: QueryTypes.INSERT },
+      { replacements: [userId, ...columnValues(data), now, now], transaction: t, type: QueryTypes.INSERT },
     );
     return Number(id);
   }
@@ -234,7 +256,7 @@ export class SittersRepository {
     const cols = Object.keys(data);
     await this.sequelize.query(
       `UPDATE sitters SET ${cols.map((c) => `${c} = ?`).join(', ')}, active = 1, deactivatedAt = NULL, geoVersion = geoVersion + 1, updatedAt = ? WHERE id = ?`,
-      { replacements: [...Object.values(data), now, id], transaction: t },
+      { replacements: [...columnValues(data), now, id], transaction: t },
     );
   }
 
@@ -258,13 +280,7 @@ export class SittersRepository {
       [id],
       t,
     );
-    return {
-      id: row.id,
-      lat: Number(row.lat),
-      lng: Number(row.lng),
-      active: Boolean(row.active),
-      version: Number(row.geoVersion),
-    };
+    return { id: row.id, lat: row.lat, lng: row.lng, active: row.active === 1, version: row.geoVersion };
   }
 
   /**
@@ -277,7 +293,7 @@ export class SittersRepository {
       'SELECT id, lat, lng, geoVersion FROM sitters WHERE active = 1 AND id > ? ORDER BY id LIMIT ?',
       [afterId, limit],
     );
-    return rows.map((r) => ({ id: r.id, lat: Number(r.lat), lng: Number(r.lng), version: Number(r.geoVersion) }));
+    return rows.map((r) => ({ id: r.id, lat: r.lat, lng: r.lng, version: r.geoVersion }));
   }
 
   async countActive(): Promise<number> {
@@ -417,7 +433,7 @@ export class SittersRepository {
     const list = idList(ids);
     if (!list) return Promise.resolve([]);
     const filter = filterSql(search);
-    return this.select<SitterRow>(
+    return this.sitters(
       `SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${filter.where.join(' AND ')}`,
       filter.replacements,
     );
@@ -438,7 +454,7 @@ export class SittersRepository {
       sort.by === 'rating' ? SORT_INDEX.rating : search.service ? SORT_INDEX[search.service] : SORT_INDEX.minPrice;
     const hint = walk ? ` FORCE INDEX (${index})` : '';
     const where = [...source.where, ...filter.where, ...after.where];
-    return this.select<SitterRow>(
+    return this.sitters(
       `SELECT ${COLS} FROM sitters s${hint} JOIN users u ON u.id = s.userId WHERE ${where.join(' AND ')} ORDER BY ${after.orderBy} LIMIT ${Math.trunc(limit)}${source.cap}`,
       [...source.replacements, ...filter.replacements, ...after.replacements],
     );

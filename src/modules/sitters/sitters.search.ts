@@ -5,14 +5,13 @@ import { nearestPage } from '../nearest';
 import { pageByKey } from '../../infra/geo-sorted';
 import { InvalidFields, fieldError, type FieldError } from '../../errors';
 import {
-  PRICE_COLUMN,
   type SitterFilter,
   type SitterRow,
   type SitterSort,
   type SittersRepository,
   type SqlFilter,
 } from './sitters.repository';
-import { toSearchItem, type SearchItem } from './sitters.presenter';
+import { priceOf, toSearchItem, type SearchItem } from './sitters.presenter';
 import { MAX_RANGE_DAYS, SERVICES, type PetSize, type SearchSort, type Service } from './sitters.schemas';
 import { daysBetween } from './sitters.days';
 
@@ -166,11 +165,12 @@ export class SitterSearch {
       const last = page[page.length - 1].row;
       nextCursor =
         q.sort === 'rating'
-          ? encodeCursor({ s: 'rating', r: last.rating, i: last.id })
+          ? // Two decimals, as the DECIMAL(3,2) column compares exactly (a float could miss the tie).
+            encodeCursor({ s: 'rating', r: last.rating === null ? null : last.rating.toFixed(2), i: last.id })
           : encodeCursor({
               s: 'price',
               v: q.service ?? null,
-              p: Number(q.service ? last[PRICE_COLUMN[q.service] as keyof SitterRow] : last.minPrice),
+              p: q.service ? priceOf(last, q.service) : last.minPrice,
               i: last.id,
             });
     }

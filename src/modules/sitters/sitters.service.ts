@@ -10,14 +10,8 @@ import { Conflict, InvalidFields, NotFound, fieldError, type FieldError } from '
 import type { UsersService } from '../users/users.service';
 import type { MediaService } from '../media/media.service';
 import type { PublicUser } from '../users/users.presenter';
-import {
-  PRICE_COLUMN,
-  SIZE_COLUMN,
-  type SitterRow,
-  type SitterWrite,
-  type SittersRepository,
-} from './sitters.repository';
-import { toSitter, type PhotoView, type SitterView } from './sitters.presenter';
+import { type SitterRow, type SitterWrite, type SittersRepository } from './sitters.repository';
+import { acceptsSize, priceOf, toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
 import { cursorId, decodeCursor, paginate } from '../../http/cursor';
 import { SERVICES, type PetSize, type Service } from './sitters.schemas';
@@ -79,20 +73,14 @@ export interface BookableSitter {
   accepts: Record<PetSize, boolean>;
 }
 
-const toBookable = (row: SitterRow): BookableSitter => {
-  const price = (s: Service) => row[PRICE_COLUMN[s] as keyof SitterRow];
-  const accepts = (z: PetSize) => Boolean(Number(row[SIZE_COLUMN[z] as keyof SitterRow]));
-  return {
-    id: row.id,
-    userId: row.userId,
-    active: Boolean(Number(row.active)),
-    maxPets: row.maxPets,
-    prices: Object.fromEntries(
-      SERVICES.map((s) => [s, price(s) === null ? null : Number(price(s))]),
-    ) as BookableSitter['prices'],
-    accepts: { small: accepts('small'), medium: accepts('medium'), large: accepts('large') },
-  };
-};
+const toBookable = (row: SitterRow): BookableSitter => ({
+  id: row.id,
+  userId: row.userId,
+  active: row.active,
+  maxPets: row.maxPets,
+  prices: Object.fromEntries(SERVICES.map((s) => [s, priceOf(row, s)])) as BookableSitter['prices'],
+  accepts: { small: acceptsSize(row, 'small'), medium: acceptsSize(row, 'medium'), large: acceptsSize(row, 'large') },
+});
 
 export class SittersService {
   readonly search: SitterSearch;
@@ -167,7 +155,7 @@ export class SittersService {
    */
   async deactivateForDeletedAccount(userId: number, t: Transaction): Promise<void> {
     const row = await this.repo.findByUserId(userId, t, true);
-    if (!row || !Number(row.active)) return;
+    if (!row || !row.active) return;
     await this.repo.deactivate(row.id, this.clock.now(), t);
     await this.recordGeoChange(row.id, t);
   }
@@ -250,7 +238,7 @@ export class SittersService {
     return {
       items: items.map((r) => ({
         id: r.id,
-        rating: Number(r.rating),
+        rating: r.rating,
         comment: r.comment,
         author: authors.get(r.authorId) ?? deletedAuthor(r.authorId),
         createdAt: new Date(r.createdAt).toISOString(),
@@ -390,9 +378,9 @@ function toWrite(input: SitterInput): SitterWrite {
     walkingPrice: price('walking'),
     dropInPrice: price('drop_in'),
     minPrice: Math.min(...offered),
-    acceptsSmall: input.acceptedSizes.includes('small') ? 1 : 0,
-    acceptsMedium: input.acceptedSizes.includes('medium') ? 1 : 0,
-    acceptsLarge: input.acceptedSizes.includes('large') ? 1 : 0,
+    acceptsSmall: input.acceptedSizes.includes('small'),
+    acceptsMedium: input.acceptedSizes.includes('medium'),
+    acceptsLarge: input.acceptedSizes.includes('large'),
     maxPets: input.maxPets,
     lat: input.location.lat,
     lng: input.location.lng,
