@@ -74,11 +74,7 @@ export class LiveLocations {
       .hset(this.key(meetupId), String(userId), JSON.stringify({ lat: pos.lat, lng: pos.lng, at: now }))
       .pexpire(this.key(meetupId), ttlMs)
       .exec();
-    const snapshot = await this.snapshot(
-      meetupId,
-      { lat: Number(meetup.lat), lng: Number(meetup.lng) },
-      participantIds,
-    );
+    const snapshot = await this.snapshot(meetupId, { lat: meetup.lat, lng: meetup.lng }, participantIds);
     this.emit(
       participantIds.filter((id) => id !== userId),
       'location:nearby',
@@ -93,8 +89,8 @@ export class LiveLocations {
     if (!removed) return { stopped: false };
     const m = await this.repo.findById(meetupId);
     if (m) {
-      const participantIds = (await this.repo.listParticipants(meetupId)).map((p) => Number(p.userId));
-      const snapshot = await this.snapshot(meetupId, { lat: Number(m.lat), lng: Number(m.lng) }, participantIds);
+      const participantIds = (await this.repo.listParticipants(meetupId)).map((p) => p.userId);
+      const snapshot = await this.snapshot(meetupId, { lat: m.lat, lng: m.lng }, participantIds);
       this.emit(
         participantIds.filter((id) => id !== userId),
         'location:nearby',
@@ -116,7 +112,7 @@ export class LiveLocations {
 
   private async access(userId: number, meetupId: number) {
     const meetup = await this.repo.findById(meetupId);
-    const participantIds = meetup ? (await this.repo.listParticipants(meetupId)).map((p) => Number(p.userId)) : [];
+    const participantIds = meetup ? (await this.repo.listParticipants(meetupId)).map((p) => p.userId) : [];
     // Non-participants learn nothing about the meetup here (the same answer as a missing one).
     if (!meetup || !participantIds.includes(userId)) throw NotFound('Meetup');
     if (meetup.status !== 'scheduled') throw Conflict('This meetup was cancelled');

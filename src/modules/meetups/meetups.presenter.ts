@@ -1,5 +1,5 @@
 import type { PublicUser } from '../users/users.presenter';
-import type { MeetupBase, MeetupRow, ParticipantRow } from './meetups.repository';
+import { SIZE_COLUMN, type MeetupBase, type MeetupRow, type ParticipantRow } from './meetups.repository';
 import { PET_SIZES, type PetSize } from './meetups.schemas';
 
 export interface HostRating {
@@ -41,24 +41,12 @@ export const deletedUser = (id: number): PublicUser => ({
   isSitter: false,
 });
 
-export const hostRatingOf = (avg: string | null | undefined, count: number | null | undefined): HostRating => ({
-  average: avg === null || avg === undefined || !Number(count) ? null : Number(avg),
-  count: Number(count ?? 0),
+export const hostRatingOf = (avg: number | null | undefined, count: number | null | undefined): HostRating => ({
+  average: avg === null || avg === undefined || !count ? null : avg,
+  count: count ?? 0,
 });
 
-export const tagsOf = (m: MeetupBase): string[] => {
-  try {
-    const v = JSON.parse(m.tagsJson);
-    return Array.isArray(v) ? v.map(String) : [];
-  } catch {
-    return [];
-  }
-};
-
-export const sizesOf = (m: MeetupBase): PetSize[] =>
-  PET_SIZES.filter((z) =>
-    Boolean(Number(m[({ small: 'petSmall', medium: 'petMedium', large: 'petLarge' } as const)[z]])),
-  );
+export const sizesOf = (m: MeetupBase): PetSize[] => PET_SIZES.filter((z) => m[SIZE_COLUMN[z]]);
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
@@ -74,23 +62,23 @@ export function toMeetup(
           nickname: row.hostNickname,
           bio: row.hostBio ?? '',
           avatarUrl: row.hostAvatarUrl,
-          isSitter: Boolean(Number(row.hostIsSitter)),
+          isSitter: row.hostIsSitter === true,
         };
   const out: Meetup = {
     id: row.id,
     host: { ...host, hostRating: hostRatingOf(row.hostRatingAvg, row.hostRatingCount) },
     title: row.title,
     description: row.description,
-    location: { lat: Number(row.lat), lng: Number(row.lng) },
+    location: { lat: row.lat, lng: row.lng },
     address: row.address,
     startsAt: iso(row.startsAt),
     endsAt: iso(row.endsAt),
-    capacity: Number(row.capacity),
-    participantCount: Number(row.participantCount),
-    tags: tagsOf(row),
+    capacity: row.capacity,
+    participantCount: row.participantCount,
+    tags: row.tags,
     petSizes: sizesOf(row),
     status: row.status,
-    chatRoomId: row.chatRoomId === null ? null : Number(row.chatRoomId),
+    chatRoomId: row.chatRoomId,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };

@@ -18,14 +18,14 @@ export interface MeetupBase {
   endsAt: Date;
   capacity: number;
   participantCount: number;
-  tagsJson: string;
-  petSmall: number;
-  petMedium: number;
-  petLarge: number;
+  tags: string[];
+  petSmall: boolean;
+  petMedium: boolean;
+  petLarge: boolean;
   status: MeetupStatus;
   cancelledAt: Date | null;
   chatRoomId: number | null;
-  geoIndexed: number;
+  geoIndexed: boolean;
   geoVersion: number;
   reminderSentAt: Date | null;
   createdAt: Date;
@@ -38,11 +38,60 @@ export interface MeetupRow extends MeetupBase {
   hostNickname: string | null;
   hostBio: string | null;
   hostAvatarUrl: string | null;
-  hostIsSitter: number | null;
+  hostIsSitter: boolean | null;
   hostDeletedAt: Date | null;
   /** The host's rating summary (LEFT JOIN; null while never rated). */
-  hostRatingAvg: string | null;
+  hostRatingAvg: number | null;
   hostRatingCount: number | null;
+}
+
+/**
+ * What the driver returns for these rows: BOOLEAN columns are TINYINT (0/1), DECIMAL a string, and the
+ * tags a JSON text. The repository maps them once; nothing past it sees a column's storage type.
+ */
+type BaseRecord = Omit<MeetupBase, 'tags' | 'petSmall' | 'petMedium' | 'petLarge' | 'geoIndexed'> & {
+  tagsJson: string;
+  petSmall: number;
+  petMedium: number;
+  petLarge: number;
+  geoIndexed: number;
+};
+type RowRecord = BaseRecord &
+  Omit<MeetupRow, keyof MeetupBase | 'hostIsSitter' | 'hostRatingAvg'> & {
+    hostIsSitter: number | null;
+    hostRatingAvg: string | null;
+  };
+
+function parseTags(json: string): string[] {
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+const decimal = (v: string | null): number | null => (v === null ? null : Number(v));
+
+function toBase(r: BaseRecord): MeetupBase {
+  const { tagsJson, ...rest } = r;
+  return {
+    ...rest,
+    tags: parseTags(tagsJson),
+    petSmall: r.petSmall === 1,
+    petMedium: r.petMedium === 1,
+    petLarge: r.petLarge === 1,
+    geoIndexed: r.geoIndexed === 1,
+  };
+}
+
+function toRow(r: RowRecord): MeetupRow {
+  return {
+    ...r,
+    ...toBase(r),
+    hostIsSitter: r.hostIsSitter === null ? null : r.hostIsSitter === 1,
+    hostRatingAvg: decimal(r.hostRatingAvg),
+  };
 }
 
 export interface MeetupWrite {
@@ -100,7 +149,11 @@ function nearbySql(f: NearbyFilter): SqlFilter {
   return { where, replacements };
 }
 
-export const SIZE_COLUMN: Record<PetSize, string> = { small: 'petSmall', medium: 'petMedium', large: 'petLarge' };
+export const SIZE_COLUMN = {
+  small: 'petSmall',
+  medium: 'petMedium',
+  large: 'petLarge',
+} as const satisfies Record<PetSize, string>;
 
 const BASE_COLS = `m.id, m.hostId, m.title, m.description, m.lat, m.lng, m.address, m.startsAt, m.endsAt, m.capacity,
   m.participantCount, m.tagsJson, m.petSmall, m.petMedium, m.petLarge, m.status, m.cancelledAt, m.chatRoomId,
@@ -123,6 +176,11 @@ export class MeetupsRepository {
     return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
   }
 
+  /** Meetups shown with their host (COLS): every such read goes through here, see RowRecord. */
+  private async rows(sql: string, replacements: unknown[], t?: Transaction): Promise<MeetupRow[]> {
+    return (await this.select<RowRecord>(sql, replacements, t)).map(toRow);
+  }
+
   private async exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
     const [result] = (await this.sequelize.query(sql, { replacements, transaction: t })) as [
       { affectedRows?: number },
@@ -132,7 +190,7 @@ export class MeetupsRepository {
   }
 
   async findById(id: number, t?: Transaction): Promise<MeetupRow | null> {
-    const rows = await this.select<MeetupRow>(`SELECT ${COLS} ${FROM} WHERE m.id = ?`, [id], t);
+    const rows = await this.rows(`SELECT ${COLS} ${FROM} WHERE m.id = ?`, [id], t);
     return rows[0] ?? null;
   }
 
@@ -141,8 +199,8 @@ export class MeetupsRepository {
    * returns the latest committed row whatever the transaction's snapshot (and locks no user row).
    */
   async lockRow(id: number, t: Transaction): Promise<MeetupBase | null> {
-    const rows = await this.select<MeetupBase>(`SELECT ${BASE_COLS} FROM meetups m WHERE m.id = ? FOR UPDATE`, [id], t);
-    return rows[0] ?? null;
+    const rows = await this.select<BaseRecord>(`SELECT ${BASE_COLS} FROM meetups m WHERE m.id = ? FOR UPDATE`, [id], t);
+    return rows.length ? toBase(rows[0]) : null;
   }
 
   async insert(hostId: number, data: MeetupWrite, now: Date, t: Transaction): Promise<number> {
@@ -275,12 +333,7 @@ export class MeetupsRepository {
       [id],
       t,
     );
-    return {
-      lat: Number(row.lat),
-      lng: Number(row.lng),
-      indexed: Boolean(Number(row.geoIndexed)),
-      version: Number(row.geoVersion),
-    };
+    return { lat: row.lat, lng: row.lng, indexed: row.geoIndexed === 1, version: row.geoVersion };
   }
 
   // --- participants ------------------------------------------------------------------------------
@@ -365,13 +418,13 @@ export class MeetupsRepository {
     );
   }
 
-  async hostStats(hostId: number, t?: Transaction): Promise<{ ratingAvg: string | null; ratingCount: number } | null> {
+  async hostStats(hostId: number, t?: Transaction): Promise<{ ratingAvg: number | null; ratingCount: number } | null> {
     const rows = await this.select<{ ratingAvg: string | null; ratingCount: number }>(
       'SELECT ratingAvg, ratingCount FROM meetup_host_stats WHERE userId = ?',
       [hostId],
       t,
     );
-    return rows[0] ?? null;
+    return rows.length ? { ratingAvg: decimal(rows[0].ratingAvg), ratingCount: rows[0].ratingCount } : null;
   }
 
   // --- lists -------------------------------------------------------------------------------------
@@ -411,7 +464,7 @@ export class MeetupsRepository {
       replacements.push(q.after.at, q.after.at, q.after.id);
     }
     const order = upcoming ? 'm.startsAt, m.id' : 'm.startsAt DESC, m.id DESC';
-    return this.select<MeetupRow>(
+    return this.rows(
       `SELECT ${COLS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.trunc(q.limit)}`,
       replacements,
     );
@@ -424,7 +477,7 @@ export class MeetupsRepository {
     const list = idList(ids);
     if (!list) return Promise.resolve([]);
     const filter = nearbySql(nearby);
-    return this.select<MeetupRow>(
+    return this.rows(
       `SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`,
       filter.replacements,
     );
@@ -448,7 +501,7 @@ export class MeetupsRepository {
       where.push('(m.startsAt > ? OR (m.startsAt = ? AND m.id > ?))');
       replacements.push(after.at, after.at, after.id);
     }
-    return this.select<MeetupRow>(
+    return this.rows(
       `SELECT ${COLS} ${'ids' in from ? FROM : FROM_BY_START} WHERE ${where.join(' AND ')} ORDER BY m.startsAt, m.id LIMIT ${Math.trunc(limit)}${source.cap}`,
       replacements,
     );

@@ -10,7 +10,7 @@ import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
 import type { MeetupBase, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
-import { hostRatingOf, sizesOf, tagsOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
+import { hostRatingOf, sizesOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
 import { MeetupSearch, type NearbyPage, type NearbyQuery } from './meetups.search';
 import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
 import { DEFAULT_DURATION_MS, MAX_AHEAD_MS, MAX_DURATION_MS, type PetSize } from './meetups.schemas';
@@ -141,23 +141,23 @@ export class MeetupsService {
         startsAt: changes.startsAt !== undefined,
         endsAt: changes.endsAt !== undefined,
       });
-      const capacity = changes.capacity ?? Number(m.capacity);
-      if (capacity < Number(m.participantCount)) {
+      const capacity = changes.capacity ?? m.capacity;
+      if (capacity < m.participantCount) {
         throw Conflict(`The capacity cannot be below the ${m.participantCount} participants who already joined`);
       }
       const data: MeetupWrite = {
         title: changes.title ?? m.title,
         description: changes.description ?? m.description,
-        lat: changes.location?.lat ?? Number(m.lat),
-        lng: changes.location?.lng ?? Number(m.lng),
+        lat: changes.location?.lat ?? m.lat,
+        lng: changes.location?.lng ?? m.lng,
         address: changes.address ?? m.address,
         startsAt,
         endsAt,
         capacity,
-        tags: changes.tags ?? tagsOf(m),
+        tags: changes.tags ?? m.tags,
         petSizes: changes.petSizes ?? sizesOf(m),
       };
-      const moved = data.lat !== Number(m.lat) || data.lng !== Number(m.lng);
+      const moved = data.lat !== m.lat || data.lng !== m.lng;
       const startMoved = ms(startsAt) !== ms(m.startsAt);
       const rescheduled = startMoved || ms(endsAt) !== ms(m.endsAt);
       await this.d.repo.update(id, data, { moved, rescheduled: startMoved }, now, t);
@@ -241,7 +241,7 @@ export class MeetupsService {
         if (err instanceof UniqueConstraintError) throw Conflict('You already joined this meetup');
         throw err;
       }
-      if (m.chatRoomId) await this.d.chat.addMember(t, Number(m.chatRoomId), userId);
+      if (m.chatRoomId) await this.d.chat.addMember(t, m.chatRoomId, userId);
       // We hold the row lock since the UPDATE: this is the row as this join left it, and a reminder
       // sweep either committed before us (reminderSentAt is set: we remind the late joiner here) or
       // will claim the row after our commit (and see us).
@@ -274,7 +274,7 @@ export class MeetupsService {
       if (ms(m.startsAt) <= this.d.clock.now().getTime()) throw Conflict('This meetup has already started');
       await this.d.repo.deleteParticipant(id, userId, t);
       await this.d.repo.releasePlace(id, this.d.clock.now(), t);
-      return m.chatRoomId ? this.d.chat.removeMember(t, Number(m.chatRoomId), userId) : () => undefined;
+      return m.chatRoomId ? this.d.chat.removeMember(t, m.chatRoomId, userId) : () => undefined;
     });
     afterCommit();
     await this.d.live.forget(id, userId).catch(() => undefined);
@@ -323,7 +323,7 @@ export class MeetupsService {
       if (ms(m.startsAt) > now.getTime()) throw Conflict('Attendance can be taken once the meetup has started');
       if (now.getTime() > ms(m.startsAt) + FOLLOW_UP_MS)
         throw Conflict('Attendance can be taken up to 7 days after the start');
-      const before = new Map((await this.d.repo.listParticipants(id, t)).map((p) => [Number(p.userId), p.attendedAt]));
+      const before = new Map((await this.d.repo.listParticipants(id, t)).map((p) => [p.userId, p.attendedAt]));
       const errors: FieldError[] = [];
       userIds.forEach((uid, i) => {
         if (!before.has(uid))
@@ -332,9 +332,7 @@ export class MeetupsService {
       if (errors.length) throw InvalidFields(errors);
       const marked = userIds.filter((uid) => !before.get(uid));
       await this.d.repo.markAttended(id, marked, now, t);
-      const attended = (await this.d.repo.listParticipants(id, t))
-        .filter((p) => p.attendedAt)
-        .map((p) => Number(p.userId));
+      const attended = (await this.d.repo.listParticipants(id, t)).filter((p) => p.attendedAt).map((p) => p.userId);
       return { marked: [...marked].sort((a, b) => a - b), attended: attended.sort((a, b) => a - b) };
     });
   }
@@ -401,7 +399,7 @@ export class MeetupsService {
       const inputs: NotifyInput[] = [];
       for (const m of due) {
         await this.d.repo.markReminded(m.id, now, t);
-        for (const p of await this.d.repo.listParticipants(m.id, t)) inputs.push(this.reminderFor(m, Number(p.userId)));
+        for (const p of await this.d.repo.listParticipants(m.id, t)) inputs.push(this.reminderFor(m, p.userId));
       }
       // One call for the whole batch: recipients are locked in one global id order (no deadlock between sweeps).
       if (inputs.length) await this.d.notifications.notifyManyInTx(t, inputs);
@@ -486,10 +484,10 @@ export class MeetupsService {
     const m = row ?? (await this.d.repo.findById(id));
     if (!m) throw NotFound('Meetup');
     const participants = await this.d.repo.listParticipants(id);
-    const users = await this.d.users.publicUsers(participants.map((p) => Number(p.userId)));
+    const users = await this.d.users.publicUsers(participants.map((p) => p.userId));
     return toMeetup(
       m,
-      participants.map((p) => ({ row: p, user: users.get(Number(p.userId)) })),
+      participants.map((p) => ({ row: p, user: users.get(p.userId) })),
     );
   }
 
@@ -533,7 +531,7 @@ export class MeetupsService {
     n: Omit<NotifyInput, 'recipientId'>,
   ): Promise<void> {
     const recipients = (await this.d.repo.listParticipants(meetupId, t))
-      .map((p) => Number(p.userId))
+      .map((p) => p.userId)
       .filter((id) => id !== actorId);
     if (recipients.length)
       await this.d.notifications.notifyManyInTx(
