@@ -31,3 +31,23 @@ export function authenticate(verify: VerifyAccessToken): RequestHandler {
     next();
   };
 }
+
+/**
+ * For public routes that tailor their answer to a signed-in caller (blocks in sitter search): a
+ * bearer token, when sent, is verified (a bad one is 401, as anywhere) and the caller is put on
+ * `res.locals.user`; without one the request goes on anonymously.
+ */
+export function identifyIfPresent(verify: VerifyAccessToken): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization');
+    if (header) {
+      const token = bearerToken(header);
+      if (!token)
+        throw new AppError('UNAUTHENTICATED', 'A valid access token is required', undefined, {
+          'WWW-Authenticate': 'Bearer realm="pawmate"',
+        });
+      res.locals.user = await verify(token);
+    }
+    next();
+  };
+}

@@ -27,6 +27,7 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
     users: services.users,
     chat,
     notifications: services.notifications,
+    blocks: services.safety.blocks,
     geo: meetupsGeoIndex(ctx),
     outbox: ctx.outbox,
     clock: ctx.clock,

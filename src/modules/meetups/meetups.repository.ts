@@ -124,6 +124,8 @@ export interface NearbyFilter {
   tag?: string;
   petSize?: PetSize;
   hasFreePlaces?: boolean;
+  /** Hosts on either side of a block with the searcher (the safety module's answer). */
+  hiddenHostIds?: number[];
 }
 
 /** Conditions on `m` (meetups) and `u` (host account), ANDed. */
@@ -146,6 +148,10 @@ function nearbySql(f: NearbyFilter): SqlFilter {
   }
   if (f.petSize) where.push(`m.${SIZE_COLUMN[f.petSize]} = 1`);
   if (f.hasFreePlaces) where.push('m.participantCount < m.capacity');
+  if (f.hiddenHostIds?.length) {
+    where.push('m.hostId NOT IN (?)');
+    replacements.push(f.hiddenHostIds);
+  }
   return { where, replacements };
 }
 

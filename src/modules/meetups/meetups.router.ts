@@ -20,7 +20,7 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
       summary:
         'Upcoming scheduled meetups within radiusKm (≤ 50, default 5) starting in from..to (default: from now on; started or cancelled ones never appear); sort=distance (nearest first) or startsAt (soonest first), ties by id',
       responses: { 200: { description: 'One page of meetups with distanceKm', schema: s.nearbyResultSchema } },
-      handler: async ({ query }) => ({ status: 200, body: await meetups.nearby(query) }),
+      handler: async ({ user, query }) => ({ status: 200, body: await meetups.nearby(query, user.id) }),
     }),
     defineRoute({
       method: 'get',

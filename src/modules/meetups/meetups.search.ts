@@ -54,12 +54,13 @@ export class MeetupSearch {
     private readonly clock: Clock,
   ) {}
 
-  async search(q: NearbyQuery): Promise<NearbyPage> {
-    const filter = this.compile(q);
+  /** `hiddenHostIds`: hosts the searcher must not see (blocks, either way). */
+  async search(q: NearbyQuery, hiddenHostIds: number[] = []): Promise<NearbyPage> {
+    const filter = this.compile(q, hiddenHostIds);
     return q.sort === 'distance' ? this.byDistance(q, filter) : this.byStart(q, filter);
   }
 
-  private compile(q: NearbyQuery): NearbyFilter {
+  private compile(q: NearbyQuery, hiddenHostIds: number[]): NearbyFilter {
     const now = this.clock.now();
     // Started meetups never appear, so a `from` in the past means "now".
     const from = q.from && q.from > now ? q.from : now;
@@ -68,7 +69,15 @@ export class MeetupSearch {
         { path: 'query.to', message: 'must not be before from (or now)' },
       ]);
     }
-    return { now, from, to: q.to, tag: q.tag, petSize: q.petSize, hasFreePlaces: q.hasFreePlaces };
+    return {
+      now,
+      from,
+      to: q.to,
+      tag: q.tag,
+      petSize: q.petSize,
+      hasFreePlaces: q.hasFreePlaces,
+      hiddenHostIds,
+    };
   }
 
   /** Did the caller filter beyond the circle (then few candidates may pass: see the paging helpers)? */

@@ -50,6 +50,8 @@ export interface CreateInput {
 export type UpdateInput = Partial<CreateInput>;
 
 export interface MeetupsDeps {
+  /** The safety module's block check (services.safety.blocks), when present. */
+  blocks?: { hiddenFrom(viewerId: number): Promise<number[]> };
   sequelize: Sequelize;
   repo: MeetupsRepository;
   users: UsersService;
@@ -282,8 +284,10 @@ export class MeetupsService {
 
   // --- lists -------------------------------------------------------------------------------------
 
-  nearby(q: NearbyQuery): Promise<NearbyPage> {
-    return this.search.search(q);
+  /** Meetups of hosts on either side of a block with the searcher never appear. */
+  async nearby(q: NearbyQuery, viewerId?: number): Promise<NearbyPage> {
+    const hidden = viewerId && this.d.blocks ? await this.d.blocks.hiddenFrom(viewerId) : [];
+    return this.search.search(q, hidden);
   }
 
   async mine(

@@ -16,6 +16,7 @@ export function createReservationsModule(ctx: ModuleContext, services: Services)
     sitters: services.sitters,
     chat: services.chat,
     notifications: services.notifications,
+    blocks: services.safety.blocks,
     outbox: ctx.outbox,
     clock: ctx.clock,
     serviceTz: ctx.config.serviceTz,

@@ -8,6 +8,7 @@ import { templates } from '../../infra/mail/templates';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
 import { decodeIdCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
+import type { Blocks } from '../safety/safety.service';
 import type { PetsService } from '../pets/pets.service';
 import type { Pet } from '../pets/pets.presenter';
 import type { BookableSitter, SittersService } from '../sitters/sitters.service';
@@ -59,6 +60,8 @@ export interface ReservationsDeps {
   sitters: SittersService;
   chat: ChatService;
   notifications: NotificationsService;
+  /** The safety module's block check: no new reservation between users on either side of a block. */
+  blocks?: Blocks;
   outbox: Outbox;
   clock: Clock;
   serviceTz: string;
@@ -160,6 +163,8 @@ export class ReservationsService {
     if (!sitter) throw NotFound('Sitter');
     if (!sitter.active) throw Conflict('This sitter is not taking reservations');
     if (sitter.userId === ownerId) throw Conflict('You cannot book yourself');
+    if (await this.d.blocks?.between(ownerId, sitter.userId, t))
+      throw Conflict('A reservation between you and this sitter is not possible');
     const unitPrice = sitter.prices[input.service];
     if (unitPrice === null) throw Conflict(`This sitter does not offer ${input.service}`);
     const refused = pets.filter((p) => !sitter.accepts[p.size]);

@@ -1,6 +1,7 @@
 import { GeoIndex } from '../../infra/geo';
 import { imageUpload } from '../../http/upload';
 import type { FeatureModule, ModuleContext, Services } from '../module';
+import { identifyIfPresent } from '../../http/auth';
 import { SittersRepository } from './sitters.repository';
 import { SittersService, TOPIC_GEO_SITTER, type GeoSitterChange } from './sitters.service';
 import { sittersRoutes } from './sitters.router';
@@ -25,6 +26,7 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     // Reservations is built after sitters (it takes this service), so it is read when a search runs.
     (range) => services.reservations.fullDayFilter(range),
   );
+  service.setBlocks(services.safety.blocks);
   let healing: Promise<unknown> = Promise.resolve();
   const heal = () => {
     healing = service
@@ -47,8 +49,11 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     // Belt and braces: the periodic sweep checks too.
     sweep: () => service.healGeoIndex(),
     // Photo routes only where images can be stored.
-    routes: sittersRoutes(service, media.storesImages ? imageUpload(media) : null),
-    events: { 'account.deleted': ({ userId }, t) => service.deactivateForDeletedAccount(userId, t) },
+    routes: sittersRoutes(
+      service,
+      media.storesImages ? imageUpload(media) : null,
+      identifyIfPresent(ctx.verifyAccessToken),
+    ),
     outboxHandlers: {
       [TOPIC_GEO_SITTER]: (payload: GeoSitterChange) => service.applyGeo(payload),
     },

@@ -122,6 +122,8 @@ export interface SitterFilter {
    * repository (it owns the bookings table); applied with `range` so pages stay exact.
    */
   fullDays?: SqlFilter;
+  /** Sitters (by account) on either side of a block with the searcher: never shown. */
+  hiddenUserIds?: number[];
 }
 
 /** Key-sorted orders and where a page resumes (the last item's key and id). */
@@ -160,6 +162,10 @@ function filterSql(f: SitterFilter): SqlFilter {
       where.push(...f.fullDays.where.map((w) => `(${w})`));
       replacements.push(...f.fullDays.replacements);
     }
+  }
+  if (f.hiddenUserIds?.length) {
+    where.push('s.userId NOT IN (?)');
+    replacements.push(f.hiddenUserIds);
   }
   return { where, replacements };
 }

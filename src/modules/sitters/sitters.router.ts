@@ -1,3 +1,4 @@
+import type { AuthUser } from '../../http/auth';
 import type { RequestHandler } from 'express';
 import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams } from '../../http/schemas';
@@ -11,16 +12,26 @@ const tag = 'Sitters';
  * API.md "Sitters and search". `/sitters/me…` and `/sitters/search` come before `/sitters/:id`, whose
  * id validation would otherwise answer them with a 400.
  */
-export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] | null): RouteSpec[] {
+/** `identify` reads a bearer token when one is sent: a signed-in caller's blocks apply to search and profiles. */
+export function sittersRoutes(
+  sitters: SittersService,
+  upload: RequestHandler[] | null,
+  identify: RequestHandler,
+): RouteSpec[] {
   const routes: RouteSpec[] = [
     defineRoute({
       method: 'get',
       path: '/sitters/search',
       tag,
       query: s.searchQuery,
-      summary: 'Active sitters within a radius that match the filters (distance, rating or price order; ties by id)',
+      before: [identify],
+      summary:
+        'Active sitters within a radius that match the filters (distance, rating or price order; ties by id). With a bearer token, sitters on either side of a block with the caller are left out',
       responses: { 200: { description: 'One page of sitters', schema: s.searchResultSchema } },
-      handler: async ({ query }) => ({ status: 200, body: await sitters.searchSitters(query) }),
+      handler: async ({ query, res }) => ({
+        status: 200,
+        body: await sitters.searchSitters(query, (res.locals.user as AuthUser | undefined)?.id),
+      }),
     }),
     defineRoute({
       method: 'put',
@@ -110,9 +121,13 @@ export function sittersRoutes(sitters: SittersService, upload: RequestHandler[] 
       path: '/sitters/:id',
       tag,
       params: idParams,
-      summary: 'A sitter with photos and rating summary',
+      before: [identify],
+      summary: 'A sitter with photos and rating summary (404 between users on either side of a block)',
       responses: { 200: { description: 'Sitter', schema: s.sitterSchema } },
-      handler: async ({ params }) => ({ status: 200, body: await sitters.getPublic(params.id) }),
+      handler: async ({ params, res }) => ({
+        status: 200,
+        body: await sitters.getPublic(params.id, (res.locals.user as AuthUser | undefined)?.id),
+      }),
     }),
     defineRoute({
       method: 'get',

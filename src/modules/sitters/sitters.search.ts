@@ -72,8 +72,9 @@ export class SitterSearch {
     private readonly fullDays: FullDayFilter,
   ) {}
 
-  async search(q: SearchQuery): Promise<SearchPage> {
-    const filter = this.compile(q);
+  /** `hiddenUserIds`: sitters' accounts the searcher must not see (blocks, either way). */
+  async search(q: SearchQuery, hiddenUserIds: number[] = []): Promise<SearchPage> {
+    const filter = this.compile(q, hiddenUserIds);
     return q.sort === 'distance' ? this.byDistance(q, filter) : this.byKey(q, filter);
   }
 
@@ -94,7 +95,7 @@ export class SitterSearch {
     if (errors.length) throw InvalidFields(errors);
   }
 
-  private compile(q: SearchQuery): SitterFilter {
+  private compile(q: SearchQuery, hiddenUserIds: number[]): SitterFilter {
     this.checkRanges(q);
     const range = q.from ? { from: q.from, to: q.to ?? q.from } : undefined;
     return {
@@ -105,6 +106,7 @@ export class SitterSearch {
       minRating: q.minRating,
       range,
       fullDays: range ? this.fullDays(range) : undefined,
+      hiddenUserIds,
     };
   }
 

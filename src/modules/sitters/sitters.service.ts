@@ -9,6 +9,7 @@ import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, InvalidFields, NotFound, fieldError, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { MediaService } from '../media/media.service';
+import type { Blocks } from '../safety/safety.service';
 import type { PublicUser } from '../users/users.presenter';
 import { type SitterRow, type SitterWrite, type SittersRepository } from './sitters.repository';
 import { acceptsSize, priceOf, toSitter, type PhotoView, type SitterView } from './sitters.presenter';
@@ -102,6 +103,13 @@ export class SittersService {
 
   today(): string {
     return dayIn(this.clock.now(), this.serviceTz);
+  }
+
+  private blocks: Blocks | null = null;
+
+  /** The safety module's block check: blocked users do not see each other as sitters. */
+  setBlocks(blocks: Blocks | null): void {
+    this.blocks = blocks;
   }
 
   // --- my profile --------------------------------------------------------------------------------
@@ -218,9 +226,10 @@ export class SittersService {
 
   // --- public ------------------------------------------------------------------------------------
 
-  async getPublic(sitterId: number): Promise<Omit<SitterView, 'active'>> {
+  async getPublic(sitterId: number, viewerId?: number): Promise<Omit<SitterView, 'active'>> {
     const row = await this.repo.findPublic(sitterId);
     if (!row) throw NotFound('Sitter');
+    if (viewerId && (await this.blocks?.between(viewerId, row.userId))) throw NotFound('Sitter');
     const { active: _active, ...view } = await this.view(row);
     return view;
   }
@@ -247,8 +256,10 @@ export class SittersService {
     };
   }
 
-  searchSitters(query: SearchQuery): Promise<SearchPage> {
-    return this.search.search(query);
+  /** A signed-in searcher never sees sitters on either side of a block with them. */
+  async searchSitters(query: SearchQuery, viewerId?: number): Promise<SearchPage> {
+    const hidden = viewerId && this.blocks ? await this.blocks.hiddenFrom(viewerId) : [];
+    return this.search.search(query, hidden);
   }
 
   // --- for other modules (reservations) ----------------------------------------------------------
