@@ -15,10 +15,11 @@ import { searchBench } from './bench/search';
 import { sseBench } from './bench/sse';
 import { chatBench } from './bench/chat';
 import { meetupsBench } from './bench/meetups';
+import { communityBench } from './bench/community';
 import { waitForIdleDatabaseBeforeEachRow } from './bench/run';
 
 const HELP = `Usage: npm run bench -- [options]
-  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups
+  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups, community
   --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets,
                        meetups: 5000 meetups, 100 live participants)
   --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000)
@@ -27,6 +28,8 @@ const HELP = `Usage: npm run bench -- [options]
   --meetups <n>        meetups: seeded meetups for nearby search (default 50000)
   --participants <n>   meetups: live participants, 5 meetups × 2…100 (default 500)
   --part <nearby|live> meetups: run only the nearby search or the live location half
+  --posts <n>          community: seeded posts (default 200000)
+  --likes <n>          community: seeded likes (default 2000000)
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
   --no-write           print only; leave docs/BENCHMARKS.md alone
@@ -43,6 +46,11 @@ const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ 
   meetups: {
     title: 'Meetups: nearby search over Redis GEO + MySQL, live location fan-out over two instances',
     run: meetupsBench,
+  },
+  community: {
+    title:
+      'Community: the board (recent, popular, search, nearby) over 200k posts and 2M likes, and 1000 concurrent likes',
+    run: communityBench,
   },
 };
 
