@@ -148,10 +148,24 @@ export class ChatSockets implements ChatRealtime {
       this.deps.verify(token).then(
         (user) => {
           // Thousands of sockets from one account would exhaust memory and file descriptors: cap them.
+          // The client may have gone while the token was checked: Socket.io then never emits
+          // 'connection' (nor 'disconnect'), so a place counted for it would never be given back.
+          if (socket.conn.readyState !== 'open') return next(new Error('UNAUTHENTICATED'));
           const held = this.perUser.get(user.id) ?? 0;
           if (held >= MAX_SOCKETS_PER_USER) return next(new Error('TOO_MANY_CONNECTIONS'));
           // Counted here, not on 'connection', so a burst of handshakes cannot all pass the check.
           this.perUser.set(user.id, held + 1);
+          // Given back exactly once, on whichever comes first: the socket's end or its transport's.
+          let counted = true;
+          const release = () => {
+            if (!counted) return;
+            counted = false;
+            const left = (this.perUser.get(user.id) ?? 1) - 1;
+            if (left > 0) this.perUser.set(user.id, left);
+            else this.perUser.delete(user.id);
+          };
+          socket.conn.once('close', release);
+          socket.once('disconnect', release);
           socket.data.user = user;
           next();
         },
@@ -301,9 +315,6 @@ export class ChatSockets implements ChatRealtime {
     });
     socket.on('disconnect', () => {
       this.open--;
-      const left = (this.perUser.get(user.id) ?? 1) - 1;
-      if (left > 0) this.perUser.set(user.id, left);
-      else this.perUser.delete(user.id);
       const timer = this.expiryTimers.get(socket.id);
       if (timer) clearTimeout(timer);
       this.expiryTimers.delete(socket.id);
