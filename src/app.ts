@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     { forgetWhenDone: true },
   );
   for (const f of features) {
-    for (const [topic, handler] of Object.entries(f.outboxHandlers ?? {})) outbox.on(topic, handler);
+    if (f.outboxHandlers) outbox.onAll(f.outboxHandlers);
     if (f.events) events.onAll(f.events);
   }
   const sweepAll = async () => {

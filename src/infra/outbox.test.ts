@@ -4,6 +4,16 @@ import { systemClock } from './clock';
 import { createLogger } from './logger';
 import { Outbox, OutboxDispatcher } from './outbox';
 
+// This file's own topics (the map is checked at compile time; see OutboxTopics).
+declare module './outbox' {
+  interface OutboxTopics {
+    'test.pipe': { n: number };
+    'test.plain': { n: number };
+    'test.fast': { n: number };
+    'test.count': { n: number };
+  }
+}
+
 let ctx: TestContext;
 let api: TestInstance;
 

@@ -3,8 +3,23 @@ import type { Clock } from './clock';
 import { CLAIM_TX } from './db';
 import type { Logger } from './logger';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until topics map to payload types
-export type OutboxHandler = (payload: any, meta: { outboxId: number }) => Promise<void>;
+/**
+ * Every outbox topic and the payload its rows carry. Empty here: the code that owns a topic declares
+ * it next to its constant, so `add` and `on` are checked against it at compile time:
+ *
+ *   export const TOPIC_GEO_SITTER = 'geo.sitter';
+ *   declare module '../../infra/outbox' {
+ *     interface OutboxTopics { [TOPIC_GEO_SITTER]: GeoSitterChange }
+ *   }
+ *
+ * (Infra stays free of module imports: the modules extend this interface, not the other way round.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface OutboxTopics {}
+
+export type Topic = keyof OutboxTopics & string;
+
+export type OutboxHandler<P = never> = (payload: P, meta: { outboxId: number }) => Promise<void>;
 
 /**
  * A handler whose only effect is one Redis command issued synchronously when it is called (a bus
@@ -12,10 +27,17 @@ export type OutboxHandler = (payload: any, meta: { outboxId: number }) => Promis
  * in call order they still reach Redis in id order. A fan-out of thousands is then one pipeline, not
  * thousands of round trips.
  */
-export interface PipelinedOutboxHandler {
+export interface PipelinedOutboxHandler<P = never> {
   pipelined: true;
-  handler: OutboxHandler;
+  handler: OutboxHandler<P>;
 }
+
+type AnyHandler = OutboxHandler<unknown> | PipelinedOutboxHandler<unknown>;
+
+/** The handlers one module carries out, by topic. */
+export type OutboxHandlers = {
+  [K in Topic]?: OutboxHandler<OutboxTopics[K]> | PipelinedOutboxHandler<OutboxTopics[K]>;
+};
 
 interface OutboxRow {
   id: number;
@@ -39,12 +61,12 @@ export class Outbox {
     private readonly dispatcher: Pick<OutboxDispatcher, 'nudge'>,
   ) {}
 
-  async add(t: Transaction, topic: string, payload: unknown): Promise<void> {
+  async add<K extends Topic>(t: Transaction, topic: K, payload: OutboxTopics[K]): Promise<void> {
     await this.addMany(t, topic, [payload]);
   }
 
   /** Several rows of one topic in one statement (a fan-out to many recipients). */
-  async addMany(t: Transaction, topic: string, payloads: unknown[]): Promise<void> {
+  async addMany<K extends Topic>(t: Transaction, topic: K, payloads: Array<OutboxTopics[K]>): Promise<void> {
     if (!payloads.length) return;
     const now = this.clock.now();
     await this.sequelize.query(
@@ -81,7 +103,7 @@ const MAX_BACKOFF_MS = 60_000;
  * the row pending with exponential backoff; nothing is lost.
  */
 export class OutboxDispatcher {
-  private readonly handlers = new Map<string, { handler: OutboxHandler; pipelined: boolean }>();
+  private readonly handlers = new Map<string, { handler: OutboxHandler<unknown>; pipelined: boolean }>();
   /** Topics whose rows are deleted once carried out instead of kept as processed (payloads that must not linger). */
   private readonly forgotten = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
@@ -96,9 +118,23 @@ export class OutboxDispatcher {
     private readonly pollMs: number,
   ) {}
 
-  on(topic: string, handler: OutboxHandler | PipelinedOutboxHandler, { forgetWhenDone = false } = {}): void {
-    this.handlers.set(topic, typeof handler === 'function' ? { handler, pipelined: false } : handler);
+  on<K extends Topic>(
+    topic: K,
+    handler: OutboxHandler<OutboxTopics[K]> | PipelinedOutboxHandler<OutboxTopics[K]>,
+    { forgetWhenDone = false } = {},
+  ): void {
+    this.register(topic, handler as AnyHandler);
     if (forgetWhenDone) this.forgotten.add(topic);
+  }
+
+  /** Registers every handler a module declared (each was checked against its topic there). */
+  onAll(handlers: OutboxHandlers): void {
+    for (const [topic, handler] of Object.entries(handlers)) if (handler) this.register(topic, handler as AnyHandler);
+  }
+
+  /** Stored untyped: a row's payload is whatever JSON was written for its topic (checked at `add`). */
+  private register(topic: string, handler: AnyHandler): void {
+    this.handlers.set(topic, typeof handler === 'function' ? { handler, pipelined: false } : handler);
   }
 
   start(): void {

@@ -1,4 +1,4 @@
-import type { OutboxHandler, PipelinedOutboxHandler } from '../infra/outbox';
+import type { OutboxHandlers } from '../infra/outbox';
 import type { Server as HttpServer } from 'node:http';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../config';
@@ -78,7 +78,7 @@ export interface FeatureModule<N extends ModuleName = ModuleName> {
   /** Mounted under /api/v1 and documented in /openapi.json. */
   routes?: RouteSpec[];
   /** Outbox topics this module carries out. */
-  outboxHandlers?: Record<string, OutboxHandler | PipelinedOutboxHandler>;
+  outboxHandlers?: OutboxHandlers;
   /**
    * Reactions to other modules' changes, run inside the emitting transaction (src/modules/events.ts).
    * A listener that throws rolls the whole change back.

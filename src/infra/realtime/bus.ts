@@ -2,8 +2,18 @@ import Redis from 'ioredis';
 import type { Logger } from '../logger';
 import { channelNamespace } from '../redis';
 
-/** A handler names the message type it expects (`never` here lets any such handler in; the bus trusts the channel). */
-export type BusHandler = (message: never) => void;
+/**
+ * Every bus channel and the message it carries. The code that owns a channel declares it next to
+ * its constant (`declare module '…/infra/realtime/bus' { interface BusChannels { [NAME]: Message } }`),
+ * so `publish` and `subscribe` are checked at compile time; logins-revoked is declared here.
+ */
+export interface BusChannels {
+  [LOGINS_REVOKED]: LoginsRevokedMessage;
+}
+
+export type Channel = keyof BusChannels & string;
+
+export type BusHandler<M = never> = (message: M) => void;
 
 /**
  * Redis pub/sub for one instance: ONE subscriber connection, fanned out in memory to local handlers
@@ -13,7 +23,7 @@ export type BusHandler = (message: never) => void;
  */
 export class EventBus {
   private readonly sub: Redis;
-  private readonly handlers = new Map<string, Set<BusHandler>>();
+  private readonly handlers = new Map<string, Set<BusHandler<unknown>>>();
   private readonly namespace: string;
 
   constructor(
@@ -36,7 +46,7 @@ export class EventBus {
       }
       for (const h of set) {
         try {
-          h(message as never);
+          h(message);
         } catch (err) {
           this.logger.error({ err, channel }, 'bus handler failed');
         }
@@ -53,7 +63,9 @@ export class EventBus {
   }
 
   /** Subscribes a local handler; the Redis SUBSCRIBE happens once per channel. Returns an unsubscribe. */
-  async subscribe(name: string, handler: BusHandler): Promise<() => void> {
+  async subscribe<K extends Channel>(name: K, typed: BusHandler<BusChannels[K]>): Promise<() => void> {
+    // Stored untyped: what arrives on a channel is what was published to it (checked at `publish`).
+    const handler = typed as BusHandler<unknown>;
     const ch = this.channel(name);
     let set = this.handlers.get(ch);
     if (!set) {
@@ -73,7 +85,7 @@ export class EventBus {
   }
 
   /** Publishes to every instance (including this one). Throws when Redis is down: call it from the outbox. */
-  async publish(name: string, message: unknown): Promise<void> {
+  async publish<K extends Channel>(name: K, message: BusChannels[K]): Promise<void> {
     await this.pub.publish(this.channel(name), JSON.stringify(message));
   }
 

@@ -7,6 +7,13 @@ import { channelNamespace, connectRedis, createRedis, type Redis } from '../redi
 import { EventBus } from './bus';
 import { createSocketServer, type SocketServer } from './socket';
 
+// This file's own channel (the map is checked at compile time; see BusChannels).
+declare module './bus' {
+  interface BusChannels {
+    'test.isolation': { from: string };
+  }
+}
+
 /**
  * Two deployments on one Redis server that differ only by the database index of REDIS_URL (same
  * REDIS_PREFIX): keys are apart by nature, pub/sub is one space for the whole server, so channels
@@ -53,15 +60,15 @@ it('derives distinct channel namespaces from the database index', () => {
 it('keeps bus messages inside the deployment whose REDIS_URL names the same database', async () => {
   const [a, aPeer, b] = await Promise.all([bus(DB_A), bus(DB_A), bus(DB_B)]);
   const heard = { a: [] as string[], aPeer: [] as string[], b: [] as string[] };
-  await a.subscribe('notifications', (m: { from: string }) => heard.a.push(m.from));
-  await aPeer.subscribe('notifications', (m: { from: string }) => heard.aPeer.push(m.from));
-  await b.subscribe('notifications', (m: { from: string }) => heard.b.push(m.from));
-  await a.publish('notifications', { from: 'a' });
-  await b.publish('notifications', { from: 'b' });
+  await a.subscribe('test.isolation', (m: { from: string }) => heard.a.push(m.from));
+  await aPeer.subscribe('test.isolation', (m: { from: string }) => heard.aPeer.push(m.from));
+  await b.subscribe('test.isolation', (m: { from: string }) => heard.b.push(m.from));
+  await a.publish('test.isolation', { from: 'a' });
+  await b.publish('test.isolation', { from: 'b' });
   // Markers published last: once each side has its own, anything crossing over would have arrived too
   // (Redis delivers a channel's messages to a subscriber in publish order).
-  await a.publish('notifications', { from: 'a-end' });
-  await b.publish('notifications', { from: 'b-end' });
+  await a.publish('test.isolation', { from: 'a-end' });
+  await b.publish('test.isolation', { from: 'b-end' });
   await until(() => heard.a.includes('a-end') && heard.aPeer.includes('a-end') && heard.b.includes('b-end'), 'markers');
   expect(heard.a).toEqual(['a', 'a-end']);
   expect(heard.aPeer).toEqual(['a', 'a-end']);

@@ -3,6 +3,11 @@ import type { EmailTokenPurpose } from './auth.repository';
 
 /** Outbox topic and mail-job kind of a mail that carries a single-use link (verification, reset). */
 export const TOPIC_LINK_MAIL = 'auth.link-mail';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_LINK_MAIL]: LinkMailJob;
+  }
+}
 
 /**
  * What the outbox row and the mail job hold for a link mail: ids and the token sealed, never the

@@ -7,6 +7,7 @@ import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import type { MailMessage } from '../../infra/mail/mailer';
+import type { LoginsRevokedMessage } from '../../infra/realtime/bus';
 import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
 import type { AuthUser } from '../../http/auth';
 import type { UsersService } from '../users/users.service';
@@ -17,6 +18,12 @@ import { LinkSealer, TOPIC_LINK_MAIL, type LinkMailJob } from './auth.links';
 
 export const TOPIC_MAIL = 'mail.send';
 export const TOPIC_LOGINS_REVOKED = 'auth.logins-revoked';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_MAIL]: MailMessage;
+    [TOPIC_LOGINS_REVOKED]: LoginsRevokedMessage;
+  }
+}
 
 const VERIFY_TTL_MS = 24 * 3600 * 1000;
 const RESET_TTL_MS = 3600 * 1000;

@@ -15,6 +15,11 @@ import Joi from 'joi';
 import type { AuthUser } from '../../http/auth';
 
 export const TOPIC_CHAT_NOTIFY = 'chat.message.notify';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_CHAT_NOTIFY]: { messageId: number };
+  }
+}
 
 /** Members listed per room in room JSON; `memberCount` carries the total (open post rooms grow). */
 const MEMBERS_SHOWN = 100;

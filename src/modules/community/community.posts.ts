@@ -13,6 +13,11 @@ import { MAX_PHOTOS, MAX_ROOM_MEMBERS, type PostKind } from './community.schemas
 
 /** Outbox topic: a post's point or index membership changed (its state and version ride along). */
 export const TOPIC_GEO_POST = 'geo.post';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_GEO_POST]: GeoPostChange;
+  }
+}
 
 export interface GeoPostChange {
   postId: number;

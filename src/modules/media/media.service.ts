@@ -18,6 +18,11 @@ import type { UsersService } from '../users/users.service';
 
 /** Outbox topic: `{ keys: string[] }` to delete from storage (idempotent: a missing key is fine). */
 export const TOPIC_STORAGE_DELETE = 'storage.delete';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_STORAGE_DELETE]: { keys: string[] };
+  }
+}
 
 export interface StoredImage {
   variant: string;

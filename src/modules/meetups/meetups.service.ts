@@ -18,6 +18,11 @@ import type { LiveLocations } from './meetups.live';
 
 /** Outbox topic: a meetup's point or index membership changed; the payload is its new state and version. */
 export const TOPIC_GEO_MEETUP = 'geo.meetup';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_GEO_MEETUP]: GeoMeetupChange;
+  }
+}
 
 export interface GeoMeetupChange {
   meetupId: number;

@@ -24,6 +24,12 @@ import type { UnreadChangedMessage } from './notifications.stream';
 /** Outbox topics: the live event and the fresh-count signal are published only once the change commits. */
 export const TOPIC_NOTIFICATION_CREATED = 'notifications.created';
 export const TOPIC_UNREAD_CHANGED = 'notifications.unread-changed';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_NOTIFICATION_CREATED]: StoredNotification;
+    [TOPIC_UNREAD_CHANGED]: UnreadChangedMessage;
+  }
+}
 
 /** At most one chat e-mail per room per this window. */
 export const CHAT_DIGEST_WINDOW_MS = 15 * 60 * 1000;

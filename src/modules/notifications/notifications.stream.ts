@@ -11,6 +11,12 @@ import type { NotificationsRepository, StoredNotification } from './notification
 /** Bus channels (one Redis subscription each per instance, fanned out here by user id). */
 export const CHANNEL_CREATED = 'notifications.created';
 export const CHANNEL_UNREAD = 'notifications.unread';
+declare module '../../infra/realtime/bus' {
+  interface BusChannels {
+    [CHANNEL_CREATED]: StoredNotification;
+    [CHANNEL_UNREAD]: UnreadChangedMessage;
+  }
+}
 
 export interface UnreadChangedMessage {
   userId: number;

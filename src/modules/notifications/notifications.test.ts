@@ -5,6 +5,7 @@ import { connectRedis } from '../../infra/redis';
 import { EventSource } from 'eventsource';
 import type { NotifyInput } from './notifications.service';
 import type { NotificationsModule } from './notifications.module';
+import type { StoredNotification } from './notifications.repository';
 
 // --- a real SSE client over HTTP ------------------------------------------------------------------
 
@@ -344,7 +345,7 @@ describe('replay after Last-Event-ID', () => {
     const n0 = await svc(a).notify(note(u.user.id, 0));
     await holdOutbox();
     await a.pawmate.outbox.drain(); // n0's own event may still be queued: only the three below are to be held
-    let held: Array<{ notification: { id: number } }>;
+    let held: StoredNotification[];
     let s: SseClient;
     try {
       for (let i = 1; i <= 3; i++) await svc(a).notify(note(u.user.id, i));
@@ -367,7 +368,7 @@ describe('replay after Last-Event-ID', () => {
     const s = await track(openStream(a, { token: u.accessToken }));
     await s.next();
     await holdOutbox();
-    let held: Array<{ notification: { id: number } }>;
+    let held: StoredNotification[];
     try {
       for (let i = 1; i <= 3; i++) await svc(a).notify(note(u.user.id, i));
       held = await pendingEvents(u.user.id);

@@ -20,6 +20,11 @@ import { dayIn } from './sitters.days';
 
 /** Outbox topic: a sitter's location or activity changed; the payload is its new state and version. */
 export const TOPIC_GEO_SITTER = 'geo.sitter';
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_GEO_SITTER]: GeoSitterChange;
+  }
+}
 
 export interface GeoSitterChange {
   sitterId: number;
