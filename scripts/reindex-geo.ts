@@ -11,6 +11,8 @@ import { SittersRepository } from '../src/modules/sitters/sitters.repository';
 import { reindexSitterGeo } from '../src/modules/sitters/sitters.service';
 import { MeetupsRepository } from '../src/modules/meetups/meetups.repository';
 import { reindexMeetupGeo } from '../src/modules/meetups/meetups.service';
+import { CommunityRepository } from '../src/modules/community/community.repository';
+import { reindexPostGeo } from '../src/modules/community/community.posts';
 
 const HELP = `Usage: npm run geo:reindex [-- options]
 
@@ -22,7 +24,8 @@ keys, so none is lost. Refuses to start while another rebuild runs.
 Options
   --batch N     rows per batch (default 1000, 1–10000)
   --kind K      sitters (default), meetups (<REDIS_PREFIX>geo:meetups: meetups neither cancelled
-                nor past their start), or all
+                nor past their start), posts (<REDIS_PREFIX>geo:posts: listed posts with a
+                place), or all
   --help        this text
 
 Environment
@@ -45,15 +48,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
     return 0;
   }
   let batchSize = 1000;
-  let kinds: Array<'sitters' | 'meetups'> = ['sitters'];
+  let kinds: Array<'sitters' | 'meetups' | 'posts'> = ['sitters'];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--kind') {
       const k = argv[++i];
-      if (k !== 'sitters' && k !== 'meetups' && k !== 'all') {
-        io.err('geo:reindex: --kind must be sitters, meetups or all');
+      if (k !== 'sitters' && k !== 'meetups' && k !== 'posts' && k !== 'all') {
+        io.err('geo:reindex: --kind must be sitters, meetups, posts or all');
         return 2;
       }
-      kinds = k === 'all' ? ['sitters', 'meetups'] : [k];
+      kinds = k === 'all' ? ['sitters', 'meetups', 'posts'] : [k];
     } else if (argv[i] === '--batch') {
       batchSize = Number(argv[++i]);
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
@@ -101,7 +104,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
       const { count } =
         kind === 'sitters'
           ? await reindexSitterGeo(new SittersRepository(sequelize), geo, options)
-          : await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options);
+          : kind === 'meetups'
+            ? await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options)
+            : await reindexPostGeo(new CommunityRepository(sequelize), geo, options);
       io.out(
         `${io.tty ? '\n' : ''}done: ${count} ${kind} in ${geo.key} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
       );

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import { QueryTypes } from 'sequelize';
+import { TestContext } from './helpers/context';
+import { createSequelize } from '../src/infra/db';
+import { seeder } from '../src/infra/migrator';
+
+/** The quick start's data loads on a fresh database, and the board's counters match its rows. */
+describe('demo seed data', () => {
+  const ctx = new TestContext();
+  beforeAll(() => ctx.setup());
+  afterAll(() => ctx.close());
+
+  it('seeds a living board: posts with photos, comments with a reply, likes and one open chat', async () => {
+    const env = { ...process.env };
+    Object.assign(process.env, {
+      DATABASE_URL: ctx.config.databaseUrl,
+      REDIS_URL: ctx.config.redisUrl,
+      JWT_SECRET: 'z'.repeat(40),
+      UPLOAD_DIR: ctx.uploadDir,
+      PUBLIC_URL: ctx.config.publicUrl,
+      STORAGE_DRIVER: 'local',
+    });
+    const sequelize = createSequelize(ctx.config.databaseUrl, 1);
+    try {
+      await seeder(sequelize).up();
+      const q = <T extends object>(sql: string) => sequelize.query<T>(sql, { type: QueryTypes.SELECT });
+      const posts = await q<{ id: number; kind: string; chatRoomId: number | null }>(
+        'SELECT id, kind, chatRoomId FROM posts',
+      );
+      expect(posts.length).toBeGreaterThanOrEqual(4);
+      expect(posts.filter((p) => p.kind === 'open_chat' && p.chatRoomId)).toHaveLength(1);
+      const drift = await q<{ id: number }>(
+        `SELECT p.id FROM posts p WHERE p.likeCount <> (SELECT COUNT(*) FROM post_likes l WHERE l.postId = p.id)
+            OR p.commentCount <> (SELECT COUNT(*) FROM post_comments c WHERE c.postId = p.id AND c.deletedAt IS NULL)
+            OR p.photoCount <> (SELECT COUNT(*) FROM post_photos f WHERE f.postId = p.id)`,
+      );
+      expect(drift).toEqual([]);
+      const photos = await q<{ url: string }>('SELECT url FROM post_photos');
+      expect(photos).toHaveLength(2);
+      for (const p of photos)
+        expect(fs.existsSync(`${ctx.uploadDir}/${p.url.replace(`${ctx.config.publicUrl}/uploads/`, '')}`)).toBe(true);
+      expect((await q<{ n: number }>('SELECT COUNT(*) AS n FROM post_comments WHERE parentId IS NOT NULL'))[0].n).toBe(
+        1,
+      );
+    } finally {
+      process.env = env;
+      await sequelize.close();
+    }
+  });
+});
