@@ -209,7 +209,9 @@ export class OAuthService {
           : err.code
         : 'unavailable';
     const log = code === 'unavailable' ? this.logger.error.bind(this.logger) : this.logger.info.bind(this.logger);
-    log({ provider, error: code, reason: (err as Error)?.message }, 'provider sign-in failed');
+    // Our own messages only: a driver's message may quote values (an e-mail in a duplicate key).
+    const reason = code === 'unavailable' ? (err as Error)?.name : (err as Error).message;
+    log({ provider, error: code, reason }, 'provider sign-in failed');
     return `${redirectUri}#error=${code}`;
   }
 }

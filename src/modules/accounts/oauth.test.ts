@@ -157,6 +157,12 @@ describe('OpenID Connect sign-in (oidc-provider standing in for Kakao and Google
     expect(again).toMatchObject({ isNewUser: false, user: { id: first.user.id } });
     // The only way in: it cannot be unlinked.
     await api.http.delete('/api/v1/users/me/identities/kakao').set(bearer(first.accessToken)).expect(409);
+
+    // Deleting the account releases the identity: the same person starts afresh.
+    await api.http.delete('/api/v1/users/me').set(bearer(again.accessToken)).expect(204);
+    const fresh = await signInAndExchange('kakao', 'kakao-new');
+    expect(fresh.isNewUser).toBe(true);
+    expect(fresh.user.id).not.toBe(first.user.id);
   });
 
   it('links to the existing account whose verified e-mail the provider verifies', async () => {
