@@ -13,6 +13,11 @@ declare module './bus' {
     'test.isolation': { from: string };
   }
 }
+declare module './socket' {
+  interface ServerToClientEvents {
+    news: (message: string) => void;
+  }
+}
 
 /**
  * Two deployments on one Redis server that differ only by the database index of REDIS_URL (same

@@ -1,9 +1,43 @@
 import type { Server as HttpServer } from 'node:http';
 import Redis from 'ioredis';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../logger';
 import { channelNamespace } from '../redis';
+
+/**
+ * The Socket.io event maps of the one server every module shares. Empty here: the module that owns
+ * an event declares it next to its handler (declaration merging), so `socket.on`, `emit` and
+ * `socket.data` are checked at compile time while infra imports nothing from the modules:
+ *
+ *   declare module '../../infra/realtime/socket' {
+ *     interface ClientToServerEvents { 'room:join': ClientEvent<{ roomId: number }> }
+ *     interface ServerToClientEvents { 'message:new': (message: ChatMessage) => void }
+ *   }
+ */
+/* eslint-disable @typescript-eslint/no-empty-object-type -- filled by declaration merging */
+export interface ClientToServerEvents {}
+export interface ServerToClientEvents {}
+/** What the server keeps per socket (`socket.data`), e.g. the authenticated user. */
+export interface SocketData {}
+/* eslint-enable @typescript-eslint/no-empty-object-type */
+
+/** Every client event is answered through its acknowledgement (a missing ack is tolerated). */
+export type AckReply =
+  | { ok: true; [k: string]: unknown }
+  | { ok: false; code: string; message: string; errors?: unknown[]; retryAfterSec?: number };
+
+/** A client → server event: one payload, then the acknowledgement callback. */
+export type ClientEvent<P> = (payload: P, ack?: (reply: AckReply) => void) => void;
+
+/** The payload type of a client event. */
+export type ClientPayload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+
+/** The payload type of a server event. */
+export type ServerPayload<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
+
+export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface SocketServerOptions {
   redisUrl: string;
@@ -16,7 +50,7 @@ export interface SocketServerOptions {
 }
 
 export interface SocketServer {
-  io: Server;
+  io: AppServer;
   close(): Promise<void>;
 }
 
@@ -46,7 +80,7 @@ export function createSocketServer(server: HttpServer, opts: SocketServerOptions
   pub.on('error', (err) => opts.logger.debug({ err: err.message }, 'socket.io adapter pub error'));
   sub.on('error', (err) => opts.logger.debug({ err: err.message }, 'socket.io adapter sub error'));
 
-  const io = new Server(server, {
+  const io: AppServer = new Server(server, {
     path: '/socket.io',
     serveClient: false,
     maxHttpBufferSize: opts.maxPayloadBytes ?? 32 * 1024,

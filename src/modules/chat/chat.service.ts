@@ -10,7 +10,13 @@ import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
 import type { Presence } from './chat.presence';
-import type { Socket } from 'socket.io';
+import type {
+  AppSocket,
+  ClientPayload,
+  ClientToServerEvents,
+  ServerPayload,
+  ServerToClientEvents,
+} from '../../infra/realtime/socket';
 import Joi from 'joi';
 import type { AuthUser } from '../../http/auth';
 
@@ -60,7 +66,7 @@ export interface ChatRealtime {
   messageCreated(message: ChatMessage, originSocketId?: string): void;
   readMoved(receipt: ReadReceipt, originSocketId?: string): void;
   memberRemoved(roomId: number, userId: number): void;
-  emitToUsers(userIds: number[], event: string, payload: unknown): void;
+  emitToUsers<E extends keyof ServerToClientEvents>(userIds: number[], event: E, payload: ServerPayload<E>): void;
   register(registrar: SocketRegistrar): void;
 }
 
@@ -71,18 +77,18 @@ export interface SocketLimiter {
 
 /** Given to socket handler registrars: the same validated, acknowledged handling chat uses. */
 export interface SocketTools {
-  handle<T>(
-    socket: Socket,
-    event: string,
-    schema: Joi.ObjectSchema<T>,
-    fn: (payload: T) => Promise<Record<string, unknown> | void>,
+  handle<E extends keyof ClientToServerEvents>(
+    socket: AppSocket,
+    event: E,
+    schema: Joi.ObjectSchema<ClientPayload<E>>,
+    fn: (payload: ClientPayload<E>) => Promise<Record<string, unknown> | void>,
     limiter?: SocketLimiter,
   ): void;
   /** The chat rooms the socket has joined. */
-  joinedRooms(socket: Socket): number[];
+  joinedRooms(socket: AppSocket): number[];
 }
 
-export type SocketRegistrar = (socket: Socket, user: AuthUser, tools: SocketTools) => void;
+export type SocketRegistrar = (socket: AppSocket, user: AuthUser, tools: SocketTools) => void;
 
 /** One notification for a member who was not in the room when a message came. */
 export interface ChatNotifyInput {
@@ -156,7 +162,7 @@ export class ChatService {
   }
 
   /** Emits to every socket of these users, on every instance (e.g. `location:nearby`). */
-  emitToUsers(userIds: number[], event: string, payload: unknown): void {
+  emitToUsers<E extends keyof ServerToClientEvents>(userIds: number[], event: E, payload: ServerPayload<E>): void {
     this.deps.realtime.emitToUsers(userIds, event, payload);
   }
 

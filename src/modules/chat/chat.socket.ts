@@ -1,8 +1,18 @@
 import type { Server as HttpServer } from 'node:http';
 import type Joi from 'joi';
-import type { Server, Socket } from 'socket.io';
 import type { Counter, Histogram } from 'prom-client';
-import { createSocketServer, type SocketServer } from '../../infra/realtime/socket';
+import {
+  createSocketServer,
+  type AckReply,
+  type AppServer,
+  type AppSocket,
+  type ClientEvent,
+  type ClientPayload,
+  type ClientToServerEvents,
+  type ServerPayload,
+  type ServerToClientEvents,
+  type SocketServer,
+} from '../../infra/realtime/socket';
 import { LOGINS_REVOKED, type EventBus, type LoginsRevokedMessage } from '../../infra/realtime/bus';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
@@ -22,6 +32,28 @@ import type {
   SocketTools,
 } from './chat.service';
 import * as s from './chat.schemas';
+
+declare module '../../infra/realtime/socket' {
+  interface ClientToServerEvents {
+    'room:join': ClientEvent<{ roomId: number }>;
+    'room:leave': ClientEvent<{ roomId: number }>;
+    'message:send': ClientEvent<{ roomId: number; body: string; clientId: string }>;
+    'message:read': ClientEvent<{ roomId: number; messageId: number }>;
+    typing: ClientEvent<{ roomId: number }>;
+  }
+  interface ServerToClientEvents {
+    'message:new': (message: ChatMessage) => void;
+    'message:read': (receipt: ReadReceipt) => void;
+    typing: (event: { roomId: number; userId: number }) => void;
+    'auth:expired': (event: { message: string }) => void;
+    'auth:revoked': (event: { message: string }) => void;
+    'server:shutdown': (event: { reconnect: true }) => void;
+  }
+  interface SocketData {
+    /** Set by the handshake check, before the connection is accepted. */
+    user: AuthUser;
+  }
+}
 
 /**
  * Socket.io side of chat (API.md "Socket.io").
@@ -102,13 +134,11 @@ export interface ChatSocketsDeps {
   metrics: SocketMetrics;
 }
 
-export type AckReply =
-  | { ok: true; [k: string]: unknown }
-  | { ok: false; code: string; message: string; errors?: unknown[]; retryAfterSec?: number };
+export type { AckReply };
 
 export class ChatSockets implements ChatRealtime {
   private server: SocketServer | null = null;
-  private readonly bySession = new Map<number, Set<Socket>>();
+  private readonly bySession = new Map<number, Set<AppSocket>>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private heartbeat: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -129,7 +159,7 @@ export class ChatSockets implements ChatRealtime {
     return this.open;
   }
 
-  private get io(): Server | null {
+  private get io(): AppServer | null {
     return this.server?.io ?? null;
   }
 
@@ -224,14 +254,17 @@ export class ChatSockets implements ChatRealtime {
    * of `fn` is spread into `{ ok: true }`, any error becomes `{ ok: false, code, message }`. Later
    * modules use it through `SocketTools.handle`.
    */
-  handle<T>(
-    socket: Socket,
-    event: string,
-    schema: Joi.ObjectSchema<T>,
-    fn: (payload: T) => Promise<Record<string, unknown> | void>,
+  handle<E extends keyof ClientToServerEvents>(
+    socket: AppSocket,
+    event: E,
+    schema: Joi.ObjectSchema<ClientPayload<E>>,
+    fn: (payload: ClientPayload<E>) => Promise<Record<string, unknown> | void>,
     limiter?: SocketLimiter,
   ): void {
-    socket.on(event, async (...args: unknown[]) => {
+    // The listener takes the raw arguments: what a client sends is only its declared payload once
+    // `schema` has validated it.
+    const on = socket.on.bind(socket) as (event: E, listener: (...args: unknown[]) => void) => void;
+    on(event, async (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (reply: AckReply) => void) : null;
       const stopTimer = this.deps.metrics.ackDuration.startTimer({ event });
       let reply: AckReply;
@@ -248,7 +281,7 @@ export class ChatSockets implements ChatRealtime {
             errors,
           };
         } else {
-          reply = { ok: true, ...((await fn(value as T)) ?? {}) };
+          reply = { ok: true, ...((await fn(value as ClientPayload<E>)) ?? {}) };
         }
       } catch (err) {
         const { error, unexpected } = toAppError(err);
@@ -287,9 +320,11 @@ export class ChatSockets implements ChatRealtime {
     (originSocketId ? to.except(originSocketId) : to).emit('message:read', receipt);
   }
 
-  emitToUsers(userIds: number[], event: string, payload: unknown): void {
+  emitToUsers<E extends keyof ServerToClientEvents>(userIds: number[], event: E, payload: ServerPayload<E>): void {
     if (!this.io || !userIds.length) return;
-    this.io.to(userIds.map(userRoom)).emit(event, payload);
+    const to = this.io.to(userIds.map(userRoom));
+    // Checked by the signature above; Socket.io's own emit typing cannot follow a generic event name.
+    (to.emit as (event: E, payload: ServerPayload<E>) => boolean).call(to, event, payload);
   }
 
   memberRemoved(roomId: number, userId: number): void {
@@ -299,8 +334,8 @@ export class ChatSockets implements ChatRealtime {
 
   // --- connection lifecycle -------------------------------------------------------------------
 
-  private onConnection(socket: Socket): void {
-    const user = socket.data.user as AuthUser;
+  private onConnection(socket: AppSocket): void {
+    const user = socket.data.user;
     const { presence, logger } = this.deps;
     this.open++;
     let sockets = this.bySession.get(user.sessionId);
@@ -336,7 +371,7 @@ export class ChatSockets implements ChatRealtime {
     // An event nobody handles still gets an answer when the client waits for one.
     socket.onAny((event: string, ...args: unknown[]) => {
       const ack = args[args.length - 1];
-      if (typeof ack !== 'function' || socket.listeners(event).length > 0) return;
+      if (typeof ack !== 'function' || socket.listeners(event as keyof ClientToServerEvents).length > 0) return;
       try {
         ack({ ok: false, code: 'NOT_FOUND', message: `Unknown event ${String(event).slice(0, 50)}` });
       } catch {
@@ -358,14 +393,14 @@ export class ChatSockets implements ChatRealtime {
   }
 
   /** The chat rooms a socket has joined, read from Socket.io's own room set (the single source of truth). */
-  joinedRooms(socket: Socket): number[] {
+  joinedRooms(socket: AppSocket): number[] {
     const out: number[] = [];
     for (const name of socket.rooms) if (name.startsWith('room:')) out.push(Number(name.slice(5)));
     return out;
   }
 
-  private entriesOf(socket: Socket): PresenceEntry[] {
-    const userId = (socket.data.user as AuthUser).id;
+  private entriesOf(socket: AppSocket): PresenceEntry[] {
+    const userId = socket.data.user.id;
     return this.joinedRooms(socket).map((roomId) => ({ roomId, userId, socketId: socket.id }));
   }
 
@@ -382,7 +417,7 @@ export class ChatSockets implements ChatRealtime {
   }
 
   /** No socket outlives its access token: at `exp` the client gets `auth:expired` and is disconnected. */
-  private armExpiry(socket: Socket, user: AuthUser): void {
+  private armExpiry(socket: AppSocket, user: AuthUser): void {
     const ms = user.exp * 1000 - this.deps.clock.now().getTime();
     if (ms <= 0) {
       this.kick(socket, 'auth:expired', 'The access token expired; reconnect with a fresh one');
@@ -396,7 +431,7 @@ export class ChatSockets implements ChatRealtime {
     this.expiryTimers.set(socket.id, timer);
   }
 
-  private kick(socket: Socket, event: 'auth:expired' | 'auth:revoked', message: string): void {
+  private kick(socket: AppSocket, event: 'auth:expired' | 'auth:revoked', message: string): void {
     if (!socket.connected) return;
     socket.emit(event, { message });
     socket.disconnect(true);

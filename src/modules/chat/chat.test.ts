@@ -1,8 +1,19 @@
+import type { ClientEvent } from '../../infra/realtime/socket';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 import { ack, next, record } from '../../../test/helpers/socket';
 import { Presence, PRESENCE_TTL_MS } from './chat.presence';
+
+// This file's own socket events (the maps are checked at compile time; see src/infra/realtime/socket.ts).
+declare module '../../infra/realtime/socket' {
+  interface ClientToServerEvents {
+    'echo:test': ClientEvent<{ n: number }>;
+  }
+  interface ServerToClientEvents {
+    'custom:event': (payload: { hello: number }) => void;
+  }
+}
 
 // --- Socket.io client helpers ---------------------------------------------------------------------
 

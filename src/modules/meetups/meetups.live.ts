@@ -24,8 +24,8 @@ export interface LiveSnapshot {
   participants: LivePosition[];
 }
 
-/** Delivers an event to every socket of these users, on every instance (chat's emitToUsers). */
-export type EmitToUsers = (userIds: number[], event: string, payload: unknown) => void;
+/** Delivers `location:nearby` to every socket of these users, on every instance (chat's emitToUsers). */
+export type EmitToUsers = (userIds: number[], event: 'location:nearby', payload: LiveSnapshot) => void;
 
 /**
  * Live location during a meetup (issue 8). Positions live only in Redis: one hash per meetup

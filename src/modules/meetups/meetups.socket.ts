@@ -1,6 +1,18 @@
 import type { ChatService } from '../chat/chat.service';
 import type { LiveLocations } from './meetups.live';
 import { locationStop, locationUpdate } from './meetups.schemas';
+import type { ClientEvent } from '../../infra/realtime/socket';
+import type { LiveSnapshot } from './meetups.live';
+
+declare module '../../infra/realtime/socket' {
+  interface ClientToServerEvents {
+    'location:update': ClientEvent<{ meetupId: number; lat: number; lng: number }>;
+    'location:stop': ClientEvent<{ meetupId: number }>;
+  }
+  interface ServerToClientEvents {
+    'location:nearby': (snapshot: LiveSnapshot) => void;
+  }
+}
 
 /**
  * Live location over chat's Socket.io server (same connection, auth and ack format):
