@@ -24,6 +24,7 @@ export type BusHandler<M = never> = (message: M) => void;
 export class EventBus {
   private readonly sub: Redis;
   private readonly handlers = new Map<string, Set<BusHandler<unknown>>>();
+  private readonly reconnectHandlers = new Set<() => void>();
   private readonly namespace: string;
 
   constructor(
@@ -33,8 +34,20 @@ export class EventBus {
     private readonly logger: Logger,
   ) {
     this.namespace = channelNamespace(redisUrl, prefix);
-    this.sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: true });
+    this.sub = new Redis(redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+      autoResubscribe: true,
+      connectionName: `${prefix}bus`,
+    });
     this.sub.on('error', (err) => logger.debug({ err: err.message }, 'bus subscriber error'));
+    // A message published while the subscriber was away is lost for good: tell those who must
+    // reconcile (revocations) each time it is back.
+    let connectedBefore = false;
+    this.sub.on('ready', () => {
+      if (connectedBefore) for (const fn of this.reconnectHandlers) fn();
+      connectedBefore = true;
+    });
     this.sub.on('message', (channel: string, raw: string) => {
       const set = this.handlers.get(channel);
       if (!set) return;
@@ -82,6 +95,12 @@ export class EventBus {
         void this.sub.unsubscribe(ch).catch(() => undefined);
       }
     };
+  }
+
+  /** Called after every reconnect of the subscriber (not the first connect). Returns an unsubscribe. */
+  onReconnect(handler: () => void): () => void {
+    this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
   }
 
   /** Publishes to every instance (including this one). Throws when Redis is down: call it from the outbox. */

@@ -258,6 +258,13 @@ export class SseHub {
     return [...this.byKey.keys()];
   }
 
+  /** The logins that have a stream open here (for re-checking them against the deny-list). */
+  sessionIds(): number[] {
+    const ids = new Set<number>();
+    for (const set of this.byKey.values()) for (const s of set) if (s.sessionId !== null) ids.add(s.sessionId);
+    return [...ids];
+  }
+
   /** Closes every stream opened with one of these logins (revocation). No retry hint: the token is dead. */
   closeSessions(sessionIds: number[], key?: number): number {
     const ids = new Set(sessionIds);

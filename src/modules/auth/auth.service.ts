@@ -81,6 +81,9 @@ export class AuthService {
 
   verifyAccessToken = (token: string): Promise<AuthUser> => this.tokens.verify(token);
 
+  /** Logins among these that have been revoked (streams and sockets re-check with it). */
+  revokedAmong = (sessionIds: number[]): Promise<Set<number>> => this.tokens.revokedAmong(sessionIds);
+
   async signup(input: { email: string; password: string; nickname: string }, userAgent: string | null) {
     const passwordHash = await bcrypt.hash(input.password, this.settings.bcryptCost);
     return inTransaction(this.sequelize, async (t) => {

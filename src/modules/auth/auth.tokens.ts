@@ -80,6 +80,13 @@ export class AccessTokens {
     return { id: userId, sessionId: claims.sid, jti: claims.jti, exp: claims.exp };
   }
 
+  /** Which of these logins are on the deny-list (one MGET): for re-checking long-lived connections. */
+  async revokedAmong(sessionIds: number[]): Promise<Set<number>> {
+    if (!sessionIds.length) return new Set();
+    const flags = await this.redis.mget(...sessionIds.map((sid) => this.sessionKey(sid)));
+    return new Set(sessionIds.filter((_, i) => flags[i] !== null));
+  }
+
   /** Deny-lists logins for at least as long as any access token issued for them can live. */
   async revokeSessions(sessionIds: number[]): Promise<void> {
     if (!sessionIds.length) return;

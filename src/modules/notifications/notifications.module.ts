@@ -16,7 +16,9 @@ export function createNotificationsModule(ctx: ModuleContext, services: Services
   const service = new NotificationsService(ctx.sequelize, repo, services.users, ctx.outbox, ctx.clock, ctx.logger, {
     publicUrl: ctx.config.publicUrl,
   });
-  const streams = new NotificationStreams(repo, ctx.bus, ctx.logger, ctx.metrics.registry);
+  const streams = new NotificationStreams(repo, ctx.bus, ctx.logger, ctx.metrics.registry, (ids) =>
+    services.auth.revokedAmong(ids),
+  );
   return {
     name: 'notifications',
     service,

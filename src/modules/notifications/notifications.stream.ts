@@ -55,6 +55,9 @@ interface Live {
  * number: a duplicate is skipped, and a gap (events reach instances in any order) is filled from
  * MySQL before the later event is written, so every stream sees its user's notifications in order.
  */
+/** How often open streams are checked against the login deny-list, besides after a bus reconnect. */
+export const REVOCATION_RECHECK_MS = 30_000;
+
 export class NotificationStreams {
   readonly hub: SseHub;
   private readonly live = new Map<SseStream, Live>();
@@ -62,12 +65,15 @@ export class NotificationStreams {
   private readonly unsubscribe: Array<() => void> = [];
   private readonly counting = new Map<number, boolean>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private recheckTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly repo: NotificationsRepository,
     private readonly bus: EventBus,
     private readonly logger: Logger,
     registry: Registry,
+    /** The deny-list check; set, streams of revoked logins are closed even if their announcement was missed. */
+    private readonly revokedAmong?: (sessionIds: number[]) => Promise<Set<number>>,
   ) {
     this.hub = new SseHub({ name: 'notifications', registry });
     const existing = registry.getSingleMetric('pawmate_sse_replays_total') as Counter<'hub'> | undefined;
@@ -91,11 +97,32 @@ export class NotificationStreams {
     );
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
+    // Revocation must not hinge on one pub/sub message: a publish missed while the subscriber was
+    // reconnecting would leave a revoked login's stream open. Re-check after every reconnect and
+    // every REVOCATION_RECHECK_MS.
+    this.unsubscribe.push(this.bus.onReconnect(() => void this.recheckRevocations()));
+    this.recheckTimer = setInterval(() => void this.recheckRevocations(), REVOCATION_RECHECK_MS);
+    this.recheckTimer.unref();
+  }
+
+  /** Closes the streams of logins found on the deny-list; returns how many. */
+  async recheckRevocations(): Promise<number> {
+    const ids = this.hub.sessionIds();
+    if (!this.revokedAmong || !ids.length) return 0;
+    try {
+      const revoked = await this.revokedAmong(ids);
+      return revoked.size ? this.hub.closeSessions([...revoked]) : 0;
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'revocation re-check failed; will retry');
+      return 0;
+    }
   }
 
   stop(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    this.recheckTimer = null;
     for (const u of this.unsubscribe.splice(0)) u();
     this.hub.stop();
   }
