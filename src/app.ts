@@ -17,6 +17,7 @@ import { MailJobs } from './infra/jobs';
 import { requestId, stampRequestIds } from './http/request-id';
 import { notFoundHandler, problemHandler } from './http/problem';
 import { answerClientErrors } from './http/client-error';
+import { lingerBeforeClose } from './http/linger';
 import { authenticate } from './http/auth';
 import { methodNotAllowed, mountRoutes, type RouteSpec } from './http/routes';
 import { buildOpenApi, type MountedModule } from './http/openapi';
@@ -215,6 +216,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     app,
     attach(server) {
       answerClientErrors(server);
+      lingerBeforeClose(server);
       for (const f of features) f.attach?.(server);
       stampRequestIds(server);
     },

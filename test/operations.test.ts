@@ -203,3 +203,61 @@ describe('requests Node refuses before routing', () => {
     expect(ok.headers['x-request-id']).toBe('health-1');
   });
 });
+
+describe('refusing a body the client is still sending', () => {
+  /**
+   * A client that writes its whole request before reading anything (as simple clients do): the
+   * answer must still be there to read, not lost to a reset (EPIPE) because the server closed with
+   * the rest of the body unread.
+   */
+  async function sendAllThenRead(head: string, body: Buffer): Promise<string> {
+    const net = await import('node:net');
+    const socket = net.connect(Number(new URL(api.url).port), '127.0.0.1');
+    socket.pause();
+    let reply = '';
+    return new Promise((resolve, reject) => {
+      socket.on('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`${err.code}; read ${JSON.stringify(reply)}`)),
+      );
+      socket.on('connect', () => {
+        socket.write(head);
+        socket.write(body, () => {
+          socket.on('data', (c: Buffer) => {
+            reply += c.toString();
+            // The whole answer (by its Content-Length) is what we came for; keep-alive may hold the socket.
+            const end = reply.indexOf('\r\n\r\n');
+            const length = Number(/\r\ncontent-length: *(\d+)/i.exec(reply)?.[1] ?? NaN);
+            if (end >= 0 && Buffer.byteLength(reply) - end - 4 >= length) {
+              socket.destroy();
+              resolve(reply);
+            }
+          });
+          socket.on('end', () => resolve(reply));
+          socket.resume();
+        });
+      });
+    });
+  }
+
+  it('lets a client read the 413 of an 11 MiB upload after it finished sending', async () => {
+    const s = await signup(api);
+    const body = Buffer.alloc(11 * 1024 * 1024, 7);
+    for (let i = 0; i < 3; i++) {
+      const reply = await sendAllThenRead(
+        `PUT /api/v1/users/me/avatar HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.accessToken}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${body.length}\r\n\r\n`,
+        body,
+      );
+      expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+      expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    }
+  });
+
+  it('lets a client read the 413 of a 2 MiB JSON body too', async () => {
+    const body = Buffer.from(JSON.stringify({ email: 'x@example.com', password: 'p'.repeat(2 * 1024 * 1024) }));
+    const reply = await sendAllThenRead(
+      `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      body,
+    );
+    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+  });
+});

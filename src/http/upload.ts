@@ -24,9 +24,9 @@ export interface ImageUploadOptions {
  * Multipart parsing for one image in field `image` (memory storage: the bytes go to sharp, never to
  * disk as they came), admitted by `policy` before a byte of the body is read. Refusals are real
  * answers, never a dropped connection:
- * - a Content-Length over the limit is refused before reading (413), the body is then drained by the
- *   error handler so the client reads the problem instead of a reset; `Connection: close` keeps that
- *   socket from carrying the next request;
+ * - a Content-Length over the limit is refused before reading (413); `Connection: close` keeps that
+ *   socket from carrying the next request, and the server reads and discards the rest of the body
+ *   (within a bound) before closing, so the client reads the problem instead of a reset (http/linger.ts);
  * - without a Content-Length (chunked), multer stops at the limit (LIMIT_FILE_SIZE → 413 in
  *   http/problem.ts) and drains the rest itself;
  * - a second file, an unexpected file field or too many fields → 400 from multer's LIMIT_* codes;
