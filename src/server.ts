@@ -1,6 +1,6 @@
 import { readEnvFileInDevelopment } from './env-file';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { ConfigError, loadConfig } from './config';
 import { createApp } from './app';
 import { openInfrastructure } from './bootstrap';
@@ -64,9 +64,19 @@ async function main() {
       for (const s of sockets) s.destroy();
     }, config.shutdownTimeoutMs);
     force.unref();
-    // Stop accepting; idle keep-alive connections close now, busy ones after their response.
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    // Stop accepting, without resetting a request that reached us before the signal:
+    // - connections the kernel completed before the signal wait in its accept queue; closing the
+    //   listener now would reset them, so it stays open until a turn of the loop accepts none;
+    // - a connection accepted in the same turn as the signal, or an idle keep-alive one whose next
+    //   request sits unread in the kernel, counts as idle to Node (http.Server#close and
+    //   closeIdleConnections would destroy it), so idle ones close only once that has been read.
+    // Busy connections close after their response (Connection: close).
+    const closed = drainAcceptQueue(server).then(async () => {
+      const listenerClosed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+      await readWhatArrived();
+      server.closeIdleConnections();
+      await listenerClosed;
+    });
     await pawmate.stop();
     await closed;
     await infra.close();
@@ -75,6 +85,28 @@ async function main() {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * Resolves after at least one full poll phase of the event loop that starts later than now + a
+ * short settle time: a timer runs before the poll phase of its turn, setImmediate after it, so every
+ * socket that was readable by then has been read and its request parsed (and is no longer idle).
+ */
+function readWhatArrived(settleMs = 20): Promise<void> {
+  return new Promise((resolve) => setTimeout(() => setImmediate(resolve), settleMs));
+}
+
+/** Keeps accepting until a settle period brings no new connection (at most `maxMs`). */
+async function drainAcceptQueue(server: http.Server, maxMs = 1000): Promise<void> {
+  let accepted = 0;
+  const count = () => accepted++;
+  server.on('connection', count);
+  const until = performance.now() + maxMs;
+  for (let seen = -1; seen !== accepted && performance.now() < until;) {
+    seen = accepted;
+    await readWhatArrived();
+  }
+  server.off('connection', count);
 }
 
 main().catch((err) => {
