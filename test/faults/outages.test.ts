@@ -2,7 +2,7 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
 import { PrivateRedis, eventually } from '../helpers/faults';
 import { HalfCloseProxy } from './proxy';
-import { makeOwner, makeSitter } from '../helpers/fixtures';
+import { makeMeetup, makeOwner, makeSitter } from '../helpers/fixtures';
 import { checkAnswer, raw } from '../abuse/raw';
 import { SseClient } from './sse-client';
 
@@ -22,6 +22,12 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 const SEARCH = '/api/v1/sitters/search?lat=37.5563&lng=126.9236&radiusKm=5';
+const nearbyIds = async (inst: TestInstance, token: string): Promise<number[]> => {
+  const res = await inst.http
+    .get('/api/v1/meetups/nearby?lat=37.5563&lng=126.9236&radiusKm=5&limit=100')
+    .set(bearer(token));
+  return (res.body.items ?? []).map((m: { id: number }) => m.id);
+};
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 
 async function counts(inst: TestInstance) {
@@ -114,17 +120,23 @@ describe('Redis unreachable for a few seconds (data kept)', () => {
 describe('Redis restarted empty (no persistence)', () => {
   // The sitters module rebuilds a missing geo index from MySQL whenever its Redis connection becomes
   // ready again (and on every sweep), so search works again without a restart.
-  it('serves again without a restart: logins work and the sitter index is rebuilt from MySQL', async () => {
+  it('serves again without a restart: logins work and the sitter and meetup indexes are rebuilt from MySQL', async () => {
     const redis = await PrivateRedis.create();
     await redis.start();
     const inst = await ctx.instance({ redisUrl: redis.url });
     try {
       const { sitter } = await makeSitter(inst);
       const owner = await signup(inst);
+      const meetup = await makeMeetup(inst, owner);
       await eventually(
         async () => (await inst.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id),
         10_000,
         'sitter indexed',
+      );
+      await eventually(
+        async () => (await nearbyIds(inst, owner.accessToken)).includes(meetup.id),
+        10_000,
+        'meetup indexed',
       );
       await redis.stop();
       await expect503(inst, 'GET', '/api/v1/users/me', owner.accessToken);
@@ -137,10 +149,45 @@ describe('Redis restarted empty (no persistence)', () => {
         8_000,
         'sitter found after Redis came back empty',
       );
+      await eventually(
+        async () => (await nearbyIds(inst, owner.accessToken)).includes(meetup.id),
+        8_000,
+        'meetup found after Redis came back empty',
+      );
     } finally {
       await inst.close();
       await redis.stop();
     }
+  }, 60_000);
+});
+
+describe('an instance starting on a wiped Redis', () => {
+  it('rebuilds every missing geo index (sitters and meetups), not only the first', async () => {
+    const { sitter } = await makeSitter(shared);
+    const host = await signup(shared);
+    const meetup = await makeMeetup(shared, host);
+    await eventually(
+      async () => (await nearbyIds(shared, host.accessToken)).includes(meetup.id),
+      10_000,
+      'meetup indexed',
+    );
+    // The wipe: every geo key of this deployment is gone (as after FLUSHALL, but only ours).
+    const geoKeys = await shared.redis.keys(`${ctx.config.redisPrefix}geo:*`);
+    expect(geoKeys.length).toBeGreaterThan(0);
+    await shared.redis.del(...geoKeys);
+    expect(await nearbyIds(shared, host.accessToken)).not.toContain(meetup.id);
+    const fresh = await ctx.instance();
+    await eventually(
+      async () => (await nearbyIds(fresh, host.accessToken)).includes(meetup.id),
+      10_000,
+      'meetup found again',
+    );
+    await eventually(
+      async () => (await fresh.http.get(SEARCH)).body.items?.some((s: { id: number }) => s.id === sitter.id),
+      10_000,
+      'sitter found again',
+    );
+    await fresh.close();
   }, 60_000);
 });
 

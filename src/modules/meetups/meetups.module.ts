@@ -1,4 +1,5 @@
 import { GeoIndex } from '../../infra/geo';
+import { healGeoIndex, healInBackground } from '../../infra/geo-heal';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { MeetupsRepository } from './meetups.repository';
 import { MeetupsService, TOPIC_GEO_MEETUP, type GeoMeetupChange } from './meetups.service';
@@ -35,12 +36,19 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
     live,
   });
   registerLiveLocation(chat, live);
+  const healing = healInBackground(ctx.redis, service.healable(), ctx.logger);
   return {
     name: 'meetups',
     service,
+    // A missing index is rebuilt at start and whenever Redis comes back (possibly empty), like sitters'.
+    start: () => healing.start(),
+    stop: () => healing.stop(),
     routes: meetupsRoutes(service),
     outboxHandlers: { [TOPIC_GEO_MEETUP]: (payload: GeoMeetupChange) => service.applyGeo(payload) },
-    sweep: () => service.sweep(),
+    sweep: async () => {
+      await healGeoIndex(service.healable(), ctx.logger);
+      return service.sweep();
+    },
     events: { 'account.deleted': ({ userId }, t) => service.cancelHostedForDeletedAccount(userId, t) },
   };
 }

@@ -4,6 +4,7 @@ import { CLAIM_TX, inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
+import type { HealableIndex } from '../../infra/geo-heal';
 import { type Outbox } from '../../infra/outbox';
 import { Conflict, Forbidden, InvalidFields, NotFound, fieldError, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
@@ -480,6 +481,16 @@ export class MeetupsService {
         'geo fast path failed; the outbox will retry',
       );
     }
+  }
+
+  /** The index as the heal check sees it (rebuilt when Redis lost it; see infra/geo-heal.ts). */
+  healable(): HealableIndex {
+    return {
+      name: 'meetups',
+      geo: this.d.geo,
+      expected: () => this.d.repo.countIndexed(),
+      rebuild: () => this.reindexGeo(),
+    };
   }
 
   /** Rebuilds the geo index from MySQL while the server keeps serving (see GeoIndex.rebuild). */

@@ -1,4 +1,5 @@
 import { GeoIndex } from '../../infra/geo';
+import { healInBackground } from '../../infra/geo-heal';
 import { imageUpload } from '../../http/upload';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { identifyIfPresent } from '../../http/auth';
@@ -27,25 +28,13 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     (range) => services.reservations.fullDayFilter(range),
   );
   service.setBlocks(services.safety.blocks);
-  let healing: Promise<unknown> = Promise.resolve();
-  const heal = () => {
-    healing = service
-      .healGeoIndex()
-      .catch((err) => ctx.logger.error({ err: (err as Error).message }, 'could not rebuild the sitters geo index'));
-  };
+  const healing = healInBackground(ctx.redis, service.healable(), ctx.logger);
   return {
     name: 'sitters',
     service,
-    start() {
-      // In the background: a start must not wait for (or fail on) a rebuild. A Redis that comes back
-      // empty (restarted without persistence) is healed as soon as the connection is ready again.
-      heal();
-      ctx.redis.on('ready', heal);
-    },
-    async stop() {
-      ctx.redis.off('ready', heal);
-      await healing;
-    },
+    // A missing index is rebuilt at start and whenever Redis comes back (possibly empty).
+    start: () => healing.start(),
+    stop: () => healing.stop(),
     // Belt and braces: the periodic sweep checks too.
     sweep: () => service.healGeoIndex(),
     // Photo routes only where images can be stored.

@@ -4,6 +4,7 @@ import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
+import { healGeoIndex, type HealableIndex } from '../../infra/geo-heal';
 import { type Outbox } from '../../infra/outbox';
 import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, InvalidFields, NotFound, fieldError, type FieldError } from '../../errors';
@@ -342,15 +343,17 @@ export class SittersService {
    * Several instances starting at once race for the rebuild marker; the losers leave it to the winner.
    */
   async healGeoIndex(): Promise<boolean> {
-    if ((await this.geo.size()) > 0 || (await this.repo.countActive()) === 0) return false;
-    try {
-      const { count } = await this.reindexGeo();
-      this.logger.warn({ count }, 'the sitters geo index was missing and has been rebuilt from MySQL');
-      return true;
-    } catch (err) {
-      if (/already running/.test((err as Error).message)) return false;
-      throw err;
-    }
+    return healGeoIndex(this.healable(), this.logger);
+  }
+
+  /** The index as the heal check sees it. */
+  healable(): HealableIndex {
+    return {
+      name: 'sitters',
+      geo: this.geo,
+      expected: () => this.repo.countActive(),
+      rebuild: () => this.reindexGeo(),
+    };
   }
 
   /** Rebuilds the geo index from MySQL while the server keeps serving (see GeoIndex.rebuild). */
