@@ -32,6 +32,7 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
     geo: meetupsGeoIndex(ctx),
     outbox: ctx.outbox,
     clock: ctx.clock,
+    serviceTz: ctx.config.serviceTz,
     logger: ctx.logger,
     live,
   });

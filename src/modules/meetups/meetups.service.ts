@@ -5,6 +5,7 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
 import type { HealableIndex } from '../../infra/geo-heal';
+import { localTime } from '../../infra/time-text';
 import { type Outbox } from '../../infra/outbox';
 import { Conflict, Forbidden, InvalidFields, NotFound, fieldError, type FieldError } from '../../errors';
 import type { UsersService } from '../users/users.service';
@@ -66,6 +67,8 @@ export interface MeetupsDeps {
   geo: GeoIndex;
   outbox: Outbox;
   clock: Clock;
+  /** SERVICE_TZ: times in notification (and mail) text are written in it. */
+  serviceTz: string;
   logger: Logger;
   /** Live positions: cancel and leave clear them. */
   live: LiveLocations;
@@ -175,7 +178,7 @@ export class MeetupsService {
         await this.notifyParticipants(t, id, m.hostId, {
           type: 'meetup.reminder',
           title: `Meetup rescheduled: ${data.title}`,
-          body: `Now ${startsAt.toISOString()} – ${endsAt.toISOString()}, ${data.address}`,
+          body: `Now ${this.when(startsAt)} – ${this.when(endsAt)}, ${data.address}`,
           data: { meetupId: id, reason: 'rescheduled', startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString() },
         });
       }
@@ -195,7 +198,7 @@ export class MeetupsService {
       await this.notifyParticipants(t, id, m.hostId, {
         type: 'meetup.cancelled',
         title: `Meetup cancelled: ${m.title}`,
-        body: `${new Date(m.startsAt).toISOString()}, ${m.address}`,
+        body: `${this.when(m.startsAt)}, ${m.address}`,
         data: { meetupId: id, chatRoomId: m.chatRoomId },
       });
       return change;
@@ -217,7 +220,7 @@ export class MeetupsService {
       await this.notifyParticipants(t, id, hostId, {
         type: 'meetup.cancelled',
         title: `Meetup cancelled: ${m.title}`,
-        body: `${new Date(m.startsAt).toISOString()}, ${m.address} (the host left Pawmate)`,
+        body: `${this.when(m.startsAt)}, ${m.address} (the host left Pawmate)`,
         data: { meetupId: id, chatRoomId: m.chatRoomId },
       });
     }
@@ -435,7 +438,7 @@ export class MeetupsService {
       recipientId,
       type: 'meetup.reminder',
       title: `Starting soon: ${m.title}`,
-      body: `${startsAt.toISOString()}, ${m.address}`,
+      body: `${this.when(startsAt)}, ${m.address}`,
       data: { meetupId: m.id, reason: 'starting-soon', startsAt: startsAt.toISOString(), chatRoomId: m.chatRoomId },
       // Belt and braces next to the claim: one reminder per recipient and start time, ever.
       dedupeKey: `meetup:${m.id}:reminder:${startsAt.getTime()}`,
@@ -499,6 +502,11 @@ export class MeetupsService {
   }
 
   // --- internals ---------------------------------------------------------------------------------
+
+  /** An instant in notification text: SERVICE_TZ, not UTC (API fields stay ISO). */
+  private when(instant: Date | string): string {
+    return localTime(instant, this.d.serviceTz);
+  }
 
   private async view(id: number, row?: MeetupRow): Promise<Meetup> {
     const m = row ?? (await this.d.repo.findById(id));

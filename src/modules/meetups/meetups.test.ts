@@ -47,7 +47,9 @@ async function settle() {
 
 async function notificationsOf(s: Session, type?: string) {
   const res = await get(s, '/notifications?limit=100').expect(200);
-  return (res.body.items as { type: string; data: Record<string, unknown> }[]).filter((n) => !type || n.type === type);
+  return (res.body.items as { type: string; body: string; data: Record<string, unknown> }[]).filter(
+    (n) => !type || n.type === type,
+  );
 }
 
 async function roomIds(s: Session) {
@@ -259,6 +261,8 @@ describe('PATCH /meetups/{id}', () => {
     const notes = await notificationsOf(guest, 'meetup.reminder');
     expect(notes).toHaveLength(1);
     expect(notes[0].data).toMatchObject({ meetupId: m.id, reason: 'rescheduled', startsAt: at(2 * DAY) });
+    // Text is for people: SERVICE_TZ (Asia/Seoul by default), not UTC.
+    expect(notes[0].body).toMatch(/^Now 2027-03-03 09:00 UTC\+9 – 2027-03-03 11:00 UTC\+9, /);
     expect(await notificationsOf(host, 'meetup.reminder')).toHaveLength(0);
     // A title change alone tells nobody.
     await patch(host, `/meetups/${m.id}`, { title: 'Renamed' }).expect(200);
