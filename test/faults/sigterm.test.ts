@@ -12,7 +12,7 @@ import { entryPointEnv, startEntryPoint } from '../helpers/server-process';
 let ctx: TestContext;
 beforeAll(async () => {
   ctx = await new TestContext().setup();
-}, 60_000);
+}, 120_000);
 afterAll(() => ctx.close());
 
 const startServer = () => startEntryPoint(entryPointEnv(ctx, { SHUTDOWN_TIMEOUT_MS: '8000' }));
@@ -99,7 +99,7 @@ it('drains in-flight requests on SIGTERM under load: no 5xx, nothing lost, exit 
   process.stdout.write(
     `sigterm: ${before.length} requests before the signal all answered, ${outcomes.length - before.length} after (${outcomes.filter((o) => o.error && o.sentAt >= signalAt).length} refused), ${created} pets stored, exit ${exitMs} ms after the signal\n`,
   );
-}, 60_000);
+}, 120_000);
 
 /**
  * Requests whose bytes reached the process before the signal, but that it had not read yet: the
@@ -148,4 +148,4 @@ it('answers requests that arrived before SIGTERM but were not yet read (no reset
   const tally = got.reduce<Record<string, number>>((t, g) => ({ ...t, [g]: (t[g] ?? 0) + 1 }), {});
   process.stdout.write(`sigterm (unread requests): ${JSON.stringify(tally)}\n`);
   expect(tally).toEqual({ 'HTTP/1.1 200 OK': 50 });
-}, 60_000);
+}, 120_000);

@@ -46,7 +46,7 @@ export async function startEntryPoint(env: NodeJS.ProcessEnv): Promise<ServerPro
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 25_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
     child.stdout!.on('data', () => {
       const m = /"port":(\d+)[^\n]*pawmate listening/.exec(out);
       if (m) {
