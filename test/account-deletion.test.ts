@@ -79,3 +79,20 @@ describe('deleting an account that hosts meetups', () => {
     expect(notes.body.items.map((n: { type: string }) => n.type)).toContain('meetup.cancelled');
   });
 });
+
+describe('deleting an account that joined meetups', () => {
+  it('gives its places back: a full meetup has room again and its count is right', async () => {
+    const host = await signup(api);
+    const guest = await signup(api);
+    const late = await signup(api);
+    const m = await makeMeetup(api, host, { capacity: 2 });
+    await api.http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(guest.accessToken)).expect(201);
+    await api.http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(late.accessToken)).expect(409);
+
+    await api.http.delete('/api/v1/users/me').set(bearer(guest.accessToken)).expect(204);
+
+    const after = await api.http.get(`/api/v1/meetups/${m.id}`).set(bearer(host.accessToken)).expect(200);
+    expect(after.body.participantCount).toBe(1);
+    await api.http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(late.accessToken)).expect(201);
+  });
+});

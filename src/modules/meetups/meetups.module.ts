@@ -50,6 +50,11 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
       await healGeoIndex(service.healable(), ctx.logger);
       return service.sweep();
     },
-    events: { 'account.deleted': ({ userId }, t) => service.cancelHostedForDeletedAccount(userId, t) },
+    events: {
+      'account.deleted': async ({ userId }, t) => {
+        await service.cancelHostedForDeletedAccount(userId, t);
+        await service.releaseJoinedForDeletedAccount(userId, t);
+      },
+    },
   };
 }

@@ -256,6 +256,18 @@ export class MeetupsRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Upcoming scheduled meetups of others that the user has joined, locked in id order. */
+  async upcomingJoinedIds(userId: number, now: Date, t: Transaction): Promise<number[]> {
+    const rows = await this.select<{ id: number }>(
+      `SELECT m.id FROM meetups m JOIN meetup_participants p ON p.meetupId = m.id
+        WHERE p.userId = ? AND m.hostId <> ? AND m.status = 'scheduled' AND m.startsAt > ?
+        ORDER BY m.id FOR UPDATE`,
+      [userId, userId, now],
+      t,
+    );
+    return rows.map((r) => r.id);
+  }
+
   async setChatRoom(id: number, roomId: number, t: Transaction): Promise<void> {
     await this.exec('UPDATE meetups SET chatRoomId = ? WHERE id = ?', [roomId, id], t);
   }

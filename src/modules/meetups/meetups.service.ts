@@ -208,6 +208,21 @@ export class MeetupsService {
   }
 
   /**
+   * Account deletion (inside its transaction): the member's places in others' upcoming meetups are
+   * given back, so the meetup is no longer held full by an account that is gone. (Their chat
+   * membership goes too; their sockets are closed by the login revocation of the same deletion.)
+   */
+  async releaseJoinedForDeletedAccount(userId: number, t: Transaction): Promise<void> {
+    const now = this.d.clock.now();
+    for (const id of await this.d.repo.upcomingJoinedIds(userId, now, t)) {
+      if (!(await this.d.repo.deleteParticipant(id, userId, t))) continue;
+      await this.d.repo.releasePlace(id, now, t);
+      const m = await this.d.repo.lockRow(id, t);
+      if (m?.chatRoomId) await this.d.chat.removeMember(t, Number(m.chatRoomId), userId);
+    }
+  }
+
+  /**
    * Account deletion (inside its transaction): the host's upcoming meetups are cancelled and their
    * participants told; the geo changes ride on outbox rows carried out after the deletion commits.
    */
