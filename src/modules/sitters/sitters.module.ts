@@ -43,6 +43,7 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
       media.storesImages ? imageUpload(media) : null,
       identifyIfPresent(ctx.verifyAccessToken),
     ),
+    events: { 'account.deleted': ({ userId }, t) => service.deactivateForDeletedAccount(userId, t) },
     outboxHandlers: {
       [TOPIC_GEO_SITTER]: (payload: GeoSitterChange) => service.applyGeo(payload),
     },
