@@ -41,6 +41,7 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     logger: ctx.logger,
     config: ctx.config,
     metrics,
+    revokedAmong: (ids) => services.auth.revokedAmong(ids),
   });
   const chat = new ChatService({
     sequelize: ctx.sequelize,

@@ -132,7 +132,14 @@ export interface ChatSocketsDeps {
   logger: Logger;
   config: Config;
   metrics: SocketMetrics;
+  /** The deny-list check; set, sockets of revoked logins are closed even if their announcement was missed. */
+  revokedAmong?: (sessionIds: number[]) => Promise<Set<number>>;
+  /** How often open sockets are re-checked against the deny-list (besides after every bus reconnect). */
+  revocationRecheckMs?: number;
 }
+
+/** Default period of the deny-list re-check of open sockets (the same as notification streams'). */
+export const SOCKET_REVOCATION_RECHECK_MS = 30_000;
 
 export type { AckReply };
 
@@ -141,7 +148,9 @@ export class ChatSockets implements ChatRealtime {
   private readonly bySession = new Map<number, Set<AppSocket>>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private heartbeat: NodeJS.Timeout | null = null;
+  private recheckTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeReconnect: (() => void) | null = null;
   private open = 0;
   /** Open sockets per user on this instance (the per-user cap). */
   private readonly perUser = new Map<number, number>();
@@ -217,11 +226,43 @@ export class ChatSockets implements ChatRealtime {
     });
     this.heartbeat = setInterval(() => void this.beat(), PRESENCE_HEARTBEAT_MS);
     this.heartbeat.unref();
+    // Revocation must not hinge on one pub/sub message: an announcement published while the bus
+    // subscriber was reconnecting is lost, and the revoked login's sockets would stay open. Re-check
+    // the deny-list after every reconnect and periodically.
+    this.unsubscribeReconnect = this.deps.bus.onReconnect(() => void this.recheckRevocations());
+    const every = this.deps.revocationRecheckMs ?? SOCKET_REVOCATION_RECHECK_MS;
+    this.recheckTimer = setInterval(() => void this.recheckRevocations(), every);
+    this.recheckTimer.unref();
+  }
+
+  /** Disconnects (with `auth:revoked`) the sockets of logins found on the deny-list; returns how many. */
+  async recheckRevocations(): Promise<number> {
+    const ids = [...this.bySession.keys()];
+    if (!this.deps.revokedAmong || !ids.length) return 0;
+    let revoked: Set<number>;
+    try {
+      revoked = await this.deps.revokedAmong(ids);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'socket revocation re-check failed; will retry');
+      return 0;
+    }
+    let kicked = 0;
+    for (const sid of revoked) {
+      for (const socket of [...(this.bySession.get(sid) ?? [])]) {
+        this.kick(socket, 'auth:revoked', 'This login has been revoked');
+        kicked++;
+      }
+    }
+    return kicked;
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.unsubscribeReconnect?.();
+    this.unsubscribeReconnect = null;
+    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    this.recheckTimer = null;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const timer of this.expiryTimers.values()) clearTimeout(timer);
