@@ -101,7 +101,7 @@ export const API_PREFIX = '/api/v1';
 export function createApp(deps: AppDeps): PawmateApp {
   const { config, sequelize, redis, clock, logger } = deps;
   const metrics = new Metrics();
-  const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs);
+  const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs, config.outboxMaxAttempts);
   const outboxWriter = new Outbox(sequelize, clock, outbox);
   const { services, publish } = servicesUnderConstruction();
   // Link mails are built at send time, by the auth service.
@@ -162,6 +162,9 @@ export function createApp(deps: AppDeps): PawmateApp {
     const c = await mailJobs.counts();
     return (c.waiting ?? 0) + (c.delayed ?? 0);
   });
+  metrics.gauge('pawmate_outbox_dead', 'Outbox rows that exhausted their attempts (kept, never retried)', () =>
+    outbox.deadCount(),
+  );
   metrics.gauge(
     'pawmate_jobs_failed',
     'Mail jobs that exhausted their retries (kept for inspection)',

@@ -33,6 +33,8 @@ export interface Config {
   uploadsInFlight: number;
   shutdownTimeoutMs: number;
   outboxPollMs: number;
+  /** Failed attempts after which an outbox row is marked dead and no longer retried. */
+  outboxMaxAttempts: number;
   /** How often the periodic sweeps (reminders, expiries) run; 0 disables the scheduler (tests sweep by hand). */
   sweepEveryMs: number;
   /** Sign-in providers (Kakao, Naver, Google, any OpenID Connect issuer); see src/oauth-config.ts. */
@@ -109,6 +111,7 @@ const schema = Joi.object({
   UPLOADS_IN_FLIGHT: Joi.number().integer().min(1).max(256).default(16),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
+  OUTBOX_MAX_ATTEMPTS: Joi.number().integer().min(1).max(1000).default(20),
   SWEEP_EVERY_MS: Joi.number().integer().min(0).default(60_000),
 }).unknown(true);
 
@@ -168,6 +171,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     uploadsInFlight: v.UPLOADS_IN_FLIGHT,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
+    outboxMaxAttempts: v.OUTBOX_MAX_ATTEMPTS,
     sweepEveryMs: v.SWEEP_EVERY_MS,
     oauth,
   };

@@ -1,6 +1,6 @@
 import { QueryTypes, type Transaction } from 'sequelize';
 import { TestContext, type TestInstance } from '../../test/helpers/context';
-import { systemClock } from './clock';
+import { ManualClock, systemClock } from './clock';
 import { createLogger } from './logger';
 import { Outbox, OutboxDispatcher } from './outbox';
 
@@ -11,6 +11,7 @@ declare module './outbox' {
     'test.plain': { n: number };
     'test.fast': { n: number };
     'test.count': { n: number };
+    'test.poison': { n: number };
   }
 }
 
@@ -96,5 +97,30 @@ describe('outbox dispatcher', () => {
       { type: QueryTypes.SELECT },
     );
     expect(rows.map((r) => JSON.parse(r.payload).n)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('marks a row dead after its last allowed attempt and never claims it again', async () => {
+    const clock = new ManualClock('2026-12-06T09:00:00Z');
+    const dispatcher = new OutboxDispatcher(api.sequelize, clock, createLogger('silent'), 60_000, 3);
+    await dispatcher.drain(); // rows left by the tests above are not this test's
+    let calls = 0;
+    dispatcher.on('test.poison', async () => {
+      calls++;
+      throw new Error('always refused');
+    });
+    const outbox = new Outbox(api.sequelize, clock, dispatcher);
+    await api.sequelize.transaction((t) => outbox.add(t, 'test.poison', { n: 1 }));
+    for (let i = 0; i < 6; i++) {
+      await dispatcher.drain();
+      clock.advance(2 * 60_000); // past any backoff
+    }
+    expect(calls).toBe(3);
+    const [row] = await api.sequelize.query<{ attempts: number; deadAt: Date | null; processedAt: Date | null }>(
+      "SELECT attempts, deadAt, processedAt FROM outbox WHERE topic = 'test.poison'",
+      { type: QueryTypes.SELECT },
+    );
+    expect(row).toMatchObject({ attempts: 3, processedAt: null });
+    expect(row.deadAt).not.toBeNull();
+    expect(await dispatcher.deadCount()).toBeGreaterThanOrEqual(1);
   });
 });

@@ -96,11 +96,15 @@ type TransactionWithParent = Transaction & { parent?: Transaction };
 /** Rows per claim: large enough that a fan-out to thousands is a few round trips of bookkeeping. */
 const BATCH = 200;
 const MAX_BACKOFF_MS = 60_000;
+/** Attempts before a row is set aside as dead: with the backoff capped at a minute, about 15 minutes of failures. */
+export const DEFAULT_OUTBOX_MAX_ATTEMPTS = 20;
 
 /**
  * Carries out outbox rows. Runs on every instance: each claims a batch with FOR UPDATE SKIP LOCKED,
  * so instances never run the same row twice at once. A failing handler (Redis or SMTP down) leaves
- * the row pending with exponential backoff; nothing is lost.
+ * the row pending with exponential backoff; nothing is lost. A row that fails `maxAttempts` times is
+ * marked dead (`deadAt`) and never claimed again, so one poisoned payload cannot be retried forever;
+ * it stays in the table for an operator (see `pawmate_outbox_dead`).
  */
 export class OutboxDispatcher {
   private readonly handlers = new Map<string, { handler: OutboxHandler<unknown>; pipelined: boolean }>();
@@ -116,6 +120,7 @@ export class OutboxDispatcher {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly pollMs: number,
+    private readonly maxAttempts = DEFAULT_OUTBOX_MAX_ATTEMPTS,
   ) {}
 
   on<K extends Topic>(
@@ -198,7 +203,7 @@ export class OutboxDispatcher {
       const now = this.clock.now();
       const rows = await this.sequelize.query<OutboxRow>(
         `SELECT id, topic, payload, attempts FROM outbox
-          WHERE processedAt IS NULL AND availableAt <= ?
+          WHERE processedAt IS NULL AND deadAt IS NULL AND availableAt <= ?
           ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         { replacements: [now], transaction: t, type: QueryTypes.SELECT },
       );
@@ -244,16 +249,41 @@ export class OutboxDispatcher {
     });
   }
 
-  /** Leaves a failed row pending, due again after an exponential backoff. */
+  /** Leaves a failed row pending, due again after an exponential backoff; past the cap, marks it dead. */
   private async failed(row: OutboxRow, err: Error, t: Transaction): Promise<void> {
+    const now = this.clock.now();
+    const message = String(err.message).slice(0, 500);
+    if (row.attempts + 1 >= this.maxAttempts) {
+      await this.sequelize.query('UPDATE outbox SET attempts = attempts + 1, deadAt = ?, lastError = ? WHERE id = ?', {
+        replacements: [now, message, row.id],
+        transaction: t,
+      });
+      // Topic and id only: the payload may hold personal data.
+      this.logger.warn(
+        { outboxId: row.id, topic: row.topic, attempts: row.attempts + 1, err: err.message },
+        'outbox row dead after its last attempt; no longer retried',
+      );
+      return;
+    }
     const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(row.attempts, 10));
     await this.sequelize.query(
       'UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?',
       {
-        replacements: [new Date(this.clock.now().getTime() + delay), String(err.message).slice(0, 500), row.id],
+        replacements: [new Date(now.getTime() + delay), message, row.id],
         transaction: t,
       },
     );
     this.logger.warn({ outboxId: row.id, topic: row.topic, err: err.message }, 'outbox handler failed');
+  }
+
+  /** Rows set aside after exhausting their attempts (read at scrape time by the metrics gauge). */
+  async deadCount(): Promise<number> {
+    const [row] = await this.sequelize.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM outbox WHERE deadAt IS NOT NULL',
+      {
+        type: QueryTypes.SELECT,
+      },
+    );
+    return Number(row?.n ?? 0);
   }
 }
