@@ -61,6 +61,7 @@ beforeAll(async () => {
   }
   // The fuzzing user owns a pet; another user owns a pet and is a sitter: ids worth probing.
   me = await signup(api);
+  spare = await newSpare();
   const other = await makeOwner(api);
   const sitter = await makeSitter(api);
   otherIds = [other.pet.id, sitter.sitter.id, sitter.user.user.id, other.owner.user.id];
@@ -91,21 +92,57 @@ async function checksum(): Promise<string> {
   return rows.map((r) => `${r.Table}=${r.Checksum}`).join(' ');
 }
 
-// Routes that legitimately end the fuzzing user's login whatever the body says: never sent with its token.
-const ENDS_LOGIN = new Set(['DELETE /api/v1/users/me', 'POST /api/v1/auth/logout']);
+/**
+ * Routes that end a login or change the account's credentials whatever the checks say: a valid token
+ * on them belongs to a spare user, never to the fuzzing user, so the final "my token still works"
+ * check keeps meaning that no other route ended a login. The spare is replaced when its login ends.
+ */
+const ACCOUNT_ROUTES = new Set([
+  'DELETE /api/v1/users/me',
+  'POST /api/v1/auth/logout',
+  'DELETE /api/v1/users/me/sessions/{id}',
+  'POST /api/v1/users/me/password',
+  'POST /api/v1/users/me/email',
+  'DELETE /api/v1/users/me/identities/{provider}',
+]);
+
+interface Login {
+  accessToken: string;
+  sessionId: number;
+}
+let spare: Login;
+
+/** A fresh user for ACCOUNT_ROUTES, with its own session id so "end this login" can succeed too. */
+async function newSpare(): Promise<Login> {
+  const user = await signup(api);
+  const sessions = await api.http
+    .get('/api/v1/users/me/sessions')
+    .set('Authorization', `Bearer ${user.accessToken}`)
+    .expect(200);
+  return { accessToken: user.accessToken, sessionId: (sessions.body as { items: Array<{ id: number }> }).items[0].id };
+}
+
+async function stillLoggedIn(accessToken: string): Promise<boolean> {
+  const reply = await raw(api.url, {
+    method: 'GET',
+    path: '/api/v1/users/me',
+    headers: { Authorization: `Bearer ${accessToken}` },
+  });
+  return reply.status === 200;
+}
 
 type AuthMode = 'none' | 'valid' | 'garbage' | 'alg-none';
 
-function authHeader(mode: AuthMode): Record<string, string> {
+function authHeader(mode: AuthMode, token: string): Record<string, string> {
   switch (mode) {
     case 'none':
       return {};
     case 'valid':
-      return { Authorization: `Bearer ${me.accessToken}` };
+      return { Authorization: `Bearer ${token}` };
     case 'garbage':
       return { Authorization: 'Bearer eyJ.bad.token' };
     case 'alg-none': {
-      const [, payload] = me.accessToken.split('.');
+      const [, payload] = token.split('.');
       return { Authorization: `Bearer ${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.` };
     }
   }
@@ -189,13 +226,15 @@ describe('every documented route, under random and malformed input', () => {
     for (const op of ops) {
       const key = `${op.method} ${op.path}`;
       const params = op.path.match(/\{[^}]+\}/g) ?? [];
-      const modes: AuthMode[] =
-        op.auth && !ENDS_LOGIN.has(key) ? ['none', 'valid', 'valid', 'garbage', 'alg-none'] : ['none', 'garbage'];
+      const onAccount = ACCOUNT_ROUTES.has(key);
+      const modes: AuthMode[] = op.auth ? ['none', 'valid', 'valid', 'garbage', 'alg-none'] : ['none', 'garbage'];
       const arb = fc.record({
         ids: fc.array(
           fc.oneof(
             { weight: 4, arbitrary: hostilePathParam },
             { weight: 1, arbitrary: fc.constantFrom(...otherIds.map(String)) },
+            // The spare's own login: ending it is allowed, and a fresh spare takes its place below.
+            ...(onAccount ? [{ weight: 1, arbitrary: fc.constant('spare') }] : []),
           ),
           {
             minLength: params.length,
@@ -210,14 +249,18 @@ describe('every documented route, under random and malformed input', () => {
       await fc.assert(
         fc.asyncProperty(arb, async (c) => {
           let i = 0;
-          const path = op.path.replace(/\{[^}]+\}/g, () => c.ids[i++]) + c.query;
+          const path =
+            op.path.replace(/\{[^}]+\}/g, () => {
+              const id = c.ids[i++];
+              return id === 'spare' ? String(spare.sessionId) : id;
+            }) + c.query;
           const sendBody = op.method !== 'GET' && (c.withBody || !!op.bodySchema || op.multipart);
           const before = await checksum();
           const reply = await raw(api.url, {
             method: op.method,
             path,
             headers: {
-              ...authHeader(c.auth),
+              ...authHeader(c.auth, onAccount ? spare.accessToken : me.accessToken),
               ...(sendBody && c.body.contentType ? { 'Content-Type': c.body.contentType } : {}),
             },
             body: sendBody ? c.body.text : undefined,
@@ -234,6 +277,7 @@ describe('every documented route, under random and malformed input', () => {
             accepted++;
             await settle();
           }
+          if (onAccount && !(await stillLoggedIn(spare.accessToken))) spare = await newSpare();
           // Collect instead of throwing: one run shows every route that misbehaves.
           return true;
         }),
@@ -241,8 +285,7 @@ describe('every documented route, under random and malformed input', () => {
       );
     }
     // The fuzzing user's token still works: nothing above ended its login.
-    const mine = await raw(api.url, { method: 'GET', path: '/api/v1/users/me', headers: authHeader('valid') });
-    expect(mine.status).toBe(200);
+    expect(await stillLoggedIn(me.accessToken)).toBe(true);
     expect(failures.slice(0, 20)).toEqual([]);
     expect(refused).toBeGreaterThan(ops.length * RUNS * 0.8);
     // Reported by the run (see docs/RELIABILITY.md): how many hostile requests were tried.
