@@ -68,7 +68,8 @@ export class CommentsService {
    */
   async delete(userId: number, id: number): Promise<void> {
     await inTransaction(this.d.sequelize, async (t) => {
-      const { comment, post } = await this.lockVisible(userId, id, t);
+      // The post's author moderates every comment on the post, blocked commenters' included.
+      const { comment, post } = await this.lockVisible(userId, id, t, { postAuthorSkipsBlock: true });
       if (comment.authorId !== userId && post.authorId !== userId)
         throw Forbidden('Only its author or the post’s author can delete this comment');
       await this.d.repo.deleteComment(id, this.d.clock.now(), t);
@@ -150,14 +151,23 @@ export class CommentsService {
 
   // --- internals ---------------------------------------------------------------------------------
 
-  /** Locks the post, then the comment (the order every comment write uses). */
-  async lockVisible(userId: number, id: number, t: import('sequelize').Transaction) {
+  /**
+   * Locks the post, then the comment (the order every comment write uses). A block between the user
+   * and the comment's author hides it (404), unless `postAuthorSkipsBlock` and the user wrote the post.
+   */
+  async lockVisible(
+    userId: number,
+    id: number,
+    t: import('sequelize').Transaction,
+    opts: { postAuthorSkipsBlock?: boolean } = {},
+  ) {
     const found = await this.d.repo.findComment(id, t);
     if (!found || found.deletedAt || found.hiddenAt) throw NotFound('Comment');
     const post = await requireVisible(this.d, await this.d.repo.lockPost(Number(found.postId), t), userId, t);
     const comment = await this.d.repo.findComment(id, t, true);
     if (!comment || comment.deletedAt) throw NotFound('Comment');
-    if (await this.d.blocks.between(userId, comment.authorId, t)) throw NotFound('Comment');
+    const moderating = opts.postAuthorSkipsBlock === true && post.authorId === userId;
+    if (!moderating && (await this.d.blocks.between(userId, comment.authorId, t))) throw NotFound('Comment');
     return { comment, post };
   }
 

@@ -246,6 +246,27 @@ describe('comments and replies', () => {
     expect(live).toBe(2);
   });
 
+  it('the post’s author deletes a comment of someone they blocked; a bystander still sees it as 404', async () => {
+    const author = await signup(api);
+    const troll = await signup(api);
+    const p = await makePost(author);
+    const c = (await post(troll, `/posts/${p.id}/comments`, { body: 'rude' }).expect(201)).body;
+    await put(author, `/users/${troll.user.id}/block`).expect(204);
+    // The block hides the comment everywhere else, but the post's author still moderates the post.
+    expect((await patch(author, `/comments/${c.id}`, { body: 'x' })).status).toBe(404);
+    await del(author, `/comments/${c.id}`).expect(204);
+    expect(await count('SELECT COUNT(*) AS n FROM post_comments WHERE id = ? AND deletedAt IS NOT NULL', [c.id])).toBe(
+      1,
+    );
+    expect((await get(author, `/posts/${p.id}`).expect(200)).body.commentCount).toBe(0);
+    // Someone else who blocked the commenter is not the post's author: the comment stays hidden (404).
+    const bystander = await signup(api);
+    const other = await makePost(await signup(api));
+    const c2 = (await post(troll, `/posts/${other.id}/comments`, { body: 'again' }).expect(201)).body;
+    await put(bystander, `/users/${troll.user.id}/block`).expect(204);
+    await del(bystander, `/comments/${c2.id}`).expect(404);
+  });
+
   it('pages comments oldest first without gaps', async () => {
     const a = await signup(api);
     const p = await makePost(a);
