@@ -40,6 +40,7 @@ import { createReservationsModule } from './modules/reservations/reservations.mo
 import { createMeetupsModule } from './modules/meetups/meetups.module';
 import { createAccountsModule } from './modules/accounts/accounts.module';
 import { SweepScheduler } from './infra/scheduler';
+import { RetentionSweep } from './infra/retention';
 import { createSafetyModule } from './modules/safety/safety.module';
 import { createCommunityModule } from './modules/community/community.module';
 
@@ -91,6 +92,8 @@ export interface PawmateApp {
   /** In-transaction domain events; tests add listeners to see them (or to make one fail). */
   events: DomainEvents<DomainEventMap>;
   outbox: OutboxDispatcher;
+  /** Deletes spent rows; run by the sweep scheduler (tests call it by hand). */
+  retention: RetentionSweep;
   jobs: { mail: MailJobs };
   metrics: Metrics;
 }
@@ -144,8 +147,17 @@ export function createApp(deps: AppDeps): PawmateApp {
     if (f.outboxHandlers) outbox.onAll(f.outboxHandlers);
     if (f.events) events.onAll(f.events);
   }
+  const retention = new RetentionSweep(
+    sequelize,
+    clock,
+    logger,
+    metrics,
+    config.retention,
+    async (graceMs, limit) => (await mailJobs.queue.clean(graceMs, limit, 'failed')).length,
+  );
   const sweepAll = async () => {
     for (const f of features) await f.sweep?.();
+    await retention.run();
   };
   const scheduler = new SweepScheduler(config.redisUrl, config.redisPrefix, config.sweepEveryMs, sweepAll, logger);
 
@@ -242,6 +254,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     bus,
     events,
     outbox,
+    retention,
     jobs: { mail: mailJobs },
     metrics,
   };

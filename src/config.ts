@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import type { RetentionAges } from './infra/retention';
 import { loadOAuthConfig, OAuthConfigError, type OAuthConfig } from './oauth-config';
 
 /** Typed, validated configuration. Built once from the environment (or a test's overrides). */
@@ -35,6 +36,8 @@ export interface Config {
   outboxPollMs: number;
   /** Failed attempts after which an outbox row is marked dead and no longer retried. */
   outboxMaxAttempts: number;
+  /** How long spent rows are kept before the retention sweep deletes them (ms; see src/infra/retention.ts). */
+  retention: RetentionAges;
   /** How often the periodic sweeps (reminders, expiries) run; 0 disables the scheduler (tests sweep by hand). */
   sweepEveryMs: number;
   /** Sign-in providers (Kakao, Naver, Google, any OpenID Connect issuer); see src/oauth-config.ts. */
@@ -113,7 +116,14 @@ const schema = Joi.object({
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
   OUTBOX_MAX_ATTEMPTS: Joi.number().integer().min(1).max(1000).default(20),
   SWEEP_EVERY_MS: Joi.number().integer().min(0).default(60_000),
+  RETENTION_OUTBOX_DAYS: Joi.number().min(0).default(7),
+  RETENTION_AUTH_DAYS: Joi.number().min(0).default(30),
+  RETENTION_EMAIL_TOKENS_DAYS: Joi.number().min(0).default(7),
+  RETENTION_IDEMPOTENCY_HOURS: Joi.number().min(0).default(24),
+  RETENTION_FAILED_MAIL_JOBS_DAYS: Joi.number().min(0).default(30),
 }).unknown(true);
+
+const DAY_MS = 24 * 60 * 60_000;
 
 export class ConfigError extends Error {}
 
@@ -172,6 +182,13 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
     outboxMaxAttempts: v.OUTBOX_MAX_ATTEMPTS,
+    retention: {
+      processedOutboxMs: v.RETENTION_OUTBOX_DAYS * DAY_MS,
+      authMs: v.RETENTION_AUTH_DAYS * DAY_MS,
+      emailTokensMs: v.RETENTION_EMAIL_TOKENS_DAYS * DAY_MS,
+      idempotencyKeysMs: v.RETENTION_IDEMPOTENCY_HOURS * 60 * 60_000,
+      failedMailJobsMs: v.RETENTION_FAILED_MAIL_JOBS_DAYS * DAY_MS,
+    },
     sweepEveryMs: v.SWEEP_EVERY_MS,
     oauth,
   };

@@ -15,7 +15,8 @@ const asIs: MailRenderer = async (data) => data as MailMessage;
 
 /**
  * The mail job queue (BullMQ on Redis). Jobs retry with exponential backoff; failed ones are kept
- * (removeOnFail: false) so they stay visible in `npm run jobs:failed` and the queue metrics.
+ * (removeOnFail: false) so they stay visible in `npm run jobs:failed` and the queue metrics, until the
+ * retention sweep removes them (RETENTION_FAILED_MAIL_JOBS_DAYS).
  */
 export class MailJobs {
   readonly queue: Queue;
