@@ -7,6 +7,8 @@ export interface FlowRecord {
   provider: string;
   redirectUri: string;
   codeVerifier: string;
+  /** The client's own PKCE challenge (S256): binds the one-time code to the client that started. */
+  clientChallenge: string;
   nonce?: string;
   /** Epoch ms by the app's clock. */
   expiresAt: number;
@@ -16,6 +18,7 @@ export interface FlowRecord {
 export interface CodeRecord {
   userId: number;
   isNewUser: boolean;
+  clientChallenge: string;
   expiresAt: number;
 }
 
@@ -50,9 +53,14 @@ export class OAuthRecords {
     return this.take<FlowRecord>(this.key('flow', state));
   }
 
-  async issueCode(userId: number, isNewUser: boolean): Promise<string> {
+  async issueCode(userId: number, isNewUser: boolean, clientChallenge: string): Promise<string> {
     const code = opaqueToken();
-    const value: CodeRecord = { userId, isNewUser, expiresAt: this.clock.now().getTime() + CODE_TTL_MS };
+    const value: CodeRecord = {
+      userId,
+      isNewUser,
+      clientChallenge,
+      expiresAt: this.clock.now().getTime() + CODE_TTL_MS,
+    };
     await this.redis.set(this.key('code', code), JSON.stringify(value), 'PX', CODE_TTL_MS + GRACE_MS);
     return code;
   }

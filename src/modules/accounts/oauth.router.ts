@@ -32,14 +32,16 @@ export function oauthRoutes(
       before: [limits.start],
       params: s.providerParams,
       query: s.startQuery,
-      summary: 'Begin signing in: 302 to the provider (authorization code, PKCE S256, state, nonce)',
+      summary:
+        'Begin signing in with the client’s codeChallenge (S256): 302 to the provider (authorization code, PKCE S256, state, nonce)',
       responses: {
         302: { description: 'To the provider; or to redirectUri#error=provider_unavailable' },
-        400: { description: 'redirectUri is not on the allow-list' },
+        400: { description: 'redirectUri is not on the allow-list, or codeChallenge is missing or malformed' },
         404: { description: 'Provider not configured' },
         429: { description: 'Too many starts from this IP' },
       },
-      handler: async ({ params, query }) => redirect(await oauth.start(params.provider, query.redirectUri)),
+      handler: async ({ params, query }) =>
+        redirect(await oauth.start(params.provider, query.redirectUri, query.codeChallenge)),
     }),
     defineRoute({
       method: 'get',
@@ -65,15 +67,16 @@ export function oauthRoutes(
       tag,
       before: [limits.exchange],
       body: s.exchangeBody,
-      summary: 'Turn the one-time code (single use, 60 s) into Pawmate tokens',
+      summary: 'Turn the one-time code (single use, 60 s) and the client’s codeVerifier into Pawmate tokens',
       responses: {
         200: { description: 'Signed in', schema: s.oauthSessionSchema },
-        400: { description: 'Code invalid, expired or already used' },
+        400: { description: 'Code invalid, expired or already used; codeVerifier missing or malformed' },
+        401: { description: 'codeVerifier does not match the codeChallenge of the flow (the code is spent)' },
         429: { description: 'Too many exchanges from this IP' },
       },
       handler: async ({ body, req }) => ({
         status: 200,
-        body: await oauth.exchange(body.code, req.get('user-agent') ?? null),
+        body: await oauth.exchange(body.code, body.codeVerifier, req.get('user-agent') ?? null),
       }),
     }),
   ];

@@ -1,10 +1,10 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import * as oidc from 'openid-client';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
-import { AppError, NotFound, ValidationFailed } from '../../errors';
+import { AppError, NotFound, Unauthenticated, ValidationFailed } from '../../errors';
 import type { AuthService } from '../auth/auth.service';
 import type { UsersService } from '../users/users.service';
 import { toSelfUser } from '../users/users.presenter';
@@ -31,6 +31,13 @@ class FlowFailure extends Error {
 }
 
 const FALLBACK_NICKNAME = 'Pawmate friend';
+
+/** RFC 7636 S256: base64url(SHA-256(verifier)) equals the challenge, compared in constant time. */
+function challengeMatches(challenge: string, verifier: string): boolean {
+  const expected = Buffer.from(challenge);
+  const actual = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
 
 export interface OAuthSettings {
   publicUrl: string;
@@ -68,7 +75,7 @@ export class OAuthService {
   }
 
   /** The provider URL to send the browser to; a provider that cannot be reached sends it back with an error. */
-  async start(providerName: string, redirectUri: string): Promise<string> {
+  async start(providerName: string, redirectUri: string, clientChallenge: string): Promise<string> {
     const provider = this.provider(providerName);
     if (!this.settings.redirectUris.includes(redirectUri)) {
       throw ValidationFailed('redirectUri is not on the allow-list', [
@@ -77,7 +84,13 @@ export class OAuthService {
     }
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const nonce = provider.usesNonce ? oidc.randomNonce() : undefined;
-    const state = await this.records.openFlow({ provider: provider.name, redirectUri, codeVerifier, nonce });
+    const state = await this.records.openFlow({
+      provider: provider.name,
+      redirectUri,
+      codeVerifier,
+      clientChallenge,
+      nonce,
+    });
     try {
       const url = await provider.authorizationUrl({ state, codeVerifier, nonce }, this.callbackUrl(provider.name));
       return url.href;
@@ -107,21 +120,30 @@ export class OAuthService {
       callback.search = search.toString();
       const profile = await provider.finish(callback, { state, codeVerifier: flow.codeVerifier, nonce: flow.nonce });
       const { userId, isNewUser } = await this.resolveAccount(provider.name, profile);
-      const code = await this.records.issueCode(userId, isNewUser);
+      const code = await this.records.issueCode(userId, isNewUser, flow.clientChallenge);
       return `${flow.redirectUri}#code=${encodeURIComponent(code)}`;
     } catch (err) {
       return this.fail(flow.redirectUri, err, provider.name);
     }
   }
 
-  /** Spends a one-time code (once, within 60 s) for a new Pawmate login. */
-  async exchange(code: string, userAgent: string | null) {
+  /**
+   * Spends a one-time code (once, within 60 s) for a new Pawmate login. The code travels in a redirect
+   * any app claiming the scheme (or a login-CSRF page) can read; only the client that started the flow
+   * holds the verifier of the challenge it sent, so a stolen code is worthless. A wrong verifier still
+   * spends the code: no guessing.
+   */
+  async exchange(code: string, codeVerifier: string, userAgent: string | null) {
     const record = await this.records.takeCode(code);
     const refuse = () =>
       ValidationFailed('The sign-in code is invalid, expired or already used', [
         { path: 'body.code', message: 'invalid, expired or already used' },
       ]);
-    if (!record || this.records.isExpired(record)) throw refuse();
+    // A record from before challenges were required has none: refused like an unknown code.
+    if (!record?.clientChallenge || this.records.isExpired(record)) throw refuse();
+    if (!challengeMatches(record.clientChallenge, codeVerifier)) {
+      throw Unauthenticated('codeVerifier does not match the codeChallenge sent to start');
+    }
     return inTransaction(this.sequelize, async (t) => {
       const user = await this.users.findById(record.userId, t, true);
       if (!user) throw refuse(); // deleted in the meantime

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, uniqueEmail, type TestInstance } from '../../../test/helpers/context';
 import { Browser, FakeNaver, OidcProviderProcess, RogueIssuer, type RogueMode } from '../../../test/helpers/oauth';
@@ -7,6 +8,10 @@ import { ManualClock } from '../../infra/clock';
 const PUBLIC_URL = 'http://pawmate.test';
 const WEB = 'https://app.pawmate.test/signed-in';
 const APP = 'pawmate://auth';
+/** The client's own PKCE pair (RFC 7636 appendix B's verifier): the challenge goes to start, the verifier to exchange. */
+const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
+const CQ = `&codeChallenge=${CHALLENGE}`;
 const clock = new ManualClock();
 const op = new OidcProviderProcess();
 const naver = new FakeNaver();
@@ -54,7 +59,7 @@ const fragment = (location: string) => new URLSearchParams(new URL(location).has
 async function start(provider: string, redirectUri = WEB, inst = api) {
   const browser = new Browser();
   const res = await browser.get(
-    `${inst.url}/api/v1/auth/oauth/${provider}/start?redirectUri=${encodeURIComponent(redirectUri)}`,
+    `${inst.url}/api/v1/auth/oauth/${provider}/start?redirectUri=${encodeURIComponent(redirectUri)}${CQ}`,
   );
   return { browser, res };
 }
@@ -87,8 +92,12 @@ async function signIn(provider: string, sub: string | null, tamper?: (authUrl: U
   return { location: back.location!, callbackUrl, browser };
 }
 
-const exchange = (code: string) =>
-  api.http.post('/api/v1/auth/oauth/exchange').set('User-Agent', 'PawmateApp/1').send({ code });
+/** `codeVerifier: null` sends none. */
+const exchange = (code: string, codeVerifier: string | null = VERIFIER) =>
+  api.http
+    .post('/api/v1/auth/oauth/exchange')
+    .set('User-Agent', 'PawmateApp/1')
+    .send({ code, ...(codeVerifier === null ? {} : { codeVerifier }) });
 
 async function signInAndExchange(provider: string, sub: string) {
   const { location } = await signIn(provider, sub);
@@ -103,6 +112,14 @@ async function verifiedAccount() {
   return s;
 }
 
+const identityUser = async (provider: string, subject: string) =>
+  (
+    await api.sequelize.query<{ userId: number }>(
+      'SELECT userId FROM user_identities WHERE provider = ? AND subject = ?',
+      { replacements: [provider, subject], type: QueryTypes.SELECT },
+    )
+  )[0]?.userId;
+
 const identityCount = async (provider: string, subject: string) =>
   (
     await api.sequelize.query<{ n: number }>(
@@ -116,10 +133,10 @@ describe('providers', () => {
     const list = await api.http.get('/api/v1/auth/oauth/providers').expect(200);
     expect(list.body.items.map((p: { name: string }) => p.name)).toEqual(['google', 'kakao', 'naver', 'rogue']);
     expect(list.body.items[1]).toEqual({ name: 'kakao', displayName: 'Kakao' });
-    await api.http.get(`/api/v1/auth/oauth/apple/start?redirectUri=${encodeURIComponent(WEB)}`).expect(404);
+    await api.http.get(`/api/v1/auth/oauth/apple/start?redirectUri=${encodeURIComponent(WEB)}${CQ}`).expect(404);
     await api.http.get('/api/v1/auth/oauth/apple/callback?state=x').expect(404);
     const bad = await api.http
-      .get(`/api/v1/auth/oauth/kakao/start?redirectUri=${encodeURIComponent('https://evil.example/cb')}`)
+      .get(`/api/v1/auth/oauth/kakao/start?redirectUri=${encodeURIComponent('https://evil.example/cb')}${CQ}`)
       .expect(400);
     expect(bad.body.errors[0].path).toBe('query.redirectUri');
   });
@@ -282,6 +299,43 @@ describe('Naver (OAuth 2.0 and the profile API)', () => {
 });
 
 describe('the one-time code and the flow record', () => {
+  const sessionCount = async (userId: number) =>
+    (
+      await api.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE userId = ?', {
+        replacements: [userId],
+        type: QueryTypes.SELECT,
+      })
+    )[0].n;
+
+  it('requires the client’s codeChallenge at start', async () => {
+    const missing = await api.http.get(`/api/v1/auth/oauth/kakao/start?redirectUri=${encodeURIComponent(WEB)}`);
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors[0].path).toBe('query.codeChallenge');
+    const plain = await api.http.get(
+      `/api/v1/auth/oauth/kakao/start?redirectUri=${encodeURIComponent(WEB)}&codeChallenge=short`,
+    );
+    expect(plain.status).toBe(400);
+    expect(plain.body.errors[0].path).toBe('query.codeChallenge');
+  });
+
+  it('is bound to the client that started: no verifier 400, a wrong one 401 and spent, the right one signs in', async () => {
+    await op.addAccount('kakao-bound', { email: uniqueEmail('bound'), email_verified: true });
+    const first = fragment((await signIn('kakao', 'kakao-bound')).location).get('code')!;
+    const without = await exchange(first, null).expect(400);
+    expect(without.body.errors[0].path).toBe('body.codeVerifier');
+    // A thief (another app on the scheme, a login-CSRF page) has the code but not the verifier.
+    await exchange(first, 'w'.repeat(43)).expect(401);
+    await exchange(first).expect(400); // spent by the wrong try: no second guess
+    const userId = (await identityUser('kakao', 'kakao-bound'))!;
+    expect(await sessionCount(userId)).toBe(0);
+
+    const second = fragment((await signIn('kakao', 'kakao-bound')).location).get('code')!;
+    const ok = await exchange(second).expect(200);
+    expect(ok.body.user.id).toBe(userId);
+    expect(ok.body.accessToken).toBeTruthy();
+    expect(await sessionCount(userId)).toBe(1);
+  });
+
   it('is single use under concurrent exchanges', async () => {
     await op.addAccount('kakao-race', { email: uniqueEmail('race'), email_verified: true });
     const { location } = await signIn('kakao', 'kakao-race');
@@ -327,7 +381,7 @@ describe('the one-time code and the flow record', () => {
       },
     });
     const res = await new Browser().get(
-      `${ghost.url}/api/v1/auth/oauth/ghost/start?redirectUri=${encodeURIComponent(APP)}`,
+      `${ghost.url}/api/v1/auth/oauth/ghost/start?redirectUri=${encodeURIComponent(APP)}${CQ}`,
     );
     expect(res.status).toBe(302);
     expect(res.location).toBe(`${APP}#error=provider_unavailable`);
@@ -339,7 +393,8 @@ describe('the one-time code and the flow record', () => {
     if (used.length) await api.redis.del(...used); // the other tests' requests counted on the same keys
     const go = () => start('kakao', WEB, limited).then((r) => r.res.status);
     expect([await go(), await go(), await go()]).toEqual([302, 302, 429]);
-    const ex = () => limited.http.post('/api/v1/auth/oauth/exchange').send({ code: 'x'.repeat(43) });
+    const ex = () =>
+      limited.http.post('/api/v1/auth/oauth/exchange').send({ code: 'x'.repeat(43), codeVerifier: VERIFIER });
     expect([(await ex()).status, (await ex()).status, (await ex()).status]).toEqual([400, 400, 429]);
   });
 });
