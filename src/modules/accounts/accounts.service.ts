@@ -73,10 +73,12 @@ export class AccountsService {
    * made from a provider has none and may set one). The caller's other logins end.
    */
   async changePassword(caller: AuthUser, input: { currentPassword?: string; newPassword: string }): Promise<void> {
-    const passwordHash = await bcrypt.hash(input.newPassword, this.settings.bcryptCost);
     const afterCommit = await inTransaction(this.sequelize, async (t) => {
       const user = await this.lockUser(caller.id, t);
       await this.checkPassword(user, input.currentPassword, 'body.currentPassword');
+      // Hashed only after the check: a wrong or throttled current password must not buy a full bcrypt
+      // round of server CPU each time.
+      const passwordHash = await bcrypt.hash(input.newPassword, this.settings.bcryptCost);
       await this.users.setPasswordHash(user.id, passwordHash, t);
       if (user.email) await this.mail(templates.passwordSet(user.email, user.nickname), t);
       const others = await this.repo.lockOtherOpenSessions(user.id, caller.sessionId, t);
