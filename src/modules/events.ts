@@ -8,7 +8,7 @@ export interface DomainEventMap {
   /**
    * An account is being deleted: emitted inside the deletion's transaction, before its personal data
    * is cleared. Listeners end what the account holds: logins, provider identities, sitter profile,
-   * hosted meetups, files.
+   * open reservations, pets, hosted meetups, files.
    */
   'account.deleted': AccountDeleted;
 }

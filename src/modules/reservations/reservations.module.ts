@@ -27,5 +27,7 @@ export function createReservationsModule(ctx: ModuleContext, services: Services)
     service,
     routes: reservationsRoutes(service),
     sweep: () => service.sweep(),
+    // The other party of each open reservation is told, and an accepted one's days are released.
+    events: { 'account.deleted': ({ userId }, t) => service.cancelOpenForDeletedAccount(userId, t) },
   };
 }

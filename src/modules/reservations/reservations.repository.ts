@@ -169,6 +169,20 @@ export class ReservationsRepository {
     );
   }
 
+  /**
+   * Open reservations of one account on either side (requested or accepted, not ended by `today`),
+   * locked: a locking read sees bookings committed while the caller waited, which a snapshot would miss.
+   */
+  lockOpenOf(userId: number, today: string, t: Transaction): Promise<ReservationRow[]> {
+    return this.select<ReservationRow>(
+      `SELECT ${COLS} FROM reservations
+        WHERE (ownerId = ? OR sitterUserId = ?) AND status IN ('requested', 'accepted') AND endDate >= ?
+        ORDER BY id FOR UPDATE`,
+      [userId, userId, today],
+      t,
+    );
+  }
+
   /** Guarded transition: only from one of `from`; returns false when the row was not in such a state. */
   async transition(
     id: number,

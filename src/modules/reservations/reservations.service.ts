@@ -316,6 +316,25 @@ export class ReservationsService {
     if (wasAccepted) await this.d.repo.removeLoad(r.sitterId, r.startDate, r.endDate, r.petCount, t);
   }
 
+  /**
+   * Account deletion (inside its transaction): every open reservation of the account, as owner or as
+   * sitter, is cancelled as a normal cancel would be (an accepted one gives its days back to the
+   * sitter's capacity) and the other party is told. Started ones too: nobody will turn up. The
+   * candidates are read with a lock before their sitters are (against the usual order), so a clash
+   * with a concurrent action is a deadlock, which `inTransaction` retries.
+   */
+  async cancelOpenForDeletedAccount(userId: number, t: Transaction): Promise<void> {
+    const now = this.d.clock.now();
+    for (const open of await this.d.repo.lockOpenOf(userId, this.today(), t)) {
+      const by: Party = open.ownerId === userId ? 'owner' : 'sitter';
+      await this.d.sitters.lockForBooking(open.sitterId, t);
+      const r = await this.reread(open.id, t, true);
+      if (r.status !== 'requested' && r.status !== 'accepted') continue;
+      await this.cancel(r, by, `The ${by} left Pawmate`, now, t);
+      await this.notify(t, await this.reread(r.id, t), 'cancelled', by);
+    }
+  }
+
   // --- reviews -----------------------------------------------------------------------------------
 
   async review(userId: number, id: number, input: { rating: number; comment?: string }) {
