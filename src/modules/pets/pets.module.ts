@@ -20,5 +20,7 @@ export function createPetsModule(ctx: ModuleContext, services: Services): Featur
     service,
     // Without storage the photo route still parses (and bounds) the upload, then answers 503.
     routes: petsRoutes(service, imageUpload(media)),
+    // Registered before reservations: the owner's pets are locked before their reservations are read.
+    events: { 'account.deleted': ({ userId }, t) => service.removeAllForDeletedAccount(userId, t) },
   };
 }

@@ -93,6 +93,23 @@ export class PetsRepository {
     return Number(row?.n ?? 0);
   }
 
+  /**
+   * Account deletion: soft-deletes the owner's live pets and forgets every photo (deleted pets' too,
+   * which kept theirs for reservation history); returns the photo URLs so the caller removes the files.
+   */
+  async removeAllOf(ownerId: number, now: Date, t: Transaction): Promise<string[]> {
+    const rows = await this.Pet.findAll({
+      where: { ownerId, [Op.or]: [{ deletedAt: null }, { photoUrl: { [Op.ne]: null } }] },
+      transaction: t,
+      lock: t.LOCK.UPDATE,
+    });
+    if (!rows.length) return [];
+    const photos = rows.map((r) => r.get('photoUrl') as string | null).filter((u): u is string => u !== null);
+    await this.Pet.update({ photoUrl: null, updatedAt: now }, { where: { ownerId }, transaction: t });
+    await this.Pet.update({ deletedAt: now }, { where: { ownerId, deletedAt: null }, transaction: t });
+    return photos;
+  }
+
   async update(
     id: number,
     changes: Partial<Omit<PetRow, 'id' | 'ownerId' | 'createdAt'>>,

@@ -89,6 +89,15 @@ export class PetsService {
     });
   }
 
+  /**
+   * Account deletion (inside its transaction): the pets go (soft delete) and so do their photo files,
+   * once the deletion commits, so nothing of them stays publicly reachable.
+   */
+  async removeAllForDeletedAccount(ownerId: number, t: Transaction): Promise<void> {
+    const photos = await this.pets.removeAllOf(ownerId, this.clock.now(), t);
+    await this.media.deleteAfterCommit(t, photos);
+  }
+
   /** Re-encodes the upload to a 120×120 WebP, swaps it in, and deletes the previous photo after commit. */
   async setPhoto(ownerId: number, id: number, image: Buffer): Promise<{ photoUrl: string }> {
     // Ownership first: someone else's pet is a 404 before any decoding or storage work.
