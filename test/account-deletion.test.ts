@@ -1,5 +1,9 @@
 import { TestContext, bearer, signup, type TestInstance } from './helpers/context';
-import { makeMeetup, makeSitter } from './helpers/fixtures';
+import fs from 'node:fs';
+import path from 'node:path';
+import { QueryTypes } from 'sequelize';
+import { makeMeetup, makeOwner, makePet, makeSitter, type Session } from './helpers/fixtures';
+import { image } from './helpers/images';
 import { eventually } from './helpers/faults';
 import { sittersGeoIndex } from '../src/modules/sitters/sitters.module';
 
@@ -94,5 +98,88 @@ describe('deleting an account that joined meetups', () => {
     const after = await api.http.get(`/api/v1/meetups/${m.id}`).set(bearer(host.accessToken)).expect(200);
     expect(after.body.participantCount).toBe(1);
     await api.http.post(`/api/v1/meetups/${m.id}/participants`).set(bearer(late.accessToken)).expect(201);
+  });
+});
+
+/** A calendar day `n` days after today (UTC; far enough ahead to be in the future in SERVICE_TZ too). */
+const dayAhead = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+
+const book = (owner: Session, sitterId: number, petId: number) =>
+  api.http
+    .post('/api/v1/reservations')
+    .set(bearer(owner.accessToken))
+    .send({ sitterId, service: 'boarding', petIds: [petId], startDate: dayAhead(10), endDate: dayAhead(12) });
+
+const notificationTypes = async (s: Session) =>
+  (await api.http.get('/api/v1/notifications').set(bearer(s.accessToken)).expect(200)).body.items.map(
+    (n: { type: string }) => n.type,
+  );
+
+describe('deleting an account with open reservations', () => {
+  it('as owner: cancels them, tells the sitter and gives the accepted days back to the sitter', async () => {
+    const { user: sitterUser, sitter } = await makeSitter(api, { maxPets: 1 });
+    const { owner, pet } = await makeOwner(api);
+    const { owner: other, pet: otherPet } = await makeOwner(api);
+    const accepted = (await book(owner, sitter.id, pet.id).expect(201)).body;
+    await api.http.post(`/api/v1/reservations/${accepted.id}/accept`).set(bearer(sitterUser.accessToken)).expect(200);
+    await book(other, sitter.id, otherPet.id).expect(409);
+
+    await api.http.delete('/api/v1/users/me').set(bearer(owner.accessToken)).expect(204);
+
+    const seen = await api.http
+      .get(`/api/v1/reservations/${accepted.id}`)
+      .set(bearer(sitterUser.accessToken))
+      .expect(200);
+    expect(seen.body).toMatchObject({ status: 'cancelled', cancelledBy: 'owner' });
+    expect(await notificationTypes(sitterUser)).toContain('reservation.cancelled');
+    const again = (await book(other, sitter.id, otherPet.id).expect(201)).body;
+    await api.http.post(`/api/v1/reservations/${again.id}/accept`).set(bearer(sitterUser.accessToken)).expect(200);
+  });
+
+  it('as sitter: cancels the requested and accepted ones and tells each owner', async () => {
+    const { user: sitterUser, sitter } = await makeSitter(api, { maxPets: 2 });
+    const a = await makeOwner(api);
+    const b = await makeOwner(api);
+    const requested = (await book(a.owner, sitter.id, a.pet.id).expect(201)).body;
+    const accepted = (await book(b.owner, sitter.id, b.pet.id).expect(201)).body;
+    await api.http.post(`/api/v1/reservations/${accepted.id}/accept`).set(bearer(sitterUser.accessToken)).expect(200);
+
+    await api.http.delete('/api/v1/users/me').set(bearer(sitterUser.accessToken)).expect(204);
+
+    for (const [s, r] of [
+      [a.owner, requested],
+      [b.owner, accepted],
+    ] as const) {
+      const seen = await api.http.get(`/api/v1/reservations/${r.id}`).set(bearer(s.accessToken)).expect(200);
+      expect(seen.body).toMatchObject({ status: 'cancelled', cancelledBy: 'sitter' });
+      expect(await notificationTypes(s)).toContain('reservation.cancelled');
+    }
+  });
+});
+
+describe('deleting an account with pets', () => {
+  it('deletes the pets and removes their photo files, which stop being served', async () => {
+    const owner = await signup(api);
+    const pet = await makePet(api, owner);
+    const photo = await api.http
+      .put(`/api/v1/pets/${pet.id}/photo`)
+      .set(bearer(owner.accessToken))
+      .attach('image', await image('png', 200, 200), { filename: 'p.png', contentType: 'image/png' })
+      .expect(200);
+    const photoPath = new URL(photo.body.photoUrl).pathname;
+    const file = path.join(ctx.uploadDir, ctx.storage.keyFromUrl(photo.body.photoUrl)!);
+    expect(fs.existsSync(file)).toBe(true);
+    await api.http.get(photoPath).expect(200);
+
+    await api.http.delete('/api/v1/users/me').set(bearer(owner.accessToken)).expect(204);
+
+    await eventually(async () => !fs.existsSync(file), 5000, 'photo file removed');
+    await api.http.get(photoPath).expect(404);
+    const [row] = await api.sequelize.query<{ deletedAt: Date | null; photoUrl: string | null }>(
+      'SELECT deletedAt, photoUrl FROM pets WHERE id = ?',
+      { replacements: [pet.id], type: QueryTypes.SELECT },
+    );
+    expect(row.deletedAt).not.toBeNull();
+    expect(row.photoUrl).toBeNull();
   });
 });
