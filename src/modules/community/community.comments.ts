@@ -122,7 +122,7 @@ export class CommentsService {
     page: { limit: number; cursor?: string },
   ): Promise<{ items: Comment[]; nextCursor: string | null }> {
     const after = page.cursor ? decodeCursor<{ i: number }>(page.cursor, idCursor).i : 0;
-    const filter = await this.blockFilter(viewerId);
+    const filter = this.blockFilter(viewerId);
     const rows = await this.d.repo.listComments(where, filter, after, page.limit + 1);
     const pageRows = rows.slice(0, page.limit);
     const liked = await this.d.repo.likedComments(
@@ -136,10 +136,9 @@ export class CommentsService {
   }
 
   /** Comments of users on either side of a block with the viewer leave the list (tombstones stay). */
-  private async blockFilter(viewerId: number): Promise<SqlFilter> {
-    const hidden = await this.d.blocks.hiddenFrom(viewerId);
-    if (!hidden.length) return { where: [], replacements: [] };
-    return { where: ['(c.deletedAt IS NOT NULL OR c.authorId NOT IN (?))'], replacements: [hidden] };
+  private blockFilter(viewerId: number): SqlFilter {
+    const notBlocked = this.d.blocks.notBlockedSql('c.authorId', viewerId);
+    return { where: [`(c.deletedAt IS NOT NULL OR (${notBlocked.sql}))`], replacements: notBlocked.replacements };
   }
 
   async view(viewerId: number, id: number): Promise<Comment> {

@@ -137,11 +137,9 @@ export class FeedService {
       where.push('MATCH (p.searchText) AGAINST (? IN BOOLEAN MODE)');
       replacements.push(expr);
     }
-    const hidden = await this.d.blocks.hiddenFrom(viewerId);
-    if (hidden.length) {
-      where.push('p.authorId NOT IN (?)');
-      replacements.push(hidden);
-    }
+    const notBlocked = this.d.blocks.notBlockedSql('p.authorId', viewerId);
+    where.push(notBlocked.sql);
+    replacements.push(...notBlocked.replacements);
     return { where, replacements };
   }
 }

@@ -20,6 +20,9 @@ export interface BlockRow {
   createdAt: Date;
 }
 
+/** Users who blocked one account that the id-list form of the block filter carries at most. */
+export const BLOCKED_BY_LIST_CAP = 1000;
+
 /** The only code that knows user_blocks, report_cases and reports. */
 export class SafetyRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -68,14 +71,33 @@ export class SafetyRepository {
     );
   }
 
-  /** Users on either side of a block with `userId` (both index lookups). */
+  /**
+   * Users on either side of a block with `userId` (both index lookups), for the sitter and meetup
+   * searches that still filter by id list. Whom I blocked is bounded by MAX_BLOCKS; who blocked me
+   * is not, so only the newest BLOCKED_BY_LIST_CAP of them are listed (throwaway accounts must not
+   * grow every search of their target). Community lists use notBlockedEitherWaySql, which has no cap.
+   */
   async blockedEitherWay(userId: number): Promise<number[]> {
     const rows = await this.select<{ id: number }>(
-      `SELECT blockedId AS id FROM user_blocks WHERE blockerId = ?
-       UNION SELECT blockerId AS id FROM user_blocks WHERE blockedId = ?`,
-      [userId, userId],
+      `(SELECT blockedId AS id FROM user_blocks WHERE blockerId = ?)
+       UNION (SELECT blockerId AS id FROM user_blocks WHERE blockedId = ? ORDER BY createdAt DESC LIMIT ?)`,
+      [userId, userId, BLOCKED_BY_LIST_CAP],
     );
     return rows.map((r) => Number(r.id));
+  }
+
+  /**
+   * A WHERE fragment true when the user in `column` and `viewerId` have no block either way. It stays
+   * a correlated subquery (two primary/mirror index probes per row) so that an account blocked by
+   * thousands never carries their ids in its queries. `column` is code, never input: checked here.
+   */
+  notBlockedEitherWaySql(column: string, viewerId: number): { sql: string; replacements: unknown[] } {
+    if (!/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(column)) throw new Error(`not a column reference: ${column}`);
+    return {
+      sql: `(NOT EXISTS (SELECT 1 FROM user_blocks ub WHERE ub.blockerId = ? AND ub.blockedId = ${column})
+        AND NOT EXISTS (SELECT 1 FROM user_blocks ub WHERE ub.blockedId = ? AND ub.blockerId = ${column}))`,
+      replacements: [viewerId, viewerId],
+    };
   }
 
   async isBlockedEitherWay(a: number, b: number, t?: Transaction): Promise<boolean> {

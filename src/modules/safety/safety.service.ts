@@ -21,6 +21,11 @@ export const MAX_BLOCKS = 1000;
 export interface Blocks {
   /** Users on either side of a block with `viewerId`: leave them out of what `viewerId` sees. */
   hiddenFrom(viewerId: number): Promise<number[]>;
+  /**
+   * A SQL condition (with its replacements) that keeps rows whose user in `column` (e.g. `p.authorId`)
+   * has no block either way with `viewerId`: lists filter in the database, without an id list.
+   */
+  notBlockedSql(column: string, viewerId: number): { sql: string; replacements: unknown[] };
   /** True when either user blocked the other. */
   between(a: number, b: number, t?: Transaction): Promise<boolean>;
 }
@@ -70,6 +75,7 @@ export class SafetyService {
   constructor(private readonly d: SafetyDeps) {
     this.blocks = {
       hiddenFrom: (viewerId) => d.repo.blockedEitherWay(viewerId),
+      notBlockedSql: (column, viewerId) => d.repo.notBlockedEitherWaySql(column, viewerId),
       between: (a, b, t) => (a === b ? Promise.resolve(false) : d.repo.isBlockedEitherWay(a, b, t)),
     };
     // Accounts are reportable from the start; hiding an account from lists is the operator's call.

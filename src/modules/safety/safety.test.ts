@@ -99,6 +99,44 @@ describe('blocks', () => {
     await get(a, `/posts/${pb.id}`).expect(200);
   });
 
+  it('an account blocked by 2000 others lists posts and comments without their ids in any query', async () => {
+    const victim = await signup(api);
+    const troll = await signup(api);
+    const friend = await signup(api);
+    const tp = await makePost(troll);
+    const fp = await makePost(friend);
+    const tc = (await post(troll, `/posts/${fp.id}/comments`, { body: 'troll' }).expect(201)).body;
+    const fc = (await post(friend, `/posts/${fp.id}/comments`, { body: 'friend' }).expect(201)).body;
+    await put(troll, `/users/${victim.user.id}/block`).expect(204);
+    const tag = `blk${victim.user.id}.`;
+    await api.sequelize.query(
+      `INSERT INTO users (email, passwordHash, nickname, createdAt, updatedAt)
+       SELECT CONCAT(?, seq, '@x.example'), 'no-login', CONCAT('b', seq), NOW(), NOW() FROM seq_1_to_2000`,
+      { replacements: [tag] },
+    );
+    await api.sequelize.query(
+      'INSERT INTO user_blocks (blockerId, blockedId, createdAt) SELECT id, ?, NOW() FROM users WHERE email LIKE ?',
+      { replacements: [victim.user.id, `${tag}%`] },
+    );
+    // Passes every call through; only records how many values each query was given.
+    const spy = jest.spyOn(api.sequelize, 'query');
+    try {
+      const feed = ids(await get(victim, '/posts?limit=100').expect(200));
+      expect(feed).toContain(fp.id);
+      expect(feed).not.toContain(tp.id);
+      expect(ids(await get(victim, `/posts/${fp.id}/comments`).expect(200))).toEqual([fc.id]);
+      const sizes = spy.mock.calls.map(([, o]) => {
+        const r = (o as { replacements?: unknown[] } | undefined)?.replacements ?? [];
+        return r.reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 1), 0);
+      });
+      expect(sizes.length).toBeGreaterThan(0);
+      expect(Math.max(...sizes)).toBeLessThan(50);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(tc.id).toBeGreaterThan(0);
+  });
+
   it('hides sitters from search and profiles, and refuses new reservations (409)', async () => {
     const { owner, pet } = await makeOwner(api);
     const loc = { lat: 35.1796, lng: 129.0756 }; // away from other tests' sitters
