@@ -84,6 +84,16 @@ export class ReservationsRepository {
     return Number(id);
   }
 
+  /** Which of these sitter profiles the owner has an accepted reservation with (they may see its exact home). */
+  async acceptedSittersOf(ownerId: number, sitterIds: number[]): Promise<Set<number>> {
+    if (!sitterIds.length) return new Set();
+    const rows = await this.sequelize.query<{ sitterId: number }>(
+      `SELECT DISTINCT sitterId FROM reservations WHERE ownerId = ? AND status = 'accepted' AND sitterId IN (${sitterIds.map(() => '?').join(', ')})`,
+      { replacements: [ownerId, ...sitterIds], type: QueryTypes.SELECT },
+    );
+    return new Set(rows.map((r) => r.sitterId));
+  }
+
   async setChatRoom(id: number, roomId: number, t: Transaction): Promise<void> {
     await this.exec('UPDATE reservations SET chatRoomId = ? WHERE id = ?', [roomId, id], t);
   }

@@ -95,6 +95,11 @@ export class ReservationsService {
     return this.d.repo.fullDayFilter(range);
   }
 
+  /** Sitter profiles among `sitterIds` the owner has an accepted reservation with (sitters show them the exact home). */
+  acceptedSittersOf(ownerId: number, sitterIds: number[]): Promise<Set<number>> {
+    return this.d.repo.acceptedSittersOf(ownerId, sitterIds);
+  }
+
   // --- booking -----------------------------------------------------------------------------------
 
   /**

@@ -3,6 +3,7 @@ import { healInBackground } from '../../infra/geo-heal';
 import { imageUpload } from '../../http/upload';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { identifyIfPresent } from '../../http/auth';
+import { PublicLocations } from './sitters.location';
 import { SittersRepository } from './sitters.repository';
 import { SittersService, TOPIC_GEO_SITTER, type GeoSitterChange } from './sitters.service';
 import { sittersRoutes } from './sitters.router';
@@ -26,6 +27,8 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     media,
     // Reservations is built after sitters (it takes this service), so it is read when a search runs.
     (range) => services.reservations.fullDayFilter(range),
+    new PublicLocations(ctx.config.jwtSecret),
+    (ownerId, sitterIds) => services.reservations.acceptedSittersOf(ownerId, sitterIds),
   );
   service.setBlocks(services.safety.blocks);
   const healing = healInBackground(ctx.redis, service.healable(), ctx.logger);

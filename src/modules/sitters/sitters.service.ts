@@ -13,6 +13,7 @@ import type { MediaService } from '../media/media.service';
 import type { Blocks } from '../safety/safety.service';
 import type { PublicUser } from '../users/users.presenter';
 import { type SitterRow, type SitterWrite, type SittersRepository } from './sitters.repository';
+import type { Point, PublicLocations } from './sitters.location';
 import { acceptsSize, priceOf, toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
 import { cursorId, decodeCursor, paginate } from '../../http/cursor';
@@ -103,6 +104,9 @@ export class SittersService {
     private readonly logger: Logger,
     private readonly media: MediaService,
     fullDays: FullDayFilter,
+    private readonly locations: PublicLocations,
+    /** Sitter profiles among these the owner has an accepted reservation with (reservations module). */
+    private readonly acceptedSittersOf: (ownerId: number, sitterIds: number[]) => Promise<Set<number>>,
   ) {
     this.search = new SitterSearch(geo, repo, () => this.today(), fullDays);
   }
@@ -237,7 +241,24 @@ export class SittersService {
     if (!row) throw NotFound('Sitter');
     if (viewerId && (await this.blocks?.between(viewerId, row.userId))) throw NotFound('Sitter');
     const { active: _active, ...view } = await this.view(row);
-    return view;
+    const [shown] = await this.shownLocations([{ id: row.id, userId: row.userId, location: view.location }], viewerId);
+    return { ...view, location: shown };
+  }
+
+  /**
+   * The home is private: strangers see a rounded public point (PublicLocations); the sitter and
+   * owners with an accepted reservation with them see the exact one. Distances and sorting use the
+   * exact point.
+   */
+  private async shownLocations(
+    sitters: Array<{ id: number; userId: number; location: Point }>,
+    viewerId?: number,
+  ): Promise<Point[]> {
+    const others = sitters.filter((s) => s.userId !== viewerId).map((s) => s.id);
+    const trusted = viewerId && others.length ? await this.acceptedSittersOf(viewerId, others) : new Set<number>();
+    return sitters.map((s) =>
+      s.userId === viewerId || trusted.has(s.id) ? s.location : this.locations.publicPoint(s.id, s.location),
+    );
   }
 
   async listReviews(
@@ -265,7 +286,9 @@ export class SittersService {
   /** A signed-in searcher never sees sitters on either side of a block with them. */
   async searchSitters(query: SearchQuery, viewerId?: number): Promise<SearchPage> {
     const hidden = viewerId && this.blocks ? await this.blocks.hiddenFrom(viewerId) : [];
-    return this.search.search(query, hidden);
+    const page = await this.search.search(query, hidden);
+    const shown = await this.shownLocations(page.items, viewerId);
+    return { ...page, items: page.items.map((item, i) => ({ ...item, location: shown[i] })) };
   }
 
   // --- for other modules (reservations) ----------------------------------------------------------

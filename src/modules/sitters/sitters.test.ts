@@ -307,8 +307,10 @@ describe('public profile and reviews', () => {
   it('GET /sitters/{id} shows the profile without `active`; unknown ids are 404; bad ids 400', async () => {
     const s = await newSitter();
     const res = await api.http.get(`/api/v1/sitters/${s.sitter.id}`).expect(200);
-    const { active: _a, ...expected } = s.sitter;
-    expect(res.body).toEqual(expected);
+    const { active: _a, location: home, ...expected } = s.sitter;
+    // A stranger sees a rounded public point, not the home (sitters.privacy.test.ts).
+    expect(res.body).toEqual({ ...expected, location: { lat: expect.any(Number), lng: expect.any(Number) } });
+    expect(res.body.location).not.toEqual(home);
     await api.http.get('/api/v1/sitters/4294967295').expect(404);
     const bad = await api.http.get('/api/v1/sitters/abc').expect(400);
     expect(bad.body.errors[0].path).toBe('params.id');
