@@ -1,5 +1,5 @@
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import { limitPerIp, redisLimiter } from '../../http/rate-limit';
+import { limitPerIp, limitPerUser, redisLimiter } from '../../http/rate-limit';
 import { LinkSealer } from '../auth/auth.links';
 import { AccountsRepository } from './accounts.repository';
 import { IdentitiesRepository } from './identities.repository';
@@ -12,6 +12,12 @@ import { oauthRoutes } from './oauth.router';
 
 /** The contract's base path; the provider's callback URL is built on it. */
 const API_BASE = '/api/v1';
+
+/** Credential changes per account per hour: a stolen access token must not drive them in bulk. */
+export const PASSWORD_CHANGES_PER_HOUR = 10;
+export const EMAIL_CHANGES_PER_HOUR = 5;
+/** Confirmation mails to one new address per day, whoever asks: no mail-bombing a stranger. */
+export const CHANGE_MAILS_PER_ADDRESS_PER_DAY = 3;
 
 /**
  * Accounts II: sign-in with providers, logins, password and e-mail change, provider identities.
@@ -32,6 +38,7 @@ export function createAccountsModule(ctx: ModuleContext, services: Services): Fe
     ctx.clock,
     redisLimiter(redis, `${config.redisPrefix}rl:password-check`, config.rateLimitAuthMax, 15 * 60),
     new LinkSealer(config.jwtSecret),
+    redisLimiter(redis, `${config.redisPrefix}rl:email-change-to`, CHANGE_MAILS_PER_ADDRESS_PER_DAY, 24 * 3600),
   );
   services.auth.renderEmailChangeMail = service.renderChangeMail;
   // The same bucket as the other /auth routes (the general per-IP limit).
@@ -55,7 +62,12 @@ export function createAccountsModule(ctx: ModuleContext, services: Services): Fe
     name: 'accounts',
     service,
     routes: [
-      ...accountsRoutes(service, authLimit),
+      ...accountsRoutes(service, authLimit, {
+        password: limitPerUser(
+          redisLimiter(redis, `${config.redisPrefix}rl:password-change`, PASSWORD_CHANGES_PER_HOUR, 3600),
+        ),
+        email: limitPerUser(redisLimiter(redis, `${config.redisPrefix}rl:email-change`, EMAIL_CHANGES_PER_HOUR, 3600)),
+      }),
       ...oauthRoutes(oauth, { start: perIp('start'), exchange: perIp('exchange') }),
     ],
     events: { 'account.deleted': ({ userId }, t) => service.forgetIdentities(userId, t) },

@@ -7,7 +7,11 @@ import * as s from './accounts.schemas';
 const tag = 'Accounts';
 
 /** API.md v1.1 "Sessions and credentials" and the identities list. */
-export function accountsRoutes(accounts: AccountsService, authLimit: RequestHandler): RouteSpec[] {
+export function accountsRoutes(
+  accounts: AccountsService,
+  authLimit: RequestHandler,
+  perUser: { password: RequestHandler; email: RequestHandler },
+): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -36,12 +40,13 @@ export function accountsRoutes(accounts: AccountsService, authLimit: RequestHand
       path: '/users/me/password',
       tag,
       auth: true,
+      before: [perUser.password],
       body: s.changePasswordBody,
       summary: 'Set or change my password (currentPassword required when one is set); my other logins end',
       responses: {
         204: { description: 'Changed' },
         401: { description: 'currentPassword is wrong' },
-        429: { description: 'Too many wrong current passwords' },
+        429: { description: 'Too many wrong current passwords, or too many changes by this account this hour' },
       },
       handler: async ({ user, body }) => {
         await accounts.changePassword(user, body);
@@ -53,12 +58,14 @@ export function accountsRoutes(accounts: AccountsService, authLimit: RequestHand
       path: '/users/me/email',
       tag,
       auth: true,
+      before: [perUser.email],
       body: s.changeEmailBody,
       summary: 'Change my e-mail: a single-use link (24 h) goes to the new address; nothing changes before it is used',
       responses: {
         202: { description: 'Confirmation link sent' },
         401: { description: 'password is wrong' },
         409: { description: 'Another account uses this e-mail' },
+        429: { description: 'Too many requests by this account this hour, or too many mails to this address today' },
       },
       handler: async ({ user, body }) => {
         await accounts.requestEmailChange(user, body);

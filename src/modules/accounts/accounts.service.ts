@@ -5,7 +5,7 @@ import type { Clock } from '../../infra/clock';
 import type { Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import type { MailMessage } from '../../infra/mail/mailer';
-import type { RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { Conflict, NotFound, RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
 import type { AuthUser } from '../../http/auth';
 import type { AuthService } from '../auth/auth.service';
@@ -39,6 +39,8 @@ export class AccountsService {
     /** Wrong current passwords per account: a stolen access token must not become a password oracle. */
     private readonly passwordFailures: RateLimiterRedis,
     private readonly sealer: LinkSealer,
+    /** Confirmation mails per new address (keyed by its hash: no addresses in Redis keys). */
+    private readonly mailsPerAddress: RateLimiterRedis,
   ) {}
 
   // --- logins --------------------------------------------------------------------------------
@@ -101,6 +103,13 @@ export class AccountsService {
       }
       if (user.email !== input.newEmail && (await this.users.emailTaken(input.newEmail, t))) {
         throw Conflict('Another account already uses this e-mail');
+      }
+      // Counted only once the request is otherwise acceptable, just before a mail is queued.
+      try {
+        await this.mailsPerAddress.consume(sha256(input.newEmail.toLowerCase()));
+      } catch (err) {
+        if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
+        throw err;
       }
       const expiresAt = new Date(now.getTime() + EMAIL_CHANGE_TTL_MS);
       const id = await this.repo.createEmailChange(user.id, input.newEmail, sha256(token), expiresAt, now, t);

@@ -5,6 +5,7 @@ import { TestContext, signup, bearer, uniqueEmail, PASSWORD, type TestInstance }
 import { SmtpPeer, linkToken } from '../../../test/helpers/smtp';
 import { next } from '../../../test/helpers/socket';
 import { ManualClock } from '../../infra/clock';
+import { CHANGE_MAILS_PER_ADDRESS_PER_DAY, EMAIL_CHANGES_PER_HOUR, PASSWORD_CHANGES_PER_HOUR } from './accounts.module';
 
 const clock = new ManualClock();
 const smtp = new SmtpPeer();
@@ -164,6 +165,27 @@ describe('password change', () => {
     expect(limited.headers['retry-after']).toBeDefined();
   });
 
+  it('limits changes per account per hour (429 + Retry-After)', async () => {
+    const me = await signup(a);
+    let current = PASSWORD;
+    for (let i = 0; i < PASSWORD_CHANGES_PER_HOUR; i++) {
+      const next = `${PASSWORD}-${i}`;
+      await a.http
+        .post('/api/v1/users/me/password')
+        .set(bearer(me.accessToken))
+        .send({ currentPassword: current, newPassword: next })
+        .expect(204);
+      current = next;
+    }
+    const res = await a.http
+      .post('/api/v1/users/me/password')
+      .set(bearer(me.accessToken))
+      .send({ currentPassword: current, newPassword: `${PASSWORD}-last` })
+      .expect(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    await login(a, me.email, current).expect(200); // the refused change changed nothing
+  });
+
   it('lets a password-less account set one without currentPassword, and then sign in with it', async () => {
     const me = await signup(a);
     await dropPassword(me.user.id);
@@ -242,6 +264,22 @@ describe('e-mail change', () => {
     } finally {
       clock.set(new Date());
     }
+  });
+
+  it('limits requests per account (429 + Retry-After) and confirmation mails per new address', async () => {
+    const me = await signup(a);
+    const ask = (token: string, newEmail: string) =>
+      a.http.post('/api/v1/users/me/email').set(bearer(token)).send({ newEmail, password: PASSWORD });
+    for (let i = 0; i < EMAIL_CHANGES_PER_HOUR; i++) await ask(me.accessToken, uniqueEmail(`many${i}`)).expect(202);
+    const limited = await ask(me.accessToken, uniqueEmail('one-more')).expect(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+
+    // A stranger's address: at most CHANGE_MAILS_PER_ADDRESS_PER_DAY mails, whichever accounts ask.
+    const target = uniqueEmail('stranger');
+    for (let i = 0; i < CHANGE_MAILS_PER_ADDRESS_PER_DAY; i++)
+      await ask((await signup(a)).accessToken, target).expect(202);
+    const flooded = await ask((await signup(a)).accessToken, target.toUpperCase()).expect(429);
+    expect(Number(flooded.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('answers 409 when the address was taken between the request and the confirmation', async () => {
