@@ -61,7 +61,7 @@ export const itemsOf = (item: Joi.Schema) => Joi.object({ items: Joi.array().ite
 
 export interface StartQuery {
   redirectUri: string;
-  codeChallenge: string;
+  codeChallenge?: string;
 }
 export interface CallbackQuery {
   state?: string;
@@ -70,15 +70,16 @@ export interface CallbackQuery {
 }
 export interface ExchangeBody {
   code: string;
-  codeVerifier: string;
+  codeVerifier?: string;
 }
 
 export const startQuery = Joi.object<StartQuery, true>({
   redirectUri: Joi.string().max(500).required().description('one of the server’s OAUTH_REDIRECT_URIS, exactly'),
   codeChallenge: Joi.string()
     .pattern(/^[A-Za-z0-9_-]{43}$/, { name: 'base64url SHA-256' })
-    .required()
-    .description('S256: base64url (no padding) of the SHA-256 of the client’s codeVerifier'),
+    .description(
+      'Recommended (optional only for clients written before it existed): S256, base64url (no padding) of the SHA-256 of the client’s codeVerifier. With it, only the client holding the verifier can exchange the code.',
+    ),
 });
 
 /** Documented only: the callback reads the provider's whole query (it may add parameters such as `iss`). */
@@ -92,8 +93,7 @@ export const exchangeBody = Joi.object<ExchangeBody, true>({
   code: opaque.required(),
   codeVerifier: Joi.string()
     .pattern(/^[A-Za-z0-9._~-]{43,128}$/, { name: 'PKCE verifier characters' })
-    .required()
-    .description('the 43–128 character secret whose S256 hash was sent to start as codeChallenge'),
+    .description('required when start was given a codeChallenge: the 43–128 character secret whose S256 hash it was'),
 });
 
 export const providerSchema = Joi.object({ name: Joi.string(), displayName: Joi.string() });

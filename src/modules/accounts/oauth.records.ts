@@ -8,7 +8,7 @@ export interface FlowRecord {
   redirectUri: string;
   codeVerifier: string;
   /** The client's own PKCE challenge (S256): binds the one-time code to the client that started. */
-  clientChallenge: string;
+  clientChallenge?: string;
   nonce?: string;
   /** Epoch ms by the app's clock. */
   expiresAt: number;
@@ -18,7 +18,7 @@ export interface FlowRecord {
 export interface CodeRecord {
   userId: number;
   isNewUser: boolean;
-  clientChallenge: string;
+  clientChallenge?: string;
   expiresAt: number;
 }
 
@@ -53,7 +53,7 @@ export class OAuthRecords {
     return this.take<FlowRecord>(this.key('flow', state));
   }
 
-  async issueCode(userId: number, isNewUser: boolean, clientChallenge: string): Promise<string> {
+  async issueCode(userId: number, isNewUser: boolean, clientChallenge: string | undefined): Promise<string> {
     const code = opaqueToken();
     const value: CodeRecord = {
       userId,

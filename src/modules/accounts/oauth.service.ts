@@ -75,7 +75,7 @@ export class OAuthService {
   }
 
   /** The provider URL to send the browser to; a provider that cannot be reached sends it back with an error. */
-  async start(providerName: string, redirectUri: string, clientChallenge: string): Promise<string> {
+  async start(providerName: string, redirectUri: string, clientChallenge: string | undefined): Promise<string> {
     const provider = this.provider(providerName);
     if (!this.settings.redirectUris.includes(redirectUri)) {
       throw ValidationFailed('redirectUri is not on the allow-list', [
@@ -133,15 +133,20 @@ export class OAuthService {
    * holds the verifier of the challenge it sent, so a stolen code is worthless. A wrong verifier still
    * spends the code: no guessing.
    */
-  async exchange(code: string, codeVerifier: string, userAgent: string | null) {
+  async exchange(code: string, codeVerifier: string | undefined, userAgent: string | null) {
     const record = await this.records.takeCode(code);
     const refuse = () =>
       ValidationFailed('The sign-in code is invalid, expired or already used', [
         { path: 'body.code', message: 'invalid, expired or already used' },
       ]);
-    // A record from before challenges were required has none: refused like an unknown code.
-    if (!record?.clientChallenge || this.records.isExpired(record)) throw refuse();
-    if (!challengeMatches(record.clientChallenge, codeVerifier)) {
+    if (!record || this.records.isExpired(record)) throw refuse();
+    // The contract's first clients send no challenge; a flow started with one is bound to its verifier.
+    if (record.clientChallenge && !codeVerifier) {
+      throw ValidationFailed('codeVerifier is required for a flow started with a codeChallenge', [
+        { path: 'body.codeVerifier', message: 'is required for a flow started with a codeChallenge' },
+      ]);
+    }
+    if (record.clientChallenge && !challengeMatches(record.clientChallenge, codeVerifier ?? '')) {
       throw Unauthenticated('codeVerifier does not match the codeChallenge sent to start');
     }
     return inTransaction(this.sequelize, async (t) => {
