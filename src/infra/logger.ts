@@ -27,5 +27,6 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
 
 /** Removes credentials carried in a query string (the SSE stream accepts ?access_token=). */
 export function scrubUrl(url: string): string {
-  return url.replace(/([?&](?:access_token|token)=)[^&#]*/gi, '$1[redacted]');
+  // code/state: a provider's OAuth callback carries an authorization code and the flow's state.
+  return url.replace(/([?&](?:access_token|token|code|state)=)[^&#]*/gi, '$1[redacted]');
 }

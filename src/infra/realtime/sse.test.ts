@@ -157,4 +157,7 @@ it('keeps access tokens out of logged URLs', () => {
   expect(scrubUrl('/api/v1/notifications/stream?lastEventId=3&access_token=eyJ.secret.sig')).toBe(
     '/api/v1/notifications/stream?lastEventId=3&access_token=[redacted]',
   );
+  expect(scrubUrl('/api/v1/auth/oauth/kakao/callback?code=abc123&state=s3cr3t&iss=x')).toBe(
+    '/api/v1/auth/oauth/kakao/callback?code=[redacted]&state=[redacted]&iss=x',
+  );
 });
