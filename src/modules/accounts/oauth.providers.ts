@@ -160,7 +160,15 @@ class OidcSignIn implements SignInProvider {
       let claims: Record<string, unknown> = { ...tokens.claims()! };
       if (claims.email_verified === undefined && config.serverMetadata().userinfo_endpoint) {
         const info = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
-        claims = { ...info, ...claims, email: claims.email ?? info.email, email_verified: info.email_verified };
+        // The verified flag belongs to userinfo's address: paired with a different ID-token address it
+        // would vouch for an address the provider never checked (and linking trusts it).
+        const sameAddress = claims.email === undefined || normalEmail(claims.email) === normalEmail(info.email);
+        claims = {
+          ...info,
+          ...claims,
+          email: claims.email ?? info.email,
+          email_verified: sameAddress ? info.email_verified : false,
+        };
       }
       const email = normalEmail(claims.email);
       return {
