@@ -1,4 +1,4 @@
-import { Sequelize, Transaction, type TransactionOptions } from 'sequelize';
+import { QueryTypes, Sequelize, Transaction, type TransactionOptions } from 'sequelize';
 import type { Logger } from './logger';
 
 export interface DbUrlParts {
@@ -119,3 +119,27 @@ export async function inTransaction<T>(
  * from another.
  */
 export const CLAIM_TX: TransactionOptions = { isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED };
+
+/** Rows of a raw SELECT with `?` replacements, inside `t` when given. */
+export function selectRows<T extends object>(
+  sequelize: Sequelize,
+  sql: string,
+  replacements: unknown[],
+  t?: Transaction,
+): Promise<T[]> {
+  return sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
+}
+
+/** Runs a raw write and answers how many rows it changed (mysql2's affectedRows). */
+export async function execAffected(
+  sequelize: Sequelize,
+  sql: string,
+  replacements: unknown[],
+  t?: Transaction,
+): Promise<number> {
+  const [result] = (await sequelize.query(sql, { replacements, transaction: t })) as [
+    { affectedRows?: number },
+    unknown,
+  ];
+  return Number(result?.affectedRows ?? 0);
+}

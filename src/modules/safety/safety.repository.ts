@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { type Sequelize, type Transaction } from 'sequelize';
+import { execAffected, selectRows } from '../../infra/db';
 
 export type TargetType = 'post' | 'comment' | 'listing' | 'user' | 'message' | 'photo';
 export type CaseStatus = 'open' | 'kept' | 'removed';
@@ -28,15 +29,11 @@ export class SafetyRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
+    return selectRows<T>(this.sequelize, sql, replacements, t);
   }
 
-  private async exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    const [result] = (await this.sequelize.query(sql, { replacements, transaction: t })) as [
-      { affectedRows?: number },
-      unknown,
-    ];
-    return Number(result?.affectedRows ?? 0);
+  private exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
+    return execAffected(this.sequelize, sql, replacements, t);
   }
 
   // --- blocks ------------------------------------------------------------------------------------
