@@ -11,10 +11,56 @@ export interface DomainEventMap {
    * open reservations, pets, hosted meetups, files.
    */
   'account.deleted': AccountDeleted;
+  /**
+   * A member completed their part of a group mission (groups), once per member and mission: emitted in
+   * the transaction that stores the completion. Badges count it.
+   */
+  'mission.completed': MissionCompleted;
+  /** A photo was added to a group's gallery (groups), in the transaction that stores it. Badges count it. */
+  'group.photo.added': GroupPhotoAdded;
+  /**
+   * A meetup's host recorded, for the first time, that someone other than themself came (meetups'
+   * attendance, after the start): the meetup was held. Emitted once per meetup, in that transaction.
+   */
+  'meetup.hosted': MeetupHosted;
+  /** An owner reviewed a completed stay (reservations), in the transaction that stores the review. */
+  'sitter.reviewed': SitterReviewed;
 }
 
 export interface AccountDeleted {
   userId: number;
   /** The avatar as it was before the deletion (the row's copy is cleared after the listeners). */
   avatarUrl: string | null;
+}
+
+export interface MissionCompleted {
+  groupId: number;
+  missionId: number;
+  /** The member who completed it. */
+  userId: number;
+  completedAt: Date;
+}
+
+export interface GroupPhotoAdded {
+  groupId: number;
+  photoId: number;
+  authorId: number;
+  createdAt: Date;
+}
+
+export interface MeetupHosted {
+  meetupId: number;
+  hostId: number;
+  /** Attendees other than the host, as marked so far. */
+  attendeeIds: number[];
+  at: Date;
+}
+
+export interface SitterReviewed {
+  reservationId: number;
+  /** The sitter's user id (the one who earns from it), not the sitter profile id. */
+  sitterUserId: number;
+  authorId: number;
+  rating: number;
+  at: Date;
 }
