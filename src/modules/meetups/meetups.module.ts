@@ -35,6 +35,7 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
     serviceTz: ctx.config.serviceTz,
     logger: ctx.logger,
     live,
+    events: ctx.events,
   });
   registerLiveLocation(chat, live);
   const healing = healInBackground(ctx.redis, service.healable(), ctx.logger);

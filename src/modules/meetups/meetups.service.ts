@@ -1,6 +1,8 @@
 import Joi from 'joi';
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { CLAIM_TX, inTransaction } from '../../infra/db';
+import type { DomainEvents } from '../../infra/domain-events';
+import type { DomainEventMap } from '../events';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
@@ -72,6 +74,8 @@ export interface MeetupsDeps {
   logger: Logger;
   /** Live positions: cancel and leave clear them. */
   live: LiveLocations;
+  /** `meetup.hosted` once the host marks the first attendee other than themself. */
+  events: DomainEvents<DomainEventMap>;
 }
 
 const mineCursor = Joi.object({ t: cursorDate, i: cursorId });
@@ -361,6 +365,11 @@ export class MeetupsService {
       const marked = userIds.filter((uid) => !before.get(uid));
       await this.d.repo.markAttended(id, marked, now, t);
       const attended = (await this.d.repo.listParticipants(id, t)).filter((p) => p.attendedAt).map((p) => p.userId);
+      // Held, for badges: the first mark of a guest. The row lock above makes "first" exact.
+      const guestsBefore = [...before].filter(([uid, at]) => at && uid !== m.hostId).length;
+      const guests = attended.filter((uid) => uid !== m.hostId);
+      if (guestsBefore === 0 && guests.length > 0)
+        await this.d.events.emit(t, 'meetup.hosted', { meetupId: id, hostId: m.hostId, attendeeIds: guests, at: now });
       return { marked: [...marked].sort((a, b) => a - b), attended: attended.sort((a, b) => a - b) };
     });
   }

@@ -21,6 +21,7 @@ export function createReservationsModule(ctx: ModuleContext, services: Services)
     clock: ctx.clock,
     serviceTz: ctx.config.serviceTz,
     logger: ctx.logger,
+    events: ctx.events,
   });
   return {
     name: 'reservations',

@@ -3,6 +3,8 @@ import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequeli
 import { CLAIM_TX, inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
+import type { DomainEvents } from '../../infra/domain-events';
+import type { DomainEventMap } from '../events';
 import { type Outbox } from '../../infra/outbox';
 import { templates } from '../../infra/mail/templates';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
@@ -66,6 +68,8 @@ export interface ReservationsDeps {
   clock: Clock;
   serviceTz: string;
   logger: Logger;
+  /** `sitter.reviewed` in the review's transaction. */
+  events: DomainEvents<DomainEventMap>;
 }
 
 /** JSON with sorted keys, so the same body always hashes the same (idempotency). */
@@ -372,6 +376,13 @@ export class ReservationsService {
         title: `New ${input.rating}-star review`,
         body: input.comment?.slice(0, 140) ?? '',
         data: { reservationId: r.id, reviewId: review.id, rating: input.rating },
+      });
+      await this.d.events.emit(t, 'sitter.reviewed', {
+        reservationId: r.id,
+        sitterUserId: r.sitterUserId,
+        authorId: userId,
+        rating: input.rating,
+        at: review.createdAt,
       });
       return review;
     });
