@@ -58,7 +58,7 @@ export function safetyRoutes(
       body: s.reportBody,
       before: [limits.reports],
       summary:
-        'Report something I can see (202; one report per reporter and target, a repeat is 202 and counts once). Content reported by 5 different users leaves lists until an operator decides (npm run reports). 404 for a target I cannot see; 400 for my own',
+        'Report something I can see (202; one report per reporter and target, a repeat is 202 and counts once). Content reported by 5 different users leaves lists until an operator decides (npm run reports). 404 for a target I cannot see (a message: of a room I am not a member of); 400 for my own; 400 on body.targetType for a kind the server does not accept reports of yet',
       responses: { 202: { description: 'Accepted' } },
       handler: async ({ user, body }) => {
         await safety.report(user.id, body);

@@ -86,9 +86,17 @@ export class SafetyService {
     });
   }
 
-  /** A module that owns a reportable kind registers it here (community: post, comment). */
+  /**
+   * A module that owns a reportable kind registers it here (community: post, comment; chat: message).
+   * A contract kind nobody registered answers 400 on body.targetType.
+   */
   registerTarget(type: TargetType, target: ReportTarget): void {
     this.targets.set(type, target);
+  }
+
+  /** The kinds some module registered (the others answer 400 on body.targetType). */
+  reportableTypes(): TargetType[] {
+    return [...this.targets.keys()];
   }
 
   // --- blocks ------------------------------------------------------------------------------------
@@ -134,8 +142,13 @@ export class SafetyService {
    */
   async report(userId: number, input: ReportInput): Promise<void> {
     const target = this.targets.get(input.targetType);
-    const found = target ? await target.find(input.targetId, userId) : null;
-    if (!target || !found) throw NotFound(input.targetType === 'user' ? 'User' : 'Report target');
+    // A kind of the contract whose module is not built (or not deployed) yet: not "not found".
+    if (!target)
+      throw ValidationFailed(`Reports of type ${input.targetType} are not accepted yet`, [
+        { path: 'body.targetType', message: 'is not reportable yet' },
+      ]);
+    const found = await target.find(input.targetId, userId);
+    if (!found) throw NotFound(input.targetType === 'user' ? 'User' : 'Report target');
     if (found.ownerId === userId)
       throw ValidationFailed('You cannot report your own content', [{ path: 'body.targetId', message: 'is yours' }]);
     const hid = await inTransaction(this.d.sequelize, async (t) => {
