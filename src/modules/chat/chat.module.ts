@@ -58,6 +58,12 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     onMessageCreated: (via) => metrics.messages.inc({ via }),
   });
   sockets.register(chatSocketEvents(chat, presence));
+  // Members may report a message of a room they read; reports hide it from everyone but its sender.
+  services.safety.registerTarget('message', {
+    find: (id, viewerId) => chat.reportableMessage(id, viewerId),
+    setHidden: (id, hidden, t) => chat.setMessageHiddenInTx(id, hidden, t),
+    remove: (id, t) => chat.removeMessageInTx(id, t),
+  });
   ctx.metrics.gauge('pawmate_open_sockets', 'Open Socket.io connections on this instance', () => sockets.openSockets);
 
   return {

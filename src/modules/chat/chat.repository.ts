@@ -26,6 +26,10 @@ export interface MessageRow {
   body: string;
   clientId: string;
   createdAt: Date;
+  /** Set while reports keep the message from everyone but its sender (see safety). */
+  hiddenAt: Date | null;
+  /** Set when an operator removed the message; its body is then empty. */
+  removedAt: Date | null;
 }
 
 export interface NewRoom {
@@ -45,7 +49,7 @@ const ms = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 const ROOM_COLUMNS =
   'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.lastMessageId, r.lastActivityAt, r.closedAt';
-const MESSAGE_COLUMNS = 'id, roomId, senderId, body, clientId, createdAt';
+const MESSAGE_COLUMNS = 'id, roomId, senderId, body, clientId, createdAt, hiddenAt, removedAt';
 
 /** The only code that knows the chat tables. */
 export class ChatRepository {
@@ -253,7 +257,7 @@ export class ChatRepository {
 
   // --- messages -------------------------------------------------------------------------------
 
-  async insertMessage(m: Omit<MessageRow, 'id'>, t: Transaction): Promise<number> {
+  async insertMessage(m: Omit<MessageRow, 'id' | 'hiddenAt' | 'removedAt'>, t: Transaction): Promise<number> {
     const [id] = await this.sequelize.query(
       'INSERT INTO chat_messages (roomId, senderId, body, clientId, createdAt) VALUES (?, ?, ?, ?, ?)',
       {
@@ -288,6 +292,16 @@ export class ChatRepository {
     if (!ids.length) return new Map();
     const rows = await this.select<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE id IN (?)`, [ids]);
     return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** Reports hide a message (or an operator's `keep` shows it again). */
+  async setMessageHidden(id: number, hidden: boolean, now: Date, t: Transaction): Promise<void> {
+    await this.run('UPDATE chat_messages SET hiddenAt = ? WHERE id = ?', [hidden ? ms(now) : null, id], t);
+  }
+
+  /** An operator's removal: the text is gone for good, the row stays so ids and cursors do not move. */
+  async removeMessage(id: number, now: Date, t: Transaction): Promise<void> {
+    await this.run("UPDATE chat_messages SET body = '', removedAt = ?, hiddenAt = NULL WHERE id = ?", [ms(now), id], t);
   }
 
   /** `before`: newest first below an id; `after`: oldest first above an id; neither: the newest. */

@@ -68,6 +68,9 @@ export const messageSchema = Joi.object({
   body: Joi.string(),
   clientId: Joi.string(),
   createdAt: Joi.string().isoDate(),
+  hidden: Joi.boolean().description(
+    'true when body is a placeholder: hidden after reports from 5 users (until an operator decides; its sender still reads it) or removed by an operator',
+  ),
 });
 
 export const roomSchema = Joi.object({

@@ -40,7 +40,14 @@ export interface ChatMessage {
   body: string;
   clientId: string;
   createdAt: string;
+  /** True when `body` is a placeholder: reports hid the message (from all but its sender) or an operator removed it. */
+  hidden: boolean;
 }
+
+/** What others read instead of a message hidden by reports, until an operator decides. */
+export const HIDDEN_MESSAGE_BODY = 'This message is hidden after reports from several users.';
+/** What everyone reads instead of a message an operator removed. */
+export const REMOVED_MESSAGE_BODY = 'This message was removed by a moderator.';
 
 export interface ChatRoom {
   id: number;
@@ -138,14 +145,23 @@ export interface ChatServiceDeps {
   onMessageCreated?: (via: 'rest' | 'socket') => void;
 }
 
-const toMessage = (m: MessageRow): ChatMessage => ({
-  id: m.id,
-  roomId: m.roomId,
-  senderId: m.senderId,
-  body: m.body,
-  clientId: m.clientId,
-  createdAt: new Date(m.createdAt).toISOString(),
-});
+/**
+ * A message as `viewerId` reads it. A message hidden by reports keeps its place in history (ids are
+ * the contract's cursor) but its text is a placeholder for everyone except its sender; a removed
+ * one is a placeholder for everyone.
+ */
+const toMessage = (m: MessageRow, viewerId: number): ChatMessage => {
+  const hidden = m.removedAt !== null || (m.hiddenAt !== null && viewerId !== m.senderId);
+  return {
+    id: m.id,
+    roomId: m.roomId,
+    senderId: m.senderId,
+    body: m.removedAt !== null ? REMOVED_MESSAGE_BODY : hidden ? HIDDEN_MESSAGE_BODY : m.body,
+    clientId: m.clientId,
+    createdAt: new Date(m.createdAt).toISOString(),
+    hidden,
+  };
+};
 
 /** Rooms page over (lastActivityAt, id), newest activity first. */
 const roomCursor = Joi.object({ at: cursorDate, id: cursorId });
@@ -319,7 +335,7 @@ export class ChatService {
     const rows = await this.deps.repo.history(roomId, page, page.limit + 1);
     // The contract makes this cursor the message id, passed back as the same before/after parameter.
     const { items, nextCursor } = paginate(rows, page.limit, (last) => last.id, String);
-    return { items: items.map(toMessage), nextCursor };
+    return { items: items.map((m) => toMessage(m, userId)), nextCursor };
   }
 
   /**
@@ -358,6 +374,8 @@ export class ChatService {
           body: input.body,
           clientId: input.clientId,
           createdAt: now,
+          hiddenAt: null,
+          removedAt: null,
         };
         row.id = await deps.repo.insertMessage(row, t);
         await deps.repo.touchRoom(roomId, row.id, now, t);
@@ -371,7 +389,7 @@ export class ChatService {
       if (!stored) throw err;
       result = { row: stored, created: false };
     }
-    const message = toMessage(result.row);
+    const message = toMessage(result.row, userId);
     if (result.created) {
       deps.onMessageCreated?.(origin.via);
       // Fan-out is best effort by design: a client that missed it catches up with `after`.
@@ -407,7 +425,8 @@ export class ChatService {
   async notifyMembers(payload: { messageId: number }): Promise<void> {
     const { notifier } = this.deps;
     const message = await this.deps.repo.findMessage(payload.messageId);
-    if (!message) return;
+    // A message reported out of sight before this row ran is not quoted in anyone's notifications.
+    if (!message || message.hiddenAt || message.removedAt) return;
     const recipients = await this.deps.repo.otherMemberIds(message.roomId, message.senderId, NOTIFY_MAX_RECIPIENTS);
     if (!recipients.length) return;
     const present = await this.deps.presence.presentUsers(message.roomId);
@@ -425,6 +444,23 @@ export class ChatService {
       dedupeKey: `chat:${message.id}`,
     }));
     await notifier.notifyMany(inputs);
+  }
+
+  // --- reports (the safety module's `message` target) -------------------------------------------
+
+  /** The sender of a message `viewerId` may read (a member of its room), or null: 404 for a report. */
+  async reportableMessage(messageId: number, viewerId: number): Promise<{ ownerId: number } | null> {
+    const m = await this.deps.repo.findMessage(messageId);
+    if (!m || m.removedAt || !(await this.deps.repo.findMembership(m.roomId, viewerId))) return null;
+    return { ownerId: m.senderId };
+  }
+
+  async setMessageHiddenInTx(messageId: number, hidden: boolean, t: Transaction): Promise<void> {
+    await this.deps.repo.setMessageHidden(messageId, hidden, this.deps.clock.now(), t);
+  }
+
+  async removeMessageInTx(messageId: number, t: Transaction): Promise<void> {
+    await this.deps.repo.removeMessage(messageId, this.deps.clock.now(), t);
   }
 
   // --- internals ------------------------------------------------------------------------------
@@ -461,7 +497,7 @@ export class ChatService {
         ...(r.reservationId !== null ? { reservationId: r.reservationId } : {}),
         ...(r.meetupId !== null ? { meetupId: r.meetupId } : {}),
         ...(r.postId !== null ? { postId: r.postId } : {}),
-        lastMessage: last ? toMessage(last) : null,
+        lastMessage: last ? toMessage(last, userId) : null,
         unreadCount: unread.get(r.id) ?? 0,
         lastActivityAt: new Date(r.lastActivityAt).toISOString(),
       };

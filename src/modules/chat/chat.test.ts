@@ -264,6 +264,7 @@ describe('delivery across instances', () => {
         body: 'hello from A',
         clientId: cid,
         createdAt: expect.any(String),
+        hidden: false,
       },
     });
     expect(await arrival).toEqual(res.message);
