@@ -20,6 +20,7 @@ import { answerClientErrors } from './http/client-error';
 import { lingerBeforeClose } from './http/linger';
 import { authenticate } from './http/auth';
 import { methodNotAllowed, mountRoutes, type RouteSpec } from './http/routes';
+import { imageUrlOf, imageUrlReplacer } from './http/image-urls';
 import { buildOpenApi, type MountedModule } from './http/openapi';
 import { livenessRouter, opsRouter } from './modules/ops.router';
 import { TOPIC_MAIL } from './modules/auth/auth.service';
@@ -186,6 +187,8 @@ export function createApp(deps: AppDeps): PawmateApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Stored image keys become URLs as answers are written (http/image-urls.ts).
+  app.set('json replacer', imageUrlReplacer(imageUrlOf(deps.storage, config.mediaUrl)));
   app.use(requestId);
   app.use(livenessRouter());
   app.use(

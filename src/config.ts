@@ -18,6 +18,8 @@ export interface Config {
   smtpUrl: string | null;
   mailFrom: string;
   publicUrl: string;
+  /** Base URL images are served from (a CDN in front of /uploads or the bucket); null: the storage's own. */
+  mediaUrl: string | null;
   corsOrigins: string[];
   storageDriver: 'local' | 's3';
   uploadDir: string;
@@ -93,6 +95,7 @@ const schema = Joi.object({
   PUBLIC_URL: Joi.string()
     .uri({ scheme: ['http', 'https'] })
     .default('http://localhost:3000'),
+  MEDIA_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   CORS_ORIGINS: Joi.string().allow('').default(''),
   STORAGE_DRIVER: Joi.string().valid('local', 's3').default('local'),
   UPLOAD_DIR: Joi.string().default('./uploads'),
@@ -165,6 +168,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     smtpUrl: v.SMTP_URL || null,
     mailFrom: v.MAIL_FROM,
     publicUrl: String(v.PUBLIC_URL).replace(/\/+$/, ''),
+    mediaUrl: v.MEDIA_URL ?? null,
     corsOrigins: String(v.CORS_ORIGINS)
       .split(',')
       .map((s) => s.trim())

@@ -146,8 +146,8 @@ export class PostsService {
         if (Number(p.photoCount) >= MAX_PHOTOS) throw tooManyPhotos();
         const photo = stored.find((s) => s.variant === 'photo')!;
         const thumb = stored.find((s) => s.variant === 'thumb')!;
-        const id = await this.repo.insertPhoto(postId, photo.url, thumb.url, this.d.clock.now(), t);
-        return { id, url: photo.url, thumbnailUrl: thumb.url };
+        const id = await this.repo.insertPhoto(postId, photo.key, thumb.key, this.d.clock.now(), t);
+        return { id, url: photo.key, thumbnailUrl: thumb.key };
       }),
     );
   }

@@ -3,7 +3,7 @@ import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import type { Logger } from '../../infra/logger';
 import type { Outbox, OutboxHandler } from '../../infra/outbox';
-import { newKey } from '../../infra/storage/keys';
+import { isValidKey, newKey } from '../../infra/storage/keys';
 import type { Storage } from '../../infra/storage/storage';
 import { ImageRefused, PRESETS, type ImagePipeline, type Preset } from '../../infra/images/pipeline';
 import {
@@ -24,10 +24,13 @@ declare module '../../infra/outbox' {
   }
 }
 
+/**
+ * One stored variant. Rows keep `key`, never a URL: answers turn keys into URLs as they are written
+ * (src/http/image-urls.ts), so a new PUBLIC_URL, bucket or CDN base applies to old images too.
+ */
 export interface StoredImage {
   variant: string;
   key: string;
-  url: string;
   width: number;
   height: number;
   bytes: number;
@@ -122,13 +125,15 @@ export class MediaService {
   }
 
   /**
-   * Schedules the deletion of objects behind these URLs, in the caller's transaction: they are
-   * deleted only if it commits. URLs this storage did not produce (foreign, null) are ignored.
+   * Schedules the deletion of these stored images (keys, or URLs of this storage kept from before
+   * keys were stored), in the caller's transaction: they are deleted only if it commits. Values this
+   * storage did not produce (foreign URLs, null) are ignored.
    */
-  async deleteAfterCommit(t: Transaction, urls: Array<string | null | undefined>): Promise<void> {
+  async deleteAfterCommit(t: Transaction, stored: Array<string | null | undefined>): Promise<void> {
     const storage = this.d.storage;
     if (!storage) return;
-    const keys = urls.map((u) => (u ? storage.keyFromUrl(u) : null)).filter((k): k is string => k !== null);
+    const keyOf = (v: string) => (isValidKey(v) ? v : storage.keyFromUrl(v));
+    const keys = stored.map((v) => (v ? keyOf(v) : null)).filter((k): k is string => k !== null);
     if (keys.length) await this.d.outbox.add(t, TOPIC_STORAGE_DELETE, { keys });
   }
 
@@ -139,9 +144,9 @@ export class MediaService {
         // The row lock orders two concurrent avatar uploads: each deletes exactly the one it replaced.
         const user = await this.d.users.findById(userId, t, true);
         if (!user) throw Unauthenticated('This account no longer exists');
-        await this.d.users.setAvatarUrl(userId, avatar.url, t);
+        await this.d.users.setAvatarUrl(userId, avatar.key, t);
         await this.deleteAfterCommit(t, [user.avatarUrl]);
-        return { avatarUrl: avatar.url };
+        return { avatarUrl: avatar.key };
       }),
     );
   }
@@ -156,8 +161,8 @@ export class MediaService {
     try {
       for (const r of rendered) {
         const key = newKey(folder, 'webp', rendered.length > 1 ? r.variant : undefined);
-        const url = await storage.put(key, r.body, r.contentType);
-        stored.push({ variant: r.variant, key, url, width: r.width, height: r.height, bytes: r.body.length });
+        await storage.put(key, r.body, r.contentType);
+        stored.push({ variant: r.variant, key, width: r.width, height: r.height, bytes: r.body.length });
       }
     } catch (err) {
       this.d.logger.warn({ err: (err as Error).message, driver: storage.driver }, 'image upload to storage failed');

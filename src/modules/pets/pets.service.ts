@@ -106,9 +106,9 @@ export class PetsService {
       inTransaction(this.sequelize, async (t) => {
         // Locked again: the pet may have been deleted, or given another photo, since the check above.
         const pet = await this.requireOwned(ownerId, id, t, true);
-        await this.pets.update(id, { photoUrl: photo.url, updatedAt: this.clock.now() }, t);
+        await this.pets.update(id, { photoUrl: photo.key, updatedAt: this.clock.now() }, t);
         await this.media.deleteAfterCommit(t, [pet.photoUrl]);
-        return { photoUrl: photo.url };
+        return { photoUrl: photo.key };
       }),
     );
   }

@@ -217,8 +217,8 @@ export class SittersService {
         if ((await this.repo.countPhotos(row.id, t)) >= MAX_PHOTOS) throw tooManyPhotos();
         const photo = stored.find((s) => s.variant === 'photo')!;
         const thumb = stored.find((s) => s.variant === 'thumb')!;
-        const id = await this.repo.insertPhoto(row.id, photo.url, thumb.url, this.clock.now(), t);
-        return { id, url: photo.url, thumbnailUrl: thumb.url };
+        const id = await this.repo.insertPhoto(row.id, photo.key, thumb.key, this.clock.now(), t);
+        return { id, url: photo.key, thumbnailUrl: thumb.key };
       }),
     );
   }
