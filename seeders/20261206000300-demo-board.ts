@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config';
 import { createStorage } from '../src/infra/storage';
 import { ImagePipeline, PRESETS } from '../src/infra/images/pipeline';
 import { newKey } from '../src/infra/storage/keys';
-import { searchDocument } from '../src/modules/community/community.search-text';
+import { searchDocument } from '../src/modules/search-text';
 
 /**
  * The quick start's board: a few posts (Korean and English, one open chat, two with a place near

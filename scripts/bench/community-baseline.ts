@@ -7,7 +7,7 @@
 import express from 'express';
 import mysql from 'mysql2/promise';
 import Redis from 'ioredis';
-import { booleanQuery } from '../../src/modules/community/community.search-text';
+import { booleanQuery } from '../../src/modules/search-text';
 
 const PAGE = 20;
 const COLS = `p.id, p.authorId, p.kind, p.title, p.body, p.tagsJson, p.lat, p.lng, p.address, p.likeCount,

@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { searchDocument } from '../../src/modules/community/community.search-text';
+import { searchDocument } from '../../src/modules/search-text';
 import { randomPoint, seeded } from './seed-meetups';
 
 const DAY_MS = 24 * 3600 * 1000;

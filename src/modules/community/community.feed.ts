@@ -1,12 +1,11 @@
 import Joi from 'joi';
 import { decodeCursor, encodeCursor } from '../../http/cursor';
-import { ValidationFailed } from '../../errors';
 import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
 import type { CommunityDeps } from './community.deps';
 import type { PostRow, SqlFilter } from './community.repository';
 import type { PostsService } from './community.posts';
 import type { Post } from './community.presenter';
-import { booleanQuery } from './community.search-text';
+import { requiredBooleanQuery } from '../search-text';
 import type { FeedSort, PostKind } from './community.schemas';
 
 export interface FeedQuery {
@@ -129,11 +128,7 @@ export class FeedService {
       replacements.push(q.authorId);
     }
     if (q.q !== undefined) {
-      const expr = booleanQuery(q.q);
-      if (!expr)
-        throw ValidationFailed('Invalid request: query.q has no word to search for', [
-          { path: 'query.q', message: 'must contain at least one letter or digit' },
-        ]);
+      const expr = requiredBooleanQuery(q.q);
       where.push('MATCH (p.searchText) AGAINST (? IN BOOLEAN MODE)');
       replacements.push(expr);
     }

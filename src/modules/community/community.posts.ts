@@ -8,7 +8,7 @@ import type { ChatRoom } from '../chat/chat.service';
 import type { CommunityRepository, PostBase, PostRow, PostWrite } from './community.repository';
 import { consume, requireVisible, type CommunityDeps } from './community.deps';
 import { tagsOf, toPost, type Photo, type Post } from './community.presenter';
-import { searchDocument } from './community.search-text';
+import { searchDocument } from '../search-text';
 import { MAX_PHOTOS, MAX_ROOM_MEMBERS, type PostKind } from './community.schemas';
 
 /** Outbox topic: a post's point or index membership changed (its state and version ride along). */

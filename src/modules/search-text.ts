@@ -1,5 +1,8 @@
+import { ValidationFailed } from '../errors';
+
 /**
- * Full-text search on stock InnoDB FULLTEXT (MariaDB 10.11 and MySQL 8 alike, no parser plugin).
+ * The `q` of community posts and market listings: full-text search on stock InnoDB FULLTEXT
+ * (MariaDB 10.11 and MySQL 8 alike, no parser plugin).
  *
  * InnoDB's built-in parser splits on non-word characters (Korean is written with spaces, so each
  * 어절 like 강아지가 is one token), but it drops tokens shorter than `innodb_ft_min_token_size` (3 by
@@ -35,7 +38,7 @@ export function wordsOf(text: string): string[] {
     .map((w) => Array.from(w).slice(0, MAX_WORD).join(''));
 }
 
-/** The indexed document of a post: its distinct words, marked. */
+/** The indexed document of a post or listing: the distinct words of its title and body, marked. */
 export function searchDocument(title: string, body: string): string {
   const words = new Set([...wordsOf(title), ...wordsOf(body)]);
   return [...words].map((w) => MARKER + w).join(' ');
@@ -50,4 +53,14 @@ export function booleanQuery(q: string): string | null {
   const words = [...new Set(wordsOf(q))].slice(0, MAX_QUERY_WORDS);
   if (!words.length) return null;
   return words.map((w) => `+${MARKER}${w}*`).join(' ');
+}
+
+/** booleanQuery for a list's `q`: a `q` without any word is a 400 naming `query.q`. */
+export function requiredBooleanQuery(q: string): string {
+  const expr = booleanQuery(q);
+  if (!expr)
+    throw ValidationFailed('Invalid request: query.q has no word to search for', [
+      { path: 'query.q', message: 'must contain at least one letter or digit' },
+    ]);
+  return expr;
 }
