@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 
-export type RoomType = 'direct' | 'reservation' | 'meetup' | 'post';
+export type RoomType = 'direct' | 'reservation' | 'meetup' | 'post' | 'listing';
 
 export interface RoomRow {
   id: number;
@@ -8,6 +8,8 @@ export interface RoomRow {
   reservationId: number | null;
   meetupId: number | null;
   postId: number | null;
+  /** A `listing` room: one per (listing, buyer), with the seller as the other member. */
+  listingId: number | null;
   lastMessageId: number | null;
   lastActivityAt: Date;
   /** Set when the room's owner (a deleted post) closed it: history stays, new messages are refused. */
@@ -39,6 +41,8 @@ export interface NewRoom {
   reservationId?: number | null;
   meetupId?: number | null;
   postId?: number | null;
+  listingId?: number | null;
+  listingBuyerId?: number | null;
 }
 
 /**
@@ -48,7 +52,7 @@ export interface NewRoom {
 const ms = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 const ROOM_COLUMNS =
-  'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.lastMessageId, r.lastActivityAt, r.closedAt';
+  'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.listingId, r.lastMessageId, r.lastActivityAt, r.closedAt';
 const MESSAGE_COLUMNS = 'id, roomId, senderId, body, clientId, createdAt, hiddenAt, removedAt';
 
 /** The only code that knows the chat tables. */
@@ -68,8 +72,9 @@ export class ChatRepository {
 
   async insertRoom(room: NewRoom, now: Date, t: Transaction): Promise<number> {
     const [id] = await this.sequelize.query(
-      `INSERT INTO chat_rooms (type, userLowId, userHighId, reservationId, meetupId, postId, lastActivityAt, createdAt, updatedAt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO chat_rooms (type, userLowId, userHighId, reservationId, meetupId, postId, listingId, listingBuyerId,
+         lastActivityAt, createdAt, updatedAt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       {
         replacements: [
           room.type,
@@ -78,6 +83,8 @@ export class ChatRepository {
           room.reservationId ?? null,
           room.meetupId ?? null,
           room.postId ?? null,
+          room.listingId ?? null,
+          room.listingBuyerId ?? null,
           ms(now),
           ms(now),
           ms(now),
@@ -99,6 +106,9 @@ export class ChatRepository {
     if (room.type === 'direct') {
       where = 'userLowId = ? AND userHighId = ?';
       values = [room.userLowId, room.userHighId];
+    } else if (room.type === 'listing') {
+      where = 'listingId = ? AND listingBuyerId = ?';
+      values = [room.listingId, room.listingBuyerId];
     } else {
       const column = `${room.type}Id` as 'reservationId' | 'meetupId' | 'postId';
       where = `${column} = ?`;

@@ -75,12 +75,13 @@ export const messageSchema = Joi.object({
 
 export const roomSchema = Joi.object({
   id: Joi.number().integer(),
-  type: Joi.string().valid('direct', 'reservation', 'meetup', 'post'),
+  type: Joi.string().valid('direct', 'reservation', 'meetup', 'post', 'listing'),
   members: Joi.array().items(publicUserSchema).description('at most 100; memberCount has the total'),
   memberCount: Joi.number().integer(),
   reservationId: Joi.number().integer(),
   meetupId: Joi.number().integer(),
   postId: Joi.number().integer(),
+  listingId: Joi.number().integer().description('a listing room: the market listing it is about'),
   lastMessage: messageSchema.allow(null),
   unreadCount: Joi.number().integer(),
   lastActivityAt: Joi.string().isoDate(),

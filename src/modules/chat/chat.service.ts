@@ -57,6 +57,7 @@ export interface ChatRoom {
   reservationId?: number;
   meetupId?: number;
   postId?: number;
+  listingId?: number;
   lastMessage: ChatMessage | null;
   unreadCount: number;
   lastActivityAt: string;
@@ -124,6 +125,8 @@ export interface CreateRoomInput {
   reservationId?: number;
   meetupId?: number;
   postId?: number;
+  /** A `listing` room: the listing and its buyer (one room per pair; the seller is the other member). */
+  listing?: { listingId: number; buyerId: number };
 }
 
 export interface ChatServiceDeps {
@@ -204,6 +207,10 @@ export class ChatService {
       if (memberIds.length !== 2) throw new Error('a direct room has exactly two distinct members');
       key.userLowId = Math.min(...memberIds);
       key.userHighId = Math.max(...memberIds);
+    } else if (input.type === 'listing') {
+      if (!input.listing) throw new Error('a listing room needs its listing and buyer');
+      key.listingId = input.listing.listingId;
+      key.listingBuyerId = input.listing.buyerId;
     } else {
       const column = `${input.type}Id` as const;
       const value = input[column];
@@ -358,7 +365,8 @@ export class ChatService {
         if (!room) throw NotFound('Chat room');
         if (!(await deps.repo.findMembership(roomId, userId, t))) throw NotFound('Chat room');
         if (room.closedAt) throw Conflict('This chat room is closed: its post was deleted');
-        if (room.type === 'direct') {
+        // A listing room is a 1:1 trade chat: a block between the two parties stops it as it stops a direct one.
+        if (room.type === 'direct' || room.type === 'listing') {
           const [otherId] = await deps.repo.otherMemberIds(roomId, userId, 1, t);
           if (otherId !== undefined && (await deps.blocks.between(userId, otherId, t)))
             throw Forbidden('You cannot chat with this user');
@@ -497,6 +505,7 @@ export class ChatService {
         ...(r.reservationId !== null ? { reservationId: r.reservationId } : {}),
         ...(r.meetupId !== null ? { meetupId: r.meetupId } : {}),
         ...(r.postId !== null ? { postId: r.postId } : {}),
+        ...(r.listingId !== null ? { listingId: r.listingId } : {}),
         lastMessage: last ? toMessage(last, userId) : null,
         unreadCount: unread.get(r.id) ?? 0,
         lastActivityAt: new Date(r.lastActivityAt).toISOString(),
