@@ -16,6 +16,9 @@ export const NOTIFICATION_TYPES = [
   'meetup.reminder',
   'meetup.cancelled',
   'invite.new',
+  'market.offer',
+  'market.price_drop',
+  'market.sold',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
