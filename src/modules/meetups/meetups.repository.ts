@@ -124,8 +124,11 @@ export interface NearbyFilter {
   tag?: string;
   petSize?: PetSize;
   hasFreePlaces?: boolean;
-  /** Hosts on either side of a block with the searcher (the safety module's answer). */
-  hiddenHostIds?: number[];
+  /**
+   * The safety module's "no block either way with the searcher" condition on `m.hostId`
+   * (`blocks.notBlockedSql`): a correlated NOT EXISTS, so no id list however many blocks there are.
+   */
+  notBlocked?: { sql: string; replacements: unknown[] };
 }
 
 /** Conditions on `m` (meetups) and `u` (host account), ANDed. */
@@ -148,9 +151,9 @@ function nearbySql(f: NearbyFilter): SqlFilter {
   }
   if (f.petSize) where.push(`m.${SIZE_COLUMN[f.petSize]} = 1`);
   if (f.hasFreePlaces) where.push('m.participantCount < m.capacity');
-  if (f.hiddenHostIds?.length) {
-    where.push('m.hostId NOT IN (?)');
-    replacements.push(f.hiddenHostIds);
+  if (f.notBlocked) {
+    where.push(f.notBlocked.sql);
+    replacements.push(...f.notBlocked.replacements);
   }
   return { where, replacements };
 }

@@ -54,13 +54,13 @@ export class MeetupSearch {
     private readonly clock: Clock,
   ) {}
 
-  /** `hiddenHostIds`: hosts the searcher must not see (blocks, either way). */
-  async search(q: NearbyQuery, hiddenHostIds: number[] = []): Promise<NearbyPage> {
-    const filter = this.compile(q, hiddenHostIds);
+  /** `notBlocked`: the condition on `m.hostId` that leaves out hosts on either side of a block with the searcher. */
+  async search(q: NearbyQuery, notBlocked?: NearbyFilter['notBlocked']): Promise<NearbyPage> {
+    const filter = this.compile(q, notBlocked);
     return q.sort === 'distance' ? this.byDistance(q, filter) : this.byStart(q, filter);
   }
 
-  private compile(q: NearbyQuery, hiddenHostIds: number[]): NearbyFilter {
+  private compile(q: NearbyQuery, notBlocked: NearbyFilter['notBlocked']): NearbyFilter {
     const now = this.clock.now();
     // Started meetups never appear, so a `from` in the past means "now".
     const from = q.from && q.from > now ? q.from : now;
@@ -76,7 +76,7 @@ export class MeetupSearch {
       tag: q.tag,
       petSize: q.petSize,
       hasFreePlaces: q.hasFreePlaces,
-      hiddenHostIds,
+      notBlocked,
     };
   }
 

@@ -13,6 +13,7 @@ import { Conflict, Forbidden, InvalidFields, NotFound, fieldError, type FieldErr
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
+import type { Blocks } from '../safety/safety.service';
 import type { MeetupBase, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
 import { hostRatingOf, sizesOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
 import { MeetupSearch, type NearbyPage, type NearbyQuery } from './meetups.search';
@@ -60,7 +61,7 @@ export type UpdateInput = Partial<CreateInput>;
 
 export interface MeetupsDeps {
   /** The safety module's block check (services.safety.blocks), when present. */
-  blocks?: { hiddenFrom(viewerId: number): Promise<number[]> };
+  blocks?: Pick<Blocks, 'notBlockedSql'>;
   sequelize: Sequelize;
   repo: MeetupsRepository;
   users: UsersService;
@@ -314,8 +315,8 @@ export class MeetupsService {
 
   /** Meetups of hosts on either side of a block with the searcher never appear. */
   async nearby(q: NearbyQuery, viewerId?: number): Promise<NearbyPage> {
-    const hidden = viewerId && this.d.blocks ? await this.d.blocks.hiddenFrom(viewerId) : [];
-    return this.search.search(q, hidden);
+    const notBlocked = viewerId && this.d.blocks ? this.d.blocks.notBlockedSql('m.hostId', viewerId) : undefined;
+    return this.search.search(q, notBlocked);
   }
 
   async mine(

@@ -21,9 +21,6 @@ export interface BlockRow {
   createdAt: Date;
 }
 
-/** Users who blocked one account that the id-list form of the block filter carries at most. */
-export const BLOCKED_BY_LIST_CAP = 1000;
-
 /** The only code that knows user_blocks, report_cases and reports. */
 export class SafetyRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -66,21 +63,6 @@ export class SafetyRepository {
       'SELECT blockedId, createdAt FROM user_blocks WHERE blockerId = ? ORDER BY createdAt DESC, blockedId DESC',
       [blockerId],
     );
-  }
-
-  /**
-   * Users on either side of a block with `userId` (both index lookups), for the sitter and meetup
-   * searches that still filter by id list. Whom I blocked is bounded by MAX_BLOCKS; who blocked me
-   * is not, so only the newest BLOCKED_BY_LIST_CAP of them are listed (throwaway accounts must not
-   * grow every search of their target). Community lists use notBlockedEitherWaySql, which has no cap.
-   */
-  async blockedEitherWay(userId: number): Promise<number[]> {
-    const rows = await this.select<{ id: number }>(
-      `(SELECT blockedId AS id FROM user_blocks WHERE blockerId = ?)
-       UNION (SELECT blockerId AS id FROM user_blocks WHERE blockedId = ? ORDER BY createdAt DESC LIMIT ?)`,
-      [userId, userId, BLOCKED_BY_LIST_CAP],
-    );
-    return rows.map((r) => Number(r.id));
   }
 
   /**

@@ -19,8 +19,6 @@ export const MAX_BLOCKS = 1000;
  * asks it. A block works both ways, so each question is symmetric.
  */
 export interface Blocks {
-  /** Users on either side of a block with `viewerId`: leave them out of what `viewerId` sees. */
-  hiddenFrom(viewerId: number): Promise<number[]>;
   /**
    * A SQL condition (with its replacements) that keeps rows whose user in `column` (e.g. `p.authorId`)
    * has no block either way with `viewerId`: lists filter in the database, without an id list.
@@ -74,7 +72,6 @@ export class SafetyService {
 
   constructor(private readonly d: SafetyDeps) {
     this.blocks = {
-      hiddenFrom: (viewerId) => d.repo.blockedEitherWay(viewerId),
       notBlockedSql: (column, viewerId) => d.repo.notBlockedEitherWaySql(column, viewerId),
       between: (a, b, t) => (a === b ? Promise.resolve(false) : d.repo.isBlockedEitherWay(a, b, t)),
     };

@@ -189,6 +189,40 @@ describe('blocks', () => {
     expect(await nearby()).toEqual([]);
   });
 
+  it('an account blocked by more than 1000 others still never sees a blocking sitter or meetup host', async () => {
+    const victim = await signup(api);
+    const loc = { lat: 37.2636, lng: 127.0286 }; // away from other tests' sitters and meetups
+    const { user: sitterUser, sitter } = await makeSitter(api, { location: loc });
+    const host = await signup(api);
+    const m = await makeMeetup(api, host, { location: loc });
+    const query = `lat=${loc.lat}&lng=${loc.lng}&radiusKm=1`;
+    const search = async () => ({
+      sitters: ids(await get(victim, `/sitters/search?${query}`).expect(200)),
+      byRating: ids(await get(victim, `/sitters/search?${query}&sort=rating`).expect(200)),
+      meetups: ids(await get(victim, `/meetups/nearby?${query}`).expect(200)),
+    });
+    expect(await search()).toEqual({ sitters: [sitter.id], byRating: [sitter.id], meetups: [m.id] });
+    // The sitter and the host blocked the victim long ago; 1200 throwaway accounts did since.
+    await api.sequelize.query(
+      `INSERT INTO user_blocks (blockerId, blockedId, createdAt) VALUES (?, ?, '2020-01-01'), (?, ?, '2020-01-01')`,
+      { replacements: [sitterUser.user.id, victim.user.id, host.user.id, victim.user.id] },
+    );
+    const tag = `many${victim.user.id}.`;
+    await api.sequelize.query(
+      `INSERT INTO users (email, passwordHash, nickname, createdAt, updatedAt)
+       SELECT CONCAT(?, seq, '@x.example'), 'no-login', CONCAT('m', seq), NOW(), NOW() FROM seq_1_to_1200`,
+      { replacements: [tag] },
+    );
+    await api.sequelize.query(
+      'INSERT INTO user_blocks (blockerId, blockedId, createdAt) SELECT id, ?, NOW() FROM users WHERE email LIKE ?',
+      { replacements: [victim.user.id, `${tag}%`] },
+    );
+    expect(await search()).toEqual({ sitters: [], byRating: [], meetups: [] });
+    // Nobody else is affected.
+    const other = await signup(api);
+    expect(ids(await get(other, `/sitters/search?${query}`).expect(200))).toEqual([sitter.id]);
+  });
+
   it('direct chat between them is 403: opening a room, and sending over REST and Socket.io', async () => {
     const a = await signup(api);
     const b = await signup(api);

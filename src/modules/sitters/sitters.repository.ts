@@ -122,8 +122,11 @@ export interface SitterFilter {
    * repository (it owns the bookings table); applied with `range` so pages stay exact.
    */
   fullDays?: SqlFilter;
-  /** Sitters (by account) on either side of a block with the searcher: never shown. */
-  hiddenUserIds?: number[];
+  /**
+   * The safety module's "no block either way with the searcher" condition on `s.userId`
+   * (`blocks.notBlockedSql`): a correlated NOT EXISTS, so no id list however many blocks there are.
+   */
+  notBlocked?: { sql: string; replacements: unknown[] };
 }
 
 /** Key-sorted orders and where a page resumes (the last item's key and id). */
@@ -163,9 +166,9 @@ function filterSql(f: SitterFilter): SqlFilter {
       replacements.push(...f.fullDays.replacements);
     }
   }
-  if (f.hiddenUserIds?.length) {
-    where.push('s.userId NOT IN (?)');
-    replacements.push(f.hiddenUserIds);
+  if (f.notBlocked) {
+    where.push(f.notBlocked.sql);
+    replacements.push(...f.notBlocked.replacements);
   }
   return { where, replacements };
 }

@@ -72,9 +72,9 @@ export class SitterSearch {
     private readonly fullDays: FullDayFilter,
   ) {}
 
-  /** `hiddenUserIds`: sitters' accounts the searcher must not see (blocks, either way). */
-  async search(q: SearchQuery, hiddenUserIds: number[] = []): Promise<SearchPage> {
-    const filter = this.compile(q, hiddenUserIds);
+  /** `notBlocked`: the condition on `s.userId` that leaves out sitters on either side of a block with the searcher. */
+  async search(q: SearchQuery, notBlocked?: SitterFilter['notBlocked']): Promise<SearchPage> {
+    const filter = this.compile(q, notBlocked);
     return q.sort === 'distance' ? this.byDistance(q, filter) : this.byKey(q, filter);
   }
 
@@ -95,7 +95,7 @@ export class SitterSearch {
     if (errors.length) throw InvalidFields(errors);
   }
 
-  private compile(q: SearchQuery, hiddenUserIds: number[]): SitterFilter {
+  private compile(q: SearchQuery, notBlocked: SitterFilter['notBlocked']): SitterFilter {
     this.checkRanges(q);
     const range = q.from ? { from: q.from, to: q.to ?? q.from } : undefined;
     return {
@@ -106,7 +106,7 @@ export class SitterSearch {
       minRating: q.minRating,
       range,
       fullDays: range ? this.fullDays(range) : undefined,
-      hiddenUserIds,
+      notBlocked,
     };
   }
 

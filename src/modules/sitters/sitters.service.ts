@@ -285,8 +285,8 @@ export class SittersService {
 
   /** A signed-in searcher never sees sitters on either side of a block with them. */
   async searchSitters(query: SearchQuery, viewerId?: number): Promise<SearchPage> {
-    const hidden = viewerId && this.blocks ? await this.blocks.hiddenFrom(viewerId) : [];
-    const page = await this.search.search(query, hidden);
+    const notBlocked = viewerId && this.blocks ? this.blocks.notBlockedSql('s.userId', viewerId) : undefined;
+    const page = await this.search.search(query, notBlocked);
     const shown = await this.shownLocations(page.items, viewerId);
     return { ...page, items: page.items.map((item, i) => ({ ...item, location: shown[i] })) };
   }
