@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 
-export type RoomType = 'direct' | 'reservation' | 'meetup' | 'post' | 'listing';
+export type RoomType = 'direct' | 'reservation' | 'meetup' | 'post' | 'listing' | 'group';
 
 export interface RoomRow {
   id: number;
@@ -10,6 +10,8 @@ export interface RoomRow {
   postId: number | null;
   /** A `listing` room: one per (listing, buyer), with the seller as the other member. */
   listingId: number | null;
+  /** A `group` room: the group's members, exactly. */
+  groupId: number | null;
   lastMessageId: number | null;
   lastActivityAt: Date;
   /** Set when the room's owner (a deleted post) closed it: history stays, new messages are refused. */
@@ -43,6 +45,7 @@ export interface NewRoom {
   postId?: number | null;
   listingId?: number | null;
   listingBuyerId?: number | null;
+  groupId?: number | null;
 }
 
 /**
@@ -52,7 +55,7 @@ export interface NewRoom {
 const ms = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 const ROOM_COLUMNS =
-  'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.listingId, r.lastMessageId, r.lastActivityAt, r.closedAt';
+  'r.id, r.type, r.reservationId, r.meetupId, r.postId, r.listingId, r.groupId, r.lastMessageId, r.lastActivityAt, r.closedAt';
 const MESSAGE_COLUMNS = 'id, roomId, senderId, body, clientId, createdAt, hiddenAt, removedAt';
 
 /** The only code that knows the chat tables. */
@@ -72,9 +75,9 @@ export class ChatRepository {
 
   async insertRoom(room: NewRoom, now: Date, t: Transaction): Promise<number> {
     const [id] = await this.sequelize.query(
-      `INSERT INTO chat_rooms (type, userLowId, userHighId, reservationId, meetupId, postId, listingId, listingBuyerId,
+      `INSERT INTO chat_rooms (type, userLowId, userHighId, reservationId, meetupId, postId, listingId, listingBuyerId, groupId,
          lastActivityAt, createdAt, updatedAt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       {
         replacements: [
           room.type,
@@ -85,6 +88,7 @@ export class ChatRepository {
           room.postId ?? null,
           room.listingId ?? null,
           room.listingBuyerId ?? null,
+          room.groupId ?? null,
           ms(now),
           ms(now),
           ms(now),
@@ -110,7 +114,7 @@ export class ChatRepository {
       where = 'listingId = ? AND listingBuyerId = ?';
       values = [room.listingId, room.listingBuyerId];
     } else {
-      const column = `${room.type}Id` as 'reservationId' | 'meetupId' | 'postId';
+      const column = `${room.type}Id` as 'reservationId' | 'meetupId' | 'postId' | 'groupId';
       where = `${column} = ?`;
       values = [room[column]];
     }

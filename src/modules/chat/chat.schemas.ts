@@ -75,13 +75,14 @@ export const messageSchema = Joi.object({
 
 export const roomSchema = Joi.object({
   id: Joi.number().integer(),
-  type: Joi.string().valid('direct', 'reservation', 'meetup', 'post', 'listing'),
+  type: Joi.string().valid('direct', 'reservation', 'meetup', 'post', 'listing', 'group'),
   members: Joi.array().items(publicUserSchema).description('at most 100; memberCount has the total'),
   memberCount: Joi.number().integer(),
   reservationId: Joi.number().integer(),
   meetupId: Joi.number().integer(),
   postId: Joi.number().integer(),
   listingId: Joi.number().integer().description('a listing room: the market listing it is about'),
+  groupId: Joi.number().integer().description('a group room: the group whose members it has'),
   lastMessage: messageSchema.allow(null),
   unreadCount: Joi.number().integer(),
   lastActivityAt: Joi.string().isoDate(),

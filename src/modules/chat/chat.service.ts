@@ -58,6 +58,7 @@ export interface ChatRoom {
   meetupId?: number;
   postId?: number;
   listingId?: number;
+  groupId?: number;
   lastMessage: ChatMessage | null;
   unreadCount: number;
   lastActivityAt: string;
@@ -125,6 +126,7 @@ export interface CreateRoomInput {
   reservationId?: number;
   meetupId?: number;
   postId?: number;
+  groupId?: number;
   /** A `listing` room: the listing and its buyer (one room per pair; the seller is the other member). */
   listing?: { listingId: number; buyerId: number };
 }
@@ -506,6 +508,7 @@ export class ChatService {
         ...(r.meetupId !== null ? { meetupId: r.meetupId } : {}),
         ...(r.postId !== null ? { postId: r.postId } : {}),
         ...(r.listingId !== null ? { listingId: r.listingId } : {}),
+        ...(r.groupId !== null ? { groupId: r.groupId } : {}),
         lastMessage: last ? toMessage(last, userId) : null,
         unreadCount: unread.get(r.id) ?? 0,
         lastActivityAt: new Date(r.lastActivityAt).toISOString(),
