@@ -25,6 +25,28 @@ export interface DomainEventMap {
   'meetup.hosted': MeetupHosted;
   /** An owner reviewed a completed stay (reservations), in the transaction that stores the review. */
   'sitter.reviewed': SitterReviewed;
+  /**
+   * An account's e-mail became verified (sign-up verification, provider sign-up with a verified
+   * address, or an e-mail change): invites waiting for that address reach the account.
+   */
+  'user.email_verified': EmailVerified;
+  /**
+   * A group is being deleted, before its rows go: listeners schedule their own files' deletion
+   * (`media.deleteAfterCommit`) and drop what does not cascade from the group row.
+   */
+  'group.deleted': GroupDeleted;
+}
+
+export interface EmailVerified {
+  userId: number;
+  /** Lower-case, as stored. */
+  email: string;
+}
+
+export interface GroupDeleted {
+  groupId: number;
+  /** Who deleted it (the owner), or null when the owner's account was deleted. */
+  byUserId: number | null;
 }
 
 export interface AccountDeleted {

@@ -28,12 +28,17 @@ export class UsersService {
     data: { email: string | null; passwordHash: string | null; nickname: string; emailVerifiedAt?: Date | null },
     t: Transaction,
   ): Promise<UserRow> {
+    let user: UserRow;
     try {
-      return await this.users.create(data, t);
+      user = await this.users.create(data, t);
     } catch (err) {
       if (err instanceof UniqueConstraintError) throw Conflict('An account with this e-mail already exists');
       throw err;
     }
+    // A provider sign-up can start verified: invites waiting for the address reach it now.
+    if (user.email && user.emailVerifiedAt)
+      await this.events.emit(t, 'user.email_verified', { userId: user.id, email: user.email });
+    return user;
   }
 
   findByEmail(email: string, t?: Transaction, lock = false): Promise<UserRow | null> {
@@ -58,6 +63,7 @@ export class UsersService {
       if (err instanceof UniqueConstraintError) throw Conflict('Another account already uses this e-mail');
       throw err;
     }
+    await this.events.emit(t, 'user.email_verified', { userId, email });
   }
 
   findById(id: number, t?: Transaction, lock = false): Promise<UserRow | null> {
@@ -74,6 +80,8 @@ export class UsersService {
 
   async markEmailVerified(userId: number, t: Transaction): Promise<void> {
     await this.users.update(userId, { emailVerifiedAt: this.clock.now() }, t);
+    const user = await this.users.findActiveById(userId, t);
+    if (user?.email) await this.events.emit(t, 'user.email_verified', { userId, email: user.email });
   }
 
   async getSelf(userId: number): Promise<SelfUser> {
