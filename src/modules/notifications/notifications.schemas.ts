@@ -19,6 +19,10 @@ export const NOTIFICATION_TYPES = [
   'market.offer',
   'market.price_drop',
   'market.sold',
+  'group.joined',
+  'group.event_reminder',
+  'group.photo_comment',
+  'group.mission_done',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -27,9 +31,12 @@ export interface Preference {
   email: boolean;
 }
 
-/** In-app on for everything; e-mail only for reservations (they concern money and dates). */
+/**
+ * In-app on for everything; e-mail only for reservations (they concern money and dates) and group
+ * invites (the contract sends them by e-mail too).
+ */
 export function defaultPreference(type: NotificationType): Preference {
-  return { inApp: true, email: type.startsWith('reservation.') };
+  return { inApp: true, email: type.startsWith('reservation.') || type === 'invite.new' };
 }
 
 export const TITLE_MAX = 200;
