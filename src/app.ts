@@ -44,6 +44,7 @@ import { SweepScheduler } from './infra/scheduler';
 import { RetentionSweep } from './infra/retention';
 import { createSafetyModule } from './modules/safety/safety.module';
 import { createCommunityModule } from './modules/community/community.module';
+import { createGroupsModule } from './modules/groups/groups.module';
 
 /**
  * Every module, by the name its service is published under (the `Services` interface), in build
@@ -65,6 +66,7 @@ const MODULES: ModuleFactories = {
   reservations: createReservationsModule,
   meetups: createMeetupsModule,
   community: createCommunityModule,
+  groups: createGroupsModule,
 };
 
 export interface AppDeps {

@@ -24,6 +24,7 @@ import type { ReservationsService } from './reservations/reservations.service';
 import type { MeetupsService } from './meetups/meetups.service';
 import type { SafetyService } from './safety/safety.service';
 import type { CommunityServices } from './community/community.module';
+import type { GroupsServices } from './groups/groups.module';
 import type { DomainEventMap } from './events';
 
 /**
@@ -44,6 +45,7 @@ export interface Services {
   reservations: ReservationsService;
   meetups: MeetupsService;
   community: CommunityServices;
+  groups: GroupsServices;
 }
 
 export type ModuleName = keyof Services;

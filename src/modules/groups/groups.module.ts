@@ -1,0 +1,57 @@
+import { redisLimiter } from '../../http/rate-limit';
+import type { FeatureModule, ModuleContext, Services } from '../module';
+import { GroupsRepository } from './groups.repository';
+import type { GroupsDeps } from './groups.deps';
+import { GroupsService } from './groups.service';
+import { groupsRoutes } from './groups.router';
+
+/** Per-user and per-group rate limits (documented in the README and each route's summary). */
+export const LIMITS = {
+  create: { points: 20, durationSec: 24 * 3600, text: '20 new groups per day' },
+};
+
+/** The groups module's services, published as `services.groups`. */
+export interface GroupsServices {
+  /** Groups, members, roles; `requireMember` / `requireRole` guard every other group feature. */
+  groups: GroupsService;
+}
+
+/**
+ * Groups (issue 17): family spaces with members and roles, a chat room that follows membership,
+ * invites, a calendar, a gallery and missions. Uses chat, notifications, media and safety.
+ */
+export function createGroupsModule(ctx: ModuleContext, services: Services): FeatureModule<'groups'> {
+  const repo = new GroupsRepository(ctx.sequelize);
+  const d: GroupsDeps = {
+    sequelize: ctx.sequelize,
+    repo,
+    users: services.users,
+    chat: services.chat,
+    notifications: services.notifications,
+    blocks: services.safety.blocks,
+    media: services.media,
+    outbox: ctx.outbox,
+    events: ctx.events,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    serviceTz: ctx.config.serviceTz,
+    publicUrl: ctx.config.publicUrl,
+  };
+  const limiter = (name: keyof typeof LIMITS) =>
+    redisLimiter(
+      ctx.redis,
+      `${ctx.config.redisPrefix}rl:groups:${name}`,
+      LIMITS[name].points,
+      LIMITS[name].durationSec,
+    );
+  const groups = new GroupsService(d, limiter('create'), async () => []);
+  const service: GroupsServices = { groups };
+  return {
+    name: 'groups',
+    service,
+    routes: [...groupsRoutes(groups, { create: LIMITS.create.text })],
+    events: {
+      'account.deleted': ({ userId }, t) => groups.leaveAllForDeletedAccount(userId, t),
+    },
+  };
+}

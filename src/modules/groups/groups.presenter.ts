@@ -1,0 +1,56 @@
+import type { InviteStatus, MemberGroupRow, MemberRow, Role } from './groups.repository';
+
+/** API.md `publicUser`. */
+export interface PublicUserRef {
+  id: number;
+  nickname: string;
+  avatarUrl: string | null;
+}
+
+export interface Group {
+  id: number;
+  name: string;
+  description: string;
+  avatarUrl: string | null;
+  memberCount: number;
+  myRole: Role;
+  chatRoomId: number | null;
+  createdAt: string;
+}
+
+export interface Member {
+  user: PublicUserRef;
+  role: Role;
+  joinedAt: string;
+}
+
+export interface Invite {
+  id: number;
+  group: { id: number; name: string; avatarUrl: string | null; memberCount: number };
+  invitedBy: PublicUserRef | null;
+  email: string;
+  status: InviteStatus;
+  expiresAt: string;
+  createdAt: string;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+export const toGroup = (g: MemberGroupRow): Group => ({
+  id: g.id,
+  name: g.name,
+  description: g.description,
+  avatarUrl: g.avatarUrl,
+  memberCount: Number(g.memberCount),
+  myRole: g.role,
+  chatRoomId: g.chatRoomId === null ? null : Number(g.chatRoomId),
+  createdAt: iso(g.createdAt),
+});
+
+export const toMember = (m: MemberRow): Member => ({
+  user: { id: m.userId, nickname: m.nickname, avatarUrl: m.avatarUrl },
+  role: m.role,
+  joinedAt: iso(m.joinedAt),
+});
+
+export { iso };

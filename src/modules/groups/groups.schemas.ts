@@ -1,0 +1,71 @@
+import Joi from 'joi';
+import { calendarDay, cursorQuery, email, idParam, limitQuery, text, type PageQuery } from '../../http/schemas';
+
+// --- requests ------------------------------------------------------------------------------------
+
+export const createGroupBody = Joi.object<{ name: string; description: string }, true>({
+  name: text(1, 40).required(),
+  description: text(0, 500).allow('').default(''),
+});
+
+export const updateGroupBody = Joi.object<{ name?: string; description?: string }, true>({
+  name: text(1, 40),
+  description: text(0, 500).allow(''),
+}).min(1);
+
+export const pageQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+
+export const memberParams = Joi.object<{ id: number; userId: number }, true>({ id: idParam, userId: idParam });
+export const roleBody = Joi.object<{ role: 'admin' | 'member' }, true>({
+  role: Joi.string().valid('admin', 'member').required(),
+});
+export const ownerBody = Joi.object<{ userId: number }, true>({ userId: idParam });
+
+export const inviteBody = Joi.object<{ email: string }, true>({ email: email.required() });
+
+// --- responses (OpenAPI; the fields every answer has are required) -------------------------------
+
+const iso = () => Joi.string().isoDate();
+export const publicUserRef = Joi.object({
+  id: Joi.number().integer().required(),
+  nickname: Joi.string().required(),
+  avatarUrl: Joi.string().allow(null).required(),
+});
+
+export const groupSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  name: Joi.string().required(),
+  description: Joi.string().allow('').required(),
+  avatarUrl: Joi.string().allow(null).required(),
+  memberCount: Joi.number().integer().required(),
+  myRole: Joi.string().valid('owner', 'admin', 'member').required(),
+  chatRoomId: Joi.number().integer().allow(null).required().description('the group’s chat room (type group)'),
+  createdAt: iso().required(),
+});
+
+export const memberSchema = Joi.object({
+  user: publicUserRef.required(),
+  role: Joi.string().valid('owner', 'admin', 'member').required(),
+  joinedAt: iso().required(),
+});
+
+export const inviteSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  group: Joi.object({
+    id: Joi.number().integer().required(),
+    name: Joi.string().required(),
+    avatarUrl: Joi.string().allow(null).required(),
+    memberCount: Joi.number().integer().required(),
+  }).required(),
+  invitedBy: publicUserRef.allow(null).required(),
+  email: Joi.string().required(),
+  status: Joi.string().valid('pending', 'accepted', 'declined', 'expired').required(),
+  expiresAt: iso().required(),
+  createdAt: iso().required(),
+});
+
+export const listSchema = (item: Joi.Schema) =>
+  Joi.object({ items: Joi.array().items(item).required(), nextCursor: Joi.string().allow(null).required() });
+export const fixedListSchema = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item).required() });
+
+export { calendarDay, idParam, text, iso };
