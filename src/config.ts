@@ -1,3 +1,4 @@
+import os from 'node:os';
 import Joi from 'joi';
 import type { RetentionAges } from './infra/retention';
 import { loadOAuthConfig, OAuthConfigError, type OAuthConfig } from './oauth-config';
@@ -34,6 +35,21 @@ export interface Config {
   uploadsPerHour: number;
   /** Image uploads buffered in memory at once per instance (each up to 10 MB); past it, 503. */
   uploadsInFlight: number;
+  /** Voice messages: FFmpeg's programs and the per-instance transcode pool (src/infra/audio). */
+  audio: {
+    ffmpegPath: string;
+    ffprobePath: string;
+    /** FFmpeg processes at once per instance. */
+    poolSize: number;
+    /** Uploads admitted beyond the running ones, waiting for a process; past it, 503. */
+    queue: number;
+    /** Wall-clock limit of one transcode job; past it the process is killed (415). */
+    jobTimeoutMs: number;
+    /** Parent of the per-job temporary directories. */
+    tmpDir: string;
+  };
+  /** Voice message uploads per user per hour, across groups and instances. */
+  voiceUploadsPerHour: number;
   shutdownTimeoutMs: number;
   outboxPollMs: number;
   /** Failed attempts after which an outbox row is marked dead and no longer retried. */
@@ -115,6 +131,13 @@ const schema = Joi.object({
   RATE_LIMIT_AUTH_GENERAL_PER_MIN: Joi.number().integer().min(1).default(120),
   UPLOADS_PER_HOUR: Joi.number().integer().min(1).default(60),
   UPLOADS_IN_FLIGHT: Joi.number().integer().min(1).max(256).default(16),
+  FFMPEG_PATH: Joi.string().default('ffmpeg'),
+  FFPROBE_PATH: Joi.string().default('ffprobe'),
+  AUDIO_POOL_SIZE: Joi.number().integer().min(1).max(64).default(2),
+  AUDIO_QUEUE: Joi.number().integer().min(0).max(256).default(4),
+  AUDIO_JOB_TIMEOUT_MS: Joi.number().integer().min(100).default(60_000),
+  AUDIO_TMP_DIR: Joi.string().default(os.tmpdir()),
+  VOICE_UPLOADS_PER_HOUR: Joi.number().integer().min(1).default(30),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
   OUTBOX_MAX_ATTEMPTS: Joi.number().integer().min(1).max(1000).default(20),
@@ -183,6 +206,15 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     rateLimitAuthGeneralPerMin: v.RATE_LIMIT_AUTH_GENERAL_PER_MIN,
     uploadsPerHour: v.UPLOADS_PER_HOUR,
     uploadsInFlight: v.UPLOADS_IN_FLIGHT,
+    audio: {
+      ffmpegPath: v.FFMPEG_PATH,
+      ffprobePath: v.FFPROBE_PATH,
+      poolSize: v.AUDIO_POOL_SIZE,
+      queue: v.AUDIO_QUEUE,
+      jobTimeoutMs: v.AUDIO_JOB_TIMEOUT_MS,
+      tmpDir: v.AUDIO_TMP_DIR,
+    },
+    voiceUploadsPerHour: v.VOICE_UPLOADS_PER_HOUR,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
     outboxMaxAttempts: v.OUTBOX_MAX_ATTEMPTS,
