@@ -22,6 +22,9 @@ import { authenticate } from './http/auth';
 import { methodNotAllowed, mountRoutes, type RouteSpec } from './http/routes';
 import { imageUrlOf, imageUrlReplacer } from './http/image-urls';
 import { buildOpenApi, type MountedModule } from './http/openapi';
+import { buildAsyncApi } from './http/asyncapi';
+import { API_COMPONENTS } from './modules/api-components';
+import { SOCKET_EVENT_DOCS, STREAM_DOCS } from './modules/realtime.docs';
 import { livenessRouter, opsRouter } from './modules/ops.router';
 import { TOPIC_MAIL } from './modules/auth/auth.service';
 import { isLinkMailJob, TOPIC_LINK_MAIL, type LinkMailJob } from './modules/auth/auth.links';
@@ -172,6 +175,13 @@ export function createApp(deps: AppDeps): PawmateApp {
     },
   ];
   const openapiDoc = buildOpenApi(modules, { version: '1.0.0', serverUrl: config.publicUrl });
+  const asyncapiDoc = buildAsyncApi({
+    version: '1.0.0',
+    apiPrefix: API_PREFIX,
+    sockets: SOCKET_EVENT_DOCS,
+    streams: STREAM_DOCS,
+    named: API_COMPONENTS,
+  });
 
   metrics.gauge('pawmate_job_queue_depth', 'Mail jobs waiting or delayed', async () => {
     const c = await mailJobs.counts();
@@ -219,7 +229,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   );
   app.use(express.json({ limit: '1mb' }));
 
-  app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc }));
+  app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc, asyncapi: () => asyncapiDoc }));
   // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
   if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
   const verify = authenticate(ctx.verifyAccessToken);

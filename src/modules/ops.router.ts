@@ -3,6 +3,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { Sequelize } from 'sequelize';
 import type { Redis } from '../infra/redis';
 import type { Metrics } from '../infra/metrics';
+import { serversFor } from '../http/asyncapi';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
@@ -22,6 +23,7 @@ export function opsRouter(deps: {
   redis: Redis;
   metrics: Metrics;
   openapi: () => object;
+  asyncapi: () => object;
 }): Router {
   const router = Router();
   router.get('/readyz', async (_req, res) => {
@@ -41,6 +43,11 @@ export function opsRouter(deps: {
   });
   router.get('/openapi.json', (_req, res) => {
     res.json(deps.openapi());
+  });
+  router.get('/asyncapi.json', (req, res) => {
+    // Servers name the host this client reached us by, so the document is right from any host.
+    const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(req.get('host') ?? '') ? req.get('host')! : 'localhost';
+    res.json({ ...deps.asyncapi(), servers: serversFor(host, req.secure) });
   });
   router.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }));
   return router;

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import Redis from 'ioredis';
+import type Joi from 'joi';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../logger';
@@ -35,6 +36,38 @@ export type ClientPayload<E extends keyof ClientToServerEvents> = Parameters<Cli
 
 /** The payload type of a server event. */
 export type ServerPayload<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
+
+/**
+ * The documentation of the events (served as /asyncapi.json). The payload schema of a client event
+ * is the one its handler validates with, so the document cannot drift from what the server accepts.
+ */
+export interface ClientEventDoc {
+  summary: string;
+  /** The joi schema `handle` validates the payload with. */
+  payload: Joi.ObjectSchema;
+  /** What a successful acknowledgement carries besides `ok: true`. */
+  ack?: Joi.ObjectSchema;
+  /** The `code`s a failed acknowledgement may carry besides VALIDATION_FAILED and RATE_LIMITED. */
+  errors?: string[];
+}
+
+export interface ServerEventDoc {
+  summary: string;
+  payload: Joi.Schema;
+}
+
+/**
+ * Docs of the events, keyed by the event maps (a misspelt or removed event does not compile). The
+ * keys are optional because tests declare events of their own; test/asyncapi.test.ts lists the
+ * events the document must have.
+ */
+export interface SocketEventDocs {
+  client: { [E in keyof ClientToServerEvents]?: ClientEventDoc };
+  server: { [E in keyof ServerToClientEvents]?: ServerEventDoc };
+}
+
+/** One module's share of SocketEventDocs (its own events). */
+export type ModuleSocketDocs = SocketEventDocs;
 
 export type AppServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

@@ -1,6 +1,26 @@
 import type { Response } from 'express';
+import type Joi from 'joi';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { RateLimited, Unavailable } from '../../errors';
+
+/** One event of a stream as /asyncapi.json documents it: its `event:` name, `data:` schema and `id:`. */
+export interface StreamEventDoc {
+  summary: string;
+  data: Joi.Schema;
+  /** What the `id:` line carries, when the event has one (resumable with Last-Event-ID). */
+  id?: string;
+}
+
+/** A Server-Sent Events stream as /asyncapi.json documents it. */
+export interface StreamDoc {
+  /** Full path of the route, e.g. `/api/v1/notifications/stream`. */
+  path: string;
+  summary: string;
+  description: string;
+  /** The route's query schema (token and resume position for EventSource). */
+  query?: Joi.ObjectSchema;
+  events: Record<string, StreamEventDoc>;
+}
 
 export interface SseHubOptions {
   /** Names the hub in metric labels. */

@@ -98,3 +98,20 @@ export const messageListSchema = listOf(messageSchema).description(
 export const socketRoom = Joi.object({ roomId: id.required() });
 export const socketSend = Joi.object({ roomId: id.required(), body: body.required(), clientId: clientId.required() });
 export const socketRead = Joi.object({ roomId: id.required(), messageId: id.required() });
+
+// --- Socket.io payloads the server sends (documented in /asyncapi.json) ---------------------------
+export const readReceiptSchema = Joi.object({
+  roomId: Joi.number().integer().required(),
+  userId: Joi.number().integer().required(),
+  messageId: Joi.number().integer().required(),
+});
+export const typingEventSchema = Joi.object({
+  roomId: Joi.number().integer().required(),
+  userId: Joi.number().integer().required(),
+});
+export const loginEndedSchema = Joi.object({ message: Joi.string().required() });
+export const shutdownSchema = Joi.object({ reconnect: Joi.boolean().valid(true).required() });
+export const sendAckSchema = Joi.object({ message: messageSchema.required() });
+export const typingAckSchema = Joi.object({
+  relayed: Joi.boolean().required().description('false when throttled (at most one relay per 2 s per room)'),
+});

@@ -9,6 +9,7 @@ import {
   type ClientEvent,
   type ClientPayload,
   type ClientToServerEvents,
+  type ModuleSocketDocs,
   type ServerPayload,
   type ServerToClientEvents,
   type SocketServer,
@@ -74,6 +75,55 @@ declare module '../../infra/realtime/socket' {
  *    client reconnects on its own (to another instance). Rooms must be joined again after any reconnect,
  *    and missed messages fetched with `GET /chat/rooms/{id}/messages?after=<last id>`.
  */
+
+/** Chat's events as /asyncapi.json documents them; the payload schemas are the handlers' own. */
+export const CHAT_SOCKET_DOCS = {
+  client: {
+    'room:join': {
+      summary: 'Join a room I am a member of, to receive its events; I count as present (no chat notifications)',
+      payload: s.socketRoom,
+      errors: ['NOT_FOUND', 'CONFLICT', 'UNAVAILABLE'],
+    },
+    'room:leave': { summary: 'Stop receiving a room’s events', payload: s.socketRoom },
+    'message:send': {
+      summary: 'Send a message; stored before the ack, which carries it. The same clientId again returns the first one',
+      payload: s.socketSend,
+      ack: s.sendAckSchema,
+      errors: ['NOT_FOUND', 'FORBIDDEN', 'CONFLICT', 'UNAVAILABLE'],
+    },
+    'message:read': {
+      summary: 'Move my read pointer forward to a message of the room',
+      payload: s.socketRead,
+      errors: ['NOT_FOUND', 'UNAVAILABLE'],
+    },
+    typing: {
+      summary: 'Tell the room I am typing (relayed at most every 2 s per room)',
+      payload: s.socketRoom,
+      ack: s.typingAckSchema,
+      errors: ['NOT_FOUND'],
+    },
+  },
+  server: {
+    'message:new': {
+      summary: 'A new message in a joined room (not to the socket that sent it: its ack carries it)',
+      payload: s.messageSchema,
+    },
+    'message:read': { summary: 'A member’s read pointer moved', payload: s.readReceiptSchema },
+    typing: { summary: 'A member is typing (not to the typist’s own sockets)', payload: s.typingEventSchema },
+    'auth:expired': {
+      summary: 'The access token expired; the server disconnects. Refresh, set socket.auth.token, connect again',
+      payload: s.loginEndedSchema,
+    },
+    'auth:revoked': {
+      summary: 'The login ended (logout, refresh reuse, password reset, deletion); the server disconnects',
+      payload: s.loginEndedSchema,
+    },
+    'server:shutdown': {
+      summary: 'This instance is stopping; the client reconnects by itself (rejoin rooms, catch up with ?after=)',
+      payload: s.shutdownSchema,
+    },
+  },
+} satisfies ModuleSocketDocs;
 
 /**
  * Sockets one user may hold open on one instance (tabs and devices); past it the handshake is refused

@@ -194,3 +194,22 @@ export const ratingResultSchema = Joi.object({
   hostRating: hostRatingSchema,
   createdAt: Joi.string().isoDate(),
 });
+
+/** `location:nearby` and the `location:update` ack (documented in /asyncapi.json). */
+export const liveSnapshotSchema = Joi.object({
+  meetupId: Joi.number().integer().required(),
+  participants: Joi.array()
+    .items(
+      Joi.object({
+        userId: Joi.number().integer().required(),
+        lat: Joi.number().required(),
+        lng: Joi.number().required(),
+        distanceToMeetingPointM: Joi.number().required(),
+        updatedAt: Joi.string().isoDate().required(),
+      }),
+    )
+    .required(),
+});
+export const locationStopAckSchema = Joi.object({
+  stopped: Joi.boolean().required().description('false when I was not sharing'),
+});

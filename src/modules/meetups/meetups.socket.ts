@@ -1,7 +1,7 @@
 import type { ChatService } from '../chat/chat.service';
 import type { LiveLocations } from './meetups.live';
-import { locationStop, locationUpdate } from './meetups.schemas';
-import type { ClientEvent } from '../../infra/realtime/socket';
+import { liveSnapshotSchema, locationStop, locationStopAckSchema, locationUpdate } from './meetups.schemas';
+import type { ClientEvent, ModuleSocketDocs } from '../../infra/realtime/socket';
 import type { LiveSnapshot } from './meetups.live';
 
 declare module '../../infra/realtime/socket' {
@@ -13,6 +13,26 @@ declare module '../../infra/realtime/socket' {
     'location:nearby': (snapshot: LiveSnapshot) => void;
   }
 }
+
+/** Live location's events as /asyncapi.json documents them; the payload schemas are the handlers' own. */
+export const LIVE_LOCATION_DOCS = {
+  client: {
+    'location:update': {
+      summary:
+        'Share my position with a meetup’s participants (from 30 min before the start to its end; one per 2 s per user)',
+      payload: locationUpdate,
+      ack: liveSnapshotSchema,
+      errors: ['NOT_FOUND', 'CONFLICT', 'UNAVAILABLE'],
+    },
+    'location:stop': { summary: 'Stop sharing my position', payload: locationStop, ack: locationStopAckSchema },
+  },
+  server: {
+    'location:nearby': {
+      summary: 'Positions of the participants sharing theirs, on every update',
+      payload: liveSnapshotSchema,
+    },
+  },
+} satisfies ModuleSocketDocs;
 
 /**
  * Live location over chat's Socket.io server (same connection, auth and ack format):

@@ -2,7 +2,8 @@ import type { Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { EventBus } from '../../infra/realtime/bus';
 import { LOGINS_REVOKED, type LoginsRevokedMessage } from '../../infra/realtime/bus';
-import { SseHub, type SseStream } from '../../infra/realtime/sse';
+import { SseHub, type SseStream, type StreamDoc } from '../../infra/realtime/sse';
+import { countSchema, notificationSchema, streamQuery } from './notifications.schemas';
 import type { Logger } from '../../infra/logger';
 import type { AuthUser } from '../../http/auth';
 import { Unavailable } from '../../errors';
@@ -21,6 +22,25 @@ declare module '../../infra/realtime/bus' {
 export interface UnreadChangedMessage {
   userId: number;
 }
+
+/** The stream as /asyncapi.json documents it (events, resume, auth); `path` is relative to /api/v1. */
+export const NOTIFICATION_STREAM_DOCS: StreamDoc = {
+  path: '/notifications/stream',
+  summary: 'My notifications, live (Server-Sent Events)',
+  description:
+    'GET with `Authorization: Bearer <token>` or, for EventSource, `?access_token=`. Sends `unread-count` first, ' +
+    'then each new notification as a `notification` event whose `id:` is the notification id, and a fresh ' +
+    '`unread-count` after every read (any instance). With `Last-Event-ID` (header, or `?lastEventId=`) it first ' +
+    'replays every notification after that id (up to 500 per connection, then it ends with `retry: 0`), then ' +
+    'continues live without gap or duplicate. A `: ping` comment every 15 s. The stream outlives its token’s ' +
+    'expiry and closes when the login is revoked. 429 past 10 open streams per user per instance or 60 ' +
+    'connections per user per minute.',
+  query: streamQuery,
+  events: {
+    'unread-count': { summary: 'How many of my notifications are unread', data: countSchema },
+    notification: { summary: 'A new notification', data: notificationSchema, id: 'the notification id' },
+  },
+};
 
 /** Rows replayed per connection; past it the stream ends with a short retry and the client continues from there. */
 const REPLAY_MAX = 500;
