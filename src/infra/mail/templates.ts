@@ -112,4 +112,18 @@ export const templates = {
       `Hi ${nickname},`,
       'Your password was just set or changed, and your other devices were signed out. If this was not you, reset your password now.',
     ]),
+  /**
+   * A group invite to an address that has no verified account yet: the link leads to sign-up; the
+   * invite waits for the address to sign up and verify (then it shows in the app's invites).
+   */
+  groupInviteSignup: (to: string, inviterName: string, groupName: string, url: string, expiresOn: string) =>
+    compose(
+      to,
+      `${inviterName} invited you to ${groupName} on Pawmate`,
+      [
+        `${inviterName} invited you to join the group “${groupName}” on Pawmate.`,
+        `Sign up (or confirm your e-mail) with this address to see and accept the invite. It is valid until ${expiresOn}.`,
+      ],
+      { label: 'Join Pawmate', url },
+    ),
 };

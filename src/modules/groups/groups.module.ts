@@ -4,16 +4,21 @@ import { GroupsRepository } from './groups.repository';
 import type { GroupsDeps } from './groups.deps';
 import { GroupsService } from './groups.service';
 import { groupsRoutes } from './groups.router';
+import { InvitesService } from './groups.invites';
+import { inviteRoutes } from './groups.invites.router';
 
 /** Per-user and per-group rate limits (documented in the README and each route's summary). */
 export const LIMITS = {
   create: { points: 20, durationSec: 24 * 3600, text: '20 new groups per day' },
+  invitesPerUser: { points: 30, durationSec: 3600, text: '30 invites per person per hour' },
+  invitesPerGroup: { points: 50, durationSec: 24 * 3600, text: '50 invites per group per day' },
 };
 
 /** The groups module's services, published as `services.groups`. */
 export interface GroupsServices {
   /** Groups, members, roles; `requireMember` / `requireRole` guard every other group feature. */
   groups: GroupsService;
+  invites: InvitesService;
 }
 
 /**
@@ -45,13 +50,23 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
       LIMITS[name].durationSec,
     );
   const groups = new GroupsService(d, limiter('create'), async () => []);
-  const service: GroupsServices = { groups };
+  const invites = new InvitesService(d, groups, {
+    perUser: limiter('invitesPerUser'),
+    perGroup: limiter('invitesPerGroup'),
+  });
+  const service: GroupsServices = { groups, invites };
   return {
     name: 'groups',
     service,
-    routes: [...groupsRoutes(groups, { create: LIMITS.create.text })],
+    routes: [
+      ...groupsRoutes(groups, { create: LIMITS.create.text }),
+      ...inviteRoutes(invites, { perUser: LIMITS.invitesPerUser.text, perGroup: LIMITS.invitesPerGroup.text }),
+    ],
     events: {
       'account.deleted': ({ userId }, t) => groups.leaveAllForDeletedAccount(userId, t),
+      'user.email_verified': ({ userId, email }, t) => invites.onEmailVerified(userId, email, t),
     },
+    // Due-at data: invites past their 7 days.
+    sweep: () => invites.sweep(),
   };
 }

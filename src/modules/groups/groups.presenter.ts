@@ -1,4 +1,4 @@
-import type { InviteStatus, MemberGroupRow, MemberRow, Role } from './groups.repository';
+import type { InviteStatus, InviteViewRow, MemberGroupRow, MemberRow, Role } from './groups.repository';
 
 /** API.md `publicUser`. */
 export interface PublicUserRef {
@@ -51,6 +51,19 @@ export const toMember = (m: MemberRow): Member => ({
   user: { id: m.userId, nickname: m.nickname, avatarUrl: m.avatarUrl },
   role: m.role,
   joinedAt: iso(m.joinedAt),
+});
+
+export const toInvite = (i: InviteViewRow, now: Date): Invite => ({
+  id: i.id,
+  group: { id: i.groupId, name: i.groupName, avatarUrl: i.groupAvatarUrl, memberCount: Number(i.groupMemberCount) },
+  invitedBy: i.inviterDeletedAt
+    ? null
+    : { id: i.invitedById, nickname: i.inviterNickname, avatarUrl: i.inviterAvatarUrl },
+  email: i.email,
+  // A pending invite past its time is expired, whether or not the sweep has written it yet.
+  status: i.status === 'pending' && new Date(i.expiresAt) <= now ? 'expired' : i.status,
+  expiresAt: iso(i.expiresAt),
+  createdAt: iso(i.createdAt),
 });
 
 export { iso };

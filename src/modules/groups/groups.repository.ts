@@ -41,9 +41,22 @@ export interface InviteRow {
   createdAt: Date;
 }
 
+export interface InviteViewRow extends InviteRow {
+  groupName: string;
+  groupAvatarUrl: string | null;
+  groupMemberCount: number;
+  inviterNickname: string;
+  inviterAvatarUrl: string | null;
+  inviterDeletedAt: Date | null;
+}
+
 const GROUP_COLS =
   'g.id, g.name, g.description, g.avatarUrl, g.ownerId, g.memberCount, g.photoCount, g.chatRoomId, g.createdAt';
 const INVITE_COLS = 'i.id, i.groupId, i.invitedById, i.email, i.inviteeId, i.status, i.expiresAt, i.createdAt';
+/** An invite as shown: with its group's summary and the inviter's public fields. */
+const INVITE_VIEW = `SELECT ${INVITE_COLS}, g.name AS groupName, g.avatarUrl AS groupAvatarUrl, g.memberCount AS groupMemberCount,
+    u.nickname AS inviterNickname, u.avatarUrl AS inviterAvatarUrl, u.deletedAt AS inviterDeletedAt
+  FROM group_invites i JOIN \`groups\` g ON g.id = i.groupId JOIN users u ON u.id = i.invitedById`;
 
 /** The only code that knows the groups, group_members and group_invites tables. */
 export class GroupsRepository {
@@ -272,10 +285,15 @@ export class GroupsRepository {
     );
   }
 
+  async viewInvite(id: number, t?: Transaction): Promise<InviteViewRow | null> {
+    const rows = await this.select<InviteViewRow>(`${INVITE_VIEW} WHERE i.id = ?`, [id], t);
+    return rows[0] ?? null;
+  }
+
   /** Pending, unexpired invites for this account, newest first. */
-  listPendingFor(userId: number, now: Date, beforeId: number | null, limit: number): Promise<InviteRow[]> {
-    return this.select<InviteRow>(
-      `SELECT ${INVITE_COLS} FROM group_invites i
+  listPendingFor(userId: number, now: Date, beforeId: number | null, limit: number): Promise<InviteViewRow[]> {
+    return this.select<InviteViewRow>(
+      `${INVITE_VIEW}
         WHERE i.inviteeId = ? AND i.status = 'pending' AND i.expiresAt > ? ${beforeId ? 'AND i.id < ?' : ''}
         ORDER BY i.id DESC LIMIT ${Math.trunc(limit)}`,
       beforeId ? [userId, now, beforeId] : [userId, now],
