@@ -331,47 +331,77 @@ export class CommunityRepository {
   }
 
   /**
-   * Adds the like unless it exists, and counts it (likeCount and recentScore, then today's bucket):
-   * 'added', 'exists', or 'gone' when the post was deleted meanwhile (the caller rolls back). The
-   * post row is locked by the counter UPDATE, the last moment possible: the lock is held only from
-   * there to the commit.
+   * Of `userIds`, those with no block either way with the post's author (`notBlocked` is the safety
+   * module's condition on `x.id`): one query for a whole batch of likers.
    */
-  async addPostLike(postId: number, userId: number, now: Date, day: string, t: Transaction) {
-    const inserted = await this.exec(
-      'INSERT IGNORE INTO post_likes (postId, userId, createdAt) VALUES (?, ?, ?)',
-      [postId, userId, now],
+  async usersNotBlocked(userIds: number[], notBlocked: { sql: string; replacements: unknown[] }, t?: Transaction) {
+    const rows = await this.select<{ id: number }>(
+      `SELECT x.id FROM users x WHERE x.id IN (?) AND ${notBlocked.sql}`,
+      [userIds, ...notBlocked.replacements],
       t,
     );
-    if (!inserted) return 'exists' as const;
-    const counted = await this.exec(
-      'UPDATE posts SET likeCount = likeCount + 1, recentScore = recentScore + 1 WHERE id = ? AND deletedAt IS NULL',
-      [postId],
-      t,
-    );
-    if (!counted) return 'gone' as const;
-    await this.exec(
-      'INSERT INTO post_activity (postId, day, score) VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE score = score + 1',
-      [postId, day],
-      t,
-    );
-    return 'added' as const;
+    return new Set(rows.map((r) => Number(r.id)));
   }
 
   /**
-   * Removes the like and uncounts it: likeCount always, recentScore only while the like's day is in
-   * the window (its bucket still exists). Locks in the same order as a like: post row, then bucket.
+   * One batch of likes and unlikes of a post by distinct users, counted exactly: the rows really
+   * inserted (INSERT IGNORE … RETURNING) and really deleted (DELETE … RETURNING) move likeCount by
+   * their difference in one UPDATE, which is also the first lock the batch takes on the post row (it
+   * refuses a deleted post: 'gone', the caller rolls back). Then the activity buckets (post row, then
+   * bucket, the order every writer uses): today's gains the new likes, and each removed like leaves
+   * the bucket of its day while that day is still in the window. Answers the new likeCount.
    */
-  async removePostLike(postId: number, userId: number, dayOf: (d: Date) => string, t: Transaction): Promise<boolean> {
-    const [row] = await this.select<{ createdAt: Date }>(
-      'SELECT createdAt FROM post_likes WHERE postId = ? AND userId = ? FOR UPDATE',
-      [postId, userId],
-      t,
-    );
-    if (!row) return false;
-    await this.exec('DELETE FROM post_likes WHERE postId = ? AND userId = ?', [postId, userId], t);
-    await this.exec('UPDATE posts SET likeCount = likeCount - 1 WHERE id = ? AND likeCount > 0', [postId], t);
-    await this.dropActivity(postId, dayOf(new Date(row.createdAt)), t);
-    return true;
+  async applyPostLikes(
+    postId: number,
+    batch: { like: number[]; unlike: number[] },
+    now: Date,
+    dayOf: (d: Date) => string,
+    t: Transaction,
+  ): Promise<number | 'gone'> {
+    const added = batch.like.length
+      ? await this.select<{ userId: number }>(
+          `INSERT IGNORE INTO post_likes (postId, userId, createdAt) VALUES ${batch.like.map(() => '(?, ?, ?)').join(', ')}
+           RETURNING userId`,
+          batch.like.flatMap((userId) => [postId, userId, now]),
+          t,
+        )
+      : [];
+    const removed = batch.unlike.length
+      ? await this.select<{ createdAt: Date }>(
+          'DELETE FROM post_likes WHERE postId = ? AND userId IN (?) RETURNING createdAt',
+          [postId, batch.unlike],
+          t,
+        )
+      : [];
+    // Nothing changed (every like existed, every unlike was gone): no lock, no write.
+    const counted =
+      !added.length && !removed.length
+        ? 1
+        : await this.exec(
+            'UPDATE posts SET likeCount = likeCount + ?, recentScore = recentScore + ? WHERE id = ? AND deletedAt IS NULL',
+            [added.length - removed.length, added.length, postId],
+            t,
+          );
+    if (!counted) return 'gone';
+    if (added.length)
+      await this.exec(
+        'INSERT INTO post_activity (postId, day, score) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE score = score + VALUES(score)',
+        [postId, dayOf(now), added.length],
+        t,
+      );
+    const perDay = new Map<string, number>();
+    for (const r of removed) {
+      const day = dayOf(new Date(r.createdAt));
+      perDay.set(day, (perDay.get(day) ?? 0) + 1);
+    }
+    for (const [day, n] of perDay) {
+      if (
+        await this.exec('UPDATE post_activity SET score = score - ? WHERE postId = ? AND day = ?', [n, postId, day], t)
+      )
+        await this.exec('UPDATE posts SET recentScore = recentScore - ? WHERE id = ?', [n, postId], t);
+    }
+    const [row] = await this.select<{ likeCount: number }>('SELECT likeCount FROM posts WHERE id = ?', [postId], t);
+    return Number(row.likeCount);
   }
 
   async addCommentLike(commentId: number, userId: number, now: Date, t: Transaction): Promise<boolean> {
@@ -395,22 +425,6 @@ export class CommunityRepository {
         t,
       );
     return removed;
-  }
-
-  async postLikeState(
-    postId: number,
-    userId: number,
-    t: Transaction,
-  ): Promise<{ likeCount: number; likedByMe: boolean }> {
-    // Read inside the writer's transaction, which holds the row lock after a change: the count it
-    // just made. The like row is this user's own.
-    const [row] = await this.select<{ likeCount: number; mine: number }>(
-      `SELECT p.likeCount, EXISTS (SELECT 1 FROM post_likes l WHERE l.postId = p.id AND l.userId = ?) AS mine
-         FROM posts p WHERE p.id = ?`,
-      [userId, postId],
-      t,
-    );
-    return { likeCount: Number(row.likeCount), likedByMe: Boolean(Number(row.mine)) };
   }
 
   async commentLikeState(
