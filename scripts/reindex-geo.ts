@@ -13,6 +13,8 @@ import { MeetupsRepository } from '../src/modules/meetups/meetups.repository';
 import { reindexMeetupGeo } from '../src/modules/meetups/meetups.service';
 import { CommunityRepository } from '../src/modules/community/community.repository';
 import { reindexPostGeo } from '../src/modules/community/community.posts';
+import { MarketRepository } from '../src/modules/market/market.repository';
+import { reindexListingGeo } from '../src/modules/market/market.listings';
 
 const HELP = `Usage: npm run geo:reindex [-- options]
 
@@ -25,7 +27,8 @@ Options
   --batch N     rows per batch (default 1000, 1–10000)
   --kind K      sitters (default), meetups (<REDIS_PREFIX>geo:meetups: meetups neither cancelled
                 nor past their start), posts (<REDIS_PREFIX>geo:posts: listed posts with a
-                place), or all
+                place), listings (<REDIS_PREFIX>geo:listings: market listings neither
+                deleted nor hidden by reports), or all
   --help        this text
 
 Environment
@@ -48,15 +51,17 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
     return 0;
   }
   let batchSize = 1000;
-  let kinds: Array<'sitters' | 'meetups' | 'posts'> = ['sitters'];
+  const KINDS = ['sitters', 'meetups', 'posts', 'listings'] as const;
+  let kinds: Array<(typeof KINDS)[number]> = ['sitters'];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--kind') {
       const k = argv[++i];
-      if (k !== 'sitters' && k !== 'meetups' && k !== 'posts' && k !== 'all') {
-        io.err('geo:reindex: --kind must be sitters, meetups, posts or all');
+      const kind = KINDS.find((x) => x === k);
+      if (!kind && k !== 'all') {
+        io.err('geo:reindex: --kind must be sitters, meetups, posts, listings or all');
         return 2;
       }
-      kinds = k === 'all' ? ['sitters', 'meetups', 'posts'] : [k];
+      kinds = kind ? [kind] : [...KINDS];
     } else if (argv[i] === '--batch') {
       batchSize = Number(argv[++i]);
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
@@ -106,7 +111,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
           ? await reindexSitterGeo(new SittersRepository(sequelize), geo, options)
           : kind === 'meetups'
             ? await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options)
-            : await reindexPostGeo(new CommunityRepository(sequelize), geo, options);
+            : kind === 'posts'
+              ? await reindexPostGeo(new CommunityRepository(sequelize), geo, options)
+              : await reindexListingGeo(new MarketRepository(sequelize), geo, options);
       io.out(
         `${io.tty ? '\n' : ''}done: ${count} ${kind} in ${geo.key} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
       );

@@ -48,6 +48,7 @@ import { RetentionSweep } from './infra/retention';
 import { createSafetyModule } from './modules/safety/safety.module';
 import { createCommunityModule } from './modules/community/community.module';
 import { createGroupsModule } from './modules/groups/groups.module';
+import { createMarketModule } from './modules/market/market.module';
 
 /**
  * Every module, by the name its service is published under (the `Services` interface), in build
@@ -70,6 +71,7 @@ const MODULES: ModuleFactories = {
   meetups: createMeetupsModule,
   community: createCommunityModule,
   groups: createGroupsModule,
+  market: createMarketModule,
 };
 
 export interface AppDeps {

@@ -25,6 +25,7 @@ import type { MeetupsService } from './meetups/meetups.service';
 import type { SafetyService } from './safety/safety.service';
 import type { CommunityServices } from './community/community.module';
 import type { GroupsServices } from './groups/groups.module';
+import type { MarketServices } from './market/market.module';
 import type { DomainEventMap } from './events';
 
 /**
@@ -46,6 +47,7 @@ export interface Services {
   meetups: MeetupsService;
   community: CommunityServices;
   groups: GroupsServices;
+  market: MarketServices;
 }
 
 export type ModuleName = keyof Services;
