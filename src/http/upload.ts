@@ -20,6 +20,11 @@ export interface ImageUploadOptions {
   maxBytes?: number;
 }
 
+export interface FileUploadOptions extends ImageUploadOptions {
+  /** What the file is, for the 400 when it is missing ("one audio file"). */
+  noun?: string;
+}
+
 /**
  * Multipart parsing for one image in field `image` (memory storage: the bytes go to sharp, never to
  * disk as they came), admitted by `policy` before a byte of the body is read. Refusals are real
@@ -34,7 +39,13 @@ export interface ImageUploadOptions {
  * The route's handler reads the bytes with `uploadedFile(req)`.
  */
 export function imageUpload(policy: UploadAdmission, options: ImageUploadOptions = {}): RequestHandler[] {
-  const field = options.field ?? 'image';
+  return fileUpload(policy, { field: 'image', noun: 'image file', ...options });
+}
+
+/** The same parsing, limits and readable refusals for one file of any kind (voice messages: `audio`). */
+export function fileUpload(policy: UploadAdmission, options: FileUploadOptions = {}): RequestHandler[] {
+  const field = options.field ?? 'file';
+  const noun = options.noun ?? 'file';
   const maxBytes = options.maxBytes ?? MAX_UPLOAD_BYTES;
   const parse = multer({
     storage: multer.memoryStorage(),
@@ -84,8 +95,8 @@ export function imageUpload(policy: UploadAdmission, options: ImageUploadOptions
     const file = (req as Request & { file?: Express.Multer.File }).file;
     if (!file || file.fieldname !== field || !file.buffer?.length) {
       const message = req.is('multipart/form-data')
-        ? `${field} is required: send one image file in the multipart field "${field}"`
-        : `${field} is required: send multipart/form-data with one image file in the field "${field}"`;
+        ? `${field} is required: send one ${noun} in the multipart field "${field}"`
+        : `${field} is required: send multipart/form-data with one ${noun} in the field "${field}"`;
       throw ValidationFailed(`Invalid request: body.${field} is required`, [{ path: `body.${field}`, message }]);
     }
     next();
@@ -94,12 +105,12 @@ export function imageUpload(policy: UploadAdmission, options: ImageUploadOptions
   return [guard, receive, requireFile];
 }
 
-/** The bytes `imageUpload` received (it guarantees there are some). */
+/** The bytes `imageUpload` / `fileUpload` received (they guarantee there are some). */
 export function uploadedFile(req: Request): Buffer {
   const file = (req as Request & { file?: Express.Multer.File }).file;
   if (!file)
-    throw ValidationFailed('Invalid request: body.image is required', [
-      { path: 'body.image', message: 'image is required' },
+    throw ValidationFailed('Invalid request: body.file is required', [
+      { path: 'body.file', message: 'file is required' },
     ]);
   return file.buffer;
 }
