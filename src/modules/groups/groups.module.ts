@@ -3,9 +3,11 @@ import type { FeatureModule, ModuleContext, Services } from '../module';
 import { GroupsRepository } from './groups.repository';
 import type { GroupsDeps } from './groups.deps';
 import { GroupsService } from './groups.service';
+import type { VoiceService } from './groups.voice';
 import { groupsRoutes } from './groups.router';
 import { InvitesService } from './groups.invites';
 import { inviteRoutes } from './groups.invites.router';
+import { createVoicePart } from './groups.voice.module';
 
 /** Per-user and per-group rate limits (documented in the README and each route's summary). */
 export const LIMITS = {
@@ -19,6 +21,8 @@ export interface GroupsServices {
   /** Groups, members, roles; `requireMember` / `requireRole` guard every other group feature. */
   groups: GroupsService;
   invites: InvitesService;
+  /** Voice messages (the audio pipeline behind them is per instance). */
+  voice: VoiceService;
 }
 
 /**
@@ -54,17 +58,22 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
     perUser: limiter('invitesPerUser'),
     perGroup: limiter('invitesPerGroup'),
   });
-  const service: GroupsServices = { groups, invites };
+  const voice = createVoicePart(ctx, services, groups);
+  const service: GroupsServices = { groups, invites, voice: voice.service };
   return {
     name: 'groups',
     service,
     routes: [
       ...groupsRoutes(groups, { create: LIMITS.create.text }),
       ...inviteRoutes(invites, { perUser: LIMITS.invitesPerUser.text, perGroup: LIMITS.invitesPerGroup.text }),
+      ...voice.routes,
     ],
+    start: () => voice.start(),
+    stop: () => voice.stop(),
     events: {
       'account.deleted': ({ userId }, t) => groups.leaveAllForDeletedAccount(userId, t),
       'user.email_verified': ({ userId, email }, t) => invites.onEmailVerified(userId, email, t),
+      'group.deleted': ({ groupId }, t) => voice.onGroupDeleted(groupId, t),
     },
     // Due-at data: invites past their 7 days.
     sweep: () => invites.sweep(),
