@@ -141,3 +141,71 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * A TCP proxy that can hold what clients send (the server's replies pass freely): while held, chunks
+ * queue here in order and `release` forwards them. To a client it looks like a server that has
+ * stopped answering for a while — a private, per-connection CLIENT PAUSE that does not slow the
+ * shared server for anyone else. `held(text)` counts queued chunks containing `text`, so a test can
+ * wait until known commands are in flight instead of sleeping.
+ */
+export class HoldingProxy {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly queue: { chunk: Buffer; to: net.Socket }[] = [];
+  private holding = false;
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on('data', (chunk) => {
+        if (this.holding) this.queue.push({ chunk, to: upstream });
+        else upstream.write(chunk);
+      });
+      upstream.pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(0, '127.0.0.1', resolve);
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** How many times `text` occurs in what is held (commands may share a chunk). */
+  held(text: string): number {
+    return this.queue.reduce((n, q) => n + q.chunk.toString('latin1').split(text).length - 1, 0);
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const { chunk, to } of this.queue.splice(0)) if (!to.destroyed) to.write(chunk);
+  }
+
+  async close(): Promise<void> {
+    this.release();
+    for (const s of this.sockets) s.destroy();
+    const srv = this.server;
+    this.server = null;
+    if (srv) await new Promise((r) => srv.close(r));
+  }
+}
