@@ -4,23 +4,23 @@ import { readEnvFileInDevelopment } from '../src/env-file';
  * Lists mail jobs that exhausted their retries (they are kept, never dropped); --retry re-queues them.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
-import Redis from 'ioredis';
-import { MAIL_QUEUE } from '../src/infra/jobs';
+import { bullPrefix, MAIL_QUEUE } from '../src/infra/jobs';
+import { openRedis, redisUrlFromEnv } from '../src/infra/redis';
 
 async function main() {
   if (process.argv.includes('--help')) {
     process.stdout.write(
-      'Usage: npm run jobs:failed [-- --retry]\nEnvironment: REDIS_URL, REDIS_PREFIX (default pm:)\n',
+      'Usage: npm run jobs:failed [-- --retry]\nEnvironment: REDIS_URL or REDIS_CLUSTER_NODES, REDIS_PREFIX (default pm:)\n',
     );
     return;
   }
   readEnvFileInDevelopment();
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+  const url = redisUrlFromEnv(process.env) ?? 'redis://127.0.0.1:6379/0';
   const prefix = process.env.REDIS_PREFIX ?? 'pm:';
-  const connection = new Redis(url, { maxRetriesPerRequest: 1 });
+  const connection = openRedis(url, { maxRetriesPerRequest: 1 });
   const queue = new Queue(MAIL_QUEUE, {
     connection: connection as unknown as ConnectionOptions,
-    prefix: `${prefix}bull`,
+    prefix: bullPrefix(connection, prefix),
   });
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');

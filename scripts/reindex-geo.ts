@@ -5,7 +5,7 @@ import { readEnvFileInDevelopment } from '../src/env-file';
  * Builds into a temporary key and swaps it in with RENAME; writes made meanwhile reach both keys.
  */
 import { createSequelize } from '../src/infra/db';
-import { connectRedis, createRedis } from '../src/infra/redis';
+import { connectRedis, createRedis, redisUrlFromEnv } from '../src/infra/redis';
 import { GeoIndex, type RebuildProgress } from '../src/infra/geo';
 import { SittersRepository } from '../src/modules/sitters/sitters.repository';
 import { reindexSitterGeo } from '../src/modules/sitters/sitters.service';
@@ -33,7 +33,9 @@ Options
 
 Environment
   DATABASE_URL  mysql://user:pass@host:3306/db (required)
-  REDIS_URL     redis://host:6379/0 (required)
+  REDIS_URL     redis://host:6379/0 (required, unless REDIS_CLUSTER_NODES names a cluster)
+  REDIS_CLUSTER_NODES  host:port,host:port of a Redis Cluster (keys are then
+                <REDIS_PREFIX>{geo:sitters} and so on: one hash slot per index)
   REDIS_PREFIX  key prefix of the deployment (default pm:)
 `;
 
@@ -73,8 +75,12 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
       return 2;
     }
   }
-  for (const name of ['DATABASE_URL', 'REDIS_URL']) {
-    if (!env[name]) {
+  const redisUrl = redisUrlFromEnv(env);
+  for (const [name, value] of [
+    ['DATABASE_URL', env.DATABASE_URL],
+    ['REDIS_URL', redisUrl],
+  ]) {
+    if (!value) {
       io.err(`Invalid configuration: ${name} is required`);
       return 1;
     }
@@ -87,7 +93,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
 
   const sequelize = createSequelize(env.DATABASE_URL!, 2);
   // The rebuild may run for a while: let commands queue through a reconnect instead of failing fast.
-  const redis = createRedis(env.REDIS_URL!, { enableOfflineQueue: true, maxRetriesPerRequest: 5 });
+  const redis = createRedis(redisUrl!, { enableOfflineQueue: true, maxRetriesPerRequest: 5 });
   redis.on('error', () => undefined);
   const started = Date.now();
   let lastPrinted = 0;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, ConfigError } from './config';
+import { parseClusterUrl } from './infra/redis';
 
 const base = {
   DATABASE_URL: 'mysql://root@127.0.0.1:3306/pawmate',
@@ -57,5 +58,32 @@ describe('loadConfig', () => {
     );
     expect(loadConfig({ ...base, NODE_ENV: 'development', JWT_SECRET: placeholder }).jwtSecret).toBe(placeholder);
     expect(loadConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: 'f'.repeat(64) }).jwtSecret).toBe('f'.repeat(64));
+  });
+
+  it('names a Redis Cluster by REDIS_CLUSTER_NODES (which wins) or a redis+cluster:// REDIS_URL', () => {
+    const nodes = '10.0.0.1:7000, 10.0.0.2:7001';
+    expect(loadConfig({ ...base, REDIS_CLUSTER_NODES: nodes }).redisUrl).toBe(
+      'redis+cluster://10.0.0.1:7000,10.0.0.2:7001',
+    );
+    expect(loadConfig({ ...base, REDIS_URL: undefined, REDIS_CLUSTER_NODES: nodes }).redisUrl).toMatch(
+      /^redis\+cluster:/,
+    );
+    const url = 'redis+cluster://:secret@h1:7000,h2:7001';
+    expect(loadConfig({ ...base, REDIS_URL: url }).redisUrl).toBe(url);
+    expect(parseClusterUrl(url)).toEqual({
+      nodes: [
+        { host: 'h1', port: 7000 },
+        { host: 'h2', port: 7001 },
+      ],
+      password: 'secret',
+    });
+    expect(parseClusterUrl('redis://h:6379/0')).toBeNull();
+    expect(() => loadConfig({ ...base, REDIS_CLUSTER_NODES: 'h1' })).toThrow(
+      /^Invalid configuration: REDIS_CLUSTER_NODES must be host:port/,
+    );
+    expect(() => loadConfig({ ...base, REDIS_URL: 'redis+cluster://h1' })).toThrow(
+      /^Invalid configuration: REDIS_URL /,
+    );
+    expect(() => loadConfig({ ...base, REDIS_URL: undefined })).toThrow(/^Invalid configuration: REDIS_URL /);
   });
 });

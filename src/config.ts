@@ -1,5 +1,6 @@
 import os from 'node:os';
 import Joi from 'joi';
+import { clusterUrl } from './infra/redis';
 import type { RetentionAges } from './infra/retention';
 import { loadOAuthConfig, OAuthConfigError, type OAuthConfig } from './oauth-config';
 
@@ -9,6 +10,7 @@ export interface Config {
   port: number;
   databaseUrl: string;
   dbPoolMax: number;
+  /** One Redis server (redis://…), or a Redis Cluster as `redis+cluster://host:port,host:port`. */
   redisUrl: string;
   /** Namespaces every Redis key, channel and queue, so several deployments (or test files) can share one Redis. */
   redisPrefix: string;
@@ -75,9 +77,18 @@ const schema = Joi.object({
     .uri({ scheme: ['mysql', 'mariadb'] })
     .required(),
   DB_POOL_MAX: Joi.number().integer().min(1).max(100).default(10),
-  REDIS_URL: Joi.string()
-    .uri({ scheme: ['redis', 'rediss'] })
-    .required(),
+  // One server (redis://, rediss://) or a Redis Cluster (redis+cluster://host:port,host:port); a
+  // cluster may instead be named by REDIS_CLUSTER_NODES, which then wins.
+  REDIS_URL: Joi.alternatives()
+    .try(
+      Joi.string().uri({ scheme: ['redis', 'rediss'] }),
+      Joi.string().pattern(/^redis\+cluster:\/\/([^@/]*@)?[^,/@]+:\d{1,5}(,[^,/@]+:\d{1,5})*\/?$/),
+    )
+    .when('REDIS_CLUSTER_NODES', { is: Joi.exist(), then: Joi.optional(), otherwise: Joi.required() })
+    .messages({ 'alternatives.match': 'must be a redis://, rediss:// or redis+cluster://host:port,… URL' }),
+  REDIS_CLUSTER_NODES: Joi.string()
+    .pattern(/^\s*[^,\s]+:\d{1,5}(\s*,\s*[^,\s]+:\d{1,5})*\s*$/)
+    .messages({ 'string.pattern.base': 'must be host:port[,host:port…]' }),
   REDIS_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:_-]{1,40}$/)
     .default('pm:'),
@@ -182,7 +193,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     port: v.PORT,
     databaseUrl: v.DATABASE_URL,
     dbPoolMax: v.DB_POOL_MAX,
-    redisUrl: v.REDIS_URL,
+    redisUrl: v.REDIS_CLUSTER_NODES ? clusterUrl(v.REDIS_CLUSTER_NODES) : v.REDIS_URL,
     redisPrefix: v.REDIS_PREFIX,
     jwtSecret: v.JWT_SECRET,
     accessTokenTtlSec: v.ACCESS_TOKEN_TTL_SEC,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { luaScript, type Redis } from './redis';
+import { luaScript, slotTag, type Redis } from './redis';
 
 /**
  * A Redis GEO index of one kind of thing (`sitters`, later `meetups`) under `${prefix}geo:<kind>`.
@@ -11,14 +11,16 @@ import { luaScript, type Redis } from './redis';
  * by two instances at once can never move the index back to an older state. No database read is
  * needed to carry a change out.
  *
- * Rebuilds go into `${key}:rebuild:<rand>` and are swapped in with RENAME. While one runs, a marker
- * key (`${key}:rebuilding`, with a TTL) names the temporary key and every `apply` writes both keys,
- * in one Lua script (atomic with respect to the swap). A rebuild batch read from MySQL is written
- * into the temporary key only where the index has not already applied a newer version, so a stale
- * batch never overwrites a concurrent change: no write made during a rebuild is lost.
+ * Rebuilds go into `${key}:rebuild` and are swapped in with RENAME. While one runs, a marker key
+ * (`${key}:rebuilding`, with a TTL) holds the rebuild's random token and every `apply` writes both
+ * keys, in one Lua script (atomic with respect to the swap). A rebuild batch read from MySQL is
+ * written into the temporary key only where the index has not already applied a newer version, so a
+ * stale batch never overwrites a concurrent change: no write made during a rebuild is lost.
  *
- * The scripts touch the temporary key by name without declaring it, which standalone Redis allows
- * and Redis Cluster does not; Pawmate runs on a single Redis (or a primary with replicas).
+ * Redis Cluster: every script is given every key it touches as KEYS (the temporary key has a fixed
+ * name for that reason; the token in the marker tells whose rebuild it is), and the four keys of an
+ * index share one hash slot: on a cluster the key is `${prefix}{geo:<kind>}` (see slotTag), on one
+ * server it stays `${prefix}geo:<kind>`.
  */
 
 /** Redis GEO only encodes latitudes within this band (EPSG:900913 limits). */
@@ -66,28 +68,28 @@ const MARKER_TTL_SEC = 120;
 
 type Script = ReturnType<typeof luaScript>;
 
+/** KEYS: live, marker, temp. ARGV: (lng, lat, id)…, ttl. Also into the temporary key while a rebuild runs. */
 const UPSERT = `
 local n = #ARGV - 1
 redis.call('GEOADD', KEYS[1], unpack(ARGV, 1, n))
-local tmp = redis.call('GET', KEYS[2])
-if tmp then
-  redis.call('GEOADD', tmp, unpack(ARGV, 1, n))
-  if redis.call('TTL', tmp) < 0 then redis.call('EXPIRE', tmp, ARGV[#ARGV]) end
-end
-return tmp and 1 or 0`;
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('GEOADD', KEYS[3], unpack(ARGV, 1, n))
+if redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], ARGV[#ARGV]) end
+return 1`;
 
+/** KEYS: live, marker, temp. ARGV: ids. */
 const REMOVE = `
 redis.call('ZREM', KEYS[1], unpack(ARGV))
-local tmp = redis.call('GET', KEYS[2])
-if tmp then redis.call('ZREM', tmp, unpack(ARGV)) end
-return tmp and 1 or 0`;
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('ZREM', KEYS[3], unpack(ARGV))
+return 1`;
 
 /**
- * KEYS: live, marker, versions. ARGV: ttl, then (id, version, lng|'', lat|'') per change. Applies the
- * changes newer than the last applied version of their id; returns how many were applied.
+ * KEYS: live, marker, versions, temp. ARGV: ttl, then (id, version, lng|'', lat|'') per change. Applies
+ * the changes newer than the last applied version of their id; returns how many were applied.
  */
 const APPLY = `
-local tmp = redis.call('GET', KEYS[2])
+local rebuilding = redis.call('EXISTS', KEYS[2]) == 1
 local applied = 0
 for i = 2, #ARGV, 4 do
   local id, v = ARGV[i], tonumber(ARGV[i + 1])
@@ -96,47 +98,63 @@ for i = 2, #ARGV, 4 do
     redis.call('HSET', KEYS[3], id, v)
     if ARGV[i + 2] ~= '' then
       redis.call('GEOADD', KEYS[1], ARGV[i + 2], ARGV[i + 3], id)
-      if tmp then redis.call('GEOADD', tmp, ARGV[i + 2], ARGV[i + 3], id) end
+      if rebuilding then redis.call('GEOADD', KEYS[4], ARGV[i + 2], ARGV[i + 3], id) end
     else
       redis.call('ZREM', KEYS[1], id)
-      if tmp then redis.call('ZREM', tmp, id) end
+      if rebuilding then redis.call('ZREM', KEYS[4], id) end
     end
     applied = applied + 1
   end
 end
-if tmp and redis.call('TTL', tmp) < 0 and redis.call('EXISTS', tmp) == 1 then redis.call('EXPIRE', tmp, ARGV[1]) end
+if rebuilding and redis.call('TTL', KEYS[4]) < 0 and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('EXPIRE', KEYS[4], ARGV[1])
+end
 return applied`;
 
 /**
- * KEYS: versions. ARGV: temp key, ttl, then (id, version, lng, lat) per row read by a rebuild. A row
- * goes into the temporary key unless a newer version was applied since it was read (that change went
- * to both keys already). The version is not recorded: the outbox row of that version, if still to
- * come, must still reach the live key in case this rebuild is aborted.
+ * KEYS: marker, temp. ARGV: token, ttl. Takes the marker for this rebuild and empties the temporary
+ * key, which a rebuild that died before its swap may have left (it expires, but perhaps not yet).
+ */
+const CLAIM = `
+if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
+redis.call('DEL', KEYS[2])
+return 1`;
+
+/**
+ * KEYS: versions, temp, marker. ARGV: token, ttl, then (id, version, lng, lat) per row read by a
+ * rebuild. A row goes into the temporary key unless a newer version was applied since it was read
+ * (that change went to both keys already). The version is not recorded: the outbox row of that
+ * version, if still to come, must still reach the live key in case this rebuild is aborted. Returns
+ * -1 when the marker is no longer this rebuild's (nothing written).
  */
 const REBUILD_ADD = `
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
 local n = 0
 for i = 3, #ARGV, 4 do
   local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
   if cur <= tonumber(ARGV[i + 1]) then
-    redis.call('GEOADD', ARGV[1], ARGV[i + 2], ARGV[i + 3], ARGV[i])
+    redis.call('GEOADD', KEYS[2], ARGV[i + 2], ARGV[i + 3], ARGV[i])
     n = n + 1
   end
 end
-if redis.call('EXISTS', ARGV[1]) == 1 then redis.call('EXPIRE', ARGV[1], ARGV[2]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
 return n`;
 
-/** Keeps the marker and the temporary key alive while this rebuild still owns the marker. */
+/** KEYS: marker, temp. ARGV: token, ttl. Keeps both alive while this rebuild still owns the marker. */
 const REFRESH = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-if redis.call('EXISTS', ARGV[1]) == 1 then redis.call('EXPIRE', ARGV[1], ARGV[2]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
 return 1`;
 
-/** The swap: RENAME over the live key and drop the marker in one step, so no write falls between. */
+/**
+ * KEYS: live, marker, temp. ARGV: token. The swap: RENAME over the live key and drop the marker in
+ * one step, so no write falls between.
+ */
 const SWAP = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if redis.call('EXISTS', ARGV[1]) == 1 then
-  redis.call('RENAME', ARGV[1], KEYS[1])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('RENAME', KEYS[3], KEYS[1])
   redis.call('PERSIST', KEYS[1])
 else
   redis.call('DEL', KEYS[1])
@@ -144,9 +162,13 @@ end
 redis.call('DEL', KEYS[2])
 return 1`;
 
+/**
+ * KEYS: marker, temp. ARGV: token. Only the owner of the marker drops the temporary key: once the
+ * marker has expired, that key may already belong to a newer rebuild.
+ */
 const ABORT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-redis.call('DEL', ARGV[1])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
 return 1`;
 
 export class GeoIndex {
@@ -155,26 +177,33 @@ export class GeoIndex {
   readonly markerKey: string;
   /** Last applied version per id. */
   readonly versionsKey: string;
+  /** Where a rebuild writes before the swap. */
+  readonly tempKey: string;
 
   /** The scripts, registered once on the client and run by SHA (see luaScript). */
-  private readonly lua: Record<'apply' | 'upsert' | 'remove' | 'rebuildAdd' | 'refresh' | 'swap' | 'abort', Script>;
+  private readonly lua: Record<
+    'apply' | 'upsert' | 'remove' | 'claim' | 'rebuildAdd' | 'refresh' | 'swap' | 'abort',
+    Script
+  >;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
     readonly kind: string,
   ) {
-    this.key = `${prefix}geo:${kind}`;
+    this.key = `${prefix}${slotTag(redis, `geo:${kind}`)}`;
     this.markerKey = `${this.key}:rebuilding`;
     this.versionsKey = `${this.key}:versions`;
+    this.tempKey = `${this.key}:rebuild`;
     this.lua = {
-      apply: luaScript(redis, 'geoApply', 3, APPLY),
-      upsert: luaScript(redis, 'geoUpsert', 2, UPSERT),
-      remove: luaScript(redis, 'geoRemove', 2, REMOVE),
-      rebuildAdd: luaScript(redis, 'geoRebuildAdd', 1, REBUILD_ADD),
-      refresh: luaScript(redis, 'geoRebuildRefresh', 1, REFRESH),
-      swap: luaScript(redis, 'geoRebuildSwap', 2, SWAP),
-      abort: luaScript(redis, 'geoRebuildAbort', 1, ABORT),
+      apply: luaScript(redis, 'geoApply', 4, APPLY),
+      upsert: luaScript(redis, 'geoUpsert', 3, UPSERT),
+      remove: luaScript(redis, 'geoRemove', 3, REMOVE),
+      claim: luaScript(redis, 'geoRebuildClaim', 2, CLAIM),
+      rebuildAdd: luaScript(redis, 'geoRebuildAdd', 3, REBUILD_ADD),
+      refresh: luaScript(redis, 'geoRebuildRefresh', 2, REFRESH),
+      swap: luaScript(redis, 'geoRebuildSwap', 3, SWAP),
+      abort: luaScript(redis, 'geoRebuildAbort', 2, ABORT),
     };
   }
 
@@ -186,7 +215,7 @@ export class GeoIndex {
       if (c.point) checkRange(c.point, `${this.kind} ${c.id}`);
       args.push(String(c.id), c.version, c.point ? c.point.lng : '', c.point ? c.point.lat : '');
     }
-    return Number(await this.lua.apply(this.key, this.markerKey, this.versionsKey, ...args));
+    return Number(await this.lua.apply(this.key, this.markerKey, this.versionsKey, this.tempKey, ...args));
   }
 
   /** Adds or moves items without a version (tools, tests); also into a running rebuild's key. */
@@ -197,13 +226,13 @@ export class GeoIndex {
       checkRange(p, `${this.kind} ${p.id}`);
       args.push(p.lng, p.lat, String(p.id));
     }
-    await this.lua.upsert(this.key, this.markerKey, ...args, MARKER_TTL_SEC);
+    await this.lua.upsert(this.key, this.markerKey, this.tempKey, ...args, MARKER_TTL_SEC);
   }
 
   /** Removes items without a version (tools, tests); also from a running rebuild's key. */
   async remove(ids: number[]): Promise<void> {
     if (!ids.length) return;
-    await this.lua.remove(this.key, this.markerKey, ...ids.map(String));
+    await this.lua.remove(this.key, this.markerKey, this.tempKey, ...ids.map(String));
   }
 
   /**
@@ -259,7 +288,7 @@ export class GeoIndex {
 
   /** The temporary key of the rebuild in progress, or null. */
   async rebuildInProgress(): Promise<string | null> {
-    return this.redis.get(this.markerKey);
+    return (await this.redis.exists(this.markerKey)) ? this.tempKey : null;
   }
 
   /**
@@ -292,9 +321,10 @@ export class GeoIndex {
     options: { batchSize?: number; total?: number | null; onProgress?: (p: RebuildProgress) => void } = {},
   ): Promise<{ count: number; tempKey: string }> {
     const batchSize = options.batchSize ?? 1000;
-    const tempKey = `${this.key}:rebuild:${randomBytes(6).toString('hex')}`;
-    const claimed = await this.redis.set(this.markerKey, tempKey, 'EX', MARKER_TTL_SEC, 'NX');
-    if (claimed !== 'OK')
+    const { tempKey } = this;
+    const token = randomBytes(9).toString('hex');
+    const claimed = await this.lua.claim(this.markerKey, tempKey, token, MARKER_TTL_SEC);
+    if (claimed !== 1)
       throw new Error(`a rebuild of ${this.key} is already running (${await this.redis.get(this.markerKey)})`);
     let count = 0;
     try {
@@ -303,25 +333,27 @@ export class GeoIndex {
         let written = 0;
         const lastId = await source(afterId, batchSize, async (points) => {
           if (!points.length) return;
-          const args: (string | number)[] = [tempKey, MARKER_TTL_SEC];
+          const args: (string | number)[] = [token, MARKER_TTL_SEC];
           for (const p of points) {
             checkRange(p, `${this.kind} ${p.id}`);
             args.push(String(p.id), p.version ?? 0, p.lng, p.lat);
           }
-          written += Number(await this.lua.rebuildAdd(this.versionsKey, ...args));
+          const added = Number(await this.lua.rebuildAdd(this.versionsKey, tempKey, this.markerKey, ...args));
+          if (added < 0) throw new Error(`the rebuild marker of ${this.key} expired; writes may have been missed`);
+          written += added;
         });
         count += written;
-        const alive = await this.lua.refresh(this.markerKey, tempKey, MARKER_TTL_SEC);
+        const alive = await this.lua.refresh(this.markerKey, tempKey, token, MARKER_TTL_SEC);
         if (alive !== 1) throw new Error(`the rebuild marker of ${this.key} expired; writes may have been missed`);
         options.onProgress?.({ done: count, total: options.total ?? null });
         if (!lastId) break;
         afterId = lastId;
       }
-      const swapped = await this.lua.swap(this.key, this.markerKey, tempKey);
+      const swapped = await this.lua.swap(this.key, this.markerKey, tempKey, token);
       if (swapped !== 1) throw new Error(`the rebuild marker of ${this.key} expired before the swap`);
       return { count, tempKey };
     } catch (err) {
-      await this.lua.abort(this.markerKey, tempKey).catch(() => undefined);
+      await this.lua.abort(this.markerKey, tempKey, token).catch(() => undefined);
       throw err;
     }
   }

@@ -1,9 +1,18 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
-import Redis from 'ioredis';
 import type { Logger } from './logger';
+import { openRedis, slotTag, type Redis } from './redis';
 import type { Mailer, MailMessage } from './mail/mailer';
 
 export const MAIL_QUEUE = 'mail';
+
+/**
+ * BullMQ's key prefix. A queue's keys are `<prefix>:<queue>:…` and its Lua scripts touch several of
+ * them at once, so on a Redis Cluster the prefix is a hash tag (BullMQ's documented rule): every
+ * queue of the deployment then lives in one slot, on one shard.
+ */
+export function bullPrefix(redis: Redis, prefix: string): string {
+  return slotTag(redis, `${prefix}bull`);
+}
 
 /**
  * Turns a job's data into the mail to send, at send time; null means "nothing to send any more".
@@ -32,7 +41,7 @@ export class MailJobs {
     private readonly render: MailRenderer = asIs,
   ) {
     // Producer: fail fast while Redis is down so the outbox keeps the row and retries later.
-    this.queueConnection = new Redis(redisUrl, {
+    this.queueConnection = openRedis(redisUrl, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       lazyConnect: false,
@@ -40,7 +49,7 @@ export class MailJobs {
     this.queueConnection.on('error', () => undefined);
     this.queue = new Queue(MAIL_QUEUE, {
       connection: this.queueConnection as unknown as ConnectionOptions,
-      prefix: `${prefix}bull`,
+      prefix: bullPrefix(this.queueConnection, prefix),
       defaultJobOptions: {
         attempts: 8,
         backoff: { type: 'exponential', delay: 1000 },
@@ -63,7 +72,7 @@ export class MailJobs {
 
   startWorker(): void {
     if (this.worker) return;
-    this.workerConnection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    this.workerConnection = openRedis(this.redisUrl, { maxRetriesPerRequest: null });
     this.workerConnection.on('error', () => undefined);
     this.worker = new Worker(
       MAIL_QUEUE,
@@ -73,7 +82,7 @@ export class MailJobs {
       },
       {
         connection: this.workerConnection as unknown as ConnectionOptions,
-        prefix: `${this.prefix}bull`,
+        prefix: bullPrefix(this.workerConnection, this.prefix),
         concurrency: 5,
       },
     );

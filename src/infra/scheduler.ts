@@ -1,6 +1,7 @@
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
-import Redis from 'ioredis';
 import type { Logger } from './logger';
+import { bullPrefix } from './jobs';
+import { openRedis, type Redis } from './redis';
 
 export const SWEEP_QUEUE = 'sweeps';
 const SCHEDULER_ID = 'sweep-every-minute';
@@ -25,15 +26,15 @@ export class SweepScheduler {
   ) {}
 
   async start(): Promise<void> {
-    const producer = new Redis(this.redisUrl, { maxRetriesPerRequest: 1 });
-    const consumer = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    const producer = openRedis(this.redisUrl, { maxRetriesPerRequest: 1 });
+    const consumer = openRedis(this.redisUrl, { maxRetriesPerRequest: null });
     for (const c of [producer, consumer]) {
       c.on('error', () => undefined);
       this.connections.push(c);
     }
     this.queue = new Queue(SWEEP_QUEUE, {
       connection: producer as unknown as ConnectionOptions,
-      prefix: `${this.prefix}bull`,
+      prefix: bullPrefix(producer, this.prefix),
     });
     this.queue.on('error', () => undefined);
     try {
@@ -50,7 +51,7 @@ export class SweepScheduler {
     }
     this.worker = new Worker(SWEEP_QUEUE, () => this.sweep(), {
       connection: consumer as unknown as ConnectionOptions,
-      prefix: `${this.prefix}bull`,
+      prefix: bullPrefix(consumer, this.prefix),
       concurrency: 1,
     });
     this.worker.on('error', (err) => this.logger.warn({ err: err.message }, 'sweep worker error'));

@@ -32,6 +32,15 @@ export function isUnavailableError(err: unknown): boolean {
     msg.includes("Stream isn't writeable") ||
     msg === 'Connection is closed.' ||
     msg.includes('Redis connection lost') ||
-    msg.startsWith('Redis is unavailable')
+    msg.startsWith('Redis is unavailable') ||
+    // Redis Cluster: the client was closed, no node answers, or the cluster is failing over.
+    msg === 'Cluster is ended.' ||
+    msg.startsWith("Cluster isn't ready") ||
+    msg.startsWith('CLUSTERDOWN') ||
+    msg.startsWith('TRYAGAIN') ||
+    msg.startsWith('Too many Cluster redirections') ||
+    msg.startsWith('Failed to refresh slots cache') ||
+    msg.startsWith('None of startup nodes is available') ||
+    e.name === 'ClusterAllFailedError'
   );
 }

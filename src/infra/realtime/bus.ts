@@ -1,6 +1,5 @@
-import Redis from 'ioredis';
 import type { Logger } from '../logger';
-import { channelNamespace } from '../redis';
+import { channelNamespace, openRedis, type Redis } from '../redis';
 
 /**
  * Every bus channel and the message it carries. The code that owns a channel declares it next to
@@ -20,6 +19,11 @@ export type BusHandler<M = never> = (message: M) => void;
  * (never a Redis connection per client). Channels are namespaced by the deployment's Redis prefix and
  * database index (pub/sub ignores the index, see channelNamespace).
  * Subscriptions are re-established by ioredis after a reconnect (autoResubscribe).
+ *
+ * On a Redis Cluster the bus keeps classic SUBSCRIBE/PUBLISH: ioredis subscribes through one node and
+ * moves the subscriptions to another when that node fails, and the cluster forwards every PUBLISH to
+ * every node. That broadcast costs each node every bus message, which is fine for the bus's few,
+ * small messages; the Socket.io adapter, which carries every chat line, uses sharded pub/sub instead.
  */
 export class EventBus {
   private readonly sub: Redis;
@@ -34,7 +38,7 @@ export class EventBus {
     private readonly logger: Logger,
   ) {
     this.namespace = channelNamespace(redisUrl, prefix);
-    this.sub = new Redis(redisUrl, {
+    this.sub = openRedis(redisUrl, {
       lazyConnect: true,
       maxRetriesPerRequest: null,
       autoResubscribe: true,

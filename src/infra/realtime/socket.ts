@@ -1,10 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
-import Redis from 'ioredis';
 import type Joi from 'joi';
 import { Server, type Socket } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../logger';
-import { channelNamespace } from '../redis';
+import { channelNamespace, isCluster, openRedis } from '../redis';
 
 /**
  * The Socket.io event maps of the one server every module shares. Empty here: the module that owns
@@ -98,18 +97,27 @@ export interface SocketServer {
  *
  * The adapter speaks RESP2 through ioredis 5 (PSUBSCRIBE on `<prefix>db<n>:socket.io#/#*`); it is tested
  * with two instances in src/modules/chat/chat.test.ts.
+ *
+ * On a Redis Cluster it is the sharded adapter instead (Redis 7 SSUBSCRIBE/SPUBLISH): classic pub/sub
+ * there is forwarded to every node of the cluster, so each chat line would cost every shard; a
+ * sharded channel lives on the one shard its name hashes to. "dynamic" mode gives each room its own
+ * channel, so rooms spread over the shards and an instance hears only the rooms it has sockets in.
+ * ioredis keeps one subscriber per master (`shardedSubscribers`) and moves a channel when its slot
+ * moves (failover). Tested on a real cluster by `npm run test:cluster`.
  */
 export function createSocketServer(server: HttpServer, opts: SocketServerOptions): SocketServer {
   // The adapter fires publishes without awaiting them: a rejected one must not become an
   // unhandled rejection (which would stop the process) when Redis blips.
-  const pub = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
-  const sub = pub.duplicate({ maxRetriesPerRequest: null });
-  const publish = pub.publish.bind(pub) as (...args: unknown[]) => Promise<number>;
-  (pub as unknown as { publish: (...args: unknown[]) => Promise<number> }).publish = (...args: unknown[]) => {
-    const p = publish(...args);
-    p.catch((err: Error) => opts.logger.warn({ err: err.message }, 'socket.io adapter publish failed'));
-    return p;
-  };
+  const pub = openRedis(opts.redisUrl, { maxRetriesPerRequest: 2 });
+  const sub = openRedis(opts.redisUrl, { maxRetriesPerRequest: null }, { shardedSubscribers: true });
+  for (const name of ['publish', 'spublish'] as const) {
+    const send = pub[name].bind(pub) as (...args: unknown[]) => Promise<number>;
+    (pub as unknown as Record<typeof name, (...args: unknown[]) => Promise<number>>)[name] = (...args: unknown[]) => {
+      const p = send(...args);
+      p.catch((err: Error) => opts.logger.warn({ err: err.message }, 'socket.io adapter publish failed'));
+      return p;
+    };
+  }
   pub.on('error', (err) => opts.logger.debug({ err: err.message }, 'socket.io adapter pub error'));
   sub.on('error', (err) => opts.logger.debug({ err: err.message }, 'socket.io adapter sub error'));
 
@@ -118,10 +126,15 @@ export function createSocketServer(server: HttpServer, opts: SocketServerOptions
     serveClient: false,
     maxHttpBufferSize: opts.maxPayloadBytes ?? 32 * 1024,
     cors: { origin: opts.corsOrigins.length ? opts.corsOrigins : false },
-    adapter: createAdapter(pub, sub, {
-      key: `${channelNamespace(opts.redisUrl, opts.redisPrefix)}socket.io`,
-      publishOnSpecificResponseChannel: true,
-    }),
+    adapter: isCluster(pub)
+      ? createShardedAdapter(pub, sub, {
+          channelPrefix: `${channelNamespace(opts.redisUrl, opts.redisPrefix)}socket.io`,
+          subscriptionMode: 'dynamic',
+        })
+      : createAdapter(pub, sub, {
+          key: `${channelNamespace(opts.redisUrl, opts.redisPrefix)}socket.io`,
+          publishOnSpecificResponseChannel: true,
+        }),
   });
 
   return {

@@ -1,6 +1,6 @@
 import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Redis } from '../../infra/redis';
+import { getMany, pipelinePerKey, type Redis } from '../../infra/redis';
 import type { Clock } from '../../infra/clock';
 import { AppError } from '../../errors';
 import type { AuthUser } from '../../http/auth';
@@ -75,24 +75,34 @@ export class AccessTokens {
     if (!Number.isInteger(userId) || !Number.isInteger(claims.sid) || typeof claims.jti !== 'string') {
       throw invalidToken(TOKEN_INVALID);
     }
-    const [sessionRevoked, jtiRevoked] = await this.redis.mget(this.sessionKey(claims.sid), this.jtiKey(claims.jti));
+    const [sessionRevoked, jtiRevoked] = await getMany(this.redis, [
+      this.sessionKey(claims.sid),
+      this.jtiKey(claims.jti),
+    ]);
     if (sessionRevoked || jtiRevoked) throw invalidToken(TOKEN_REVOKED);
     return { id: userId, sessionId: claims.sid, jti: claims.jti, exp: claims.exp };
   }
 
-  /** Which of these logins are on the deny-list (one MGET): for re-checking long-lived connections. */
+  /** Which of these logins are on the deny-list (one MGET; on a cluster one GET per login): for re-checking long-lived connections. */
   async revokedAmong(sessionIds: number[]): Promise<Set<number>> {
     if (!sessionIds.length) return new Set();
-    const flags = await this.redis.mget(...sessionIds.map((sid) => this.sessionKey(sid)));
+    const flags = await getMany(
+      this.redis,
+      sessionIds.map((sid) => this.sessionKey(sid)),
+    );
     return new Set(sessionIds.filter((_, i) => flags[i] !== null));
   }
 
   /** Deny-lists logins for at least as long as any access token issued for them can live. */
   async revokeSessions(sessionIds: number[]): Promise<void> {
     if (!sessionIds.length) return;
-    const pipe = this.redis.multi();
-    for (const sid of sessionIds) pipe.set(this.sessionKey(sid), '1', 'EX', this.ttlSec + 60);
-    await pipe.exec();
+    // Each key is a whole verdict of its own, so they need not be written atomically (and on a
+    // cluster they live in different slots).
+    await pipelinePerKey(
+      this.redis,
+      sessionIds.map((sid) => this.sessionKey(sid)),
+      (pipe, key) => pipe.set(key, '1', 'EX', this.ttlSec + 60),
+    );
   }
 
   async revokeJti(jti: string, exp: number): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Redis } from '../../infra/redis';
+import { pipelinePerKey, type Redis } from '../../infra/redis';
 
 /** How long a joined socket counts as present without a heartbeat (an instance that died drops out after this). */
 export const PRESENCE_TTL_MS = 30_000;
@@ -34,31 +34,37 @@ export class Presence {
     return `${e.userId}:${e.socketId}`;
   }
 
-  /** Adds or refreshes entries (one pipeline for a whole heartbeat), and drops the expired ones. */
+  /** The entries' members by room key. */
+  private byKey(entries: PresenceEntry[]): Map<string, string[]> {
+    const rooms = new Map<string, string[]>();
+    for (const e of entries) {
+      const key = this.key(e.roomId);
+      rooms.set(key, [...(rooms.get(key) ?? []), Presence.member(e)]);
+    }
+    return rooms;
+  }
+
+  /**
+   * Adds or refreshes entries, and drops the expired ones: one pipeline for a whole heartbeat (on a
+   * cluster, one per room, since rooms live in different slots).
+   */
   async touch(entries: PresenceEntry[]): Promise<void> {
     if (!entries.length) return;
     const now = this.now();
     const expiry = now + PRESENCE_TTL_MS;
-    const pipe = this.redis.pipeline();
-    const keys = new Set<string>();
-    for (const e of entries) {
-      const key = this.key(e.roomId);
-      pipe.zadd(key, expiry, Presence.member(e));
-      keys.add(key);
-    }
-    for (const key of keys) {
+    const rooms = this.byKey(entries);
+    await pipelinePerKey(this.redis, rooms.keys(), (pipe, key) => {
+      for (const member of rooms.get(key)!) pipe.zadd(key, expiry, member);
       pipe.zremrangebyscore(key, '-inf', now);
       // An idle room's key disappears on its own once nobody refreshes it.
       pipe.pexpire(key, PRESENCE_TTL_MS * 2);
-    }
-    await pipe.exec();
+    });
   }
 
   async remove(entries: PresenceEntry[]): Promise<void> {
     if (!entries.length) return;
-    const pipe = this.redis.pipeline();
-    for (const e of entries) pipe.zrem(this.key(e.roomId), Presence.member(e));
-    await pipe.exec();
+    const rooms = this.byKey(entries);
+    await pipelinePerKey(this.redis, rooms.keys(), (pipe, key) => pipe.zrem(key, ...rooms.get(key)!));
   }
 
   /** Every entry of one user in a room (all their sockets), e.g. when they are removed from it. */
