@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { connectRedis, createRedis, type Redis } from './redis';
+import { deleteKeys } from '../../test/helpers/context';
+import { connectRedis, createRedis, isCluster, parseClusterUrl, slotTag, type Redis } from './redis';
 import { GeoIndex, haversineMeters, type GeoPoint, type GeoSource } from './geo';
 
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -13,8 +14,7 @@ beforeAll(async () => {
   await connectRedis(redis);
 });
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   redis.disconnect();
 });
 
@@ -35,29 +35,35 @@ function tableSource(table: Map<number, GeoPoint>, during?: (batch: number) => P
 }
 
 describe('GeoIndex', () => {
-  it('sends its Lua once per connection, then only the SHA (EVALSHA), also for a second index on the client', async () => {
-    // Another connection reads what this client's connection ran last (CLIENT LIST shows `cmd=`).
-    const probe = createRedis(REDIS);
-    await connectRedis(probe);
-    try {
-      const id = await redis.client('ID');
-      const lastCommand = async () => /\bcmd=(\S+)/.exec(String(await probe.client('LIST', 'ID', id)))?.[1];
-      const a = new GeoIndex(redis, prefix, 'lua-a');
-      const b = new GeoIndex(redis, prefix, 'lua-b');
-      await a.remove([1]);
-      expect(['eval', 'evalsha']).toContain(await lastCommand()); // an earlier test may have loaded it
-      await a.remove([2]);
-      expect(await lastCommand()).toBe('evalsha');
-      await b.remove([3]);
-      expect(await lastCommand()).toBe('evalsha');
-    } finally {
-      probe.disconnect();
-    }
-  });
+  // CLIENT LIST/ID name one server's connections; on a cluster the client holds one per node.
+  const oneServer = parseClusterUrl(REDIS) ? it.skip : it;
+  oneServer(
+    'sends its Lua once per connection, then only the SHA (EVALSHA), also for a second index on the client',
+    async () => {
+      // Another connection reads what this client's connection ran last (CLIENT LIST shows `cmd=`).
+      const probe = createRedis(REDIS);
+      await connectRedis(probe);
+      try {
+        const id = await redis.client('ID');
+        const lastCommand = async () => /\bcmd=(\S+)/.exec(String(await probe.client('LIST', 'ID', id)))?.[1];
+        const a = new GeoIndex(redis, prefix, 'lua-a');
+        const b = new GeoIndex(redis, prefix, 'lua-b');
+        await a.remove([1]);
+        expect(['eval', 'evalsha']).toContain(await lastCommand()); // an earlier test may have loaded it
+        await a.remove([2]);
+        expect(await lastCommand()).toBe('evalsha');
+        await b.remove([3]);
+        expect(await lastCommand()).toBe('evalsha');
+      } finally {
+        probe.disconnect();
+      }
+    },
+  );
 
   it('keys per kind under the prefix; upsert, search nearest first, COUNT, remove', async () => {
     const geo = new GeoIndex(redis, prefix, 'sitters');
-    expect(geo.key).toBe(`${prefix}geo:sitters`);
+    expect(geo.key).toBe(`${prefix}${slotTag(redis, 'geo:sitters')}`);
+    expect(geo.key).toBe(isCluster(redis) ? `${prefix}{geo:sitters}` : `${prefix}geo:sitters`);
     await geo.upsert([
       { id: 1, lat: 37.5665, lng: 126.978 },
       { id: 2, lat: 37.57, lng: 126.978 },

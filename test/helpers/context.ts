@@ -10,7 +10,7 @@ import { createApp, type PawmateApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createSequelize } from '../../src/infra/db';
 import { ensureDatabase, dropDatabase, migrator } from '../../src/infra/migrator';
-import { connectRedis, createRedis, type Redis } from '../../src/infra/redis';
+import { connectRedis, createRedis, isCluster, type Redis } from '../../src/infra/redis';
 import { createLogger } from '../../src/infra/logger';
 import { ManualClock, systemClock, type Clock } from '../../src/infra/clock';
 import { SmtpMailer, LogMailer, type Mailer } from '../../src/infra/mail/mailer';
@@ -18,7 +18,19 @@ import { LocalStorage } from '../../src/infra/storage/local';
 import type { Storage } from '../../src/infra/storage/storage';
 
 const ROOT_DB = process.env.TEST_DATABASE_ROOT ?? 'mysql://root@127.0.0.1:3306';
+/** `npm run test:cluster` points this at a private Redis Cluster (test/cluster/global-setup.ts). */
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+
+/** KEYS on one server, or on every master of a cluster (each holds only its own slots' keys). */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+  return (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
+}
+
+/** Deletes every key under a prefix, on one server or a cluster (one DEL per key: many slots). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  await Promise.all((await keysMatching(redis, `${prefix}*`)).map((k) => redis.del(k)));
+}
 
 export interface TestInstance {
   pawmate: PawmateApp;
@@ -123,8 +135,7 @@ export class TestContext {
     for (const inst of this.instances.splice(0)) await inst.close().catch(() => undefined);
     const redis = createRedis(this.config.redisUrl);
     await connectRedis(redis);
-    const keys = await redis.keys(`${this.config.redisPrefix}*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteKeys(redis, this.config.redisPrefix);
     redis.disconnect();
     await dropDatabase(this.config.databaseUrl);
     fs.rmSync(this.uploadDir, { recursive: true, force: true });

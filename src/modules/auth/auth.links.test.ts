@@ -1,6 +1,7 @@
 import bcrypt from 'bcrypt';
 import { QueryTypes } from 'sequelize';
-import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
+import { TestContext, keysMatching, signup, bearer, type TestInstance } from '../../../test/helpers/context';
+import { bullPrefix } from '../../infra/jobs';
 import { SmtpPeer, linkToken, type ReceivedMail } from '../../../test/helpers/smtp';
 import { eventually } from '../../../test/helpers/faults';
 
@@ -118,7 +119,8 @@ describe('secrets at rest', () => {
       type: QueryTypes.SELECT,
     });
     expect(rows.filter((r) => r.payload.includes(token))).toEqual([]);
-    const jobKeys = await api.redis.keys(`${ctx.config.redisPrefix}bull:mail:*`);
+    const jobKeys = await keysMatching(api.redis, `${bullPrefix(api.redis, ctx.config.redisPrefix)}:mail:*`);
+    expect(jobKeys.length).toBeGreaterThan(0);
     for (const key of jobKeys) {
       if ((await api.redis.type(key)) !== 'hash') continue;
       const fields = await api.redis.hgetall(key);

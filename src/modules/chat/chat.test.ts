@@ -1,7 +1,7 @@
 import type { ClientEvent } from '../../infra/realtime/socket';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
-import { TestContext, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
+import { TestContext, keysMatching, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 import { ack, next, record } from '../../../test/helpers/socket';
 import { Presence, PRESENCE_TTL_MS } from './chat.presence';
 
@@ -78,8 +78,8 @@ const chatOf = (inst: TestInstance) => inst.pawmate.services.chat;
 
 /** The per-user send limit lives in Redis; tests that send in bulk reset it between batches. */
 async function resetSendLimits() {
-  const keys = await a.redis.keys(`${ctx.config.redisPrefix}rl:chat-send*`);
-  if (keys.length) await a.redis.del(...keys);
+  const keys = await keysMatching(a.redis, `${ctx.config.redisPrefix}rl:chat-send*`);
+  await Promise.all(keys.map((k) => a.redis.del(k)));
 }
 
 async function directRoom(x: User, y: User, inst = a): Promise<number> {

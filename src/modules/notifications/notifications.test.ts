@@ -828,28 +828,34 @@ describe('stream lifecycle', () => {
     if (created.length > 500) expect(connections).toBeGreaterThan(1);
   }, 60_000);
 
-  it('delays, never loses, a live event while Redis is unreachable for the instance that publishes it', async () => {
-    const u = await signup(a);
-    const s = await track(openStream(b, { token: u.accessToken }));
-    await s.next();
-    await b.pawmate.outbox.stop(); // only instance A may carry the row out
-    a.redis.disconnect();
-    let created;
-    try {
-      created = await svc(a).notify(note(u.user.id, 'outage'));
-      await sleep(400);
-      expect(s.notifications()).toHaveLength(0);
-      const [rows] = await a.sequelize.query(
-        "SELECT attempts, lastError FROM outbox WHERE topic = 'notifications.created' AND processedAt IS NULL",
-      );
-      expect((rows as Array<{ attempts: number }>)[0].attempts).toBeGreaterThanOrEqual(1);
-    } finally {
-      await connectRedis(a.redis);
-      b.pawmate.outbox.start();
-    }
-    await s.waitFor(() => s.notifications().length === 1, 5000);
-    expect(s.notifications()[0].id).toBe(created!.id);
-  });
+  // Reconnects the client it disconnected, which ioredis 5.11's Cluster does not do once it has ended
+  // (npm run test:cluster covers a cluster outage with its failover drill instead).
+  const reconnectable = process.env.TEST_REDIS_CLUSTER ? it.skip : it;
+  reconnectable(
+    'delays, never loses, a live event while Redis is unreachable for the instance that publishes it',
+    async () => {
+      const u = await signup(a);
+      const s = await track(openStream(b, { token: u.accessToken }));
+      await s.next();
+      await b.pawmate.outbox.stop(); // only instance A may carry the row out
+      a.redis.disconnect();
+      let created;
+      try {
+        created = await svc(a).notify(note(u.user.id, 'outage'));
+        await sleep(400);
+        expect(s.notifications()).toHaveLength(0);
+        const [rows] = await a.sequelize.query(
+          "SELECT attempts, lastError FROM outbox WHERE topic = 'notifications.created' AND processedAt IS NULL",
+        );
+        expect((rows as Array<{ attempts: number }>)[0].attempts).toBeGreaterThanOrEqual(1);
+      } finally {
+        await connectRedis(a.redis);
+        b.pawmate.outbox.start();
+      }
+      await s.waitFor(() => s.notifications().length === 1, 5000);
+      expect(s.notifications()[0].id).toBe(created!.id);
+    },
+  );
 
   it("outlives its access token's expiry; reconnecting needs a valid token", async () => {
     const clock = new ManualClock();

@@ -1,0 +1,32 @@
+import type { Config } from 'jest';
+import base from './jest.config';
+
+/**
+ * `npm run test:cluster`: the realtime, search, auth and job tests again, on a private 3-master Redis
+ * Cluster (with one replica each) started by test/cluster/global-setup.ts, plus the cluster's own
+ * tests (failover drill, MariaDB replicas) in test/cluster. TestContext reads TEST_REDIS_URL, which
+ * the setup points at the cluster.
+ */
+const config: Config = {
+  ...base,
+  testMatch: [
+    '<rootDir>/test/cluster/**/*.test.ts',
+    '<rootDir>/src/infra/geo.test.ts',
+    '<rootDir>/src/infra/realtime/sse.test.ts',
+    '<rootDir>/src/modules/auth/auth.test.ts',
+    '<rootDir>/src/modules/auth/auth.refresh.test.ts',
+    '<rootDir>/src/modules/auth/auth.limits.test.ts',
+    '<rootDir>/src/modules/auth/auth.links.test.ts',
+    '<rootDir>/src/modules/chat/chat.test.ts',
+    '<rootDir>/src/modules/notifications/notifications.test.ts',
+    '<rootDir>/src/modules/notifications/notifications.mail.test.ts',
+    '<rootDir>/src/modules/sitters/sitters.search.test.ts',
+    '<rootDir>/src/modules/sitters/sitters.geo.test.ts',
+    '<rootDir>/src/modules/meetups/meetups.geo.test.ts',
+    '<rootDir>/src/modules/meetups/meetups.live.test.ts',
+  ],
+  globalSetup: '<rootDir>/test/cluster/global-setup.ts',
+  globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
+};
+
+export default config;
