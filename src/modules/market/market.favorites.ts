@@ -30,9 +30,9 @@ export class FavoritesService {
   ): Promise<{ favoriteCount: number; favoritedByMe: boolean }> {
     await consume(this.limiter, userId);
     return inTransaction(this.d.sequelize, async (t) => {
-      // No row lock first: the favourite row's key decides, the counter UPDATE takes the row lock
-      // only from that statement to the commit.
-      const l = await requireVisible(this.d, await this.d.repo.findListing(listingId, t), userId, t);
+      // The listing's row lock first: the favourite's foreign key would otherwise take a shared lock
+      // on it that the counter UPDATE must upgrade, and concurrent favourites deadlock on the upgrade.
+      const l = await requireVisible(this.d, await this.d.repo.lockListing(listingId, t), userId, t);
       if (l.deletedAt) throw NotFound('Listing');
       const now = this.d.clock.now();
       if (on) await this.d.repo.addFavorite(listingId, userId, now, t);
