@@ -121,11 +121,8 @@ export class TradeService {
   async review(authorId: number, listingId: number, input: ReviewInput): Promise<Review> {
     const review = await inTransaction(this.d.sequelize, async (t) => {
       const l = await requireVisible(this.d, await this.d.repo.findListing(listingId, t), authorId, t);
-      if (!isParty(l, authorId) || l.status !== 'sold' || l.buyerId === null) {
-        if (l.sellerId === authorId || l.buyerId === authorId)
-          throw Conflict('A trade can be reviewed once the listing is sold');
-        throw Forbidden('Only the seller and the buyer of a sold listing review the trade');
-      }
+      if (l.status !== 'sold' || l.buyerId === null) throw Conflict('A trade can be reviewed once the listing is sold');
+      if (!isParty(l, authorId)) throw Forbidden('Only the seller and the buyer of a sold listing review the trade');
       const subjectId = authorId === l.sellerId ? l.buyerId : l.sellerId;
       const now = this.d.clock.now();
       await this.d.repo.lockRating(subjectId, now, t);
