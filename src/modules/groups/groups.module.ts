@@ -8,6 +8,9 @@ import { groupsRoutes } from './groups.router';
 import { InvitesService } from './groups.invites';
 import { inviteRoutes } from './groups.invites.router';
 import { createVoicePart } from './groups.voice.module';
+import { MissionsRepository } from './missions.repository';
+import { MissionsService } from './missions.service';
+import { missionRoutes } from './missions.router';
 
 /** Per-user and per-group rate limits (documented in the README and each route's summary). */
 export const LIMITS = {
@@ -23,6 +26,7 @@ export interface GroupsServices {
   invites: InvitesService;
   /** Voice messages (the audio pipeline behind them is per instance). */
   voice: VoiceService;
+  missions: MissionsService;
 }
 
 /**
@@ -59,7 +63,8 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
     perGroup: limiter('invitesPerGroup'),
   });
   const voice = createVoicePart(ctx, services, groups);
-  const service: GroupsServices = { groups, invites, voice: voice.service };
+  const missions = new MissionsService(d, groups, new MissionsRepository(ctx.sequelize));
+  const service: GroupsServices = { groups, invites, voice: voice.service, missions };
   return {
     name: 'groups',
     service,
@@ -67,6 +72,7 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
       ...groupsRoutes(groups, { create: LIMITS.create.text }),
       ...inviteRoutes(invites, { perUser: LIMITS.invitesPerUser.text, perGroup: LIMITS.invitesPerGroup.text }),
       ...voice.routes,
+      ...missionRoutes(missions),
     ],
     start: () => voice.start(),
     stop: () => voice.stop(),

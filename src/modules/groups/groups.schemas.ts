@@ -69,3 +69,36 @@ export const listSchema = (item: Joi.Schema) =>
 export const fixedListSchema = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item).required() });
 
 export { calendarDay, idParam, text, iso };
+
+// --- missions ------------------------------------------------------------------------------------
+
+export const MAX_ASSIGNEES = 50;
+
+export const missionBody = Joi.object<{ title: string; dueDate?: string | null; assigneeIds?: number[] }, true>({
+  title: text(1, 100).required(),
+  dueDate: calendarDay.allow(null),
+  assigneeIds: Joi.array()
+    .items(idParam)
+    .unique()
+    .max(MAX_ASSIGNEES)
+    .description('members who should complete it; empty or absent: everyone'),
+});
+
+export const missionListQuery = Joi.object<{ status?: 'open' | 'done'; limit: number; cursor?: string }, true>({
+  status: Joi.string().valid('open', 'done'),
+  limit: limitQuery,
+  cursor: cursorQuery,
+});
+
+export const missionParams = Joi.object<{ id: number; missionId: number }, true>({ id: idParam, missionId: idParam });
+
+export const missionSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  title: Joi.string().required(),
+  dueDate: Joi.string().allow(null).required(),
+  assignees: Joi.array().items(publicUserRef).required().description('empty: every member'),
+  completedBy: Joi.array().items(publicUserRef).required(),
+  status: Joi.string().valid('open', 'done').required(),
+  createdBy: Joi.number().integer().required(),
+  createdAt: iso().required(),
+});
