@@ -21,6 +21,7 @@ import { lingerBeforeClose } from './http/linger';
 import { authenticate } from './http/auth';
 import { methodNotAllowed, mountRoutes, type RouteSpec } from './http/routes';
 import { imageUrlOf, imageUrlReplacer } from './http/image-urls';
+import { webClientRouter } from './http/web-client';
 import { buildOpenApi, type MountedModule } from './http/openapi';
 import { buildAsyncApi } from './http/asyncapi';
 import { API_COMPONENTS } from './modules/api-components';
@@ -232,6 +233,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.use(express.json({ limit: '1mb' }));
 
   app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc, asyncapi: () => asyncapiDoc }));
+  app.use(webClientRouter());
   // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
   if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
   const verify = authenticate(ctx.verifyAccessToken);

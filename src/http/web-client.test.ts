@@ -1,0 +1,35 @@
+import { TestContext, type TestInstance } from '../../test/helpers/context';
+
+describe('the web client and the pages e-mail links open', () => {
+  const ctx = new TestContext();
+  let api: TestInstance;
+  beforeAll(async () => {
+    await ctx.setup();
+    api = await ctx.instance();
+  });
+  afterAll(() => ctx.close());
+
+  it('serves /app with a policy that works over plain HTTP from any host', async () => {
+    await api.http.get('/app').expect(301).expect('Location', '/app/');
+    const res = await api.http.get('/app/').expect(200).expect('Content-Type', /html/);
+    expect(res.text).toContain('<script type="module" src="app.js">');
+    const csp = res.headers['content-security-policy'];
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    await api.http
+      .get('/app/api.js')
+      .expect(200)
+      .expect('Content-Type', /javascript/);
+    const client = await api.http.get('/app/vendor/socket.io.esm.min.js').expect(200);
+    expect(client.text).toMatch(/export\s*\{/);
+  });
+
+  it.each(['verify-email', 'reset-password', 'confirm-email'])(
+    '/%s?token=… opens the client page with the token in the fragment',
+    async (page) => {
+      const res = await api.http.get(`/${page}?token=abc_DEF-123`).expect(302);
+      expect(res.headers.location).toBe(`/app/#/${page}?token=abc_DEF-123`);
+      expect(res.headers['cache-control']).toBe('no-store');
+    },
+  );
+});
