@@ -1,0 +1,189 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { TestContext, signup, bearer, PASSWORD, uniqueEmail, type TestInstance } from '../helpers/context';
+import { collectErrors, launch, otherOrigin, step } from './browser';
+
+/**
+ * The web client in Chromium, as two people would use it: an owner on the API's own origin (/app) and a
+ * sitter on another origin (the same client hosted elsewhere, so every call is cross-origin). They go
+ * booking → accept → chat → notification with the SSE stream and the Socket.io connection running in
+ * the browser; then two tabs of one login refresh at once without spending the refresh token twice.
+ */
+describe('web client in Chromium', () => {
+  let ctx: TestContext;
+  let api: TestInstance;
+  let browser: Browser;
+  let second: Awaited<ReturnType<typeof otherOrigin>>;
+  const contexts: BrowserContext[] = [];
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    second = await otherOrigin();
+    ctx = await new TestContext().setup();
+    api = await ctx.instance({ corsOrigins: [second.origin] });
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await second?.close();
+    await ctx?.close();
+  });
+
+  /** A browser profile of its own (own storage), in the service's time zone so "tomorrow" agrees. */
+  async function person(who: string): Promise<Page> {
+    const context = await browser.newContext({ timezoneId: 'Asia/Seoul' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    collectErrors(page, errors, who);
+    return page;
+  }
+
+  const unread = (page: Page) => page.locator('#unread');
+
+  it('owner and sitter: booking → accept → live chat → notifications', async () => {
+    // The sitter's account and profile exist already (made through the API); they sign in in the browser.
+    const sitterEmail = uniqueEmail('sitter');
+    const sitterSession = await signup(api, { email: sitterEmail, nickname: 'Sora the sitter' });
+    await api.http
+      .put('/api/v1/sitters/me')
+      .set(bearer(sitterSession.accessToken))
+      .send({
+        headline: 'Big garden near City Hall',
+        bio: 'Two dogs of my own',
+        services: ['boarding', 'walking'],
+        prices: { boarding: 40000, walking: 15000 },
+        acceptedSizes: ['small', 'medium'],
+        maxPets: 2,
+        location: { lat: 37.5665, lng: 126.978 },
+        address: 'Jung-gu, Seoul',
+      })
+      .expect(200);
+
+    const owner = await person('owner');
+    const sitter = await person('sitter');
+    const pages = { owner, sitter };
+
+    await step('sitter signs in on another origin', pages, async () => {
+      await sitter.goto(`${second.origin}/app/?api=${encodeURIComponent(api.url)}`);
+      await sitter.fill('#login input[name=email]', sitterEmail);
+      await sitter.fill('#login input[name=password]', PASSWORD);
+      await sitter.click('#login button[type=submit]');
+      // Signed in, and the notification stream has answered with the count (cross-origin SSE).
+      await sitter.locator('#unread[data-stream="open"]').waitFor({ state: 'attached' });
+    });
+
+    await step('owner signs up and adds a pet', pages, async () => {
+      await owner.goto(`${api.url}/app/`);
+      await owner.fill('#signup input[name=nickname]', 'Minji');
+      await owner.fill('#signup input[name=email]', uniqueEmail('owner'));
+      await owner.fill('#signup input[name=password]', PASSWORD);
+      await owner.click('#signup button[type=submit]');
+      await owner.locator('#unread[data-stream="open"]').waitFor({ state: 'attached' });
+      await owner.goto(`${api.url}/app/#/me`);
+      await owner.fill('#new-pet input[name=name]', 'Bori');
+      await owner.click('#new-pet button[type=submit]');
+      await owner.locator('.pet', { hasText: 'Bori' }).waitFor();
+    });
+
+    await step('owner finds the sitter on the list and books', pages, async () => {
+      await owner.goto(`${api.url}/app/#/sitters`);
+      await owner.click('.sitter:has-text("Sora the sitter")');
+      await owner.click('#book button[type=submit]');
+      await owner.locator('.reservation[data-status="requested"]').waitFor();
+    });
+
+    await step('the sitter hears of the request over SSE and accepts', pages, async () => {
+      await unread(sitter).filter({ hasText: '1' }).waitFor();
+      await sitter.click('a[href="#/reservations"]');
+      await sitter.click('.reservation[data-status="requested"] button[data-action="accept"]');
+      await sitter.locator('.reservation[data-status="accepted"]').waitFor();
+    });
+
+    await step('the owner hears of the acceptance over SSE', pages, async () => {
+      await unread(owner).filter({ hasText: '1' }).waitFor();
+      await owner.click('a[href="#/notifications"]');
+      await owner.locator('.notification[data-type="reservation.accepted"]').waitFor();
+    });
+
+    await step('both chat live in the reservation room', pages, async () => {
+      await owner.click('a[href="#/reservations"]');
+      await owner.click('.reservation[data-status="accepted"] button:has-text("Chat")');
+      await owner.locator('#messages[data-joined="true"]').waitFor();
+      const room = owner.url().split('#/chat/')[1];
+      await sitter.click('a[href="#/chat"]');
+      await sitter.click(`[data-room-id="${room}"]`);
+      await sitter.locator('#messages[data-joined="true"]').waitFor();
+
+      await owner.fill('#send input[name=body]', 'Hello! Bori loves long walks.');
+      await owner.click('#send button[type=submit]');
+      await sitter.locator('.message', { hasText: 'Bori loves long walks' }).waitFor();
+      await sitter.fill('#send input[name=body]', 'Great, see you tomorrow!');
+      await sitter.click('#send button[type=submit]');
+      await owner.locator('.message', { hasText: 'see you tomorrow' }).waitFor();
+    });
+
+    await step('a message to a sitter outside the room arrives as a notification', pages, async () => {
+      await sitter.click('a[href="#/notifications"]');
+      await sitter.locator('#notifications').waitFor();
+      // Leaving the room is acknowledged over the socket; give it a moment before the next message.
+      await sitter.waitForTimeout(500);
+      await owner.fill('#send input[name=body]', 'One more thing: she is afraid of cats.');
+      await owner.click('#send button[type=submit]');
+      await sitter.locator('#notifications .notification[data-type="chat.message"]').waitFor();
+    });
+
+    expect(errors).toEqual([]);
+  }, 240_000);
+
+  it('two tabs of one login refresh at once and spend the refresh token once', async () => {
+    const s = await signup(api, { nickname: 'Two tabs' });
+    const first = await person('tab 1');
+    await first.goto(`${api.url}/app/#/login`);
+    await first.fill('#login input[name=email]', s.email);
+    await first.fill('#login input[name=password]', PASSWORD);
+    await first.click('#login button[type=submit]');
+    await first.locator('#unread[data-stream="open"]').waitFor({ state: 'attached' });
+    const second = await first.context().newPage();
+    second.setDefaultTimeout(20_000);
+    collectErrors(second, errors, 'tab 2');
+    await second.goto(`${api.url}/app/#/me`);
+    await second.locator('h2', { hasText: 'My profile' }).waitFor();
+
+    await step('both tabs find the access token rejected and refresh together', { first, second }, async () => {
+      const before = await first.evaluate(() =>
+        JSON.parse((globalThis as any).localStorage.getItem('pawmate.session')!),
+      );
+      // Both tabs' next call fails with 401 (as after the access token expired) and refreshes at once.
+      await first.evaluate(() => {
+        const s = JSON.parse((globalThis as any).localStorage.getItem('pawmate.session')!);
+        (globalThis as any).localStorage.setItem('pawmate.session', JSON.stringify({ ...s, accessToken: 'expired' }));
+      });
+      // Both start at the same moment (a shared deadline), so their 401s and refreshes overlap.
+      const at = Date.now() + 1000;
+      const call = (page: Page) =>
+        // A string, so the module import reaches the browser as written (not compiled to require).
+        page.evaluate<string>(`import('/app/api.js').then(async ({ api }) => {
+          await new Promise((r) => setTimeout(r, ${at} - Date.now()));
+          return (await api('GET', '/users/me')).nickname;
+        })`);
+      expect(await Promise.all([call(first), call(second)])).toEqual(['Two tabs', 'Two tabs']);
+
+      const after = await second.evaluate(() =>
+        JSON.parse((globalThis as any).localStorage.getItem('pawmate.session')!),
+      );
+      expect(after.refreshToken).not.toBe(before.refreshToken);
+      // One refresh for both tabs: the login holds its first token and exactly one more. (The server
+      // forgives a second use within 10 s, so without the lock both tabs would still work, but each
+      // would hold its own pair and one tab's token would be wasted; past the grace the login would
+      // be revoked as leaked.)
+      const [rows] = await api.sequelize.query(
+        `SELECT COUNT(*) AS n FROM refresh_tokens WHERE sessionId =
+           (SELECT sessionId FROM refresh_tokens WHERE tokenHash = SHA2(?, 256))`,
+        { replacements: [before.refreshToken] },
+      );
+      expect(Number((rows as { n: number }[])[0].n)).toBe(2);
+      await api.http.get('/api/v1/users/me').set(bearer(after.accessToken)).expect(200);
+    });
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
