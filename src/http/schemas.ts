@@ -49,19 +49,19 @@ export const limitQuery = Joi.number().integer().min(1).max(100).default(20);
 export const cursorQuery = Joi.string().max(200);
 
 export const publicUserSchema = Joi.object({
-  id: Joi.number().integer(),
-  nickname: Joi.string(),
-  bio: Joi.string().allow(''),
-  avatarUrl: Joi.string().allow(null),
-  isSitter: Joi.boolean(),
+  id: Joi.number().integer().required(),
+  nickname: Joi.string().required(),
+  bio: Joi.string().allow('').required(),
+  avatarUrl: Joi.string().allow(null).required(),
+  isSitter: Joi.boolean().required(),
 });
 
 export const selfUserSchema = publicUserSchema.keys({
-  email: Joi.string().allow(null),
-  emailVerified: Joi.boolean(),
-  hasPassword: Joi.boolean(),
-  createdAt: Joi.string().isoDate(),
+  email: Joi.string().allow(null).required(),
+  emailVerified: Joi.boolean().required(),
+  hasPassword: Joi.boolean().required(),
+  createdAt: Joi.string().isoDate().required(),
 });
 
 export const listOf = (item: Joi.Schema) =>
-  Joi.object({ items: Joi.array().items(item), nextCursor: Joi.string().allow(null) });
+  Joi.object({ items: Joi.array().items(item).required(), nextCursor: Joi.string().allow(null).required() });

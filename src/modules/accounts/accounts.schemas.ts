@@ -42,20 +42,23 @@ export const changeEmailBody = Joi.object<ChangeEmailBody, true>({
 export const tokenBody = Joi.object<TokenBody, true>({ token: opaque.required() });
 
 export const sessionSchema = Joi.object({
-  id: Joi.number().integer(),
-  createdAt: Joi.string().isoDate(),
-  lastUsedAt: Joi.string().isoDate().description('when a token of this login was last issued (sign-in or refresh)'),
-  userAgent: Joi.string().allow(null).description('the User-Agent of the sign-in'),
-  current: Joi.boolean().description('the login this request was made with'),
+  id: Joi.number().integer().required(),
+  createdAt: Joi.string().isoDate().required(),
+  lastUsedAt: Joi.string()
+    .isoDate()
+    .description('when a token of this login was last issued (sign-in or refresh)')
+    .required(),
+  userAgent: Joi.string().allow(null).description('the User-Agent of the sign-in').required(),
+  current: Joi.boolean().description('the login this request was made with').required(),
 });
 
 export const identitySchema = Joi.object({
-  provider: Joi.string(),
-  email: Joi.string().allow(null).description('the e-mail the provider gave, verified or not'),
-  linkedAt: Joi.string().isoDate(),
+  provider: Joi.string().required(),
+  email: Joi.string().allow(null).description('the e-mail the provider gave, verified or not').required(),
+  linkedAt: Joi.string().isoDate().required(),
 });
 
-export const itemsOf = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item) });
+export const itemsOf = (item: Joi.Schema) => Joi.object({ items: Joi.array().items(item).required() });
 
 // --- sign-in with providers ---------------------------------------------------------------------
 
@@ -96,12 +99,12 @@ export const exchangeBody = Joi.object<ExchangeBody, true>({
     .description('required when start was given a codeChallenge: the 43–128 character secret whose S256 hash it was'),
 });
 
-export const providerSchema = Joi.object({ name: Joi.string(), displayName: Joi.string() });
+export const providerSchema = Joi.object({ name: Joi.string().required(), displayName: Joi.string().required() });
 
 export const oauthSessionSchema = Joi.object({
-  user: selfUserSchema,
-  accessToken: Joi.string(),
-  refreshToken: Joi.string(),
-  expiresIn: Joi.number().integer(),
-  isNewUser: Joi.boolean().description('true when this sign-in made the account'),
+  user: selfUserSchema.required(),
+  accessToken: Joi.string().required(),
+  refreshToken: Joi.string().required(),
+  expiresIn: Joi.number().integer().required(),
+  isNewUser: Joi.boolean().description('true when this sign-in made the account').required(),
 });

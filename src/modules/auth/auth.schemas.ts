@@ -35,8 +35,8 @@ export const resetBody = Joi.object<{ token: string; password: string }, true>({
 });
 
 export const tokenPairSchema = Joi.object({
-  accessToken: Joi.string(),
-  refreshToken: Joi.string(),
-  expiresIn: Joi.number().integer().description('seconds until the access token expires'),
+  accessToken: Joi.string().required(),
+  refreshToken: Joi.string().required(),
+  expiresIn: Joi.number().integer().description('seconds until the access token expires').required(),
 });
-export const sessionSchema = tokenPairSchema.keys({ user: selfUserSchema });
+export const sessionSchema = tokenPairSchema.keys({ user: selfUserSchema.required() });

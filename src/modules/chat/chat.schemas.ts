@@ -62,30 +62,32 @@ export const sendBody = Joi.object<{ body: string; clientId: string }, true>({
 export const readBody = Joi.object<{ messageId: number }, true>({ messageId: idParam });
 
 export const messageSchema = Joi.object({
-  id: Joi.number().integer(),
-  roomId: Joi.number().integer(),
-  senderId: Joi.number().integer(),
-  body: Joi.string(),
-  clientId: Joi.string(),
-  createdAt: Joi.string().isoDate(),
-  hidden: Joi.boolean().description(
-    'true when body is a placeholder: hidden after reports from 5 users (until an operator decides; its sender still reads it) or removed by an operator',
-  ),
+  id: Joi.number().integer().required(),
+  roomId: Joi.number().integer().required(),
+  senderId: Joi.number().integer().required(),
+  body: Joi.string().required(),
+  clientId: Joi.string().required(),
+  createdAt: Joi.string().isoDate().required(),
+  hidden: Joi.boolean()
+    .description(
+      'true when body is a placeholder: hidden after reports from 5 users (until an operator decides; its sender still reads it) or removed by an operator',
+    )
+    .required(),
 });
 
 export const roomSchema = Joi.object({
-  id: Joi.number().integer(),
-  type: Joi.string().valid('direct', 'reservation', 'meetup', 'post', 'listing', 'group'),
-  members: Joi.array().items(publicUserSchema).description('at most 100; memberCount has the total'),
-  memberCount: Joi.number().integer(),
-  reservationId: Joi.number().integer(),
-  meetupId: Joi.number().integer(),
-  postId: Joi.number().integer(),
-  listingId: Joi.number().integer().description('a listing room: the market listing it is about'),
-  groupId: Joi.number().integer().description('a group room: the group whose members it has'),
-  lastMessage: messageSchema.allow(null),
-  unreadCount: Joi.number().integer(),
-  lastActivityAt: Joi.string().isoDate(),
+  id: Joi.number().integer().required(),
+  type: Joi.string().valid('direct', 'reservation', 'meetup', 'post', 'listing', 'group').required(),
+  members: Joi.array().items(publicUserSchema).description('at most 100; memberCount has the total').required(),
+  memberCount: Joi.number().integer().required(),
+  reservationId: Joi.number().integer().optional(),
+  meetupId: Joi.number().integer().optional(),
+  postId: Joi.number().integer().optional(),
+  listingId: Joi.number().integer().description('a listing room: the market listing it is about').optional(),
+  groupId: Joi.number().integer().description('a group room: the group whose members it has').optional(),
+  lastMessage: messageSchema.allow(null).required(),
+  unreadCount: Joi.number().integer().required(),
+  lastActivityAt: Joi.string().isoDate().required(),
 });
 
 export const roomListSchema = listOf(roomSchema);

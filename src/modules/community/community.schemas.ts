@@ -88,47 +88,56 @@ export const photoParams = Joi.object<{ id: number; photoId: number }, true>({ i
 // --- responses (OpenAPI) -------------------------------------------------------------------------
 
 export const publicUser = Joi.object({
-  id: Joi.number().integer(),
-  nickname: Joi.string(),
-  avatarUrl: Joi.string().allow(null),
+  id: Joi.number().integer().required(),
+  nickname: Joi.string().required(),
+  avatarUrl: Joi.string().allow(null).required(),
 });
 
-export const photoSchema = Joi.object({ id: Joi.number().integer(), url: Joi.string(), thumbnailUrl: Joi.string() });
+export const photoSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  url: Joi.string().required(),
+  thumbnailUrl: Joi.string().required(),
+});
 
 export const postSchema = Joi.object({
-  id: Joi.number().integer(),
-  author: publicUser,
-  kind: Joi.string().valid(...POST_KINDS),
-  title: Joi.string(),
-  body: Joi.string(),
-  tags: Joi.array().items(Joi.string()),
-  photos: Joi.array().items(photoSchema),
-  location: Joi.object({ lat: Joi.number(), lng: Joi.number() }).allow(null),
-  address: Joi.string().allow(null),
-  likeCount: Joi.number().integer(),
-  commentCount: Joi.number().integer().description('live comments and replies'),
-  likedByMe: Joi.boolean(),
-  chatRoomId: Joi.number().integer().allow(null),
-  createdAt: Joi.string().isoDate(),
-  editedAt: Joi.string().isoDate().allow(null),
+  id: Joi.number().integer().required(),
+  author: publicUser.required(),
+  kind: Joi.string()
+    .valid(...POST_KINDS)
+    .required(),
+  title: Joi.string().required(),
+  body: Joi.string().required(),
+  tags: Joi.array().items(Joi.string()).required(),
+  photos: Joi.array().items(photoSchema).required(),
+  location: Joi.object({ lat: Joi.number().required(), lng: Joi.number().required() }).allow(null).required(),
+  address: Joi.string().allow(null).required(),
+  likeCount: Joi.number().integer().required(),
+  commentCount: Joi.number().integer().description('live comments and replies').required(),
+  likedByMe: Joi.boolean().required(),
+  chatRoomId: Joi.number().integer().allow(null).required(),
+  createdAt: Joi.string().isoDate().required(),
+  editedAt: Joi.string().isoDate().allow(null).required(),
 });
-export const nearbyItemSchema = postSchema.keys({ distanceKm: Joi.number() });
+export const nearbyItemSchema = postSchema.keys({ distanceKm: Joi.number().required() });
 
 export const commentSchema = Joi.object({
-  id: Joi.number().integer(),
-  postId: Joi.number().integer(),
-  parentId: Joi.number().integer().allow(null),
-  author: publicUser.allow(null).description('null once deleted'),
-  body: Joi.string().allow('').description('empty once deleted'),
-  likeCount: Joi.number().integer(),
-  likedByMe: Joi.boolean(),
-  replyCount: Joi.number().integer(),
-  deleted: Joi.boolean(),
-  createdAt: Joi.string().isoDate(),
-  editedAt: Joi.string().isoDate().allow(null),
+  id: Joi.number().integer().required(),
+  postId: Joi.number().integer().required(),
+  parentId: Joi.number().integer().allow(null).required(),
+  author: publicUser.allow(null).description('null once deleted').required(),
+  body: Joi.string().allow('').description('empty once deleted').required(),
+  likeCount: Joi.number().integer().required(),
+  likedByMe: Joi.boolean().required(),
+  replyCount: Joi.number().integer().required(),
+  deleted: Joi.boolean().required(),
+  createdAt: Joi.string().isoDate().required(),
+  editedAt: Joi.string().isoDate().allow(null).required(),
 });
 
-export const likeSchema = Joi.object({ likeCount: Joi.number().integer(), likedByMe: Joi.boolean() });
+export const likeSchema = Joi.object({
+  likeCount: Joi.number().integer().required(),
+  likedByMe: Joi.boolean().required(),
+});
 
 export const postListSchema = listOf(postSchema);
 export const nearbyListSchema = listOf(nearbyItemSchema);

@@ -18,7 +18,7 @@ export function mediaRoutes(media: MediaService, upload: RequestHandler[]): Rout
       before: upload,
       summary:
         'Set my avatar: JPEG, PNG, WebP, GIF or AVIF up to 10 MB, stored as a 160×160 WebP (415 for other formats)',
-      responses: { 200: { description: 'The new avatar', schema: Joi.object({ avatarUrl: Joi.string() }) } },
+      responses: { 200: { description: 'The new avatar', schema: Joi.object({ avatarUrl: Joi.string().required() }) } },
       handler: async ({ user, req }) => ({ status: 200, body: await media.setAvatar(user.id, uploadedFile(req)) }),
     }),
   ];

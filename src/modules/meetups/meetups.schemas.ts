@@ -148,51 +148,53 @@ export const locationStop = Joi.object({ meetupId: idParam });
 // --- responses (OpenAPI) -------------------------------------------------------------------------
 
 export const hostRatingSchema = Joi.object({
-  average: Joi.number().allow(null).description('null while the host has no rating'),
-  count: Joi.number().integer(),
+  average: Joi.number().allow(null).description('null while the host has no rating').required(),
+  count: Joi.number().integer().required(),
 });
 
 const participantSchema = publicUserSchema.keys({
-  joinedAt: Joi.string().isoDate(),
-  attendedAt: Joi.string().isoDate().allow(null),
+  joinedAt: Joi.string().isoDate().required(),
+  attendedAt: Joi.string().isoDate().allow(null).required(),
 });
 
 export const meetupSchema = Joi.object({
-  id: Joi.number().integer(),
-  host: publicUserSchema.keys({ hostRating: hostRatingSchema }),
-  title: Joi.string(),
-  description: Joi.string().allow(''),
-  location: Joi.object({ lat: Joi.number(), lng: Joi.number() }),
-  address: Joi.string(),
-  startsAt: Joi.string().isoDate(),
-  endsAt: Joi.string().isoDate(),
-  capacity: Joi.number().integer(),
-  participantCount: Joi.number().integer(),
-  tags: Joi.array().items(Joi.string()),
-  petSizes: Joi.array().items(Joi.string().valid(...PET_SIZES)),
-  status: Joi.string().valid('scheduled', 'cancelled'),
-  chatRoomId: Joi.number().integer().allow(null),
-  participants: Joi.array().items(participantSchema).description('GET /meetups/{id} only'),
-  createdAt: Joi.string().isoDate(),
-  updatedAt: Joi.string().isoDate(),
+  id: Joi.number().integer().required(),
+  host: publicUserSchema.keys({ hostRating: hostRatingSchema.required() }).required(),
+  title: Joi.string().required(),
+  description: Joi.string().allow('').required(),
+  location: Joi.object({ lat: Joi.number().required(), lng: Joi.number().required() }).required(),
+  address: Joi.string().required(),
+  startsAt: Joi.string().isoDate().required(),
+  endsAt: Joi.string().isoDate().required(),
+  capacity: Joi.number().integer().required(),
+  participantCount: Joi.number().integer().required(),
+  tags: Joi.array().items(Joi.string()).required(),
+  petSizes: Joi.array()
+    .items(Joi.string().valid(...PET_SIZES))
+    .required(),
+  status: Joi.string().valid('scheduled', 'cancelled').required(),
+  chatRoomId: Joi.number().integer().allow(null).required(),
+  participants: Joi.array().items(participantSchema).description('GET /meetups/{id} only').optional(),
+  createdAt: Joi.string().isoDate().required(),
+  updatedAt: Joi.string().isoDate().required(),
 });
 
 export const nearbyItemSchema = meetupSchema.keys({
-  distanceKm: Joi.number().description('Redis GEO haversine distance, 4 decimals'),
+  distanceKm: Joi.number().description('Redis GEO haversine distance, 4 decimals').required(),
 });
 export const nearbyResultSchema = listOf(nearbyItemSchema);
 export const meetupListSchema = listOf(meetupSchema);
 
 export const attendanceSchema = Joi.object({
-  marked: Joi.array().items(Joi.number().integer()).description('marked by this request'),
-  attended: Joi.array().items(Joi.number().integer()).description('every participant marked so far'),
+  marked: Joi.array().items(Joi.number().integer()).description('marked by this request').required(),
+  attended: Joi.array().items(Joi.number().integer()).description('every participant marked so far').required(),
 });
 
 export const ratingResultSchema = Joi.object({
-  meetupId: Joi.number().integer(),
-  rating: Joi.number().integer(),
-  hostRating: hostRatingSchema,
-  createdAt: Joi.string().isoDate(),
+  meetupId: Joi.number().integer().required(),
+  rating: Joi.number().integer().required(),
+  hostRating: hostRatingSchema.required(),
+  createdAt: Joi.string().isoDate().required(),
 });
 
 /** `location:nearby` and the `location:update` ack (documented in /asyncapi.json). */

@@ -70,22 +70,24 @@ export const preferencesUpdateBody = Joi.object<{ preferences: PreferenceChanges
 
 export const preferencesSchema = Joi.object({
   preferences: Joi.object(
-    keysOf(preferenceSchema.keys({ inApp: Joi.boolean().required(), email: Joi.boolean().required() })),
-  ),
+    keysOf(preferenceSchema.keys({ inApp: Joi.boolean().required(), email: Joi.boolean().required() }).required()),
+  ).required(),
 });
 
 export const notificationSchema = Joi.object({
-  id: Joi.number().integer(),
-  type: Joi.string().valid(...NOTIFICATION_TYPES),
-  title: Joi.string(),
-  body: Joi.string().allow(''),
-  data: Joi.object().unknown(true).allow(null),
-  readAt: Joi.string().isoDate().allow(null),
-  createdAt: Joi.string().isoDate(),
+  id: Joi.number().integer().required(),
+  type: Joi.string()
+    .valid(...NOTIFICATION_TYPES)
+    .required(),
+  title: Joi.string().required(),
+  body: Joi.string().allow('').required(),
+  data: Joi.object().unknown(true).allow(null).required(),
+  readAt: Joi.string().isoDate().allow(null).required(),
+  createdAt: Joi.string().isoDate().required(),
 });
 
 export const notificationListSchema = listOf(notificationSchema);
-export const countSchema = Joi.object({ count: Joi.number().integer().min(0) });
+export const countSchema = Joi.object({ count: Joi.number().integer().min(0).required() });
 
 /** What other modules pass to `notify`; checked at the boundary so a caller bug fails loudly. */
 export const notifyInput = Joi.object({

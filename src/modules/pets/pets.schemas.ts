@@ -53,18 +53,22 @@ export const updatePetBody = Joi.object<UpdatePetBody, true>({ name, species, br
 export const listPetsQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
 
 export const petSchema = Joi.object({
-  id: Joi.number().integer(),
-  ownerId: Joi.number().integer(),
-  name: Joi.string(),
-  species: Joi.string().valid(...SPECIES),
-  breed: Joi.string().allow(null),
-  size: Joi.string().valid(...SIZES),
-  birthDate: Joi.string().allow(null).description('YYYY-MM-DD'),
-  notes: Joi.string().allow(null),
-  photoUrl: Joi.string().allow(null),
-  createdAt: Joi.string().isoDate(),
-  updatedAt: Joi.string().isoDate(),
+  id: Joi.number().integer().required(),
+  ownerId: Joi.number().integer().required(),
+  name: Joi.string().required(),
+  species: Joi.string()
+    .valid(...SPECIES)
+    .required(),
+  breed: Joi.string().allow(null).required(),
+  size: Joi.string()
+    .valid(...SIZES)
+    .required(),
+  birthDate: Joi.string().allow(null).description('YYYY-MM-DD').required(),
+  notes: Joi.string().allow(null).required(),
+  photoUrl: Joi.string().allow(null).required(),
+  createdAt: Joi.string().isoDate().required(),
+  updatedAt: Joi.string().isoDate().required(),
 });
 
 export const petListSchema = listOf(petSchema);
-export const photoSchema = Joi.object({ photoUrl: Joi.string() });
+export const photoSchema = Joi.object({ photoUrl: Joi.string().required() });

@@ -46,45 +46,52 @@ export const createHeaders = Joi.object<{ 'idempotency-key'?: string }, true>({
 });
 
 const petSchema = Joi.object({
-  id: Joi.number(),
-  ownerId: Joi.number(),
-  name: Joi.string(),
-  species: Joi.string(),
-  breed: Joi.string().allow(null),
-  size: Joi.string(),
-  birthDate: Joi.string().allow(null),
-  notes: Joi.string().allow(null),
-  photoUrl: Joi.string().allow(null),
+  id: Joi.number().required(),
+  ownerId: Joi.number().required(),
+  name: Joi.string().required(),
+  species: Joi.string().required(),
+  breed: Joi.string().allow(null).required(),
+  size: Joi.string().required(),
+  birthDate: Joi.string().allow(null).required(),
+  notes: Joi.string().allow(null).required(),
+  photoUrl: Joi.string().allow(null).required(),
 });
 
 export const reservationSchema = Joi.object({
-  id: Joi.number().integer(),
-  status: Joi.string().valid(...STATUSES),
-  service: Joi.string().valid(...SERVICES),
-  startDate: Joi.string(),
-  endDate: Joi.string(),
-  pets: Joi.array().items(petSchema),
-  owner: publicUserSchema,
+  id: Joi.number().integer().required(),
+  status: Joi.string()
+    .valid(...STATUSES)
+    .required(),
+  service: Joi.string()
+    .valid(...SERVICES)
+    .required(),
+  startDate: Joi.string().required(),
+  endDate: Joi.string().required(),
+  pets: Joi.array().items(petSchema).required(),
+  owner: publicUserSchema.required(),
   sitter: Joi.object({
-    id: Joi.number(),
-    userId: Joi.number(),
-    nickname: Joi.string(),
-    avatarUrl: Joi.string().allow(null),
-  }),
-  totalPrice: Joi.number().integer().description('KRW: price of the service × days × pets, fixed at request time'),
-  note: Joi.string().allow(null),
-  chatRoomId: Joi.number().allow(null),
-  cancelledBy: Joi.string().valid('owner', 'sitter', 'system').allow(null),
-  cancelReason: Joi.string().allow(null),
-  createdAt: Joi.string().isoDate(),
-  updatedAt: Joi.string().isoDate(),
+    id: Joi.number().required(),
+    userId: Joi.number().required(),
+    nickname: Joi.string().required(),
+    avatarUrl: Joi.string().allow(null).required(),
+  }).required(),
+  totalPrice: Joi.number()
+    .integer()
+    .description('KRW: price of the service × days × pets, fixed at request time')
+    .required(),
+  note: Joi.string().allow(null).required(),
+  chatRoomId: Joi.number().allow(null).required(),
+  cancelledBy: Joi.string().valid('owner', 'sitter', 'system').allow(null).required(),
+  cancelReason: Joi.string().allow(null).required(),
+  createdAt: Joi.string().isoDate().required(),
+  updatedAt: Joi.string().isoDate().required(),
 });
 export const reservationList = listOf(reservationSchema);
 
 export const reviewSchema = Joi.object({
-  id: Joi.number(),
-  rating: Joi.number(),
-  comment: Joi.string().allow(null),
-  author: publicUserSchema,
-  createdAt: Joi.string().isoDate(),
+  id: Joi.number().required(),
+  rating: Joi.number().required(),
+  comment: Joi.string().allow(null).required(),
+  author: publicUserSchema.required(),
+  createdAt: Joi.string().isoDate().required(),
 });

@@ -17,10 +17,16 @@ export const reportBody = Joi.object<ReportInput, true>({
 });
 
 export const blockListSchema = Joi.object({
-  items: Joi.array().items(
-    Joi.object({
-      user: Joi.object({ id: Joi.number().integer(), nickname: Joi.string(), avatarUrl: Joi.string().allow(null) }),
-      createdAt: Joi.string().isoDate(),
-    }),
-  ),
+  items: Joi.array()
+    .items(
+      Joi.object({
+        user: Joi.object({
+          id: Joi.number().integer().required(),
+          nickname: Joi.string().required(),
+          avatarUrl: Joi.string().allow(null).required(),
+        }).required(),
+        createdAt: Joi.string().isoDate().required(),
+      }),
+    )
+    .required(),
 });

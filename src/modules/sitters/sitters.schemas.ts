@@ -105,59 +105,70 @@ export const photoParams = idParams;
 
 // --- responses (OpenAPI) -------------------------------------------------------------------------
 
-const locationSchema = Joi.object({ lat: Joi.number(), lng: Joi.number() });
-const pricesSchema = Joi.object(Object.fromEntries(SERVICES.map((s) => [s, Joi.number().integer()])));
+const locationSchema = Joi.object({ lat: Joi.number().required(), lng: Joi.number().required() });
+/** Only the services the sitter offers have a price (the others are absent, not null). */
+const pricesSchema = Joi.object(Object.fromEntries(SERVICES.map((s) => [s, Joi.number().integer().optional()])));
 
-export const photoSchema = Joi.object({ id: Joi.number().integer(), url: Joi.string(), thumbnailUrl: Joi.string() });
+export const photoSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  url: Joi.string().required(),
+  thumbnailUrl: Joi.string().required(),
+});
 
 export const sitterSchema = Joi.object({
-  id: Joi.number().integer(),
-  userId: Joi.number().integer(),
-  nickname: Joi.string(),
-  avatarUrl: Joi.string().allow(null),
-  headline: Joi.string(),
-  bio: Joi.string().allow(''),
-  services: Joi.array().items(Joi.string().valid(...SERVICES)),
-  prices: pricesSchema,
-  acceptedSizes: Joi.array().items(Joi.string().valid(...SIZES)),
-  maxPets: Joi.number().integer(),
-  location: locationSchema,
-  address: Joi.string(),
-  rating: Joi.number().allow(null).description('average of the reviews, null while there is none'),
-  reviewCount: Joi.number().integer(),
-  photos: Joi.array().items(photoSchema),
+  id: Joi.number().integer().required(),
+  userId: Joi.number().integer().required(),
+  nickname: Joi.string().required(),
+  avatarUrl: Joi.string().allow(null).required(),
+  headline: Joi.string().required(),
+  bio: Joi.string().allow('').required(),
+  services: Joi.array()
+    .items(Joi.string().valid(...SERVICES))
+    .required(),
+  prices: pricesSchema.required(),
+  acceptedSizes: Joi.array()
+    .items(Joi.string().valid(...SIZES))
+    .required(),
+  maxPets: Joi.number().integer().required(),
+  location: locationSchema.required(),
+  address: Joi.string().required(),
+  rating: Joi.number().allow(null).description('average of the reviews, null while there is none').required(),
+  reviewCount: Joi.number().integer().required(),
+  photos: Joi.array().items(photoSchema).required(),
   ratingSummary: Joi.object({
-    average: Joi.number().allow(null),
-    count: Joi.number().integer(),
-    distribution: Joi.object(Object.fromEntries(['1', '2', '3', '4', '5'].map((k) => [k, Joi.number().integer()]))),
-  }),
-  active: Joi.boolean().description('false once the sitter left (only the owner sees an inactive profile)'),
-  createdAt: Joi.string().isoDate(),
-  updatedAt: Joi.string().isoDate(),
+    average: Joi.number().allow(null).required(),
+    count: Joi.number().integer().required(),
+    distribution: Joi.object(
+      Object.fromEntries(['1', '2', '3', '4', '5'].map((k) => [k, Joi.number().integer().required()])),
+    ).required(),
+  }).required(),
+  active: Joi.boolean().description('false once the sitter left (only the owner sees an inactive profile)').required(),
+  createdAt: Joi.string().isoDate().required(),
+  updatedAt: Joi.string().isoDate().required(),
 });
 
 export const searchItemSchema = Joi.object({
-  id: Joi.number().integer(),
-  userId: Joi.number().integer(),
-  nickname: Joi.string(),
-  headline: Joi.string(),
-  avatarUrl: Joi.string().allow(null),
-  distanceKm: Joi.number().description('Redis GEO haversine distance, 4 decimals'),
-  rating: Joi.number().allow(null),
-  reviewCount: Joi.number().integer(),
-  prices: pricesSchema,
-  services: Joi.array().items(Joi.string()),
-  location: locationSchema,
+  id: Joi.number().integer().required(),
+  userId: Joi.number().integer().required(),
+  nickname: Joi.string().required(),
+  headline: Joi.string().required(),
+  avatarUrl: Joi.string().allow(null).required(),
+  distanceKm: Joi.number().description('Redis GEO haversine distance, 4 decimals').required(),
+  rating: Joi.number().allow(null).required(),
+  reviewCount: Joi.number().integer().required(),
+  prices: pricesSchema.required(),
+  services: Joi.array().items(Joi.string()).required(),
+  location: locationSchema.required(),
 });
 
-export const datesSchema = Joi.object({ dates: Joi.array().items(Joi.string()) });
+export const datesSchema = Joi.object({ dates: Joi.array().items(Joi.string()).required() });
 
 export const reviewSchema = Joi.object({
-  id: Joi.number().integer(),
-  rating: Joi.number().integer().min(1).max(5),
-  comment: Joi.string().allow(null),
-  author: publicUserSchema,
-  createdAt: Joi.string().isoDate(),
+  id: Joi.number().integer().required(),
+  rating: Joi.number().integer().min(1).max(5).required(),
+  comment: Joi.string().allow(null).required(),
+  author: publicUserSchema.required(),
+  createdAt: Joi.string().isoDate().required(),
 });
 
 export const searchResultSchema = listOf(searchItemSchema);
