@@ -40,7 +40,7 @@ export function sittersRoutes(
       auth: true,
       body: s.putSitterBody,
       summary: 'Create or replace my sitter profile; I become a sitter (a deactivated profile comes back)',
-      responses: { 200: { description: 'My sitter profile', schema: s.sitterSchema } },
+      responses: { 200: { description: 'My sitter profile', schema: s.ownSitterSchema } },
       handler: async ({ user, body }) => ({ status: 200, body: await sitters.putMine(user.id, body) }),
     }),
     defineRoute({
@@ -49,7 +49,7 @@ export function sittersRoutes(
       tag,
       auth: true,
       summary: 'My sitter profile (also when deactivated)',
-      responses: { 200: { description: 'My sitter profile', schema: s.sitterSchema } },
+      responses: { 200: { description: 'My sitter profile', schema: s.ownSitterSchema } },
       handler: async ({ user }) => ({ status: 200, body: await sitters.getMine(user.id) }),
     }),
     defineRoute({

@@ -142,9 +142,13 @@ export const sitterSchema = Joi.object({
       Object.fromEntries(['1', '2', '3', '4', '5'].map((k) => [k, Joi.number().integer().required()])),
     ).required(),
   }).required(),
-  active: Joi.boolean().description('false once the sitter left (only the owner sees an inactive profile)').required(),
   createdAt: Joi.string().isoDate().required(),
   updatedAt: Joi.string().isoDate().required(),
+});
+
+/** The owner's own profile also says whether it is still listed. */
+export const ownSitterSchema = sitterSchema.keys({
+  active: Joi.boolean().description('false once the sitter left (only the owner sees an inactive profile)').required(),
 });
 
 export const searchItemSchema = Joi.object({
