@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+import { petSchema } from '../pets/pets.schemas';
 import { SERVICES, day } from '../sitters/sitters.schemas';
 import type { ReservationStatus } from './reservations.repository';
 import type { CreateInput } from './reservations.service';
@@ -45,18 +46,6 @@ export const createHeaders = Joi.object<{ 'idempotency-key'?: string }, true>({
     .description('Replays the first answer for 24 h to the same user and body'),
 });
 
-const petSchema = Joi.object({
-  id: Joi.number().required(),
-  ownerId: Joi.number().required(),
-  name: Joi.string().required(),
-  species: Joi.string().required(),
-  breed: Joi.string().allow(null).required(),
-  size: Joi.string().required(),
-  birthDate: Joi.string().allow(null).required(),
-  notes: Joi.string().allow(null).required(),
-  photoUrl: Joi.string().allow(null).required(),
-});
-
 export const reservationSchema = Joi.object({
   id: Joi.number().integer().required(),
   status: Joi.string()
@@ -67,7 +56,7 @@ export const reservationSchema = Joi.object({
     .required(),
   startDate: Joi.string().required(),
   endDate: Joi.string().required(),
-  pets: Joi.array().items(petSchema).required(),
+  pets: Joi.array().items(petSchema).description('the pets as they were when the request was made').required(),
   owner: publicUserSchema.required(),
   sitter: Joi.object({
     id: Joi.number().required(),
