@@ -239,7 +239,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   const verify = authenticate(ctx.verifyAccessToken);
   for (const mod of modules) {
     const router = Router();
-    mountRoutes(router, mod.routes, verify);
+    mountRoutes(router, mod.routes, verify, { checkReplies: config.env === 'test' });
     app.use(mod.prefix, router);
   }
   for (const mod of modules) app.use(mod.prefix, methodNotAllowed(mod.routes));

@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type Joi from 'joi';
 import { AppError, InvalidFields, MethodNotAllowed, fieldError, type FieldError } from '../errors';
 import type { AuthUser } from './auth';
+import { replyErrors, replyMismatch } from './reply-check';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -134,8 +135,22 @@ function validatePart(schema: Joi.Schema | undefined, value: unknown, where: str
   return result.value;
 }
 
+export interface MountOptions {
+  /**
+   * Test mode: every reply a handler returns is checked against what its route declares (status,
+   * body schema with its required fields); a mismatch answers 500 naming the route and the field, so
+   * the test that hit it fails instead of /openapi.json drifting from behaviour. See reply-check.ts.
+   */
+  checkReplies?: boolean;
+}
+
 /** Mounts declared routes on a router: auth → before → validate → handler → reply. */
-export function mountRoutes(router: Router, specs: RouteSpec[], authenticate: RequestHandler): void {
+export function mountRoutes(
+  router: Router,
+  specs: RouteSpec[],
+  authenticate: RequestHandler,
+  options: MountOptions = {},
+): void {
   for (const spec of specs) {
     const chain: RequestHandler[] = [
       (req, res, next) => {
@@ -161,6 +176,15 @@ export function mountRoutes(router: Router, specs: RouteSpec[], authenticate: Re
       >;
       const reply = await spec.handler({ ...validated, user: res.locals.user, req, res });
       if (!reply) return;
+      if (options.checkReplies) {
+        const errors = replyErrors(spec, reply);
+        if (errors.length) {
+          const route = `${spec.method.toUpperCase()} ${res.locals.routeTemplate}`;
+          const log = (req as { log?: { error: (o: object, m: string) => void } }).log;
+          log?.error({ route, status: reply.status, errors }, 'reply does not match its declared schema');
+          throw replyMismatch(route, reply.status, errors);
+        }
+      }
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
       if (reply.body === undefined) res.status(reply.status).end();
       else res.status(reply.status).json(reply.body);
