@@ -26,6 +26,7 @@ export const API_COMPONENTS: Record<string, Joi.Schema> = {
   Provider: accounts.providerSchema,
   Pet: pets.petSchema,
   Sitter: sitters.sitterSchema,
+  OwnSitter: sitters.ownSitterSchema,
   SitterSearchItem: sitters.searchItemSchema,
   Photo: sitters.photoSchema,
   SitterReview: sitters.reviewSchema,
