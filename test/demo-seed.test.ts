@@ -42,6 +42,18 @@ describe('demo seed data', () => {
       expect((await q<{ n: number }>('SELECT COUNT(*) AS n FROM post_comments WHERE parentId IS NOT NULL'))[0].n).toBe(
         1,
       );
+      // The market: listings near the demo owner, one with the owner's offer and its trade chat.
+      const listings = await q<{ id: number }>(
+        `SELECT l.id FROM market_listings l WHERE l.offerCount <> (SELECT COUNT(*) FROM market_offers o WHERE o.listingId = l.id)
+            OR l.favoriteCount <> (SELECT COUNT(*) FROM market_favorites f WHERE f.listingId = l.id)`,
+      );
+      expect(listings).toEqual([]);
+      expect((await q<{ n: number }>('SELECT COUNT(*) AS n FROM market_listings'))[0].n).toBeGreaterThanOrEqual(5);
+      const trade = await q<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM market_offers o JOIN chat_rooms r ON r.id = o.chatRoomId AND r.type = 'listing'
+           JOIN chat_messages m ON m.roomId = r.id`,
+      );
+      expect(Number(trade[0].n)).toBeGreaterThanOrEqual(2);
     } finally {
       process.env = env;
       await sequelize.close();
