@@ -12,7 +12,7 @@ import type { Redis } from './infra/redis';
 import type { Mailer, MailMessage } from './infra/mail/mailer';
 import type { Storage } from './infra/storage/storage';
 import { Metrics } from './infra/metrics';
-import { Outbox, OutboxDispatcher } from './infra/outbox';
+import { Outbox, OutboxDispatcher, outboxRetryHorizonMs } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
 import { requestId, stampRequestIds } from './http/request-id';
 import { notFoundHandler, problemHandler } from './http/problem';
@@ -163,6 +163,10 @@ export function createApp(deps: AppDeps): PawmateApp {
     metrics,
     config.retention,
     async (graceMs, limit) => (await mailJobs.queue.clean(graceMs, limit, 'failed')).length,
+    {
+      indexes: features.flatMap((f) => f.geoIndexes ?? []),
+      minAgeMs: outboxRetryHorizonMs(config.outboxMaxAttempts),
+    },
   );
   const sweepAll = async () => {
     for (const f of features) await f.sweep?.();

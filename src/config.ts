@@ -158,6 +158,7 @@ const schema = Joi.object({
   RETENTION_EMAIL_TOKENS_DAYS: Joi.number().min(0).default(7),
   RETENTION_IDEMPOTENCY_HOURS: Joi.number().min(0).default(24),
   RETENTION_FAILED_MAIL_JOBS_DAYS: Joi.number().min(0).default(30),
+  RETENTION_GEO_TOMBSTONES_HOURS: Joi.number().min(0).default(24),
 }).unknown(true);
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -235,6 +236,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
       emailTokensMs: v.RETENTION_EMAIL_TOKENS_DAYS * DAY_MS,
       idempotencyKeysMs: v.RETENTION_IDEMPOTENCY_HOURS * 60 * 60_000,
       failedMailJobsMs: v.RETENTION_FAILED_MAIL_JOBS_DAYS * DAY_MS,
+      geoTombstonesMs: v.RETENTION_GEO_TOMBSTONES_HOURS * 60 * 60_000,
     },
     sweepEveryMs: v.SWEEP_EVERY_MS,
     oauth,

@@ -140,6 +140,36 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
 return n`;
 
+/**
+ * KEYS: live, versions, tombstones, marker. ARGV: now (ms), cutoff (ms), then ids. Forgets the last
+ * version of removed ids once they have been seen removed, at that same version, since before the
+ * cutoff. An id's first sighting as removed is recorded in the tombstones hash as "version:ms"; a
+ * newer version (re-added or removed again) starts the clock again, and an id present in the index
+ * is no tombstone. Nothing is pruned while the index is missing or a rebuild runs.
+ */
+const PRUNE_TOMBSTONES = `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+local pruned = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local v = redis.call('HGET', KEYS[2], id)
+  if (not v) or redis.call('ZSCORE', KEYS[1], id) then
+    redis.call('HDEL', KEYS[3], id)
+  else
+    local seen = redis.call('HGET', KEYS[3], id)
+    local sv, st = nil, nil
+    if seen then sv, st = string.match(seen, '^(.*):(%d+)$') end
+    if sv ~= v then
+      redis.call('HSET', KEYS[3], id, v .. ':' .. ARGV[1])
+    elseif tonumber(st) <= tonumber(ARGV[2]) then
+      redis.call('HDEL', KEYS[2], id)
+      redis.call('HDEL', KEYS[3], id)
+      pruned = pruned + 1
+    end
+  end
+end
+return pruned`;
+
 /** KEYS: marker, temp. ARGV: token, ttl. Keeps both alive while this rebuild still owns the marker. */
 const REFRESH = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -179,10 +209,14 @@ export class GeoIndex {
   readonly versionsKey: string;
   /** Where a rebuild writes before the swap. */
   readonly tempKey: string;
+  /** When each removed id was first seen removed (see pruneTombstones). */
+  readonly tombstonesKey: string;
+  /** Where the tombstone scan of this process resumes (an HSCAN cursor of the versions hash). */
+  private pruneCursor = '0';
 
   /** The scripts, registered once on the client and run by SHA (see luaScript). */
   private readonly lua: Record<
-    'apply' | 'upsert' | 'remove' | 'claim' | 'rebuildAdd' | 'refresh' | 'swap' | 'abort',
+    'apply' | 'upsert' | 'remove' | 'claim' | 'rebuildAdd' | 'refresh' | 'swap' | 'abort' | 'pruneTombstones',
     Script
   >;
 
@@ -195,6 +229,7 @@ export class GeoIndex {
     this.markerKey = `${this.key}:rebuilding`;
     this.versionsKey = `${this.key}:versions`;
     this.tempKey = `${this.key}:rebuild`;
+    this.tombstonesKey = `${this.key}:tombstones`;
     this.lua = {
       apply: luaScript(redis, 'geoApply', 4, APPLY),
       upsert: luaScript(redis, 'geoUpsert', 3, UPSERT),
@@ -204,6 +239,7 @@ export class GeoIndex {
       refresh: luaScript(redis, 'geoRebuildRefresh', 2, REFRESH),
       swap: luaScript(redis, 'geoRebuildSwap', 3, SWAP),
       abort: luaScript(redis, 'geoRebuildAbort', 2, ABORT),
+      pruneTombstones: luaScript(redis, 'geoPruneTombstones', 4, PRUNE_TOMBSTONES),
     };
   }
 
@@ -227,6 +263,38 @@ export class GeoIndex {
       args.push(p.lng, p.lat, String(p.id));
     }
     await this.lua.upsert(this.key, this.markerKey, this.tempKey, ...args, MARKER_TTL_SEC);
+  }
+
+  /**
+   * Retention of the versions hash. The last version of a removed id is a tombstone: it is what makes
+   * a late outbox row (an older change, retried after the removal was applied) a no-op instead of
+   * putting the item back. Outbox rows stop being retried after a bounded time, so a tombstone older
+   * than that has nothing left to stop: it is forgotten once it has been seen removed, at the same
+   * version, for `olderThanMs`. Scans at most `budget` entries per call, resuming where the last call
+   * of this process stopped; returns how many tombstones were forgotten.
+   */
+  async pruneTombstones(nowMs: number, olderThanMs: number, budget = 50_000, batch = 1000): Promise<number> {
+    let pruned = 0;
+    let scanned = 0;
+    do {
+      const [next, flat] = await this.redis.hscan(this.versionsKey, this.pruneCursor, 'COUNT', batch);
+      this.pruneCursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      scanned += ids.length;
+      if (ids.length)
+        pruned += Number(
+          await this.lua.pruneTombstones(
+            this.key,
+            this.versionsKey,
+            this.tombstonesKey,
+            this.markerKey,
+            nowMs,
+            nowMs - olderThanMs,
+            ...ids,
+          ),
+        );
+    } while (this.pruneCursor !== '0' && scanned < budget);
+    return pruned;
   }
 
   /** Removes items without a version (tools, tests); also from a running rebuild's key. */

@@ -99,6 +99,19 @@ const MAX_BACKOFF_MS = 60_000;
 /** Attempts before a row is set aside as dead: with the backoff capped at a minute, about 15 minutes of failures. */
 export const DEFAULT_OUTBOX_MAX_ATTEMPTS = 20;
 
+/** The wait before a row's next attempt after `attempts` failures. */
+const backoffMs = (attempts: number) => Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(attempts, 10));
+
+/**
+ * How long after its first attempt a row can still be carried out: the sum of its backoffs until it
+ * is dead. Anything a late row could undo is safe to forget after this (geo tombstones).
+ */
+export function outboxRetryHorizonMs(maxAttempts = DEFAULT_OUTBOX_MAX_ATTEMPTS): number {
+  let total = 0;
+  for (let a = 0; a < maxAttempts - 1; a++) total += backoffMs(a);
+  return total;
+}
+
 /**
  * Carries out outbox rows. Runs on every instance: each claims a batch with FOR UPDATE SKIP LOCKED,
  * so instances never run the same row twice at once. A failing handler (Redis or SMTP down) leaves
@@ -265,7 +278,7 @@ export class OutboxDispatcher {
       );
       return;
     }
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(row.attempts, 10));
+    const delay = backoffMs(row.attempts);
     await this.sequelize.query(
       'UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?',
       {

@@ -1,6 +1,10 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, type TestInstance } from '../../test/helpers/context';
 import { ManualClock } from './clock';
+import { Metrics } from './metrics';
+import { outboxRetryHorizonMs } from './outbox';
+import { DEFAULT_RETENTION, RetentionSweep } from './retention';
+import { createLogger } from './logger';
 
 const clock = new ManualClock('2026-12-06T09:00:00Z');
 let ctx: TestContext;
@@ -113,5 +117,59 @@ describe('retention sweep', () => {
 
     // A second run finds nothing left to delete.
     expect(Object.values(await api.pawmate.retention.run()).reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it('forgets the last version of an id removed from a geo index once it has been removed for the tombstone age', async () => {
+    const geo = api.pawmate.modules.find((m) => m.name === 'sitters')!.geoIndexes![0];
+    const at = { lat: 37.5, lng: 127.0 };
+    await geo.apply([1, 2, 3].map((id) => ({ id: 900_000 + id, version: 1, point: at })));
+    await geo.apply([
+      { id: 900_001, version: 2, point: null },
+      { id: 900_003, version: 2, point: null },
+    ]);
+    const versions = () => api.redis.hgetall(geo.versionsKey);
+
+    // First sighting: kept, and still doing its job against a late outbox row of an older change.
+    expect((await api.pawmate.retention.run()).geo_tombstones_sitters).toBe(0);
+    expect(await versions()).toEqual({ '900001': '2', '900002': '1', '900003': '2' });
+    expect(await geo.apply([{ id: 900_001, version: 1, point: at }])).toBe(0);
+    // 900003 comes back before its tombstone is old: it is no tombstone any more.
+    await geo.apply([{ id: 900_003, version: 3, point: at }]);
+
+    clock.advance(DAY - 60_000);
+    expect((await api.pawmate.retention.run()).geo_tombstones_sitters).toBe(0);
+    clock.advance(2 * 60_000); // past RETENTION_GEO_TOMBSTONES_HOURS (24)
+    expect((await api.pawmate.retention.run()).geo_tombstones_sitters).toBe(1);
+    expect(await versions()).toEqual({ '900002': '1', '900003': '3' });
+    expect(await api.redis.hgetall(geo.tombstonesKey)).toEqual({});
+    expect((await geo.search(at, 1)).map((h) => h.id).sort()).toEqual([900_002, 900_003]);
+  });
+
+  it('never forgets a geo tombstone sooner than the outbox retry horizon, whatever the configured age', async () => {
+    const geo = api.pawmate.modules.find((m) => m.name === 'meetups')!.geoIndexes![0];
+    const at = { lat: 35.1, lng: 129.0 };
+    await geo.apply([
+      { id: 1, version: 1, point: at },
+      { id: 2, version: 1, point: at },
+    ]);
+    await geo.apply([{ id: 1, version: 2, point: null }]);
+    const horizon = outboxRetryHorizonMs(20);
+    expect(horizon).toBeGreaterThan(10 * 60_000); // backoff 0.5 s doubling to a 1 min cap, 19 waits
+    const sweep = new RetentionSweep(
+      api.sequelize,
+      clock,
+      createLogger('silent'),
+      new Metrics(),
+      { ...DEFAULT_RETENTION, geoTombstonesMs: 0 },
+      undefined,
+      { indexes: [geo], minAgeMs: horizon },
+    );
+    await sweep.run();
+    clock.advance(horizon - 1000);
+    expect((await sweep.run()).geo_tombstones_meetups).toBe(0);
+    expect(await api.redis.hget(geo.versionsKey, '1')).toBe('2');
+    clock.advance(2000);
+    expect((await sweep.run()).geo_tombstones_meetups).toBe(1);
+    expect(await api.redis.hget(geo.versionsKey, '1')).toBeNull();
   });
 });

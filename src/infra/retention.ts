@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import type { GeoIndex } from './geo';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -13,6 +14,8 @@ export interface RetentionAges {
   emailTokensMs: number;
   idempotencyKeysMs: number;
   failedMailJobsMs: number;
+  /** Last versions of ids removed from a geo index (never below the outbox's retry horizon: see `geo`). */
+  geoTombstonesMs: number;
 }
 
 export const DEFAULT_RETENTION: RetentionAges = {
@@ -21,6 +24,7 @@ export const DEFAULT_RETENTION: RetentionAges = {
   emailTokensMs: 7 * DAY_MS,
   idempotencyKeysMs: DAY_MS,
   failedMailJobsMs: 30 * DAY_MS,
+  geoTombstonesMs: DAY_MS,
 };
 
 /** Rows per DELETE (short row locks), and statements per table per run (one run never hogs the sweep). */
@@ -38,7 +42,7 @@ interface Rule {
  * Deletes rows nothing reads any more, from the periodic sweep: processed outbox rows, refresh
  * tokens long expired, sessions long revoked (with their tokens), used or expired e-mail tokens and
  * e-mail changes, idempotency keys past their replay window, and failed mail jobs. Dead outbox rows
- * stay (an operator looks at them). Batched so no statement holds many locks; a backlog larger than
+ * stay (an operator looks at them). In Redis: geo index tombstones (see the constructor's `geo`). Batched so no statement holds many locks; a backlog larger than
  * one run's budget is finished by the next runs.
  */
 export class RetentionSweep {
@@ -52,6 +56,12 @@ export class RetentionSweep {
     metrics: Metrics,
     private readonly ages: RetentionAges,
     private readonly cleanFailedMailJobs?: (graceMs: number, limit: number) => Promise<number>,
+    /**
+     * The geo indexes whose tombstones (the last version of a removed id) are forgotten once older
+     * than `geoTombstonesMs`, but never before `minAgeMs`: the outbox's retry horizon, after which no
+     * late row of an older change can still arrive for the tombstone to stop.
+     */
+    private readonly geo: { indexes: GeoIndex[]; minAgeMs: number } = { indexes: [], minAgeMs: 0 },
   ) {
     this.deleted = new Counter({
       name: 'pawmate_retention_deleted_total',
@@ -100,6 +110,17 @@ export class RetentionSweep {
         counts.mail_jobs_failed = await this.cleanFailedMailJobs(this.ages.failedMailJobsMs, BATCH * MAX_BATCHES);
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'retention: could not clean failed mail jobs');
+      }
+    }
+    for (const index of this.geo.indexes) {
+      const age = Math.max(this.ages.geoTombstonesMs, this.geo.minAgeMs);
+      try {
+        counts[`geo_tombstones_${index.kind}`] = await index.pruneTombstones(this.clock.now().getTime(), age);
+      } catch (err) {
+        this.logger.warn(
+          { err: (err as Error).message, index: index.kind },
+          'retention: could not prune geo tombstones',
+        );
       }
     }
     for (const [table, n] of Object.entries(counts)) if (n) this.deleted.inc({ table }, n);

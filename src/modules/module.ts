@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { Clock } from '../infra/clock';
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
+import type { GeoIndex } from '../infra/geo';
 import type { Metrics } from '../infra/metrics';
 import type { Outbox } from '../infra/outbox';
 import type { EventBus } from '../infra/realtime/bus';
@@ -99,6 +100,8 @@ export interface FeatureModule<N extends ModuleName = ModuleName> {
   sweep?(): Promise<unknown>;
   /** Undo start/attach: close sockets and streams (with a reconnect hint), stop timers. */
   stop?(): Promise<void>;
+  /** The module's Redis GEO indexes: the retention sweep forgets their old tombstones (GeoIndex.pruneTombstones). */
+  geoIndexes?: GeoIndex[];
 }
 
 /**

@@ -119,6 +119,7 @@ export function createCommunityModule(ctx: ModuleContext, services: Services): F
     outboxHandlers: {
       [TOPIC_GEO_POST]: (payload: GeoPostChange) => posts.applyGeo(payload),
     },
+    geoIndexes: [d.geo],
     start() {
       heal();
       ctx.redis.on('ready', heal);

@@ -115,6 +115,7 @@ export function createMarketModule(ctx: ModuleContext, services: Services): Feat
     },
     start: () => healer.start(),
     stop: () => healer.stop(),
+    geoIndexes: [d.geo],
     sweep: () => healGeoIndex(index, ctx.logger),
   };
 }

@@ -45,6 +45,7 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
     // A missing index is rebuilt at start and whenever Redis comes back (possibly empty), like sitters'.
     start: () => healing.start(),
     stop: () => healing.stop(),
+    geoIndexes: [service.healable().geo],
     routes: meetupsRoutes(service),
     outboxHandlers: { [TOPIC_GEO_MEETUP]: (payload: GeoMeetupChange) => service.applyGeo(payload) },
     sweep: async () => {

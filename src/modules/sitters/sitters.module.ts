@@ -38,6 +38,7 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     // A missing index is rebuilt at start and whenever Redis comes back (possibly empty).
     start: () => healing.start(),
     stop: () => healing.stop(),
+    geoIndexes: [service.healable().geo],
     // Belt and braces: the periodic sweep checks too.
     sweep: () => service.healGeoIndex(),
     // Photo routes only where images can be stored.
