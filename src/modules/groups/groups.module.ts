@@ -11,6 +11,9 @@ import { createVoicePart } from './groups.voice.module';
 import { MissionsRepository } from './missions.repository';
 import { MissionsService } from './missions.service';
 import { missionRoutes } from './missions.router';
+import { CalendarRepository } from './calendar.repository';
+import { CalendarService } from './calendar.service';
+import { calendarRoutes } from './calendar.router';
 
 /** Per-user and per-group rate limits (documented in the README and each route's summary). */
 export const LIMITS = {
@@ -27,6 +30,7 @@ export interface GroupsServices {
   /** Voice messages (the audio pipeline behind them is per instance). */
   voice: VoiceService;
   missions: MissionsService;
+  calendar: CalendarService;
 }
 
 /**
@@ -64,7 +68,8 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
   });
   const voice = createVoicePart(ctx, services, groups);
   const missions = new MissionsService(d, groups, new MissionsRepository(ctx.sequelize));
-  const service: GroupsServices = { groups, invites, voice: voice.service, missions };
+  const calendar = new CalendarService(d, groups, new CalendarRepository(ctx.sequelize));
+  const service: GroupsServices = { groups, invites, voice: voice.service, missions, calendar };
   return {
     name: 'groups',
     service,
@@ -73,6 +78,7 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
       ...inviteRoutes(invites, { perUser: LIMITS.invitesPerUser.text, perGroup: LIMITS.invitesPerGroup.text }),
       ...voice.routes,
       ...missionRoutes(missions),
+      ...calendarRoutes(calendar),
     ],
     start: () => voice.start(),
     stop: () => voice.stop(),
@@ -81,7 +87,10 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
       'user.email_verified': ({ userId, email }, t) => invites.onEmailVerified(userId, email, t),
       'group.deleted': ({ groupId }, t) => voice.onGroupDeleted(groupId, t),
     },
-    // Due-at data: invites past their 7 days.
-    sweep: () => invites.sweep(),
+    // Due-at data: invites past their 7 days, event reminders.
+    async sweep() {
+      await invites.sweep();
+      await calendar.sweep();
+    },
   };
 }

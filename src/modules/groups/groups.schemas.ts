@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import type { EventInput } from './calendar.service';
 import { calendarDay, cursorQuery, email, idParam, limitQuery, text, type PageQuery } from '../../http/schemas';
 
 // --- requests ------------------------------------------------------------------------------------
@@ -99,6 +100,57 @@ export const missionSchema = Joi.object({
   assignees: Joi.array().items(publicUserRef).required().description('empty: every member'),
   completedBy: Joi.array().items(publicUserRef).required(),
   status: Joi.string().valid('open', 'done').required(),
+  createdBy: Joi.number().integer().required(),
+  createdAt: iso().required(),
+});
+
+// --- calendar ------------------------------------------------------------------------------------
+
+const instant = Joi.date().iso().min('2000-01-01T00:00:00Z').max('2100-01-01T00:00:00Z');
+
+export const createEventBody = Joi.object<EventInput, true>({
+  title: text(1, 100).required(),
+  description: text(0, 2000).allow(''),
+  location: text(1, 200).allow(null),
+  allDay: Joi.boolean().default(false),
+  startsAt: instant.when('allDay', { is: true, then: Joi.forbidden(), otherwise: Joi.required() }),
+  endsAt: instant.when('allDay', { is: true, then: Joi.forbidden(), otherwise: Joi.required() }),
+  startDate: calendarDay.when('allDay', { is: true, then: Joi.required(), otherwise: Joi.forbidden() }),
+  endDate: calendarDay.when('allDay', { is: true, then: Joi.required(), otherwise: Joi.forbidden() }),
+});
+
+export const updateEventBody = Joi.object<EventInput, true>({
+  title: text(1, 100),
+  description: text(0, 2000).allow(''),
+  location: text(1, 200).allow(null),
+  allDay: Joi.boolean(),
+  startsAt: instant,
+  endsAt: instant,
+  startDate: calendarDay,
+  endDate: calendarDay,
+})
+  .min(1)
+  .description('Fields of the event’s kind; allDay switches the kind (then send that kind’s times)');
+
+export const eventListQuery = Joi.object<{ from: Date; to: Date; limit: number; cursor?: string }, true>({
+  from: instant.required(),
+  to: instant.required().description('at most 92 days after from'),
+  limit: limitQuery,
+  cursor: cursorQuery,
+});
+
+export const eventParams = Joi.object<{ id: number; eventId: number }, true>({ id: idParam, eventId: idParam });
+
+export const eventSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  title: Joi.string().required(),
+  description: Joi.string().allow('').required(),
+  startsAt: iso().required(),
+  endsAt: iso().required().description('all day: the last instant of endDate in SERVICE_TZ'),
+  allDay: Joi.boolean().required(),
+  startDate: Joi.string().allow(null).required(),
+  endDate: Joi.string().allow(null).required(),
+  location: Joi.string().allow(null).required(),
   createdBy: Joi.number().integer().required(),
   createdAt: iso().required(),
 });
