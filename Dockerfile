@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: build with dev dependencies, ship only production dependencies and the compiled code.
-FROM node:20-bookworm-slim AS build
+# Node 26, the current LTS line (the code also runs on Node 20.19+: package.json `engines`).
+FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +12,7 @@ COPY migrations ./migrations
 COPY seeders ./seeders
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:26-slim AS runtime
 ENV NODE_ENV=production
 # FFmpeg transcodes voice messages (without it the server runs, and voice routes answer 503).
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
@@ -26,5 +27,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-# Migrations are an admin step: docker compose run --rm app npm run db:migrate
+# Migrations are an admin step (docker compose run --rm app node dist/scripts/db.js migrate); the compose
+# file's full stack runs them, and the demo seeds, before it starts the server.
 CMD ["node", "dist/src/server.js"]
