@@ -18,7 +18,7 @@ import { requestId, stampRequestIds } from './http/request-id';
 import { notFoundHandler, problemHandler } from './http/problem';
 import { answerClientErrors } from './http/client-error';
 import { lingerBeforeClose } from './http/linger';
-import { authenticate } from './http/auth';
+import { authenticate, markingWrites } from './http/auth';
 import { methodNotAllowed, mountRoutes, type RouteSpec } from './http/routes';
 import { imageUrlOf, imageUrlReplacer } from './http/image-urls';
 import { webClientRouter } from './http/web-client';
@@ -46,6 +46,7 @@ import { createMeetupsModule } from './modules/meetups/meetups.module';
 import { createAccountsModule } from './modules/accounts/accounts.module';
 import { SweepScheduler } from './infra/scheduler';
 import { RetentionSweep } from './infra/retention';
+import { ReadReplicas } from './infra/replicas';
 import { createSafetyModule } from './modules/safety/safety.module';
 import { createCommunityModule } from './modules/community/community.module';
 import { createGroupsModule } from './modules/groups/groups.module';
@@ -105,6 +106,8 @@ export interface PawmateApp {
   retention: RetentionSweep;
   jobs: { mail: MailJobs };
   metrics: Metrics;
+  /** Read replicas in use, if any (DATABASE_REPLICA_URLS). */
+  replicas: ReadReplicas;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -123,10 +126,16 @@ export function createApp(deps: AppDeps): PawmateApp {
 
   // --- phase 1: construct every module -------------------------------------------------------
   const bus = new EventBus(config.redisUrl, config.redisPrefix, redis, logger);
+  const replicas = new ReadReplicas(config.databaseReplicaUrls, redis, config.redisPrefix, logger, {
+    maxLagSec: config.replicaMaxLagSec,
+    probeEveryMs: config.replicaProbeMs,
+    poolMax: config.dbPoolMax,
+  });
   const events = new DomainEvents<DomainEventMap>();
   const ctx: ModuleContext = {
     config,
     sequelize,
+    replicas,
     redis,
     clock,
     logger,
@@ -240,7 +249,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.use(webClientRouter());
   // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
   if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
-  const verify = authenticate(ctx.verifyAccessToken);
+  const verify = markingWrites(authenticate(ctx.verifyAccessToken), replicas);
   for (const mod of modules) {
     const router = Router();
     mountRoutes(router, mod.routes, verify, { checkReplies: config.env === 'test' });
@@ -259,6 +268,7 @@ export function createApp(deps: AppDeps): PawmateApp {
       stampRequestIds(server);
     },
     async start() {
+      replicas.start();
       outbox.start();
       mailJobs.startWorker();
       if (config.sweepEveryMs > 0) await scheduler.start();
@@ -271,6 +281,7 @@ export function createApp(deps: AppDeps): PawmateApp {
       await scheduler.stop();
       await mailJobs.close();
       await bus.close();
+      await replicas.close();
     },
     services,
     modules: features,
@@ -280,6 +291,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     retention,
     jobs: { mail: mailJobs },
     metrics,
+    replicas,
   };
 }
 

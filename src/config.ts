@@ -10,6 +10,12 @@ export interface Config {
   port: number;
   databaseUrl: string;
   dbPoolMax: number;
+  /** Read replicas for lag-tolerant reads (src/infra/replicas.ts); empty: every read on the primary. */
+  databaseReplicaUrls: string[];
+  /** A replica further behind than this (Seconds_Behind_Master) is skipped. */
+  replicaMaxLagSec: number;
+  /** How often each replica's state and lag are probed. */
+  replicaProbeMs: number;
   /** One Redis server (redis://…), or a Redis Cluster as `redis+cluster://host:port,host:port`. */
   redisUrl: string;
   /** Namespaces every Redis key, channel and queue, so several deployments (or test files) can share one Redis. */
@@ -77,6 +83,11 @@ const schema = Joi.object({
     .uri({ scheme: ['mysql', 'mariadb'] })
     .required(),
   DB_POOL_MAX: Joi.number().integer().min(1).max(100).default(10),
+  DATABASE_REPLICA_URLS: Joi.string()
+    .pattern(/^\s*(mysql|mariadb):\/\/[^,\s]+(\s*,\s*(mysql|mariadb):\/\/[^,\s]+)*\s*$/)
+    .messages({ 'string.pattern.base': 'must be mysql://… URLs separated by commas' }),
+  DATABASE_REPLICA_MAX_LAG_SEC: Joi.number().integer().min(0).max(3600).default(5),
+  DATABASE_REPLICA_PROBE_MS: Joi.number().integer().min(100).max(60_000).default(1000),
   // One server (redis://, rediss://) or a Redis Cluster (redis+cluster://host:port,host:port); a
   // cluster may instead be named by REDIS_CLUSTER_NODES, which then wins.
   REDIS_URL: Joi.alternatives()
@@ -194,6 +205,12 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     port: v.PORT,
     databaseUrl: v.DATABASE_URL,
     dbPoolMax: v.DB_POOL_MAX,
+    databaseReplicaUrls: String(v.DATABASE_REPLICA_URLS ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+    replicaMaxLagSec: v.DATABASE_REPLICA_MAX_LAG_SEC,
+    replicaProbeMs: v.DATABASE_REPLICA_PROBE_MS,
     redisUrl: v.REDIS_CLUSTER_NODES ? clusterUrl(v.REDIS_CLUSTER_NODES) : v.REDIS_URL,
     redisPrefix: v.REDIS_PREFIX,
     jwtSecret: v.JWT_SECRET,

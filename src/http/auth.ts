@@ -51,3 +51,26 @@ export function identifyIfPresent(verify: VerifyAccessToken): RequestHandler {
     next();
   };
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Authentication that also marks the caller as having just written (any method but GET/HEAD/OPTIONS),
+ * before the route runs, so that the caller's next reads skip the read replicas until they have
+ * caught up (read-your-own-writes; src/infra/replicas.ts). Without replicas it is `authenticated`.
+ */
+export function markingWrites(
+  authenticated: RequestHandler,
+  replicas: { configured: boolean; noteWrite(userId: number): Promise<void> },
+): RequestHandler {
+  if (!replicas.configured) return authenticated;
+  return async (req, res, next) => {
+    let passed = false;
+    await authenticated(req, res, () => {
+      passed = true;
+    });
+    if (!passed) return;
+    if (!SAFE_METHODS.has(req.method)) await replicas.noteWrite((res.locals.user as AuthUser).id);
+    next();
+  };
+}

@@ -7,6 +7,7 @@ import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
 import type { GeoIndex } from '../infra/geo';
 import type { Metrics } from '../infra/metrics';
+import type { ReadReplicas } from '../infra/replicas';
 import type { Outbox } from '../infra/outbox';
 import type { EventBus } from '../infra/realtime/bus';
 import type { DomainEvents, DomainListeners } from '../infra/domain-events';
@@ -57,6 +58,8 @@ export type ModuleName = keyof Services;
 export interface ModuleContext {
   config: Config;
   sequelize: Sequelize;
+  /** Lag-tolerant reads may go to replicas through this (src/infra/replicas.ts); everything else uses `sequelize`. */
+  replicas: ReadReplicas;
   redis: Redis;
   clock: Clock;
   logger: Logger;

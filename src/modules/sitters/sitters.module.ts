@@ -29,6 +29,7 @@ export function createSittersModule(ctx: ModuleContext, services: Services): Fea
     (range) => services.reservations.fullDayFilter(range),
     new PublicLocations(ctx.config.jwtSecret),
     (ownerId, sitterIds) => services.reservations.acceptedSittersOf(ownerId, sitterIds),
+    ctx.replicas,
   );
   service.setBlocks(services.safety.blocks);
   const healing = healInBackground(ctx.redis, service.healable(), ctx.logger);

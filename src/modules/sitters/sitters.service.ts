@@ -3,6 +3,7 @@ import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequeli
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
+import type { ReadReplicas, ReadRouter } from '../../infra/replicas';
 import type { GeoIndex, RebuildProgress } from '../../infra/geo';
 import { healGeoIndex, type HealableIndex } from '../../infra/geo-heal';
 import { type Outbox } from '../../infra/outbox';
@@ -12,7 +13,7 @@ import type { UsersService } from '../users/users.service';
 import type { MediaService } from '../media/media.service';
 import type { Blocks } from '../safety/safety.service';
 import type { PublicUser } from '../users/users.presenter';
-import { type SitterRow, type SitterWrite, type SittersRepository } from './sitters.repository';
+import { SittersRepository, type SitterRow, type SitterWrite } from './sitters.repository';
 import type { Point, PublicLocations } from './sitters.location';
 import { acceptsSize, priceOf, toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
@@ -107,9 +108,19 @@ export class SittersService {
     private readonly locations: PublicLocations,
     /** Sitter profiles among these the owner has an accepted reservation with (reservations module). */
     private readonly acceptedSittersOf: (ownerId: number, sitterIds: number[]) => Promise<Set<number>>,
+    /** Where lag-tolerant reads may go (src/infra/replicas.ts); without replicas, the primary. */
+    replicas: ReadReplicas,
   ) {
     this.search = new SitterSearch(geo, repo, () => this.today(), fullDays);
+    // Search candidates' details and public profiles tolerate the replicas' bounded lag; the same
+    // search on a replica's connection (its own repository), the rest of the service on the primary.
+    this.reads = replicas.router({ search: this.search, repo }, (replica) => {
+      const replicaRepo = new SittersRepository(replica);
+      return { search: new SitterSearch(geo, replicaRepo, () => this.today(), fullDays), repo: replicaRepo };
+    });
   }
+
+  private readonly reads: ReadRouter<{ search: SitterSearch; repo: SittersRepository }>;
 
   today(): string {
     return dayIn(this.clock.now(), this.serviceTz);
@@ -237,7 +248,7 @@ export class SittersService {
   // --- public ------------------------------------------------------------------------------------
 
   async getPublic(sitterId: number, viewerId?: number): Promise<Omit<SitterView, 'active'>> {
-    const row = await this.repo.findPublic(sitterId);
+    const row = await this.reads.read(viewerId ?? null, ({ repo }) => repo.findPublic(sitterId));
     if (!row) throw NotFound('Sitter');
     if (viewerId && (await this.blocks?.between(viewerId, row.userId))) throw NotFound('Sitter');
     const { active: _active, ...view } = await this.view(row);
@@ -286,7 +297,12 @@ export class SittersService {
   /** A signed-in searcher never sees sitters on either side of a block with them. */
   async searchSitters(query: SearchQuery, viewerId?: number): Promise<SearchPage> {
     const notBlocked = viewerId && this.blocks ? this.blocks.notBlockedSql('s.userId', viewerId) : undefined;
-    const page = await this.search.search(query, notBlocked);
+    const page = await this.reads.read(viewerId ?? null, ({ search }) => {
+      // Test knobs of the primary's search (see SitterSearch) hold for a replica's too.
+      search.denseAt = this.search.denseAt;
+      search.walkBudget = this.search.walkBudget;
+      return search.search(query, notBlocked);
+    });
     const shown = await this.shownLocations(page.items, viewerId);
     return { ...page, items: page.items.map((item, i) => ({ ...item, location: shown[i] })) };
   }

@@ -1,3 +1,4 @@
+import { identifyIfPresent } from '../../http/auth';
 import type { FeatureModule, ModuleContext } from '../module';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
@@ -8,6 +9,13 @@ import { usersRoutes } from './users.router';
  * Deleting an account emits `account.deleted`; what other modules hold ends in their listeners.
  */
 export function createUsersModule(ctx: ModuleContext): FeatureModule<'users'> {
-  const service = new UsersService(ctx.sequelize, new UsersRepository(ctx.sequelize), ctx.clock, ctx.events);
-  return { name: 'users', service, routes: usersRoutes(service) };
+  const repo = new UsersRepository(ctx.sequelize);
+  const service = new UsersService(
+    ctx.sequelize,
+    repo,
+    ctx.clock,
+    ctx.events,
+    ctx.replicas.router(repo, (replica) => new UsersRepository(replica)),
+  );
+  return { name: 'users', service, routes: usersRoutes(service, identifyIfPresent(ctx.verifyAccessToken)) };
 }

@@ -1,3 +1,5 @@
+import type { RequestHandler } from 'express';
+import type { AuthUser } from '../../http/auth';
 import { defineRoute, type RouteSpec } from '../../http/routes';
 import { idParams, publicUserSchema, selfUserSchema } from '../../http/schemas';
 import type { UsersService } from './users.service';
@@ -6,7 +8,7 @@ import { updateMeBody } from './users.schemas';
 const tag = 'Users';
 
 /** API.md "Users and pets" (the user part; the avatar route comes with uploads). */
-export function usersRoutes(users: UsersService): RouteSpec[] {
+export function usersRoutes(users: UsersService, identify: RequestHandler): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -45,8 +47,14 @@ export function usersRoutes(users: UsersService): RouteSpec[] {
       tag,
       params: idParams,
       summary: 'Public profile',
+      // A signed-in caller is identified (when a token is sent) so that their own recent changes are
+      // read from the primary, not a replica that may lag.
+      before: [identify],
       responses: { 200: { description: 'Profile', schema: publicUserSchema } },
-      handler: async ({ params }) => ({ status: 200, body: await users.getPublic(params.id) }),
+      handler: async ({ params, res }) => ({
+        status: 200,
+        body: await users.getPublic(params.id, (res.locals.user as AuthUser | undefined)?.id ?? null),
+      }),
     }),
   ];
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
+import type { ReadRouter } from '../../infra/replicas';
 import type { DomainEvents } from '../../infra/domain-events';
 import type { DomainEventMap } from '../events';
 import { Conflict, NotFound, Unauthenticated } from '../../errors';
@@ -22,6 +23,8 @@ export class UsersService {
     private readonly users: UsersRepository,
     private readonly clock: Clock,
     private readonly events: DomainEvents<DomainEventMap>,
+    /** Public profiles may come from a read replica (a bounded lag; the viewer's own writes excepted). */
+    private readonly publicReads?: ReadRouter<UsersRepository>,
   ) {}
 
   async createAccount(
@@ -90,8 +93,11 @@ export class UsersService {
     return toSelfUser(user);
   }
 
-  async getPublic(userId: number): Promise<PublicUser> {
-    const user = await this.users.findActiveById(userId);
+  /** `viewerId`: the signed-in caller, if any (read-your-own-writes on replicas). */
+  async getPublic(userId: number, viewerId: number | null = null): Promise<PublicUser> {
+    const user = this.publicReads
+      ? await this.publicReads.read(viewerId, (repo) => repo.findActiveById(userId))
+      : await this.users.findActiveById(userId);
     if (!user) throw NotFound('User');
     return toPublicUser(user);
   }
