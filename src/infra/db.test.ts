@@ -1,5 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, type TestInstance } from '../../test/helpers/context';
+import { execAffected, inTransaction } from './db';
 
 let ctx: TestContext;
 let api: TestInstance;
@@ -40,5 +41,19 @@ describe('raw queries', () => {
       { type: QueryTypes.SELECT },
     );
     expect(new Date(row.availableAt).toISOString()).toBe(at.toISOString());
+  });
+
+  it('count the rows a write changed, whatever the statement starts with', async () => {
+    const write = (sql: string) =>
+      inTransaction(api.sequelize, (t) => execAffected(api.sequelize, sql, ['test.affected', at, at], t));
+    const insert = "INSERT INTO outbox (topic, payload, availableAt, createdAt) VALUES (?, '{}', ?, ?)";
+    expect(await write(insert)).toBe(1);
+    expect(await write(insert.replace('INSERT INTO', 'INSERT IGNORE INTO'))).toBe(1);
+    expect(await write(`${insert} ON DUPLICATE KEY UPDATE id = id`)).toBe(1);
+    expect(
+      await inTransaction(api.sequelize, (t) =>
+        execAffected(api.sequelize, "DELETE FROM outbox WHERE topic = 'test.affected'", [], t),
+      ),
+    ).toBe(3);
   });
 });

@@ -137,9 +137,12 @@ export async function execAffected(
   replacements: unknown[],
   t?: Transaction,
 ): Promise<number> {
-  const [result] = (await sequelize.query(sql, { replacements, transaction: t })) as [
-    { affectedRows?: number },
+  const [result, meta] = (await sequelize.query(sql, { replacements, transaction: t })) as [
+    { affectedRows?: number } | number,
     unknown,
   ];
+  // Sequelize answers a statement that starts with `INSERT INTO` with [insertId, affectedRows], and
+  // every other write (`INSERT IGNORE`, UPDATE, DELETE) with the driver's result header.
+  if (typeof result === 'number') return Number(meta ?? 0);
   return Number(result?.affectedRows ?? 0);
 }
