@@ -51,6 +51,7 @@ import { createSafetyModule } from './modules/safety/safety.module';
 import { createCommunityModule } from './modules/community/community.module';
 import { createGroupsModule } from './modules/groups/groups.module';
 import { createMarketModule } from './modules/market/market.module';
+import { createBadgesModule } from './modules/badges/badges.module';
 
 /**
  * Every module, by the name its service is published under (the `Services` interface), in build
@@ -74,6 +75,8 @@ const MODULES: ModuleFactories = {
   community: createCommunityModule,
   groups: createGroupsModule,
   market: createMarketModule,
+  // Last: its listeners react to events of the modules above, after their own listeners.
+  badges: createBadgesModule,
 };
 
 export interface AppDeps {

@@ -28,6 +28,7 @@ import type { SafetyService } from './safety/safety.service';
 import type { CommunityServices } from './community/community.module';
 import type { GroupsServices } from './groups/groups.module';
 import type { MarketServices } from './market/market.module';
+import type { BadgesService } from './badges/badges.service';
 import type { DomainEventMap } from './events';
 
 /**
@@ -50,6 +51,7 @@ export interface Services {
   community: CommunityServices;
   groups: GroupsServices;
   market: MarketServices;
+  badges: BadgesService;
 }
 
 export type ModuleName = keyof Services;

@@ -23,6 +23,7 @@ export const NOTIFICATION_TYPES = [
   'group.event_reminder',
   'group.photo_comment',
   'group.mission_done',
+  'badge.earned',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
