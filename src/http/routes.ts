@@ -29,6 +29,11 @@ interface RouteBase {
   method: Method;
   /** Express-style path relative to the module's mount point, e.g. `/pets/:id`. */
   path: string;
+  /**
+   * The operation's name in /openapi.json, which generated clients turn into a method name:
+   * a verb and a noun, camelCase (`login`, `searchSitters`, `acceptReservation`).
+   */
+  operationId?: string;
   summary: string;
   tag: string;
   auth?: boolean;

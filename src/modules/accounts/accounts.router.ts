@@ -16,6 +16,7 @@ export function accountsRoutes(
     defineRoute({
       method: 'get',
       path: '/users/me/sessions',
+      operationId: 'listMySessions',
       tag,
       auth: true,
       summary: 'My open logins (at most 100, most recently used first)',
@@ -25,6 +26,7 @@ export function accountsRoutes(
     defineRoute({
       method: 'delete',
       path: '/users/me/sessions/:id',
+      operationId: 'endMySession',
       tag,
       auth: true,
       params: idParams,
@@ -38,6 +40,7 @@ export function accountsRoutes(
     defineRoute({
       method: 'post',
       path: '/users/me/password',
+      operationId: 'changeMyPassword',
       tag,
       auth: true,
       before: [perUser.password],
@@ -56,6 +59,7 @@ export function accountsRoutes(
     defineRoute({
       method: 'post',
       path: '/users/me/email',
+      operationId: 'changeMyEmail',
       tag,
       auth: true,
       before: [perUser.email],
@@ -75,6 +79,7 @@ export function accountsRoutes(
     defineRoute({
       method: 'post',
       path: '/auth/email/confirm',
+      operationId: 'confirmEmailChange',
       tag,
       before: [authLimit],
       body: s.tokenBody,
@@ -91,6 +96,7 @@ export function accountsRoutes(
     defineRoute({
       method: 'get',
       path: '/users/me/identities',
+      operationId: 'listMyIdentities',
       tag,
       auth: true,
       summary: 'Provider accounts linked to mine',
@@ -100,6 +106,7 @@ export function accountsRoutes(
     defineRoute({
       method: 'delete',
       path: '/users/me/identities/:provider',
+      operationId: 'unlinkMyIdentity',
       tag,
       auth: true,
       params: s.providerParams,

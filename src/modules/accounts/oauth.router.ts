@@ -20,6 +20,7 @@ export function oauthRoutes(
     defineRoute({
       method: 'get',
       path: '/auth/oauth/providers',
+      operationId: 'listOAuthProviders',
       tag,
       summary: 'The configured sign-in providers',
       responses: { 200: { description: 'Providers', schema: s.itemsOf(s.providerSchema) } },
@@ -28,6 +29,7 @@ export function oauthRoutes(
     defineRoute({
       method: 'get',
       path: '/auth/oauth/:provider/start',
+      operationId: 'startOAuth',
       tag,
       before: [limits.start],
       params: s.providerParams,
@@ -46,6 +48,7 @@ export function oauthRoutes(
     defineRoute({
       method: 'get',
       path: '/auth/oauth/:provider/callback',
+      operationId: 'oauthCallback',
       tag,
       params: s.providerParams,
       query: s.callbackQuery,
@@ -64,6 +67,7 @@ export function oauthRoutes(
     defineRoute({
       method: 'post',
       path: '/auth/oauth/exchange',
+      operationId: 'exchangeOAuthCode',
       tag,
       before: [limits.exchange],
       body: s.exchangeBody,

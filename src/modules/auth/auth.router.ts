@@ -12,21 +12,29 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
     defineRoute({
       method: 'post',
       path: '/auth/signup',
+      operationId: 'signup',
       tag,
       before,
       body: s.signupBody,
       summary: 'Create an account; sends a verification e-mail',
-      responses: { 201: { description: 'Signed up and logged in', schema: s.sessionSchema } },
+      responses: {
+        409: { description: 'The e-mail is taken' },
+        201: { description: 'Signed up and logged in', schema: s.sessionSchema },
+      },
       handler: async ({ body, req }) => ({ status: 201, body: await auth.signup(body, req.get('user-agent') ?? null) }),
     }),
     defineRoute({
       method: 'post',
       path: '/auth/login',
+      operationId: 'login',
       tag,
       before,
       body: s.loginBody,
       summary: 'Log in; 429 after repeated failures per IP or per account',
-      responses: { 200: { description: 'Logged in', schema: s.sessionSchema } },
+      responses: {
+        401: { description: 'Wrong e-mail or password (one answer for both)' },
+        200: { description: 'Logged in', schema: s.sessionSchema },
+      },
       handler: async ({ body, req }) => ({
         status: 200,
         body: await auth.login(body, req.ip ?? 'unknown', req.get('user-agent') ?? null),
@@ -35,16 +43,21 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
     defineRoute({
       method: 'post',
       path: '/auth/refresh',
+      operationId: 'refreshTokens',
       tag,
       before,
       body: s.refreshBody,
       summary: 'Rotate the refresh token; a spent one revokes the whole login (10 s grace for the one spent last)',
-      responses: { 200: { description: 'New token pair', schema: s.tokenPairSchema } },
+      responses: {
+        401: { description: 'Unknown, expired or spent refresh token (a spent one revokes the login)' },
+        200: { description: 'New token pair', schema: s.tokenPairSchema },
+      },
       handler: async ({ body }) => ({ status: 200, body: await auth.refresh(body.refreshToken) }),
     }),
     defineRoute({
       method: 'post',
       path: '/auth/logout',
+      operationId: 'logout',
       tag,
       auth: true,
       before,
@@ -59,6 +72,7 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
     defineRoute({
       method: 'post',
       path: '/auth/verify-email',
+      operationId: 'verifyEmail',
       tag,
       before,
       body: s.tokenBody,
@@ -72,6 +86,7 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
     defineRoute({
       method: 'post',
       path: '/auth/verify-email/resend',
+      operationId: 'resendVerificationEmail',
       tag,
       auth: true,
       before,
@@ -85,6 +100,7 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
     defineRoute({
       method: 'post',
       path: '/auth/password/forgot',
+      operationId: 'forgotPassword',
       tag,
       before,
       body: s.forgotBody,
@@ -98,6 +114,7 @@ export function authRoutes(auth: AuthService, limit: RequestHandler): RouteSpec[
     defineRoute({
       method: 'post',
       path: '/auth/password/reset',
+      operationId: 'resetPassword',
       tag,
       before,
       body: s.resetBody,

@@ -10,6 +10,7 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/chat/rooms',
+      operationId: 'listChatRooms',
       tag,
       auth: true,
       query: s.listRoomsQuery,
@@ -20,11 +21,14 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/chat/rooms',
+      operationId: 'openDirectRoom',
       tag,
       auth: true,
       body: s.createRoomBody,
       summary: 'Get or create my direct room with a user (201 created, 200 existing)',
       responses: {
+        403: { description: 'Blocked, either way' },
+        404: { description: 'No such user' },
         200: { description: 'The existing room', schema: s.roomSchema },
         201: { description: 'Created', schema: s.roomSchema },
       },
@@ -36,6 +40,7 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/chat/rooms/:id',
+      operationId: 'getChatRoom',
       tag,
       auth: true,
       params: s.roomParams,
@@ -46,6 +51,7 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/chat/rooms/:id/messages',
+      operationId: 'listMessages',
       tag,
       auth: true,
       params: s.roomParams,
@@ -61,12 +67,16 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/chat/rooms/:id/messages',
+      operationId: 'sendMessage',
       tag,
       auth: true,
       params: s.roomParams,
       body: s.sendBody,
       summary: 'Send a message; the same clientId again answers 200 with the first message and broadcasts nothing',
       responses: {
+        403: { description: 'Direct chat with a blocked user' },
+        409: { description: 'The room takes no new messages' },
+        429: { description: 'Too many messages' },
         200: { description: 'Repeated clientId: the stored message', schema: s.messageSchema },
         201: { description: 'Sent', schema: s.messageSchema },
       },
@@ -78,6 +88,7 @@ export function chatRoutes(chat: ChatService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/chat/rooms/:id/read',
+      operationId: 'markRoomRead',
       tag,
       auth: true,
       params: s.roomParams,

@@ -12,6 +12,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'post',
       path: '/groups',
+      operationId: 'createGroup',
       tag,
       auth: true,
       body: s.createGroupBody,
@@ -22,6 +23,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'get',
       path: '/groups',
+      operationId: 'listMyGroups',
       tag,
       auth: true,
       query: s.pageQuery,
@@ -32,6 +34,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'get',
       path: '/groups/:id',
+      operationId: 'getGroup',
       tag,
       auth: true,
       params: idParams,
@@ -42,6 +45,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'patch',
       path: '/groups/:id',
+      operationId: 'updateGroup',
       tag,
       auth: true,
       params: idParams,
@@ -53,6 +57,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'delete',
       path: '/groups/:id',
+      operationId: 'deleteGroup',
       tag,
       auth: true,
       params: idParams,
@@ -67,6 +72,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'get',
       path: '/groups/:id/members',
+      operationId: 'listGroupMembers',
       tag,
       auth: true,
       params: idParams,
@@ -77,6 +83,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'patch',
       path: '/groups/:id/members/:userId',
+      operationId: 'updateGroupMember',
       tag,
       auth: true,
       params: s.memberParams,
@@ -91,6 +98,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'delete',
       path: '/groups/:id/members/:userId',
+      operationId: 'removeGroupMember',
       tag,
       auth: true,
       params: s.memberParams,
@@ -105,6 +113,7 @@ export function groupsRoutes(groups: GroupsService, limits: { create: string }):
     defineRoute({
       method: 'post',
       path: '/groups/:id/owner',
+      operationId: 'transferGroupOwnership',
       tag,
       auth: true,
       params: idParams,

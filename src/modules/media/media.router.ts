@@ -12,6 +12,7 @@ export function mediaRoutes(media: MediaService, upload: RequestHandler[]): Rout
     defineRoute({
       method: 'put',
       path: '/users/me/avatar',
+      operationId: 'setMyAvatar',
       tag,
       auth: true,
       upload: { field: 'image' },

@@ -14,6 +14,7 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/meetups/nearby',
+      operationId: 'searchMeetupsNearby',
       tag,
       auth: true,
       query: s.nearbyQuery,
@@ -25,6 +26,7 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/meetups/mine',
+      operationId: 'listMyMeetups',
       tag,
       auth: true,
       query: s.mineQuery,
@@ -36,17 +38,22 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/meetups',
+      operationId: 'createMeetup',
       tag,
       auth: true,
       body: s.createBody,
       summary:
         'Create a meetup (startsAt in the future, within a year; endsAt ≤ 12 h later, default +3 h); I am its host and first participant, with its meetup chat room. 409 past 20 hosted meetups that have not ended',
-      responses: { 201: { description: 'The meetup with its participants', schema: s.meetupSchema } },
+      responses: {
+        409: { description: 'Already 20 hosted meetups that have not ended' },
+        201: { description: 'The meetup with its participants', schema: s.meetupSchema },
+      },
       handler: async ({ user, body }) => ({ status: 201, body: await meetups.create(user.id, body) }),
     }),
     defineRoute({
       method: 'get',
       path: '/meetups/:id',
+      operationId: 'getMeetup',
       tag,
       auth: true,
       params: idParams,
@@ -58,13 +65,18 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'patch',
       path: '/meetups/:id',
+      operationId: 'updateMeetup',
       tag,
       auth: true,
       params: idParams,
       body: s.updateBody,
       summary:
         'Edit my meetup (host; other participants 403, anyone else 404). 409 once started or cancelled, or for a capacity below the participant count. A new start keeps the length unless endsAt is given; a new time notifies the participants (meetup.reminder with data.reason "rescheduled")',
-      responses: { 200: { description: 'The updated meetup', schema: s.meetupSchema } },
+      responses: {
+        403: { description: 'Only the host edits' },
+        409: { description: 'Started or cancelled, or capacity below the participant count' },
+        200: { description: 'The updated meetup', schema: s.meetupSchema },
+      },
       handler: async ({ user, params, body }) => ({
         status: 200,
         body: await meetups.update(user.id, params.id, body),
@@ -73,12 +85,17 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'delete',
       path: '/meetups/:id',
+      operationId: 'cancelMeetup',
       tag,
       auth: true,
       params: idParams,
       summary:
         'Cancel my meetup (host, before the start; 409 when already cancelled or started): participants get meetup.cancelled and it leaves search at once',
-      responses: { 204: { description: 'Cancelled' } },
+      responses: {
+        403: { description: 'Only the host cancels' },
+        409: { description: 'Already cancelled or started' },
+        204: { description: 'Cancelled' },
+      },
       handler: async ({ user, params }) => {
         await meetups.cancel(user.id, params.id);
         return { status: 204 };
@@ -87,23 +104,28 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/meetups/:id/participants',
+      operationId: 'joinMeetup',
       tag,
       auth: true,
       params: idParams,
       summary:
         'Join (201, I also join its chat room; the host gets meetup.joined). 409 when already joined (not idempotent), full, cancelled or started',
-      responses: { 201: { description: 'The meetup with its participants', schema: s.meetupSchema } },
+      responses: {
+        409: { description: 'Already joined, full, cancelled or started' },
+        201: { description: 'The meetup with its participants', schema: s.meetupSchema },
+      },
       handler: async ({ user, params }) => ({ status: 201, body: await meetups.join(user.id, params.id) }),
     }),
     defineRoute({
       method: 'delete',
       path: '/meetups/:id/participants/me',
+      operationId: 'leaveMeetup',
       tag,
       auth: true,
       params: idParams,
       summary:
         'Leave before the start (I also leave its chat room); 404 when not a participant, 409 for the host (cancel instead) or once started',
-      responses: { 204: { description: 'Left' } },
+      responses: { 409: { description: 'The host cannot leave, or it has started' }, 204: { description: 'Left' } },
       handler: async ({ user, params }) => {
         await meetups.leave(user.id, params.id);
         return { status: 204 };
@@ -112,13 +134,18 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/meetups/:id/attendance',
+      operationId: 'markMeetupAttendance',
       tag,
       auth: true,
       params: idParams,
       body: s.attendanceBody,
       summary:
         'Mark who attended (host; from the start until 7 days later). Every id must be a participant (400 naming it); ids already marked are accepted and keep their first mark',
-      responses: { 200: { description: 'Who was marked now, and everyone marked so far', schema: s.attendanceSchema } },
+      responses: {
+        403: { description: 'Only the host marks attendance' },
+        409: { description: 'Outside the start … 7 days after' },
+        200: { description: 'Who was marked now, and everyone marked so far', schema: s.attendanceSchema },
+      },
       handler: async ({ user, params, body }) => ({
         status: 200,
         body: await meetups.markAttendance(user.id, params.id, body.userIds),
@@ -127,13 +154,18 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/meetups/:id/host-rating',
+      operationId: 'rateMeetupHost',
       tag,
       auth: true,
       params: idParams,
       body: s.ratingBody,
       summary:
         'Rate the host 1–5 (participants marked as attended, once, from the start until 7 days later; 403 for the host and non-attendees, 409 for a second rating or outside that time)',
-      responses: { 201: { description: 'Stored, with the host’s new summary', schema: s.ratingResultSchema } },
+      responses: {
+        403: { description: 'The host, or a participant not marked as attended' },
+        409: { description: 'Already rated, or outside the time' },
+        201: { description: 'Stored, with the host’s new summary', schema: s.ratingResultSchema },
+      },
       handler: async ({ user, params, body }) => ({
         status: 201,
         body: await meetups.rateHost(user.id, params.id, body.rating),
@@ -142,6 +174,7 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/users/:id/host-rating',
+      operationId: 'getHostRating',
       tag,
       params: idParams,
       summary: 'A user’s rating as a meetup host: { average (null until rated), count }',

@@ -63,6 +63,7 @@ export function notificationsRoutes(
     defineRoute({
       method: 'get',
       path: '/notifications',
+      operationId: 'listNotifications',
       tag,
       auth: true,
       query: s.listQuery,
@@ -73,6 +74,7 @@ export function notificationsRoutes(
     defineRoute({
       method: 'get',
       path: '/notifications/unread-count',
+      operationId: 'getUnreadNotificationCount',
       tag,
       auth: true,
       summary: 'How many of my notifications are unread',
@@ -82,6 +84,7 @@ export function notificationsRoutes(
     defineRoute({
       method: 'get',
       path: '/notifications/stream',
+      operationId: 'streamNotifications',
       tag,
       query: s.streamQuery,
       before: [streamAuth(verify), connectLimit(connectLimiter)],
@@ -106,6 +109,7 @@ export function notificationsRoutes(
     defineRoute({
       method: 'post',
       path: '/notifications/read-all',
+      operationId: 'markAllNotificationsRead',
       tag,
       auth: true,
       summary: 'Mark all my notifications read',
@@ -118,6 +122,7 @@ export function notificationsRoutes(
     defineRoute({
       method: 'post',
       path: '/notifications/:id/read',
+      operationId: 'markNotificationRead',
       tag,
       auth: true,
       params: idParams,
@@ -131,6 +136,7 @@ export function notificationsRoutes(
     defineRoute({
       method: 'get',
       path: '/notifications/preferences',
+      operationId: 'getNotificationPreferences',
       tag,
       auth: true,
       summary: 'In-app and e-mail switches per notification type',
@@ -140,6 +146,7 @@ export function notificationsRoutes(
     defineRoute({
       method: 'put',
       path: '/notifications/preferences',
+      operationId: 'updateNotificationPreferences',
       tag,
       auth: true,
       body: s.preferencesUpdateBody,

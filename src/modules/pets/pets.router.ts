@@ -16,6 +16,7 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
     defineRoute({
       method: 'get',
       path: '/pets',
+      operationId: 'listMyPets',
       tag,
       auth: true,
       query: s.listPetsQuery,
@@ -26,16 +27,18 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
     defineRoute({
       method: 'post',
       path: '/pets',
+      operationId: 'createPet',
       tag,
       auth: true,
       body: s.createPetBody,
       summary: `Add a pet (at most ${s.MAX_PETS_PER_OWNER} per account; 409 past that)`,
-      responses: { 201: { description: 'Created', schema: s.petSchema } },
+      responses: { 409: { description: 'Already 20 pets' }, 201: { description: 'Created', schema: s.petSchema } },
       handler: async ({ user, body }) => ({ status: 201, body: await pets.create(user.id, body) }),
     }),
     defineRoute({
       method: 'get',
       path: '/pets/:id',
+      operationId: 'getPet',
       tag,
       auth: true,
       params: idParams,
@@ -46,6 +49,7 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
     defineRoute({
       method: 'patch',
       path: '/pets/:id',
+      operationId: 'updatePet',
       tag,
       auth: true,
       params: idParams,
@@ -57,6 +61,7 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
     defineRoute({
       method: 'delete',
       path: '/pets/:id',
+      operationId: 'deletePet',
       tag,
       auth: true,
       params: idParams,
@@ -70,6 +75,7 @@ export function petsRoutes(pets: PetsService, upload: RequestHandler[]): RouteSp
     defineRoute({
       method: 'put',
       path: '/pets/:id/photo',
+      operationId: 'setPetPhoto',
       tag,
       auth: true,
       params: idParams,

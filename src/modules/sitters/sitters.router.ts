@@ -22,6 +22,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'get',
       path: '/sitters/search',
+      operationId: 'searchSitters',
       tag,
       query: s.searchQuery,
       before: [identify],
@@ -36,6 +37,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'put',
       path: '/sitters/me',
+      operationId: 'upsertMySitterProfile',
       tag,
       auth: true,
       body: s.putSitterBody,
@@ -46,6 +48,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'get',
       path: '/sitters/me',
+      operationId: 'getMySitterProfile',
       tag,
       auth: true,
       summary: 'My sitter profile (also when deactivated)',
@@ -55,6 +58,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'delete',
       path: '/sitters/me',
+      operationId: 'deactivateMySitterProfile',
       tag,
       auth: true,
       summary: 'Stop being a sitter: leaves search at once; reviews and history are kept',
@@ -67,6 +71,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'get',
       path: '/sitters/me/unavailable-dates',
+      operationId: 'getMyUnavailableDates',
       tag,
       auth: true,
       summary: 'My unavailable days from today on',
@@ -76,6 +81,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'put',
       path: '/sitters/me/unavailable-dates',
+      operationId: 'setMyUnavailableDates',
       tag,
       auth: true,
       body: s.unavailableDatesBody,
@@ -92,17 +98,19 @@ export function sittersRoutes(
       defineRoute({
         method: 'post',
         path: '/sitters/me/photos',
+        operationId: 'addMySitterPhoto',
         tag,
         auth: true,
         before: upload,
         upload: { field: 'image' },
         summary: `Add a photo (multipart field image; at most 10 MB; up to 10 photos): a 1280 px WebP and a 320 px thumbnail`,
-        responses: { 201: { description: 'Stored', schema: s.photoSchema } },
+        responses: { 409: { description: 'Already 10 photos' }, 201: { description: 'Stored', schema: s.photoSchema } },
         handler: async ({ user, req }) => ({ status: 201, body: await sitters.addPhoto(user.id, uploadedFile(req)) }),
       }),
       defineRoute({
         method: 'delete',
         path: '/sitters/me/photos/:id',
+        operationId: 'deleteMySitterPhoto',
         tag,
         auth: true,
         params: s.photoParams,
@@ -119,6 +127,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'get',
       path: '/sitters/:id',
+      operationId: 'getSitter',
       tag,
       params: idParams,
       before: [identify],
@@ -132,6 +141,7 @@ export function sittersRoutes(
     defineRoute({
       method: 'get',
       path: '/sitters/:id/reviews',
+      operationId: 'listSitterReviews',
       tag,
       params: idParams,
       query: s.reviewsQuery,

@@ -13,6 +13,7 @@ export function usersRoutes(users: UsersService, identify: RequestHandler): Rout
     defineRoute({
       method: 'get',
       path: '/users/me',
+      operationId: 'getMe',
       tag,
       auth: true,
       summary: 'My account',
@@ -22,6 +23,7 @@ export function usersRoutes(users: UsersService, identify: RequestHandler): Rout
     defineRoute({
       method: 'patch',
       path: '/users/me',
+      operationId: 'updateMe',
       tag,
       auth: true,
       body: updateMeBody,
@@ -32,6 +34,7 @@ export function usersRoutes(users: UsersService, identify: RequestHandler): Rout
     defineRoute({
       method: 'delete',
       path: '/users/me',
+      operationId: 'deleteMe',
       tag,
       auth: true,
       summary: 'Delete my account; every login is revoked',
@@ -44,6 +47,7 @@ export function usersRoutes(users: UsersService, identify: RequestHandler): Rout
     defineRoute({
       method: 'get',
       path: '/users/:id',
+      operationId: 'getUser',
       tag,
       params: idParams,
       summary: 'Public profile',
