@@ -193,7 +193,7 @@ export function createApp(deps: AppDeps): PawmateApp {
       routes: features.flatMap((f) => f.routes ?? []),
     },
   ];
-  const openapiDoc = buildOpenApi(modules, { version: '1.0.0', serverUrl: config.publicUrl });
+  const openapiDoc = buildOpenApi(modules, { version: '1.0.0', named: API_COMPONENTS });
   const asyncapiDoc = buildAsyncApi({
     version: '1.0.0',
     apiPrefix: API_PREFIX,

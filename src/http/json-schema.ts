@@ -24,6 +24,13 @@ function fix(node: unknown): unknown {
   }
   const src = node as JsonSchema;
   if ('example' in src) out.examples = [src.example];
+  // joi's `when(…, { then: required })` comes out as alternatives that only say "x-required":
+  // they constrain nothing, and generators would make a union of them.
+  for (const k of ['oneOf', 'anyOf'] as const) {
+    const alts = out[k];
+    if (Array.isArray(alts) && alts.every((a) => a && Object.keys(a as object).every((x) => x.startsWith('x-'))))
+      delete out[k];
+  }
   return src.nullable === true ? orNull(out) : out;
 }
 
