@@ -1,6 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
 import express, { Router, type Express } from 'express';
-import helmet from 'helmet';
 import cors from 'cors';
 import pinoHttp from 'pino-http';
 import type { Sequelize } from 'sequelize';
@@ -15,6 +14,7 @@ import { Metrics } from './infra/metrics';
 import { Outbox, OutboxDispatcher, outboxRetryHorizonMs } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
 import { requestId, stampRequestIds } from './http/request-id';
+import { securityHeaders } from './http/security-headers';
 import { notFoundHandler, problemHandler } from './http/problem';
 import { answerClientErrors } from './http/client-error';
 import { lingerBeforeClose } from './http/linger';
@@ -239,7 +239,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     }),
   );
   app.use(metrics.middleware());
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(
     cors({
       origin: config.corsOrigins.length ? config.corsOrigins : false,

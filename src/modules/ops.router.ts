@@ -8,6 +8,28 @@ import { serversFor } from '../http/asyncapi';
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 
+/** What `GET /` points to. */
+const INDEX = {
+  name: 'Pawmate API',
+  docs: '/docs',
+  openapi: '/openapi.json',
+  asyncapi: '/asyncapi.json',
+  api: '/api/v1',
+  health: '/healthz',
+};
+
+const INDEX_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Pawmate API</title></head>
+<body>
+<h1>Pawmate API</h1>
+<ul>
+<li><a href="/docs">/docs</a>: the HTTP API (Swagger UI, Try-it-out)</li>
+<li><a href="/openapi.json">/openapi.json</a>: OpenAPI 3.1</li>
+<li><a href="/asyncapi.json">/asyncapi.json</a>: Socket.io events and the notification stream (AsyncAPI 3)</li>
+</ul>
+</body></html>
+`;
+
 /** Operations endpoints outside /api/v1: health, readiness, metrics and the API document. */
 /** Liveness answers before logging and metrics: orchestrators probe it every few seconds. */
 export function livenessRouter(): Router {
@@ -49,6 +71,20 @@ export function opsRouter(deps: {
     const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(req.get('host') ?? '') ? req.get('host')! : 'localhost';
     res.json({ ...deps.asyncapi(), servers: serversFor(host, req.secure) });
   });
-  router.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }));
+  router.get('/', (_req, res) => {
+    // Where a person or a tool that opens the bare address goes next.
+    res.format({
+      html: () => res.type('html').send(INDEX_HTML),
+      default: () => res.json(INDEX),
+    });
+  });
+  router.use(
+    '/docs',
+    swaggerUi.serve,
+    swaggerUi.setup(undefined, {
+      customSiteTitle: 'Pawmate API',
+      swaggerOptions: { url: '/openapi.json' },
+    }),
+  );
   return router;
 }
