@@ -10,6 +10,7 @@ export function inviteRoutes(invites: InvitesService, limits: { perUser: string;
     defineRoute({
       method: 'post',
       path: '/groups/:id/invites',
+      operationId: 'inviteToGroup',
       tag,
       auth: true,
       params: idParams,
@@ -24,6 +25,7 @@ export function inviteRoutes(invites: InvitesService, limits: { perUser: string;
     defineRoute({
       method: 'get',
       path: '/invites',
+      operationId: 'listMyInvites',
       tag,
       auth: true,
       query: s.pageQuery,
@@ -34,6 +36,7 @@ export function inviteRoutes(invites: InvitesService, limits: { perUser: string;
     defineRoute({
       method: 'post',
       path: '/invites/:id/accept',
+      operationId: 'acceptInvite',
       tag,
       auth: true,
       params: idParams,
@@ -45,6 +48,7 @@ export function inviteRoutes(invites: InvitesService, limits: { perUser: string;
     defineRoute({
       method: 'post',
       path: '/invites/:id/decline',
+      operationId: 'declineInvite',
       tag,
       auth: true,
       params: idParams,

@@ -48,6 +48,7 @@ export function voiceRoutes(voice: VoiceService, limits: VoiceRouteLimits): Rout
     defineRoute({
       method: 'post',
       path: '/groups/:id/voice',
+      operationId: 'postVoiceMessage',
       tag,
       auth: true,
       params: idParams,
@@ -67,6 +68,7 @@ export function voiceRoutes(voice: VoiceService, limits: VoiceRouteLimits): Rout
     defineRoute({
       method: 'get',
       path: '/groups/:id/voice',
+      operationId: 'listVoiceMessages',
       tag,
       auth: true,
       params: idParams,
@@ -78,6 +80,7 @@ export function voiceRoutes(voice: VoiceService, limits: VoiceRouteLimits): Rout
     defineRoute({
       method: 'delete',
       path: '/groups/:id/voice/:voiceId',
+      operationId: 'deleteVoiceMessage',
       tag,
       auth: true,
       params: voiceParams,

@@ -10,6 +10,7 @@ export function missionRoutes(missions: MissionsService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/groups/:id/missions',
+      operationId: 'createMission',
       tag,
       auth: true,
       params: idParams,
@@ -24,6 +25,7 @@ export function missionRoutes(missions: MissionsService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/groups/:id/missions',
+      operationId: 'listMissions',
       tag,
       auth: true,
       params: idParams,
@@ -38,6 +40,7 @@ export function missionRoutes(missions: MissionsService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/groups/:id/missions/:missionId/complete',
+      operationId: 'completeMission',
       tag,
       auth: true,
       params: s.missionParams,

@@ -29,6 +29,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: `/market/listings/:id/${move}`,
+      operationId: `${move}Listing`,
       tag,
       auth: true,
       params: idParams,
@@ -44,6 +45,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/market/listings/nearby',
+      operationId: 'searchListingsNearby',
       tag,
       auth: true,
       query: s.nearbyQuery,
@@ -54,6 +56,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/market/listings/mine',
+      operationId: 'listMyListings',
       tag,
       auth: true,
       query: s.mineQuery,
@@ -64,6 +67,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/market/listings',
+      operationId: 'createListing',
       tag,
       auth: true,
       body: s.createListingBody,
@@ -74,6 +78,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/market/listings/:id',
+      operationId: 'getListing',
       tag,
       auth: true,
       params: idParams,
@@ -85,6 +90,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'patch',
       path: '/market/listings/:id',
+      operationId: 'updateListing',
       tag,
       auth: true,
       params: idParams,
@@ -100,6 +106,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'delete',
       path: '/market/listings/:id',
+      operationId: 'deleteListing',
       tag,
       auth: true,
       params: idParams,
@@ -114,6 +121,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/market/listings/:id/photos',
+      operationId: 'addListingPhoto',
       tag,
       auth: true,
       params: idParams,
@@ -129,6 +137,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'delete',
       path: '/market/listings/:id/photos/:photoId',
+      operationId: 'deleteListingPhoto',
       tag,
       auth: true,
       params: s.photoParams,
@@ -142,6 +151,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'put',
       path: '/market/listings/:id/favorite',
+      operationId: 'favoriteListing',
       tag,
       auth: true,
       params: idParams,
@@ -152,6 +162,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'delete',
       path: '/market/listings/:id/favorite',
+      operationId: 'unfavoriteListing',
       tag,
       auth: true,
       params: idParams,
@@ -162,6 +173,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/market/favorites',
+      operationId: 'listMyFavorites',
       tag,
       auth: true,
       query: s.pageQuery,
@@ -172,6 +184,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/market/listings/:id/offers',
+      operationId: 'makeOffer',
       tag,
       auth: true,
       params: idParams,
@@ -183,6 +196,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/market/listings/:id/offers',
+      operationId: 'listOffers',
       tag,
       auth: true,
       params: idParams,
@@ -206,6 +220,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/market/listings/:id/review',
+      operationId: 'reviewTrade',
       tag,
       auth: true,
       params: idParams,
@@ -218,6 +233,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/market/listings/:id/reviews',
+      operationId: 'listTradeReviews',
       tag,
       auth: true,
       params: idParams,
@@ -228,6 +244,7 @@ export function marketRoutes(c: MarketRouteDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/users/:id/trade-rating',
+      operationId: 'getTradeRating',
       tag,
       auth: true,
       params: idParams,
