@@ -14,12 +14,20 @@ import { missionRoutes } from './missions.router';
 import { CalendarRepository } from './calendar.repository';
 import { CalendarService } from './calendar.service';
 import { calendarRoutes } from './calendar.router';
+import { GalleryRepository } from './gallery.repository';
+import { GalleryService } from './gallery.service';
+import { galleryRoutes } from './gallery.router';
+import { membersBeforeUpload } from './groups.upload';
+import { imageUpload } from '../../http/upload';
 
 /** Per-user and per-group rate limits (documented in the README and each route's summary). */
 export const LIMITS = {
   create: { points: 20, durationSec: 24 * 3600, text: '20 new groups per day' },
   invitesPerUser: { points: 30, durationSec: 3600, text: '30 invites per person per hour' },
   invitesPerGroup: { points: 50, durationSec: 24 * 3600, text: '50 invites per group per day' },
+  // The same as for community posts.
+  photoComments: { points: 60, durationSec: 600, text: '60 comments per 10 minutes' },
+  photoLikes: { points: 300, durationSec: 60, text: '300 likes or unlikes per minute' },
 };
 
 /** The groups module's services, published as `services.groups`. */
@@ -31,6 +39,7 @@ export interface GroupsServices {
   voice: VoiceService;
   missions: MissionsService;
   calendar: CalendarService;
+  gallery: GalleryService;
 }
 
 /**
@@ -61,7 +70,8 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
       LIMITS[name].points,
       LIMITS[name].durationSec,
     );
-  const groups = new GroupsService(d, limiter('create'), async () => []);
+  const galleryRepo = new GalleryRepository(ctx.sequelize);
+  const groups = new GroupsService(d, limiter('create'), (groupId, t) => galleryRepo.filesOf(groupId, t));
   const invites = new InvitesService(d, groups, {
     perUser: limiter('invitesPerUser'),
     perGroup: limiter('invitesPerGroup'),
@@ -69,7 +79,16 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
   const voice = createVoicePart(ctx, services, groups);
   const missions = new MissionsService(d, groups, new MissionsRepository(ctx.sequelize));
   const calendar = new CalendarService(d, groups, new CalendarRepository(ctx.sequelize));
-  const service: GroupsServices = { groups, invites, voice: voice.service, missions, calendar };
+  const gallery = new GalleryService(d, groups, galleryRepo, {
+    comments: limiter('photoComments'),
+    likes: limiter('photoLikes'),
+  });
+  services.safety.registerTarget('photo', {
+    find: (id, viewerId) => gallery.reportable(id, viewerId),
+    setHidden: (id, hidden, t) => gallery.setHiddenInTx(id, hidden, t),
+    remove: (id, t) => gallery.removeInTx(id, t),
+  });
+  const service: GroupsServices = { groups, invites, voice: voice.service, missions, calendar, gallery };
   return {
     name: 'groups',
     service,
@@ -79,6 +98,11 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
       ...voice.routes,
       ...missionRoutes(missions),
       ...calendarRoutes(calendar),
+      ...galleryRoutes({
+        gallery,
+        upload: [membersBeforeUpload(groups), ...imageUpload(services.media)],
+        limits: { comments: LIMITS.photoComments.text, likes: LIMITS.photoLikes.text },
+      }),
     ],
     start: () => voice.start(),
     stop: () => voice.stop(),

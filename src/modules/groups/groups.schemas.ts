@@ -154,3 +154,39 @@ export const eventSchema = Joi.object({
   createdBy: Joi.number().integer().required(),
   createdAt: iso().required(),
 });
+
+// --- gallery -------------------------------------------------------------------------------------
+
+export const photoBody = Joi.object<{ caption: string }, true>({
+  caption: text(0, 300).allow('').default('').description('optional, ≤ 300 characters (a multipart text field)'),
+});
+export const photoParams = Joi.object<{ id: number; photoId: number }, true>({ id: idParam, photoId: idParam });
+export const photoCommentParams = Joi.object<{ id: number; photoId: number; commentId: number }, true>({
+  id: idParam,
+  photoId: idParam,
+  commentId: idParam,
+});
+export const photoCommentBody = Joi.object<{ body: string }, true>({ body: text(1, 2000).required() });
+
+export const photoSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  url: Joi.string().required(),
+  thumbnailUrl: Joi.string().required(),
+  caption: Joi.string().allow('').required(),
+  author: publicUserRef.required(),
+  likeCount: Joi.number().integer().required(),
+  likedByMe: Joi.boolean().required(),
+  commentCount: Joi.number().integer().required(),
+  createdAt: iso().required(),
+});
+export const photoCommentSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  photoId: Joi.number().integer().required(),
+  author: publicUserRef.required(),
+  body: Joi.string().required(),
+  createdAt: iso().required(),
+});
+export const likeSchema = Joi.object({
+  likeCount: Joi.number().integer().required(),
+  likedByMe: Joi.boolean().required(),
+});

@@ -58,6 +58,10 @@ export class GroupsService {
     return { ...g, role };
   }
 
+  async isMember(groupId: number, userId: number, t?: Transaction): Promise<boolean> {
+    return (await this.d.repo.roleOf(groupId, userId, t)) !== null;
+  }
+
   /** Ids of the members (for notifications of group features). */
   memberIds(groupId: number, t?: Transaction): Promise<number[]> {
     return this.d.repo.memberIds(groupId, t);
