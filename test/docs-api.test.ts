@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { API_PREFIX } from '../src/app';
 import type { RouteSpec } from '../src/http/routes';
+import { NOTIFICATION_TYPES } from '../src/modules/notifications/notifications.schemas';
+import { SOCKET_EVENT_DOCS, STREAM_DOCS } from '../src/modules/realtime.docs';
 import { TestContext, type TestInstance } from './helpers/context';
 
 /**
@@ -102,6 +104,17 @@ describe('docs/API.md lists every route the app serves', () => {
       if (!says.test(entry.text)) wrong.push(`${entry.heading} should say ${spec.auth ? 'Bearer' : 'Public'}`);
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('names every notification type, Socket.io event and SSE event the server has', () => {
+    const guide = fs.readFileSync(GUIDE, 'utf8');
+    const names = [
+      ...NOTIFICATION_TYPES,
+      ...Object.keys(SOCKET_EVENT_DOCS.client),
+      ...Object.keys(SOCKET_EVENT_DOCS.server),
+      ...STREAM_DOCS.flatMap((d) => Object.keys(d.events)),
+    ];
+    expect(names.filter((n) => !guide.includes(`\`${n}\``))).toEqual([]);
   });
 
   it('mounts every route under the prefix the guide names', () => {
