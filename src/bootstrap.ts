@@ -27,7 +27,8 @@ export async function openInfrastructure(
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await Promise.all([sequelize.authenticate(), connectRedis(redis)]);
-  const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(logger);
+  const print = config.env === 'development' ? (text: string) => void process.stdout.write(text) : undefined;
+  const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(logger, print);
   const storage = createStorage(config);
   return {
     sequelize,

@@ -44,11 +44,37 @@ export class SmtpMailer implements Mailer {
   }
 }
 
-/** Development without SMTP: the mail is logged (links included) instead of sent. */
+/**
+ * Without SMTP: the mail is logged (links included) instead of sent. In development it is also printed
+ * as a readable block (`print`), so the verification or reset link can be clicked in the terminal
+ * instead of dug out of a JSON line.
+ */
 export class LogMailer implements Mailer {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly print?: (text: string) => void,
+  ) {}
   async send(m: MailMessage): Promise<void> {
     this.logger.info({ mail: { to: m.to, subject: m.subject, text: m.text } }, 'mail (SMTP_URL unset, not sent)');
+    this.print?.(readableMail(m));
   }
   async close(): Promise<void> {}
+}
+
+const RULE = '─'.repeat(72);
+
+/** A mail as a terminal block: header, plain-text body, and its links listed on their own lines. */
+export function readableMail(m: MailMessage): string {
+  const links = [...new Set(m.text.match(/https?:\/\/\S+/g) ?? [])];
+  return [
+    '',
+    `── mail, not sent (SMTP_URL is unset) ${RULE}`.slice(0, 72),
+    `To:      ${m.to ?? '(no address)'}`,
+    `Subject: ${m.subject}`,
+    '',
+    m.text.trimEnd(),
+    ...(links.length ? ['', 'Links:', ...links.map((l) => `  ${l}`)] : []),
+    RULE,
+    '',
+  ].join('\n');
 }
