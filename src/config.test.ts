@@ -26,7 +26,9 @@ describe('loadConfig', () => {
 
   it('treats an empty variable as unset, as in .env.example', () => {
     const c = loadConfig({ ...base, S3_BUCKET: '', S3_ENDPOINT: '', SMTP_URL: '', CORS_ORIGINS: '', PORT: '' });
-    expect(c).toMatchObject({ s3: { bucket: null, endpoint: null }, smtpUrl: null, corsOrigins: [], port: 3000 });
+    expect(c).toMatchObject({ s3: { bucket: null, endpoint: null }, smtpUrl: null, port: 3000 });
+    // Unset, so the development default (test/dev-defaults.test.ts), as when the line is absent.
+    expect(c.corsOrigins).toEqual(loadConfig(base).corsOrigins);
     expect(() => loadConfig({ ...base, JWT_SECRET: '' })).toThrow(/^Invalid configuration: JWT_SECRET /);
   });
 

@@ -29,7 +29,10 @@ export interface Config {
   publicUrl: string;
   /** Base URL images are served from (a CDN in front of /uploads or the bucket); null: the storage's own. */
   mediaUrl: string | null;
-  corsOrigins: string[];
+  /** Base of the links in e-mails (the front end's pages: /verify-email, /reset-password, …). */
+  appUrl: string;
+  /** Browser origins allowed by CORS; `http://localhost:*` entries become patterns (any port). */
+  corsOrigins: Array<string | RegExp>;
   storageDriver: 'local' | 's3';
   uploadDir: string;
   s3: { bucket: string | null; endpoint: string | null; region: string };
@@ -134,7 +137,8 @@ const schema = Joi.object({
     .uri({ scheme: ['http', 'https'] })
     .default('http://localhost:3000'),
   MEDIA_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
-  CORS_ORIGINS: Joi.string().allow('').default(''),
+  APP_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  CORS_ORIGINS: Joi.string().allow(''),
   STORAGE_DRIVER: Joi.string().valid('local', 's3').default('local'),
   UPLOAD_DIR: Joi.string().default('./uploads'),
   S3_BUCKET: Joi.string().when('STORAGE_DRIVER', { is: 's3', then: Joi.required(), otherwise: Joi.optional() }),
@@ -175,6 +179,20 @@ const schema = Joi.object({
 const DAY_MS = 24 * 60 * 60_000;
 
 export class ConfigError extends Error {}
+
+/** CORS_ORIGINS when unset in development: a front end on any local port may call the API. */
+export const DEV_CORS_ORIGINS = 'http://localhost:*,http://127.0.0.1:*,http://[::1]:*';
+
+/** `https://app.example.com,http://localhost:*` → exact origins, and patterns for `:*` (any port). */
+function corsOriginsOf(list: string): Array<string | RegExp> {
+  return list
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter(Boolean)
+    .map((o) =>
+      o.endsWith(':*') ? new RegExp(`^${o.slice(0, -2).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(:\\d{1,5})?$`) : o,
+    );
+}
 
 /**
  * Validates an environment-like record. Throws ConfigError whose message is one readable line
@@ -221,10 +239,8 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     mailFrom: v.MAIL_FROM,
     publicUrl: String(v.PUBLIC_URL).replace(/\/+$/, ''),
     mediaUrl: v.MEDIA_URL ?? null,
-    corsOrigins: String(v.CORS_ORIGINS)
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    appUrl: String(v.APP_URL ?? v.PUBLIC_URL).replace(/\/+$/, ''),
+    corsOrigins: corsOriginsOf(v.CORS_ORIGINS ?? (v.NODE_ENV === 'development' ? DEV_CORS_ORIGINS : '')),
     storageDriver: v.STORAGE_DRIVER,
     uploadDir: v.UPLOAD_DIR,
     s3: { bucket: v.S3_BUCKET ?? null, endpoint: v.S3_ENDPOINT ?? null, region: v.S3_REGION },

@@ -24,6 +24,13 @@ describe('the web client and the pages e-mail links open', () => {
     expect(client.text).toMatch(/export\s*\{/);
   });
 
+  it('sends the links of notification and invitation mails to the client pages', async () => {
+    expect((await api.http.get('/chat/rooms/42').expect(302)).headers.location).toBe('/app/#/chat/42');
+    expect((await api.http.get('/notifications').expect(302)).headers.location).toBe('/app/#/notifications');
+    const invite = await api.http.get('/signup?email=a%2Bb%40example.com&token=ignored').expect(302);
+    expect(invite.headers.location).toBe('/app/#/login?email=a%2Bb%40example.com');
+  });
+
   it.each(['verify-email', 'reset-password', 'confirm-email'])(
     '/%s?token=… opens the client page with the token in the fragment',
     async (page) => {

@@ -29,15 +29,30 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The pages of the client that e-mail links point at. */
-export const LINK_PAGES = ['verify-email', 'reset-password', 'confirm-email'];
+/**
+ * Paths e-mail links point at (under APP_URL) → the client's page. Only these query parameters are
+ * passed on (bounded): a link is never a way to inject anything else into the client.
+ */
+export const LINK_PAGES: Record<string, { page: (params: Record<string, string>) => string; keep: string[] }> = {
+  '/verify-email': { page: () => '/verify-email', keep: ['token'] },
+  '/reset-password': { page: () => '/reset-password', keep: ['token'] },
+  '/confirm-email': { page: () => '/confirm-email', keep: ['token'] },
+  '/notifications': { page: () => '/notifications', keep: [] },
+  '/chat/rooms/:id': { page: (p) => `/chat/${p.id}`, keep: [] },
+  '/signup': { page: () => '/login', keep: ['email'] },
+};
 
 export function webClientRouter(): Router {
   const router = Router();
-  for (const page of LINK_PAGES) {
-    router.get(`/${page}`, (req, res) => {
-      const token = typeof req.query.token === 'string' ? req.query.token.slice(0, 500) : '';
-      res.set('Cache-Control', 'no-store').redirect(302, `/app/#/${page}?token=${encodeURIComponent(token)}`);
+  for (const [path, { page, keep }] of Object.entries(LINK_PAGES)) {
+    router.get(path, (req, res) => {
+      const query = new URLSearchParams();
+      for (const name of keep) {
+        const value = req.query[name];
+        if (typeof value === 'string') query.set(name, value.slice(0, 500));
+      }
+      const qs = query.size ? `?${query}` : '';
+      res.set('Cache-Control', 'no-store').redirect(302, `/app/#${page(req.params as Record<string, string>)}${qs}`);
     });
   }
   if (!APP_DIR) return router; // a build without the client (it is not needed to serve the API)

@@ -46,7 +46,8 @@ export async function signOut() {
   signOutLocally();
 }
 
-async function login(view) {
+/** Sign-in and sign-up; `?email=` (from an invitation mail) fills in the sign-up address. */
+async function login(view, _params, query) {
   const providers = await api('GET', '/auth/oauth/providers').catch(() => ({ items: [] }));
   put(
     view,
@@ -81,7 +82,7 @@ async function login(view) {
     form(
       [
         field('Nickname', 'nickname', { required: true, minlength: 2, maxlength: 30 }),
-        field('E-mail', 'email', { type: 'email', required: true }),
+        field('E-mail', 'email', { type: 'email', required: true, value: query.get('email') ?? undefined }),
         field('Password (8+ characters)', 'password', {
           type: 'password',
           required: true,

@@ -75,7 +75,7 @@ export interface SocketServerOptions {
   redisUrl: string;
   /** config.redisPrefix: the adapter's channels live under it and the database index (channelNamespace). */
   redisPrefix: string;
-  corsOrigins: string[];
+  corsOrigins: Array<string | RegExp>;
   logger: Logger;
   /** Largest accepted packet; bigger ones close the connection (engine.io's rule). */
   maxPayloadBytes?: number;

@@ -34,7 +34,7 @@ export function createAccountsModule(ctx: ModuleContext, services: Services): Fe
     services.users,
     services.auth,
     ctx.outbox,
-    { bcryptCost: config.bcryptCost, publicUrl: config.publicUrl, isProviderConfigured: (n) => configured.has(n) },
+    { bcryptCost: config.bcryptCost, appUrl: config.appUrl, isProviderConfigured: (n) => configured.has(n) },
     ctx.clock,
     redisLimiter(redis, `${config.redisPrefix}rl:password-check`, config.rateLimitAuthMax, 15 * 60),
     new LinkSealer(config.jwtSecret),

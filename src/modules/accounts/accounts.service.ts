@@ -20,7 +20,8 @@ const EMAIL_CHANGE_TTL_MS = 24 * 3600 * 1000;
 
 export interface AccountsSettings {
   bcryptCost: number;
-  publicUrl: string;
+  /** Base of the links in mails (the front end's /confirm-email page). */
+  appUrl: string;
   /** Whether a provider can still be signed in with (an identity of a removed provider cannot). */
   isProviderConfigured(name: string): boolean;
 }
@@ -135,7 +136,7 @@ export class AccountsService {
     return templates.confirmNewEmail(
       row.newEmail,
       user.nickname,
-      `${this.settings.publicUrl}/confirm-email?token=${token}`,
+      `${this.settings.appUrl}/confirm-email?token=${token}`,
     );
   };
 

@@ -32,7 +32,7 @@ export function createAuthModule(ctx: ModuleContext, services: Services): Featur
       bcryptCost: config.bcryptCost,
       refreshTokenTtlSec: config.refreshTokenTtlSec,
       accessTokenTtlSec: config.accessTokenTtlSec,
-      publicUrl: config.publicUrl,
+      appUrl: config.appUrl,
       linkSealSecret: config.jwtSecret,
     },
     clock,

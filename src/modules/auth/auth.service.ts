@@ -41,7 +41,8 @@ export interface AuthSettings {
   bcryptCost: number;
   refreshTokenTtlSec: number;
   accessTokenTtlSec: number;
-  publicUrl: string;
+  /** Base of the links in mails (the front end's /verify-email and /reset-password pages). */
+  appUrl: string;
   /** Seals the tokens of link mails at rest (config.jwtSecret; a key is derived from it). */
   linkSealSecret: string;
 }
@@ -253,7 +254,7 @@ export class AuthService {
     if (!user?.email) return null;
     const token = this.unseal(job);
     if (token === null) return null;
-    const base = this.settings.publicUrl;
+    const base = this.settings.appUrl;
     return job.purpose === 'verify_email'
       ? templates.verifyEmail(user.email, user.nickname, `${base}/verify-email?token=${token}`)
       : templates.resetPassword(user.email, user.nickname, `${base}/reset-password?token=${token}`);

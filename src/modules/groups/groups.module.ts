@@ -61,7 +61,8 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
     clock: ctx.clock,
     logger: ctx.logger,
     serviceTz: ctx.config.serviceTz,
-    publicUrl: ctx.config.publicUrl,
+    // Links in mails open the front end (APP_URL), not the API.
+    publicUrl: ctx.config.appUrl,
   };
   const limiter = (name: keyof typeof LIMITS) =>
     redisLimiter(

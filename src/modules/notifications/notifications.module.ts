@@ -14,7 +14,7 @@ export type NotificationsModule = FeatureModule<'notifications'> & {
 export function createNotificationsModule(ctx: ModuleContext, services: Services): NotificationsModule {
   const repo = new NotificationsRepository(ctx.sequelize);
   const service = new NotificationsService(ctx.sequelize, repo, services.users, ctx.outbox, ctx.clock, ctx.logger, {
-    publicUrl: ctx.config.publicUrl,
+    appUrl: ctx.config.appUrl,
   });
   const streams = new NotificationStreams(repo, ctx.bus, ctx.logger, ctx.metrics.registry, (ids) =>
     services.auth.revokedAmong(ids),

@@ -50,7 +50,8 @@ export interface NotifyInput {
 }
 
 export interface NotificationsSettings {
-  publicUrl: string;
+  /** Base of the links in mails (the front end's pages). */
+  appUrl: string;
 }
 
 /** Removes control characters; newlines only where they are allowed (not in a title / mail subject). */
@@ -192,7 +193,7 @@ export class NotificationsService {
     data: Record<string, unknown> | null,
     now: Date,
   ): Promise<void> {
-    const base = this.settings.publicUrl;
+    const base = this.settings.appUrl;
     if (type !== 'chat.message') {
       await this.outbox.add(
         t,
