@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { Counter } from 'prom-client';
 import type { Clock } from './clock';
+import { execAffected } from './db';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { GeoIndex } from './geo';
@@ -141,16 +142,11 @@ export class RetentionSweep {
         replacements: [ids],
         transaction,
       });
-      const [result] = await this.sequelize.query('DELETE FROM sessions WHERE id IN (?)', {
-        replacements: [ids],
-        transaction,
-      });
-      return (result as unknown as { affectedRows: number }).affectedRows;
+      return execAffected(this.sequelize, 'DELETE FROM sessions WHERE id IN (?)', [ids], transaction);
     });
   }
 
-  private async affected(sql: string, replacements: unknown[]): Promise<number> {
-    const [result] = await this.sequelize.query(sql, { replacements });
-    return (result as unknown as { affectedRows: number }).affectedRows;
+  private affected(sql: string, replacements: unknown[]): Promise<number> {
+    return execAffected(this.sequelize, sql, replacements);
   }
 }

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { execAffected } from '../../infra/db';
 
 export interface IdentityRow {
   id: number;
@@ -69,11 +70,8 @@ export class IdentitiesRepository {
   }
 
   async remove(userId: number, provider: string, t: Transaction): Promise<boolean> {
-    const [, meta] = await this.sequelize.query('DELETE FROM user_identities WHERE userId = ? AND provider = ?', {
-      replacements: [userId, provider],
-      transaction: t,
-    });
-    return Number((meta as { affectedRows?: number })?.affectedRows ?? 0) > 0;
+    const sql = 'DELETE FROM user_identities WHERE userId = ? AND provider = ?';
+    return (await execAffected(this.sequelize, sql, [userId, provider], t)) > 0;
   }
 
   async removeAll(userId: number, t: Transaction): Promise<void> {

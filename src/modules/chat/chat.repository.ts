@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { execAffected, selectRows } from '../../infra/db';
 
 export type RoomType = 'direct' | 'reservation' | 'meetup' | 'post' | 'listing' | 'group';
 
@@ -63,12 +64,11 @@ export class ChatRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
+    return selectRows<T>(this.sequelize, sql, replacements, t);
   }
 
-  private async run(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    const [, meta] = await this.sequelize.query(sql, { replacements, transaction: t });
-    return Number((meta as { affectedRows?: number })?.affectedRows ?? 0);
+  private run(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
+    return execAffected(this.sequelize, sql, replacements, t);
   }
 
   // --- rooms ----------------------------------------------------------------------------------

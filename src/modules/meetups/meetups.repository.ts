@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { execAffected, selectRows } from '../../infra/db';
 import { idList, sourceSql, type KeySortSource } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { PetSize } from './meetups.schemas';
@@ -182,7 +183,7 @@ export class MeetupsRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
+    return selectRows<T>(this.sequelize, sql, replacements, t);
   }
 
   /** Meetups shown with their host (COLS): every such read goes through here, see RowRecord. */
@@ -190,12 +191,8 @@ export class MeetupsRepository {
     return (await this.select<RowRecord>(sql, replacements, t)).map(toRow);
   }
 
-  private async exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    const [result] = (await this.sequelize.query(sql, { replacements, transaction: t })) as [
-      { affectedRows?: number },
-      unknown,
-    ];
-    return Number(result?.affectedRows ?? 0);
+  private exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
+    return execAffected(this.sequelize, sql, replacements, t);
   }
 
   async findById(id: number, t?: Transaction): Promise<MeetupRow | null> {

@@ -1,4 +1,5 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import { execAffected } from '../../infra/db';
 import type { NotificationType, Preference } from './notifications.schemas';
 
 /** A notification as API.md shows it. */
@@ -316,14 +317,12 @@ export class NotificationsRepository {
 
   /** Returns how many rows changed. */
   async markAllRead(recipientId: number, now: Date, t: Transaction): Promise<number> {
-    const [, meta] = await this.sequelize.query(
+    return execAffected(
+      this.sequelize,
       'UPDATE notifications SET readAt = ? WHERE recipientId = ? AND readAt IS NULL',
-      {
-        replacements: [now, recipientId],
-        transaction: t,
-      },
+      [now, recipientId],
+      t,
     );
-    return Number((meta as { affectedRows?: number })?.affectedRows ?? 0);
   }
 
   // --- preferences ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { execAffected, selectRows } from '../../infra/db';
 
 export type ReservationStatus = 'requested' | 'accepted' | 'rejected' | 'cancelled' | 'completed';
 export type Party = 'owner' | 'sitter' | 'system';
@@ -47,12 +48,11 @@ export class ReservationsRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return this.sequelize.query<T>(sql, { replacements, transaction: t, type: QueryTypes.SELECT });
+    return selectRows<T>(this.sequelize, sql, replacements, t);
   }
 
-  private async exec(sql: string, replacements: unknown[], t: Transaction): Promise<number> {
-    const [result] = await this.sequelize.query(sql, { replacements, transaction: t });
-    return (result as { affectedRows?: number }).affectedRows ?? 0;
+  private exec(sql: string, replacements: unknown[], t: Transaction): Promise<number> {
+    return execAffected(this.sequelize, sql, replacements, t);
   }
 
   async insert(r: NewReservation, now: Date, t: Transaction): Promise<number> {
