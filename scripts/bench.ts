@@ -16,10 +16,11 @@ import { sseBench } from './bench/sse';
 import { chatBench } from './bench/chat';
 import { meetupsBench } from './bench/meetups';
 import { communityBench } from './bench/community';
+import { marketBench } from './bench/market';
 import { waitForIdleDatabaseBeforeEachRow } from './bench/run';
 
 const HELP = `Usage: npm run bench -- [options]
-  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups, community
+  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups, community, market
   --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets,
                        meetups: 5000 meetups, 100 live participants)
   --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000)
@@ -30,6 +31,9 @@ const HELP = `Usage: npm run bench -- [options]
   --part <nearby|live> meetups: run only the nearby search or the live location half
   --posts <n>          community: seeded posts (default 200000)
   --likes <n>          community: seeded likes (default 2000000)
+  --listings <n>       market: seeded listings (default 100000)
+  --favorites <n>      market: favourites (and open streams) of the price-dropped listing (default 10000)
+  --runs <n>           market: runs per row (default 3)
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
   --no-write           print only; leave docs/BENCHMARKS.md alone
@@ -51,6 +55,11 @@ const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ 
     title:
       'Community: the board (recent, popular, search, nearby) over 200k posts and 2M likes, and 1000 concurrent likes',
     run: communityBench,
+  },
+  market: {
+    title:
+      'Market: nearby listings with filters over 100k listings, and a price drop reaching 10 000 favourites’ streams',
+    run: marketBench,
   },
 };
 
