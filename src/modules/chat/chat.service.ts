@@ -1,10 +1,11 @@
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
-import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
+import type { RateLimiterRedis } from 'rate-limiter-flexible';
+import { consumePoint } from '../../http/rate-limit';
 import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
-import { Conflict, Forbidden, NotFound, RateLimited, ValidationFailed } from '../../errors';
+import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
 import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
@@ -476,12 +477,7 @@ export class ChatService {
   // --- internals ------------------------------------------------------------------------------
 
   private async consumeSendPoint(userId: number): Promise<void> {
-    try {
-      await this.deps.sendLimiter.consume(String(userId));
-    } catch (err) {
-      if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
-      throw err;
-    }
+    await consumePoint(this.deps.sendLimiter, userId);
   }
 
   /** Room JSON for a page of rooms in a fixed number of queries (members, users, last messages, unread). */

@@ -1,11 +1,11 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
-import { RateLimiterRes } from 'rate-limiter-flexible';
+import { consumePoint } from '../../http/rate-limit';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex } from '../../infra/geo';
 import type { Outbox } from '../../infra/outbox';
-import { NotFound, RateLimited } from '../../errors';
+import { NotFound } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService } from '../notifications/notifications.service';
@@ -32,14 +32,7 @@ export interface CommunityDeps {
 }
 
 /** Consumes one point of a per-user limit; 429 with Retry-After past it. */
-export async function consume(limiter: RateLimiterRedis, userId: number): Promise<void> {
-  try {
-    await limiter.consume(String(userId));
-  } catch (err) {
-    if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
-    throw err;
-  }
-}
+export const consume = (limiter: RateLimiterRedis, userId: number) => consumePoint(limiter, userId);
 
 /**
  * The one visibility rule of a post: it exists, is not deleted, and neither side blocked the other;

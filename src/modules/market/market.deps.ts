@@ -1,11 +1,9 @@
 import type { Sequelize, Transaction } from 'sequelize';
-import type { RateLimiterRedis } from 'rate-limiter-flexible';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { GeoIndex } from '../../infra/geo';
 import type { Outbox } from '../../infra/outbox';
-import { Forbidden, NotFound, RateLimited } from '../../errors';
+import { Forbidden, NotFound } from '../../errors';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService } from '../notifications/notifications.service';
@@ -28,16 +26,6 @@ export interface MarketDeps {
   outbox: Outbox;
   clock: Clock;
   logger: Logger;
-}
-
-/** Consumes one point of a per-user limit; 429 with Retry-After past it. */
-export async function consume(limiter: RateLimiterRedis, userId: number): Promise<void> {
-  try {
-    await limiter.consume(String(userId));
-  } catch (err) {
-    if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
-    throw err;
-  }
 }
 
 /** The seller or the buyer of the listing. */

@@ -3,7 +3,8 @@ import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import { cursorDate, cursorId, decodeCursor, encodeCursor } from '../../http/cursor';
 import { NotFound } from '../../errors';
-import { consume, requireVisible, type MarketDeps } from './market.deps';
+import { consumePoint } from '../../http/rate-limit';
+import { requireVisible, type MarketDeps } from './market.deps';
 import type { ListingsService } from './market.listings';
 import type { Listing } from './market.presenter';
 
@@ -28,7 +29,7 @@ export class FavoritesService {
     listingId: number,
     on: boolean,
   ): Promise<{ favoriteCount: number; favoritedByMe: boolean }> {
-    await consume(this.limiter, userId);
+    await consumePoint(this.limiter, userId);
     return inTransaction(this.d.sequelize, async (t) => {
       // The listing's row lock first: the favourite's foreign key would otherwise take a shared lock
       // on it that the counter UPDATE must upgrade, and concurrent favourites deadlock on the upgrade.

@@ -6,7 +6,8 @@ import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, NotFound, Unavailable } from '../../errors';
 import { searchDocument } from '../search-text';
 import type { ListingRow, ListingWrite, MarketRepository } from './market.repository';
-import { consume, requireSeller, requireVisible, type MarketDeps } from './market.deps';
+import { consumePoint } from '../../http/rate-limit';
+import { requireSeller, requireVisible, type MarketDeps } from './market.deps';
 import { toListing, type Listing, type Photo } from './market.presenter';
 import { MAX_ON_SALE, MAX_PHOTOS, type CreateListingInput, type UpdateListingInput } from './market.schemas';
 
@@ -42,7 +43,7 @@ export class ListingsService {
   }
 
   async create(userId: number, input: CreateListingInput): Promise<Listing> {
-    await consume(this.limiter, userId);
+    await consumePoint(this.limiter, userId);
     const data = writeOf(input);
     const { id, change } = await inTransaction(this.d.sequelize, async (t) => {
       if (!(await this.d.users.findById(userId, t))) throw NotFound('User');

@@ -2,7 +2,8 @@ import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
 import { decodeIdCursor, paginate } from '../../http/cursor';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
-import { consume, isParty, requireSeller, requireVisible, type MarketDeps } from './market.deps';
+import { consumePoint } from '../../http/rate-limit';
+import { isParty, requireSeller, requireVisible, type MarketDeps } from './market.deps';
 import type { ListingsService } from './market.listings';
 import { toOffer, toReview, type Listing, type Offer, type Review } from './market.presenter';
 import { MAX_ON_SALE, type ListingStatus, type OfferInput, type ReviewInput } from './market.schemas';
@@ -29,7 +30,7 @@ export class TradeService {
    * instance — and notifies the seller (`market.offer`, live on their stream). A blocked pair: 409.
    */
   async offer(buyerId: number, listingId: number, input: OfferInput): Promise<Offer> {
-    await consume(this.limiter, buyerId);
+    await consumePoint(this.limiter, buyerId);
     const offerId = await inTransaction(this.d.sequelize, async (t) => {
       const raw = await this.d.repo.lockListing(listingId, t);
       if (raw && (await this.d.blocks.between(buyerId, raw.sellerId, t)))
