@@ -222,8 +222,23 @@ function compare(q: Query) {
 
 const EDGE_M = 5;
 
+/**
+ * An anonymous caller is a stranger: each item's distanceKm is measured to the public point it shows
+ * (sitters.privacy.test.ts), while the order and the radius use the exact home. The order is checked
+ * against the exact distances Redis computes for the same centre.
+ */
+async function exactDistances(q: Query, shown: Item[]): Promise<Item[]> {
+  const geo = api.pawmate.modules.find((m) => m.name === 'sitters')!.geoIndexes![0];
+  const center = { lat: q.lat, lng: q.lng };
+  const exact = new Map((await geo.search(center, q.radiusKm + 1)).map((h) => [h.id, h.distanceKm]));
+  return shown.map((i) => {
+    expect(Math.abs(i.distanceKm * 1000 - haversineMeters(center, i.location))).toBeLessThan(0.5);
+    return { ...i, distanceKm: exact.get(i.id)! };
+  });
+}
+
 async function check(q: Query) {
-  const { items } = await walk(q);
+  const items = await exactDistances(q, (await walk(q)).items);
   const ids = items.map((i) => i.id);
   expect(new Set(ids).size).toBe(ids.length); // no duplicates across pages
   const sorted = [...items].sort(compare(q));
@@ -334,8 +349,8 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
     });
     expect(res.body.items[0].location).not.toEqual(CLUSTER);
     expect(Math.abs(res.body.items[0].location.lat - CLUSTER.lat)).toBeLessThan(0.003);
-    // Redis stores a 52-bit geohash, so a sitter at the very centre is a few centimetres away.
-    expect(res.body.items[0].distanceKm).toBeLessThan(0.001);
+    // A stranger's distance is to the public point (the exact home is at the very centre).
+    expect(res.body.items[0].distanceKm * 1000).toBeCloseTo(haversineMeters(CLUSTER, res.body.items[0].location), 0);
   });
 
   it('never lists an inactive sitter, even one left in the index', async () => {
@@ -407,7 +422,14 @@ describe('GET /sitters/search matches a brute-force haversine', () => {
         reviewCount: 0,
       }),
     ]);
-    expect(found.body.items[0].distanceKm).toBeLessThan(0.001);
+    expect(found.body.items[0].distanceKm * 1000).toBeCloseTo(haversineMeters(where, found.body.items[0].location), 0);
+    // The sitter sees the exact distance: Redis's 52-bit geohash puts the very centre a few centimetres away.
+    const own = await api.http
+      .get('/api/v1/sitters/search')
+      .set(bearer(s.accessToken))
+      .query({ ...where, radiusKm: 1 })
+      .expect(200);
+    expect(own.body.items[0].distanceKm).toBeLessThan(0.001);
     await api.http.delete('/api/v1/sitters/me').set(bearer(s.accessToken)).expect(204);
     expect(
       (
@@ -507,8 +529,13 @@ describe("the dense-circle plan: rating and price sorts walk an index instead of
         .query({ lat: -16.5, lng: 179.9995, radiusKm: 1, sort })
         .expect(200);
       expect(res.body.items.map((i: Item) => i.id)).toEqual([put.body.id]);
-      expect(res.body.items[0].distanceKm).toBeGreaterThan(0.1);
-      expect(res.body.items[0].distanceKm).toBeLessThan(0.11);
+      const own = await api.http
+        .get('/api/v1/sitters/search')
+        .set(bearer(s.accessToken))
+        .query({ lat: -16.5, lng: 179.9995, radiusKm: 1, sort })
+        .expect(200);
+      expect(own.body.items[0].distanceKm).toBeGreaterThan(0.1);
+      expect(own.body.items[0].distanceKm).toBeLessThan(0.11);
     }
     await api.http.delete('/api/v1/sitters/me').set(bearer(s.accessToken)).expect(204);
   });

@@ -4,7 +4,7 @@ import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { ReadReplicas, ReadRouter } from '../../infra/replicas';
-import type { GeoIndex, RebuildProgress } from '../../infra/geo';
+import { haversineMeters, type GeoIndex, type RebuildProgress } from '../../infra/geo';
 import { healGeoIndex, type HealableIndex } from '../../infra/geo-heal';
 import { type Outbox } from '../../infra/outbox';
 import { PRESETS } from '../../infra/images/pipeline';
@@ -258,8 +258,7 @@ export class SittersService {
 
   /**
    * The home is private: strangers see a rounded public point (PublicLocations); the sitter and
-   * owners with an accepted reservation with them see the exact one. Distances and sorting use the
-   * exact point.
+   * owners with an accepted reservation with them see the exact one.
    */
   private async shownLocations(
     sitters: Array<{ id: number; userId: number; location: Point }>,
@@ -304,7 +303,19 @@ export class SittersService {
       return search.search(query, notBlocked);
     });
     const shown = await this.shownLocations(page.items, viewerId);
-    return { ...page, items: page.items.map((item, i) => ({ ...item, location: shown[i] })) };
+    const centre = { lat: query.lat, lng: query.lng };
+    return {
+      ...page,
+      items: page.items.map((item, i) => ({
+        ...item,
+        location: shown[i],
+        // A stranger's distance is measured to the point they are shown: an exact distance, from
+        // three chosen centres, would trilaterate the home the public point hides. The radius filter
+        // and the order (and so the cursor) still use the exact home.
+        distanceKm:
+          shown[i] === item.location ? item.distanceKm : Math.round(haversineMeters(centre, shown[i]) * 10) / 10_000,
+      })),
+    };
   }
 
   // --- for other modules (reservations) ----------------------------------------------------------
