@@ -22,21 +22,27 @@ export class MariaDbReplicaPair {
   replica!: DbServer;
   private root = '';
 
+  /** Starts both servers and replication; a failed start stops whatever it had started. */
   async start(): Promise<this> {
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-mariadb-pair-'));
-    this.primary = await this.server('primary');
-    this.replica = await this.server('replica');
-    await Promise.all([
-      this.run(this.primary, ['--server-id=1', '--log-bin=mysql-bin', '--binlog-format=ROW']),
-      this.run(this.replica, ['--server-id=2', '--read-only=1', '--relay-log=relay-bin']),
-    ]);
-    this.sql(
-      this.replica,
-      `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${this.primary.port}, MASTER_USER='root', ` +
-        `MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; START SLAVE;`,
-    );
-    await this.waitReplicating();
-    return this;
+    try {
+      this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-mariadb-pair-'));
+      this.primary = await this.server('primary');
+      this.replica = await this.server('replica');
+      await Promise.all([
+        this.run(this.primary, ['--server-id=1', '--log-bin=mysql-bin', '--binlog-format=ROW']),
+        this.run(this.replica, ['--server-id=2', '--read-only=1', '--relay-log=relay-bin']),
+      ]);
+      this.sql(
+        this.replica,
+        `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${this.primary.port}, MASTER_USER='root', ` +
+          `MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; START SLAVE;`,
+      );
+      await this.waitReplicating();
+      return this;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
 
   /** `mysql://root@127.0.0.1:<port>/<db>` of a server. */
@@ -85,7 +91,6 @@ export class MariaDbReplicaPair {
       { stdio: 'ignore' },
     );
     server.process = child;
-    (server as DbServer & { flags?: string[] }).flags = flags;
     const deadline = Date.now() + 60_000;
     for (;;) {
       const ping = spawnSync('mariadb-admin', ['--protocol=tcp', '-h127.0.0.1', `-P${server.port}`, '-uroot', 'ping'], {

@@ -34,7 +34,24 @@ export class RedisClusterFixture {
       .join(',')}`;
   }
 
-  async start(): Promise<this> {
+  /**
+   * Starts the nodes and creates the cluster. A failed start stops whatever it had started; a node
+   * that could not start (a port taken meanwhile by another process) is retried on new ports.
+   */
+  async start(attempts = 3): Promise<this> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        return this;
+      } catch (err) {
+        await this.stop();
+        this.nodes.length = 0;
+        if (attempt >= attempts) throw err;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-redis-cluster-'));
     const count = this.masters * (1 + this.replicasPerMaster);
     const ports = await freePortPairs(count);
@@ -58,7 +75,6 @@ export class RedisClusterFixture {
     );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     await this.waitHealthy();
-    return this;
   }
 
   /** Starts (or restarts) one node on its port and directory; resolves once it answers PING. */
@@ -90,10 +106,19 @@ export class RedisClusterFixture {
       { stdio: 'ignore' },
     );
     node.process = child;
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (this.cli(node.port, 'PING').trim() !== 'PONG') {
-      if (Date.now() > deadline) throw new Error(`redis-server on ${node.port} did not start`);
-      await sleep(50);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`redis-server on ${node.port} did not start: ${this.log(node)}`);
+      await sleep(100);
+    }
+  }
+
+  private log(node: ClusterNode): string {
+    try {
+      return fs.readFileSync(path.join(node.dir, 'redis.log'), 'utf8').slice(-500);
+    } catch {
+      return '(no log)';
     }
   }
 
