@@ -5,7 +5,9 @@ import base from './jest.config';
  * `npm run test:cluster`: the realtime, search, auth and job tests again, on a private 3-master Redis
  * Cluster (with one replica each) started by test/cluster/global-setup.ts, plus the cluster's own
  * tests (failover drill, MariaDB replicas) in test/cluster. TestContext reads TEST_REDIS_URL, which
- * the setup points at the cluster.
+ * the setup points at the cluster. sitters.search.test.ts is left out (it exercises SQL filters
+ * whose Redis part sitters.geo.test.ts already covers, and is the slowest file): the run stays within
+ * about five minutes on CI.
  */
 const config: Config = {
   ...base,
@@ -20,7 +22,6 @@ const config: Config = {
     '<rootDir>/src/modules/chat/chat.test.ts',
     '<rootDir>/src/modules/notifications/notifications.test.ts',
     '<rootDir>/src/modules/notifications/notifications.mail.test.ts',
-    '<rootDir>/src/modules/sitters/sitters.search.test.ts',
     '<rootDir>/src/modules/sitters/sitters.geo.test.ts',
     '<rootDir>/src/modules/meetups/meetups.geo.test.ts',
     '<rootDir>/src/modules/meetups/meetups.live.test.ts',
