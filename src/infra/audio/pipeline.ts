@@ -84,6 +84,26 @@ const tooSlow = () =>
 const minutes = (sec: number) => `${Math.floor(sec / 60)}:${String(Math.floor(sec % 60)).padStart(2, '0')}`;
 
 /**
+ * The encode of one job: `source` read with the probed demuxer only, its first audio stream written
+ * to `target` as AAC-LC in MP4 (mono, 48 kHz, 64 kb/s, moov first), no metadata. Exported for the
+ * benchmark's bare-FFmpeg baseline, so both run the same command.
+ */
+export function transcodeArgs(source: string, target: string, demuxer: string, maxDurationSec: number): string[] {
+  // Decoding stops one second past the limit: a longer file is refused after at most that much work.
+  const cap = String(maxDurationSec + 1);
+  return [
+    ...['-nostdin', '-hide_banner', '-v', 'error', '-threads', '1'],
+    ...['-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST, '-f', demuxer, '-i', source],
+    // The first audio stream only: no cover art, subtitles, data or chapters; no metadata at all,
+    // and bitexact so not even the encoder's name is written.
+    ...['-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1', '-map_chapters', '-1'],
+    ...['-fflags', '+bitexact', '-flags:a', '+bitexact'],
+    ...['-ac', '1', '-ar', '48000', '-c:a', 'aac', '-b:a', '64k', '-threads', '1', '-t', cap],
+    ...['-movflags', '+faststart', '-f', 'mp4', target],
+  ];
+}
+
+/**
  * Untrusted bytes → AAC in MP4 (`audio/mp4`, moov first so playback starts before the download
  * ends, mono 48 kHz 64 kb/s: a voice message, playable by every browser, iOS Safari included).
  * Each job runs FFmpeg's programs as child processes, with argument arrays and no shell, in a
@@ -167,7 +187,7 @@ export class AudioPipeline {
       const format = await this.probeInput(source, deadline);
       const run = await this.run(
         this.options.tools.ffmpeg,
-        this.transcodeArgs(source, target, format.demuxer),
+        transcodeArgs(source, target, format.demuxer, this.options.maxDurationSec),
         deadline,
       );
       if (run.code !== 0) {
@@ -179,21 +199,6 @@ export class AudioPipeline {
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
-  }
-
-  private transcodeArgs(source: string, target: string, demuxer: string): string[] {
-    // Decoding stops one second past the limit: a longer file is refused after at most that much work.
-    const cap = String(this.options.maxDurationSec + 1);
-    return [
-      ...['-nostdin', '-hide_banner', '-v', 'error', '-threads', '1'],
-      ...['-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST, '-f', demuxer, '-i', source],
-      // The first audio stream only: no cover art, subtitles, data or chapters; no metadata at all,
-      // and bitexact so not even the encoder's name is written.
-      ...['-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1', '-map_chapters', '-1'],
-      ...['-fflags', '+bitexact', '-flags:a', '+bitexact'],
-      ...['-ac', '1', '-ar', '48000', '-c:a', 'aac', '-b:a', '64k', '-threads', '1', '-t', cap],
-      ...['-movflags', '+faststart', '-f', 'mp4', target],
-    ];
   }
 
   /** ffprobe's view of the upload → the accepted format it is, or a refusal. */
