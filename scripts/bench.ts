@@ -17,10 +17,12 @@ import { chatBench } from './bench/chat';
 import { meetupsBench } from './bench/meetups';
 import { communityBench } from './bench/community';
 import { marketBench } from './bench/market';
+import { groupsBench } from './bench/groups';
 import { waitForIdleDatabaseBeforeEachRow } from './bench/run';
 
 const HELP = `Usage: npm run bench -- [options]
-  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups, community, market
+  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups, community, market,
+                       groups
   --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets,
                        meetups: 5000 meetups, 100 live participants)
   --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000)
@@ -61,6 +63,7 @@ const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ 
       'Market: nearby listings with filters over 100k listings, and a price drop reaching 10 000 favourites’ streams',
     run: marketBench,
   },
+  groups: { title: 'Groups: voice transcode throughput and the gallery page', run: groupsBench },
 };
 
 function arg(name: string, fallback: string): string {
