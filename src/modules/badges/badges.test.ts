@@ -181,6 +181,33 @@ describe('badges', () => {
     expect(await badgesOf(owner.user.id)).toEqual([]);
   });
 
+  it('earns mission badges through the groups routes: 10 missions completed at once, each badge once', async () => {
+    const a = await signup(api);
+    const b = await signup(api);
+    const g = (await post(a, '/groups', { name: 'Kim family' }).expect(201)).body;
+    await inTransaction(api.sequelize, (t) => api.pawmate.services.groups.groups.joinInTx(t, g.id, b.user.id));
+    const missions: Array<{ id: number }> = [];
+    for (let i = 0; i < 10; i++)
+      missions.push((await post(a, `/groups/${g.id}/missions`, { title: `Walk ${i}` })).body);
+    const answers = await Promise.all(
+      missions.map((m, i) =>
+        (i % 2 ? api2 : api).http
+          .post(`/api/v1/groups/${g.id}/missions/${m.id}/complete`)
+          .set(bearer(a.accessToken))
+          .send({}),
+      ),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(await badgesOf(a.user.id)).toEqual(['first-mission', 'ten-missions']);
+    expect(await badgeNotices(a.user.id)).toBe(2);
+    expect(await badgesOf(b.user.id)).toEqual([]);
+    // A completion refused (twice) counts for nothing.
+    await post(a, `/groups/${g.id}/missions/${missions[0].id}/complete`).expect(409);
+    expect(
+      await count("SELECT count AS n FROM badge_tallies WHERE userId = ? AND metric = 'missions'", [a.user.id]),
+    ).toBe(10);
+  });
+
   it('answers 404 for an unknown or deleted account, and forgets a deleted account’s badges', async () => {
     await api.http.get('/api/v1/users/999999999/badges').expect(404);
     const a = await signup(api);
