@@ -11,6 +11,8 @@ import { notificationPages } from './pages/notifications.js';
 import { meetupPages } from './pages/meetups.js';
 import { boardPages } from './pages/board.js';
 import { mePages } from './pages/me.js';
+import { marketPages } from './pages/market.js';
+import { groupPages } from './pages/groups.js';
 
 /** `pattern` → render(view, params, query). Patterns are paths with `:name` parts. */
 const routes = {
@@ -22,6 +24,8 @@ const routes = {
   ...meetupPages,
   ...boardPages,
   ...mePages,
+  ...marketPages,
+  ...groupPages,
 };
 const PUBLIC = new Set(['/login', '/verify-email', '/reset-password', '/forgot-password', '/confirm-email']);
 
@@ -68,6 +72,8 @@ function renderNav() {
           h('a', { href: '#/chat' }, 'Chat'),
           h('a', { href: '#/meetups' }, 'Meetups'),
           h('a', { href: '#/board' }, 'Board'),
+          h('a', { href: '#/market' }, 'Market'),
+          h('a', { href: '#/groups' }, 'Groups'),
           h('a', { href: '#/notifications' }, 'Notifications ', badge),
           h('a', { href: '#/me' }, me.nickname),
           h('button', { class: 'secondary', onclick: signOut }, 'Sign out'),

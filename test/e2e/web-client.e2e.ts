@@ -186,4 +186,47 @@ describe('web client in Chromium', () => {
     });
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it('a new user posts on the board, hosts a meetup, sells on the market and starts a group', async () => {
+    const page = await person('neighbour');
+    const pages = { neighbour: page };
+    await page.goto(`${api.url}/app/#/login`);
+    await page.fill('#signup input[name=nickname]', 'Jisoo');
+    await page.fill('#signup input[name=email]', uniqueEmail('neighbour'));
+    await page.fill('#signup input[name=password]', PASSWORD);
+    await page.click('#signup button[type=submit]');
+    await page.locator('#unread[data-stream="open"]').waitFor({ state: 'attached' });
+
+    await step('board post', pages, async () => {
+      await page.click('a[href="#/board"]');
+      await page.fill('#new-post input[name=title]', 'Walk buddies?');
+      await page.fill('#new-post textarea[name=body]', 'Anyone near Yeouido this weekend?');
+      await page.click('#new-post button[type=submit]');
+      await page.waitForURL(/#\/board\/\d+$/);
+      await page.locator('h2', { hasText: 'Walk buddies?' }).waitFor();
+    });
+    await step('meetup', pages, async () => {
+      await page.click('a[href="#/meetups"]');
+      await page.fill('#new-meetup input[name=title]', 'Sunday walk');
+      await page.click('#new-meetup button[type=submit]');
+      await page.waitForURL(/#\/meetups\/\d+$/);
+      await page.locator('#participants', { hasText: '1 of 6 going' }).waitFor();
+    });
+    await step('market listing', pages, async () => {
+      await page.click('a[href="#/market"]');
+      await page.fill('#new-listing input[name=title]', 'Dog bed, barely used');
+      await page.fill('#new-listing input[name=price]', '15000');
+      await page.click('#new-listing button[type=submit]');
+      await page.waitForURL(/#\/market\/\d+$/);
+      await page.locator('h2', { hasText: 'Dog bed' }).waitFor();
+    });
+    await step('group', pages, async () => {
+      await page.click('a[href="#/groups"]');
+      await page.fill('#new-group input[name=name]', 'Bori family');
+      await page.click('#new-group button[type=submit]');
+      await page.waitForURL(/#\/groups\/\d+$/);
+      await page.locator('p', { hasText: 'Jisoo (owner)' }).waitFor();
+    });
+    expect(errors).toEqual([]);
+  }, 120_000);
 });
