@@ -35,7 +35,8 @@ const HELP = `Usage: npm run bench -- [options]
   --likes <n>          community: seeded likes (default 2000000)
   --listings <n>       market: seeded listings (default 100000)
   --favorites <n>      market: favourites (and open streams) of the price-dropped listing (default 10000)
-  --runs <n>           market: runs per row (default 3)
+  --runs <n>           market, groups (gallery): runs per row (default 3)
+  --photos <n>         groups: photos in the measured gallery (default 10000)
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
   --no-write           print only; leave docs/BENCHMARKS.md alone
