@@ -112,6 +112,9 @@ export class AccountsService {
         if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
         throw err;
       }
+      // A newer request spends the links of earlier ones (as newer reset and verification links do);
+      // a mail of an earlier one not sent yet is then not sent at all (renderChangeMail).
+      await this.repo.spendEmailChanges(user.id, now, t);
       const expiresAt = new Date(now.getTime() + EMAIL_CHANGE_TTL_MS);
       const id = await this.repo.createEmailChange(user.id, input.newEmail, sha256(token), expiresAt, now, t);
       // Like the verification and reset mails: the outbox row and the mail job hold the token sealed,
@@ -140,18 +143,24 @@ export class AccountsService {
     );
   };
 
-  /** Makes the confirmed address the account's verified e-mail and tells the old address. */
+  /**
+   * Makes the confirmed address the account's verified e-mail, spends the reset and verification
+   * links mailed to the old one, and tells the old address. A link of an account deleted since is
+   * just an invalid link (400 on body.token): the caller of this route is not signed in.
+   */
   async confirmEmailChange(token: string): Promise<void> {
     const now = this.clock.now();
     await inTransaction(this.sequelize, async (t) => {
       const row = await this.repo.lockEmailChange(sha256(token), t);
-      const user = row && !row.usedAt && new Date(row.expiresAt) > now ? await this.lockUser(row.userId, t) : null;
+      const user =
+        row && !row.usedAt && new Date(row.expiresAt) > now ? await this.users.findById(row.userId, t, true) : null;
       if (!row || !user) {
         throw ValidationFailed('The confirmation link is invalid, expired or already used', [
           { path: 'body.token', message: 'invalid, expired or already used' },
         ]);
       }
       await this.repo.spendEmailChanges(user.id, now, t);
+      await this.auth.spendMailedLinksInTx(user.id, t);
       await this.users.setVerifiedEmail(user.id, row.newEmail, t);
       if (user.email && user.email !== row.newEmail) {
         await this.mail(templates.emailChanged(user.email, user.nickname, row.newEmail), t);

@@ -282,6 +282,54 @@ describe('e-mail change', () => {
     expect(Number(flooded.headers['retry-after'])).toBeGreaterThan(0);
   });
 
+  const askChange = (token: string, newEmail: string) =>
+    a.http.post('/api/v1/users/me/email').set(bearer(token)).send({ newEmail, password: PASSWORD }).expect(202);
+  const changeLink = async (newEmail: string) =>
+    linkToken((await smtp.waitFor(newEmail, /Confirm your new/)).raw, '/confirm-email');
+
+  it('a newer request spends the links of earlier ones', async () => {
+    const me = await signup(a);
+    const first = uniqueEmail('first');
+    const second = uniqueEmail('second');
+    await askChange(me.accessToken, first);
+    const older = await changeLink(first);
+    await askChange(me.accessToken, second);
+    const newer = await changeLink(second);
+    const refused = await a.http.post('/api/v1/auth/email/confirm').send({ token: older }).expect(400);
+    expect(refused.body.errors).toEqual([{ path: 'body.token', message: expect.any(String) }]);
+    await a.http.post('/api/v1/auth/email/confirm').send({ token: newer }).expect(204);
+    expect((await a.http.get('/api/v1/users/me').set(bearer(me.accessToken))).body.email).toBe(second);
+  });
+
+  it('confirming spends the reset links mailed to the old address', async () => {
+    const me = await signup(a);
+    await a.http.post('/api/v1/auth/password/forgot').send({ email: me.email }).expect(202);
+    const reset = linkToken((await smtp.waitFor(me.email, /Reset your Pawmate password/)).raw, '/reset-password');
+    const newEmail = uniqueEmail('reset-spent');
+    await askChange(me.accessToken, newEmail);
+    await a.http
+      .post('/api/v1/auth/email/confirm')
+      .send({ token: await changeLink(newEmail) })
+      .expect(204);
+    // Whoever still reads the old mailbox cannot take the account over with the link sent there.
+    const refused = await a.http
+      .post('/api/v1/auth/password/reset')
+      .send({ token: reset, password: 'another password 123' })
+      .expect(400);
+    expect(refused.body.errors).toEqual([{ path: 'body.token', message: expect.any(String) }]);
+    await login(a, newEmail).expect(200);
+  });
+
+  it('answers 400 naming body.token, not 401, when the account was deleted before the confirmation', async () => {
+    const me = await signup(a);
+    const newEmail = uniqueEmail('gone');
+    await askChange(me.accessToken, newEmail);
+    const token = await changeLink(newEmail);
+    await a.http.delete('/api/v1/users/me').set(bearer(me.accessToken)).expect(204);
+    const res = await a.http.post('/api/v1/auth/email/confirm').send({ token }).expect(400);
+    expect(res.body.errors).toEqual([{ path: 'body.token', message: expect.any(String) }]);
+  });
+
   it('answers 409 when the address was taken between the request and the confirmation', async () => {
     const me = await signup(a);
     const newEmail = uniqueEmail('race');

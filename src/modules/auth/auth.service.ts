@@ -318,6 +318,17 @@ export class AuthService {
     return { accessToken: access.token, refreshToken, expiresIn: this.settings.accessTokenTtlSec };
   }
 
+  /**
+   * Spends every outstanding reset and verification link of an account, in the caller's transaction:
+   * its address changed, so links mailed to the old one must stop working (whoever still reads that
+   * mailbox could otherwise reset the password).
+   */
+  async spendMailedLinksInTx(userId: number, t: Transaction): Promise<void> {
+    const now = this.clock.now();
+    for (const purpose of ['reset_password', 'verify_email'] as const)
+      await this.repo.spendEmailTokens(userId, purpose, now, t);
+  }
+
   /** A newer link spends every older one of the same purpose (the README promises it). */
   private async issueEmailToken(userId: number, purpose: EmailTokenPurpose, t: Transaction) {
     const now = this.clock.now();
