@@ -3,6 +3,7 @@ import { TestContext, ManualClock, signup, bearer, type TestInstance } from '../
 import type { Session } from '../../../test/helpers/fixtures';
 import { haversineMeters } from '../../infra/geo';
 import { searchDocument } from '../search-text';
+import { run as reindexCli } from '../../../scripts/reindex-geo';
 import { listingsGeoIndex, type MarketServices } from './market.module';
 import { CATEGORIES, STATUSES, type Category, type ListingStatus } from './market.schemas';
 
@@ -281,7 +282,7 @@ describe('nearby listings: exact against a brute-force haversine', () => {
     await bad({ radiusKm: 20, sort: 'distance', cursor: first.body.nextCursor }, 'query.cursor');
   });
 
-  it('an empty index is rebuilt from MySQL when an instance starts (and by the reindex)', async () => {
+  it('an empty index is rebuilt from MySQL when an instance starts, and by geo:reindex --kind listings', async () => {
     const geo = listingsGeoIndex({ redis: api.redis, config: ctx.config });
     await api.redis.del(geo.key, geo.versionsKey);
     expect(await geo.size()).toBe(0);
@@ -290,5 +291,20 @@ describe('nearby listings: exact against a brute-force haversine', () => {
     expect(await geo.size()).toBe(seeded.filter((s) => s.listed).length);
     await other.close();
     await check({ ...CENTER, radiusKm: 10, sort: 'distance', limit: 20 });
+    // The CLI: a stray member goes, every listed listing is back.
+    await geo.upsert([{ id: 999_999, lat: 1, lng: 1 }]);
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const env = {
+      DATABASE_URL: ctx.config.databaseUrl,
+      REDIS_URL: ctx.config.redisUrl,
+      REDIS_PREFIX: ctx.config.redisPrefix,
+    };
+    expect(await reindexCli(['--kind', 'listings', '--batch', '37'], env, io)).toBe(0);
+    const listed = seeded.filter((s) => s.listed).map((s) => s.id);
+    expect(out[out.length - 1]).toMatch(new RegExp(`^done: ${listed.length} listings in ${geo.key}`));
+    expect((await api.redis.zrange(geo.key, 0, -1)).map(Number).sort((x, y) => x - y)).toEqual(
+      listed.sort((x, y) => x - y),
+    );
   }, 60_000);
 });
