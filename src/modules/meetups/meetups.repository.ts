@@ -210,29 +210,12 @@ export class MeetupsRepository {
   }
 
   async insert(hostId: number, data: MeetupWrite, now: Date, t: Transaction): Promise<number> {
+    const written = writeColumns(data);
     const [id] = await this.sequelize.query(
-      `INSERT INTO meetups (hostId, title, description, lat, lng, address, startsAt, endsAt, capacity, participantCount,
-         tagsJson, petSmall, petMedium, petLarge, status, geoIndexed, geoVersion, createdAt, updatedAt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, 'scheduled', 1, 1, ?, ?)`,
-      {
-        replacements: [
-          hostId,
-          data.title,
-          data.description,
-          data.lat,
-          data.lng,
-          data.address,
-          data.startsAt,
-          data.endsAt,
-          data.capacity,
-          JSON.stringify(data.tags),
-          ...sizeFlags(data.petSizes),
-          now,
-          now,
-        ],
-        transaction: t,
-        type: QueryTypes.INSERT,
-      },
+      `INSERT INTO meetups (hostId, ${written.map(([c]) => c).join(', ')}, participantCount, status, geoIndexed,
+         geoVersion, createdAt, updatedAt)
+       VALUES (?, ${written.map(() => '?').join(', ')}, 1, 'scheduled', 1, 1, ?, ?)`,
+      { replacements: [hostId, ...written.map(([, v]) => v), now, now], transaction: t, type: QueryTypes.INSERT },
     );
     return Number(id);
   }
@@ -280,26 +263,13 @@ export class MeetupsRepository {
     now: Date,
     t: Transaction,
   ): Promise<void> {
+    const written = writeColumns(data);
     await this.exec(
-      `UPDATE meetups SET title = ?, description = ?, lat = ?, lng = ?, address = ?, startsAt = ?, endsAt = ?, capacity = ?,
-         tagsJson = ?, petSmall = ?, petMedium = ?, petLarge = ?, updatedAt = ?
+      `UPDATE meetups SET ${written.map(([c]) => `${c} = ?`).join(', ')}, updatedAt = ?
          ${flags.moved ? ', geoVersion = geoVersion + 1' : ''}
          ${flags.rescheduled ? ', reminderSentAt = NULL' : ''}
        WHERE id = ?`,
-      [
-        data.title,
-        data.description,
-        data.lat,
-        data.lng,
-        data.address,
-        data.startsAt,
-        data.endsAt,
-        data.capacity,
-        JSON.stringify(data.tags),
-        ...sizeFlags(data.petSizes),
-        now,
-        id,
-      ],
+      [...written.map(([, v]) => v), now, id],
       t,
     );
   }
@@ -579,4 +549,23 @@ export class MeetupsRepository {
 
 function sizeFlags(sizes: PetSize[]): number[] {
   return [sizes.includes('small') ? 1 : 0, sizes.includes('medium') ? 1 : 0, sizes.includes('large') ? 1 : 0];
+}
+
+/** The columns a create and an edit both write, each with its value: one list, so the two cannot drift. */
+function writeColumns(data: MeetupWrite): [column: string, value: unknown][] {
+  const [petSmall, petMedium, petLarge] = sizeFlags(data.petSizes);
+  return [
+    ['title', data.title],
+    ['description', data.description],
+    ['lat', data.lat],
+    ['lng', data.lng],
+    ['address', data.address],
+    ['startsAt', data.startsAt],
+    ['endsAt', data.endsAt],
+    ['capacity', data.capacity],
+    ['tagsJson', JSON.stringify(data.tags)],
+    ['petSmall', petSmall],
+    ['petMedium', petMedium],
+    ['petLarge', petLarge],
+  ];
 }
