@@ -106,44 +106,23 @@ export class CommunityRepository {
   // --- posts -------------------------------------------------------------------------------------
 
   insertPost(authorId: number, data: PostWrite, now: Date, t: Transaction): Promise<number> {
+    const written = editableColumns(data);
     return this.insertId(
-      `INSERT INTO posts (authorId, kind, title, body, tagsJson, lat, lng, address, searchText, createdAt, updatedAt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        authorId,
-        data.kind,
-        data.title,
-        data.body,
-        JSON.stringify(data.tags),
-        data.lat,
-        data.lng,
-        data.address,
-        data.searchText,
-        now,
-        now,
-      ],
+      `INSERT INTO posts (authorId, kind, ${written.map(([c]) => c).join(', ')}, createdAt, updatedAt)
+       VALUES (?, ?, ${written.map(() => '?').join(', ')}, ?, ?)`,
+      [authorId, data.kind, ...written.map(([, v]) => v), now, now],
       t,
     );
   }
 
   /** Writes the editable columns; a moved (or removed) point bumps the geo version. */
   async updatePost(id: number, data: PostWrite, moved: boolean, now: Date, t: Transaction): Promise<void> {
+    const written = editableColumns(data);
     await this.exec(
-      `UPDATE posts SET title = ?, body = ?, tagsJson = ?, lat = ?, lng = ?, address = ?, searchText = ?,
+      `UPDATE posts SET ${written.map(([c]) => `${c} = ?`).join(', ')},
          editedAt = ?, updatedAt = ?${moved ? ', geoVersion = geoVersion + 1' : ''}
        WHERE id = ?`,
-      [
-        data.title,
-        data.body,
-        JSON.stringify(data.tags),
-        data.lat,
-        data.lng,
-        data.address,
-        data.searchText,
-        now,
-        now,
-        id,
-      ],
+      [...written.map(([, v]) => v), now, now, id],
       t,
     );
   }
@@ -584,4 +563,17 @@ export class CommunityRepository {
     );
     return Number(row.n);
   }
+}
+
+/** The columns a post's create and edit both write, each with its value: one list, so the two cannot drift. */
+function editableColumns(data: PostWrite): [column: string, value: unknown][] {
+  return [
+    ['title', data.title],
+    ['body', data.body],
+    ['tagsJson', JSON.stringify(data.tags)],
+    ['lat', data.lat],
+    ['lng', data.lng],
+    ['address', data.address],
+    ['searchText', data.searchText],
+  ];
 }
