@@ -14,7 +14,7 @@ export const invalidCursor = () =>
   ]);
 
 /** Decodes and validates a cursor (it is client input); anything else is a 400 on `query.cursor`. */
-export function decodeCursor<T>(cursor: string, schema: Joi.ObjectSchema): T {
+export function decodeCursor<T>(cursor: string, schema: Joi.Schema): T {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

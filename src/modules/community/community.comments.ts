@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
-import { decodeCursor, encodeCursor } from '../../http/cursor';
+import { decodeCursor, paginate } from '../../http/cursor';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
 import type { NotifyInput } from '../notifications/notifications.service';
 import { dayIn } from '../sitters/sitters.days';
@@ -124,15 +124,12 @@ export class CommentsService {
     const after = page.cursor ? decodeCursor<{ i: number }>(page.cursor, idCursor).i : 0;
     const filter = this.blockFilter(viewerId);
     const rows = await this.d.repo.listComments(where, filter, after, page.limit + 1);
-    const pageRows = rows.slice(0, page.limit);
+    const { items, nextCursor } = paginate(rows, page.limit, (last) => ({ i: last.id }));
     const liked = await this.d.repo.likedComments(
       viewerId,
-      pageRows.map((r) => r.id),
+      items.map((r) => r.id),
     );
-    return {
-      items: pageRows.map((r) => toComment(r, liked.has(r.id))),
-      nextCursor: rows.length > page.limit ? encodeCursor({ i: pageRows[pageRows.length - 1].id }) : null,
-    };
+    return { items: items.map((r) => toComment(r, liked.has(r.id))), nextCursor };
   }
 
   /** Comments of users on either side of a block with the viewer leave the list (tombstones stay). */

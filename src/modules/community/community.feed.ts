@@ -1,6 +1,6 @@
 import Joi from 'joi';
-import { decodeCursor, encodeCursor } from '../../http/cursor';
-import { pageByDistance, type DistanceCursor } from '../../infra/geo-paging';
+import { decodeCursor, paginate } from '../../http/cursor';
+import { nearestPage } from '../nearest';
 import type { CommunityDeps } from './community.deps';
 import type { PostRow, SqlFilter } from './community.repository';
 import type { PostsService } from './community.posts';
@@ -40,11 +40,6 @@ const popularCursor = Joi.object({
   t: cursorDate.required(),
   i: Joi.number().integer().min(1).required(),
 });
-const distanceCursor = Joi.object({
-  k: Joi.valid('d').required(),
-  d: Joi.number().min(0).required(),
-  i: Joi.number().integer().min(1).required(),
-});
 
 /**
  * GET /posts and GET /posts/nearby. Every list is a keyset walk on an index that starts with
@@ -77,43 +72,36 @@ export class FeedService {
       const c = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, recentCursor) : null;
       rows = await this.d.repo.pageRecent(filter, { tag: q.tag, after: c ? { at: c.t, id: c.i } : null, limit: want });
     }
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    const nextCursor =
-      rows.length > q.limit
-        ? encodeCursor(
-            q.sort === 'popular'
-              ? { k: 'p', s: Number(last.recentScore), t: new Date(last.createdAt).toISOString(), i: last.id }
-              : { k: 'r', t: new Date(last.createdAt).toISOString(), i: last.id },
-          )
-        : null;
-    return { items: await this.posts.present(viewerId, page), nextCursor };
+    const { items, nextCursor } = paginate(rows, q.limit, (last) =>
+      q.sort === 'popular'
+        ? { k: 'p', s: Number(last.recentScore), t: new Date(last.createdAt).toISOString(), i: last.id }
+        : { k: 'r', t: new Date(last.createdAt).toISOString(), i: last.id },
+    );
+    return { items: await this.posts.present(viewerId, items), nextCursor };
   }
 
-  /** Nearest first within the circle (Redis GEO candidates, one MySQL filter query per round). */
+  /** Nearest first within the circle (Redis GEO candidates, one MySQL filter query per round; src/modules/nearest.ts). */
   async nearby(
     viewerId: number,
     q: NearbyQuery,
   ): Promise<{ items: Array<Post & { distanceKm: number }>; nextCursor: string | null }> {
     const filter = await this.compile(viewerId, { kind: q.kind });
-    const cur = q.cursor ? decodeCursor<DistanceCursor & { k: 'd' }>(q.cursor, distanceCursor) : null;
-    const { page, next } = await pageByDistance<PostRow>({
+    return nearestPage<PostRow, Post & { distanceKm: number }>({
       geo: this.d.geo,
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
       limit: q.limit,
-      cursor: cur ? { d: cur.d, i: cur.i } : null,
+      cursor: q.cursor,
       selective: Boolean(q.kind || q.tag),
       filterIds: (ids) => this.d.repo.filterIds(ids, filter, q.tag),
+      toItems: async (page) => {
+        const posts = await this.posts.present(
+          viewerId,
+          page.map((p) => p.row),
+        );
+        return posts.map((p, i) => ({ ...p, distanceKm: page[i].distanceKm }));
+      },
     });
-    const posts = await this.posts.present(
-      viewerId,
-      page.map((p) => p.row),
-    );
-    return {
-      items: posts.map((p, i) => ({ ...p, distanceKm: page[i].distanceKm })),
-      nextCursor: next ? encodeCursor({ k: 'd', ...next }) : null,
-    };
   }
 
   private async compile(viewerId: number, q: Pick<FeedQuery, 'kind' | 'authorId' | 'q'>): Promise<SqlFilter> {

@@ -482,4 +482,25 @@ describe('GET /posts/nearby', () => {
     expect(await community().posts.healGeoIndex()).toBe(true);
     expect(await walk()).toEqual(ids.slice(2));
   });
+
+  it('pages on from a cursor of the form it issued before it shared the nearest-first pager', async () => {
+    const a = await signup(api);
+    const c = { lat: 33.3, lng: 126.3 }; // away from the other tests' points
+    const ids: number[] = [];
+    for (const d of [0.001, 0.002, 0.004])
+      ids.push((await makePost(a, { location: { lat: c.lat + d, lng: c.lng } })).id);
+    await settle();
+    const page = (cursor = '') => get(a, `/posts/nearby?lat=${c.lat}&lng=${c.lng}&limit=1${cursor}`).expect(200);
+    const first = await page();
+    expect(first.body.items.map((x: { id: number }) => x.id)).toEqual([ids[0]]);
+    const { d, i } = JSON.parse(Buffer.from(first.body.nextCursor, 'base64url').toString());
+    const legacy = Buffer.from(JSON.stringify({ k: 'd', d, i })).toString('base64url');
+    const [now, old] = await Promise.all([page(`&cursor=${first.body.nextCursor}`), page(`&cursor=${legacy}`)]);
+    expect(now.body.items.map((x: { id: number }) => x.id)).toEqual([ids[1]]);
+    expect(old.body).toEqual(now.body);
+    await get(
+      a,
+      `/posts/nearby?lat=${c.lat}&lng=${c.lng}&cursor=${Buffer.from('{"k":"x","d":1,"i":1}').toString('base64url')}`,
+    ).expect(400);
+  });
 });
