@@ -7,6 +7,7 @@ import type { GroupsService } from './groups.service';
 import { VoiceRepository } from './groups.voice.repository';
 import { VoiceService } from './groups.voice';
 import { voiceRoutes } from './groups.voice.router';
+import { membersBeforeUpload } from './groups.upload';
 
 const MAX_MINUTES = 5;
 
@@ -59,7 +60,7 @@ export function createVoicePart(ctx: ModuleContext, services: Services, groups: 
   return {
     service,
     pipeline,
-    routes: voiceRoutes(service, { perHour, maxMinutes: MAX_MINUTES }),
+    routes: voiceRoutes(service, membersBeforeUpload(groups), { perHour, maxMinutes: MAX_MINUTES }),
     start() {
       void pipeline.detect().then((found) => {
         if (!found.ok) {

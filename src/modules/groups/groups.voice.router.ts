@@ -27,22 +27,10 @@ export interface VoiceRouteLimits {
 }
 
 /**
- * API.md v1.1 "Voice messages". The upload route checks membership (404) and takes a place in the
- * transcode pool and the caller's hourly limit before a byte of the body is read.
+ * API.md v1.1 "Voice messages". The upload route checks membership (`membersFirst`: 404) and takes a
+ * place in the transcode pool and the caller's hourly limit before a byte of the body is read.
  */
-export function voiceRoutes(voice: VoiceService, limits: VoiceRouteLimits): RouteSpec[] {
-  const membersOnly: RequestHandler = async (req, res, next) => {
-    const groupId = Number(req.params.id);
-    if (Number.isSafeInteger(groupId) && groupId > 0) {
-      try {
-        await voice.requireMember(groupId, res.locals.user.id);
-      } catch (err) {
-        res.setHeader('Connection', 'close'); // the unread upload must not be taken for the next request
-        throw err;
-      }
-    }
-    next();
-  };
+export function voiceRoutes(voice: VoiceService, membersFirst: RequestHandler, limits: VoiceRouteLimits): RouteSpec[] {
   const mb = MAX_UPLOAD_BYTES / 1024 / 1024;
   return [
     defineRoute({
@@ -54,7 +42,7 @@ export function voiceRoutes(voice: VoiceService, limits: VoiceRouteLimits): Rout
       params: idParams,
       body: voiceBody,
       upload: { field: 'audio' },
-      before: [membersOnly, ...fileUpload(voice, { field: 'audio', noun: 'audio file' })],
+      before: [membersFirst, ...fileUpload(voice, { field: 'audio', noun: 'audio file' })],
       summary:
         `Post a voice message: multipart \`audio\` (WebM/Opus, Ogg/Opus, MP4/AAC, MP3 or WAV, recognised by its bytes) and \`title?\`. ` +
         `Stored as AAC in MP4 (audio/mp4), mono, metadata removed. Over ${mb} MB 413, over ${limits.maxMinutes} minutes 400 (body.audio), ` +

@@ -73,11 +73,6 @@ export class VoiceService {
     return (await this.d.pipeline.detect()).ok;
   }
 
-  /** 404 for non-members, before an upload's body is read. */
-  async requireMember(groupId: number, userId: number): Promise<void> {
-    await this.d.groups.requireMember(groupId, userId);
-  }
-
   /**
    * The upload policy of `POST /groups/{id}/voice` (http/upload.ts calls it before reading the body):
    * a place in this instance's transcode pool first (503 when full or without FFmpeg, which costs the
