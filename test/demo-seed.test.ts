@@ -3,6 +3,7 @@ import { QueryTypes } from 'sequelize';
 import { TestContext } from './helpers/context';
 import { createSequelize } from '../src/infra/db';
 import { seeder } from '../src/infra/migrator';
+import { probe } from './helpers/audio';
 
 /** The quick start's data loads on a fresh database, and the board's counters match its rows. */
 describe('demo seed data', () => {
@@ -54,6 +55,33 @@ describe('demo seed data', () => {
            JOIN chat_messages m ON m.roomId = r.id`,
       );
       expect(Number(trade[0].n)).toBeGreaterThanOrEqual(2);
+      // The family group: two members in the group and its chat room, an event tomorrow, photos, an
+      // open mission and a voice message stored as AAC in MP4.
+      const [family] = await q<{ id: number; memberCount: number; photoCount: number; chatRoomId: number }>(
+        "SELECT id, memberCount, photoCount, chatRoomId FROM `groups` WHERE name = 'Kim family'",
+      );
+      expect(family).toMatchObject({ memberCount: 2, photoCount: 2 });
+      const counted = async (sql: string) => Number((await q<{ n: number }>(sql))[0].n);
+      expect(await counted(`SELECT COUNT(*) AS n FROM group_members WHERE groupId = ${family.id}`)).toBe(2);
+      expect(await counted(`SELECT COUNT(*) AS n FROM chat_members WHERE roomId = ${family.chatRoomId}`)).toBe(2);
+      expect(await counted(`SELECT COUNT(*) AS n FROM group_photos WHERE groupId = ${family.id}`)).toBe(2);
+      expect(
+        await counted(
+          `SELECT COUNT(*) AS n FROM group_events WHERE groupId = ${family.id} AND startsAt BETWEEN NOW() AND NOW() + INTERVAL 7 DAY`,
+        ),
+      ).toBe(1);
+      expect(
+        await counted(`SELECT COUNT(*) AS n FROM group_missions WHERE groupId = ${family.id} AND status = 'open'`),
+      ).toBe(1);
+      const voices = await q<{ url: string; durationMs: number }>(
+        `SELECT url, durationMs FROM group_voice_messages WHERE groupId = ${family.id}`,
+      );
+      expect(voices).toHaveLength(1);
+      expect(Math.abs(voices[0].durationMs - 4000)).toBeLessThanOrEqual(200);
+      const voiceFile = fs.readFileSync(
+        `${ctx.uploadDir}/${voices[0].url.replace(`${ctx.config.publicUrl}/uploads/`, '')}`,
+      );
+      expect((await probe(voiceFile)).streams.map((st) => st.codec_name)).toEqual(['aac']);
     } finally {
       process.env = env;
       await sequelize.close();
