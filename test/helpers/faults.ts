@@ -61,6 +61,20 @@ export class PrivateRedis {
   }
 }
 
+/** A proxied pair: kept in `sockets` while open; an error or a close on either side ends both. */
+function track(sockets: Set<net.Socket>, client: net.Socket, upstream: net.Socket): void {
+  for (const s of [client, upstream]) {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+  client.on('close', () => upstream.destroy());
+  upstream.on('close', () => client.destroy());
+}
+
 /**
  * A TCP proxy the test can cut (every connection dropped, new ones refused) and restore. It passes
  * half-closes through: a client that sends QUIT/UNSUBSCRIBE and then ends its side still reads the
@@ -80,19 +94,10 @@ export class CuttableProxy {
   async start(port = 0): Promise<void> {
     this.server = net.createServer({ allowHalfOpen: true }, (client) => {
       const upstream = net.connect({ host: this.targetHost, port: this.targetPort, allowHalfOpen: true });
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
+      track(this.sockets, client, upstream);
       // pipe() ends the other side when one side ends: a half-close travels through.
       client.pipe(upstream);
       upstream.pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
     });
     // restore() comes back on the same port, so the first one is chosen outside the ephemeral range.
     const at = port || (await freePort());
@@ -164,21 +169,12 @@ export class HoldingProxy {
   async start(): Promise<void> {
     this.server = net.createServer((client) => {
       const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
+      track(this.sockets, client, upstream);
       client.on('data', (chunk) => {
         if (this.holding) this.queue.push({ chunk, to: upstream });
         else upstream.write(chunk);
       });
       upstream.pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
