@@ -143,8 +143,8 @@ export async function marketBench(env: BenchEnv): Promise<{ markdown: string }> 
       ) +
       `\n\nPrice drop on a listing favourited by ${fans.length} users, each holding a notification stream on the one ` +
       `API instance (load generators in ${Math.ceil(fans.length / STREAMS_PER_CLIENT)} processes). "commit → last" runs from ` +
-      `the PATCH's answer (sent after its commit) to the last stream's receipt; the fan-out runs in the outbox, 1000 ` +
-      `notifications per transaction. Target: < 2 s.\n\n` +
+      `the PATCH's answer (sent after its commit) to the last stream's receipt; the fan-out runs in the outbox, one row per ` +
+      `1000 notifications (one transaction each). Target: < 2 s.\n\n` +
       table(
         ['drop', 'PATCH ms', 'delivered', 'commit → last ms', 'p50 receipt ms', 'p99 receipt ms', 'target'],
         dropRows,

@@ -5,7 +5,7 @@ import { cursorDate, cursorId, decodeCursor, encodeCursor } from '../../http/cur
 import { NotFound } from '../../errors';
 import { consumePoint } from '../../http/rate-limit';
 import { requireVisible, type MarketDeps } from './market.deps';
-import type { ListingsService } from './market.listings';
+import { TOPIC_PRICE_DROP, type ListingsService } from './market.listings';
 import type { Listing } from './market.presenter';
 
 /** Favourites notified per transaction of a price-drop fan-out. */
@@ -68,49 +68,49 @@ export class FavoritesService {
   }
 
   /**
-   * The outbox handler of a price drop: notifies everyone who favourited the listing (but the seller
-   * and users on either side of a block with the seller), PRICE_DROP_BATCH at a time. Each batch is
-   * one transaction that writes the notifications (the notifications service's batch path: a few
-   * statements per batch) and moves the drop's cursor, so a crash resumes where it stopped and nobody
-   * is notified twice. A later drop of the same listing is its own row; both are told.
+   * The outbox handler of a price drop: notifies the next PRICE_DROP_BATCH users who favourited the
+   * listing (not the seller, nor users on either side of a block with the seller) in one transaction
+   * that writes the notifications (the notifications service's batch path: a few statements per
+   * batch), moves the drop's cursor and, when users remain, adds the outbox row of the next batch.
+   * One batch per row keeps a dispatcher pass short: the batch's live events go out (on any instance)
+   * while the next batch is written, and other side effects do not wait behind a 10 000-user fan-out.
+   * The cursor is read under the drop's row lock, so a row carried out twice (after a crash) or a
+   * second chain takes the next users, never the same ones: nobody is notified twice. A later drop of
+   * the same listing is its own row; both are told. Answers how many were notified by this call.
    */
   async fanOutPriceDrop(dropId: number): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const { done, notified } = await inTransaction(this.d.sequelize, async (t) => {
-        const drop = await this.d.repo.lockPriceDrop(dropId, t);
-        if (!drop || drop.doneAt) return { done: true, notified: 0 };
-        const l = await this.d.repo.findListing(drop.listingId, t);
-        const now = this.d.clock.now();
-        if (!l || l.deletedAt || l.hiddenAt) {
-          await this.d.repo.advancePriceDrop(dropId, drop.afterUserId, 0, true, now, t);
-          return { done: true, notified: 0 };
-        }
-        const notBlocked = this.d.blocks.notBlockedSql('f.userId', l.sellerId);
-        const userIds = await this.d.repo.favoritersAfter(
-          l.id,
-          drop.afterUserId,
-          { where: ['f.userId <> ?', notBlocked.sql], replacements: [l.sellerId, ...notBlocked.replacements] },
-          PRICE_DROP_BATCH,
-          t,
-        );
-        await this.d.notifications.notifyManyInTx(
-          t,
-          userIds.map((recipientId) => ({
-            recipientId,
-            type: 'market.price_drop' as const,
-            title: `Price drop: ${l.title}`,
-            body: `${won(drop.oldPrice)} → ${won(drop.newPrice)}`,
-            data: { listingId: l.id, oldPrice: drop.oldPrice, newPrice: drop.newPrice },
-          })),
-        );
-        const finished = userIds.length < PRICE_DROP_BATCH;
-        const cursor = userIds.length ? userIds[userIds.length - 1] : drop.afterUserId;
-        await this.d.repo.advancePriceDrop(dropId, cursor, userIds.length, finished, now, t);
-        return { done: finished, notified: userIds.length };
-      });
-      total += notified;
-      if (done) return total;
-    }
+    return inTransaction(this.d.sequelize, async (t) => {
+      const drop = await this.d.repo.lockPriceDrop(dropId, t);
+      if (!drop || drop.doneAt) return 0;
+      const l = await this.d.repo.findListing(drop.listingId, t);
+      const now = this.d.clock.now();
+      if (!l || l.deletedAt || l.hiddenAt) {
+        await this.d.repo.advancePriceDrop(dropId, drop.afterUserId, 0, true, now, t);
+        return 0;
+      }
+      const notBlocked = this.d.blocks.notBlockedSql('f.userId', l.sellerId);
+      const userIds = await this.d.repo.favoritersAfter(
+        l.id,
+        drop.afterUserId,
+        { where: ['f.userId <> ?', notBlocked.sql], replacements: [l.sellerId, ...notBlocked.replacements] },
+        PRICE_DROP_BATCH,
+        t,
+      );
+      await this.d.notifications.notifyManyInTx(
+        t,
+        userIds.map((recipientId) => ({
+          recipientId,
+          type: 'market.price_drop' as const,
+          title: `Price drop: ${l.title}`,
+          body: `${won(drop.oldPrice)} → ${won(drop.newPrice)}`,
+          data: { listingId: l.id, oldPrice: drop.oldPrice, newPrice: drop.newPrice },
+        })),
+      );
+      const finished = userIds.length < PRICE_DROP_BATCH;
+      const cursor = userIds.length ? userIds[userIds.length - 1] : drop.afterUserId;
+      await this.d.repo.advancePriceDrop(dropId, cursor, userIds.length, finished, now, t);
+      if (!finished) await this.d.outbox.add(t, TOPIC_PRICE_DROP, { dropId });
+      return userIds.length;
+    });
   }
 }
