@@ -234,6 +234,44 @@ describe('GeoIndex', () => {
     expect(await members(geo)).toEqual([7]);
   });
 
+  it("a rebuild whose marker expired can neither write into nor delete a newer rebuild's key", async () => {
+    const geo = fresh();
+    let releaseA!: () => void;
+    const gateA = new Promise<void>((r) => (releaseA = r));
+    let bStarted!: () => void;
+    const bRunning = new Promise<void>((r) => (bStarted = r));
+    let releaseB!: () => void;
+    const gateB = new Promise<void>((r) => (releaseB = r));
+    // A writes its first batch, then stalls past its marker's life; B claims the index meanwhile.
+    const a = geo.rebuild(async (afterId, _size, write) => {
+      if (afterId === 0) {
+        await write([{ id: 1, lat: 1, lng: 1 }]);
+        return 1;
+      }
+      await gateA;
+      await write([{ id: 2, lat: 2, lng: 2 }]); // refused: the marker is B's now
+      return 0;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await redis.del(geo.markerKey); // A's marker expired
+    const b = geo.rebuild(async (afterId, _size, write) => {
+      if (afterId) return 0;
+      await write([{ id: 3, lat: 3, lng: 3 }]);
+      bStarted();
+      await gateB;
+      return 3;
+    });
+    await bRunning;
+    releaseA();
+    await expect(a).rejects.toThrow(/marker/);
+    // A's abort left B's temporary key and marker alone.
+    expect(await geo.rebuildInProgress()).toBe(geo.tempKey);
+    expect((await redis.zrange(geo.tempKey, 0, -1)).sort()).toEqual(['3']);
+    releaseB();
+    await b;
+    expect(await members(geo)).toEqual([3]);
+  });
+
   it('an empty source empties the index', async () => {
     const geo = fresh();
     await geo.upsert([{ id: 7, lat: 7, lng: 7 }]);
