@@ -102,9 +102,8 @@ export class VoiceService {
       throw err instanceof AudioRefused ? refusalError(err) : err;
     });
     const key = newKey(`voice/${groupId}`, 'm4a');
-    let url: string;
     try {
-      url = await storage.put(key, transcoded.body, transcoded.contentType);
+      await storage.put(key, transcoded.body, transcoded.contentType);
     } catch (err) {
       this.d.logger.warn({ err: (err as Error).message, driver: storage.driver }, 'voice upload to storage failed');
       await this.discard(storage, key);
@@ -119,7 +118,8 @@ export class VoiceService {
           {
             groupId,
             authorId: userId,
-            url,
+            // The key, not a URL: answers build URLs as they are written (src/http/image-urls.ts).
+            url: key,
             durationMs: Math.round(transcoded.durationSec * 1000),
             bytes: transcoded.body.length,
             title,
