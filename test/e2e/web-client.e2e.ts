@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { TestContext, signup, bearer, PASSWORD, uniqueEmail, type TestInstance } from '../helpers/context';
+import { makeSitter } from '../helpers/fixtures';
 import { collectErrors, launch, otherOrigin, step } from './browser';
 
 /**
@@ -42,22 +43,7 @@ describe('web client in Chromium', () => {
 
   it('owner and sitter: booking → accept → live chat → notifications', async () => {
     // The sitter's account and profile exist already (made through the API); they sign in in the browser.
-    const sitterEmail = uniqueEmail('sitter');
-    const sitterSession = await signup(api, { email: sitterEmail, nickname: 'Sora the sitter' });
-    await api.http
-      .put('/api/v1/sitters/me')
-      .set(bearer(sitterSession.accessToken))
-      .send({
-        headline: 'Big garden near City Hall',
-        bio: 'Two dogs of my own',
-        services: ['boarding', 'walking'],
-        prices: { boarding: 40000, walking: 15000 },
-        acceptedSizes: ['small', 'medium'],
-        maxPets: 2,
-        location: { lat: 37.5665, lng: 126.978 },
-        address: 'Jung-gu, Seoul',
-      })
-      .expect(200);
+    const sitterEmail = (await makeSitter(api, { location: { lat: 37.5665, lng: 126.978 } })).user.email;
 
     const owner = await person('owner');
     const sitter = await person('sitter');
@@ -87,7 +73,7 @@ describe('web client in Chromium', () => {
 
     await step('owner finds the sitter on the list and books', pages, async () => {
       await owner.goto(`${api.url}/app/#/sitters`);
-      await owner.click('.sitter:has-text("Sora the sitter")');
+      await owner.click('.sitter:has-text("Loving sitter")');
       await owner.click('#book button[type=submit]');
       await owner.locator('.reservation[data-status="requested"]').waitFor();
     });
