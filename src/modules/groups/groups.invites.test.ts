@@ -209,7 +209,7 @@ describe('invites', () => {
     expect(await count('SELECT COUNT(*) AS n FROM group_members WHERE groupId = ?', [g.id])).toBe(50);
     expect(await count('SELECT COUNT(*) AS n FROM chat_members WHERE roomId = ?', [g.chatRoomId])).toBe(50);
     await post(owner, `/groups/${g.id}/invites`, { email: uniqueEmail() }).expect(409);
-  });
+  }, 180_000);
 
   it('limits invites per person (429 with Retry-After)', async () => {
     const owner = await verifiedUser();

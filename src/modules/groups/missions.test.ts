@@ -50,7 +50,11 @@ describe('missions', () => {
       title: 'Walk Coco',
       dueDate: '2027-03-02',
       status: 'open',
-      assignees: [expect.objectContaining({ id: a.user.id }), expect.objectContaining({ id: b.user.id })],
+      // In user id order.
+      assignees: [a, b]
+        .map((x) => x.user.id)
+        .sort((x, y) => x - y)
+        .map((id) => expect.objectContaining({ id })),
       completedBy: [],
     });
     const m = created.body.id as number;
