@@ -26,6 +26,7 @@ const config: Config = {
     '<rootDir>/src/modules/meetups/meetups.geo.test.ts',
     '<rootDir>/src/modules/meetups/meetups.live.test.ts',
   ],
+  testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/test/cluster/global-setup.ts',
   // After the drill killed a node, ioredis 5.11's cluster subscribers keep a retry timer towards it
   // past disconnect(); the run would then never end. Every file closes what it opened before this.

@@ -10,6 +10,8 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/cluster starts private Redis Cluster and MariaDB replica servers: `npm run test:cluster` only.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/'],
   maxWorkers: 2,
   testTimeout: 30_000,
   transform: {
