@@ -164,6 +164,23 @@ describe('audio pipeline (real FFmpeg)', () => {
     expect(leftovers(p)).toEqual([]);
   });
 
+  it('sweeps job directories a killed process left behind, and only those past twice the limit (≥ 10 min)', async () => {
+    const p = pipeline({ timeoutMs: 1000 });
+    const dir = p.options.tmpDir;
+    fs.mkdirSync(path.join(dir, 'pawmate-audio-old'));
+    fs.writeFileSync(path.join(dir, 'pawmate-audio-old', 'input'), 'x');
+    const old = new Date(Date.now() - 11 * 60_000);
+    fs.utimesSync(path.join(dir, 'pawmate-audio-old'), old, old);
+    fs.mkdirSync(path.join(dir, 'pawmate-audio-live'));
+    fs.mkdirSync(path.join(dir, 'someone-else'));
+    fs.utimesSync(path.join(dir, 'someone-else'), old, old);
+    fs.mkdirSync(path.join(dir, 'pawmate-audio-recent'));
+    const recent = new Date(Date.now() - 5 * 60_000); // past twice this pipeline's limit, not 10 minutes
+    fs.utimesSync(path.join(dir, 'pawmate-audio-recent'), recent, recent);
+    expect(await p.sweepStale()).toBe(1);
+    expect(leftovers(p).sort()).toEqual(['pawmate-audio-live', 'pawmate-audio-recent', 'someone-else']);
+  });
+
   it('without FFmpeg: detection says so, and every job is refused as unavailable', async () => {
     const p = pipeline({ tools: { ffmpeg: '/nonexistent/ffmpeg', ffprobe: '/nonexistent/ffprobe' } });
     expect(await p.detect()).toEqual({ ok: false, reason: '/nonexistent/ffprobe not found' });

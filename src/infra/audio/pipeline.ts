@@ -64,6 +64,7 @@ export interface TranscodedAudio {
 const DURATION_SLACK_SEC = 0.25;
 /** Prefix of each job's temporary directory. */
 export const AUDIO_TMP_PREFIX = 'pawmate-audio-';
+const STALE_FLOOR_MS = 10 * 60_000;
 
 interface ProbedStream {
   codec_type?: string;
@@ -170,6 +171,26 @@ export class AudioPipeline {
   async transcode(input: Buffer): Promise<TranscodedAudio> {
     if (!(await this.detect()).ok) throw this.missing();
     return this.slots.run(() => this.job(input, Date.now() + this.options.timeoutMs));
+  }
+
+  /**
+   * Removes job directories that a process killed mid-job left behind (a job's own `finally` cannot
+   * run after SIGKILL or a crash). Only directories older than twice the time limit, and at least
+   * 10 minutes, go: no live job of an instance sharing `tmpDir` (even one with a longer limit, up
+   * to 5 minutes) is that old. Answers how many were removed.
+   */
+  async sweepStale(now = Date.now()): Promise<number> {
+    let removed = 0;
+    const entries = await fs.readdir(this.options.tmpDir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isDirectory() || !e.name.startsWith(AUDIO_TMP_PREFIX)) continue;
+      const dir = path.join(this.options.tmpDir, e.name);
+      const stat = await fs.stat(dir).catch(() => null);
+      if (!stat || now - stat.mtimeMs < Math.max(2 * this.options.timeoutMs, STALE_FLOOR_MS)) continue;
+      await fs.rm(dir, { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** Kills the running processes (shutdown): their jobs end as `timeout` and clean up after themselves. */

@@ -15,7 +15,7 @@ export interface VoicePart {
   service: VoiceService;
   pipeline: AudioPipeline;
   routes: RouteSpec[];
-  /** Says once, at start, whether FFmpeg is there (one log line when it is not). */
+  /** Says once, at start, whether FFmpeg is there (one log line when it is not); sweeps stale job dirs. */
   start(): void;
   /** Kills transcodes still running (their temporary files are removed as they end). */
   stop(): Promise<void>;
@@ -62,6 +62,9 @@ export function createVoicePart(ctx: ModuleContext, services: Services, groups: 
     pipeline,
     routes: voiceRoutes(service, membersBeforeUpload(groups), { perHour, maxMinutes: MAX_MINUTES }),
     start() {
+      void pipeline.sweepStale().then((n) => {
+        if (n) ctx.logger.info({ removed: n }, 'removed temporary voice job directories left by an earlier crash');
+      });
       void pipeline.detect().then((found) => {
         if (!found.ok) {
           ctx.logger.warn(
