@@ -347,6 +347,16 @@ describe('offers, trade chat, moves and reviews', () => {
     }
   });
 
+  it('offers are rate limited per buyer: the 31st in 10 minutes is 429 with Retry-After, and writes nothing', async () => {
+    const seller = await signup(api);
+    const l = await makeListing(seller);
+    const buyer = await signup(api);
+    for (let i = 0; i < 30; i++) await post(buyer, `/market/listings/${l.id}/offers`, { price: 1000 + i }).expect(201);
+    const res = await post(buyer, `/market/listings/${l.id}/offers`, { price: 1 }).expect(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await count('SELECT COUNT(*) AS n FROM market_offers WHERE listingId = ?', [l.id])).toBe(30);
+  });
+
   it('the seller moves: reserve, reopen, sell; other moves 409; concurrent sells: exactly one 200; buyerId private', async () => {
     const seller = await signup(api);
     const l = await makeListing(seller);
