@@ -114,4 +114,19 @@ describe('groups', () => {
     expect(await count('SELECT COUNT(*) AS n FROM group_members WHERE groupId = ?', [g.id])).toBe(0);
     expect(await count('SELECT COUNT(*) AS n FROM chat_members WHERE roomId = ?', [g.chatRoomId])).toBe(0);
   });
+
+  it('a deleted account leaves its groups: an owned group passes to the admin, a group it was alone in goes', async () => {
+    const [owner, member, admin] = await Promise.all([signup(api), signup(api), signup(api)]);
+    const shared = await makeGroup(owner, 'Shared');
+    const alone = await makeGroup(owner, 'Alone');
+    await join(shared.id, member);
+    await join(shared.id, admin);
+    await patch(owner, `/groups/${shared.id}/members/${admin.user.id}`, { role: 'admin' }).expect(200);
+    await api.http.delete('/api/v1/users/me').set(auth(owner)).send({ password: owner.password }).expect(204);
+    const seen = await get(admin, `/groups/${shared.id}`).expect(200);
+    expect(seen.body).toMatchObject({ myRole: 'owner', memberCount: 2 });
+    const room = await get(admin, `/chat/rooms/${shared.chatRoomId}`).expect(200);
+    expect(room.body.memberCount).toBe(2);
+    expect(await count('SELECT COUNT(*) AS n FROM `groups` WHERE id = ?', [alone.id])).toBe(0);
+  });
 });
