@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
 import { eventually } from '../helpers/faults';
-import { makeOwner } from '../helpers/fixtures';
+import { becomeSitter, makeOwner } from '../helpers/fixtures';
 import { ChatClient } from '../faults/chat-client';
 import { SseClient } from '../faults/sse-client';
 import { RedisClusterFixture } from './redis-cluster';
@@ -47,20 +47,7 @@ it('loses nothing and comes back by itself when a master dies under chatting and
       .expect(201)
   ).body as { id: number };
   // u1 is a sitter: each reservation request of the owner is one notification for u1.
-  const sitter = await a.http
-    .put('/api/v1/sitters/me')
-    .set(bearer(u1.accessToken))
-    .send({
-      headline: 'Sitter',
-      bio: '',
-      services: ['boarding'],
-      prices: { boarding: 10000 },
-      acceptedSizes: ['small'],
-      maxPets: 2,
-      location: { lat: 37.55, lng: 126.92 },
-      address: 'Seoul',
-    })
-    .expect(200);
+  const sitter = await becomeSitter(a, u1, { services: ['boarding'], acceptedSizes: ['small'] });
   const { owner, pet } = await makeOwner(b);
 
   const c1 = new ChatClient(u1.accessToken, room.id, [a.url, b.url]);
@@ -69,26 +56,7 @@ it('loses nothing and comes back by itself when a master dies under chatting and
   await c2.connect();
   const stream = new SseClient(u1.accessToken);
   expect(await stream.connect(b.url)).toBe(200);
-  let streamReconnects = 0;
-  let finished = false;
-  const resume = () => {
-    if (finished) return;
-    streamReconnects++;
-    void (async () => {
-      for (let i = 0; i < 100; i++) {
-        try {
-          if ((await stream.connect(b.url)) === 200) {
-            stream.onClose(resume);
-            return;
-          }
-        } catch {
-          // not reachable yet
-        }
-        await sleep(200);
-      }
-    })();
-  };
-  stream.onClose(resume);
+  const resumed = stream.keepResumed(b.url);
 
   // The master of the room's Socket.io channel (the sharded adapter's per-room channel).
   const channel = `${ctx.config.redisPrefix}db0:socket.io#/#room:${room.id}#`;
@@ -123,7 +91,7 @@ it('loses nothing and comes back by itself when a master dies under chatting and
             .set(bearer(owner.accessToken))
             .set('Idempotency-Key', `drill-${room.id}-${i}`)
             .send({
-              sitterId: sitter.body.id,
+              sitterId: sitter.id,
               service: 'boarding',
               petIds: [pet.id],
               startDate: day(i),
@@ -188,12 +156,12 @@ it('loses nothing and comes back by itself when a master dies under chatting and
     `redis cluster failover: master :${victim.port} killed; cluster ok again after ${promotedMs} ms; ` +
       `${stored.length} messages (${during.length} sent during the failover, ${resent} resent, slowest ack ${slowest} ms), ` +
       `${RESERVATIONS} notifications (${failedRequests} requests answered 503 and retried), ` +
-      `socket reconnects ${c1.reconnects + c2.reconnects}, stream reconnects ${streamReconnects}, ` +
+      `socket reconnects ${c1.reconnects + c2.reconnects}, stream reconnects ${resumed.reconnects()}, ` +
       `live delivery after ${liveAfterMs} ms\n`,
   );
 
   c1.close();
   c2.close();
-  finished = true;
+  resumed.stop();
   stream.close();
 }, 120_000);

@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
 import { CuttableProxy, eventually } from '../helpers/faults';
-import { makeOwner } from '../helpers/fixtures';
+import { becomeSitter, makeOwner } from '../helpers/fixtures';
 import { SseClient } from './sse-client';
 import { ChatClient, type Msg } from './chat-client';
 
@@ -42,20 +42,7 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
       .expect(201)
   ).body;
   // u1 is also a sitter: each reservation request from the owner is one notification for u1.
-  const sitterProfile = await a.http
-    .put('/api/v1/sitters/me')
-    .set(bearer(u1.accessToken))
-    .send({
-      headline: 'Sitter',
-      bio: '',
-      services: ['boarding'],
-      prices: { boarding: 10000 },
-      acceptedSizes: ['small'],
-      maxPets: 2,
-      location: { lat: 37.55, lng: 126.92 },
-      address: 'Seoul',
-    })
-    .expect(200);
+  const sitterProfile = await becomeSitter(a, u1, { services: ['boarding'], acceptedSizes: ['small'] });
   const { owner, pet } = await makeOwner(b);
 
   // u1 lives on A (through the proxy), u2 on B.
@@ -65,26 +52,7 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
   await c2.connect();
   const stream = new SseClient(u1.accessToken);
   expect(await stream.connect(viaA)).toBe(200);
-  let streamReconnects = 0;
-  let finished = false;
-  const resume = () => {
-    if (finished) return;
-    streamReconnects++;
-    void (async () => {
-      for (let i = 0; i < 50; i++) {
-        try {
-          if ((await stream.connect(b.url)) === 200) {
-            stream.onClose(resume);
-            return;
-          }
-        } catch {
-          // B not reachable yet
-        }
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
-  };
-  stream.onClose(resume);
+  const resumed = stream.keepResumed(b.url);
 
   // Under the per-socket limit (20 per 10 s), so every wait below is the failover's, not the limiter's.
   const PER_CLIENT = 18;
@@ -111,7 +79,7 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
           .post('/api/v1/reservations')
           .set(bearer(owner.accessToken))
           .send({
-            sitterId: sitterProfile.body.id,
+            sitterId: sitterProfile.id,
             service: 'boarding',
             petIds: [pet.id],
             startDate: day(i),
@@ -174,13 +142,13 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
   const ids = stream.notifications().map((x) => x.id);
   expect(new Set(ids).size).toBe(ids.length);
   expect(stream.notifications().filter((x) => x.type === 'reservation.requested')).toHaveLength(RESERVATIONS);
-  expect(streamReconnects).toBeGreaterThanOrEqual(1);
+  expect(resumed.reconnects()).toBeGreaterThanOrEqual(1);
   process.stdout.write(
-    `failover: ${stored.length} messages, ${RESERVATIONS} notifications, socket reconnects ${c1.reconnects}, stream reconnects ${streamReconnects}, committed-but-not-broadcast ${missingOnC2.length}\n`,
+    `failover: ${stored.length} messages, ${RESERVATIONS} notifications, socket reconnects ${c1.reconnects}, stream reconnects ${resumed.reconnects()}, committed-but-not-broadcast ${missingOnC2.length}\n`,
   );
 
   c1.close();
   c2.close();
-  finished = true;
+  resumed.stop();
   stream.close();
 }, 90_000);

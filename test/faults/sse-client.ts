@@ -52,6 +52,34 @@ export class SseClient {
     });
   }
 
+  /**
+   * From now on, whenever the stream ends, connect again to `base` (with Last-Event-ID), as a client
+   * does, retrying every 200 ms; `stop()` ends that. `reconnects` counts the ends.
+   */
+  keepResumed(base: string): { reconnects: () => number; stop: () => void } {
+    let reconnects = 0;
+    let stopped = false;
+    const resume = () => {
+      if (stopped) return;
+      reconnects++;
+      void (async () => {
+        for (let i = 0; i < 100 && !stopped; i++) {
+          try {
+            if ((await this.connect(base)) === 200) {
+              this.onClose(resume);
+              return;
+            }
+          } catch {
+            // not reachable yet
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+    };
+    this.onClose(resume);
+    return { reconnects: () => reconnects, stop: () => (stopped = true) };
+  }
+
   onClose(h: () => void) {
     this.closedHandlers.push(h);
   }

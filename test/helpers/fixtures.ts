@@ -13,6 +13,11 @@ export interface SitterOptions {
 /** A new user who is a sitter near Mapo-gu, Seoul (overridable). */
 export async function makeSitter(inst: TestInstance, o: SitterOptions = {}) {
   const user = await signup(inst, { nickname: 'Sitter' });
+  return { user, sitter: await becomeSitter(inst, user, o) };
+}
+
+/** Gives an existing user a sitter profile near Mapo-gu, Seoul (overridable). */
+export async function becomeSitter(inst: TestInstance, user: { accessToken: string }, o: SitterOptions = {}) {
   const services = o.services ?? ['boarding', 'walking'];
   const prices = o.prices ?? Object.fromEntries(services.map((s, i) => [s, 10_000 * (i + 1)]));
   const res = await inst.http
@@ -29,7 +34,7 @@ export async function makeSitter(inst: TestInstance, o: SitterOptions = {}) {
       address: 'Mapo-gu, Seoul',
     });
   if (res.status !== 200) throw new Error(`sitter profile failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { user, sitter: res.body as { id: number; userId: number } };
+  return res.body as { id: number; userId: number };
 }
 
 export async function makePet(inst: TestInstance, owner: Session, o: { name?: string; size?: string } = {}) {
