@@ -129,6 +129,24 @@ export interface SitterFilter {
   notBlocked?: { sql: string; replacements: unknown[] };
 }
 
+/** The viewport (longitudes may wrap: minLng > maxLng crosses the antimeridian) and its grid cell. */
+export interface MapGrid {
+  minLat: number;
+  maxLat: number;
+  minLng: number;
+  maxLng: number;
+  cellLat: number;
+  cellLng: number;
+}
+
+/** One cell of the map's grid: how many sitters, their mean point, and the lowest id (the sitter when alone). */
+export interface MapCell {
+  count: number;
+  lat: number;
+  lng: number;
+  firstId: number;
+}
+
 /** Key-sorted orders and where a page resumes (the last item's key and id). */
 export type SitterSort =
   | { by: 'rating'; after: { rating: string | null; id: number } | null }
@@ -446,6 +464,39 @@ export class SittersRepository {
       `SELECT ${COLS} ${FROM} WHERE s.id IN (${list}) AND ${filter.where.join(' AND ')}`,
       filter.replacements,
     );
+  }
+
+  /**
+   * The sitters inside a viewport that pass `search`, counted per cell of a world-anchored grid
+   * (`cellLat` × `cellLng` degrees): one GROUP BY over the (active, lat, lng) index's range.
+   */
+  async mapCells(grid: MapGrid, search: SitterFilter): Promise<MapCell[]> {
+    const filter = filterSql(search);
+    const lngWhere = grid.minLng <= grid.maxLng ? 's.lng BETWEEN ? AND ?' : '(s.lng >= ? OR s.lng <= ?)';
+    const rows = await this.sequelize.query<{
+      n: number | string;
+      lat: number | string;
+      lng: number | string;
+      id: number;
+    }>(
+      `SELECT COUNT(*) AS n, AVG(s.lat) AS lat, AVG(s.lng) AS lng, MIN(s.id) AS id
+         FROM sitters s FORCE INDEX (sitters_by_place) JOIN users u ON u.id = s.userId
+        WHERE s.lat BETWEEN ? AND ? AND ${lngWhere} AND ${filter.where.join(' AND ')}
+        GROUP BY FLOOR((s.lat + 90) / ?), FLOOR((s.lng + 180) / ?)`,
+      {
+        replacements: [
+          grid.minLat,
+          grid.maxLat,
+          grid.minLng,
+          grid.maxLng,
+          ...filter.replacements,
+          grid.cellLat,
+          grid.cellLng,
+        ],
+        type: QueryTypes.SELECT,
+      },
+    );
+    return rows.map((r) => ({ count: Number(r.n), lat: Number(r.lat), lng: Number(r.lng), firstId: Number(r.id) }));
   }
 
   /**

@@ -35,6 +35,21 @@ export function sittersRoutes(
       }),
     }),
     defineRoute({
+      method: 'get',
+      path: '/sitters/map',
+      operationId: 'mapSitters',
+      tag,
+      query: s.mapQuery,
+      before: [identify],
+      summary:
+        'Active sitters in a map viewport as at most 500 markers: a sitter alone at its public point, a crowd as one cluster whose count adds up exactly. With a bearer token, blocks apply',
+      responses: { 200: { description: 'Markers', schema: s.mapSchema } },
+      handler: async ({ query, res }) => ({
+        status: 200,
+        body: await sitters.sitterMap(query, (res.locals.user as AuthUser | undefined)?.id),
+      }),
+    }),
+    defineRoute({
       method: 'put',
       path: '/sitters/me',
       operationId: 'upsertMySitterProfile',

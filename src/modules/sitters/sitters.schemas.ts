@@ -11,6 +11,7 @@ import {
 } from '../../http/schemas';
 import type { SitterInput } from './sitters.service';
 import type { SearchQuery } from './sitters.search';
+import type { MapQuery } from './sitters.map';
 
 export const SERVICES = ['boarding', 'daycare', 'walking', 'drop_in'] as const;
 export const SIZES = ['small', 'medium', 'large'] as const;
@@ -164,6 +165,34 @@ export const searchItemSchema = Joi.object({
   services: Joi.array().items(Joi.string()).required(),
   location: locationSchema.required(),
 });
+
+export const mapQuery = Joi.object<MapQuery, true>({
+  minLat: lat.required().description('south edge of the viewport'),
+  minLng: lng.required().description('west edge; greater than maxLng when the viewport crosses the antimeridian'),
+  maxLat: lat.required().description('north edge, ≥ minLat'),
+  maxLng: lng.required().description('east edge'),
+  zoom: Joi.number()
+    .integer()
+    .min(0)
+    .max(20)
+    .required()
+    .description('the map zoom level: the higher, the finer the clusters'),
+  service: Joi.string().valid(...SERVICES),
+  petSize: Joi.string().valid(...SIZES),
+});
+
+export const mapMarkerSchema = Joi.object({
+  lat: Joi.number().required(),
+  lng: Joi.number().required(),
+  count: Joi.number().integer().min(1).required(),
+  sitterId: Joi.number()
+    .integer()
+    .allow(null)
+    .required()
+    .description('the sitter when the marker is one (at its public point, ≈ 220 m from the home); null for a cluster'),
+});
+
+export const mapSchema = Joi.object({ items: Joi.array().items(mapMarkerSchema).max(500).required() });
 
 export const datesSchema = Joi.object({ dates: Joi.array().items(Joi.string()).required() });
 

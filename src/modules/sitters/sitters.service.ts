@@ -17,6 +17,7 @@ import { SittersRepository, type SitterRow, type SitterWrite } from './sitters.r
 import type { Point, PublicLocations } from './sitters.location';
 import { acceptsSize, priceOf, toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
+import { mapFilter, mapGrid, toMarkers, type MapMarker, type MapQuery } from './sitters.map';
 import { cursorId, decodeCursor, paginate } from '../../http/cursor';
 import { SERVICES, type PetSize, type Service } from './sitters.schemas';
 import { dayIn } from './sitters.days';
@@ -291,6 +292,20 @@ export class SittersService {
       })),
       nextCursor,
     };
+  }
+
+  /**
+   * Clustered markers of the active sitters in a viewport (API "Map view of sitters"): one grouped
+   * count per grid cell, so the counts add up to the matching sitters and a whole city costs one
+   * indexed range read, never a page walk.
+   */
+  async sitterMap(query: MapQuery, viewerId?: number): Promise<{ items: MapMarker[] }> {
+    const grid = mapGrid(query);
+    const notBlocked = viewerId && this.blocks ? this.blocks.notBlockedSql('s.userId', viewerId) : undefined;
+    const cells = await this.reads.read(viewerId ?? null, ({ repo }) =>
+      repo.mapCells(grid, mapFilter(query, notBlocked)),
+    );
+    return { items: toMarkers(cells, this.locations) };
   }
 
   /** A signed-in searcher never sees sitters on either side of a block with them. */
