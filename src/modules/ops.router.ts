@@ -83,7 +83,9 @@ export function opsRouter(deps: {
     swaggerUi.serve,
     swaggerUi.setup(undefined, {
       customSiteTitle: 'Pawmate API',
-      swaggerOptions: { url: '/openapi.json' },
+      // Tags start folded: Swagger UI 5 renders nothing past the first tags when it must draw every
+      // operation of this document at once (seen in Chromium); a tag opens with its operations.
+      swaggerOptions: { url: '/openapi.json', docExpansion: 'none', filter: true, persistAuthorization: true },
     }),
   );
   return router;
