@@ -77,7 +77,14 @@ export async function forkReady(
     `pawmate-bench-${path.basename(script, '.js')}-${(args.slice(0, 2).join('-') || 'server').replace(/[^A-Za-z0-9_-]/g, '_')}.log`,
   );
   const out = fs.openSync(logFile, 'w');
-  const child = fork(path.resolve(__dirname, '..', '..', script), args, { env, stdio: ['ignore', out, out, 'ipc'] });
+  // BENCH_CPU_PROF=<dir>: every forked server writes a V8 CPU profile there when it exits (node --cpu-prof).
+  const profDir = process.env.BENCH_CPU_PROF;
+  const execArgv = profDir ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profDir}`] : process.execArgv;
+  const child = fork(path.resolve(__dirname, '..', '..', script), args, {
+    env,
+    execArgv,
+    stdio: ['ignore', out, out, 'ipc'],
+  });
   fs.closeSync(out);
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
