@@ -14,6 +14,8 @@ import { Metrics } from './infra/metrics';
 import { Outbox, OutboxDispatcher, outboxRetryHorizonMs } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
 import { requestId, stampRequestIds } from './http/request-id';
+import { answerHealthzEarly } from './http/healthz-fast-path';
+import { dispatchByFirstSegment } from './http/segment-dispatch';
 import { securityHeaders } from './http/security-headers';
 import { notFoundHandler, problemHandler } from './http/problem';
 import { answerClientErrors } from './http/client-error';
@@ -254,9 +256,9 @@ export function createApp(deps: AppDeps): PawmateApp {
   if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
   const verify = markingWrites(authenticate(ctx.verifyAccessToken), replicas);
   for (const mod of modules) {
-    const router = Router();
-    mountRoutes(router, mod.routes, verify, { checkReplies: config.env === 'test' });
-    app.use(mod.prefix, router);
+    const mount = (router: Router, specs: RouteSpec[]) =>
+      mountRoutes(router, specs, verify, { checkReplies: config.env === 'test' });
+    app.use(mod.prefix, dispatchByFirstSegment(mod.routes, mount));
   }
   for (const mod of modules) app.use(mod.prefix, methodNotAllowed(mod.routes));
   app.use(notFoundHandler);
@@ -269,6 +271,8 @@ export function createApp(deps: AppDeps): PawmateApp {
       lingerBeforeClose(server);
       for (const f of features) f.attach?.(server);
       stampRequestIds(server);
+      // Last: it wraps every 'request' listener attached above.
+      answerHealthzEarly(server);
     },
     async start() {
       replicas.start();

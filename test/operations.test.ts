@@ -73,6 +73,28 @@ describe('HTTP conventions', () => {
     expect(minted.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('answers /healthz before Express (HEAD too); other methods and paths still reach the app', async () => {
+    const head = await api.http.head('/healthz').expect(200);
+    expect(head.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(head.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // Express's own answers: 405 for a path that exists with another method, or a 404 problem.
+    const post = await api.http.post('/healthz').send({});
+    expect([404, 405]).toContain(post.status);
+    expect(post.headers['content-type']).toMatch(/^application\/problem\+json/);
+    await api.http.get('/healthz/').expect(200, { status: 'ok' });
+  });
+
+  it('sends the same security headers on every API answer (recorded once from helmet)', async () => {
+    const a = await api.http.get('/api/v1/nope').expect(404);
+    const b = await api.http.get('/api/v1/users/me').expect(401);
+    for (const name of ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+      expect(a.headers[name]).toBeTruthy();
+      expect(b.headers[name]).toBe(a.headers[name]);
+    }
+    expect(a.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(a.headers['strict-transport-security']).toBeUndefined();
+  });
+
   it('answers unknown routes with a 404 problem', async () => {
     const res = await api.http.get('/api/v1/nope').expect(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
