@@ -1,4 +1,25 @@
-import type { Socket as ClientSocket } from 'socket.io-client';
+import { io, type Socket as ClientSocket } from 'socket.io-client';
+
+/**
+ * A Socket.io client of the app at `url`, signed in with `token` (undefined: none), over WebSocket,
+ * never reconnecting on its own; resolves once connected, rejects with the connect error. `opened`
+ * collects it for the test file's afterAll to disconnect.
+ */
+export function connectSocket(url: string, token: string | undefined, opened: ClientSocket[]): Promise<ClientSocket> {
+  const socket = io(url, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    auth: token === undefined ? {} : { token },
+    forceNew: true,
+    reconnection: false,
+    timeout: 5000,
+  });
+  opened.push(socket);
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
 
 /** Emits with an acknowledgement, failing after 5 s instead of hanging the test. */
 export function ack<T = any>(socket: ClientSocket, event: string, payload?: unknown): Promise<T> {

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, uniqueEmail, PASSWORD, type TestInstance } from '../../../test/helpers/context';
 import { SmtpPeer, linkToken } from '../../../test/helpers/smtp';
-import { next } from '../../../test/helpers/socket';
+import { connectSocket, next } from '../../../test/helpers/socket';
 import { ManualClock } from '../../infra/clock';
 import { CHANGE_MAILS_PER_ADDRESS_PER_DAY, EMAIL_CHANGES_PER_HOUR, PASSWORD_CHANGES_PER_HOUR } from './accounts.module';
 
@@ -29,20 +29,7 @@ afterAll(async () => {
 const login = (inst: TestInstance, email: string, password = PASSWORD, agent = 'jest') =>
   inst.http.post('/api/v1/auth/login').set('User-Agent', agent).send({ email, password });
 
-function connect(inst: TestInstance, token: string): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, {
-    transports: ['websocket'],
-    auth: { token },
-    forceNew: true,
-    reconnection: false,
-    timeout: 5000,
-  });
-  sockets.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = (inst: TestInstance, token: string) => connectSocket(inst.url, token, sockets);
 
 /** Opens the notification stream; resolves `ended` when the server closes it. */
 function openStream(inst: TestInstance, token: string): Promise<{ ended: Promise<void> }> {

@@ -1,5 +1,6 @@
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, ManualClock, signup, type TestInstance } from '../../../test/helpers/context';
+import { connectSocket } from '../../../test/helpers/socket';
 
 // Its own context: the clock is moved close to the access token's expiry.
 const clock = new ManualClock('2026-06-01T00:00:00.000Z');
@@ -16,19 +17,7 @@ afterAll(async () => {
   await ctx.close();
 });
 
-function connect(token: string): Promise<ClientSocket> {
-  const socket = connectClient(api.url, {
-    transports: ['websocket'],
-    auth: { token },
-    forceNew: true,
-    reconnection: false,
-  });
-  clients.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = (token: string) => connectSocket(api.url, token, clients);
 
 describe('access token expiry on a socket', () => {
   it('sends auth:expired at the token expiry and disconnects; a fresh token connects again', async () => {

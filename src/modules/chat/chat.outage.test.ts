@@ -1,6 +1,7 @@
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
 import { PrivateRedis, eventually } from '../../../test/helpers/faults';
+import { connectSocket } from '../../../test/helpers/socket';
 
 // A private Redis this file can stop and restart: chat must answer UNAVAILABLE (never crash, never 500)
 // while it is gone, and deliver across instances again once it is back.
@@ -26,19 +27,7 @@ afterAll(async () => {
   await redis.stop();
 });
 
-function connect(inst: TestInstance, token: string): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, {
-    transports: ['websocket'],
-    auth: { token },
-    forceNew: true,
-    reconnection: false,
-  });
-  clients.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = (inst: TestInstance, token: string) => connectSocket(inst.url, token, clients);
 
 const ack = (s: ClientSocket, event: string, payload: unknown) => s.timeout(8000).emitWithAck(event, payload);
 

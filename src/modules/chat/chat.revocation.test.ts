@@ -1,5 +1,6 @@
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, signup, type TestInstance } from '../../../test/helpers/context';
+import { connectSocket } from '../../../test/helpers/socket';
 
 /** Revocation must not hinge on one pub/sub message: a missed announcement is caught on reconnect. */
 let ctx: TestContext;
@@ -15,19 +16,7 @@ afterAll(async () => {
   await ctx.close();
 });
 
-function connect(token: string): Promise<ClientSocket> {
-  const socket = connectClient(api.url, {
-    transports: ['websocket'],
-    auth: { token },
-    forceNew: true,
-    reconnection: false,
-  });
-  clients.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = (token: string) => connectSocket(api.url, token, clients);
 
 const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid as number;
 

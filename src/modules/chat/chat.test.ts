@@ -1,8 +1,8 @@
 import type { ClientEvent } from '../../infra/realtime/socket';
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, keysMatching, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
-import { ack, next, record } from '../../../test/helpers/socket';
+import { ack, connectSocket, next, record } from '../../../test/helpers/socket';
 import { Presence, PRESENCE_TTL_MS } from './chat.presence';
 
 // This file's own socket events (the maps are checked at compile time; see src/infra/realtime/socket.ts).
@@ -20,21 +20,7 @@ declare module '../../infra/realtime/socket' {
 const clients: ClientSocket[] = [];
 
 /** WebSocket only, as a deployment without sticky sessions would configure its clients. */
-function connect(inst: TestInstance, token: string | undefined): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    auth: token === undefined ? {} : { token },
-    forceNew: true,
-    reconnection: false,
-    timeout: 5000,
-  });
-  clients.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err) => reject(err));
-  });
-}
+const connect = (inst: TestInstance, token: string | undefined) => connectSocket(inst.url, token, clients);
 
 function refused(inst: TestInstance, token: string | undefined): Promise<Error> {
   return connect(inst, token).then(

@@ -1,7 +1,7 @@
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeMeetup } from '../../../test/helpers/fixtures';
-import { ack, next, record } from '../../../test/helpers/socket';
+import { ack, connectSocket, next, record } from '../../../test/helpers/socket';
 import { haversineMeters } from '../../infra/geo';
 
 /** Live location across two instances: window, rate limit, participants only, Redis only. */
@@ -27,21 +27,7 @@ afterAll(async () => {
 });
 beforeEach(() => clock.set(T0));
 
-function connect(inst: TestInstance, token: string): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    auth: { token },
-    forceNew: true,
-    reconnection: false,
-    timeout: 5000,
-  });
-  clients.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = (inst: TestInstance, token: string) => connectSocket(inst.url, token, clients);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
