@@ -1,16 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { createSequelize } from '../../src/infra/db';
-import { connectRedis, createRedis } from '../../src/infra/redis';
-import { GeoIndex } from '../../src/infra/geo';
 import { CommunityRepository } from '../../src/modules/community/community.repository';
 import { reindexPostGeo } from '../../src/modules/community/community.posts';
 import { dayIn } from '../../src/modules/sitters/sitters.days';
 import { forkReady, load, ratio, table, type LoadResult } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { bulkUsers } from './bulk-users';
-import { argValue, exited } from './sse';
+import { exited } from './sse';
 import { percentile } from './http-client';
 import { PROBE_WORDS, seedPosts } from './seed-posts';
+import { positiveInt, rebuildGeoIndex } from './geo-seed';
 
 /**
  * Issue 15: the community board over 200 000 posts and 2 000 000 likes (bulk-seeded): GET /posts
@@ -24,13 +22,6 @@ const SEED_RADIUS_KM = 15;
 const USERS = 2000;
 const CONCURRENT_LIKES = 1000;
 const PORTS = { api: 4180, raw: 4181 };
-
-function positiveInt(name: string, fallback: number): number {
-  const given = argValue(name);
-  const n = given === undefined ? fallback : Number(given);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${given}: expected a positive integer`);
-  return n;
-}
 
 export async function communityBench(env: BenchEnv): Promise<{ markdown: string }> {
   const posts = positiveInt('posts', 200_000);
@@ -50,21 +41,9 @@ export async function communityBench(env: BenchEnv): Promise<{ markdown: string 
     serviceDay: (d) => dayIn(d, tz),
   });
 
-  const sequelize = createSequelize(env.databaseUrl, 2);
-  const redis = createRedis(env.redisUrl);
-  await connectRedis(redis);
-  const geo = new GeoIndex(redis, env.redisPrefix, 'posts');
-  try {
-    await redis.del(geo.key, geo.versionsKey, geo.markerKey);
-    await reindexPostGeo(new CommunityRepository(sequelize), geo, {
-      batchSize: 5000,
-      onProgress: (p) => process.stdout.write(`\r  geo index: ${p.done}/${p.total ?? '?'}`),
-    });
-    process.stdout.write(`\n  geo:posts has ${await geo.size()} members\n`);
-  } finally {
-    redis.disconnect();
-    await sequelize.close();
-  }
+  const geoKey = await rebuildGeoIndex(env, 'posts', (sequelize, geo, options) =>
+    reindexPostGeo(new CommunityRepository(sequelize), geo, options),
+  );
 
   const children: ChildProcess[] = [];
   try {
@@ -74,7 +53,7 @@ export async function communityBench(env: BenchEnv): Promise<{ markdown: string 
         String(PORTS.raw),
         env.databaseUrl,
         env.redisUrl,
-        geo.key,
+        geoKey,
       ]),
     );
     const headers = { authorization: `Bearer ${users[0].token}` };

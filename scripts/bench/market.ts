@@ -1,17 +1,15 @@
 import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import mysql from 'mysql2/promise';
-import { createSequelize } from '../../src/infra/db';
-import { connectRedis, createRedis } from '../../src/infra/redis';
-import { GeoIndex } from '../../src/infra/geo';
 import { MarketRepository } from '../../src/modules/market/market.repository';
 import { reindexListingGeo } from '../../src/modules/market/market.listings';
 import { searchDocument } from '../../src/modules/search-text';
 import { forkReady, load, ratio, table, type LoadResult } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { bulkUsers } from './bulk-users';
-import { argValue, exited, sleep } from './sse';
+import { exited, sleep } from './sse';
 import { ask } from './ipc';
+import { positiveInt, rebuildGeoIndex } from './geo-seed';
 
 /**
  * Issue 16: the market. 100 000 listings around Seoul (bulk-seeded): nearby search at 1, 3 and 10 km
@@ -29,13 +27,6 @@ const CATEGORIES = ['food', 'toys', 'clothes', 'furniture', 'health', 'other'];
 const PORTS = { api: 4186, raw: 4187 };
 const STREAMS_PER_CLIENT = 2500;
 const DELIVERY_MAX_MS = 120_000;
-
-function positiveInt(name: string, fallback: number): number {
-  const given = argValue(name);
-  const n = given === undefined ? fallback : Number(given);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${given}: expected a positive integer`);
-  return n;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const spread = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
@@ -66,27 +57,15 @@ export async function marketBench(env: BenchEnv): Promise<{ markdown: string }> 
     fans.map((u) => u.id),
   );
 
-  const sequelize = createSequelize(env.databaseUrl, 2);
-  const redis = createRedis(env.redisUrl);
-  await connectRedis(redis);
-  const geo = new GeoIndex(redis, env.redisPrefix, 'listings');
-  try {
-    await redis.del(geo.key, geo.versionsKey, geo.markerKey);
-    await reindexListingGeo(new MarketRepository(sequelize), geo, {
-      batchSize: 5000,
-      onProgress: (p) => process.stdout.write(`\r  geo index: ${p.done}/${p.total ?? '?'}`),
-    });
-    process.stdout.write(`\n  geo:listings has ${await geo.size()} members\n`);
-  } finally {
-    redis.disconnect();
-    await sequelize.close();
-  }
+  const geoKey = await rebuildGeoIndex(env, 'listings', (sequelize, geo, options) =>
+    reindexListingGeo(new MarketRepository(sequelize), geo, options),
+  );
 
   const children: ChildProcess[] = [];
   try {
     children.push(await forkReady('src/server.js', [], { ...base, DB_POOL_MAX: '10' }));
     children.push(
-      await forkReady('scripts/bench/market-baseline.js', [String(PORTS.raw), env.databaseUrl, env.redisUrl, geo.key]),
+      await forkReady('scripts/bench/market-baseline.js', [String(PORTS.raw), env.databaseUrl, env.redisUrl, geoKey]),
     );
     const seller = users[0];
     const headers = { authorization: `Bearer ${users[SELLERS - 1].token}` };

@@ -1,9 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { createSequelize } from '../../src/infra/db';
-import { connectRedis, createRedis } from '../../src/infra/redis';
-import { GeoIndex } from '../../src/infra/geo';
 import { MeetupsRepository } from '../../src/modules/meetups/meetups.repository';
 import { reindexMeetupGeo } from '../../src/modules/meetups/meetups.service';
 import { MAX_CAPACITY } from '../../src/modules/meetups/meetups.schemas';
@@ -15,6 +12,7 @@ import { bulkUsers, type BenchUser } from './bulk-users';
 import { ask } from './ipc';
 import { argValue, exited, sleep } from './sse';
 import { seedMeetups } from './seed-meetups';
+import { positiveInt, rebuildGeoIndex } from './geo-seed';
 
 /**
  * Issue 8: GET /meetups/nearby over 50k upcoming meetups around Seoul (3 and 10 km, with and without
@@ -41,13 +39,6 @@ const FILTERS: { label: string; api: string; raw: string }[] = [
   { label: 'tag=playdate', api: '&tag=playdate', raw: '&tag=playdate' },
   { label: 'tag=playdate, hasFreePlaces', api: '&tag=playdate&hasFreePlaces=true', raw: '&tag=playdate&free=1' },
 ];
-
-function positiveInt(name: string, fallback: number): number {
-  const given = argValue(name);
-  const n = given === undefined ? fallback : Number(given);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${given}: expected a positive integer`);
-  return n;
-}
 
 export async function meetupsBench(env: BenchEnv): Promise<{ markdown: string }> {
   const quick = process.argv.includes('--quick');
@@ -86,32 +77,15 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
     SEED_RADIUS_KM,
   );
 
-  const sequelize = createSequelize(env.databaseUrl, 2);
-  const redis = createRedis(env.redisUrl);
-  await connectRedis(redis);
-  const geo = new GeoIndex(redis, env.redisPrefix, 'meetups');
-  try {
-    // The database is fresh but Redis is not: versions or a marker left by an earlier run under this
-    // prefix would make the rebuild skip rows or refuse to start.
-    await redis.del(geo.key, geo.versionsKey, geo.markerKey);
-    const started = Date.now();
-    await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, {
-      batchSize: 5000,
-      onProgress: (p) => process.stdout.write(`\r  geo index: ${p.done}/${p.total ?? '?'}`),
-    });
-    process.stdout.write(
-      `\n  geo:meetups rebuilt in ${((Date.now() - started) / 1000).toFixed(1)} s (${await geo.size()} members)\n`,
-    );
-  } finally {
-    redis.disconnect();
-    await sequelize.close();
-  }
+  const geoKey = await rebuildGeoIndex(env, 'meetups', (sequelize, geo, options) =>
+    reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options),
+  );
 
   const children: ChildProcess[] = [];
   try {
     children.push(await forkReady('src/server.js', [String(PORTS.api)], { ...base, PORT: String(PORTS.api) }));
     children.push(
-      await forkReady('scripts/bench/meetup-baseline.js', [String(PORTS.raw), env.databaseUrl, env.redisUrl, geo.key]),
+      await forkReady('scripts/bench/meetup-baseline.js', [String(PORTS.raw), env.databaseUrl, env.redisUrl, geoKey]),
     );
     const token = hosts[0].token;
     const headers = { authorization: `Bearer ${token}` };
