@@ -12,6 +12,7 @@ import { dropDatabase, ensureDatabase, migrator } from '../src/infra/migrator';
 import { foundationBench, type BenchEnv } from './bench/foundation';
 import { contentionBench } from './bench/contention';
 import { searchBench } from './bench/search';
+import { mapBench } from './bench/map';
 import { sseBench } from './bench/sse';
 import { chatBench } from './bench/chat';
 import { meetupsBench } from './bench/meetups';
@@ -21,7 +22,7 @@ import { groupsBench } from './bench/groups';
 import { waitForIdleDatabaseBeforeEachRow } from './bench/run';
 
 const HELP = `Usage: npm run bench -- [options]
-  --only <name>        run one suite: foundation, search, contention, sse, chat, meetups, community, market,
+  --only <name>        run one suite: foundation, search, map, contention, sse, chat, meetups, community, market,
                        groups
   --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets,
                        meetups: 5000 meetups, 100 live participants)
@@ -47,6 +48,7 @@ Environment: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/pawmate_ben
 const SUITES: Record<string, { title: string; run: (env: BenchEnv) => Promise<{ markdown: string }> }> = {
   foundation: { title: 'Foundation: HTTP stack, auth and a primary-key read', run: foundationBench },
   search: { title: 'Sitter search: Redis GEO + one MySQL filter query', run: searchBench },
+  map: { title: 'Sitter map: clustered markers of a viewport over 100k sitters', run: mapBench },
   contention: { title: 'Reservations: concurrent accepts and the capacity invariant', run: contentionBench },
   sse: { title: 'Notifications: open SSE streams, memory per stream and fan-out time', run: sseBench },
   chat: { title: 'Chat: Socket.io messages over two instances, persisted vs a plain relay', run: chatBench },

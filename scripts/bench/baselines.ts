@@ -91,6 +91,26 @@ async function main() {
     app.listen(port, () => process.send?.('ready'));
     return;
   }
+  if (kind === 'map-raw') {
+    // What the map view costs at least: one bounding-box count grouped by the same grid cells, from
+    // the (active, lat, lng) index, with no users join, blocks, public points or validation.
+    const pool = mysql.createPool({ uri: dbUrl, connectionLimit: 10 });
+    const app = express();
+    app.get('/map', async (req, res) => {
+      const [minLat, minLng, maxLat, maxLng, cell] = ['minLat', 'minLng', 'maxLat', 'maxLng', 'cell'].map((k) =>
+        Number(req.query[k]),
+      );
+      const [rows] = await pool.query(
+        `SELECT COUNT(*) AS n, AVG(lat) AS lat, AVG(lng) AS lng, MIN(id) AS id FROM sitters
+          WHERE active = 1 AND lat BETWEEN ? AND ? AND lng BETWEEN ? AND ?
+          GROUP BY FLOOR((lat + 90) / ?), FLOOR((lng + 180) / ?)`,
+        [minLat, maxLat, minLng, maxLng, cell, cell],
+      );
+      res.json({ items: rows });
+    });
+    app.listen(port, () => process.send?.('ready'));
+    return;
+  }
   throw new Error(`unknown baseline ${kind}`);
 }
 
