@@ -1,6 +1,6 @@
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
-import { inTransaction } from '../../infra/db';
+import { family as makeFamily } from '../../../test/helpers/groups';
 
 // 12:00 in Seoul (SERVICE_TZ in tests is the default, Asia/Seoul).
 const T0 = '2027-03-01T03:00:00.000Z';
@@ -24,13 +24,7 @@ const patch = (s: Session, p: string, body: object) => one.http.patch(`/api/v1${
 const del = (s: Session, p: string) => one.http.delete(`/api/v1${p}`).set(auth(s));
 const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.errors ?? []).map((e) => e.path);
 
-async function family(size: number) {
-  const people = await Promise.all(Array.from({ length: size }, () => signup(one)));
-  const g = (await post(people[0], '/groups', { name: 'Fam' }).expect(201)).body as { id: number };
-  for (const s of people.slice(1))
-    await inTransaction(one.sequelize, (t) => one.pawmate.services.groups.groups.joinInTx(t, g.id, s.user.id));
-  return { g, people };
-}
+const family = (size: number) => makeFamily(one, size);
 
 async function reminders(s: Session) {
   await one.pawmate.outbox.drain();

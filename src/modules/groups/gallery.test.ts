@@ -4,7 +4,7 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { image, jpegWithExif } from '../../../test/helpers/images';
-import { inTransaction } from '../../infra/db';
+import { family as makeFamily } from '../../../test/helpers/groups';
 import type { GroupPhotoAdded } from '../events';
 
 let ctx: TestContext;
@@ -38,13 +38,7 @@ async function filesSettle(dir: string, expected: number) {
   return filesIn(dir);
 }
 
-async function family(size: number) {
-  const people = await Promise.all(Array.from({ length: size }, (_, i) => signup(api, { nickname: `P${i}` })));
-  const g = (await post(people[0], '/groups', { name: 'Fam' }).expect(201)).body as { id: number };
-  for (const s of people.slice(1))
-    await inTransaction(api.sequelize, (t) => api.pawmate.services.groups.groups.joinInTx(t, g.id, s.user.id));
-  return { g, people };
-}
+const family = (size: number) => makeFamily(api, size);
 
 const upload = (s: Session, groupId: number, bytes: Buffer, caption?: string) => {
   const req = api.http.post(`/api/v1/groups/${groupId}/photos`).set(auth(s));

@@ -1,11 +1,8 @@
 import type { Sequelize } from 'sequelize';
-import type { RateLimiterRedis } from 'rate-limiter-flexible';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { Outbox } from '../../infra/outbox';
 import type { DomainEvents } from '../../infra/domain-events';
-import { RateLimited } from '../../errors';
 import type { DomainEventMap } from '../events';
 import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
@@ -32,14 +29,7 @@ export interface GroupsDeps {
 }
 
 /** Consumes one point of a limit keyed by `key`; 429 with Retry-After past it. */
-export async function consume(limiter: RateLimiterRedis, key: string | number): Promise<void> {
-  try {
-    await limiter.consume(String(key));
-  } catch (err) {
-    if (err instanceof RateLimiterRes) throw RateLimited(err.msBeforeNext / 1000);
-    throw err;
-  }
-}
+export { consumePoint as consume } from '../../http/rate-limit';
 
 /** Shortens user text for a notification body. */
 export const snippet = (s: string, max = 140) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);

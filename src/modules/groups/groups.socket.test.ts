@@ -2,7 +2,7 @@ import { io as connectClient, type Socket as ClientSocket } from 'socket.io-clie
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { ack, next, record } from '../../../test/helpers/socket';
-import { inTransaction } from '../../infra/db';
+import { joinGroup } from '../../../test/helpers/groups';
 
 let ctx: TestContext;
 let one: TestInstance;
@@ -37,8 +37,7 @@ function connect(inst: TestInstance, s: Session): Promise<ClientSocket> {
   });
 }
 
-const join = (groupId: number, s: Session) =>
-  inTransaction(one.sequelize, (t) => one.pawmate.services.groups.groups.joinInTx(t, groupId, s.user.id));
+const join = (groupId: number, s: Session) => joinGroup(one, groupId, s);
 
 let n = 0;
 const send = (socket: ClientSocket, roomId: number, body = `hello ${++n}`) =>

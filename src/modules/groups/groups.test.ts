@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
-import { inTransaction } from '../../infra/db';
+import { joinGroup } from '../../../test/helpers/groups';
 
 let ctx: TestContext;
 let api: TestInstance;
@@ -27,8 +27,7 @@ async function makeGroup(s: Session, name = 'Family') {
 }
 
 /** Joins without an invite (the invite flow has its own tests). */
-const join = (groupId: number, s: Session) =>
-  inTransaction(api.sequelize, (t) => api.pawmate.services.groups.groups.joinInTx(t, groupId, s.user.id));
+const join = (groupId: number, s: Session) => joinGroup(api, groupId, s);
 
 describe('groups', () => {
   it('creates a group with its owner and a group chat room; reads and lists it', async () => {

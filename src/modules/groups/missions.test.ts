@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
-import { inTransaction } from '../../infra/db';
+import { family as makeFamily } from '../../../test/helpers/groups';
 import type { MissionCompleted } from '../events';
 
 let ctx: TestContext;
@@ -23,13 +23,7 @@ const post = (s: Session, p: string, body: object = {}) => api.http.post(`/api/v
 const count = async (sql: string, replacements: unknown[] = []) =>
   Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
 
-async function family(size: number) {
-  const people = await Promise.all(Array.from({ length: size }, (_, i) => signup(api, { nickname: `P${i}` })));
-  const g = (await post(people[0], '/groups', { name: 'Fam' }).expect(201)).body as { id: number };
-  for (const s of people.slice(1))
-    await inTransaction(api.sequelize, (t) => api.pawmate.services.groups.groups.joinInTx(t, g.id, s.user.id));
-  return { g, people };
-}
+const family = (size: number) => makeFamily(api, size);
 
 async function notificationsOf(s: Session, type: string) {
   await api.pawmate.outbox.drain();
