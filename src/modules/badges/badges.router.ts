@@ -16,6 +16,7 @@ export function badgesRoutes(badges: BadgesService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/users/:id/badges',
+      operationId: 'listUserBadges',
       tag: 'Users',
       params: idParams,
       summary:

@@ -11,6 +11,7 @@ export function calendarRoutes(calendar: CalendarService): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/groups/:id/events',
+      operationId: 'createGroupEvent',
       tag,
       auth: true,
       params: idParams,
@@ -25,6 +26,7 @@ export function calendarRoutes(calendar: CalendarService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/groups/:id/events',
+      operationId: 'listGroupEvents',
       tag,
       auth: true,
       params: idParams,
@@ -39,6 +41,7 @@ export function calendarRoutes(calendar: CalendarService): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/groups/:id/events/:eventId',
+      operationId: 'getGroupEvent',
       tag,
       auth: true,
       params: s.eventParams,
@@ -52,6 +55,7 @@ export function calendarRoutes(calendar: CalendarService): RouteSpec[] {
     defineRoute({
       method: 'patch',
       path: '/groups/:id/events/:eventId',
+      operationId: 'updateGroupEvent',
       tag,
       auth: true,
       params: s.eventParams,
@@ -67,6 +71,7 @@ export function calendarRoutes(calendar: CalendarService): RouteSpec[] {
     defineRoute({
       method: 'delete',
       path: '/groups/:id/events/:eventId',
+      operationId: 'deleteGroupEvent',
       tag,
       auth: true,
       params: s.eventParams,

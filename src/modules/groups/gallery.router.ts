@@ -19,6 +19,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'post',
       path: '/groups/:id/photos',
+      operationId: 'addGroupPhoto',
       tag,
       auth: true,
       params: idParams,
@@ -36,6 +37,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'get',
       path: '/groups/:id/photos',
+      operationId: 'listGroupPhotos',
       tag,
       auth: true,
       params: idParams,
@@ -50,6 +52,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'delete',
       path: '/groups/:id/photos/:photoId',
+      operationId: 'deleteGroupPhoto',
       tag,
       auth: true,
       params: s.photoParams,
@@ -64,6 +67,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'put',
       path: '/groups/:id/photos/:photoId/like',
+      operationId: 'likeGroupPhoto',
       tag,
       auth: true,
       params: s.photoParams,
@@ -77,6 +81,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'delete',
       path: '/groups/:id/photos/:photoId/like',
+      operationId: 'unlikeGroupPhoto',
       tag,
       auth: true,
       params: s.photoParams,
@@ -90,6 +95,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'post',
       path: '/groups/:id/photos/:photoId/comments',
+      operationId: 'commentGroupPhoto',
       tag,
       auth: true,
       params: s.photoParams,
@@ -104,6 +110,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'get',
       path: '/groups/:id/photos/:photoId/comments',
+      operationId: 'listGroupPhotoComments',
       tag,
       auth: true,
       params: s.photoParams,
@@ -118,6 +125,7 @@ export function galleryRoutes({ gallery, upload, limits }: GalleryRouteDeps): Ro
     defineRoute({
       method: 'delete',
       path: '/groups/:id/photos/:photoId/comments/:commentId',
+      operationId: 'deleteGroupPhotoComment',
       tag,
       auth: true,
       params: s.photoCommentParams,

@@ -117,6 +117,12 @@ export const createEventBody = Joi.object<EventInput, true>({
   endsAt: instant.when('allDay', { is: true, then: Joi.forbidden(), otherwise: Joi.required() }),
   startDate: calendarDay.when('allDay', { is: true, then: Joi.required(), otherwise: Joi.forbidden() }),
   endDate: calendarDay.when('allDay', { is: true, then: Joi.required(), otherwise: Joi.forbidden() }),
+}).example({
+  title: 'Vet visit',
+  description: 'Annual check-up for Bori',
+  location: 'Happy Paws clinic',
+  startsAt: '2026-05-01T09:00:00.000Z',
+  endsAt: '2026-05-01T10:00:00.000Z',
 });
 
 export const updateEventBody = Joi.object<EventInput, true>({
