@@ -223,4 +223,21 @@ describe('invites', () => {
     const res = await post(owner, `/groups/${g.id}/invites`, { email: uniqueEmail('rl') }).expect(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
   });
+
+  it('limits invites per group, whoever sends them (429 with Retry-After)', async () => {
+    const owner = await verifiedUser();
+    const admin = await verifiedUser();
+    const g = await makeGroup(owner);
+    await join(g.id, admin);
+    await api.http
+      .patch(`/api/v1/groups/${g.id}/members/${admin.user.id}`)
+      .set(auth(owner))
+      .send({ role: 'admin' })
+      .expect(200);
+    // 30 + 20 = the group's 50 a day, each sender within their own 30 an hour.
+    for (let i = 0; i < 30; i++) await post(owner, `/groups/${g.id}/invites`, { email: uniqueEmail('pg') }).expect(201);
+    for (let i = 0; i < 20; i++) await post(admin, `/groups/${g.id}/invites`, { email: uniqueEmail('pg') }).expect(201);
+    const res = await post(admin, `/groups/${g.id}/invites`, { email: uniqueEmail('pg') }).expect(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(3600);
+  }, 120_000);
 });
