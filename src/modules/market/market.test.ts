@@ -483,6 +483,17 @@ describe('safety and accounts', () => {
     expect((await get(fan, '/market/favorites').expect(200)).body.items).toEqual([]);
   });
 
+  it('an offer on a deleted listing is 404 even for a blocked pair: the block does not reveal the id', async () => {
+    const seller = await signup(api);
+    const blocked = await signup(api);
+    const l = await makeListing(seller, { title: 'Old crate' });
+    await del(seller, `/market/listings/${l.id}`).expect(204);
+    await api.http.put(`/api/v1/users/${blocked.user.id}/block`).set(auth(seller)).expect(204);
+    // The same answer as for an id that never existed.
+    await post(blocked, `/market/listings/${l.id}/offers`, {}).expect(404);
+    await post(blocked, '/market/listings/999999999/offers', {}).expect(404);
+  });
+
   it('listings are reportable; five reporters take one out of search, its seller still sees it', async () => {
     const seller = await signup(api);
     const l = await makeListing(seller);

@@ -33,10 +33,12 @@ export class TradeService {
     await consumePoint(this.limiter, buyerId);
     const offerId = await inTransaction(this.d.sequelize, async (t) => {
       const raw = await this.d.repo.lockListing(listingId, t);
-      if (raw && (await this.d.blocks.between(buyerId, raw.sellerId, t)))
+      // A listing the buyer could not see even without a block is 404 before the block is looked
+      // at: a 409 there would tell a blocked user that a deleted or hidden id exists.
+      if (!raw || raw.deletedAt || (raw.hiddenAt && raw.sellerId !== buyerId)) throw NotFound('Listing');
+      if (await this.d.blocks.between(buyerId, raw.sellerId, t))
         throw Conflict('You cannot make offers to this seller');
       const l = await requireVisible(this.d, raw, buyerId, t);
-      if (l.deletedAt) throw NotFound('Listing');
       if (l.sellerId === buyerId) throw Forbidden('The seller cannot make an offer on their own listing');
       if (l.status === 'sold') throw Conflict('This listing is sold');
       if (!(await this.d.users.findById(buyerId, t))) throw NotFound('User');
