@@ -1,12 +1,10 @@
 import type { Server as HttpServer } from 'node:http';
 import express, { Router, type Express } from 'express';
 import cors from 'cors';
-import pinoHttp from 'pino-http';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config';
 import type { Clock } from './infra/clock';
 import type { Logger } from './infra/logger';
-import { scrubUrl } from './infra/logger';
 import type { Redis } from './infra/redis';
 import type { Mailer, MailMessage } from './infra/mail/mailer';
 import type { Storage } from './infra/storage/storage';
@@ -14,6 +12,7 @@ import { Metrics } from './infra/metrics';
 import { Outbox, OutboxDispatcher, outboxRetryHorizonMs } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
 import { requestId, stampRequestIds } from './http/request-id';
+import { requestLog } from './http/request-log';
 import { answerHealthzEarly } from './http/healthz-fast-path';
 import { dispatchByFirstSegment } from './http/segment-dispatch';
 import { securityHeaders } from './http/security-headers';
@@ -224,22 +223,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.set('json replacer', imageUrlReplacer(imageUrlOf(deps.storage, config.mediaUrl)));
   app.use(requestId);
   app.use(livenessRouter());
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (_req, res) => String((res as unknown as { locals: { requestId: string } }).locals.requestId),
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: scrubUrl(req.url),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(logger));
   app.use(metrics.middleware());
   app.use(securityHeaders());
   app.use(
