@@ -30,7 +30,8 @@ export function createSequelize(databaseUrl: string, poolMax: number, logger?: L
       port: p.port,
       dialect: 'mysql',
       timezone: '+00:00',
-      logging: logger ? (sql: string) => logger.trace({ sql }, 'sql') : false,
+      // Only at trace: a logging function makes Sequelize format every statement even when the line is dropped.
+      logging: logger?.isLevelEnabled('trace') ? (sql: string) => logger.trace({ sql }, 'sql') : false,
       benchmark: false,
       define: { charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci', timestamps: true },
       dialectOptions: { connectTimeout: 3000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
