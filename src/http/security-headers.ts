@@ -48,7 +48,11 @@ export function securityHeaders(): RequestHandler {
     }),
   );
   return (req, res, next) => {
-    (req.secure ? overTls : plain)(res);
+    // req.secure runs the trust-proxy check (address parsing) on every request; it can only be true
+    // when the socket is TLS or a forwarded protocol was sent, so the common case skips it.
+    const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
+    const secure = tls || (req.headers['x-forwarded-proto'] !== undefined && req.secure);
+    (secure ? overTls : plain)(res);
     next();
   };
 }
