@@ -29,17 +29,21 @@ export function serverEnv(env: BenchEnv, port: number): NodeJS.ProcessEnv {
   };
 }
 
+/** Ports of the Pawmate server and its two baselines (BENCH_FOUNDATION_PORT, default 4100; +1, +2): several
+ * people benchmarking on one machine each pick their own. */
+const PORT = Number(process.env.BENCH_FOUNDATION_PORT ?? 4100);
+
 /** Issue 3: GET /healthz and authenticated GET /users/me next to bare node:http and Express + mysql2. */
 export async function foundationBench(env: BenchEnv): Promise<{ markdown: string; results: LoadResult[] }> {
   const children: ChildProcess[] = [];
   try {
-    const pawmate = await forkReady('src/server.js', [], serverEnv(env, 4100));
+    const pawmate = await forkReady('src/server.js', [], serverEnv(env, PORT));
     children.push(pawmate);
-    children.push(await forkReady('scripts/bench/baselines.js', ['bare-http', '4101']));
-    children.push(await forkReady('scripts/bench/baselines.js', ['express-mysql2', '4102', env.databaseUrl]));
+    children.push(await forkReady('scripts/bench/baselines.js', ['bare-http', String(PORT + 1)]));
+    children.push(await forkReady('scripts/bench/baselines.js', ['express-mysql2', String(PORT + 2), env.databaseUrl]));
 
     const email = `bench.${Date.now()}@example.com`;
-    const res = await fetch('http://127.0.0.1:4100/api/v1/auth/signup', {
+    const res = await fetch(`http://127.0.0.1:${PORT}/api/v1/auth/signup`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email, password: 'benchmark password', nickname: 'Bench' }),
@@ -52,11 +56,11 @@ export async function foundationBench(env: BenchEnv): Promise<{ markdown: string
       process.stdout.write(`  ${r.name}: ${r.rps} req/s, p99 ${r.p99} ms\n`);
       return r;
     };
-    const bare = log(await load('bare node:http', 'http://127.0.0.1:4101/', opts));
-    const healthz = log(await load('Pawmate GET /healthz', 'http://127.0.0.1:4100/healthz', opts));
-    const pk = log(await load('Express + mysql2 PK lookup', `http://127.0.0.1:4102/users/${user.id}`, opts));
+    const bare = log(await load('bare node:http', `http://127.0.0.1:${PORT + 1}/`, opts));
+    const healthz = log(await load('Pawmate GET /healthz', `http://127.0.0.1:${PORT}/healthz`, opts));
+    const pk = log(await load('Express + mysql2 PK lookup', `http://127.0.0.1:${PORT + 2}/users/${user.id}`, opts));
     const me = log(
-      await load('Pawmate GET /api/v1/users/me (JWT + deny-list + PK)', 'http://127.0.0.1:4100/api/v1/users/me', {
+      await load('Pawmate GET /api/v1/users/me (JWT + deny-list + PK)', `http://127.0.0.1:${PORT}/api/v1/users/me`, {
         ...opts,
         headers: { authorization: `Bearer ${accessToken}` },
       }),
