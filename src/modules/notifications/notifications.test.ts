@@ -6,6 +6,7 @@ import { EventSource } from 'eventsource';
 import type { NotifyInput } from './notifications.service';
 import type { NotificationsModule } from './notifications.module';
 import type { StoredNotification } from './notifications.repository';
+import { NOTIFICATION_TYPES } from './notifications.schemas';
 
 // --- a real SSE client over HTTP ------------------------------------------------------------------
 
@@ -674,14 +675,16 @@ describe('REST: list, count, read', () => {
 });
 
 describe('preferences', () => {
-  it('has defaults: in-app on for all, e-mail on for reservations only', async () => {
+  it('has defaults: in-app on for all, e-mail on for reservations and invites only', async () => {
     const u = await signup(a);
     const res = await a.http.get('/api/v1/notifications/preferences').set(bearer(u.accessToken)).expect(200);
-    expect(Object.keys(res.body.preferences)).toHaveLength(13);
+    // Every type, whichever features added theirs.
+    expect(Object.keys(res.body.preferences).sort()).toEqual([...NOTIFICATION_TYPES].sort());
     expect(res.body.preferences['reservation.requested']).toEqual({ inApp: true, email: true });
     expect(res.body.preferences['reservation.completed']).toEqual({ inApp: true, email: true });
     expect(res.body.preferences['chat.message']).toEqual({ inApp: true, email: false });
-    expect(res.body.preferences['invite.new']).toEqual({ inApp: true, email: false });
+    expect(res.body.preferences['invite.new']).toEqual({ inApp: true, email: true });
+    expect(res.body.preferences['badge.earned']).toEqual({ inApp: true, email: false });
     expect(res.body.preferences['comment.new']).toEqual({ inApp: true, email: false });
     expect(res.body.preferences['comment.reply']).toEqual({ inApp: true, email: false });
   });
