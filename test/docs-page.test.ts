@@ -47,8 +47,14 @@ describe('/docs and GET / from any host', () => {
     const page = await inst.http.get('/').set('Accept', 'text/html').expect(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.text).toContain('href="/docs"');
+    expect(page.text).toContain('href="/app"');
     expect(page.text).toContain('href="/asyncapi.json"');
     const json = await inst.http.get('/').set('Accept', 'application/json').expect(200);
-    expect(json.body).toMatchObject({ docs: '/docs', openapi: '/openapi.json', asyncapi: '/asyncapi.json' });
+    expect(json.body).toMatchObject({
+      app: '/app',
+      docs: '/docs',
+      openapi: '/openapi.json',
+      asyncapi: '/asyncapi.json',
+    });
   });
 });

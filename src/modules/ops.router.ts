@@ -11,6 +11,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
 /** What `GET /` points to. */
 const INDEX = {
   name: 'Pawmate API',
+  app: '/app',
   docs: '/docs',
   openapi: '/openapi.json',
   asyncapi: '/asyncapi.json',
@@ -23,6 +24,7 @@ const INDEX_HTML = `<!doctype html>
 <body>
 <h1>Pawmate API</h1>
 <ul>
+<li><a href="/app">/app</a>: the web client</li>
 <li><a href="/docs">/docs</a>: the HTTP API (Swagger UI, Try-it-out)</li>
 <li><a href="/openapi.json">/openapi.json</a>: OpenAPI 3.1</li>
 <li><a href="/asyncapi.json">/asyncapi.json</a>: Socket.io events and the notification stream (AsyncAPI 3)</li>
