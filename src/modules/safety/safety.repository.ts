@@ -79,6 +79,15 @@ export class SafetyRepository {
     };
   }
 
+  async usersBlockedWith(userId: number): Promise<Set<number>> {
+    const rows = await this.select<{ id: number }>(
+      `SELECT blockedId AS id FROM user_blocks WHERE blockerId = ?
+        UNION SELECT blockerId AS id FROM user_blocks WHERE blockedId = ?`,
+      [userId, userId],
+    );
+    return new Set(rows.map((r) => Number(r.id)));
+  }
+
   async isBlockedEitherWay(a: number, b: number, t?: Transaction): Promise<boolean> {
     const rows = await this.select<{ one: number }>(
       `SELECT 1 AS one FROM user_blocks WHERE (blockerId = ? AND blockedId = ?) OR (blockerId = ? AND blockedId = ?) LIMIT 1`,

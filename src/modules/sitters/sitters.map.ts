@@ -1,5 +1,5 @@
 import { InvalidFields, fieldError } from '../../errors';
-import type { MapCell, MapGrid, SitterFilter } from './sitters.repository';
+import type { MapCell, MapGrid } from './sitters.repository';
 import type { PublicLocations } from './sitters.location';
 import type { PetSize, Service } from './sitters.schemas';
 
@@ -64,10 +64,3 @@ export function toMarkers(cells: MapCell[], locations: PublicLocations): MapMark
 }
 
 const roundTo = (x: number, step: number) => Math.round(Math.round(x / step) * step * 1e6) / 1e6;
-
-/** What the map counts: active sitters of live accounts passing the filters (and no block with the viewer). */
-export const mapFilter = (q: MapQuery, notBlocked: SitterFilter['notBlocked']): SitterFilter => ({
-  service: q.service,
-  petSize: q.petSize,
-  notBlocked,
-});

@@ -139,6 +139,16 @@ export interface MapGrid {
   cellLng: number;
 }
 
+/** A sitter as the map sees it: its point, and its services and pet sizes as bit sets. */
+export interface MapPoint {
+  id: number;
+  userId: number;
+  lat: number;
+  lng: number;
+  services: number;
+  sizes: number;
+}
+
 /** One cell of the map's grid: how many sitters, their mean point, and the lowest id (the sitter when alone). */
 export interface MapCell {
   count: number;
@@ -467,36 +477,47 @@ export class SittersRepository {
   }
 
   /**
-   * The sitters inside a viewport that pass `search`, counted per cell of a world-anchored grid
-   * (`cellLat` × `cellLng` degrees): one GROUP BY over the (active, lat, lng) index's range.
+   * The map's points changed since `since` (all of them when null): `visible` is false for a sitter
+   * that left (inactive, or its account deleted), and `newest` is the latest `updatedAt` read.
+   * Bits: boarding 1, daycare 2, walking 4, drop_in 8 (priced); small 1, medium 2, large 4.
    */
-  async mapCells(grid: MapGrid, search: SitterFilter): Promise<MapCell[]> {
-    const filter = filterSql(search);
-    const lngWhere = grid.minLng <= grid.maxLng ? 's.lng BETWEEN ? AND ?' : '(s.lng >= ? OR s.lng <= ?)';
+  async mapPoints(
+    since: Date | null,
+  ): Promise<{ rows: Array<{ point: MapPoint; visible: boolean }>; newest: Date | null }> {
     const rows = await this.sequelize.query<{
-      n: number | string;
-      lat: number | string;
-      lng: number | string;
       id: number;
+      userId: number;
+      lat: number;
+      lng: number;
+      services: number | string;
+      sizes: number | string;
+      visible: number | string;
+      updatedAt: Date;
     }>(
-      `SELECT COUNT(*) AS n, AVG(s.lat) AS lat, AVG(s.lng) AS lng, MIN(s.id) AS id
-         FROM sitters s FORCE INDEX (sitters_by_place) JOIN users u ON u.id = s.userId
-        WHERE s.lat BETWEEN ? AND ? AND ${lngWhere} AND ${filter.where.join(' AND ')}
-        GROUP BY FLOOR((s.lat + 90) / ?), FLOOR((s.lng + 180) / ?)`,
-      {
-        replacements: [
-          grid.minLat,
-          grid.maxLat,
-          grid.minLng,
-          grid.maxLng,
-          ...filter.replacements,
-          grid.cellLat,
-          grid.cellLng,
-        ],
-        type: QueryTypes.SELECT,
-      },
+      `SELECT s.id, s.userId, s.lat, s.lng, s.updatedAt,
+              (s.boardingPrice IS NOT NULL) + 2 * (s.daycarePrice IS NOT NULL) + 4 * (s.walkingPrice IS NOT NULL)
+                + 8 * (s.dropInPrice IS NOT NULL) AS services,
+              s.acceptsSmall + 2 * s.acceptsMedium + 4 * s.acceptsLarge AS sizes,
+              (s.active = 1 AND u.deletedAt IS NULL) AS visible
+         FROM sitters s JOIN users u ON u.id = s.userId${since ? ' WHERE s.updatedAt >= ?' : ''}`,
+      { replacements: since ? [since] : [], type: QueryTypes.SELECT },
     );
-    return rows.map((r) => ({ count: Number(r.n), lat: Number(r.lat), lng: Number(r.lng), firstId: Number(r.id) }));
+    let newest: Date | null = null;
+    const out = rows.map((r) => {
+      if (!newest || r.updatedAt > newest) newest = r.updatedAt;
+      return {
+        point: {
+          id: Number(r.id),
+          userId: Number(r.userId),
+          lat: Number(r.lat),
+          lng: Number(r.lng),
+          services: Number(r.services),
+          sizes: Number(r.sizes),
+        },
+        visible: Number(r.visible) === 1,
+      };
+    });
+    return { rows: out, newest };
   }
 
   /**

@@ -17,7 +17,8 @@ import { SittersRepository, type SitterRow, type SitterWrite } from './sitters.r
 import type { Point, PublicLocations } from './sitters.location';
 import { acceptsSize, priceOf, toSitter, type PhotoView, type SitterView } from './sitters.presenter';
 import { SitterSearch, type FullDayFilter, type SearchPage, type SearchQuery } from './sitters.search';
-import { mapFilter, mapGrid, toMarkers, type MapMarker, type MapQuery } from './sitters.map';
+import { mapGrid, toMarkers, type MapMarker, type MapQuery } from './sitters.map';
+import { SitterMapSnapshot } from './sitters.map-snapshot';
 import { cursorId, decodeCursor, paginate } from '../../http/cursor';
 import { SERVICES, type PetSize, type Service } from './sitters.schemas';
 import { dayIn } from './sitters.days';
@@ -113,6 +114,7 @@ export class SittersService {
     replicas: ReadReplicas,
   ) {
     this.search = new SitterSearch(geo, repo, () => this.today(), fullDays);
+    this.mapSnapshot = new SitterMapSnapshot(repo);
     // Search candidates' details and public profiles tolerate the replicas' bounded lag; the same
     // search on a replica's connection (its own repository), the rest of the service on the primary.
     this.reads = replicas.router({ search: this.search, repo }, (replica) => {
@@ -121,6 +123,8 @@ export class SittersService {
     });
   }
 
+  /** The map's points in memory, synced from the primary before each map read (see SitterMapSnapshot). */
+  private readonly mapSnapshot: SitterMapSnapshot;
   private readonly reads: ReadRouter<{ search: SitterSearch; repo: SittersRepository }>;
 
   today(): string {
@@ -295,16 +299,13 @@ export class SittersService {
   }
 
   /**
-   * Clustered markers of the active sitters in a viewport (API "Map view of sitters"): one grouped
-   * count per grid cell, so the counts add up to the matching sitters and a whole city costs one
-   * indexed range read, never a page walk.
+   * Clustered markers of the active sitters in a viewport (API "Map view of sitters"), counted over
+   * the instance's in-memory points (synced first, so exact), never a page walk.
    */
   async sitterMap(query: MapQuery, viewerId?: number): Promise<{ items: MapMarker[] }> {
     const grid = mapGrid(query);
-    const notBlocked = viewerId && this.blocks ? this.blocks.notBlockedSql('s.userId', viewerId) : undefined;
-    const cells = await this.reads.read(viewerId ?? null, ({ repo }) =>
-      repo.mapCells(grid, mapFilter(query, notBlocked)),
-    );
+    const hiddenUsers = viewerId && this.blocks ? await this.blocks.usersBlockedWith(viewerId) : undefined;
+    const cells = await this.mapSnapshot.cells(grid, { service: query.service, petSize: query.petSize, hiddenUsers });
     return { items: toMarkers(cells, this.locations) };
   }
 

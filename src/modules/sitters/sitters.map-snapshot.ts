@@ -1,0 +1,104 @@
+import type { MapCell, MapGrid, MapPoint, SittersRepository } from './sitters.repository';
+import type { PetSize, Service } from './sitters.schemas';
+
+/** What the map filters on: the services a sitter prices and the pet sizes it accepts. */
+export interface MapFilter {
+  service?: Service;
+  petSize?: PetSize;
+  /** Sitters of these accounts are left out (blocks with the viewer, either way). */
+  hiddenUsers?: Set<number>;
+}
+
+/**
+ * Rows committed up to this long after an earlier-stamped one are still picked up: a sync reads
+ * every row whose `updatedAt` is at most this much older than the newest one it has seen, so a
+ * transaction that stamped its row and committed a little later is not missed.
+ */
+const COMMIT_SLACK_MS = 10_000;
+
+/**
+ * The active sitters' points, kept in memory per instance for the map view. Grouping a whole city
+ * in MySQL reads every row of the viewport per request (100k sitters: tens of milliseconds before any
+ * concurrency); a walk over this array takes a few, and a whole city is the map's common case.
+ *
+ * It is exact, not a cache with an age: before every map request the snapshot applies the rows
+ * changed since its last sync (one indexed range on `updatedAt`, usually empty). Requests arriving
+ * while a sync runs share the next one, so a map read after a sitter's write (on any instance) sees
+ * that write.
+ */
+export class SitterMapSnapshot {
+  private readonly points = new Map<number, MapPoint>();
+  private watermark: Date | null = null;
+  private running: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+
+  constructor(private readonly repo: SittersRepository) {}
+
+  /** The grid's cells over the sitters in the viewport that pass the filter, as of now. */
+  async cells(grid: MapGrid, filter: MapFilter): Promise<MapCell[]> {
+    await this.sync();
+    return groupCells(this.points.values(), grid, filter);
+  }
+
+  /** One sync at a time; callers arriving during one wait for the one after it (it may miss their writes). */
+  private sync(): Promise<void> {
+    if (!this.running) {
+      this.running = this.pull().finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    this.next ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = null;
+        return this.sync();
+      });
+    return this.next;
+  }
+
+  private async pull(): Promise<void> {
+    const since = this.watermark ? new Date(this.watermark.getTime() - COMMIT_SLACK_MS) : null;
+    const { rows, newest } = await this.repo.mapPoints(since);
+    for (const r of rows) {
+      if (r.visible) this.points.set(r.point.id, r.point);
+      else this.points.delete(r.point.id);
+    }
+    if (newest && (!this.watermark || newest > this.watermark)) this.watermark = newest;
+  }
+}
+
+const SERVICE_BIT: Record<Service, number> = { boarding: 1, daycare: 2, walking: 4, drop_in: 8 };
+const SIZE_BIT: Record<PetSize, number> = { small: 1, medium: 2, large: 4 };
+export const serviceBits = (services: Service[]) => services.reduce((b, s) => b | SERVICE_BIT[s], 0);
+export const sizeBits = (sizes: PetSize[]) => sizes.reduce((b, s) => b | SIZE_BIT[s], 0);
+
+/** Counts per cell of a world-anchored grid (see mapGrid), with each cell's mean and lowest id. */
+export function groupCells(points: Iterable<MapPoint>, grid: MapGrid, filter: MapFilter): MapCell[] {
+  const wraps = grid.minLng > grid.maxLng;
+  const service = filter.service ? SERVICE_BIT[filter.service] : 0;
+  const size = filter.petSize ? SIZE_BIT[filter.petSize] : 0;
+  const cells = new Map<number, MapCell & { sumLat: number; sumLng: number }>();
+  for (const p of points) {
+    if (p.lat < grid.minLat || p.lat > grid.maxLat) continue;
+    if (wraps ? p.lng < grid.minLng && p.lng > grid.maxLng : p.lng < grid.minLng || p.lng > grid.maxLng) continue;
+    if ((p.services & service) !== service || (p.sizes & size) !== size) continue;
+    if (filter.hiddenUsers?.has(p.userId)) continue;
+    const key = Math.floor((p.lat + 90) / grid.cellLat) * 5_000_000 + Math.floor((p.lng + 180) / grid.cellLng);
+    const c = cells.get(key);
+    if (!c) cells.set(key, { count: 1, lat: p.lat, lng: p.lng, firstId: p.id, sumLat: p.lat, sumLng: p.lng });
+    else {
+      c.count++;
+      c.sumLat += p.lat;
+      c.sumLng += p.lng;
+      if (p.id < c.firstId) c.firstId = p.id;
+    }
+  }
+  return [...cells.values()].map((c) => ({
+    count: c.count,
+    // A lone sitter keeps its own point (the caller shows its public point instead).
+    lat: c.count === 1 ? c.lat : c.sumLat / c.count,
+    lng: c.count === 1 ? c.lng : c.sumLng / c.count,
+    firstId: c.firstId,
+  }));
+}
