@@ -72,13 +72,21 @@ export function createGroupsModule(ctx: ModuleContext, services: Services): Feat
       LIMITS[name].durationSec,
     );
   const galleryRepo = new GalleryRepository(ctx.sequelize);
-  const groups = new GroupsService(d, limiter('create'), (groupId, t) => galleryRepo.filesOf(groupId, t));
+  // Missions are built after groups (they take it); read when a member leaves.
+  const built: { missions?: MissionsService } = {};
+  const groups = new GroupsService(
+    d,
+    limiter('create'),
+    (groupId, t) => galleryRepo.filesOf(groupId, t),
+    (groupId, t) => built.missions!.settleAfterLeave(groupId, t),
+  );
   const invites = new InvitesService(d, groups, {
     perUser: limiter('invitesPerUser'),
     perGroup: limiter('invitesPerGroup'),
   });
   const voice = createVoicePart(ctx, services, groups);
   const missions = new MissionsService(d, groups, new MissionsRepository(ctx.sequelize));
+  built.missions = missions;
   const calendar = new CalendarService(d, groups, new CalendarRepository(ctx.sequelize));
   const gallery = new GalleryService(d, groups, galleryRepo, {
     comments: limiter('photoComments'),

@@ -17,6 +17,8 @@ const DELETE_CHUNK = 200;
 
 /** What a group's other features hand over when the group is deleted (their files). */
 export type GroupFilesOf = (groupId: number, t: Transaction) => Promise<string[]>;
+/** Called in the transaction of a member's departure (missions that no longer wait for anyone end). */
+export type MemberLeft = (groupId: number, t: Transaction) => Promise<void>;
 
 /**
  * Groups and their members. Every access to anything of a group goes through `requireMember` (404
@@ -30,6 +32,7 @@ export class GroupsService {
     private readonly d: GroupsDeps,
     private readonly createLimiter: RateLimiterRedis,
     private readonly filesOf: GroupFilesOf,
+    private readonly memberLeft: MemberLeft,
   ) {}
 
   // --- access (other group features and the voice routes use these) ----------------------------
@@ -202,6 +205,7 @@ export class GroupsService {
 
   private async removeLocked(g: GroupRow, userId: number, t: Transaction): Promise<() => void> {
     await this.d.repo.removeMember(g.id, userId, t);
+    await this.memberLeft(g.id, t);
     return g.chatRoomId ? this.d.chat.removeMember(t, g.chatRoomId, userId) : () => undefined;
   }
 

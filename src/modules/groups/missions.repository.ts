@@ -97,10 +97,29 @@ export class MissionsRepository {
     return rows.map(toRow);
   }
 
+  /** The group's open missions, locked (a member left: some may wait for nobody now). */
+  async lockOpen(groupId: number, t: Transaction): Promise<MissionRow[]> {
+    const rows = await this.select<MissionRow>(
+      `SELECT ${COLS} FROM group_missions WHERE groupId = ? AND status = 'open' ORDER BY id FOR UPDATE`,
+      [groupId],
+      t,
+    );
+    return rows.map(toRow);
+  }
+
   async isAssignee(missionId: number, userId: number, t: Transaction): Promise<boolean> {
     const rows = await this.select(
       'SELECT 1 AS x FROM group_mission_assignees WHERE missionId = ? AND userId = ?',
       [missionId, userId],
+      t,
+    );
+    return rows.length > 0;
+  }
+
+  async hasCompletions(missionId: number, t: Transaction): Promise<boolean> {
+    const rows = await this.select(
+      'SELECT 1 AS x FROM group_mission_completions WHERE missionId = ? LIMIT 1',
+      [missionId],
       t,
     );
     return rows.length > 0;

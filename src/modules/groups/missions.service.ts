@@ -1,3 +1,4 @@
+import type { Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import { decodeIdCursor, encodeCursor } from '../../http/cursor';
 import { Conflict, Forbidden, InvalidFields, NotFound, fieldError } from '../../errors';
@@ -94,6 +95,27 @@ export class MissionsService {
       if (inputs.length) await this.d.notifications.notifyManyInTx(t, inputs);
     });
     return this.view(groupId, missionId);
+  }
+
+  /**
+   * A member left (in that transaction, the group's row locked): an open mission that waited only
+   * for them is done now, and every remaining member hears of it once. A mission that nobody
+   * completed (its assignees all left) stays open.
+   */
+  async settleAfterLeave(groupId: number, t: Transaction): Promise<void> {
+    const now = this.d.clock.now();
+    for (const m of await this.repo.lockOpen(groupId, t)) {
+      if (!(await this.repo.hasCompletions(m.id, t)) || (await this.repo.remaining(m, t)) > 0) continue;
+      if (!(await this.repo.markDone(m.id, now, t))) continue;
+      const inputs: NotifyInput[] = (await this.groups.memberIds(groupId, t)).map((recipientId) => ({
+        recipientId,
+        type: 'group.mission_done',
+        title: `Mission done: ${m.title}`,
+        data: { groupId, missionId: m.id },
+        dedupeKey: `mission:${m.id}:done`,
+      }));
+      if (inputs.length) await this.d.notifications.notifyManyInTx(t, inputs);
+    }
   }
 
   private async view(groupId: number, missionId: number): Promise<Mission> {

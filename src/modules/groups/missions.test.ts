@@ -104,4 +104,25 @@ describe('missions', () => {
     const counts = await Promise.all(people.map(async (s) => (await notificationsOf(s, 'group.mission_done')).length));
     expect(counts.sort()).toEqual([0, 1, 1, 1, 1, 1, 1, 1]);
   });
+
+  it('a mission that waited only for a member who left is done, and the others hear of it once', async () => {
+    const { g, people } = await family(3);
+    const [owner, a, b] = people;
+    const m = (
+      await post(owner, `/groups/${g.id}/missions`, { title: 'Vet run', assigneeIds: [a.user.id, b.user.id] }).expect(
+        201,
+      )
+    ).body.id as number;
+    const untouched = (
+      await post(owner, `/groups/${g.id}/missions`, { title: 'Nobody yet', assigneeIds: [b.user.id] }).expect(201)
+    ).body.id as number;
+    await post(a, `/groups/${g.id}/missions/${m}/complete`).expect(200);
+    await api.http.delete(`/api/v1/groups/${g.id}/members/${b.user.id}`).set(auth(b)).expect(204);
+    const done = await get(owner, `/groups/${g.id}/missions?status=done`).expect(200);
+    expect(done.body.items.map((x: { id: number }) => x.id)).toEqual([m]);
+    const open = await get(owner, `/groups/${g.id}/missions?status=open`).expect(200);
+    expect(open.body.items.map((x: { id: number }) => x.id)).toEqual([untouched]);
+    expect(await notificationsOf(owner, 'group.mission_done')).toHaveLength(1);
+    expect(await notificationsOf(a, 'group.mission_done')).toHaveLength(1);
+  });
 });
