@@ -19,7 +19,7 @@ import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { Config } from '../../config';
 import type { AuthUser, VerifyAccessToken } from '../../http/auth';
-import { Conflict, RateLimited, toAppError } from '../../errors';
+import { Conflict, NotFound, RateLimited, toAppError } from '../../errors';
 
 import { toFieldErrors } from '../../http/routes';
 import { PRESENCE_HEARTBEAT_MS, type Presence, type PresenceEntry } from './chat.presence';
@@ -558,6 +558,14 @@ export function chatSocketEvents(chat: ChatService, presence: Presence): SocketR
           return;
         }
         await socket.join(roomName(roomId));
+        // A removal that committed after the check above took this user's sockets out of the room
+        // before this one was in it. Checked again now that it is in: a removal committing from here
+        // on finds it there (its after-commit leave runs later), one committed before is seen here.
+        if (!(await chat.isMember(roomId, user.id))) {
+          await socket.leave(roomName(roomId));
+          await presence.remove([entry]);
+          throw NotFound('Chat room');
+        }
       },
       otherLimit,
     );
