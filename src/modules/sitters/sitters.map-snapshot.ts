@@ -10,14 +10,14 @@ export interface MapFilter {
 }
 
 /**
- * Rows committed up to this long after an earlier-stamped one are still picked up: a sync reads
- * every row whose `updatedAt` is at most this much older than the newest one it has seen, so a
- * transaction that stamped its row and committed a little later is not missed.
+ * How long a transaction may take between stamping a row's `updatedAt` and committing it: a sync
+ * re-reads the rows stamped in this window before its previous sync began, so a row stamped early
+ * and committed late is not missed. In steady state that is the last few seconds' changes.
  */
-const COMMIT_SLACK_MS = 10_000;
+const COMMIT_SLACK_MS = 5_000;
 
 /**
- * The active sitters' points, kept in memory per instance for the map view. Grouping a whole city
+ * The active sitters' public points, kept in memory per instance for the map view. Grouping a whole city
  * in MySQL reads every row of the viewport per request (100k sitters: tens of milliseconds before any
  * concurrency); a walk over this array takes a few, and a whole city is the map's common case.
  *
@@ -28,11 +28,20 @@ const COMMIT_SLACK_MS = 10_000;
  */
 export class SitterMapSnapshot {
   private readonly points = new Map<number, MapPoint>();
-  private watermark: Date | null = null;
+  /** Every row stamped before this had committed when a sync read the table (null: load everything). */
+  private settled: Date | null = null;
   private running: Promise<void> | null = null;
   private next: Promise<void> | null = null;
 
-  constructor(private readonly repo: SittersRepository) {}
+  constructor(
+    private readonly repo: SittersRepository,
+    private readonly now: () => Date,
+    /** Where strangers see a sitter (PublicLocations): the only point the map ever filters, groups or shows. */
+    private readonly publicPoint: (
+      sitterId: number,
+      home: { lat: number; lng: number },
+    ) => { lat: number; lng: number },
+  ) {}
 
   /** The grid's cells over the sitters in the viewport that pass the filter, as of now. */
   async cells(grid: MapGrid, filter: MapFilter): Promise<MapCell[]> {
@@ -58,13 +67,18 @@ export class SitterMapSnapshot {
   }
 
   private async pull(): Promise<void> {
-    const since = this.watermark ? new Date(this.watermark.getTime() - COMMIT_SLACK_MS) : null;
-    const { rows, newest } = await this.repo.mapPoints(since);
+    const started = this.now().getTime();
+    const rows = await this.repo.mapPoints(this.settled);
     for (const r of rows) {
-      if (r.visible) this.points.set(r.point.id, r.point);
+      // The home never enters the snapshot: a viewport edge moved in small steps across a lone
+      // sitter must find no more than the public point the marker shows anyway.
+      if (r.visible) this.points.set(r.point.id, { ...r.point, ...this.publicPoint(r.point.id, r.point) });
       else this.points.delete(r.point.id);
     }
-    if (newest && (!this.watermark || newest > this.watermark)) this.watermark = newest;
+    // Rows stamped before `started - slack` had committed by the time this read ran (nor can one
+    // be stamped there any more), so the next sync need not read them again.
+    const settled = new Date(started - COMMIT_SLACK_MS);
+    if (!this.settled || settled > this.settled) this.settled = settled;
   }
 }
 
@@ -96,7 +110,6 @@ export function groupCells(points: Iterable<MapPoint>, grid: MapGrid, filter: Ma
   }
   return [...cells.values()].map((c) => ({
     count: c.count,
-    // A lone sitter keeps its own point (the caller shows its public point instead).
     lat: c.count === 1 ? c.lat : c.sumLat / c.count,
     lng: c.count === 1 ? c.lng : c.sumLng / c.count,
     firstId: c.firstId,

@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeSitter } from '../../../test/helpers/fixtures';
 import { haversineMeters } from '../../infra/geo';
+import { PublicLocations } from './sitters.location';
 
 /**
  * The map view: markers whose counts add up to a brute force over the same rows, for viewports from
@@ -21,6 +22,8 @@ interface Seeded {
   deleted: boolean;
 }
 const seeded: Seeded[] = [];
+const SECRET = 'm'.repeat(64);
+const publicOf = (s: Seeded) => new PublicLocations(SECRET).publicPoint(s.id, s);
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
 function prng(seed: number) {
@@ -80,7 +83,8 @@ async function seed(n: number) {
 }
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
+  // A fixed secret, so the test can compute the public points the map works on.
+  ctx = await new TestContext({ env: { JWT_SECRET: SECRET } }).setup();
   api = await ctx.instance();
   await seed(1500);
 }, 120_000);
@@ -114,7 +118,7 @@ function expected(v: Viewport): Seeded[] {
     (s) =>
       s.active &&
       !s.deleted &&
-      inside(s, v) &&
+      inside(publicOf(s), v) &&
       (v.service !== 'walking' || s.walking) &&
       (v.petSize !== 'large' || s.large),
   );
@@ -135,7 +139,7 @@ describe('GET /sitters/map', () => {
     ['the world asked at street zoom', { minLat: -85, minLng: -180, maxLat: 85, maxLng: 180, zoom: 20 }],
     ['a whole city', { minLat: 37.4, minLng: 126.8, maxLat: 37.7, maxLng: 127.2, zoom: 11 }],
     ['a district', { minLat: 37.5, minLng: 126.9, maxLat: 37.56, maxLng: 127.0, zoom: 14 }],
-    ['a street', { minLat: 37.53, minLng: 126.95, maxLat: 37.535, maxLng: 126.957, zoom: 18 }],
+    ['a street', { minLat: 37.53, minLng: 126.95, maxLat: 37.54, maxLng: 126.962, zoom: 18 }],
     ['across the antimeridian', { minLat: -19, minLng: 179, maxLat: -16, maxLng: -179, zoom: 8 }],
     [
       'a city, walking only',
@@ -167,7 +171,7 @@ describe('GET /sitters/map', () => {
     expect(total(far)).toBe(total(near));
   });
 
-  it('shows a lone sitter at its public point, never at its home', async () => {
+  it('shows, filters and groups lone sitters by their public point, never the home', async () => {
     const street = await markers({ minLat: 37.45, minLng: 126.85, maxLat: 37.65, maxLng: 127.1, zoom: 20 });
     const alone = street.filter((m) => m.count === 1);
     expect(alone.length).toBeGreaterThan(50);
@@ -176,7 +180,23 @@ describe('GET /sitters/map', () => {
       const metres = haversineMeters(home, m);
       expect(metres).toBeGreaterThan(0);
       expect(metres).toBeLessThan(200);
+      expect({ lat: m.lat, lng: m.lng }).toEqual(publicOf(home));
     }
+    // A viewport edge moved across a lone sitter's home changes nothing until it crosses the public
+    // point: bisecting the edge finds that point, not the home.
+    const lone = seeded.find((s) => s.id === alone[0].sitterId)!;
+    const shown = publicOf(lone);
+    const around = (minLat: number) => ({
+      minLat,
+      minLng: shown.lng - 0.001,
+      maxLat: shown.lat + 0.001,
+      maxLng: shown.lng + 0.001,
+      zoom: 20,
+    });
+    const justBelowShown = await markers(around(shown.lat - 1e-7));
+    const justAboveShown = await markers(around(shown.lat + 1e-7));
+    expect(justBelowShown.some((m) => m.sitterId === lone.id)).toBe(true);
+    expect(justAboveShown.some((m) => m.sitterId === lone.id)).toBe(false);
   });
 
   it('sees a new sitter at once, leaves it out for a viewer it is blocked with, and drops it when it leaves', async () => {

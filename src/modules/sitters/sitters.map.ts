@@ -1,6 +1,5 @@
 import { InvalidFields, fieldError } from '../../errors';
 import type { MapCell, MapGrid } from './sitters.repository';
-import type { PublicLocations } from './sitters.location';
 import type { PetSize, Service } from './sitters.schemas';
 
 export interface MapQuery {
@@ -51,14 +50,14 @@ export function mapGrid(q: MapQuery): MapGrid {
 }
 
 /**
- * Markers from the grid's cells: a cell of one sitter is that sitter at its public point (never the
- * home); a crowd is its count at the mean of its members, rounded to ≈ 220 m so that a cluster of
- * two cannot be combined with one known home to find the other.
+ * Markers from the grid's cells, which were built from public points only: a cell of one sitter is
+ * that sitter at its public point; a crowd is its count at the mean of its members' public points,
+ * rounded to ≈ 220 m.
  */
-export function toMarkers(cells: MapCell[], locations: PublicLocations): MapMarker[] {
+export function toMarkers(cells: MapCell[]): MapMarker[] {
   return cells.map((c) =>
     c.count === 1
-      ? { ...locations.publicPoint(c.firstId, { lat: c.lat, lng: c.lng }), count: 1, sitterId: c.firstId }
+      ? { lat: c.lat, lng: c.lng, count: 1, sitterId: c.firstId }
       : { lat: roundTo(c.lat, CENTRE_STEP), lng: roundTo(c.lng, CENTRE_STEP), count: c.count, sitterId: null },
   );
 }

@@ -478,12 +478,10 @@ export class SittersRepository {
 
   /**
    * The map's points changed since `since` (all of them when null): `visible` is false for a sitter
-   * that left (inactive, or its account deleted), and `newest` is the latest `updatedAt` read.
+   * that left (inactive, or its account deleted).
    * Bits: boarding 1, daycare 2, walking 4, drop_in 8 (priced); small 1, medium 2, large 4.
    */
-  async mapPoints(
-    since: Date | null,
-  ): Promise<{ rows: Array<{ point: MapPoint; visible: boolean }>; newest: Date | null }> {
+  async mapPoints(since: Date | null): Promise<Array<{ point: MapPoint; visible: boolean }>> {
     const rows = await this.sequelize.query<{
       id: number;
       userId: number;
@@ -492,9 +490,8 @@ export class SittersRepository {
       services: number | string;
       sizes: number | string;
       visible: number | string;
-      updatedAt: Date;
     }>(
-      `SELECT s.id, s.userId, s.lat, s.lng, s.updatedAt,
+      `SELECT s.id, s.userId, s.lat, s.lng,
               (s.boardingPrice IS NOT NULL) + 2 * (s.daycarePrice IS NOT NULL) + 4 * (s.walkingPrice IS NOT NULL)
                 + 8 * (s.dropInPrice IS NOT NULL) AS services,
               s.acceptsSmall + 2 * s.acceptsMedium + 4 * s.acceptsLarge AS sizes,
@@ -502,22 +499,17 @@ export class SittersRepository {
          FROM sitters s JOIN users u ON u.id = s.userId${since ? ' WHERE s.updatedAt >= ?' : ''}`,
       { replacements: since ? [since] : [], type: QueryTypes.SELECT },
     );
-    let newest: Date | null = null;
-    const out = rows.map((r) => {
-      if (!newest || r.updatedAt > newest) newest = r.updatedAt;
-      return {
-        point: {
-          id: Number(r.id),
-          userId: Number(r.userId),
-          lat: Number(r.lat),
-          lng: Number(r.lng),
-          services: Number(r.services),
-          sizes: Number(r.sizes),
-        },
-        visible: Number(r.visible) === 1,
-      };
-    });
-    return { rows: out, newest };
+    return rows.map((r) => ({
+      point: {
+        id: Number(r.id),
+        userId: Number(r.userId),
+        lat: Number(r.lat),
+        lng: Number(r.lng),
+        services: Number(r.services),
+        sizes: Number(r.sizes),
+      },
+      visible: Number(r.visible) === 1,
+    }));
   }
 
   /**

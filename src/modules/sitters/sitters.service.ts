@@ -114,7 +114,11 @@ export class SittersService {
     replicas: ReadReplicas,
   ) {
     this.search = new SitterSearch(geo, repo, () => this.today(), fullDays);
-    this.mapSnapshot = new SitterMapSnapshot(repo);
+    this.mapSnapshot = new SitterMapSnapshot(
+      repo,
+      () => this.clock.now(),
+      (id, home) => locations.publicPoint(id, home),
+    );
     // Search candidates' details and public profiles tolerate the replicas' bounded lag; the same
     // search on a replica's connection (its own repository), the rest of the service on the primary.
     this.reads = replicas.router({ search: this.search, repo }, (replica) => {
@@ -306,7 +310,7 @@ export class SittersService {
     const grid = mapGrid(query);
     const hiddenUsers = viewerId && this.blocks ? await this.blocks.usersBlockedWith(viewerId) : undefined;
     const cells = await this.mapSnapshot.cells(grid, { service: query.service, petSize: query.petSize, hiddenUsers });
-    return { items: toMarkers(cells, this.locations) };
+    return { items: toMarkers(cells) };
   }
 
   /** A signed-in searcher never sees sitters on either side of a block with them. */
