@@ -6,6 +6,7 @@ import { searchDocument } from '../search-text';
 import { run as reindexCli } from '../../../scripts/reindex-geo';
 import { listingsGeoIndex, type MarketServices } from './market.module';
 import { CATEGORIES, STATUSES, type Category, type ListingStatus } from './market.schemas';
+import { prng } from '../../../test/helpers/random';
 
 /**
  * Search exactness: a few hundred random listings (exact duplicate points, equal prices and
@@ -21,16 +22,6 @@ let market: MarketServices;
 let viewer: Session;
 let blockedSeller: Session;
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 

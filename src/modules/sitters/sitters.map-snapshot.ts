@@ -84,8 +84,6 @@ export class SitterMapSnapshot {
 
 const SERVICE_BIT: Record<Service, number> = { boarding: 1, daycare: 2, walking: 4, drop_in: 8 };
 const SIZE_BIT: Record<PetSize, number> = { small: 1, medium: 2, large: 4 };
-export const serviceBits = (services: Service[]) => services.reduce((b, s) => b | SERVICE_BIT[s], 0);
-export const sizeBits = (sizes: PetSize[]) => sizes.reduce((b, s) => b | SIZE_BIT[s], 0);
 
 /** Counts per cell of a world-anchored grid (see mapGrid), with each cell's mean and lowest id. */
 export function groupCells(points: Iterable<MapPoint>, grid: MapGrid, filter: MapFilter): MapCell[] {

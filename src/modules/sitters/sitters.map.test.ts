@@ -3,6 +3,7 @@ import { TestContext, bearer, signup, type TestInstance } from '../../../test/he
 import { makeSitter } from '../../../test/helpers/fixtures';
 import { haversineMeters } from '../../infra/geo';
 import { PublicLocations } from './sitters.location';
+import { prng } from '../../../test/helpers/random';
 
 /**
  * The map view: markers whose counts add up to a brute force over the same rows, for viewports from
@@ -25,16 +26,6 @@ const seeded: Seeded[] = [];
 const SECRET = 'm'.repeat(64);
 const publicOf = (s: Seeded) => new PublicLocations(SECRET).publicPoint(s.id, s);
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = prng(20261206);
 
 function draft(i: number): Omit<Seeded, 'id'> {

@@ -4,6 +4,7 @@ import { haversineMeters } from '../../infra/geo';
 import type { SittersService } from './sitters.service';
 import { SERVICES, SIZES, type Service } from './sitters.schemas';
 import { sqlCircle } from '../../infra/geo-sorted';
+import { prng } from '../../../test/helpers/random';
 
 /**
  * Search exactness: a few hundred random sitters (with exact duplicates of one point, equal ratings
@@ -16,17 +17,6 @@ let ctx: TestContext;
 let api: TestInstance;
 let sitters: SittersService;
 
-/** mulberry32: small, seedable, good enough for test data. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 const subset = <T>(xs: readonly T[]): T[] => {
