@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { forkReady, load, ratio, table, type LoadResult } from './run';
+import { forkReady, loadOrFail, ratio, table } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { SEOUL, seedSitters } from './seed-sitters';
 import { mapGrid } from '../../src/modules/sitters/sitters.map';
@@ -33,9 +33,13 @@ export async function mapBench(env: BenchEnv): Promise<{ markdown: string }> {
       const { name, ...q } = v;
       const grid = mapGrid(q);
       const box = `minLat=${q.minLat}&minLng=${q.minLng}&maxLat=${q.maxLat}&maxLng=${q.maxLng}`;
-      const api = await run(`API ${name}`, `http://127.0.0.1:4130/api/v1/sitters/map?${box}&zoom=${q.zoom}`, opts);
+      const api = await loadOrFail(
+        `API ${name}`,
+        `http://127.0.0.1:4130/api/v1/sitters/map?${box}&zoom=${q.zoom}`,
+        opts,
+      );
       // The raw baseline takes square cells of the grid's latitude size (the API's cells are as many degrees).
-      const raw = await run(`raw ${name}`, `http://127.0.0.1:4131/map?${box}&cell=${grid.cellLat}`, opts);
+      const raw = await loadOrFail(`raw ${name}`, `http://127.0.0.1:4131/map?${box}&cell=${grid.cellLat}`, opts);
       rows.push([
         name,
         api.rps,
@@ -58,11 +62,4 @@ export async function mapBench(env: BenchEnv): Promise<{ markdown: string }> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
   }
-}
-
-async function run(name: string, url: string, opts: { duration: number; connections: number }): Promise<LoadResult> {
-  const r = await load(name, url, opts);
-  process.stdout.write(`  ${name}: ${r.rps} req/s, p99 ${r.p99} ms\n`);
-  if (r.non2xx || r.errors) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return r;
 }

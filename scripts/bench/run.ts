@@ -99,3 +99,17 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 }
 
 export const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+
+/** One load run that prints its figures and fails the suite on any non-2xx answer or error. */
+export async function loadOrFail(
+  name: string,
+  url: string,
+  opts: { duration: number; connections: number },
+): Promise<LoadResult> {
+  const r = await load(name, url, opts);
+  process.stdout.write(
+    `  ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`,
+  );
+  if (r.non2xx || r.errors) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return r;
+}

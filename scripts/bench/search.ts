@@ -4,7 +4,7 @@ import { connectRedis, createRedis } from '../../src/infra/redis';
 import { GeoIndex } from '../../src/infra/geo';
 import { SittersRepository } from '../../src/modules/sitters/sitters.repository';
 import { reindexSitterGeo } from '../../src/modules/sitters/sitters.service';
-import { forkReady, load, ratio, table, type LoadResult } from './run';
+import { forkReady, loadOrFail, ratio, table } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { SEOUL, seedSitters } from './seed-sitters';
 
@@ -44,17 +44,17 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
     for (const km of [3, 10]) {
       for (const filtered of [false, true]) {
         const label = `${km} km${filtered ? ', filtered' : ''}`;
-        const api = await run(
+        const api = await loadOrFail(
           `API ${label}`,
           `http://127.0.0.1:4120/api/v1/sitters/search?${at}&radiusKm=${km}${filtered ? FILTERS : ''}`,
           opts,
         );
-        const raw = await run(
+        const raw = await loadOrFail(
           `raw GEOSEARCH+IN ${label}`,
           `http://127.0.0.1:4121/search?${at}&radiusKm=${km}&filters=${filtered ? 1 : 0}`,
           opts,
         );
-        const sql = await run(
+        const sql = await loadOrFail(
           `MySQL only ${label}`,
           `http://127.0.0.1:4122/search?${at}&radiusKm=${km}&filters=${filtered ? 1 : 0}`,
           opts,
@@ -80,7 +80,7 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
     ] as const) {
       for (const sort of ['rating', 'price']) {
         const label = `${km} km${filtered ? ', filtered' : ''}`;
-        const r = await run(
+        const r = await loadOrFail(
           `API ${label} sort=${sort}`,
           `http://127.0.0.1:4120/api/v1/sitters/search?${at}&radiusKm=${km}&sort=${sort}${filtered ? FILTERS : ''}`,
           opts,
@@ -109,13 +109,4 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
   } finally {
     for (const c of children) c.kill('SIGTERM');
   }
-}
-
-async function run(name: string, url: string, opts: { duration: number; connections: number }): Promise<LoadResult> {
-  const r = await load(name, url, opts);
-  process.stdout.write(
-    `  ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`,
-  );
-  if (r.non2xx || r.errors) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return r;
 }
