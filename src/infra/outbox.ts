@@ -65,14 +65,24 @@ export class Outbox {
     await this.addMany(t, topic, [payload]);
   }
 
-  /** Several rows of one topic in one statement (a fan-out to many recipients). */
-  async addMany<K extends Topic>(t: Transaction, topic: K, payloads: Array<OutboxTopics[K]>): Promise<void> {
+  /**
+   * Several rows of one topic in one statement (a fan-out to many recipients). `delayMs` makes them due
+   * only that long after now: a fallback for something the caller means to do itself right after the
+   * commit (chat's broadcast), run by any instance if the caller died or failed before doing it.
+   */
+  async addMany<K extends Topic>(
+    t: Transaction,
+    topic: K,
+    payloads: Array<OutboxTopics[K]>,
+    { delayMs = 0 } = {},
+  ): Promise<void> {
     if (!payloads.length) return;
     const now = this.clock.now();
+    const due = delayMs > 0 ? new Date(now.getTime() + delayMs) : now;
     await this.sequelize.query(
       `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES ${payloads.map(() => '(?, ?, 0, ?, ?)').join(', ')}`,
       {
-        replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), now, now]),
+        replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), due, now]),
         transaction: t,
         type: QueryTypes.INSERT,
       },

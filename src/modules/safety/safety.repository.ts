@@ -97,6 +97,24 @@ export class SafetyRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Which of these pairs have a block either way, in one query (a batch of chat messages checks all its
+   * direct rooms at once). Each found pair is keyed `low:high`.
+   */
+  async blockedPairs(pairs: Array<[number, number]>, t?: Transaction): Promise<Set<string>> {
+    const key = (a: number, b: number) => `${Math.min(a, b)}:${Math.max(a, b)}`;
+    const wanted = new Set(pairs.filter(([a, b]) => a !== b).map(([a, b]) => key(a, b)));
+    if (!wanted.size) return new Set();
+    const ids = [...new Set(pairs.flat())];
+    // A superset (every block among these users), narrowed to the pairs asked for below.
+    const rows = await this.select<{ blockerId: number; blockedId: number }>(
+      'SELECT blockerId, blockedId FROM user_blocks WHERE blockerId IN (?) AND blockedId IN (?)',
+      [ids, ids],
+      t,
+    );
+    return new Set(rows.map((r) => key(r.blockerId, r.blockedId)).filter((k) => wanted.has(k)));
+  }
+
   // --- reports -----------------------------------------------------------------------------------
 
   /** The case of a target, created if needed and locked: reports of one target are serialized on it. */

@@ -26,6 +26,8 @@ export interface Blocks {
   notBlockedSql(column: string, viewerId: number): { sql: string; replacements: unknown[] };
   /** True when either user blocked the other. */
   between(a: number, b: number, t?: Transaction): Promise<boolean>;
+  /** Of these pairs, those with a block either way, keyed `low:high` (one query for many pairs). */
+  blockedPairs(pairs: Array<[number, number]>, t?: Transaction): Promise<Set<string>>;
   /** Every account with a block either way with `userId` (for in-memory filters such as the sitter map). */
   usersBlockedWith(userId: number): Promise<Set<number>>;
 }
@@ -76,6 +78,7 @@ export class SafetyService {
     this.blocks = {
       notBlockedSql: (column, viewerId) => d.repo.notBlockedEitherWaySql(column, viewerId),
       between: (a, b, t) => (a === b ? Promise.resolve(false) : d.repo.isBlockedEitherWay(a, b, t)),
+      blockedPairs: (pairs, t) => d.repo.blockedPairs(pairs, t),
       usersBlockedWith: (userId) => d.repo.usersBlockedWith(userId),
     };
     // Accounts are reportable from the start; hiding an account from lists is the operator's call.
