@@ -5,6 +5,7 @@ import { ChatRepository } from './chat.repository';
 import { Presence } from './chat.presence';
 import { ChatService, TOPIC_CHAT_NOTIFY } from './chat.service';
 import { ChatSockets, chatSocketEvents } from './chat.socket';
+import { ChatRelay, TOPIC_CHAT_RELAY } from './chat.relay';
 import { chatRoutes } from './chat.router';
 
 /** Messages per user per 10 s across every socket, tab and instance (each socket also has its own 20 / 10 s). */
@@ -43,7 +44,15 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     metrics,
     revokedAmong: (ids) => services.auth.revokedAmong(ids),
   });
-  const chat = new ChatService({
+  const relay: ChatRelay = new ChatRelay({
+    redis: ctx.redis,
+    bus: ctx.bus,
+    prefix: ctx.config.redisPrefix,
+    logger: ctx.logger,
+    load: (ids: number[]) => chat.messagesForBroadcast(ids),
+    emitLocal: (items) => sockets.emitLocal(items),
+  });
+  const chat: ChatService = new ChatService({
     sequelize: ctx.sequelize,
     repo: new ChatRepository(ctx.sequelize),
     users: services.users,
@@ -53,6 +62,8 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     logger: ctx.logger,
     sendLimiter: redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:chat-send`, USER_SEND_LIMIT, 10),
     realtime: sockets,
+    relay,
+    groupCommit: ctx.config.chatBatch,
     notifier: services.notifications,
     blocks: services.safety.blocks,
     onMessageCreated: (via) => metrics.messages.inc({ via }),
@@ -70,9 +81,20 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     name: 'chat',
     service: chat,
     routes: chatRoutes(chat),
-    outboxHandlers: { [TOPIC_CHAT_NOTIFY]: (payload: { messageId: number }) => chat.notifyMembers(payload) },
+    outboxHandlers: {
+      [TOPIC_CHAT_NOTIFY]: (payload) => chat.notifyMembers(payload),
+      [TOPIC_CHAT_RELAY]: (row) => relay.fromOutbox(row),
+    },
     attach: (server) => sockets.attach(server),
-    start: () => sockets.start(),
-    stop: () => sockets.stop(),
+    start: async () => {
+      await relay.start();
+      await sockets.start();
+    },
+    stop: async () => {
+      // Sends already queued are answered before the sockets and the database go.
+      await chat.drainSends();
+      relay.stop();
+      await sockets.stop();
+    },
   };
 }

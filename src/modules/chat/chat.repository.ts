@@ -37,6 +37,11 @@ export interface MessageRow {
   removedAt: Date | null;
 }
 
+export interface MemberPair {
+  roomId: number;
+  userId: number;
+}
+
 export interface NewRoom {
   type: RoomType;
   userLowId?: number | null;
@@ -149,6 +154,30 @@ export class ChatRepository {
   }
 
   /**
+   * Locks a batch's rooms, in id order (the primary key's scan order), so two batches that share rooms
+   * take their locks in the same order and wait for each other instead of deadlocking.
+   */
+  async lockRooms(roomIds: number[], t: Transaction): Promise<Map<number, RoomRow>> {
+    const rows = await this.select<RoomRow>(
+      `SELECT ${ROOM_COLUMNS} FROM chat_rooms r WHERE r.id IN (?) ORDER BY r.id FOR UPDATE`,
+      [roomIds],
+      t,
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** Moves several rooms' activity markers in one statement; called with those room rows locked. */
+  async touchRooms(lastIds: Map<number, number>, now: Date, t: Transaction): Promise<void> {
+    if (!lastIds.size) return;
+    const cases = [...lastIds].map(() => 'WHEN ? THEN ?').join(' ');
+    await this.run(
+      `UPDATE chat_rooms SET lastMessageId = CASE id ${cases} END, lastActivityAt = ?, updatedAt = ? WHERE id IN (?)`,
+      [...[...lastIds].flat(), ms(now), ms(now), [...lastIds.keys()]],
+      t,
+    );
+  }
+
+  /**
    * One page of a user's rooms, most recent activity first (ties by id). The cursor is the last
    * row's (lastActivityAt, id).
    */
@@ -210,6 +239,19 @@ export class ChatRepository {
       t,
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * For a batch of sends: which of `userIds` belong to which of `roomIds`, plus every member of the 1:1
+   * rooms among them (their block check needs the other party). Pairs `roomId:userId`.
+   */
+  async batchMembers(roomIds: number[], userIds: number[], oneToOne: number[], t: Transaction): Promise<MemberPair[]> {
+    const both = oneToOne.length ? ' UNION SELECT roomId, userId FROM chat_members WHERE roomId IN (?)' : '';
+    return this.select<MemberPair>(
+      `SELECT roomId, userId FROM chat_members WHERE roomId IN (?) AND userId IN (?)${both}`,
+      oneToOne.length ? [roomIds, userIds, oneToOne] : [roomIds, userIds],
+      t,
+    );
   }
 
   /** Member ids per room, at most `cap` per room (open rooms can grow large), plus each room's total. */
@@ -281,6 +323,38 @@ export class ChatRepository {
       },
     );
     return Number(id);
+  }
+
+  /**
+   * Rows stored under a batch's (room, sender, clientId) keys: a superset read through the idempotency
+   * index, which the caller narrows to the exact triples.
+   */
+  findByClientIds(
+    keys: Array<{ roomId: number; senderId: number; clientId: string }>,
+    t: Transaction,
+  ): Promise<MessageRow[]> {
+    const distinct = <T>(xs: T[]) => [...new Set(xs)];
+    return this.select<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE roomId IN (?) AND senderId IN (?) AND clientId IN (?)`,
+      [
+        distinct(keys.map((k) => k.roomId)),
+        distinct(keys.map((k) => k.senderId)),
+        distinct(keys.map((k) => k.clientId)),
+      ],
+      t,
+    );
+  }
+
+  /** A batch's messages in one statement, ids assigned in the order given. */
+  async insertMessages(rows: Array<Omit<MessageRow, 'id' | 'hiddenAt' | 'removedAt'>>, t: Transaction): Promise<void> {
+    await this.sequelize.query(
+      `INSERT INTO chat_messages (roomId, senderId, body, clientId, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      {
+        replacements: rows.flatMap((m) => [m.roomId, m.senderId, m.body, m.clientId, ms(m.createdAt)]),
+        transaction: t,
+        type: QueryTypes.INSERT,
+      },
+    );
   }
 
   async findByClientId(

@@ -5,12 +5,15 @@ import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
-import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
+import { Forbidden, NotFound, ValidationFailed } from '../../errors';
 import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
 import type { Presence } from './chat.presence';
+import { GroupCommit, type GroupCommitOptions } from './chat.batch';
+import { BatchWriter, type ChatNotifyPayload, type SendResult } from './chat.send';
+import type { ChatRelay, RelayItem } from './chat.relay';
 import type {
   AppSocket,
   ClientPayload,
@@ -21,12 +24,7 @@ import type {
 import Joi from 'joi';
 import type { AuthUser } from '../../http/auth';
 
-export const TOPIC_CHAT_NOTIFY = 'chat.message.notify';
-declare module '../../infra/outbox' {
-  interface OutboxTopics {
-    [TOPIC_CHAT_NOTIFY]: { messageId: number };
-  }
-}
+export { TOPIC_CHAT_NOTIFY } from './chat.send';
 
 /** Members listed per room in room JSON; `memberCount` carries the total (open post rooms grow). */
 const MEMBERS_SHOWN = 100;
@@ -71,9 +69,12 @@ export interface ReadReceipt {
   messageId: number;
 }
 
-/** The realtime side (Socket.io, chat.socket.ts); every call but `register` is after commit. */
+/**
+ * The realtime side (Socket.io, chat.socket.ts); every call but `register` is after commit. New
+ * messages travel through ChatRelay (chat.relay.ts), which calls `emitLocal` on every instance.
+ */
 export interface ChatRealtime {
-  messageCreated(message: ChatMessage, originSocketId?: string): void;
+  emitLocal(items: RelayItem[]): void;
   readMoved(receipt: ReadReceipt, originSocketId?: string): void;
   memberRemoved(roomId: number, userId: number): void;
   emitToUsers<E extends keyof ServerToClientEvents>(userIds: number[], event: E, payload: ServerPayload<E>): void;
@@ -119,6 +120,8 @@ export interface ChatNotifier {
 /** The safety module's block check (`services.safety.blocks`). */
 export interface ChatBlocks {
   between(a: number, b: number, t?: Transaction): Promise<boolean>;
+  /** Of these pairs, those with a block either way, keyed `low:high`. */
+  blockedPairs(pairs: Array<[number, number]>, t?: Transaction): Promise<Set<string>>;
 }
 
 export interface CreateRoomInput {
@@ -148,8 +151,18 @@ export interface ChatServiceDeps {
   notifier: ChatNotifier;
   /** Users on either side of a block cannot open or use a direct room together (403). */
   blocks: ChatBlocks;
+  /** The certain broadcast of committed messages. */
+  relay: ChatRelay;
+  /** Group commit of sends (defaults: GROUP_COMMIT). */
+  groupCommit?: GroupCommitOptions;
   onMessageCreated?: (via: 'rest' | 'socket') => void;
 }
+
+/**
+ * Group commit: an idle instance's first send waits 2 ms for company; under load a batch is whatever
+ * arrived during the previous commit, up to 200 sends (a bounded statement and lock set). See README.
+ */
+export const GROUP_COMMIT: GroupCommitOptions = { windowMs: 2, maxBatch: 200 };
 
 /**
  * A message as `viewerId` reads it. A message hidden by reports keeps its place in history (ids are
@@ -173,7 +186,17 @@ const toMessage = (m: MessageRow, viewerId: number): ChatMessage => {
 const roomCursor = Joi.object({ at: cursorDate, id: cursorId });
 
 export class ChatService {
-  constructor(private readonly deps: ChatServiceDeps) {}
+  private readonly batcher: GroupCommit<SendResult>;
+
+  constructor(private readonly deps: ChatServiceDeps) {
+    const writer = new BatchWriter({ ...deps, present: (row) => toMessage(row, row.senderId) });
+    this.batcher = new GroupCommit((sends) => writer.commit(sends), deps.groupCommit ?? GROUP_COMMIT, deps.logger);
+  }
+
+  /** Messages by id as their senders read them (the relay's outbox path). */
+  async messagesForBroadcast(ids: number[]): Promise<ChatMessage[]> {
+    return [...(await this.deps.repo.findMessages(ids)).values()].map((m) => toMessage(m, m.senderId));
+  }
 
   /**
    * Lets a later module add Socket.io event handlers (meetups: `location:update`). Called for every
@@ -349,9 +372,10 @@ export class ChatService {
   }
 
   /**
-   * Persists a message, then (after commit) broadcasts it. The room row is locked for the insert, so
-   * ids within a room follow commit order and `after=<id>` catch-up never skips a late commit. A
-   * repeated clientId returns the stored message with `created: false` and broadcasts nothing.
+   * Persists a message, then (after commit) acks and broadcasts it. Sends are group-committed (see
+   * GroupCommit and BatchWriter): one transaction per batch, each room locked once per batch, so ids
+   * within a room follow commit order and `after=<id>` catch-up never skips a late commit. A repeated
+   * clientId returns the stored message with `created: false` and broadcasts nothing.
    */
   async send(
     userId: number,
@@ -360,53 +384,20 @@ export class ChatService {
     origin: { via: 'rest' | 'socket'; socketId?: string },
   ): Promise<{ message: ChatMessage; created: boolean }> {
     await this.consumeSendPoint(userId);
-    const { deps } = this;
-    let result: { row: MessageRow; created: boolean };
-    try {
-      result = await inTransaction(deps.sequelize, async (t) => {
-        const room = await deps.repo.findRoom(roomId, t, true);
-        if (!room) throw NotFound('Chat room');
-        if (!(await deps.repo.findMembership(roomId, userId, t))) throw NotFound('Chat room');
-        if (room.closedAt) throw Conflict('This chat room is closed: its post was deleted');
-        // A listing room is a 1:1 trade chat: a block between the two parties stops it as it stops a direct one.
-        if (room.type === 'direct' || room.type === 'listing') {
-          const [otherId] = await deps.repo.otherMemberIds(roomId, userId, 1, t);
-          if (otherId !== undefined && (await deps.blocks.between(userId, otherId, t)))
-            throw Forbidden('You cannot chat with this user');
-        }
-        // Read after taking the room lock: any earlier send with this clientId has committed by now.
-        const stored = await deps.repo.findByClientId(roomId, userId, input.clientId, t);
-        if (stored) return { row: stored, created: false };
-        const now = deps.clock.now();
-        const row: MessageRow = {
-          id: 0,
-          roomId,
-          senderId: userId,
-          body: input.body,
-          clientId: input.clientId,
-          createdAt: now,
-          hiddenAt: null,
-          removedAt: null,
-        };
-        row.id = await deps.repo.insertMessage(row, t);
-        await deps.repo.touchRoom(roomId, row.id, now, t);
-        await deps.outbox.add(t, TOPIC_CHAT_NOTIFY, { messageId: row.id });
-        return { row, created: true };
-      });
-    } catch (err) {
-      // Belt and braces: the UNIQUE key is the last word if two sends ever got past the lock.
-      if (!(err instanceof UniqueConstraintError)) throw err;
-      const stored = await deps.repo.findByClientId(roomId, userId, input.clientId);
-      if (!stored) throw err;
-      result = { row: stored, created: false };
-    }
-    const message = toMessage(result.row, userId);
-    if (result.created) {
-      deps.onMessageCreated?.(origin.via);
-      // Fan-out is best effort by design: a client that missed it catches up with `after`.
-      this.deps.realtime.messageCreated(message, origin.socketId);
-    }
-    return { message, created: result.created };
+    const { row, created } = await this.batcher.submit({
+      userId,
+      roomId,
+      body: input.body,
+      clientId: input.clientId,
+      ...(origin.socketId ? { socketId: origin.socketId } : {}),
+    });
+    if (created) this.deps.onMessageCreated?.(origin.via);
+    return { message: toMessage(row, userId), created };
+  }
+
+  /** Answers every send already queued (shutdown, before the database closes). */
+  drainSends(): Promise<void> {
+    return this.batcher.drain();
   }
 
   /** Moves my read pointer forward (never back) and broadcasts a receipt when it moved. */
@@ -433,28 +424,40 @@ export class ChatService {
    * socket right now (presence is read when the row runs, a few ms after the commit). A failure
    * leaves the row for a retry; with notifyMany the recipients are written all-or-nothing.
    */
-  async notifyMembers(payload: { messageId: number }): Promise<void> {
-    const { notifier } = this.deps;
-    const message = await this.deps.repo.findMessage(payload.messageId);
+  async notifyMembers(payload: ChatNotifyPayload): Promise<void> {
+    const ids = 'messageIds' in payload ? payload.messageIds : [payload.messageId];
+    const found = await this.deps.repo.findMessages(ids);
     // A message reported out of sight before this row ran is not quoted in anyone's notifications.
-    if (!message || message.hiddenAt || message.removedAt) return;
-    const recipients = await this.deps.repo.otherMemberIds(message.roomId, message.senderId, NOTIFY_MAX_RECIPIENTS);
-    if (!recipients.length) return;
-    const present = await this.deps.presence.presentUsers(message.roomId);
-    const absent = recipients.filter((id) => !present.has(id));
-    if (!absent.length) return;
-    const sender = await this.deps.users.findById(message.senderId);
-    const body =
-      message.body.length > NOTIFY_BODY_MAX ? `${message.body.slice(0, NOTIFY_BODY_MAX - 1)}…` : message.body;
-    const inputs: ChatNotifyInput[] = absent.map((recipientId) => ({
-      recipientId,
-      type: 'chat.message',
-      title: sender?.nickname ?? 'New message',
-      body,
-      data: { roomId: message.roomId, messageId: message.id, senderId: message.senderId },
-      dedupeKey: `chat:${message.id}`,
-    }));
-    await notifier.notifyMany(inputs);
+    const messages = [...found.values()].filter((m) => !m.hiddenAt && !m.removedAt).sort((x, y) => x.id - y.id);
+    if (!messages.length) return;
+    const roomIds = [...new Set(messages.map((m) => m.roomId))];
+    // One more than the cap: the sender is among them.
+    const [members, present] = await Promise.all([
+      this.deps.repo.membersOf(roomIds, NOTIFY_MAX_RECIPIENTS + 1),
+      Promise.all(roomIds.map((id) => this.deps.presence.presentUsers(id))),
+    ]);
+    const presentIn = new Map(roomIds.map((id, i) => [id, present[i]]));
+    const absentOf = (m: MessageRow) =>
+      (members.get(m.roomId)?.userIds ?? [])
+        .filter((id) => id !== m.senderId && !presentIn.get(m.roomId)!.has(id))
+        .slice(0, NOTIFY_MAX_RECIPIENTS);
+    const due = messages.map((m) => ({ m, absent: absentOf(m) })).filter((x) => x.absent.length);
+    if (!due.length) return;
+    const senders = await this.deps.users.publicUsers([...new Set(due.map((x) => x.m.senderId))]);
+    // A message's recipients all or none; a retried row skips what it did already (the dedupe key).
+    for (const { m, absent } of due) {
+      const body = m.body.length > NOTIFY_BODY_MAX ? `${m.body.slice(0, NOTIFY_BODY_MAX - 1)}…` : m.body;
+      await this.deps.notifier.notifyMany(
+        absent.map((recipientId) => ({
+          recipientId,
+          type: 'chat.message',
+          title: senders.get(m.senderId)?.nickname ?? 'New message',
+          body,
+          data: { roomId: m.roomId, messageId: m.id, senderId: m.senderId },
+          dedupeKey: `chat:${m.id}`,
+        })),
+      );
+    }
   }
 
   // --- reports (the safety module's `message` target) -------------------------------------------

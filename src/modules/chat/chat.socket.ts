@@ -33,6 +33,7 @@ import type {
   SocketTools,
 } from './chat.service';
 import * as s from './chat.schemas';
+import type { RelayItem } from './chat.relay';
 
 declare module '../../infra/realtime/socket' {
   interface ClientToServerEvents {
@@ -397,11 +398,17 @@ export class ChatSockets implements ChatRealtime {
 
   // --- ChatRealtime (called by the service after commit) --------------------------------------
 
-  messageCreated(message: ChatMessage, originSocketId?: string): void {
+  /**
+   * A committed batch's messages, to this instance's sockets only: every instance receives the batch
+   * from the relay (chat.relay.ts) and emits it to its own members of each room.
+   */
+  emitLocal(items: RelayItem[]): void {
     const io = this.io;
     if (!io) return;
-    const to = io.to(roomName(message.roomId));
-    (originSocketId ? to.except(originSocketId) : to).emit('message:new', message);
+    for (const { message, except } of items) {
+      const to = io.local.to(roomName(message.roomId));
+      (except ? to.except(except) : to).emit('message:new', message);
+    }
   }
 
   readMoved(receipt: ReadReceipt, originSocketId?: string): void {

@@ -1,0 +1,214 @@
+import type { Socket as ClientSocket } from 'socket.io-client';
+import { QueryTypes } from 'sequelize';
+import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { ack, connectSocket, record } from '../../../test/helpers/socket';
+import { createLogger } from '../../infra/logger';
+import { ChatRepository } from './chat.repository';
+import { GroupCommit, type BatchedSend } from './chat.batch';
+
+/**
+ * Group commit (chat.batch.ts, chat.send.ts): many rooms' sends share one transaction and one
+ * multi-row insert; per-room order, exactly-once by clientId and unread counts must hold.
+ */
+
+const clients: ClientSocket[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(25);
+  }
+}
+
+let ctx: TestContext;
+let a: TestInstance;
+let b: TestInstance;
+type User = Awaited<ReturnType<typeof signup>>;
+
+beforeAll(async () => {
+  ctx = await new TestContext().setup();
+  // A wider window than the default, so the test's concurrent sends surely share batches.
+  a = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200 } });
+  b = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200 } });
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  for (const s of clients.splice(0)) s.disconnect();
+});
+afterAll(() => ctx.close());
+
+/** Every multi-row insert's rows, as the repository was asked (both instances share the prototype). */
+function spyInserts(): Array<Array<{ roomId: number; clientId: string }>> {
+  const calls: Array<Array<{ roomId: number; clientId: string }>> = [];
+  const original = ChatRepository.prototype.insertMessages;
+  jest.spyOn(ChatRepository.prototype, 'insertMessages').mockImplementation(function (this: ChatRepository, rows, t) {
+    calls.push(rows.map((r) => ({ roomId: r.roomId, clientId: r.clientId })));
+    return original.call(this, rows, t);
+  });
+  return calls;
+}
+
+async function directRoom(x: User, y: User): Promise<number> {
+  const res = await a.http
+    .post('/api/v1/chat/rooms')
+    .set(bearer(x.accessToken))
+    .send({ type: 'direct', userId: y.user.id });
+  expect([200, 201]).toContain(res.status);
+  return res.body.id;
+}
+
+async function joined(inst: TestInstance, u: User, roomId: number): Promise<ClientSocket> {
+  const socket = await connectSocket(inst.url, u.accessToken, clients);
+  expect(await ack(socket, 'room:join', { roomId })).toEqual({ ok: true });
+  return socket;
+}
+
+it('commits concurrent sends to many rooms through two instances in shared batches: each once, in order per sender, unread counts exact', async () => {
+  const ROOMS = 10;
+  const PER_SOCKET = 5;
+  const pairs: Array<{ x: User; y: User; roomId: number; xs: ClientSocket; ys: ClientSocket }> = [];
+  for (let i = 0; i < ROOMS; i++) {
+    const [x, y] = [await signup(a), await signup(b)];
+    const roomId = await directRoom(x, y);
+    pairs.push({ x, y, roomId, xs: await joined(a, x, roomId), ys: await joined(b, y, roomId) });
+  }
+  const received = new Map<ClientSocket, Array<{ id: number; body: string }>>();
+  for (const p of pairs) for (const s of [p.xs, p.ys]) received.set(s, record(s, 'message:new'));
+  const inserts = spyInserts();
+
+  // Every socket sends its messages back to back without waiting for acks: x on instance a, y on b.
+  const sent = pairs.flatMap((p, r) =>
+    [p.xs, p.ys].map((socket, side) => ({
+      socket,
+      roomId: p.roomId,
+      acks: Array.from({ length: PER_SOCKET }, (_x, k) =>
+        ack(socket, 'message:send', {
+          roomId: p.roomId,
+          body: `r${r} s${side} #${k}`,
+          clientId: `r${r}-s${side}-${k}`,
+        }),
+      ),
+    })),
+  );
+  const acked = await Promise.all(sent.map(async (s) => ({ ...s, replies: await Promise.all(s.acks) })));
+
+  for (const s of acked) {
+    expect(s.replies.every((r) => r.ok)).toBe(true);
+    const ids = s.replies.map((r) => r.message.id as number);
+    // A socket's sends reach the batcher in emit order, and a batch inserts in arrival order.
+    expect(ids).toEqual([...ids].sort((p, q) => p - q));
+  }
+  const allIds = acked.flatMap((s) => s.replies.map((r) => r.message.id as number));
+  expect(new Set(allIds).size).toBe(ROOMS * 2 * PER_SOCKET);
+  // Batches held several rooms' messages: fewer inserts than messages, and some with many rooms.
+  expect(inserts.flat()).toHaveLength(allIds.length);
+  expect(inserts.length).toBeLessThan(allIds.length);
+  expect(Math.max(...inserts.map((rows) => new Set(rows.map((r) => r.roomId)).size))).toBeGreaterThan(1);
+
+  for (const [i, p] of pairs.entries()) {
+    const mine = (socket: ClientSocket) => acked.find((s) => s.socket === socket)!.replies.map((r) => r.message.id);
+    // Each member got the other's messages once each, in id order, and none of its own.
+    await eventually(() => received.get(p.ys)!.length >= PER_SOCKET && received.get(p.xs)!.length >= PER_SOCKET);
+    await sleep(100);
+    expect(received.get(p.ys)!.map((m) => m.id)).toEqual(mine(p.xs));
+    expect(received.get(p.xs)!.map((m) => m.id)).toEqual(mine(p.ys));
+    // History after 0 is every message of the room in id order; unread is exactly the other's five.
+    const history = await b.http
+      .get(`/api/v1/chat/rooms/${p.roomId}/messages?after=0&limit=100`)
+      .set(bearer(p.y.accessToken))
+      .expect(200);
+    expect(history.body.items.map((m: { id: number }) => m.id)).toEqual(
+      [...mine(p.xs), ...mine(p.ys)].sort((x, y) => x - y),
+    );
+    const room = await a.http.get(`/api/v1/chat/rooms/${p.roomId}`).set(bearer(p.y.accessToken)).expect(200);
+    expect(room.body.unreadCount).toBe(PER_SOCKET);
+    expect(room.body.lastMessage.id).toBe(Math.max(...mine(p.xs), ...mine(p.ys)));
+    if (i === 0) expect(room.body.lastMessage.roomId).toBe(p.roomId);
+  }
+});
+
+it('stores a clientId repeated within one batch once, answers every repeat with it, and broadcasts it once', async () => {
+  const c = await ctx.instance({ chatBatch: { windowMs: 500, maxBatch: 200 } });
+  const [x, y] = [await signup(c), await signup(a)];
+  const roomId = await directRoom(x, y);
+  const ys = await joined(a, y, roomId);
+  const seen = record<{ id: number; clientId: string }>(ys, 'message:new');
+  const xs = await connectSocket(c.url, x.accessToken, clients);
+  const inserts = spyInserts();
+
+  const payload = { roomId, body: 'only once', clientId: 'dup-in-window' };
+  const [s1, s2, other, r1, r2] = await Promise.all([
+    ack(xs, 'message:send', payload),
+    ack(xs, 'message:send', payload),
+    ack(xs, 'message:send', { roomId, body: 'another', clientId: 'other-in-window' }),
+    c.http.post(`/api/v1/chat/rooms/${roomId}/messages`).set(bearer(x.accessToken)).send(payload),
+    c.http.post(`/api/v1/chat/rooms/${roomId}/messages`).set(bearer(x.accessToken)).send(payload),
+  ]);
+  expect([s1.ok, s2.ok, other.ok]).toEqual([true, true, true]);
+  const ids = [s1.message.id, s2.message.id, r1.body.id, r2.body.id];
+  expect(new Set(ids).size).toBe(1);
+  expect(other.message.id).not.toBe(ids[0]);
+  // At most one answer says "created" (the REST ones tell: 201 vs 200).
+  expect([r1.status, r2.status].filter((st) => st === 201).length).toBeLessThanOrEqual(1);
+  expect([r1.status, r2.status].every((st) => st === 200 || st === 201)).toBe(true);
+  // They shared one batch, whose insert held the clientId once.
+  const withDup = inserts.filter((rows) => rows.some((r) => r.clientId === payload.clientId));
+  expect(withDup).toHaveLength(1);
+  expect(withDup[0].filter((r) => r.clientId === payload.clientId)).toHaveLength(1);
+  expect(withDup[0].map((r) => r.clientId)).toContain('other-in-window');
+  const [{ n }] = await a.sequelize.query<{ n: number }>(
+    'SELECT COUNT(*) AS n FROM chat_messages WHERE roomId = ? AND clientId = ?',
+    { replacements: [roomId, payload.clientId], type: QueryTypes.SELECT },
+  );
+  expect(Number(n)).toBe(1);
+  await eventually(() => seen.length >= 2);
+  await sleep(300);
+  expect(seen.map((m) => m.clientId).sort()).toEqual(['dup-in-window', 'other-in-window']);
+  // A repeat after the batch committed is answered from the database (200), still one row.
+  const later = await c.http.post(`/api/v1/chat/rooms/${roomId}/messages`).set(bearer(x.accessToken)).send(payload);
+  expect([later.status, later.body.id]).toEqual([200, ids[0]]);
+});
+
+it('refuses a send that is not allowed without failing the others of its batch', async () => {
+  const [x, y, z] = [await signup(a), await signup(a), await signup(a)];
+  const roomXY = await directRoom(x, y);
+  const roomYZ = await directRoom(y, z);
+  const xs = await connectSocket(a.url, x.accessToken, clients);
+  const [good, notMine] = await Promise.all([
+    ack(xs, 'message:send', { roomId: roomXY, body: 'fine', clientId: 'ok-1' }),
+    ack(xs, 'message:send', { roomId: roomYZ, body: 'not my room', clientId: 'no-1' }),
+  ]);
+  expect(good.ok).toBe(true);
+  expect(notMine).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+});
+
+describe('GroupCommit', () => {
+  const logger = createLogger('silent');
+  const send = (clientId: string): BatchedSend => ({ userId: 1, roomId: 1, body: 'b', clientId });
+
+  it('commits what arrives during a commit as the next batch, and retries a failed batch one send at a time', async () => {
+    const batches: string[][] = [];
+    const gc = new GroupCommit<string>(
+      async (sends) => {
+        batches.push(sends.map((s) => s.clientId));
+        await sleep(30);
+        // A batch holding the poisoned send fails as a whole; alone, it fails with its own error.
+        if (sends.some((s) => s.clientId === 'poison')) throw new Error(sends.length > 1 ? 'batch failed' : 'poison');
+        return sends.map((s) => ({ ok: true as const, value: `stored ${s.clientId}` }));
+      },
+      { windowMs: 5, maxBatch: 3 },
+      logger,
+    );
+    const first = gc.submit(send('a'));
+    await sleep(15); // the first batch ['a'] is committing now
+    const rest = ['b', 'poison', 'c', 'd'].map((id) =>
+      gc.submit(send(id)).then(String, (e: Error) => `error ${e.message}`),
+    );
+    expect(await first).toBe('stored a');
+    expect(await Promise.all(rest)).toEqual(['stored b', 'error poison', 'stored c', 'stored d']);
+    // ['a'], then ['b','poison','c'] (maxBatch) failing, then each alone in order, then ['d'].
+    expect(batches).toEqual([['a'], ['b', 'poison', 'c'], ['b'], ['poison'], ['c'], ['d']]);
+    await gc.drain();
+  });
+});

@@ -1,0 +1,128 @@
+import type { Redis } from '../../infra/redis';
+import type { EventBus } from '../../infra/realtime/bus';
+import type { Logger } from '../../infra/logger';
+import type { ChatMessage } from './chat.service';
+
+/** Bus channel carrying each committed batch's messages to every instance. */
+export const CHAT_MESSAGES_CHANNEL = 'chat-messages';
+/** Outbox topic: a batch's broadcast, due a little after its commit, in case the fast path never ran. */
+export const TOPIC_CHAT_RELAY = 'chat.messages.relay';
+
+/** A message to emit in its room, except to the socket that sent it (its ack carries it). */
+export interface RelayItem {
+  message: ChatMessage;
+  except?: string;
+}
+
+export interface RelayBatch {
+  items: RelayItem[];
+}
+
+/** The outbox row of a batch: its relay key and messages (ids only: the bodies are read when it runs). */
+export interface RelayRow {
+  key: string;
+  messages: Array<{ id: number; except?: string }>;
+}
+
+declare module '../../infra/realtime/bus' {
+  interface BusChannels {
+    [CHAT_MESSAGES_CHANNEL]: RelayBatch;
+  }
+}
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_CHAT_RELAY]: RelayRow;
+  }
+}
+
+/**
+ * How long after its commit a batch's outbox row becomes due. The committing instance publishes right
+ * after the commit (the fast path); the row only matters when it did not (it died, or its publish
+ * failed), so it waits long enough for the fast path to have won in the normal case.
+ */
+export const RELAY_GRACE_MS = 1000;
+/** How long a batch's "published" mark lives: longer than an outbox row can stay pending. */
+const RELAYED_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * Publishes a batch at most once: the mark and the PUBLISH happen in one script, so whichever of the
+ * fast path and the outbox row comes first publishes, and the other does nothing.
+ */
+const PUBLISH_ONCE = `if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+export interface ChatRelayDeps {
+  redis: Redis;
+  bus: EventBus;
+  prefix: string;
+  logger: Logger;
+  /** Messages by id as their sender reads them (a fresh message is nobody's placeholder yet). */
+  load(ids: number[]): Promise<ChatMessage[]>;
+  /** Emits to this instance's sockets in each message's room. */
+  emitLocal(items: RelayItem[]): void;
+}
+
+/**
+ * The certain broadcast of committed messages. Each batch's transaction also writes a delayed outbox
+ * row (`TOPIC_CHAT_RELAY`); after the commit the instance publishes the batch on the bus at once. If
+ * the instance dies between its commit and that publish, or the publish fails, the row becomes due
+ * and any instance's outbox dispatcher publishes it: members on every instance get the message
+ * without reconnecting, about a second late. Every instance subscribes and emits to its own sockets.
+ */
+export class ChatRelay {
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly deps: ChatRelayDeps) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.deps.bus.subscribe(CHAT_MESSAGES_CHANNEL, (batch) =>
+      this.deps.emitLocal(batch.items),
+    );
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  /** The fast path, right after a commit; a failure is left to the batch's outbox row. */
+  publishAfterCommit(key: string, items: RelayItem[]): void {
+    this.publishOnce(key, items).catch((err: Error) =>
+      this.deps.logger.warn({ err: err.message, key }, 'chat broadcast failed; its outbox row will publish it'),
+    );
+  }
+
+  /** Outbox handler: publishes the batch unless the fast path did. */
+  async fromOutbox(row: RelayRow): Promise<void> {
+    if (await this.deps.redis.exists(this.markKey(row.key))) return;
+    const messages = new Map((await this.deps.load(row.messages.map((m) => m.id))).map((m) => [m.id, m]));
+    const items = row.messages.flatMap(({ id, except }) => {
+      const message = messages.get(id);
+      return message ? [{ message, ...(except ? { except } : {}) }] : [];
+    });
+    if (await this.publishOnce(row.key, items)) {
+      this.deps.logger.info({ key: row.key, messages: items.length }, 'chat batch broadcast by its outbox row');
+    }
+  }
+
+  /** True when this call published the batch. */
+  private async publishOnce(key: string, items: RelayItem[]): Promise<boolean> {
+    const payload: RelayBatch = { items };
+    const published = await this.deps.redis.eval(
+      PUBLISH_ONCE,
+      1,
+      this.markKey(key),
+      this.deps.bus.channel(CHAT_MESSAGES_CHANNEL),
+      JSON.stringify(payload),
+      String(RELAYED_TTL_MS),
+    );
+    return published === 1;
+  }
+
+  private markKey(key: string): string {
+    return `${this.deps.prefix}chat:relayed:${key}`;
+  }
+}

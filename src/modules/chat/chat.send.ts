@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { Sequelize, Transaction } from 'sequelize';
+import { inTransaction } from '../../infra/db';
+import type { Clock } from '../../infra/clock';
+import type { Outbox } from '../../infra/outbox';
+import { Conflict, Forbidden, NotFound } from '../../errors';
+import type { ChatRepository, MessageRow, RoomRow } from './chat.repository';
+import type { BatchOutcome, BatchedSend } from './chat.batch';
+import { RELAY_GRACE_MS, TOPIC_CHAT_RELAY, type ChatRelay, type RelayItem } from './chat.relay';
+import type { ChatBlocks, ChatMessage } from './chat.service';
+
+export const TOPIC_CHAT_NOTIFY = 'chat.message.notify';
+/** One row per message (rows written before group commit) or per batch. */
+export type ChatNotifyPayload = { messageId: number } | { messageIds: number[] };
+declare module '../../infra/outbox' {
+  interface OutboxTopics {
+    [TOPIC_CHAT_NOTIFY]: ChatNotifyPayload;
+  }
+}
+
+export interface SendResult {
+  row: MessageRow;
+  created: boolean;
+}
+
+export interface BatchWriterDeps {
+  sequelize: Sequelize;
+  repo: ChatRepository;
+  outbox: Outbox;
+  clock: Clock;
+  blocks: ChatBlocks;
+  relay: ChatRelay;
+  /** A stored row as its sender reads it (what the broadcast carries). */
+  present(row: MessageRow): ChatMessage;
+}
+
+const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${m.roomId}:${m.senderId}:${m.clientId}`;
+/** A listing room is a 1:1 trade chat: a block between its two parties stops it as it stops a direct one. */
+const isOneToOne = (room: RoomRow) => room.type === 'direct' || room.type === 'listing';
+
+/**
+ * Writes a batch of sends in one transaction: the batch's rooms locked once each (in id order), the
+ * checks for every send in a fixed number of queries, one multi-row insert, one update of the rooms'
+ * activity, and the outbox rows (notifications, the broadcast's fallback). Then, after the commit,
+ * the broadcast. Under the room locks a room's ids follow commit order (an `after` catch-up never
+ * skips a late commit), and a clientId already stored, or repeated within the batch, returns the one
+ * stored message (exactly once; the UNIQUE key stays the last word).
+ */
+export class BatchWriter {
+  constructor(private readonly deps: BatchWriterDeps) {}
+
+  async commit(sends: BatchedSend[]): Promise<BatchOutcome<SendResult>[]> {
+    const key = randomUUID();
+    const { outcomes, relay } = await inTransaction(this.deps.sequelize, (t) => this.write(sends, key, t));
+    if (relay.length) this.deps.relay.publishAfterCommit(key, relay);
+    return outcomes;
+  }
+
+  private async write(
+    sends: BatchedSend[],
+    relayKey: string,
+    t: Transaction,
+  ): Promise<{ outcomes: BatchOutcome<SendResult>[]; relay: RelayItem[] }> {
+    const { repo } = this.deps;
+    const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
+    // First statement of the transaction, a locking read: the reads after it see every batch that
+    // held these rooms before us (its clientIds included).
+    const rooms = await repo.lockRooms(roomIds, t);
+    const oneToOne = [...rooms.values()].filter(isOneToOne).map((r) => r.id);
+    const members = await repo.batchMembers(roomIds, [...new Set(sends.map((s) => s.userId))], oneToOne, t);
+    const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
+    const byRoom = new Map<number, number[]>();
+    for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
+    // The other party of a 1:1 room, whose block stops the chat.
+    const otherOf = (s: BatchedSend) =>
+      isOneToOne(rooms.get(s.roomId)!) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
+    const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
+    const pairs: Array<[number, number]> = [];
+    for (const s of sends) {
+      const other = rooms.has(s.roomId) ? otherOf(s) : undefined;
+      if (other !== undefined) pairs.push([s.userId, other]);
+    }
+    const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs, t) : new Set<string>();
+    const refusal = (s: BatchedSend): Error | null => {
+      const room = rooms.get(s.roomId);
+      if (!room || !isMember.has(`${s.roomId}:${s.userId}`)) return NotFound('Chat room');
+      if (room.closedAt) return Conflict('This chat room is closed: its post was deleted');
+      const other = otherOf(s);
+      if (other !== undefined && blocked.has(pairKey(s.userId, other)))
+        return Forbidden('You cannot chat with this user');
+      return null;
+    };
+
+    const outcomes: BatchOutcome<SendResult>[] = [];
+    const accepted: Array<{ i: number; key: string; s: BatchedSend }> = [];
+    sends.forEach((s, i) => {
+      const error = refusal(s);
+      if (error) outcomes[i] = { ok: false, error };
+      else accepted.push({ i, key: keyOf({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId }), s });
+    });
+    if (!accepted.length) return { outcomes, relay: [] };
+
+    const lookup = accepted.map(({ s }) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId }));
+    const stored = new Map((await repo.findByClientIds(lookup, t)).map((r) => [keyOf(r), r]));
+    // The first send of each new key is inserted; a repeat (stored, or earlier in this batch) gets its row.
+    const fresh = new Map<string, BatchedSend>();
+    for (const { key, s } of accepted) if (!stored.has(key) && !fresh.has(key)) fresh.set(key, s);
+    const now = this.deps.clock.now();
+    const relay: RelayItem[] = [];
+    if (fresh.size) {
+      await repo.insertMessages(
+        [...fresh.values()].map((s) => ({
+          roomId: s.roomId,
+          senderId: s.userId,
+          body: s.body,
+          clientId: s.clientId,
+          createdAt: now,
+        })),
+        t,
+      );
+      const inserted = await repo.findByClientIds(
+        [...fresh.values()].map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
+        t,
+      );
+      const lastIds = new Map<number, number>();
+      for (const row of inserted) {
+        const k = keyOf(row);
+        if (!fresh.has(k) || stored.has(k)) continue; // an older row the superset query also found
+        stored.set(k, row);
+        relay.push({
+          message: this.deps.present(row),
+          ...(fresh.get(k)!.socketId ? { except: fresh.get(k)!.socketId } : {}),
+        });
+        lastIds.set(row.roomId, Math.max(lastIds.get(row.roomId) ?? 0, row.id));
+      }
+      relay.sort((x, y) => x.message.id - y.message.id);
+      await repo.touchRooms(lastIds, now, t);
+      const ids = relay.map((r) => r.message.id);
+      await this.deps.outbox.add(t, TOPIC_CHAT_NOTIFY, { messageIds: ids });
+      await this.deps.outbox.addMany(
+        t,
+        TOPIC_CHAT_RELAY,
+        [
+          {
+            key: relayKey,
+            messages: relay.map((r) => ({ id: r.message.id, ...(r.except ? { except: r.except } : {}) })),
+          },
+        ],
+        { delayMs: RELAY_GRACE_MS },
+      );
+    }
+    for (const { i, key, s } of accepted) {
+      // Created only for the send that inserted it; a repeat in the same batch reads the same row.
+      outcomes[i] = { ok: true, value: { row: stored.get(key)!, created: fresh.get(key) === s } };
+    }
+    return { outcomes, relay };
+  }
+}
