@@ -221,7 +221,8 @@ export class GeoIndex {
   >;
 
   constructor(
-    private readonly redis: Redis,
+    /** The client the index lives on (the nearest-first reads run their scripts there: geo-nearest.ts). */
+    readonly redis: Redis,
     prefix: string,
     readonly kind: string,
   ) {

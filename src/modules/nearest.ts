@@ -4,8 +4,8 @@ import type { GeoIndex } from '../infra/geo';
 import { pageByDistance, type DistanceCursor } from '../infra/geo-paging';
 
 /**
- * The distance cursor of the radius searches (sitters, meetups, posts): `{ s: 'distance', d, i }`, the
- * last item's distance (km) and id. Accepted, never issued: `n`, which came with cursors issued before
+ * The distance cursor of the radius searches (sitters, meetups, posts, listings): `{ s: 'distance', d, i }`,
+ * the last item's distance (km) and id. Accepted, never issued: `n`, which came with cursors issued before
  * the disk-growing search (unused), and `{ k: 'd', d, i }`, the form GET /posts/nearby issued before it
  * shared this pager, so a client paging across the change keeps its place.
  */
@@ -39,6 +39,8 @@ export async function nearestPage<R extends { id: number }, I>(
     limit: number;
     cursor?: string;
     selective: boolean;
+    /** Which filters are set (see DistancePageQuery.shape). */
+    shape?: string;
     filterIds: (ids: number[]) => Promise<R[]>;
   } & Present<R, I>,
 ): Promise<Page<I>> {
@@ -48,4 +50,12 @@ export async function nearestPage<R extends { id: number }, I>(
     items: q.toItems ? await q.toItems(page) : page.map(({ row, distanceKm }) => q.toItem(row, distanceKm)),
     nextCursor: next ? encodeCursor({ s: 'distance', d: next.d, i: next.i }) : null,
   };
+}
+
+/** The shape of a filter (see DistancePageQuery.shape): the names of the fields that are set. */
+export function filterShape(filter: object): string {
+  return Object.entries(filter)
+    .filter(([, v]) => v !== undefined && v !== null && v !== false)
+    .map(([k]) => k)
+    .join(',');
 }

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { cursorDate, decodeCursor, encodeCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
-import { nearestPage } from '../nearest';
+import { filterShape, nearestPage } from '../nearest';
 import { pageByKey } from '../../infra/geo-sorted';
 import type { Clock } from '../../infra/clock';
 import { ValidationFailed } from '../../errors';
@@ -94,6 +94,7 @@ export class MeetupSearch {
       limit: q.limit,
       cursor: q.cursor,
       selective: MeetupSearch.selective(filter),
+      shape: filterShape(filter),
       filterIds: (ids) => this.repo.filterIds(ids, filter),
       toItem: (row, distanceKm) => ({ ...toMeetup(row), distanceKm }),
     });

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
-import { nearestPage } from '../nearest';
+import { filterShape, nearestPage } from '../nearest';
 import { pageByKey } from '../../infra/geo-sorted';
 import { InvalidFields, fieldError, type FieldError } from '../../errors';
 import {
@@ -131,6 +131,7 @@ export class SitterSearch {
       limit: q.limit,
       cursor: q.cursor,
       selective: SitterSearch.selective(filter),
+      shape: filterShape(filter),
       filterIds: (ids) => this.repo.filterIds(ids, filter),
       toItem: toSearchItem,
     });
