@@ -100,6 +100,10 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 export const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
 
+/** The median of runs (the upper middle of an even count) and their range, as the tables print them. */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const spread = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
+
 /** One load run that prints its figures and fails the suite on any non-2xx answer or error. */
 export async function loadOrFail(
   name: string,

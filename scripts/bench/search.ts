@@ -4,17 +4,23 @@ import { connectRedis, createRedis } from '../../src/infra/redis';
 import { GeoIndex } from '../../src/infra/geo';
 import { SittersRepository } from '../../src/modules/sitters/sitters.repository';
 import { reindexSitterGeo } from '../../src/modules/sitters/sitters.service';
-import { forkReady, loadOrFail, ratio, table } from './run';
+import { forkReady, loadOrFail, median, ratio, spread, table } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { SEOUL, seedSitters } from './seed-sitters';
+import { argValue } from './sse';
+import { positiveInt } from './geo-seed';
 
 const SITTERS = Number(process.env.BENCH_SITTERS ?? 100_000);
 
 /**
  * Issue 4: GET /sitters/search over 100k sitters around Seoul, 3 km and 10 km, with and without
  * filters, next to raw GEOSEARCH + one MySQL IN query and to a MySQL-only query, in the same run.
+ * Issue 20: deep pages of a dense circle (pages 1, 10 and 50 of 100 over the whole 50 km circle).
+ *   npm run bench -- --only search [--part ratios|deep] [--runs 3]
  */
 export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> {
+  const part = argValue('part') ?? 'all';
+  if (!['all', 'ratios', 'deep'].includes(part)) throw new Error(`--part ${part}: expected ratios, deep or all`);
   process.stdout.write(`  seeding ${SITTERS} sitters\n`);
   await seedSitters(env.databaseUrl, SITTERS);
   const sequelize = createSequelize(env.databaseUrl, 2);
@@ -33,11 +39,13 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
   const children: ChildProcess[] = [];
   try {
     children.push(await forkReady('src/server.js', [], serverEnv(env, 4120)));
+    const opts = { duration: env.duration, connections: Math.min(env.connections, 20) };
+    const deep = part === 'ratios' ? '' : await deepPages(opts, positiveInt('runs', 3));
+    if (part === 'deep') return { markdown: deep };
     children.push(
       await forkReady('scripts/bench/baselines.js', ['geo-raw', '4121', env.databaseUrl, env.redisUrl, geo.key]),
     );
     children.push(await forkReady('scripts/bench/baselines.js', ['mysql-only', '4122', env.databaseUrl]));
-    const opts = { duration: env.duration, connections: Math.min(env.connections, 20) };
     const at = `lat=${SEOUL.lat}&lng=${SEOUL.lng}`;
     const FILTERS = '&service=walking&petSize=small&maxPrice=30000';
     const rows: (string | number)[][] = [];
@@ -104,9 +112,74 @@ export async function searchBench(env: BenchEnv): Promise<{ markdown: string }> 
             'API / MySQL-only',
           ],
           rows,
-        ),
+        ) +
+        (deep ? `\n\n${deep}` : ''),
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');
   }
+}
+
+const DEEP_LIMIT = 100;
+const DEEP_PAGES = [1, 10, 50];
+
+/**
+ * Pages 1, 10 and 50 of sort=distance over the whole 50 km circle (every sitter), 100 per page: one
+ * client walks pages 1–50 (timing each; the snapshots are made by this walk), then each chosen page
+ * is loaded on its own with its cursor. Each run uses a centre a few metres from the last, so its walk
+ * starts without snapshots.
+ */
+async function deepPages(opts: { duration: number; connections: number }, runs: number): Promise<string> {
+  const perPage = new Map<number, { rps: number; p50: number; p99: number }[]>(DEEP_PAGES.map((p) => [p, []]));
+  const walks: { total: number; worst: number; page1: number }[] = [];
+  const ratios: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const at = `lat=${(SEOUL.lat + run * 0.00003).toFixed(6)}&lng=${SEOUL.lng}&radiusKm=50&limit=${DEEP_LIMIT}`;
+    const base = `http://127.0.0.1:4120/api/v1/sitters/search?${at}`;
+    const urls = new Map<number, string>();
+    const times: number[] = [];
+    let cursor: string | null = null;
+    for (let page = 1; page <= Math.max(...DEEP_PAGES); page++) {
+      const url: string = cursor ? `${base}&cursor=${cursor}` : base;
+      if (DEEP_PAGES.includes(page)) urls.set(page, url);
+      const started = performance.now();
+      const res = await fetch(url);
+      const body = (await res.json()) as { items: unknown[]; nextCursor: string | null };
+      times.push(performance.now() - started);
+      if (res.status !== 200 || body.items.length !== DEEP_LIMIT || !body.nextCursor)
+        throw new Error(`deep pages: page ${page} answered ${res.status} with ${body.items.length} items`);
+      cursor = body.nextCursor;
+    }
+    walks.push({ total: times.reduce((a, b) => a + b, 0), worst: Math.max(...times), page1: times[0] });
+    const got = new Map<number, number>();
+    for (const page of DEEP_PAGES) {
+      const r = await loadOrFail(`deep page ${page} (run ${run + 1})`, urls.get(page)!, opts);
+      perPage.get(page)!.push(r);
+      got.set(page, r.rps);
+    }
+    ratios.push(got.get(DEEP_PAGES[0])! / got.get(DEEP_PAGES[DEEP_PAGES.length - 1])!);
+  }
+  const ms = (x: number) => Math.round(x);
+  const rows = DEEP_PAGES.map((page) => {
+    const rs = perPage.get(page)!;
+    const rps = rs.map((r) => r.rps);
+    return [
+      page,
+      median(rps),
+      spread(rps),
+      median(rs.map((r) => r.p50)),
+      median(rs.map((r) => r.p99)),
+      page === 1 ? '1 (baseline)' : (median(rs.map((r, i) => perPage.get(1)![i].rps / r.rps)) as number).toFixed(2),
+    ];
+  });
+  return (
+    `### Deep pages of a dense circle\n\n` +
+    `sort=distance over the whole 50 km circle (all ${SITTERS} sitters), ${DEEP_LIMIT} per page, anonymous; ` +
+    `${opts.connections} connections, ${opts.duration} s per row, ${runs} runs (median, spread). "page 1 / page n" ` +
+    `is page 1's req/s over page n's in the same run (the cost of a page relative to the first; target for page 50: ≤ 1.2).\n\n` +
+    table(['page', 'req/s', 'req/s spread', 'p50 ms', 'p99 ms', 'page 1 / page n (median)'], rows) +
+    `\n\nOne client walking pages 1–50 in turn (the walk makes the snapshots): ` +
+    `${walks.map((w) => `${ms(w.total)} ms (page 1 ${ms(w.page1)} ms, slowest page ${ms(w.worst)} ms)`).join('; ')}. ` +
+    `Page 1 / page 50 per run: ${ratios.map((r) => r.toFixed(2)).join(', ')}.`
+  );
 }
