@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import { channelNamespace, openRedis, type Redis } from '../redis';
+import { channelNamespace, isCluster, openRedis, parseClusterUrl, type Redis } from '../redis';
 
 /**
  * Every bus channel and the message it carries. The code that owns a channel declares it next to
@@ -12,6 +12,28 @@ export interface BusChannels {
 
 export type Channel = keyof BusChannels & string;
 
+/**
+ * Families of per-key channels (one channel per user, say) and the message each carries, declared
+ * like BusChannels. An instance subscribes to a key's channel only while it holds something of that
+ * key (`KeyedChannels.join`), so it hears only what its own clients need.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface BusKeyedChannels {}
+
+export type KeyedChannel = keyof BusKeyedChannels & string;
+
+/** One subscribed key channel: how many local holders it has, and when Redis confirmed it. */
+interface KeyedEntry {
+  family: KeyedChannels<never>;
+  key: number;
+  refs: number;
+  ready: Promise<void>;
+}
+
+/** How long `join` keeps retrying a subscription Redis refused (a cluster whose subscribers are starting). */
+const JOIN_RETRY_MS = 200;
+const JOIN_ATTEMPTS = 15;
+
 export type BusHandler<M = never> = (message: M) => void;
 
 /**
@@ -20,14 +42,27 @@ export type BusHandler<M = never> = (message: M) => void;
  * database index (pub/sub ignores the index, see channelNamespace).
  * Subscriptions are re-established by ioredis after a reconnect (autoResubscribe).
  *
- * On a Redis Cluster the bus keeps classic SUBSCRIBE/PUBLISH: ioredis subscribes through one node and
- * moves the subscriptions to another when that node fails, and the cluster forwards every PUBLISH to
- * every node. That broadcast costs each node every bus message, which is fine for the bus's few,
- * small messages; the Socket.io adapter, which carries every chat line, uses sharded pub/sub instead.
+ * Two kinds of channel. A plain channel (`subscribe`/`publish`) reaches every instance: for rare,
+ * instance-wide messages (revoked logins). A keyed channel (`keyed`/`publishKeyed`, one channel per
+ * user) reaches only the instances that joined that key: per-user traffic (notifications) then costs
+ * an instance what its own clients need, whatever the number of instances.
+ *
+ * On a Redis Cluster plain channels keep classic SUBSCRIBE/PUBLISH: ioredis subscribes through one
+ * node and moves the subscriptions to another when that node fails, and the cluster forwards every
+ * PUBLISH to every node, which is fine for their few, small messages. Keyed channels use sharded
+ * pub/sub there (Redis 7 SSUBSCRIBE/SPUBLISH): a channel lives on the one shard its name hashes to,
+ * so per-user traffic spreads over the shards instead of costing every node; ioredis keeps one
+ * sharded subscriber per master and moves a channel when its slot moves. On one server keyed
+ * channels are classic channels (any Redis version).
  */
 export class EventBus {
   private readonly sub: Redis;
   private readonly handlers = new Map<string, Set<BusHandler<unknown>>>();
+  /** Subscribed key channels by full channel name. */
+  private readonly keyedEntries = new Map<string, KeyedEntry>();
+  private readonly sharded: boolean;
+  /** Messages received, plain and keyed (what an instance pays for pub/sub; read by the benchmark). */
+  received = 0;
   private readonly reconnectHandlers = new Set<() => void>();
   private readonly namespace: string;
 
@@ -38,12 +73,17 @@ export class EventBus {
     private readonly logger: Logger,
   ) {
     this.namespace = channelNamespace(redisUrl, prefix);
-    this.sub = openRedis(redisUrl, {
-      lazyConnect: true,
-      maxRetriesPerRequest: null,
-      autoResubscribe: true,
-      connectionName: `${prefix}bus`,
-    });
+    this.sharded = parseClusterUrl(redisUrl) !== null;
+    this.sub = openRedis(
+      redisUrl,
+      {
+        lazyConnect: true,
+        maxRetriesPerRequest: null,
+        autoResubscribe: true,
+        connectionName: `${prefix}bus`,
+      },
+      this.sharded ? { shardedSubscribers: true } : {},
+    );
     this.sub.on('error', (err) => logger.debug({ err: err.message }, 'bus subscriber error'));
     // A message published while the subscriber was away is lost for good: tell those who must
     // reconcile (revocations) each time it is back.
@@ -52,23 +92,35 @@ export class EventBus {
       if (connectedBefore) for (const fn of this.reconnectHandlers) fn();
       connectedBefore = true;
     });
-    this.sub.on('message', (channel: string, raw: string) => {
+    const onMessage = (channel: string, raw: string) => {
+      this.received++;
       const set = this.handlers.get(channel);
-      if (!set) return;
+      const entry = set ? undefined : this.keyedEntries.get(channel);
+      if (!set && !entry) return;
       let message: unknown;
       try {
         message = JSON.parse(raw);
       } catch {
         return;
       }
-      for (const h of set) {
+      if (entry) {
+        try {
+          entry.family.deliver(entry.key, message as never);
+        } catch (err) {
+          this.logger.error({ err, channel }, 'bus handler failed');
+        }
+        return;
+      }
+      for (const h of set!) {
         try {
           h(message);
         } catch (err) {
           this.logger.error({ err, channel }, 'bus handler failed');
         }
       }
-    });
+    };
+    this.sub.on('message', onMessage);
+    this.sub.on('smessage', onMessage);
   }
 
   channel(name: string): string {
@@ -112,9 +164,113 @@ export class EventBus {
     await this.pub.publish(this.channel(name), JSON.stringify(message));
   }
 
+  /**
+   * A family of per-key channels whose messages go to `handler` with their key. Nothing is
+   * subscribed until a key is joined.
+   */
+  keyed<K extends KeyedChannel>(name: K, handler: (key: number, message: BusKeyedChannels[K]) => void): KeyedChannels<K> {
+    return new KeyedChannels(this, name, handler);
+  }
+
+  /**
+   * Publishes each message on its key's channel, reaching only the instances that joined that key:
+   * one pipeline on one server; on a cluster one SPUBLISH per key (each to the shard that owns its
+   * slot), sent together. Throws when Redis is down: call it from the outbox.
+   */
+  async publishKeyed<K extends KeyedChannel>(name: K, messages: Array<[key: number, message: BusKeyedChannels[K]]>): Promise<void> {
+    if (!messages.length) return;
+    if (isCluster(this.pub)) {
+      await Promise.all(messages.map(([key, m]) => this.pub.spublish(this.keyedChannel(name, key), JSON.stringify(m))));
+      return;
+    }
+    const pipe = this.pub.pipeline();
+    for (const [key, m] of messages) pipe.publish(this.keyedChannel(name, key), JSON.stringify(m));
+    const results = await pipe.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  keyedChannel(name: string, key: number): string {
+    return `${this.namespace}bus:${name}:${key}`;
+  }
+
+  /** Key channels this instance is subscribed to (tests, metrics). */
+  get keyedCount(): number {
+    return this.keyedEntries.size;
+  }
+
+  /** @internal KeyedChannels.join: one Redis subscription per channel, however many local holders. */
+  joinKey(family: KeyedChannels<never>, key: number): Promise<void> {
+    const channel = this.keyedChannel(family.name, key);
+    const existing = this.keyedEntries.get(channel);
+    if (existing) {
+      existing.refs++;
+      return existing.ready;
+    }
+    const entry: KeyedEntry = { family, key, refs: 1, ready: Promise.resolve() };
+    this.keyedEntries.set(channel, entry);
+    entry.ready = this.subscribeKey(channel, entry);
+    return entry.ready;
+  }
+
+  /** @internal KeyedChannels.leave: the last holder's leave unsubscribes. */
+  leaveKey(family: KeyedChannels<never>, key: number): void {
+    const channel = this.keyedChannel(family.name, key);
+    const entry = this.keyedEntries.get(channel);
+    if (!entry || --entry.refs > 0) return;
+    this.keyedEntries.delete(channel);
+    const off = this.sharded ? this.sub.sunsubscribe(channel) : this.sub.unsubscribe(channel);
+    void off.catch(() => undefined);
+  }
+
+  /** Resolves once Redis confirmed the subscription; retries a refusal (a cluster whose subscribers are starting). */
+  private async subscribeKey(channel: string, entry: KeyedEntry): Promise<void> {
+    await this.connect();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await (this.sharded ? this.sub.ssubscribe(channel) : this.sub.subscribe(channel));
+        return;
+      } catch (err) {
+        if (this.keyedEntries.get(channel) !== entry) return; // left meanwhile
+        if (attempt >= JOIN_ATTEMPTS) {
+          this.logger.warn({ err: (err as Error).message, channel }, 'bus key subscription failed');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, JOIN_RETRY_MS));
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.handlers.clear();
+    this.keyedEntries.clear();
     this.sub.disconnect();
+  }
+}
+
+/**
+ * The per-key channels of one family on one instance, refcounted: the first `join` of a key
+ * subscribes (and resolves once Redis confirmed it, so a caller may then read what it missed before
+ * and lose nothing after), the last `leave` unsubscribes.
+ */
+export class KeyedChannels<K extends KeyedChannel> {
+  constructor(
+    private readonly bus: EventBus,
+    readonly name: K,
+    private readonly handler: (key: number, message: BusKeyedChannels[K]) => void,
+  ) {}
+
+  join(key: number): Promise<void> {
+    return this.bus.joinKey(this as unknown as KeyedChannels<never>, key);
+  }
+
+  leave(key: number): void {
+    this.bus.leaveKey(this as unknown as KeyedChannels<never>, key);
+  }
+
+  /** @internal called by the bus for each message on one of this family's channels. */
+  deliver(key: number, message: BusKeyedChannels[K]): void {
+    this.handler(key, message);
   }
 }
 

@@ -1,8 +1,13 @@
 import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { NotificationsRepository } from './notifications.repository';
-import { NotificationsService, TOPIC_NOTIFICATION_CREATED, TOPIC_UNREAD_CHANGED } from './notifications.service';
-import { CHANNEL_CREATED, CHANNEL_UNREAD, NotificationStreams } from './notifications.stream';
+import {
+  NotificationsService,
+  TOPIC_NOTIFICATION_CREATED,
+  TOPIC_NOTIFICATIONS_CREATED,
+  TOPIC_UNREAD_CHANGED,
+} from './notifications.service';
+import { CHANNEL_USER, NotificationStreams, userMessages } from './notifications.stream';
 import { notificationsRoutes } from './notifications.router';
 
 export type NotificationsModule = FeatureModule<'notifications'> & {
@@ -31,12 +36,19 @@ export function createNotificationsModule(ctx: ModuleContext, services: Services
     ),
     outboxHandlers: {
       // Publishing twice (a retried row) is harmless: streams skip sequence numbers they have sent.
-      // One publish each: a fan-out to thousands of recipients goes out as one pipeline.
+      // One message per recipient on the recipient's own channel, the whole row as one pipeline.
+      [TOPIC_NOTIFICATIONS_CREATED]: {
+        pipelined: true,
+        handler: (rows) => ctx.bus.publishKeyed(CHANNEL_USER, userMessages(rows)),
+      },
       [TOPIC_NOTIFICATION_CREATED]: {
         pipelined: true,
-        handler: (payload) => ctx.bus.publish(CHANNEL_CREATED, payload),
+        handler: (row) => ctx.bus.publishKeyed(CHANNEL_USER, userMessages([row])),
       },
-      [TOPIC_UNREAD_CHANGED]: { pipelined: true, handler: (payload) => ctx.bus.publish(CHANNEL_UNREAD, payload) },
+      [TOPIC_UNREAD_CHANGED]: {
+        pipelined: true,
+        handler: ({ userId }) => ctx.bus.publishKeyed(CHANNEL_USER, [[userId, { unread: true }]]),
+      },
     },
     start: () => streams.start(),
     stop: async () => streams.stop(),

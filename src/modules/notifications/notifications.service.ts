@@ -21,15 +21,26 @@ import {
 } from './notifications.schemas';
 import type { UnreadChangedMessage } from './notifications.stream';
 
-/** Outbox topics: the live event and the fresh-count signal are published only once the change commits. */
+/**
+ * Outbox topics: the live events and the fresh-count signal are published only once the change
+ * commits. A transaction's new notifications are ONE row (up to CREATED_PER_ROW of them), not one
+ * row each: a broadcast to thousands is then a handful of rows to write, claim and publish.
+ * TOPIC_NOTIFICATION_CREATED (one row per notification) is what earlier versions wrote; rows of it
+ * left in the table are still carried out.
+ */
+export const TOPIC_NOTIFICATIONS_CREATED = 'notifications.created-batch';
 export const TOPIC_NOTIFICATION_CREATED = 'notifications.created';
 export const TOPIC_UNREAD_CHANGED = 'notifications.unread-changed';
 declare module '../../infra/outbox' {
   interface OutboxTopics {
+    [TOPIC_NOTIFICATIONS_CREATED]: StoredNotification[];
     [TOPIC_NOTIFICATION_CREATED]: StoredNotification;
     [TOPIC_UNREAD_CHANGED]: UnreadChangedMessage;
   }
 }
+
+/** Notifications per outbox row (a row of 200 full-size notifications stays around 2 MB). */
+const CREATED_PER_ROW = 200;
 
 /** At most one chat e-mail per room per this window. */
 export const CHAT_DIGEST_WINDOW_MS = 15 * 60 * 1000;
@@ -151,7 +162,9 @@ export class NotificationsService {
       now,
       t,
     );
-    await this.outbox.addMany(t, TOPIC_NOTIFICATION_CREATED, stored);
+    const batches: StoredNotification[][] = [];
+    for (let k = 0; k < stored.length; k += CREATED_PER_ROW) batches.push(stored.slice(k, k + CREATED_PER_ROW));
+    await this.outbox.addMany(t, TOPIC_NOTIFICATIONS_CREATED, batches);
     stored.forEach((s, k) => (out[rows[k].i] = s.notification));
     for (const i of mailed) {
       const p = prepared[i];
@@ -178,7 +191,7 @@ export class NotificationsService {
     if (pref.inApp) {
       created = await this.repo.insert({ recipientId, seq: lastSeq + 1, type, title, body, data, dedupeKey }, now, t);
       if (!created) return null; // already notified under this key
-      await this.outbox.add(t, TOPIC_NOTIFICATION_CREATED, created);
+      await this.outbox.add(t, TOPIC_NOTIFICATIONS_CREATED, [created]);
     }
     if (pref.email) await this.mailInTx(t, user, type, title, body, data, now);
     return created?.notification ?? null;

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
-import type { EventBus } from '../../infra/realtime/bus';
+import type { EventBus, KeyedChannels } from '../../infra/realtime/bus';
 import { LOGINS_REVOKED, type LoginsRevokedMessage } from '../../infra/realtime/bus';
 import { SseHub, type SseStream, type StreamDoc } from '../../infra/realtime/sse';
 import { countSchema, notificationSchema, streamQuery } from './notifications.schemas';
@@ -9,18 +9,37 @@ import type { AuthUser } from '../../http/auth';
 import { Unavailable } from '../../errors';
 import type { NotificationsRepository, StoredNotification } from './notifications.repository';
 
-/** Bus channels (one Redis subscription each per instance, fanned out here by user id). */
-export const CHANNEL_CREATED = 'notifications.created';
-export const CHANNEL_UNREAD = 'notifications.unread';
+/**
+ * One bus channel per user (a keyed channel): an instance subscribes to a user's channel while it
+ * holds one of that user's streams, so it hears only about its own streams' users, however many
+ * instances there are.
+ */
+export const CHANNEL_USER = 'notifications.user';
 declare module '../../infra/realtime/bus' {
-  interface BusChannels {
-    [CHANNEL_CREATED]: StoredNotification;
-    [CHANNEL_UNREAD]: UnreadChangedMessage;
+  interface BusKeyedChannels {
+    [CHANNEL_USER]: UserEventMessage;
   }
+}
+
+/** What a user's channel carries: new notifications (in sequence order), or "the unread count changed". */
+export interface UserEventMessage {
+  created?: StoredNotification[];
+  unread?: true;
 }
 
 export interface UnreadChangedMessage {
   userId: number;
+}
+
+/** The messages for a batch of new notifications: one per recipient, carrying that recipient's rows. */
+export function userMessages(rows: StoredNotification[]): Array<[number, UserEventMessage]> {
+  const byUser = new Map<number, StoredNotification[]>();
+  for (const row of rows) {
+    const list = byUser.get(row.recipientId);
+    if (list) list.push(row);
+    else byUser.set(row.recipientId, [row]);
+  }
+  return [...byUser].map(([userId, created]) => [userId, { created }]);
 }
 
 /** The stream as /asyncapi.json documents it (events, resume, auth); `path` is relative to /api/v1. */
@@ -54,6 +73,11 @@ const PENDING_MAX = 200;
 const SWEEP_MS = 30_000;
 /** A client that takes longer than this to read half a buffer during a replay is cut (it replays later). */
 const DRAIN_TIMEOUT_MS = 5000;
+/**
+ * How long an opening stream waits for Redis to confirm its user's channel before it reads MySQL.
+ * Past it (Redis unreachable) the stream opens anyway: what it misses live, the sweep brings.
+ */
+const JOIN_WAIT_MS = 2000;
 
 interface Live {
   stream: SseStream;
@@ -84,6 +108,7 @@ export class NotificationStreams {
   private readonly replays: Counter<'hub'>;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly counting = new Map<number, boolean>();
+  private readonly users: KeyedChannels<typeof CHANNEL_USER>;
   private sweepTimer: NodeJS.Timeout | null = null;
   private recheckTimer: NodeJS.Timeout | null = null;
 
@@ -96,6 +121,7 @@ export class NotificationStreams {
     private readonly revokedAmong?: (sessionIds: number[]) => Promise<Set<number>>,
   ) {
     this.hub = new SseHub({ name: 'notifications', registry });
+    this.users = bus.keyed(CHANNEL_USER, (userId, msg) => this.onUserEvent(userId, msg));
     const existing = registry.getSingleMetric('pawmate_sse_replays_total') as Counter<'hub'> | undefined;
     this.replays =
       existing ??
@@ -109,8 +135,6 @@ export class NotificationStreams {
 
   async start(): Promise<void> {
     this.unsubscribe.push(
-      await this.bus.subscribe(CHANNEL_CREATED, (msg: StoredNotification) => this.onCreated(msg)),
-      await this.bus.subscribe(CHANNEL_UNREAD, (msg: UnreadChangedMessage) => this.onUnreadChanged(msg.userId)),
       await this.bus.subscribe(LOGINS_REVOKED, (msg: LoginsRevokedMessage) => {
         this.hub.closeSessions(msg.sessionIds ?? [], msg.userId);
       }),
@@ -163,13 +187,19 @@ export class NotificationStreams {
       pendingCount: false,
     };
     this.live.set(stream, state);
-    stream.onClose(() => this.live.delete(stream));
+    // Subscribed to the user's channel (and registered) first, read second: whatever commits after
+    // the read below arrives live.
+    const joined = this.users.join(user.id);
+    stream.onClose(() => {
+      this.live.delete(stream);
+      this.users.leave(user.id);
+    });
     let startSeq: number;
     let count: number;
     try {
+      await within(joined, JOIN_WAIT_MS);
       // A login revoked between the token check and the registration above would be missed: check again.
       await recheck?.();
-      // Subscribed (registered) first, read second: whatever commits after this read arrives live.
       startSeq = await this.repo.lastSeq(user.id);
       count = await this.repo.unreadCount(user.id);
     } catch (err) {
@@ -245,15 +275,21 @@ export class NotificationStreams {
     return !state.stream.closed;
   }
 
-  private onCreated(msg: StoredNotification): void {
+  private onUserEvent(userId: number, msg: UserEventMessage): void {
+    if (!msg) return;
+    if (Array.isArray(msg.created)) for (const row of msg.created) this.onCreated(userId, row);
+    if (msg.unread) this.onUnreadChanged(userId);
+  }
+
+  private onCreated(userId: number, msg: StoredNotification): void {
     if (
       !msg ||
-      typeof msg.recipientId !== 'number' ||
+      msg.recipientId !== userId ||
       typeof msg.seq !== 'number' ||
       typeof msg.notification?.id !== 'number'
     )
       return;
-    for (const stream of this.hub.streamsOf(msg.recipientId)) {
+    for (const stream of this.hub.streamsOf(userId)) {
       const state = this.live.get(stream);
       if (!state) continue;
       if (state.pending.length >= PENDING_MAX) {
@@ -377,4 +413,16 @@ export class NotificationStreams {
       this.counting.delete(userId);
     }
   }
+}
+
+/** Resolves when `p` does or after `ms`, whichever comes first. */
+function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -252,6 +252,38 @@ describe('live delivery', () => {
     expect(stranger.notifications()).toHaveLength(0);
   });
 
+  it('reaches only the instances that hold a stream of the user: another instance hears nothing', async () => {
+    const u = await signup(a);
+    const onA = await track(openStream(a, { token: u.accessToken }));
+    await onA.next();
+    // Earlier tests' streams are gone once their instances have seen the clients leave.
+    await onA.waitFor(() => b.pawmate.bus.keyedCount === 0);
+    expect(a.pawmate.bus.keyedCount).toBeGreaterThanOrEqual(1);
+    const heardA = a.pawmate.bus.received;
+    const heardB = b.pawmate.bus.received;
+    const created = await svc(b).notify(note(u.user.id, 'routed'));
+    expect((await onA.next((m) => m.event === 'notification')).id).toBe(String(created!.id));
+    await a.http.post(`/api/v1/notifications/${created!.id}/read`).set(bearer(u.accessToken)).expect(204);
+    expect((await onA.next((m) => m.event === 'unread-count')).data).toEqual({ count: 0 });
+    await sleep(150);
+    expect(a.pawmate.bus.received - heardA).toBeGreaterThanOrEqual(2);
+    expect(b.pawmate.bus.received - heardB).toBe(0);
+
+    // A stream on B subscribes B as well, and B leaves the channel once that stream is gone.
+    const onB = await track(openStream(b, { token: u.accessToken }));
+    await onB.next();
+    expect(b.pawmate.bus.keyedCount).toBe(1);
+    const second = await svc(a).notify(note(u.user.id, 'both'));
+    for (const s of [onA, onB]) expect((await s.next((m) => m.event === 'notification')).id).toBe(String(second!.id));
+    onB.close();
+    await onA.waitFor(() => b.pawmate.bus.keyedCount === 0);
+    const heardAfter = b.pawmate.bus.received;
+    const third = await svc(a).notify(note(u.user.id, 'after'));
+    expect((await onA.next((m) => m.event === 'notification')).id).toBe(String(third!.id));
+    await sleep(150);
+    expect(b.pawmate.bus.received).toBe(heardAfter);
+  });
+
   it('delivers a burst in id order without duplicates', async () => {
     const u = await signup(a);
     const s = await track(openStream(b, { token: u.accessToken }));
@@ -326,10 +358,10 @@ describe('replay after Last-Event-ID', () => {
   // The outbox is held back so the live events of already-committed rows arrive when the test says.
   const pendingEvents = async (recipientId: number) => {
     const [rows] = await a.sequelize.query(
-      "SELECT payload FROM outbox WHERE topic = 'notifications.created' AND processedAt IS NULL ORDER BY id",
+      "SELECT payload FROM outbox WHERE topic = 'notifications.created-batch' AND processedAt IS NULL ORDER BY id",
     );
     return (rows as Array<{ payload: string }>)
-      .map((r) => JSON.parse(r.payload))
+      .flatMap((r) => JSON.parse(r.payload) as StoredNotification[])
       .filter((p) => p.recipientId === recipientId);
   };
   const holdOutbox = async () => {
@@ -374,7 +406,7 @@ describe('replay after Last-Event-ID', () => {
       for (let i = 1; i <= 3; i++) await svc(a).notify(note(u.user.id, i));
       held = await pendingEvents(u.user.id);
       // Only the last one reaches the instance: the two before it must come from MySQL, first.
-      await b.pawmate.bus.publish('notifications.created', held[2]);
+      await b.pawmate.bus.publishKeyed('notifications.user', [[u.user.id, { created: [held[2]] }]]);
       await s.waitFor(() => s.notifications().length === 3);
       expect(s.notifications().map((n) => n.id)).toEqual(held.map((h) => h.notification.id));
     } finally {
@@ -395,7 +427,7 @@ describe('replay after Last-Event-ID', () => {
       lost = (await svc(a).notify(note(u.user.id, 'lost')))!.id;
       // As if it had been published while B's subscriber was reconnecting.
       await a.sequelize.query(
-        "UPDATE outbox SET processedAt = NOW(3) WHERE topic = 'notifications.created' AND processedAt IS NULL",
+        "UPDATE outbox SET processedAt = NOW(3) WHERE topic = 'notifications.created-batch' AND processedAt IS NULL",
       );
     } finally {
       releaseOutbox();
@@ -848,7 +880,7 @@ describe('stream lifecycle', () => {
         await sleep(400);
         expect(s.notifications()).toHaveLength(0);
         const [rows] = await a.sequelize.query(
-          "SELECT attempts, lastError FROM outbox WHERE topic = 'notifications.created' AND processedAt IS NULL",
+          "SELECT attempts, lastError FROM outbox WHERE topic = 'notifications.created-batch' AND processedAt IS NULL",
         );
         expect((rows as Array<{ attempts: number }>)[0].attempts).toBeGreaterThanOrEqual(1);
       } finally {
