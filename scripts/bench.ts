@@ -26,7 +26,9 @@ const HELP = `Usage: npm run bench -- [options]
                        groups
   --quick              small scale for a smoke test (sse: 500 streams, chat: 200 sockets,
                        meetups: 5000 meetups, 100 live participants)
-  --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000)
+  --streams <n[,n]>    sse: open streams per run (default 5000,10000; needs ulimit -n 20000; 0: instances rows only)
+  --instances <n[,n]>  sse: Pawmate instances for the fan-out rows (default 1,2,4; 0 skips them)
+  --per-instance <n>   sse: streams held by each instance in those rows (default 2500)
   --notify-chunk <n>   sse: recipients per notifyMany transaction (default 20, a feature's fan-out; 500 is a broadcast)
   --sockets <n>        chat: sockets over the two instances, a multiple of 50 (default 1000)
   --meetups <n>        meetups: seeded meetups for nearby search (default 50000)

@@ -1,13 +1,19 @@
 /**
  * Preloaded into a benchmarked server (NODE_OPTIONS="--expose-gc --require …/gc-hook.js", see
  * `measuredEnv` in ./sse.ts), so the benchmark can read memory after a full collection: otherwise the garbage
- * of the opening burst would be counted as the cost of the streams. Answers one IPC request,
- * `{ reqId, cmd: 'memory' }` (the protocol of ./ipc.ts), and stops the server (SIGTERM, its graceful
+ * of the opening burst would be counted as the cost of the streams. Answers two IPC requests,
+ * `{ reqId, cmd: 'memory' }` and `{ reqId, cmd: 'cpu' }` (CPU time so far; the protocol of ./ipc.ts), and stops the server (SIGTERM, its graceful
  * shutdown) when the benchmark process goes away without killing it, so no orphan keeps the port.
  */
 process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 
 process.on('message', (msg: { reqId?: unknown; cmd?: unknown }) => {
+  if (msg?.cmd === 'cpu' && typeof msg.reqId === 'number') {
+    // CPU time so far (µs), with no collection of its own in it.
+    const { user, system } = process.cpuUsage();
+    process.send?.({ reqId: msg.reqId, result: { cpuUs: user + system } });
+    return;
+  }
   if (!msg || msg.cmd !== 'memory' || typeof msg.reqId !== 'number') return;
   const gc = (globalThis as { gc?: () => void }).gc;
   try {

@@ -28,6 +28,7 @@ async function main() {
       for (let i = 0; i < req.userIds.length; i += req.chunk) chunks.push(req.userIds.slice(i, i + req.chunk));
       let next = 0;
       let created = 0;
+      let firstCommittedAt: number | null = null;
       await Promise.all(
         Array.from({ length: Math.min(req.concurrency, chunks.length) }, async () => {
           while (next < chunks.length) {
@@ -36,11 +37,12 @@ async function main() {
             const out = await notifications.notifyMany(
               ids.map((recipientId) => ({ recipientId, type: 'comment.new', title: `Bench ${req.tag}` })),
             );
+            firstCommittedAt ??= Date.now();
             created += out.filter(Boolean).length;
           }
         }),
       );
-      return { created, startedAt, committedAt: Date.now() };
+      return { created, startedAt, firstCommittedAt, committedAt: Date.now() };
     },
     async stop() {
       await pawmate.outbox.stop();

@@ -168,7 +168,10 @@ export class EventBus {
    * A family of per-key channels whose messages go to `handler` with their key. Nothing is
    * subscribed until a key is joined.
    */
-  keyed<K extends KeyedChannel>(name: K, handler: (key: number, message: BusKeyedChannels[K]) => void): KeyedChannels<K> {
+  keyed<K extends KeyedChannel>(
+    name: K,
+    handler: (key: number, message: BusKeyedChannels[K]) => void,
+  ): KeyedChannels<K> {
     return new KeyedChannels(this, name, handler);
   }
 
@@ -177,7 +180,10 @@ export class EventBus {
    * one pipeline on one server; on a cluster one SPUBLISH per key (each to the shard that owns its
    * slot), sent together. Throws when Redis is down: call it from the outbox.
    */
-  async publishKeyed<K extends KeyedChannel>(name: K, messages: Array<[key: number, message: BusKeyedChannels[K]]>): Promise<void> {
+  async publishKeyed<K extends KeyedChannel>(
+    name: K,
+    messages: Array<[key: number, message: BusKeyedChannels[K]]>,
+  ): Promise<void> {
     if (!messages.length) return;
     if (isCluster(this.pub)) {
       await Promise.all(messages.map(([key, m]) => this.pub.spublish(this.keyedChannel(name, key), JSON.stringify(m))));

@@ -106,6 +106,7 @@ export class NotificationStreams {
   readonly hub: SseHub;
   private readonly live = new Map<SseStream, Live>();
   private readonly replays: Counter<'hub'>;
+  private readonly received: Counter;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly counting = new Map<number, boolean>();
   private readonly users: KeyedChannels<typeof CHANNEL_USER>;
@@ -122,6 +123,14 @@ export class NotificationStreams {
   ) {
     this.hub = new SseHub({ name: 'notifications', registry });
     this.users = bus.keyed(CHANNEL_USER, (userId, msg) => this.onUserEvent(userId, msg));
+    // What fan-out costs this instance: with per-user channels, only its own streams' users' messages.
+    this.received =
+      (registry.getSingleMetric('pawmate_notification_messages_received_total') as Counter | undefined) ??
+      new Counter({
+        name: 'pawmate_notification_messages_received_total',
+        help: "Bus messages received on the channels of this instance's stream users",
+        registers: [registry],
+      });
     const existing = registry.getSingleMetric('pawmate_sse_replays_total') as Counter<'hub'> | undefined;
     this.replays =
       existing ??
@@ -276,18 +285,14 @@ export class NotificationStreams {
   }
 
   private onUserEvent(userId: number, msg: UserEventMessage): void {
+    this.received.inc();
     if (!msg) return;
     if (Array.isArray(msg.created)) for (const row of msg.created) this.onCreated(userId, row);
     if (msg.unread) this.onUnreadChanged(userId);
   }
 
   private onCreated(userId: number, msg: StoredNotification): void {
-    if (
-      !msg ||
-      msg.recipientId !== userId ||
-      typeof msg.seq !== 'number' ||
-      typeof msg.notification?.id !== 'number'
-    )
+    if (!msg || msg.recipientId !== userId || typeof msg.seq !== 'number' || typeof msg.notification?.id !== 'number')
       return;
     for (const stream of this.hub.streamsOf(userId)) {
       const state = this.live.get(stream);
