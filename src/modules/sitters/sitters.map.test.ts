@@ -1,6 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
-import { makeSitter } from '../../../test/helpers/fixtures';
+import { becomeSitter, makeSitter } from '../../../test/helpers/fixtures';
 import { haversineMeters } from '../../infra/geo';
 import { PublicLocations } from './sitters.location';
 import { prng } from '../../../test/helpers/random';
@@ -201,6 +201,30 @@ describe('GET /sitters/map', () => {
     // The points are kept in memory, synced before each read: a sitter who leaves is gone at once.
     await api.http.delete('/api/v1/sitters/me').set(bearer(blocked.accessToken)).expect(204);
     expect(total(await markers(v))).toBe(0);
+  });
+
+  it('follows a sitter who moves, a new one and one who leaves between two reads', async () => {
+    const here = { minLat: -40.1, minLng: 150.9, maxLat: -39.9, maxLng: 151.1, zoom: 10 };
+    const there = { minLat: -45.1, minLng: 160.9, maxLat: -44.9, maxLng: 161.1, zoom: 10 };
+    const street = { minLat: -40.01, minLng: 150.99, maxLat: -39.99, maxLng: 151.01, zoom: 17 };
+    const mover = await signup(api);
+    await becomeSitter(api, mover, { location: { lat: -40.0003, lng: 151.0002 } });
+    const stayer = await makeSitter(api, { location: { lat: -40.0005, lng: 151.0004 } });
+    expect([total(await markers(here)), total(await markers(street)), total(await markers(there))]).toEqual([2, 2, 0]);
+    // A move within the street, then out of it, then across the map.
+    await becomeSitter(api, mover, { location: { lat: -40.0002, lng: 151.0001 } });
+    expect([total(await markers(here)), total(await markers(street))]).toEqual([2, 2]);
+    await becomeSitter(api, mover, { location: { lat: -40.05, lng: 151.05 } });
+    expect([total(await markers(here)), total(await markers(street))]).toEqual([2, 1]);
+    await becomeSitter(api, mover, { location: { lat: -45, lng: 161 } });
+    expect([total(await markers(here)), total(await markers(there))]).toEqual([1, 1]);
+    expect((await markers(there))[0].sitterId).not.toBe(stayer.sitter.id);
+    // One leaves, one arrives, and the one who left comes back.
+    await api.http.delete('/api/v1/sitters/me').set(bearer(stayer.user.accessToken)).expect(204);
+    await makeSitter(api, { location: { lat: -44.95, lng: 160.95 } });
+    expect([total(await markers(here)), total(await markers(there))]).toEqual([0, 2]);
+    await becomeSitter(api, stayer.user, { location: { lat: -40.0005, lng: 151.0004 } });
+    expect(await markers(street)).toEqual([expect.objectContaining({ count: 1, sitterId: stayer.sitter.id })]);
   });
 
   it('answers bad viewports with a 400 naming the field', async () => {
