@@ -24,6 +24,10 @@ function randomPoint(id: number): MapPoint {
     // On the antimeridian itself and on bucket edges.
     lat = 37.5 + Math.floor(rnd() * 10) * 0.01;
     lng = [180, -180, 127, 126.99][Math.floor(rnd() * 4)];
+  } else if (where < 0.5) {
+    // A dense block (dozens of points a bucket), so buckets are summed whole as well as read point by point.
+    lat = 37.55 + rnd() * 0.02;
+    lng = 126.95 + rnd() * 0.02;
   } else {
     lat = 37.45 + rnd() * 0.2;
     lng = 126.85 + rnd() * 0.25;
@@ -69,8 +73,17 @@ const VIEWPORTS: MapQuery[] = [
   { minLat: -19, minLng: 179, maxLat: -16, maxLng: -179, zoom: 8 },
   { minLat: -19, minLng: 179.9, maxLat: -16, maxLng: -179.9, zoom: 12 },
   { minLat: -60, minLng: 10, maxLat: 60, maxLng: 9.99, zoom: 2 },
+  // Over the dense block: cells of whole buckets, cells not aligned with buckets, an edge through it.
+  { minLat: 37.54, minLng: 126.94, maxLat: 37.58, maxLng: 126.98, zoom: 12 },
+  { minLat: 37.5, minLng: 126.9, maxLat: 37.6, maxLng: 127.1, zoom: 14 },
+  { minLat: 37.5513, minLng: 126.9377, maxLat: 37.5611, maxLng: 126.9633, zoom: 16 },
 ];
-const FILTERS: MapFilter[] = [{}, { service: 'walking' }, { petSize: 'large', service: 'boarding' }];
+const FILTERS: MapFilter[] = [
+  {},
+  { service: 'walking' },
+  { petSize: 'large', service: 'boarding' },
+  { service: 'drop_in', hiddenUsers: new Set([1000 + 7, 1000 + 8, 1000 + 500, 1000 + 2999, 42]) },
+];
 
 const sortCells = (cells: MapCell[]) => [...cells].sort((a, b) => a.lat - b.lat || a.lng - b.lng);
 

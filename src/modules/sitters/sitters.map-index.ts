@@ -11,14 +11,23 @@ export interface MapFilter {
 
 const SERVICE_BIT: Record<Service, number> = { boarding: 1, daycare: 2, walking: 4, drop_in: 8 };
 const SIZE_BIT: Record<PetSize, number> = { small: 1, medium: 2, large: 4 };
+/** A filter's place in a bucket summary: 0 for none, else 1 + the bit's position. */
+const SERVICE_SLOT: Record<Service, number> = { boarding: 1, daycare: 2, walking: 3, drop_in: 4 };
+const SIZE_SLOT: Record<PetSize, number> = { small: 1, medium: 2, large: 3 };
 
 /**
- * Side of a bucket in degrees (≈ 1.1 km north–south): a street viewport reads one to four buckets of a
- * few dozen points, a 30 km city about a thousand. Buckets are world-anchored like the map's cells.
+ * Side of a bucket in degrees: 90° / 2^14 (≈ 610 m north–south). A street viewport reads a few buckets
+ * of a few dozen points. Buckets are world-anchored like the map's cells, whose side at zoom z is
+ * 90° / 2^z: up to zoom 14 a bucket lies inside one cell, so a city is summed bucket by bucket.
  */
-const BUCKET_DEG = 0.01;
-/** Bucket columns run 0‥36 000 (lng −180 and +180 both have one); the key needs one stride more. */
-const BUCKET_STRIDE = 36_001;
+const BUCKET_DEG = 90 / 2 ** 14;
+/** Bucket columns run 0‥65 536 (lng −180 and +180 both have one); the key needs one stride more. */
+const BUCKET_STRIDE = 2 ** 16 + 1;
+/** Buckets with fewer points are always scanned point by point (their summary would cost more than it saves). */
+const SUMMARY_MIN_POINTS = 8;
+/** A summary keeps, per filter (no service or one of 4, × no size or one of 3), count, Σlat, Σlng, lowest id. */
+const FILTERS = 5 * 4;
+const filterIndex = (service: number, size: number) => service * 4 + size;
 const bucketRow = (lat: number) => Math.floor((lat + 90) / BUCKET_DEG);
 const bucketCol = (lng: number) => Math.floor((lng + 180) / BUCKET_DEG);
 
@@ -34,6 +43,9 @@ class Bucket {
   user = new Float64Array(8);
   /** Services in bits 0–3, sizes in bits 4–6. */
   bits = new Uint8Array(8);
+  /** Recomputed from the points when read after a change (exact sums, no drift from updates). */
+  private summary: BucketSummary | null = null;
+  private dirty = true;
 
   constructor(
     readonly row: number,
@@ -47,6 +59,7 @@ class Bucket {
   }
 
   put(i: number, p: MapPoint): void {
+    this.dirty = true;
     this.lat[i] = p.lat;
     this.lng[i] = p.lng;
     this.id[i] = p.id;
@@ -56,6 +69,7 @@ class Bucket {
 
   /** Moves the last point to `i`; returns the id of the point moved (or null when `i` was the last). */
   removeAt(i: number): number | null {
+    this.dirty = true;
     const last = --this.n;
     if (i === last) return null;
     this.lat[i] = this.lat[last];
@@ -66,6 +80,16 @@ class Bucket {
     return this.id[i];
   }
 
+  /** The bucket's bounding box and per-filter sums; null for a bucket too small to be worth one. */
+  summarized(): BucketSummary | null {
+    if (this.n < SUMMARY_MIN_POINTS) return null;
+    if (this.dirty || !this.summary) {
+      this.summary = summarize(this);
+      this.dirty = false;
+    }
+    return this.summary;
+  }
+
   private grow(): void {
     const size = this.lat.length * 2;
     this.lat = resized(this.lat, new Float64Array(size));
@@ -74,6 +98,42 @@ class Bucket {
     this.user = resized(this.user, new Float64Array(size));
     this.bits = resized(this.bits, new Uint8Array(size));
   }
+}
+
+interface BucketSummary {
+  minLat: number;
+  maxLat: number;
+  minLng: number;
+  maxLng: number;
+  /** [count, Σlat, Σlng, lowest id] per filter (see filterIndex). */
+  sums: Float64Array;
+}
+
+function summarize(b: Bucket): BucketSummary {
+  const sums = new Float64Array(FILTERS * 4);
+  for (let f = 0; f < FILTERS; f++) sums[f * 4 + 3] = Infinity;
+  let [minLat, maxLat, minLng, maxLng] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < b.n; i++) {
+    const y = b.lat[i];
+    const x = b.lng[i];
+    const m = b.bits[i];
+    minLat = Math.min(minLat, y);
+    maxLat = Math.max(maxLat, y);
+    minLng = Math.min(minLng, x);
+    maxLng = Math.max(maxLng, x);
+    for (let sv = 0; sv <= 4; sv++) {
+      if (sv > 0 && !(m & (1 << (sv - 1)))) continue;
+      for (let sz = 0; sz <= 3; sz++) {
+        if (sz > 0 && !(m & (1 << (sz + 3)))) continue;
+        const at = filterIndex(sv, sz) * 4;
+        sums[at]++;
+        sums[at + 1] += y;
+        sums[at + 2] += x;
+        if (b.id[i] < sums[at + 3]) sums[at + 3] = b.id[i];
+      }
+    }
+  }
+  return { minLat, maxLat, minLng, maxLng, sums };
 }
 
 function resized<T extends Float64Array | Uint8Array>(from: T, to: T): T {
@@ -88,6 +148,8 @@ function resized<T extends Float64Array | Uint8Array>(from: T, to: T): T {
 export class MapPointIndex {
   private readonly buckets = new Map<number, Bucket>();
   private readonly where = new Map<number, { bucket: Bucket; i: number }>();
+  /** A sitter's id by its account (one profile an account), to find the buckets of blocked accounts. */
+  private readonly byUser = new Map<number, number>();
 
   get size(): number {
     return this.where.size;
@@ -103,6 +165,7 @@ export class MapPointIndex {
       return;
     }
     if (at) this.delete(p.id);
+    this.byUser.set(p.userId, p.id);
     const key = row * BUCKET_STRIDE + col;
     let bucket = this.buckets.get(key);
     if (!bucket) this.buckets.set(key, (bucket = new Bucket(row, col)));
@@ -113,6 +176,8 @@ export class MapPointIndex {
     const at = this.where.get(id);
     if (!at) return;
     this.where.delete(id);
+    const user = at.bucket.user[at.i];
+    if (this.byUser.get(user) === id) this.byUser.delete(user);
     const moved = at.bucket.removeAt(at.i);
     if (moved !== null) this.where.get(moved)!.i = at.i;
     if (at.bucket.n === 0) this.buckets.delete(at.bucket.row * BUCKET_STRIDE + at.bucket.col);
@@ -120,7 +185,13 @@ export class MapPointIndex {
 
   /** Counts per cell of a world-anchored grid (see mapGrid), with each cell's mean and lowest id. */
   cells(grid: MapGrid, filter: MapFilter): MapCell[] {
-    const acc = new CellAccumulator(grid, filter);
+    // Buckets holding a hidden account's point are read point by point; the others may use their sums.
+    const withHidden = new Set<Bucket>();
+    for (const u of filter.hiddenUsers ?? []) {
+      const id = this.byUser.get(u);
+      if (id !== undefined) withHidden.add(this.where.get(id)!.bucket);
+    }
+    const acc = new CellAccumulator(grid, filter, withHidden);
     const rows = [bucketRow(grid.minLat), bucketRow(grid.maxLat)] as const;
     const cols: Array<readonly [number, number]> =
       grid.minLng <= grid.maxLng
@@ -133,14 +204,14 @@ export class MapPointIndex {
     if (reachable > this.buckets.size) {
       // A viewport larger than the populated world (a continent, the whole map): visit every bucket once.
       for (const b of this.buckets.values()) {
-        if (b.row >= rows[0] && b.row <= rows[1] && cols.some(([a, z]) => b.col >= a && b.col <= z)) acc.scan(b);
+        if (b.row >= rows[0] && b.row <= rows[1] && cols.some(([a, z]) => b.col >= a && b.col <= z)) acc.add(b);
       }
     } else {
       for (let r = rows[0]; r <= rows[1]; r++) {
         for (const [a, z] of cols) {
           for (let c = a; c <= z; c++) {
             const b = this.buckets.get(r * BUCKET_STRIDE + c);
-            if (b) acc.scan(b);
+            if (b) acc.add(b);
           }
         }
       }
@@ -159,6 +230,8 @@ class CellAccumulator {
   private readonly service: number;
   private readonly size: number;
   private readonly hidden: Set<number> | null;
+  /** Where this filter's sums sit in a bucket summary. */
+  private readonly sumsAt: number;
   private readonly row0: number;
   private readonly col0: number;
   /** Columns from col0 to the one of lng +180 (where the viewport wraps). */
@@ -172,11 +245,15 @@ class CellAccumulator {
   constructor(
     private readonly grid: MapGrid,
     filter: MapFilter,
+    private readonly withHidden: Set<Bucket>,
   ) {
     this.wraps = grid.minLng > grid.maxLng;
     this.service = filter.service ? SERVICE_BIT[filter.service] : 0;
     this.size = (filter.petSize ? SIZE_BIT[filter.petSize] : 0) << 4;
     this.hidden = filter.hiddenUsers?.size ? filter.hiddenUsers : null;
+    this.sumsAt =
+      filterIndex(filter.service ? SERVICE_SLOT[filter.service] : 0, filter.petSize ? SIZE_SLOT[filter.petSize] : 0) *
+      4;
     this.row0 = this.rowOf(grid.minLat);
     this.col0 = this.colOf(grid.minLng);
     const lastCol = this.colOf(grid.maxLng);
@@ -202,7 +279,33 @@ class CellAccumulator {
     return Math.floor((lng + 180) / this.grid.cellLng);
   }
 
-  scan(b: Bucket): void {
+  /**
+   * A bucket whose points all lie in the viewport and in one cell (floor is monotonic, so its bounding
+   * box's corners tell) adds its sums for the filter; any other is read point by point.
+   */
+  add(b: Bucket): void {
+    const box = this.withHidden.has(b) ? null : b.summarized();
+    if (box === null) return this.scan(b);
+    const { minLat, maxLat, minLng, maxLng } = this.grid;
+    if (box.minLat < minLat || box.maxLat > maxLat) return this.scan(b);
+    const lngIn = this.wraps
+      ? box.minLng >= minLng || box.maxLng <= maxLng
+      : box.minLng >= minLng && box.maxLng <= maxLng;
+    if (!lngIn) return this.scan(b);
+    const row = this.rowOf(box.minLat);
+    const c = this.colOf(box.minLng);
+    if (row !== this.rowOf(box.maxLat) || c !== this.colOf(box.maxLng)) return this.scan(b);
+    const at = this.sumsAt;
+    const n = box.sums[at];
+    if (n === 0) return;
+    const k = (row - this.row0) * this.cols + (c >= this.col0 ? c - this.col0 : this.eastCols + c);
+    this.count[k] += n;
+    this.sumLat[k] += box.sums[at + 1];
+    this.sumLng[k] += box.sums[at + 2];
+    if (box.sums[at + 3] < this.firstId[k]) this.firstId[k] = box.sums[at + 3];
+  }
+
+  private scan(b: Bucket): void {
     const { minLat, maxLat, minLng, maxLng, cellLat, cellLng } = this.grid;
     const { wraps, service, size, hidden, row0, col0, eastCols, cols } = this;
     const { count, sumLat, sumLng, firstId } = this;
