@@ -61,7 +61,7 @@ async function planKeySort(q: {
  * the query with an error (1028, "Sort aborted: LIMIT ROWS EXAMINED") rather than partial rows: that
  * too is a short walk.
  */
-function capped(err: unknown): never[] {
+export function capped(err: unknown): never[] {
   const e = err as { parent?: { errno?: number; sqlMessage?: string } };
   if (e.parent?.errno === 1028 && /ROWS EXAMINED/.test(e.parent.sqlMessage ?? '')) return [];
   throw err;

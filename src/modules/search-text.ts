@@ -55,6 +55,45 @@ export function booleanQuery(q: string): string | null {
   return words.map((w) => `+${MARKER}${w}*`).join(' ');
 }
 
+/**
+ * The keys of a document in a word-prefix table (the community's `post_word_prefixes`): the first
+ * PREFIX_CHARS characters of each distinct word that has at least that many. A table keyed on them,
+ * ordered by recency, hands out a query word's candidates newest first, so a page is an index walk
+ * that stops after a page, where a FULLTEXT prefix match has to collect and sort every match first.
+ */
+export const PREFIX_CHARS = 2;
+const prefixOf = (word: string): string | null => {
+  const chars = Array.from(word);
+  return chars.length >= PREFIX_CHARS ? chars.slice(0, PREFIX_CHARS).join('') : null;
+};
+
+export function prefixKeys(title: string, body: string): string[] {
+  const keys = new Set<string>();
+  for (const w of [...wordsOf(title), ...wordsOf(body)]) {
+    const key = prefixOf(w);
+    if (key) keys.add(key);
+  }
+  return [...keys];
+}
+
+/**
+ * A user's `q` as a prefix-table walk: `key` is the prefix of its longest word (the most selective
+ * candidate list), and `patterns` one `LIKE` per word on `CONCAT(' ', searchText)`, the exact test
+ * (each word starts a marked token; words hold only letters and digits, so nothing needs escaping).
+ * The table only proposes candidates; the patterns decide. Null when no word has PREFIX_CHARS
+ * characters (개 alone): such a query has no key and goes to the FULLTEXT index.
+ */
+export function prefixQuery(q: string): { key: string; patterns: string[] } | null {
+  const words = [...new Set(wordsOf(q))].slice(0, MAX_QUERY_WORDS);
+  const longest = words.reduce<string | null>(
+    (best, w) => (Array.from(w).length > (best === null ? 0 : Array.from(best).length) ? w : best),
+    null,
+  );
+  const key = longest === null ? null : prefixOf(longest);
+  if (key === null) return null;
+  return { key, patterns: words.map((w) => `% ${MARKER}${w}%`) };
+}
+
 /** booleanQuery for a list's `q`: a `q` without any word is a 400 naming `query.q`. */
 export function requiredBooleanQuery(q: string): string {
   const expr = booleanQuery(q);

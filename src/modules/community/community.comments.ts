@@ -135,7 +135,11 @@ export class CommentsService {
   /** Comments of users on either side of a block with the viewer leave the list (tombstones stay). */
   private blockFilter(viewerId: number): SqlFilter {
     const notBlocked = this.d.blocks.notBlockedSql('c.authorId', viewerId);
-    return { where: [`(c.deletedAt IS NOT NULL OR (${notBlocked.sql}))`], replacements: notBlocked.replacements };
+    return {
+      viewerId,
+      where: [`(c.deletedAt IS NOT NULL OR (${notBlocked.sql}))`],
+      replacements: notBlocked.replacements,
+    };
   }
 
   async view(viewerId: number, id: number): Promise<Comment> {

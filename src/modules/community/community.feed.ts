@@ -2,10 +2,10 @@ import Joi from 'joi';
 import { decodeCursor, paginate } from '../../http/cursor';
 import { nearestPage } from '../nearest';
 import type { CommunityDeps } from './community.deps';
-import type { PostRow, SqlFilter } from './community.repository';
+import type { PostRow, PrefixWalk, SqlFilter } from './community.repository';
 import type { PostsService } from './community.posts';
 import type { Post } from './community.presenter';
-import { requiredBooleanQuery } from '../search-text';
+import { prefixQuery, requiredBooleanQuery } from '../search-text';
 import type { FeedSort, PostKind } from './community.schemas';
 
 export interface FeedQuery {
@@ -57,20 +57,28 @@ export class FeedService {
     private readonly posts: PostsService,
   ) {}
 
+  /** The prefix walk's bounds (see recentSearch); tests make them small to reach the fallback. */
+  walkLimits = { candidates: WALK_CANDIDATES, examineAtMost: WALK_EXAMINE_AT_MOST };
+
   async list(viewerId: number, q: FeedQuery): Promise<{ items: Post[]; nextCursor: string | null }> {
-    const filter = await this.compile(viewerId, q);
+    const filter = this.compile(viewerId, q);
+    const fulltext = q.q === undefined ? null : requiredBooleanQuery(q.q);
     const want = q.limit + 1;
     let rows: PostRow[];
     if (q.sort === 'popular') {
       const c = q.cursor ? decodeCursor<{ s: number; t: Date; i: number }>(q.cursor, popularCursor) : null;
-      rows = await this.d.repo.pagePopular(filter, {
+      rows = await this.d.repo.pagePopular(fulltext ? withMatch(filter, fulltext) : filter, {
         tag: q.tag,
         after: c ? { score: c.s, at: c.t, id: c.i } : null,
         limit: want,
       });
     } else {
       const c = q.cursor ? decodeCursor<{ t: Date; i: number }>(q.cursor, recentCursor) : null;
-      rows = await this.d.repo.pageRecent(filter, { tag: q.tag, after: c ? { at: c.t, id: c.i } : null, limit: want });
+      const page = { tag: q.tag, after: c ? { at: c.t, id: c.i } : null, limit: want };
+      const walk = q.q === undefined ? null : prefixQuery(q.q);
+      rows = walk
+        ? await this.recentSearch(filter, walk, fulltext!, page)
+        : await this.d.repo.pageRecent(fulltext ? withMatch(filter, fulltext) : filter, page);
     }
     const { items, nextCursor } = paginate(rows, q.limit, (last) =>
       q.sort === 'popular'
@@ -85,7 +93,7 @@ export class FeedService {
     viewerId: number,
     q: NearbyQuery,
   ): Promise<{ items: Array<Post & { distanceKm: number }>; nextCursor: string | null }> {
-    const filter = await this.compile(viewerId, { kind: q.kind });
+    const filter = this.compile(viewerId, { kind: q.kind });
     return nearestPage<PostRow, Post & { distanceKm: number }>({
       geo: this.d.geo,
       center: { lat: q.lat, lng: q.lng },
@@ -104,7 +112,26 @@ export class FeedService {
     });
   }
 
-  private async compile(viewerId: number, q: Pick<FeedQuery, 'kind' | 'authorId' | 'q'>): Promise<SqlFilter> {
+  /**
+   * A `recent` page of a q: a walk of the word-prefix table, newest first, that stops after a page.
+   * Words whose two-letter start is common but whose matches are rare (or several words that seldom
+   * meet) would make the walk step through many candidates, so it is capped; a short answer is the
+   * end of the list when the prefix has at most `candidates` entries left (the cap is far above what
+   * they can cost), and otherwise the FULLTEXT index answers the same page (exact, slower).
+   */
+  private async recentSearch(
+    filter: SqlFilter,
+    walk: PrefixWalk,
+    fulltext: string,
+    page: { tag?: string; after: { at: Date; id: number } | null; limit: number },
+  ): Promise<PostRow[]> {
+    const { candidates, examineAtMost } = this.walkLimits;
+    const rows = await this.d.repo.pageByPrefix(filter, { ...page, walk, examineAtMost });
+    if (rows.length === page.limit || !(await this.d.repo.prefixHasMore(walk.key, page.after, candidates))) return rows;
+    return this.d.repo.pageRecent(withMatch(filter, fulltext), page);
+  }
+
+  private compile(viewerId: number, q: Pick<FeedQuery, 'kind' | 'authorId'>): SqlFilter {
     const where: string[] = [];
     const replacements: unknown[] = [];
     if (q.kind) {
@@ -115,14 +142,24 @@ export class FeedService {
       where.push('p.authorId = ?');
       replacements.push(q.authorId);
     }
-    if (q.q !== undefined) {
-      const expr = requiredBooleanQuery(q.q);
-      where.push('MATCH (p.searchText) AGAINST (? IN BOOLEAN MODE)');
-      replacements.push(expr);
-    }
     const notBlocked = this.d.blocks.notBlockedSql('p.authorId', viewerId);
     where.push(notBlocked.sql);
     replacements.push(...notBlocked.replacements);
-    return { where, replacements };
+    return { viewerId, where, replacements };
   }
 }
+
+/** The FULLTEXT condition of a q (boolean mode, every word a required prefix). */
+const withMatch = (filter: SqlFilter, expr: string): SqlFilter => ({
+  ...filter,
+  where: [...filter.where, 'MATCH (p.searchText) AGAINST (? IN BOOLEAN MODE)'],
+  replacements: [...filter.replacements, expr],
+});
+
+/**
+ * The walk's bounds: a short walk is final while at most WALK_CANDIDATES candidates were left; each
+ * candidate costs a few rows examined (its prefix entry, its post, its author), so the cap, twenty
+ * per candidate, is never what ends such a walk, and it bounds the walk of a common prefix.
+ */
+const WALK_CANDIDATES = 1000;
+const WALK_EXAMINE_AT_MOST = 20 * WALK_CANDIDATES;

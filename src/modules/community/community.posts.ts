@@ -5,10 +5,10 @@ import type { RebuildProgress } from '../../infra/geo';
 import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, Forbidden, NotFound, Unavailable } from '../../errors';
 import type { ChatRoom } from '../chat/chat.service';
-import type { CommunityRepository, PostBase, PostRow, PostWrite } from './community.repository';
+import type { CommunityRepository, PhotoRow, PostBase, PostRow, PostWrite } from './community.repository';
 import { consume, requireVisible, type CommunityDeps } from './community.deps';
 import { tagsOf, toPost, type Photo, type Post } from './community.presenter';
-import { searchDocument } from '../search-text';
+import { prefixKeys, searchDocument } from '../search-text';
 import { MAX_PHOTOS, MAX_ROOM_MEMBERS, type PostKind } from './community.schemas';
 
 /** Outbox topic: a post's point or index membership changed (its state and version ride along). */
@@ -57,6 +57,7 @@ export class PostsService {
       const now = this.d.clock.now();
       const id = await this.repo.insertPost(userId, data, now, t);
       await this.repo.replaceTags(id, data.tags, now, t);
+      await this.repo.addWordPrefixes(id, now, prefixKeys(data.title, data.body), t);
       if (input.kind === 'open_chat') {
         const { roomId } = await this.d.chat.createRoomInTx(t, { type: 'post', postId: id, memberIds: [userId] });
         await this.repo.setChatRoom(id, roomId, t);
@@ -90,6 +91,11 @@ export class PostsService {
       const now = this.d.clock.now();
       await this.repo.updatePost(id, data, moved, now, t);
       if (changes.tags) await this.repo.replaceTags(id, data.tags, new Date(p.createdAt), t);
+      if (data.title !== p.title || data.body !== p.body) {
+        const createdAt = new Date(p.createdAt);
+        await this.repo.dropWordPrefixes(id, createdAt, prefixKeys(p.title, p.body), t);
+        await this.repo.addWordPrefixes(id, createdAt, prefixKeys(data.title, data.body), t);
+      }
       return moved ? this.recordGeo(id, t) : null;
     });
     await this.afterGeo(change);
@@ -114,6 +120,7 @@ export class PostsService {
     if (!p || p.deletedAt) return;
     const now = this.d.clock.now();
     await this.repo.deletePost(id, now, t);
+    await this.repo.dropWordPrefixes(id, new Date(p.createdAt), prefixKeys(p.title, p.body), t);
     const photos = await this.repo.deleteAllPhotos(id, t);
     if (photos.length)
       await this.d.media.deleteAfterCommit(
@@ -199,9 +206,14 @@ export class PostsService {
 
   // --- presentation ------------------------------------------------------------------------------
 
-  /** Post JSON for a page of rows in two more queries (photos, my likes). */
+  /**
+   * Post JSON for a page of rows: feed pages carry my like and the photos already (one round trip);
+   * other rows take two more queries (photos, my likes) for the whole page.
+   */
   async present(viewerId: number, rows: PostRow[]): Promise<Post[]> {
     if (!rows.length) return [];
+    if (rows.every((r) => r.likedByMe !== undefined))
+      return rows.map((r) => toPost(r, photosOfRow(r), Boolean(Number(r.likedByMe))));
     const ids = rows.map((r) => r.id);
     const [photos, liked] = await Promise.all([this.repo.photosOf(ids), this.repo.likedPosts(viewerId, ids)]);
     return rows.map((r) =>
@@ -289,6 +301,13 @@ export class PostsService {
     if (p.authorId !== userId) throw Forbidden(`Only the author can ${action} this post`);
     return p;
   }
+}
+
+/** The photos a feed row carries as JSON (JSON_ARRAYAGG comes back as text from MariaDB). */
+function photosOfRow(r: PostRow): PhotoRow[] {
+  const v = r.photosJson;
+  if (v === null || v === undefined) return [];
+  return typeof v === 'string' ? (JSON.parse(v) as PhotoRow[]) : v;
 }
 
 /** Rebuilds the posts' geo index from MySQL (also used by the reindex CLI, which has no app). */

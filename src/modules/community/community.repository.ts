@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { execAffected, selectRows } from '../../infra/db';
-import { idList } from '../../infra/geo-sorted';
+import { capped as sortCapped, idList } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { PostKind } from './community.schemas';
 
@@ -34,6 +34,10 @@ export interface PostRow extends PostBase {
   authorNickname: string | null;
   authorAvatarUrl: string | null;
   authorDeletedAt: Date | null;
+  /** Feed pages read these in the same statement (viewerCols); other reads leave them out. */
+  likedByMe?: number;
+  /** The photos as a JSON array (null without photos). */
+  photosJson?: string | PhotoRow[] | null;
 }
 
 export interface PostWrite {
@@ -71,10 +75,17 @@ export interface CommentRow {
   authorDeletedAt: Date | null;
 }
 
-/** Conditions on `p` (posts), ANDed; compiled by the feed. */
+/** Conditions on `p` (posts), ANDed; compiled by the feed for `viewerId`. */
 export interface SqlFilter {
+  viewerId: number;
   where: string[];
   replacements: unknown[];
+}
+
+/** A q as a prefix-table walk (src/modules/search-text.ts `prefixQuery`). */
+export interface PrefixWalk {
+  key: string;
+  patterns: string[];
 }
 
 const BASE_COLS = `p.id, p.authorId, p.kind, p.title, p.body, p.tagsJson, p.lat, p.lng, p.address, p.likeCount,
@@ -82,6 +93,17 @@ const BASE_COLS = `p.id, p.authorId, p.kind, p.title, p.body, p.tagsJson, p.lat,
   p.editedAt, p.createdAt, p.updatedAt`;
 const COLS = `${BASE_COLS}, u.nickname AS authorNickname, u.avatarUrl AS authorAvatarUrl, u.deletedAt AS authorDeletedAt`;
 const FROM = 'FROM posts p JOIN users u ON u.id = p.authorId';
+/**
+ * What a page shows the viewer besides the row, in the same statement: my like (a primary-key probe)
+ * and the photos as one JSON array (read only for posts that have photos). A page is then one round
+ * trip. Select-list subqueries run for the rows sent, after ORDER BY … LIMIT, never for rows skipped.
+ */
+const viewerCols = (viewerId: number) => ({
+  sql: `, EXISTS (SELECT 1 FROM post_likes l WHERE l.postId = p.id AND l.userId = ?) AS likedByMe,
+  IF(p.photoCount = 0, NULL, (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', ph.id, 'postId', ph.postId, 'url', ph.url,
+    'thumbnailUrl', ph.thumbnailUrl) ORDER BY ph.id) FROM post_photos ph WHERE ph.postId = p.id)) AS photosJson`,
+  replacements: [viewerId],
+});
 const COMMENT_COLS = `c.id, c.postId, c.parentId, c.authorId, c.body, c.likeCount, c.replyCount, c.hiddenAt, c.deletedAt,
   c.editedAt, c.createdAt, u.nickname AS authorNickname, u.avatarUrl AS authorAvatarUrl, u.deletedAt AS authorDeletedAt`;
 const COMMENT_FROM = 'FROM post_comments c JOIN users u ON u.id = c.authorId';
@@ -197,9 +219,83 @@ export class CommunityRepository {
       where.push(`(${key.at} < ? OR (${key.at} = ? AND ${key.id} < ?))`);
       replacements.push(opts.after.at, opts.after.at, opts.after.id);
     }
+    const viewer = viewerCols(filter.viewerId);
     return this.select<PostRow>(
-      `SELECT ${COLS} ${from} WHERE ${where.join(' AND ')} ORDER BY ${key.at} DESC, ${key.id} DESC LIMIT ${Math.trunc(opts.limit)}`,
-      replacements,
+      `SELECT ${COLS}${viewer.sql} ${from} WHERE ${where.join(' AND ')}
+        ORDER BY ${key.at} DESC, ${key.id} DESC LIMIT ${Math.trunc(opts.limit)}`,
+      [...viewer.replacements, ...replacements],
+    );
+  }
+
+  /**
+   * One `recent` page of a q: the prefix table's candidates newest first (its key is the walk's
+   * order, so the walk stops after a page), each checked against the post's search document. The
+   * walk is capped at `examineAtMost` rows (MariaDB's LIMIT … ROWS EXAMINED ends it with the rows found
+   * so far): a short answer is either the end or the cap, and the caller tells them apart.
+   */
+  async pageByPrefix(
+    filter: SqlFilter,
+    opts: {
+      walk: PrefixWalk;
+      tag?: string;
+      after: { at: Date; id: number } | null;
+      limit: number;
+      examineAtMost: number;
+    },
+  ): Promise<PostRow[]> {
+    const where = ['w.prefix = ?', 'p.listed = 1', ...opts.walk.patterns.map(() => "CONCAT(' ', p.searchText) LIKE ?")];
+    const replacements: unknown[] = [opts.walk.key, ...opts.walk.patterns];
+    where.push(...filter.where);
+    replacements.push(...filter.replacements);
+    if (opts.tag) {
+      where.push('EXISTS (SELECT 1 FROM post_tags t WHERE t.postId = p.id AND t.tag = ?)');
+      replacements.push(opts.tag);
+    }
+    if (opts.after) {
+      where.push('(w.createdAt < ? OR (w.createdAt = ? AND w.postId < ?))');
+      replacements.push(opts.after.at, opts.after.at, opts.after.id);
+    }
+    const viewer = viewerCols(filter.viewerId);
+    try {
+      return await this.select<PostRow>(
+        `SELECT ${COLS}${viewer.sql} FROM post_word_prefixes w STRAIGHT_JOIN posts p ON p.id = w.postId
+           JOIN users u ON u.id = p.authorId
+          WHERE ${where.join(' AND ')} ORDER BY w.createdAt DESC, w.postId DESC
+          LIMIT ${Math.trunc(opts.limit)} ROWS EXAMINED ${Math.trunc(opts.examineAtMost)}`,
+        [...viewer.replacements, ...replacements],
+      );
+    } catch (err) {
+      return sortCapped(err);
+    }
+  }
+
+  /** Whether the prefix has more than `atMost` candidates after `after` (an index-only count). */
+  async prefixHasMore(key: string, after: { at: Date; id: number } | null, atMost: number): Promise<boolean> {
+    const cond = after ? ' AND (createdAt < ? OR (createdAt = ? AND postId < ?))' : '';
+    const [row] = await this.select<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM post_word_prefixes WHERE prefix = ?${cond} LIMIT ${Math.trunc(atMost) + 1}) x`,
+      after ? [key, after.at, after.at, after.id] : [key],
+    );
+    return Number(row.n) > atMost;
+  }
+
+  /** A post's rows in the prefix table (inside the transaction that writes its text). */
+  async addWordPrefixes(postId: number, createdAt: Date, keys: string[], t: Transaction): Promise<void> {
+    if (!keys.length) return;
+    await this.exec(
+      `INSERT IGNORE INTO post_word_prefixes (prefix, createdAt, postId) VALUES ${keys.map(() => '(?, ?, ?)').join(', ')}`,
+      keys.flatMap((k) => [k, createdAt, postId]),
+      t,
+    );
+  }
+
+  /** Removes a post's rows by their full key, computed from the text being replaced. */
+  async dropWordPrefixes(postId: number, createdAt: Date, keys: string[], t: Transaction): Promise<void> {
+    if (!keys.length) return;
+    await this.exec(
+      'DELETE FROM post_word_prefixes WHERE prefix IN (?) AND createdAt = ? AND postId = ?',
+      [keys, createdAt, postId],
+      t,
     );
   }
 
@@ -219,10 +315,11 @@ export class CommunityRepository {
       where.push('(p.recentScore < ? OR (p.recentScore = ? AND (p.createdAt < ? OR (p.createdAt = ? AND p.id < ?))))');
       replacements.push(a.score, a.score, a.at, a.at, a.id);
     }
+    const viewer = viewerCols(filter.viewerId);
     return this.select<PostRow>(
-      `SELECT ${COLS} ${FROM} WHERE ${where.join(' AND ')}
+      `SELECT ${COLS}${viewer.sql} ${FROM} WHERE ${where.join(' AND ')}
         ORDER BY p.recentScore DESC, p.createdAt DESC, p.id DESC LIMIT ${Math.trunc(opts.limit)}`,
-      replacements,
+      [...viewer.replacements, ...replacements],
     );
   }
 

@@ -164,6 +164,14 @@ describe('posts', () => {
     await api.http.post(`/api/v1/posts/${id}/photos`).set(auth(a)).attach('image', small, 'a.png').expect(409);
     const shown = await get(a, `/posts/${id}`).expect(200);
     expect(shown.body.photos).toHaveLength(10);
+    // The feed reads the photos and my like in the page's own statement: the same as the post's view.
+    await put(b, `/posts/${id}/like`).expect(200);
+    const feed = (await get(b, `/posts?authorId=${a.user.id}`).expect(200)).body.items;
+    const listed = feed.find((x: { id: number }) => x.id === id);
+    expect([listed.photos, listed.likedByMe]).toEqual([(await get(b, `/posts/${id}`).expect(200)).body.photos, true]);
+    expect(feed.filter((x: { id: number }) => x.id !== id).map((x: { photos: unknown[] }) => x.photos)).toEqual(
+      feed.filter((x: { id: number }) => x.id !== id).map(() => []),
+    );
     await del(a, `/posts/${id}/photos/${shown.body.photos[0].id}`).expect(204);
     await settle();
     expect(fs.readdirSync(dir)).toHaveLength(18);
@@ -443,6 +451,60 @@ describe('feed, popular and search', () => {
     expect(await find('개')).toEqual([]);
     await del(a, `/posts/${p1}`).expect(204);
     expect(await find('산책')).toEqual([]);
+  });
+
+  it('q pages newest first through the prefix table, and its capped walk falls back to FULLTEXT exactly', async () => {
+    const a = await signup(api);
+    const b = await signup(api);
+    const made: Record<string, number> = {};
+    // Many candidates share the prefix "wa" but only some are "walk…"; one is by a user a blocks.
+    for (let i = 0; i < 12; i++) {
+      clock.advance(1000);
+      const walker = i % 3 === 0;
+      const author = i === 6 ? b : a;
+      made[i] = (
+        await makePost(author, { title: `post ${i}`, body: walker ? `Walking 산책로 ${i}` : `wait 산책 ${i}` })
+      ).id;
+    }
+    await put(a, `/users/${b.user.id}/block`).expect(204);
+    const walkers = [9, 3, 0].map((i) => made[i]);
+    const walkAll = async (q: string) => {
+      const seen: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const res: { body: any } = await get(
+          a,
+          `/posts?q=${encodeURIComponent(q)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        ).expect(200);
+        seen.push(...res.body.items.map((x: { id: number }) => x.id));
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      return seen.filter((id) => Object.values(made).includes(id));
+    };
+    const expected = {
+      walk: walkers,
+      'walk 산책': walkers,
+      '산책로 walking': walkers,
+      wai: [11, 10, 8, 7, 5, 4, 2, 1].map((i) => made[i]),
+    };
+    const feed = community().feed;
+    const limits = feed.walkLimits;
+    try {
+      for (const bounds of [limits, { candidates: 1, examineAtMost: 3 }]) {
+        feed.walkLimits = bounds;
+        for (const [q, ids] of Object.entries(expected)) expect([q, await walkAll(q)]).toEqual([q, ids]);
+      }
+    } finally {
+      feed.walkLimits = limits;
+    }
+    // An edit moves the post between words; a delete takes it out of the table with its row.
+    await patch(a, `/posts/${made[9]}`, { body: 'wait' }).expect(200);
+    expect(await walkAll('walk')).toEqual([made[3], made[0]]);
+    expect(await walkAll('wai')).toContain(made[9]);
+    await del(a, `/posts/${made[3]}`).expect(204);
+    expect(await walkAll('walk')).toEqual([made[0]]);
+    expect(await count('SELECT COUNT(*) AS n FROM post_word_prefixes WHERE postId = ?', [made[3]])).toBe(0);
+    expect(await count('SELECT COUNT(*) AS n FROM post_word_prefixes WHERE postId = ?', [made[9]])).toBe(2);
   });
 });
 
