@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { CommunityRepository } from '../../src/modules/community/community.repository';
 import { reindexPostGeo } from '../../src/modules/community/community.posts';
 import { dayIn } from '../../src/modules/sitters/sitters.days';
-import { forkReady, load, ratio, table, type LoadResult } from './run';
+import os from 'node:os';
+import { forkReady, load, median, ratio, spread, table, type LoadResult } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { bulkUsers } from './bulk-users';
 import { exited } from './sse';
@@ -14,8 +15,9 @@ import { positiveInt, rebuildGeoIndex } from './geo-seed';
  * Issue 15: the community board over 200 000 posts and 2 000 000 likes (bulk-seeded): GET /posts
  * recent and popular, `q` search (Korean and English) and /posts/nearby at 3 km, each next to the
  * same query as raw SQL (or GEOSEARCH + IN) in the same run; then 1000 concurrent likes on one post
- * by distinct users, with the final count checked against the rows.
- *   npm run bench -- --only community [--posts 200000] [--likes 2000000] [--duration 8]
+ * by distinct users, with the final count checked against the rows. Each row runs `--runs` times
+ * (API then raw, alternating; median and spread), so one seed serves every run.
+ *   npm run bench -- --only community [--posts 200000] [--likes 2000000] [--duration 8] [--runs 3]
  */
 const SEOUL = { lat: 37.5665, lng: 126.978 };
 const SEED_RADIUS_KM = 15;
@@ -26,6 +28,7 @@ const PORTS = { api: 4180, raw: 4181 };
 export async function communityBench(env: BenchEnv): Promise<{ markdown: string }> {
   const posts = positiveInt('posts', 200_000);
   const likes = positiveInt('likes', 2_000_000);
+  const runs = positiveInt('runs', 3);
   const base = serverEnv(env, PORTS.api);
   const tz = base.SERVICE_TZ ?? 'Asia/Seoul';
   process.stdout.write(`  ${USERS} users\n`);
@@ -77,6 +80,13 @@ export async function communityBench(env: BenchEnv): Promise<{ markdown: string 
         target: 'p99 < 150 ms',
       },
       {
+        // What q cost before the word-prefix table: the same API page next to the FULLTEXT query.
+        label: `q=${PROBE_WORDS.korean} vs FULLTEXT`,
+        api: `${api}/posts?q=${encodeURIComponent(PROBE_WORDS.korean)}`,
+        raw: `${raw}/search-fulltext?q=${encodeURIComponent(PROBE_WORDS.korean)}`,
+        target: '—',
+      },
+      {
         label: 'nearby 3 km',
         api: `${api}/posts/nearby?${at}`,
         raw: `${raw}/nearby?${at}`,
@@ -84,34 +94,42 @@ export async function communityBench(env: BenchEnv): Promise<{ markdown: string 
       },
     ];
     const rows: (string | number)[][] = [];
+    const loadBefore = os.loadavg()[0];
     for (const c of cases) {
       const same = await samePage(c.api, c.raw, headers);
-      const a = await run(`API ${c.label}`, c.api, { ...opts, headers });
-      const r = await run(`raw ${c.label}`, c.raw, opts);
-      const failures = [a, r]
-        .filter((x) => x.non2xx || x.errors)
-        .map((x) => `${x.name.split(' ')[0]}: ${x.non2xx} non-2xx, ${x.errors} errors`);
+      const a: LoadResult[] = [];
+      const r: LoadResult[] = [];
+      for (let i = 0; i < runs; i++) {
+        a.push(await run(`API ${c.label} #${i + 1}`, c.api, { ...opts, headers }));
+        r.push(await run(`raw ${c.label} #${i + 1}`, c.raw, opts));
+      }
+      const failures = [...a, ...r].reduce((n, x) => n + x.non2xx + x.errors, 0);
+      const ratios = a.map((x, i) => Number(ratio(x.rps, r[i].rps)));
       rows.push([
         c.label,
-        a.rps,
-        a.p50,
-        a.p99,
-        r.rps,
-        r.p50,
-        r.p99,
-        ratio(a.rps, r.rps),
+        `${median(a.map((x) => x.rps))} (${spread(a.map((x) => x.rps))})`,
+        median(a.map((x) => x.p50)),
+        `${median(a.map((x) => x.p99))} (${spread(a.map((x) => x.p99))})`,
+        median(r.map((x) => x.rps)),
+        median(r.map((x) => x.p50)),
+        median(r.map((x) => x.p99)),
+        `${median(ratios).toFixed(2)} (${spread(ratios)})`,
         c.target,
         same,
-        failures.join('; ') || '—',
+        failures ? `${failures} non-2xx or errors` : '—',
       ]);
     }
+    const loadAfter = os.loadavg()[0];
     const likeRow = await concurrentLikes(api, hotPostId, users.slice(0, CONCURRENT_LIKES), env.databaseUrl);
     const markdown =
       `${posts} posts by ${USERS} users over 120 days (half with a point within ${SEED_RADIUS_KM} km of Seoul City Hall, ` +
       `12–14 made-up words each from a vocabulary of 3000; ${PROBE_WORDS.korean}… and ${PROBE_WORDS.english}… forms in about 1% each) ` +
       `and ${likes} likes (exponentially distributed per post), seeded with multi-row INSERTs and the FULLTEXT index built once. ` +
-      `Page size 20, one authenticated user, ${opts.connections} connections. The raw baseline runs the same SQL ` +
-      `(nearby: one GEOSEARCH COUNT 80 and one IN query) without validation, auth, blocks, photos, likedByMe or cursors.\n\n` +
+      `Page size 20, one authenticated user, ${opts.connections} connections, ${runs} runs per row (API then raw, alternating): ` +
+      `medians, with the spread (min–max) in brackets. The raw baseline runs the same SQL (q: the word-prefix walk; ` +
+      `"vs FULLTEXT": the FULLTEXT prefix query q used before; nearby: one GEOSEARCH COUNT 80 and one IN query) without ` +
+      `validation, auth, blocks, photos, likedByMe or cursors. Load average (1 min) ${loadBefore.toFixed(1)} before the ` +
+      `rows, ${loadAfter.toFixed(1)} after.\n\n` +
       table(
         [
           'query',

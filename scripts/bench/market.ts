@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import { MarketRepository } from '../../src/modules/market/market.repository';
 import { reindexListingGeo } from '../../src/modules/market/market.listings';
 import { searchDocument } from '../../src/modules/search-text';
-import { forkReady, load, ratio, table, type LoadResult } from './run';
+import { forkReady, load, median, ratio, spread, table, type LoadResult } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { bulkUsers } from './bulk-users';
 import { exited, sleep } from './sse';
@@ -27,9 +27,6 @@ const CATEGORIES = ['food', 'toys', 'clothes', 'furniture', 'health', 'other'];
 const PORTS = { api: 4186, raw: 4187 };
 const STREAMS_PER_CLIENT = 2500;
 const DELIVERY_MAX_MS = 120_000;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const spread = (xs: number[]) => `${Math.min(...xs)}–${Math.max(...xs)}`;
 
 export async function marketBench(env: BenchEnv): Promise<{ markdown: string }> {
   const listings = positiveInt('listings', 100_000);

@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { searchDocument } from '../../src/modules/search-text';
+import { prefixKeys, searchDocument } from '../../src/modules/search-text';
 import { randomPoint, seeded } from './seed-meetups';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -34,8 +34,9 @@ const PROBE_FORMS = ['산책로', '산책하기', '산책', 'walking', 'walks', 
 /**
  * Bulk-seeds `posts` posts by `authorIds` (half of them with a point within `radiusKm` of `center`)
  * and `likes` likes by `likerIds`, with counters and 7-day activity buckets consistent with the rows,
- * in multi-row INSERTs with explicit ids. The FULLTEXT index is dropped for the load and built once
- * at the end (far cheaper than maintaining it row by row). Deterministic: every run seeds the same.
+ * in multi-row INSERTs with explicit ids, and the word-prefix rows of the `q` walk. The FULLTEXT index
+ * and the prefix table's key are dropped for the load and built once at the end (far cheaper than
+ * maintaining them row by row). Deterministic: every run seeds the same.
  */
 export async function seedPosts(
   databaseUrl: string,
@@ -58,6 +59,10 @@ export async function seedPosts(
   try {
     await conn.query('SET foreign_key_checks = 0, unique_checks = 0');
     await conn.query('ALTER TABLE posts DROP INDEX posts_search');
+    // The prefix table is loaded without its key (appends) and keyed once at the end (a sort), not
+    // row by row in key order spread over a table larger than the buffer pool.
+    await conn.query('ALTER TABLE post_word_prefixes DROP PRIMARY KEY');
+    let prefixRows = 0;
     const created: number[] = [];
     const likesPer: number[] = [];
     // Likes per post: exponential around the mean, so a few posts are popular and most are not.
@@ -67,6 +72,7 @@ export async function seedPosts(
       const n = Math.min(POST_BATCH, o.posts - done);
       const rows: unknown[][] = [];
       const tags: unknown[][] = [];
+      const prefixes: unknown[][] = [];
       for (let i = 0; i < n; i++) {
         const id = done + i + 1;
         const at = now - Math.floor(rand() * SPAN_DAYS * DAY_MS);
@@ -99,6 +105,7 @@ export async function seedPosts(
           new Date(at),
         ]);
         for (const t of tagList) tags.push([id, t, new Date(at)]);
+        for (const k of prefixKeys(title, body)) prefixes.push([k, new Date(at), id]);
       }
       await conn.query(
         `INSERT INTO posts (id, authorId, kind, title, body, tagsJson, lat, lng, address, likeCount, searchText,
@@ -106,6 +113,8 @@ export async function seedPosts(
         [rows],
       );
       if (tags.length) await conn.query('INSERT INTO post_tags (postId, tag, createdAt) VALUES ?', [tags]);
+      await conn.query('INSERT INTO post_word_prefixes (prefix, createdAt, postId) VALUES ?', [prefixes]);
+      prefixRows += prefixes.length;
       log(`\r  posts ${done + n}/${o.posts} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }
     log('\n');
@@ -152,11 +161,13 @@ export async function seedPosts(
         [...part.flat(), part.map(([id]) => id)],
       );
     }
-    log(`  recentScore for ${scores.length} posts; building the FULLTEXT index…`);
+    log(`  recentScore for ${scores.length} posts; keying ${prefixRows} word prefixes…`);
+    await conn.query('ALTER TABLE post_word_prefixes ADD PRIMARY KEY (prefix, createdAt, postId)');
+    log(` building the FULLTEXT index…`);
     // COPY: MariaDB 10.11's in-place build over rows inserted while the table had no FULLTEXT index
     // produced an index that matched nothing (measured); a copying build is correct and still fast.
     await conn.query('ALTER TABLE posts ADD FULLTEXT INDEX posts_search (searchText), ALGORITHM=COPY');
-    await conn.query('ANALYZE TABLE posts, post_likes, post_tags');
+    await conn.query('ANALYZE TABLE posts, post_likes, post_tags, post_word_prefixes');
     log(` done (${((Date.now() - started) / 1000).toFixed(0)} s in all)\n`);
     return { hotPostId: o.posts };
   } finally {
