@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config';
 import { createStorage } from '../src/infra/storage';
 import { ImagePipeline, PRESETS } from '../src/infra/images/pipeline';
 import { newKey } from '../src/infra/storage/keys';
-import { searchDocument } from '../src/modules/search-text';
+import { prefixKeys, searchDocument } from '../src/modules/search-text';
 
 /**
  * The quick start's board: a few posts (Korean and English, one open chat, two with a place near
@@ -108,6 +108,9 @@ export async function up({ context: qi }: { context: QueryInterface }) {
     )) as unknown as [number];
     ids.push(Number(id));
     for (const tag of p.tags) await q('INSERT INTO post_tags (postId, tag, createdAt) VALUES (?, ?, ?)', [id, tag, at]);
+    // The word-prefix rows that `q` walks (written with the post, as the app does).
+    for (const key of prefixKeys(p.title, p.body))
+      await q('INSERT IGNORE INTO post_word_prefixes (prefix, createdAt, postId) VALUES (?, ?, ?)', [key, at, id]);
     const photo = p.photo ? await renderPhoto(p.photo) : null;
     if (photo) {
       await q('INSERT INTO post_photos (postId, url, thumbnailUrl, createdAt) VALUES (?, ?, ?, ?)', [

@@ -36,6 +36,11 @@ describe('demo seed data', () => {
             OR p.photoCount <> (SELECT COUNT(*) FROM post_photos f WHERE f.postId = p.id)`,
       );
       expect(drift).toEqual([]);
+      // Every post has the word-prefix rows that `q` walks (산책 finds the walk route).
+      const unindexed = await q<{ id: number }>(
+        'SELECT p.id FROM posts p WHERE NOT EXISTS (SELECT 1 FROM post_word_prefixes w WHERE w.postId = p.id)',
+      );
+      expect(unindexed).toEqual([]);
       const photos = await q<{ url: string }>('SELECT url FROM post_photos');
       expect(photos).toHaveLength(2);
       for (const p of photos)
