@@ -82,6 +82,19 @@ function hubMetrics(registry: Registry): HubMetrics {
   return m;
 }
 
+/** Security headers that apply to documents only (CSP, framing, referrer…), dropped from a stream's answer. */
+const DOCUMENT_ONLY_HEADERS = [
+  'Content-Security-Policy',
+  'Cross-Origin-Opener-Policy',
+  'Origin-Agent-Cluster',
+  'Referrer-Policy',
+  'X-DNS-Prefetch-Control',
+  'X-Download-Options',
+  'X-Frame-Options',
+  'X-Permitted-Cross-Domain-Policies',
+  'X-XSS-Protection',
+];
+
 export interface SseEvent {
   id?: string | number;
   event?: string;
@@ -265,7 +278,12 @@ export class SseHub {
     res.setHeader('Cache-Control', 'no-cache, no-transform');
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
+    // Headers that govern a rendered document mean nothing on an event stream, and Node keeps the
+    // header block for the response's whole life: at 10 000 streams the CSP alone is megabytes.
+    for (const name of DOCUMENT_ONLY_HEADERS) res.removeHeader(name);
     res.flushHeaders();
+    // Nothing routes this request any more: let go of the router's per-request closures.
+    (res.req as { next?: unknown }).next = undefined;
     stream.started = true;
     stream.retry(this.retryMs());
   }

@@ -101,6 +101,8 @@ export function notificationsRoutes(
       handler: async ({ user, query, req, res }) => {
         const from = lastEventId(req.get('last-event-id'), query.lastEventId);
         const token = res.locals.streamToken as string;
+        // Held for the stream's life otherwise: the token is needed only while the stream opens.
+        res.locals.streamToken = undefined;
         await streams.open(user, res, from, async () => {
           await verify(token);
         });

@@ -197,6 +197,10 @@ describe('stream authentication and first event', () => {
     expect(s.headers['x-accel-buffering']).toBe('no');
     expect(s.headers['content-encoding']).toBeUndefined();
     expect(s.headers.connection).toBe('keep-alive');
+    // Document-only security headers are left out (kept for the stream's life otherwise); nosniff stays.
+    expect(s.headers['content-security-policy']).toBeUndefined();
+    expect(s.headers['x-frame-options']).toBeUndefined();
+    expect(s.headers['x-content-type-options']).toBe('nosniff');
     const first = await s.next();
     expect(first).toEqual({ id: undefined, event: 'unread-count', data: { count: 2 } });
     expect(s.retries.length).toBe(1);
