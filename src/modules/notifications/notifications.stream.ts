@@ -297,6 +297,11 @@ export class NotificationStreams {
     for (const stream of this.hub.streamsOf(userId)) {
       const state = this.live.get(stream);
       if (!state) continue;
+      // The common case, the very next event of an idle stream: written at once, without the pump.
+      if (!state.busy && !state.pending.length && state.lastSeq !== null && msg.seq === state.lastSeq + 1) {
+        if (this.write(state, msg)) state.lastSeq = msg.seq;
+        continue;
+      }
       if (state.pending.length >= PENDING_MAX) {
         stream.drop('pending');
         continue;
