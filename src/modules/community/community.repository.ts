@@ -34,7 +34,7 @@ export interface PostRow extends PostBase {
   authorNickname: string | null;
   authorAvatarUrl: string | null;
   authorDeletedAt: Date | null;
-  /** Feed pages read these in the same statement (viewerCols); other reads leave them out. */
+  /** Feed pages read these in the same statement (viewerSql); other reads leave them out. */
   likedByMe?: number;
   /** The photos as a JSON array (null without photos). */
   photosJson?: string | PhotoRow[] | null;
@@ -94,14 +94,16 @@ const BASE_COLS = `p.id, p.authorId, p.kind, p.title, p.body, p.tagsJson, p.lat,
 const COLS = `${BASE_COLS}, u.nickname AS authorNickname, u.avatarUrl AS authorAvatarUrl, u.deletedAt AS authorDeletedAt`;
 const FROM = 'FROM posts p JOIN users u ON u.id = p.authorId';
 /**
- * What a page shows the viewer besides the row, in the same statement: my like (a primary-key probe)
- * and the photos as one JSON array (read only for posts that have photos). A page is then one round
- * trip. Select-list subqueries run for the rows sent, after ORDER BY … LIMIT, never for rows skipped.
+ * What a page shows the viewer besides the row, in the same statement: my like (an outer join on the
+ * likes' primary key, one probe per row) and the photos as one JSON array (a select-list subquery,
+ * run for the rows sent, after ORDER BY … LIMIT, and only for posts that have photos). A page is then
+ * one round trip.
  */
-const viewerCols = (viewerId: number) => ({
-  sql: `, EXISTS (SELECT 1 FROM post_likes l WHERE l.postId = p.id AND l.userId = ?) AS likedByMe,
+const viewerSql = (viewerId: number) => ({
+  cols: `, ml.userId IS NOT NULL AS likedByMe,
   IF(p.photoCount = 0, NULL, (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', ph.id, 'postId', ph.postId, 'url', ph.url,
     'thumbnailUrl', ph.thumbnailUrl) ORDER BY ph.id) FROM post_photos ph WHERE ph.postId = p.id)) AS photosJson`,
+  join: 'LEFT JOIN post_likes ml ON ml.postId = p.id AND ml.userId = ?',
   replacements: [viewerId],
 });
 const COMMENT_COLS = `c.id, c.postId, c.parentId, c.authorId, c.body, c.likeCount, c.replyCount, c.hiddenAt, c.deletedAt,
@@ -219,9 +221,9 @@ export class CommunityRepository {
       where.push(`(${key.at} < ? OR (${key.at} = ? AND ${key.id} < ?))`);
       replacements.push(opts.after.at, opts.after.at, opts.after.id);
     }
-    const viewer = viewerCols(filter.viewerId);
+    const viewer = viewerSql(filter.viewerId);
     return this.select<PostRow>(
-      `SELECT ${COLS}${viewer.sql} ${from} WHERE ${where.join(' AND ')}
+      `SELECT ${COLS}${viewer.cols} ${from} ${viewer.join} WHERE ${where.join(' AND ')}
         ORDER BY ${key.at} DESC, ${key.id} DESC LIMIT ${Math.trunc(opts.limit)}`,
       [...viewer.replacements, ...replacements],
     );
@@ -255,11 +257,11 @@ export class CommunityRepository {
       where.push('(w.createdAt < ? OR (w.createdAt = ? AND w.postId < ?))');
       replacements.push(opts.after.at, opts.after.at, opts.after.id);
     }
-    const viewer = viewerCols(filter.viewerId);
+    const viewer = viewerSql(filter.viewerId);
     try {
       return await this.select<PostRow>(
-        `SELECT ${COLS}${viewer.sql} FROM post_word_prefixes w STRAIGHT_JOIN posts p ON p.id = w.postId
-           JOIN users u ON u.id = p.authorId
+        `SELECT ${COLS}${viewer.cols} FROM post_word_prefixes w STRAIGHT_JOIN posts p ON p.id = w.postId
+           JOIN users u ON u.id = p.authorId ${viewer.join}
           WHERE ${where.join(' AND ')} ORDER BY w.createdAt DESC, w.postId DESC
           LIMIT ${Math.trunc(opts.limit)} ROWS EXAMINED ${Math.trunc(opts.examineAtMost)}`,
         [...viewer.replacements, ...replacements],
@@ -315,9 +317,9 @@ export class CommunityRepository {
       where.push('(p.recentScore < ? OR (p.recentScore = ? AND (p.createdAt < ? OR (p.createdAt = ? AND p.id < ?))))');
       replacements.push(a.score, a.score, a.at, a.at, a.id);
     }
-    const viewer = viewerCols(filter.viewerId);
+    const viewer = viewerSql(filter.viewerId);
     return this.select<PostRow>(
-      `SELECT ${COLS}${viewer.sql} ${FROM} WHERE ${where.join(' AND ')}
+      `SELECT ${COLS}${viewer.cols} ${FROM} ${viewer.join} WHERE ${where.join(' AND ')}
         ORDER BY p.recentScore DESC, p.createdAt DESC, p.id DESC LIMIT ${Math.trunc(opts.limit)}`,
       [...viewer.replacements, ...replacements],
     );
