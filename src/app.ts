@@ -11,6 +11,7 @@ import type { Storage } from './infra/storage/storage';
 import { Metrics } from './infra/metrics';
 import { Outbox, OutboxDispatcher, outboxRetryHorizonMs } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
+import type { HotReads } from './infra/hot-reads';
 import { requestId, stampRequestIds } from './http/request-id';
 import { requestLog } from './http/request-log';
 import { answerHealthzEarly } from './http/healthz-fast-path';
@@ -83,6 +84,8 @@ const MODULES: ModuleFactories = {
 export interface AppDeps {
   config: Config;
   sequelize: Sequelize;
+  /** mysql2 pool for the reads on nearly every request's path (the caller's own row). */
+  hotReads: HotReads;
   redis: Redis;
   mailer: Mailer;
   /** Image storage driver (local or s3); optional so tests that need no uploads can leave it out. */
@@ -118,7 +121,7 @@ export const API_PREFIX = '/api/v1';
 
 /** Builds the whole application from its dependencies: no listen, no globals, no env reads. */
 export function createApp(deps: AppDeps): PawmateApp {
-  const { config, sequelize, redis, clock, logger } = deps;
+  const { config, sequelize, hotReads, redis, clock, logger } = deps;
   const metrics = new Metrics();
   const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs, config.outboxMaxAttempts);
   const outboxWriter = new Outbox(sequelize, clock, outbox);
@@ -139,6 +142,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   const ctx: ModuleContext = {
     config,
     sequelize,
+    hotReads,
     replicas,
     redis,
     clock,
@@ -239,9 +243,13 @@ export function createApp(deps: AppDeps): PawmateApp {
   // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
   if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
   const verify = markingWrites(authenticate(ctx.verifyAccessToken), replicas);
+  const verifySigned = markingWrites(
+    authenticate((token) => services.auth.verifySignedAccessToken(token)),
+    replicas,
+  );
   for (const mod of modules) {
     const mount = (router: Router, specs: RouteSpec[]) =>
-      mountRoutes(router, specs, verify, { checkReplies: config.env === 'test' });
+      mountRoutes(router, specs, verify, { checkReplies: config.env === 'test', authenticateSigned: verifySigned });
     app.use(mod.prefix, dispatchByFirstSegment(mod.routes, mount));
   }
   for (const mod of modules) app.use(mod.prefix, methodNotAllowed(mod.routes));

@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import type { Config } from './config';
 import { systemClock, type Clock } from './infra/clock';
 import { createSequelize } from './infra/db';
+import { HotReads } from './infra/hot-reads';
 import { createLogger, type Logger } from './infra/logger';
 import { LogMailer, SmtpMailer, type Mailer } from './infra/mail/mailer';
 import { connectRedis, createRedis, type Redis } from './infra/redis';
@@ -9,6 +10,8 @@ import { closeStorage, createStorage, type Storage } from './infra/storage';
 
 export interface Infrastructure {
   sequelize: Sequelize;
+  /** The mysql2 pool of the per-request reads (src/infra/hot-reads.ts). */
+  hotReads: HotReads;
   redis: Redis;
   mailer: Mailer;
   /** Image storage named by STORAGE_DRIVER (local files or an S3 bucket). */
@@ -24,6 +27,7 @@ export async function openInfrastructure(
   logger = createLogger(config.logLevel),
 ): Promise<Infrastructure> {
   const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax, logger);
+  const hotReads = new HotReads(config.databaseUrl, config.dbPoolMax);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await Promise.all([sequelize.authenticate(), connectRedis(redis)]);
@@ -32,6 +36,7 @@ export async function openInfrastructure(
   const storage = createStorage(config);
   return {
     sequelize,
+    hotReads,
     redis,
     mailer,
     storage,
@@ -41,6 +46,7 @@ export async function openInfrastructure(
       await mailer.close();
       closeStorage(storage);
       redis.disconnect();
+      await hotReads.close();
       await sequelize.close();
     },
   };

@@ -12,6 +12,17 @@ export interface AuthUser {
 
 export type VerifyAccessToken = (token: string) => Promise<AuthUser>;
 
+/** `error_description`s of a refused access token (RFC 6750); only "expired" is worth a refresh. */
+export const TOKEN_EXPIRED = 'The access token expired';
+export const TOKEN_INVALID = 'The access token is invalid';
+export const TOKEN_REVOKED = 'The access token has been revoked';
+
+/** 401 with `WWW-Authenticate: Bearer error="invalid_token", error_description="…"`. */
+export const invalidToken = (description: string) =>
+  new AppError('UNAUTHENTICATED', description, undefined, {
+    'WWW-Authenticate': `Bearer realm="pawmate", error="invalid_token", error_description="${description}"`,
+  });
+
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

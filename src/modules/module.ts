@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { Clock } from '../infra/clock';
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
+import type { HotReads } from '../infra/hot-reads';
 import type { GeoIndex } from '../infra/geo';
 import type { Metrics } from '../infra/metrics';
 import type { ReadReplicas } from '../infra/replicas';
@@ -60,6 +61,8 @@ export type ModuleName = keyof Services;
 export interface ModuleContext {
   config: Config;
   sequelize: Sequelize;
+  /** A plain mysql2 pool for single-statement reads on nearly every request's path (src/infra/hot-reads.ts). */
+  hotReads: HotReads;
   /** Lag-tolerant reads may go to replicas through this (src/infra/replicas.ts); everything else uses `sequelize`. */
   replicas: ReadReplicas;
   redis: Redis;

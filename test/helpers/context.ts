@@ -9,6 +9,7 @@ import type { Sequelize } from 'sequelize';
 import { createApp, type PawmateApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createSequelize } from '../../src/infra/db';
+import { HotReads } from '../../src/infra/hot-reads';
 import { ensureDatabase, dropDatabase, migrator } from '../../src/infra/migrator';
 import { connectRedis, createRedis, isCluster, type Redis } from '../../src/infra/redis';
 import { createLogger } from '../../src/infra/logger';
@@ -98,11 +99,21 @@ export class TestContext {
     const config = { ...this.config, ...overrides };
     const logger = createLogger(config.logLevel);
     const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax);
+    const hotReads = new HotReads(config.databaseUrl, config.dbPoolMax);
     const redis = createRedis(config.redisUrl);
     redis.on('error', () => undefined);
     await connectRedis(redis);
     const mailer: Mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(logger);
-    const pawmate = createApp({ config, sequelize, redis, mailer, storage: this.storage, clock: this.clock, logger });
+    const pawmate = createApp({
+      config,
+      sequelize,
+      hotReads,
+      redis,
+      mailer,
+      storage: this.storage,
+      clock: this.clock,
+      logger,
+    });
     const server = http.createServer(pawmate.app);
     pawmate.attach(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -124,6 +135,7 @@ export class TestContext {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await mailer.close();
         redis.disconnect();
+        await hotReads.close();
         await sequelize.close();
       },
     };

@@ -82,6 +82,12 @@ export class AuthService {
 
   verifyAccessToken = (token: string): Promise<AuthUser> => this.tokens.verify(token);
 
+  /**
+   * Signature and expiry only: for routes whose handler checks the login against `sessions` in its
+   * own query (`revocation: 'in-query'`); never a verdict on its own.
+   */
+  verifySignedAccessToken = async (token: string): Promise<AuthUser> => this.tokens.verifySigned(token);
+
   /** Logins among these that have been revoked (streams and sockets re-check with it). */
   revokedAmong = (sessionIds: number[]): Promise<Set<number>> => this.tokens.revokedAmong(sessionIds);
 

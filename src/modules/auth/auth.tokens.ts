@@ -2,22 +2,10 @@ import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } 
 import jwt from 'jsonwebtoken';
 import { getMany, pipelinePerKey, type Redis } from '../../infra/redis';
 import type { Clock } from '../../infra/clock';
-import { AppError } from '../../errors';
-import type { AuthUser } from '../../http/auth';
+import { invalidToken, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_REVOKED, type AuthUser } from '../../http/auth';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export const opaqueToken = () => randomBytes(32).toString('base64url');
-
-/** `error_description`s of a refused access token (RFC 6750); only "expired" is worth a refresh. */
-export const TOKEN_EXPIRED = 'The access token expired';
-export const TOKEN_INVALID = 'The access token is invalid';
-export const TOKEN_REVOKED = 'The access token has been revoked';
-
-/** 401 with `WWW-Authenticate: Bearer error="invalid_token", error_description="…"`. */
-const invalidToken = (description: string) =>
-  new AppError('UNAUTHENTICATED', description, undefined, {
-    'WWW-Authenticate': `Bearer realm="pawmate", error="invalid_token", error_description="${description}"`,
-  });
 
 interface AccessClaims {
   sub: string;
@@ -59,6 +47,20 @@ export class AccessTokens {
 
   /** Signature, expiry and the deny-list. Throws Unauthenticated; Redis errors propagate (→ 503). */
   async verify(token: string, { ignoreExpiry = false } = {}): Promise<AuthUser> {
+    const user = this.verifySigned(token, { ignoreExpiry });
+    const [sessionRevoked, jtiRevoked] = await getMany(this.redis, [
+      this.sessionKey(user.sessionId),
+      this.jtiKey(user.jti),
+    ]);
+    if (sessionRevoked || jtiRevoked) throw invalidToken(TOKEN_REVOKED);
+    return user;
+  }
+
+  /**
+   * Signature and expiry only, without the deny-list: for a route whose handler reads the login's
+   * state from MySQL in the query it makes anyway (`revocation: 'in-query'` in src/http/routes.ts).
+   */
+  verifySigned(token: string, { ignoreExpiry = false } = {}): AuthUser {
     let claims: AccessClaims;
     try {
       claims = jwt.verify(token, this.key, {
@@ -75,11 +77,6 @@ export class AccessTokens {
     if (!Number.isInteger(userId) || !Number.isInteger(claims.sid) || typeof claims.jti !== 'string') {
       throw invalidToken(TOKEN_INVALID);
     }
-    const [sessionRevoked, jtiRevoked] = await getMany(this.redis, [
-      this.sessionKey(claims.sid),
-      this.jtiKey(claims.jti),
-    ]);
-    if (sessionRevoked || jtiRevoked) throw invalidToken(TOKEN_REVOKED);
     return { id: userId, sessionId: claims.sid, jti: claims.jti, exp: claims.exp };
   }
 

@@ -1,6 +1,6 @@
 import { identifyIfPresent } from '../../http/auth';
 import type { FeatureModule, ModuleContext } from '../module';
-import { UsersRepository } from './users.repository';
+import { SelfReads, UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 import { usersRoutes } from './users.router';
 
@@ -13,6 +13,7 @@ export function createUsersModule(ctx: ModuleContext): FeatureModule<'users'> {
   const service = new UsersService(
     ctx.sequelize,
     repo,
+    new SelfReads(ctx.hotReads),
     ctx.clock,
     ctx.events,
     ctx.replicas.router(repo, (replica) => new UsersRepository(replica)),

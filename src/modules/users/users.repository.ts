@@ -1,4 +1,5 @@
 import { DataTypes, Op, QueryTypes, type Model, type ModelStatic, type Sequelize, type Transaction } from 'sequelize';
+import type { HotReads } from '../../infra/hot-reads';
 
 export interface UserRow {
   id: number;
@@ -15,6 +16,28 @@ export interface UserRow {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The columns of a UserRow, each prefixed by `as` (a table alias with its dot, or ''). */
+const userColumns = (as: string) =>
+  [
+    'id',
+    'email',
+    'passwordHash',
+    'nickname',
+    'bio',
+    'avatarUrl',
+    'emailVerifiedAt',
+    'isSitter',
+    'deletedAt',
+    'createdAt',
+    'updatedAt',
+  ]
+    .map((c) => `${as}${c}`)
+    .join(', ');
+const USER_COLUMNS = userColumns('');
+
+/** What the login of a request says about its caller: revoked (or gone), the account gone, or the row. */
+export type LoginAndUser = { login: 'revoked' } | { login: 'open'; user: UserRow | null };
 
 type UserCreate = Pick<UserRow, 'email' | 'passwordHash' | 'nickname'> & { emailVerifiedAt?: Date | null };
 type UserModel = Model<UserRow, UserCreate>;
@@ -57,8 +80,7 @@ export class UsersRepository {
    */
   async findActiveById(id: number, t?: Transaction, lock = false): Promise<UserRow | null> {
     const rows = await this.sequelize.query<UserRow>(
-      `SELECT id, email, passwordHash, nickname, bio, avatarUrl, emailVerifiedAt, isSitter, deletedAt, createdAt, updatedAt
-         FROM users WHERE id = ? AND deletedAt IS NULL${lock && t ? ' FOR UPDATE' : ''}`,
+      `SELECT ${USER_COLUMNS} FROM users WHERE id = ? AND deletedAt IS NULL${lock && t ? ' FOR UPDATE' : ''}`,
       { replacements: [id], transaction: t, type: QueryTypes.SELECT },
     );
     return rows[0] ?? null;
@@ -98,5 +120,27 @@ export class UsersRepository {
 
   async update(id: number, changes: Partial<Omit<UserRow, 'id' | 'createdAt'>>, t?: Transaction): Promise<void> {
     await this.User.update(changes, { where: { id }, transaction: t });
+  }
+}
+
+/**
+ * The caller's own row and the state of their login, read together on the hot pool in one round trip
+ * (GET /users/me): the login check that would otherwise be a Redis read before the handler. A login
+ * row that is missing (swept long after its revocation) or belongs to someone else counts as revoked.
+ */
+export class SelfReads {
+  private static readonly SQL = `SELECT s.revokedAt IS NULL AS loginOpen, ${userColumns('u.')}
+      FROM sessions s LEFT JOIN users u ON u.id = s.userId AND u.deletedAt IS NULL
+     WHERE s.id = ? AND s.userId = ?`;
+
+  constructor(private readonly db: HotReads) {}
+
+  async loginAndUser(userId: number, sessionId: number): Promise<LoginAndUser> {
+    type Row = Omit<UserRow, 'id' | 'isSitter'> & { loginOpen: 0 | 1; id: number | null; isSitter: 0 | 1 };
+    const [row] = await this.db.rows<Row>(SelfReads.SQL, [sessionId, userId]);
+    if (!row || row.loginOpen !== 1) return { login: 'revoked' };
+    if (row.id === null) return { login: 'open', user: null };
+    const { loginOpen: _open, ...user } = row;
+    return { login: 'open', user: { ...user, id: row.id, isSitter: row.isSitter === 1 } };
   }
 }

@@ -16,9 +16,11 @@ export function usersRoutes(users: UsersService, identify: RequestHandler): Rout
       operationId: 'getMe',
       tag,
       auth: true,
+      // The login is checked in the query that reads the row (users.repository.ts, SelfReads).
+      revocation: 'in-query',
       summary: 'My account',
       responses: { 200: { description: 'Me', schema: selfUserSchema } },
-      handler: async ({ user }) => ({ status: 200, body: await users.getSelf(user.id) }),
+      handler: async ({ user }) => ({ status: 200, body: await users.getSelfOfLogin(user) }),
     }),
     defineRoute({
       method: 'patch',

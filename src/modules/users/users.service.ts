@@ -6,7 +6,8 @@ import type { ReadRouter } from '../../infra/replicas';
 import type { DomainEvents } from '../../infra/domain-events';
 import type { DomainEventMap } from '../events';
 import { Conflict, NotFound, Unauthenticated } from '../../errors';
-import { UsersRepository, type UserRow } from './users.repository';
+import { invalidToken, TOKEN_REVOKED } from '../../http/auth';
+import { SelfReads, UsersRepository, type UserRow } from './users.repository';
 import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './users.presenter';
 
 /**
@@ -21,6 +22,8 @@ export class UsersService {
   constructor(
     private readonly sequelize: Sequelize,
     private readonly users: UsersRepository,
+    /** The caller's row and login in one round trip (GET /users/me). */
+    private readonly selfReads: SelfReads,
     private readonly clock: Clock,
     private readonly events: DomainEvents<DomainEventMap>,
     /** Public profiles may come from a read replica (a bounded lag; the viewer's own writes excepted). */
@@ -91,6 +94,17 @@ export class UsersService {
     const user = await this.users.findActiveById(userId);
     if (!user) throw Unauthenticated('This account no longer exists');
     return toSelfUser(user);
+  }
+
+  /**
+   * The caller's account, for a route that checks revocation in its query (`revocation: 'in-query'`):
+   * the login is read with the row, and a revoked one is refused as the deny-list would refuse it.
+   */
+  async getSelfOfLogin(caller: { id: number; sessionId: number }): Promise<SelfUser> {
+    const found = await this.selfReads.loginAndUser(caller.id, caller.sessionId);
+    if (found.login === 'revoked') throw invalidToken(TOKEN_REVOKED);
+    if (!found.user) throw Unauthenticated('This account no longer exists');
+    return toSelfUser(found.user);
   }
 
   /** `viewerId`: the signed-in caller, if any (read-your-own-writes on replicas). */

@@ -1,0 +1,45 @@
+import mysql from 'mysql2';
+import { parseDatabaseUrl } from './db';
+
+/**
+ * A plain mysql2 pool for the few single-statement reads on the path of nearly every request (the
+ * caller's own row). Through Sequelize such a read paid for its query layer: replacement formatting,
+ * its pool, a moment-timezone parse of every DATETIME field and result post-processing, together more
+ * CPU than the driver itself (docs/BENCHMARKS.md, "Request path"). Everything else, transactions
+ * included, goes through Sequelize; this pool only answers autocommit SELECTs, where the isolation
+ * level makes no difference (each statement reads the latest committed rows).
+ *
+ * Dates come back as `Date`s in UTC, TINYINTs as numbers: repositories map rows as they do for
+ * Sequelize's raw queries.
+ */
+export class HotReads {
+  private readonly pool: mysql.Pool;
+
+  constructor(databaseUrl: string, connections: number) {
+    const p = parseDatabaseUrl(databaseUrl);
+    this.pool = mysql.createPool({
+      host: p.host,
+      port: p.port,
+      user: p.user,
+      password: p.password,
+      database: p.database,
+      connectionLimit: connections,
+      connectTimeout: 3000,
+      charset: 'utf8mb4',
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+    });
+  }
+
+  /** The rows of one SELECT with `?` placeholders (values escaped by the driver). */
+  rows<T>(sql: string, values: unknown[]): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      this.pool.query(sql, values, (err, rows) => (err ? reject(err) : resolve(rows as T[])));
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.pool.end((err) => (err ? reject(err) : resolve())));
+  }
+}
