@@ -27,13 +27,15 @@ describe('health and readiness', () => {
       const down = await inst.http.get('/readyz').expect(503);
       expect(down.body.checks).toEqual({ mysql: 'ok', redis: 'down' });
       // A request that needs Redis (token deny-list check) is a 503 problem, not a 500 or a hang.
+      // (GET /users/me checks the login in MySQL: it still answers.)
       const s = await signup(api);
-      const me = await inst.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(503);
-      expect(me.body).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
-      expect(me.headers['retry-after']).toBeDefined();
+      const sessions = await inst.http.get('/api/v1/users/me/sessions').set(bearer(s.accessToken)).expect(503);
+      expect(sessions.body).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+      expect(sessions.headers['retry-after']).toBeDefined();
+      await inst.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(200);
       await redis.start();
       await eventually(async () => (await inst.http.get('/readyz')).status === 200, 10_000, 'ready again');
-      await inst.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(200);
+      await inst.http.get('/api/v1/users/me/sessions').set(bearer(s.accessToken)).expect(200);
     } finally {
       await inst.close();
       await redis.stop();

@@ -75,7 +75,8 @@ describe('Redis unreachable for a few seconds (data kept)', () => {
       const ready = await inst.http.get('/readyz');
       expect(ready.status).toBe(503);
       expect(ready.body.checks).toEqual({ mysql: 'ok', redis: 'down' });
-      await expect503(inst, 'GET', '/api/v1/users/me', owner.accessToken);
+      // A route checked against the deny-list (GET /users/me reads the login from MySQL instead).
+      await expect503(inst, 'GET', '/api/v1/users/me/sessions', owner.accessToken);
       await expect503(inst, 'POST', '/api/v1/pets', owner.accessToken, {
         name: 'Ghost',
         species: 'cat',
@@ -139,7 +140,7 @@ describe('Redis restarted empty (no persistence)', () => {
         'meetup indexed',
       );
       await redis.stop();
-      await expect503(inst, 'GET', '/api/v1/users/me', owner.accessToken);
+      await expect503(inst, 'GET', '/api/v1/users/me/sessions', owner.accessToken);
       await redis.start();
       await eventually(async () => (await inst.http.get('/readyz')).status === 200, 15_000, 'ready again');
       await inst.http.get('/api/v1/users/me').set(bearer(owner.accessToken)).expect(200);
