@@ -224,7 +224,8 @@ export function createApp(deps: AppDeps): PawmateApp {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   // Stored image keys become URLs as answers are written (http/image-urls.ts).
-  app.set('json replacer', imageUrlReplacer(imageUrlOf(deps.storage, config.mediaUrl)));
+  const jsonReplacer = imageUrlReplacer(imageUrlOf(deps.storage, config.mediaUrl));
+  app.set('json replacer', jsonReplacer);
   app.use(requestId);
   app.use(livenessRouter());
   app.use(requestLog(logger));
@@ -249,7 +250,11 @@ export function createApp(deps: AppDeps): PawmateApp {
   );
   for (const mod of modules) {
     const mount = (router: Router, specs: RouteSpec[]) =>
-      mountRoutes(router, specs, verify, { checkReplies: config.env === 'test', authenticateSigned: verifySigned });
+      mountRoutes(router, specs, verify, {
+        checkReplies: config.env === 'test',
+        authenticateSigned: verifySigned,
+        jsonReplacer,
+      });
     app.use(mod.prefix, dispatchByFirstSegment(mod.routes, mount));
   }
   for (const mod of modules) app.use(mod.prefix, methodNotAllowed(mod.routes));

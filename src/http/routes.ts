@@ -158,6 +158,23 @@ export interface MountOptions {
   checkReplies?: boolean;
   /** Authentication without the deny-list, for routes with `revocation: 'in-query'` (required if any). */
   authenticateSigned?: RequestHandler;
+  /** The app's JSON replacer (stored image keys become URLs, src/http/image-urls.ts). */
+  jsonReplacer?: (this: unknown, key: string, value: unknown) => unknown;
+}
+
+/**
+ * Writes a route's JSON reply without `res.json`: that path (res.send) hashed every body for an ETag
+ * and checked freshness (conditional GETs no API client of ours makes, and a stale-looking 304 is not
+ * what an authenticated answer wants), turned the body into a Buffer for it and re-parsed the
+ * Content-Type to set its charset. The answer is the same otherwise; HEAD gets the headers only
+ * (node:http drops the body).
+ */
+function sendJson(res: Response, status: number, body: unknown, replacer: MountOptions['jsonReplacer']): void {
+  const json = JSON.stringify(body, replacer);
+  res.statusCode = status;
+  if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }
 
 /** Mounts declared routes on a router: auth → before → validate → handler → reply. */
@@ -207,9 +224,9 @@ export function mountRoutes(
           throw replyMismatch(route, reply.status, errors);
         }
       }
-      for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+      if (reply.headers) for (const k in reply.headers) res.setHeader(k, reply.headers[k]);
       if (reply.body === undefined) res.status(reply.status).end();
-      else res.status(reply.status).json(reply.body);
+      else sendJson(res, reply.status, reply.body, options.jsonReplacer);
     });
     router[spec.method](spec.path, ...chain);
   }
