@@ -28,7 +28,7 @@ import { buildOpenApi, type MountedModule } from './http/openapi';
 import { buildAsyncApi } from './http/asyncapi';
 import { API_COMPONENTS } from './modules/api-components';
 import { SOCKET_EVENT_DOCS, STREAM_DOCS } from './modules/realtime.docs';
-import { livenessRouter, opsRouter } from './modules/ops.router';
+import { liveness, opsRouter } from './modules/ops.router';
 import { TOPIC_MAIL } from './modules/auth/auth.service';
 import { isLinkMailJob, TOPIC_LINK_MAIL, type LinkMailJob } from './modules/auth/auth.links';
 import { EventBus } from './infra/realtime/bus';
@@ -227,7 +227,7 @@ export function createApp(deps: AppDeps): PawmateApp {
   const jsonReplacer = imageUrlReplacer(imageUrlOf(deps.storage, config.mediaUrl));
   app.set('json replacer', jsonReplacer);
   app.use(requestId);
-  app.use(livenessRouter());
+  app.use(liveness());
   app.use(requestLog(logger));
   app.use(metrics.middleware());
   app.use(securityHeaders());
@@ -239,10 +239,8 @@ export function createApp(deps: AppDeps): PawmateApp {
   );
   app.use(express.json({ limit: '1mb' }));
 
-  app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc, asyncapi: () => asyncapiDoc }));
-  app.use(webClientRouter());
-  // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
-  if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
+  // The API first: its requests are nearly all of them, and the routers below (operations, web client,
+  // uploads) serve paths outside /api/v1, so walking their layers first only cost time.
   const verify = markingWrites(authenticate(ctx.verifyAccessToken), replicas);
   const verifySigned = markingWrites(
     authenticate((token) => services.auth.verifySignedAccessToken(token)),
@@ -258,6 +256,10 @@ export function createApp(deps: AppDeps): PawmateApp {
     app.use(mod.prefix, dispatchByFirstSegment(mod.routes, mount));
   }
   for (const mod of modules) app.use(mod.prefix, methodNotAllowed(mod.routes));
+  app.use(opsRouter({ sequelize, redis, metrics, openapi: () => openapiDoc, asyncapi: () => asyncapiDoc }));
+  app.use(webClientRouter());
+  // Local driver only: the app itself serves the files (s3 URLs point at the bucket).
+  if (deps.storage?.driver === 'local') app.use('/uploads', serveUploads(deps.storage as LocalStorage));
   app.use(notFoundHandler);
   app.use(problemHandler(logger));
 

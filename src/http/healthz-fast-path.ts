@@ -11,7 +11,7 @@ const BODY = Buffer.from(JSON.stringify({ status: 'ok' }));
  * Liveness probes are the most frequent request an instance gets and need nothing but a live event
  * loop; through Express they cost about 9 times a bare node:http answer (docs/BENCHMARKS.md), most
  * of it the engine.io wrapper, the app's router stack and `res.json` (ETag included). The answer is
- * the one `livenessRouter` gives (kept for apps used without a server): `{"status":"ok"}` with an
+ * the one `liveness` gives (kept for apps used without a server): `{"status":"ok"}` with an
  * `X-Request-Id`. Call after everything else has attached its 'request' listeners: they are wrapped.
  */
 export function answerHealthzEarly(server: Server): void {

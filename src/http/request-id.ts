@@ -24,8 +24,7 @@ export function stampRequestIds(server: Server): void {
 /** Keeps the id stamped by the server (or mints one when the app runs without it); every log line carries it. */
 export const requestId: RequestHandler = (req, res, next) => {
   const stamped = res.getHeader('X-Request-Id');
-  const id = typeof stamped === 'string' ? stamped : requestIdFrom(req.get('x-request-id'));
-  res.locals.requestId = id;
-  res.setHeader('X-Request-Id', id);
+  if (typeof stamped === 'string') res.locals.requestId = stamped;
+  else res.setHeader('X-Request-Id', (res.locals.requestId = requestIdFrom(req.get('x-request-id'))));
   next();
 };
