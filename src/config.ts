@@ -64,7 +64,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   outboxPollMs: number;
   /** Chat group commit: how long an idle instance's first send waits for others, and sends per transaction at most. */
-  chatBatch: { windowMs: number; maxBatch: number };
+  chatBatch: { windowMs: number; maxBatch: number; maxInFlight: number };
   /** Failed attempts after which an outbox row is marked dead and no longer retried. */
   outboxMaxAttempts: number;
   /** How long spent rows are kept before the retention sweep deletes them (ms; see src/infra/retention.ts). */
@@ -170,6 +170,7 @@ const schema = Joi.object({
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
   CHAT_BATCH_WINDOW_MS: Joi.number().integer().min(0).max(1000).default(2),
   CHAT_BATCH_MAX: Joi.number().integer().min(1).max(1000).default(200),
+  CHAT_BATCH_IN_FLIGHT: Joi.number().integer().min(1).max(16).default(1),
   OUTBOX_MAX_ATTEMPTS: Joi.number().integer().min(1).max(1000).default(20),
   SWEEP_EVERY_MS: Joi.number().integer().min(0).default(60_000),
   RETENTION_OUTBOX_DAYS: Joi.number().min(0).default(7),
@@ -266,7 +267,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     voiceUploadsPerHour: v.VOICE_UPLOADS_PER_HOUR,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
-    chatBatch: { windowMs: v.CHAT_BATCH_WINDOW_MS, maxBatch: v.CHAT_BATCH_MAX },
+    chatBatch: { windowMs: v.CHAT_BATCH_WINDOW_MS, maxBatch: v.CHAT_BATCH_MAX, maxInFlight: v.CHAT_BATCH_IN_FLIGHT },
     outboxMaxAttempts: v.OUTBOX_MAX_ATTEMPTS,
     retention: {
       processedOutboxMs: v.RETENTION_OUTBOX_DAYS * DAY_MS,

@@ -87,7 +87,8 @@ export class Outbox {
         type: QueryTypes.INSERT,
       },
     );
-    this.nudgeAfterCommit(t);
+    // A delayed row is not due yet: nothing for the dispatcher to do after this commit.
+    if (delayMs <= 0) this.nudgeAfterCommit(t);
   }
 
   /** One hook per transaction, on the outermost one: a savepoint's "commit" publishes nothing yet. */

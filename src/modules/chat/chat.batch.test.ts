@@ -28,9 +28,10 @@ type User = Awaited<ReturnType<typeof signup>>;
 
 beforeAll(async () => {
   ctx = await new TestContext().setup();
-  // A wider window than the default, so the test's concurrent sends surely share batches.
-  a = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200 } });
-  b = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200 } });
+  // A wider window than the default, so the test's concurrent sends surely share batches; two batches
+  // in flight per instance, so their room locks must be taken in turn for per-room order to hold.
+  a = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200, maxInFlight: 2 } });
+  b = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200, maxInFlight: 2 } });
 });
 afterEach(() => {
   jest.restoreAllMocks();
@@ -129,7 +130,7 @@ it('commits concurrent sends to many rooms through two instances in shared batch
 });
 
 it('stores a clientId repeated within one batch once, answers every repeat with it, and broadcasts it once', async () => {
-  const c = await ctx.instance({ chatBatch: { windowMs: 500, maxBatch: 200 } });
+  const c = await ctx.instance({ chatBatch: { windowMs: 500, maxBatch: 200, maxInFlight: 1 } });
   const [x, y] = [await signup(c), await signup(a)];
   const roomId = await directRoom(x, y);
   const ys = await joined(a, y, roomId);

@@ -25,6 +25,18 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
       labelNames: ['via'],
       registers,
     }),
+    batchSize: new Histogram({
+      name: 'pawmate_chat_batch_size',
+      help: 'Chat sends per group-commit transaction',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'pawmate_chat_batch_seconds',
+      help: 'Time to commit one batch of chat sends (transaction and retries)',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     ackDuration: new Histogram({
       name: 'pawmate_socket_ack_duration_seconds',
       help: 'Time from a client event to its acknowledgement',
@@ -51,6 +63,7 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     logger: ctx.logger,
     load: (ids: number[]) => chat.messagesForBroadcast(ids),
     emitLocal: (items) => sockets.emitLocal(items),
+    notify: (messageIds) => chat.notifyMembers({ messageIds }),
   });
   const chat: ChatService = new ChatService({
     sequelize: ctx.sequelize,
@@ -63,7 +76,13 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     sendLimiter: redisLimiter(ctx.redis, `${ctx.config.redisPrefix}rl:chat-send`, USER_SEND_LIMIT, 10),
     realtime: sockets,
     relay,
-    groupCommit: ctx.config.chatBatch,
+    groupCommit: {
+      ...ctx.config.chatBatch,
+      observe: (size, seconds) => {
+        metrics.batchSize.observe(size);
+        metrics.batchSeconds.observe(seconds);
+      },
+    },
     notifier: services.notifications,
     blocks: services.safety.blocks,
     onMessageCreated: (via) => metrics.messages.inc({ via }),

@@ -5,7 +5,10 @@ import type { ChatMessage } from './chat.service';
 
 /** Bus channel carrying each committed batch's messages to every instance. */
 export const CHAT_MESSAGES_CHANNEL = 'chat-messages';
-/** Outbox topic: a batch's broadcast, due a little after its commit, in case the fast path never ran. */
+/**
+ * Outbox topic: a batch's after-commit work, due a little after its commit: its broadcast in case the
+ * fast path never ran, then the notifications of members who were not in the room.
+ */
 export const TOPIC_CHAT_RELAY = 'chat.messages.relay';
 
 /** A message to emit in its room, except to the socket that sent it (its ack carries it). */
@@ -63,6 +66,8 @@ export interface ChatRelayDeps {
   load(ids: number[]): Promise<ChatMessage[]>;
   /** Emits to this instance's sockets in each message's room. */
   emitLocal(items: RelayItem[]): void;
+  /** Notifies the absent members of these messages (idempotent: a retried row notifies no one twice). */
+  notify(ids: number[]): Promise<void>;
 }
 
 /**
@@ -95,8 +100,13 @@ export class ChatRelay {
     );
   }
 
-  /** Outbox handler: publishes the batch unless the fast path did. */
+  /** Outbox handler: publishes the batch unless the fast path did, then notifies absent members. */
   async fromOutbox(row: RelayRow): Promise<void> {
+    await this.publishMissed(row);
+    await this.deps.notify(row.messages.map((m) => m.id));
+  }
+
+  private async publishMissed(row: RelayRow): Promise<void> {
     if (await this.deps.redis.exists(this.markKey(row.key))) return;
     const messages = new Map((await this.deps.load(row.messages.map((m) => m.id))).map((m) => [m.id, m]));
     const items = row.messages.flatMap(({ id, except }) => {

@@ -242,14 +242,15 @@ export class ChatRepository {
   }
 
   /**
-   * For a batch of sends: which of `userIds` belong to which of `roomIds`, plus every member of the 1:1
-   * rooms among them (their block check needs the other party). Pairs `roomId:userId`.
+   * For a batch of sends: which of these (room, user) pairs are memberships, plus every member of the
+   * 1:1 rooms given (their block check needs the other party). Row-constructor IN: point lookups in
+   * the (roomId, userId) key, however large a room is.
    */
-  async batchMembers(roomIds: number[], userIds: number[], oneToOne: number[], t: Transaction): Promise<MemberPair[]> {
+  async batchMembers(pairs: MemberPair[], oneToOne: number[], t: Transaction): Promise<MemberPair[]> {
     const both = oneToOne.length ? ' UNION SELECT roomId, userId FROM chat_members WHERE roomId IN (?)' : '';
     return this.select<MemberPair>(
-      `SELECT roomId, userId FROM chat_members WHERE roomId IN (?) AND userId IN (?)${both}`,
-      oneToOne.length ? [roomIds, userIds, oneToOne] : [roomIds, userIds],
+      `SELECT roomId, userId FROM chat_members WHERE (roomId, userId) IN (${pairs.map(() => '(?, ?)').join(', ')})${both}`,
+      [...pairs.flatMap((p) => [p.roomId, p.userId]), ...(oneToOne.length ? [oneToOne] : [])],
       t,
     );
   }
@@ -326,21 +327,16 @@ export class ChatRepository {
   }
 
   /**
-   * Rows stored under a batch's (room, sender, clientId) keys: a superset read through the idempotency
-   * index, which the caller narrows to the exact triples.
+   * Rows stored under a batch's (room, sender, clientId) keys. Row-constructor IN: one point lookup per
+   * key in the idempotency index (separate INs would scan every message of the batch's rooms).
    */
   findByClientIds(
     keys: Array<{ roomId: number; senderId: number; clientId: string }>,
     t: Transaction,
   ): Promise<MessageRow[]> {
-    const distinct = <T>(xs: T[]) => [...new Set(xs)];
     return this.select<MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE roomId IN (?) AND senderId IN (?) AND clientId IN (?)`,
-      [
-        distinct(keys.map((k) => k.roomId)),
-        distinct(keys.map((k) => k.senderId)),
-        distinct(keys.map((k) => k.clientId)),
-      ],
+      `SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE (roomId, senderId, clientId) IN (${keys.map(() => '(?, ?, ?)').join(', ')})`,
+      keys.flatMap((k) => [k.roomId, k.senderId, k.clientId]),
       t,
     );
   }

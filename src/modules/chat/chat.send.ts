@@ -5,12 +5,12 @@ import type { Clock } from '../../infra/clock';
 import type { Outbox } from '../../infra/outbox';
 import { Conflict, Forbidden, NotFound } from '../../errors';
 import type { ChatRepository, MessageRow, RoomRow } from './chat.repository';
-import type { BatchOutcome, BatchedSend } from './chat.batch';
+import type { BatchOutcome, BatchedSend, LockTurn } from './chat.batch';
 import { RELAY_GRACE_MS, TOPIC_CHAT_RELAY, type ChatRelay, type RelayItem } from './chat.relay';
 import type { ChatBlocks, ChatMessage } from './chat.service';
 
 export const TOPIC_CHAT_NOTIFY = 'chat.message.notify';
-/** One row per message (rows written before group commit) or per batch. */
+/** Rows of one message each, written before group commit (a batch's notifications now ride on its relay row). */
 export type ChatNotifyPayload = { messageId: number } | { messageIds: number[] };
 declare module '../../infra/outbox' {
   interface OutboxTopics {
@@ -49,9 +49,9 @@ const isOneToOne = (room: RoomRow) => room.type === 'direct' || room.type === 'l
 export class BatchWriter {
   constructor(private readonly deps: BatchWriterDeps) {}
 
-  async commit(sends: BatchedSend[]): Promise<BatchOutcome<SendResult>[]> {
+  async commit(sends: BatchedSend[], turn: LockTurn): Promise<BatchOutcome<SendResult>[]> {
     const key = randomUUID();
-    const { outcomes, relay } = await inTransaction(this.deps.sequelize, (t) => this.write(sends, key, t));
+    const { outcomes, relay } = await inTransaction(this.deps.sequelize, (t) => this.write(sends, key, turn, t));
     if (relay.length) this.deps.relay.publishAfterCommit(key, relay);
     return outcomes;
   }
@@ -59,15 +59,23 @@ export class BatchWriter {
   private async write(
     sends: BatchedSend[],
     relayKey: string,
+    turn: LockTurn,
     t: Transaction,
   ): Promise<{ outcomes: BatchOutcome<SendResult>[]; relay: RelayItem[] }> {
     const { repo } = this.deps;
     const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
     // First statement of the transaction, a locking read: the reads after it see every batch that
     // held these rooms before us (its clientIds included).
-    const rooms = await repo.lockRooms(roomIds, t);
+    await turn.previous;
+    let rooms: Map<number, RoomRow>;
+    try {
+      rooms = await repo.lockRooms(roomIds, t);
+    } finally {
+      turn.done();
+    }
     const oneToOne = [...rooms.values()].filter(isOneToOne).map((r) => r.id);
-    const members = await repo.batchMembers(roomIds, [...new Set(sends.map((s) => s.userId))], oneToOne, t);
+    const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
+    const members = await repo.batchMembers([...asked.values()], oneToOne, t);
     const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
     const byRoom = new Map<number, number[]>();
     for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
@@ -125,7 +133,7 @@ export class BatchWriter {
       const lastIds = new Map<number, number>();
       for (const row of inserted) {
         const k = keyOf(row);
-        if (!fresh.has(k) || stored.has(k)) continue; // an older row the superset query also found
+        if (!fresh.has(k) || stored.has(k)) continue;
         stored.set(k, row);
         relay.push({
           message: this.deps.present(row),
@@ -135,8 +143,8 @@ export class BatchWriter {
       }
       relay.sort((x, y) => x.message.id - y.message.id);
       await repo.touchRooms(lastIds, now, t);
-      const ids = relay.map((r) => r.message.id);
-      await this.deps.outbox.add(t, TOPIC_CHAT_NOTIFY, { messageIds: ids });
+      // One row for the batch's after-commit work, due a second later: the broadcast if this instance
+      // has not published it by then, and the notifications of absent members.
       await this.deps.outbox.addMany(
         t,
         TOPIC_CHAT_RELAY,
