@@ -1,6 +1,7 @@
 import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { getMany, pipelinePerKey, type Redis } from '../../infra/redis';
+import { verifyHs256 } from './hs256';
 import type { Clock } from '../../infra/clock';
 import { invalidToken, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_REVOKED, type AuthUser } from '../../http/auth';
 
@@ -61,23 +62,17 @@ export class AccessTokens {
    * state from MySQL in the query it makes anyway (`revocation: 'in-query'` in src/http/routes.ts).
    */
   verifySigned(token: string, { ignoreExpiry = false } = {}): AuthUser {
-    let claims: AccessClaims;
-    try {
-      claims = jwt.verify(token, this.key, {
-        algorithms: ['HS256'],
-        clockTimestamp: Math.floor(this.clock.now().getTime() / 1000),
-        ignoreExpiration: ignoreExpiry,
-      }) as unknown as AccessClaims;
-    } catch (err) {
-      // Only a token with a good signature gets as far as its expiry check: "expired" is never a
-      // verdict on a forged one, and it tells the client that refreshing will help.
-      throw invalidToken(err instanceof jwt.TokenExpiredError ? TOKEN_EXPIRED : TOKEN_INVALID);
-    }
+    const verdict = verifyHs256(token, this.key, Math.floor(this.clock.now().getTime() / 1000), ignoreExpiry);
+    // Only a token with a good signature gets as far as its expiry check: "expired" is never a
+    // verdict on a forged one, and it tells the client that refreshing will help.
+    if (verdict === 'expired') throw invalidToken(TOKEN_EXPIRED);
+    if (verdict === 'invalid') throw invalidToken(TOKEN_INVALID);
+    const claims = verdict as Partial<AccessClaims>;
     const userId = Number(claims.sub);
     if (!Number.isInteger(userId) || !Number.isInteger(claims.sid) || typeof claims.jti !== 'string') {
       throw invalidToken(TOKEN_INVALID);
     }
-    return { id: userId, sessionId: claims.sid, jti: claims.jti, exp: claims.exp };
+    return { id: userId, sessionId: claims.sid as number, jti: claims.jti, exp: claims.exp as number };
   }
 
   /** Which of these logins are on the deny-list (one MGET; on a cluster one GET per login): for re-checking long-lived connections. */
