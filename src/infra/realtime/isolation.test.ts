@@ -12,6 +12,9 @@ declare module './bus' {
   interface BusChannels {
     'test.isolation': { from: string };
   }
+  interface BusKeyedChannels {
+    'test.keyed': { n: string };
+  }
 }
 declare module './socket' {
   interface ServerToClientEvents {
@@ -78,6 +81,43 @@ it('keeps bus messages inside the deployment whose REDIS_URL names the same data
   expect(heard.a).toEqual(['a', 'a-end']);
   expect(heard.aPeer).toEqual(['a', 'a-end']);
   expect(heard.b).toEqual(['b', 'b-end']);
+});
+
+it('delivers a keyed message only to the buses that joined its key, until their last holder leaves', async () => {
+  const [a, aPeer, b] = await Promise.all([bus(DB_A), bus(DB_A), bus(DB_B)]);
+  const heard = { a: [] as string[], aPeer: [] as string[], b: [] as string[] };
+  const ka = a.keyed('test.keyed', (key, m) => heard.a.push(`${key}:${m.n}`));
+  const kp = aPeer.keyed('test.keyed', (key, m) => heard.aPeer.push(`${key}:${m.n}`));
+  const kb = b.keyed('test.keyed', (key, m) => heard.b.push(`${key}:${m.n}`));
+  // Two holders of key 1 on A share one subscription; B (another database) joins key 1 too.
+  await Promise.all([ka.join(1), ka.join(1), kp.join(2), kb.join(1)]);
+  expect(a.keyedCount).toBe(1);
+  await a.publishKeyed('test.keyed', [
+    [1, { n: 'x' }],
+    [2, { n: 'y' }],
+    [3, { n: 'nobody' }],
+  ]);
+  await until(() => heard.a.length === 1 && heard.aPeer.length === 1, 'keyed messages');
+  ka.leave(1); // one holder left: still subscribed
+  await a.publishKeyed('test.keyed', [[1, { n: 'still' }]]);
+  await until(() => heard.a.includes('1:still'), 'message after one leave');
+  ka.leave(1);
+  const redis = createRedis(DB_A);
+  await connectRedis(redis);
+  cleanups.push(() => redis.disconnect());
+  const channel = a.keyedChannel('test.keyed', 1);
+  await until(() => a.keyedCount === 0, 'local leave');
+  for (let i = 0; i < 100 && Number(((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]) > 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
+  await a.publishKeyed('test.keyed', [
+    [1, { n: 'gone' }],
+    [2, { n: 'end' }],
+  ]);
+  await until(() => heard.aPeer.includes('2:end'), 'marker');
+  await new Promise((r) => setTimeout(r, 100));
+  expect(heard.a).toEqual(['1:x', '1:still']);
+  expect(heard.aPeer).toEqual(['2:y', '2:end']);
+  expect(heard.b).toEqual([]);
 });
 
 async function socketServer(url: string): Promise<{ io: SocketServer; url: string }> {
