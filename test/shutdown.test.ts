@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { TestContext } from './helpers/context';
+import { TestContext, type TestInstance } from './helpers/context';
+import { CuttableProxy, HoldingProxy } from './helpers/faults';
 import { entryPointEnv, spawnEntryPoint, startEntryPoint } from './helpers/server-process';
 
 let ctx: TestContext;
@@ -19,7 +20,7 @@ describe('the server process', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: DATABASE_URL /)]);
-  });
+  }, 60_000); // ts-node compiles the entry point first: over 30 s on a loaded 2-core machine
 
   it('finishes an in-flight request on SIGTERM, refuses new ones, and exits 0', async () => {
     const srv = await startEntryPoint(serverEnv());
@@ -54,4 +55,44 @@ describe('the server process', () => {
     expect(code).toBe(0);
     expect(srv.output()).toContain('shutdown complete');
   }, 40_000);
+});
+
+/**
+ * A graceful stop while Redis is unreachable or silent. Libraries send commands during close without
+ * awaiting them (the Socket.io adapter's UNSUBSCRIBEs); when the connection closes before their
+ * replies, each fails with "Connection is closed", and a failure nobody handles is an unhandled
+ * rejection: logged as an error by the server, and a failed test file under Jest.
+ */
+describe('an app instance stopping', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const through = async (proxy: { port: number }): Promise<TestInstance> => {
+    const redis = new URL(ctx.config.redisUrl);
+    redis.host = `127.0.0.1:${proxy.port}`;
+    return ctx.instance({ redisUrl: redis.toString() });
+  };
+
+  it('while Redis holds every reply leaves no unhandled rejection', async () => {
+    const redis = new URL(ctx.config.redisUrl);
+    const proxy = new HoldingProxy(redis.hostname, Number(redis.port || 6379));
+    await proxy.start();
+    const inst = await through(proxy);
+    // The start's background work (the geo heal's first read) has had its answer: nothing but the stop
+    // itself talks to Redis while held.
+    await inst.redis.ping();
+    proxy.hold();
+    await inst.close();
+    // The held connections drop now: whatever was sent during the stop fails here.
+    await proxy.close();
+    await sleep(300);
+  });
+
+  it('after its Redis connections dropped leaves no unhandled rejection', async () => {
+    const redis = new URL(ctx.config.redisUrl);
+    const proxy = new CuttableProxy(redis.hostname, Number(redis.port || 6379));
+    await proxy.start();
+    const inst = await through(proxy);
+    await proxy.cut();
+    await inst.close();
+    await sleep(300);
+  });
 });

@@ -96,10 +96,18 @@ export class MailJobs {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   }
 
-  /** Bounded: with Redis down, BullMQ's graceful close would wait forever for a reply. */
+  /**
+   * Bounded: with Redis down, BullMQ's graceful close would wait forever for a reply. Worse, a worker
+   * whose close never finishes keeps its lock-renewal timer going, so the process (a test run, a
+   * CLI) cannot end on its own: its blocking connection, reconnecting when we disconnect it, never
+   * reports the end BullMQ waits for. So a worker whose Redis is not ready is closed with `force`
+   * (no waiting for its current jobs: none of them could be marked done without Redis anyway; their
+   * locks lapse and they run again as stalled jobs).
+   */
   async close(): Promise<void> {
+    const force = this.workerConnection?.status !== 'ready';
     const graceful = (async () => {
-      await this.worker?.close();
+      await this.worker?.close(force);
       await this.queue.close();
     })();
     await Promise.race([graceful.catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);

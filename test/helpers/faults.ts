@@ -152,12 +152,15 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
  * queue here in order and `release` forwards them. To a client it looks like a server that has
  * stopped answering for a while — a private, per-connection CLIENT PAUSE that does not slow the
  * shared server for anyone else. `held(text)` counts queued chunks containing `text`, so a test can
- * wait until known commands are in flight instead of sleeping.
+ * wait until known commands are in flight instead of sleeping. Half-closes pass through as in
+ * CuttableProxy, in order with the data: a client that sends UNSUBSCRIBE and ends its side still
+ * reads the replies, once released.
  */
 export class HoldingProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
-  private readonly queue: { chunk: Buffer; to: net.Socket }[] = [];
+  /** A null chunk is the client's end (half-close), queued behind what it sent before. */
+  private readonly queue: { chunk: Buffer | null; to: net.Socket }[] = [];
   private holding = false;
   port = 0;
 
@@ -167,13 +170,11 @@ export class HoldingProxy {
   ) {}
 
   async start(): Promise<void> {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = net.connect({ host: this.targetHost, port: this.targetPort, allowHalfOpen: true });
       track(this.sockets, client, upstream);
-      client.on('data', (chunk) => {
-        if (this.holding) this.queue.push({ chunk, to: upstream });
-        else upstream.write(chunk);
-      });
+      client.on('data', (chunk: Buffer) => this.forward(chunk, upstream));
+      client.on('end', () => this.forward(null, upstream));
       upstream.pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
@@ -183,18 +184,25 @@ export class HoldingProxy {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
+  private forward(chunk: Buffer | null, to: net.Socket): void {
+    if (this.holding) this.queue.push({ chunk, to });
+    else if (to.destroyed) return;
+    else if (chunk) to.write(chunk);
+    else to.end();
+  }
+
   hold(): void {
     this.holding = true;
   }
 
   /** How many times `text` occurs in what is held (commands may share a chunk). */
   held(text: string): number {
-    return this.queue.reduce((n, q) => n + q.chunk.toString('latin1').split(text).length - 1, 0);
+    return this.queue.reduce((n, q) => n + (q.chunk ? q.chunk.toString('latin1').split(text).length - 1 : 0), 0);
   }
 
   release(): void {
     this.holding = false;
-    for (const { chunk, to } of this.queue.splice(0)) if (!to.destroyed) to.write(chunk);
+    for (const { chunk, to } of this.queue.splice(0)) this.forward(chunk, to);
   }
 
   async close(): Promise<void> {

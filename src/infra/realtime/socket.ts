@@ -3,7 +3,7 @@ import type Joi from 'joi';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../logger';
-import { channelNamespace, isCluster, openRedis } from '../redis';
+import { channelNamespace, isCluster, openRedis, type Redis } from '../redis';
 
 /**
  * The Socket.io event maps of the one server every module shares. Empty here: the module that owns
@@ -86,6 +86,31 @@ export interface SocketServer {
   close(): Promise<void>;
 }
 
+/** What the adapter sends on its subscriber connection. */
+const SUBSCRIPTIONS = ['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe'];
+
+/**
+ * The adapter sends these commands without awaiting them: its publishes, its SUBSCRIBEs when it
+ * starts, its UNSUBSCRIBEs in `close` right before we disconnect. A rejected one (Redis unreachable,
+ * or the connection closed before its reply: every UNSUBSCRIBE still in flight when `close`
+ * disconnects fails with "Connection is closed") would otherwise be an unhandled rejection, so each
+ * one's failure is logged here instead: as a warning while serving, as debug once closing, where a
+ * lost UNSUBSCRIBE means nothing (the connection goes anyway).
+ */
+function catchUnawaited(client: Redis, names: readonly string[], logger: Logger, closing: () => boolean): void {
+  const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of names) {
+    const send = methods[name].bind(client);
+    methods[name] = (...args: unknown[]) => {
+      const p = send(...args);
+      p.catch((err: Error) =>
+        logger[closing() ? 'debug' : 'warn']({ err: err.message, command: name }, 'socket.io adapter command failed'),
+      );
+      return p;
+    };
+  }
+}
+
 /**
  * One Socket.io server per app instance on path /socket.io, with the Redis adapter so that an emit
  * to a room reaches its sockets on every instance.
@@ -106,18 +131,11 @@ export interface SocketServer {
  * moves (failover). Tested on a real cluster by `npm run test:cluster`.
  */
 export function createSocketServer(server: HttpServer, opts: SocketServerOptions): SocketServer {
-  // The adapter fires publishes without awaiting them: a rejected one must not become an
-  // unhandled rejection (which would stop the process) when Redis blips.
   const pub = openRedis(opts.redisUrl, { maxRetriesPerRequest: 2 });
   const sub = openRedis(opts.redisUrl, { maxRetriesPerRequest: null }, { shardedSubscribers: true });
-  for (const name of ['publish', 'spublish'] as const) {
-    const send = pub[name].bind(pub) as (...args: unknown[]) => Promise<number>;
-    (pub as unknown as Record<typeof name, (...args: unknown[]) => Promise<number>>)[name] = (...args: unknown[]) => {
-      const p = send(...args);
-      p.catch((err: Error) => opts.logger.warn({ err: err.message }, 'socket.io adapter publish failed'));
-      return p;
-    };
-  }
+  let closing = false;
+  catchUnawaited(pub, ['publish', 'spublish'], opts.logger, () => closing);
+  catchUnawaited(sub, SUBSCRIPTIONS, opts.logger, () => closing);
   pub.on('error', (err) => opts.logger.debug({ err: err.message }, 'socket.io adapter pub error'));
   sub.on('error', (err) => opts.logger.debug({ err: err.message }, 'socket.io adapter sub error'));
 
@@ -141,6 +159,7 @@ export function createSocketServer(server: HttpServer, opts: SocketServerOptions
     io,
     async close() {
       // Like io.close() but without closing the HTTP server, which belongs to the caller.
+      closing = true;
       for (const socket of io.of('/').sockets.values()) socket.disconnect(true);
       await Promise.resolve(io.of('/').adapter.close());
       io.engine.close();
