@@ -11,14 +11,7 @@ const config: Config = {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // test/cluster starts private Redis Cluster and MariaDB replica servers: `npm run test:cluster` only.
-  // The two race tests that hold the app's Redis traffic in a proxy pass their assertions but end with
-  // an ioredis "Connection is closed" error at teardown (cause not found yet): `npm run test:races`.
-  testPathIgnorePatterns: [
-    '/node_modules/',
-    '<rootDir>/test/cluster/',
-    '<rootDir>/src/modules/chat/chat.socket-cap.test.ts',
-    '<rootDir>/src/modules/groups/groups.socket-join.test.ts',
-  ],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/'],
   maxWorkers: 2,
   testTimeout: 30_000,
   transform: {
