@@ -170,7 +170,7 @@ const schema = Joi.object({
   OUTBOX_POLL_MS: Joi.number().integer().min(10).default(1000),
   CHAT_BATCH_WINDOW_MS: Joi.number().integer().min(0).max(1000).default(2),
   CHAT_BATCH_MAX: Joi.number().integer().min(1).max(1000).default(200),
-  CHAT_BATCH_IN_FLIGHT: Joi.number().integer().min(1).max(16).default(1),
+  CHAT_BATCH_IN_FLIGHT: Joi.number().integer().min(1).max(16).default(4),
   OUTBOX_MAX_ATTEMPTS: Joi.number().integer().min(1).max(1000).default(20),
   SWEEP_EVERY_MS: Joi.number().integer().min(0).default(60_000),
   RETENTION_OUTBOX_DAYS: Joi.number().min(0).default(7),

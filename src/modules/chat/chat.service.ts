@@ -159,10 +159,11 @@ export interface ChatServiceDeps {
 }
 
 /**
- * Group commit: an idle instance's first send waits 2 ms for company; under load a batch is whatever
- * arrived during the previous commit, up to 200 sends (a bounded statement and lock set). See README.
+ * Group commit defaults (the config's CHAT_BATCH_*): an idle instance's first send waits 2 ms for
+ * company; with 4 batches committing, what arrives becomes the next batch, up to 200 sends (a bounded
+ * statement and lock set). See README "Chat".
  */
-export const GROUP_COMMIT: GroupCommitOptions = { windowMs: 2, maxBatch: 200 };
+export const GROUP_COMMIT: GroupCommitOptions = { windowMs: 2, maxBatch: 200, maxInFlight: 4 };
 
 /**
  * A message as `viewerId` reads it. A message hidden by reports keeps its place in history (ids are
