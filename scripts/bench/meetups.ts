@@ -5,7 +5,7 @@ import { MeetupsRepository } from '../../src/modules/meetups/meetups.repository'
 import { reindexMeetupGeo } from '../../src/modules/meetups/meetups.service';
 import { MAX_CAPACITY } from '../../src/modules/meetups/meetups.schemas';
 import { LIVE_MIN_INTERVAL_MS } from '../../src/modules/meetups/meetups.live';
-import { forkReady, load, ratio, table, type LoadResult } from './run';
+import { forkReady, load, median, ratio, spread, table, type LoadResult } from './run';
 import { serverEnv, type BenchEnv } from './foundation';
 import { Api, percentile, pool } from './http-client';
 import { bulkUsers, type BenchUser } from './bulk-users';
@@ -20,7 +20,9 @@ import { positiveInt, rebuildGeoIndex } from './geo-seed';
  * 500 participants in 5 meetups of 100 streaming `location:update` every 2 s over two instances, with
  * the send → `location:nearby` latency at every other participant.
  *   npm run bench -- --only meetups [--quick] [--meetups 50000] [--participants 500] [--duration 8] [--part nearby|live]
- * --duration is autocannon's seconds per row; the live phase streams for 20 s unless it is given.
+ *     [--radii 3,10] [--sorts distance,startsAt] [--runs 1]
+ * --duration is autocannon's seconds per row; the live phase streams for 20 s unless it is given. --radii
+ * and --sorts pick nearby rows; --runs repeats each (API then raw each time; median and spread).
  */
 const SEOUL = { lat: 37.5665, lng: 126.978 };
 const SEED_RADIUS_KM = 15;
@@ -92,31 +94,40 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
     const opts = { duration: env.duration, connections: Math.min(env.connections, 20) };
     const at = `lat=${SEOUL.lat}&lng=${SEOUL.lng}`;
     const rows: (string | number)[][] = [];
-    for (const km of [3, 10]) {
+    const radii = (argValue('radii') ?? '3,10').split(',').map(Number);
+    const sorts = (argValue('sorts') ?? 'distance,startsAt').split(',');
+    const runs = positiveInt('runs', 1);
+    for (const km of radii) {
       for (const f of FILTERS) {
-        for (const sort of ['distance', 'startsAt'] as const) {
+        for (const sort of sorts) {
           const label = `${km} km, ${f.label === '—' ? 'no filter' : f.label}, sort=${sort}`;
           const apiUrl = `http://127.0.0.1:${PORTS.api}/api/v1/meetups/nearby?${at}&radiusKm=${km}&limit=${PAGE}&sort=${sort}${f.api}`;
           const rawUrl = `http://127.0.0.1:${PORTS.raw}/nearby?${at}&radiusKm=${km}&sort=${sort}${f.raw}`;
           const same = await samePage(apiUrl, rawUrl, headers);
-          const api = await run(`API ${label}`, apiUrl, { ...opts, headers });
-          const raw = await run(`raw ${label}`, rawUrl, opts);
-          const failures = [api, raw]
+          const apis: LoadResult[] = [];
+          const raws: LoadResult[] = [];
+          for (let i = 0; i < runs; i++) {
+            apis.push(await run(`API ${label}`, apiUrl, { ...opts, headers }));
+            raws.push(await run(`raw ${label}`, rawUrl, opts));
+          }
+          const failures = [...apis, ...raws]
             .filter((r) => r.non2xx || r.errors)
             .map((r) => `${r.name.split(' ')[0]}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+          const mid = (rs: LoadResult[], k: 'rps' | 'p50' | 'p99') => median(rs.map((r) => r[k]));
+          const ratios = apis.map((a, i) => Number(ratio(a.rps, raws[i].rps)));
           rows.push([
             `${km} km`,
             f.label,
             sort,
-            api.rps,
-            api.p50,
-            api.p99,
-            raw.rps,
-            raw.p50,
-            raw.p99,
-            ratio(api.rps, raw.rps),
+            runs > 1 ? `${mid(apis, 'rps')} (${spread(apis.map((r) => r.rps))})` : mid(apis, 'rps'),
+            mid(apis, 'p50'),
+            mid(apis, 'p99'),
+            mid(raws, 'rps'),
+            mid(raws, 'p50'),
+            mid(raws, 'p99'),
+            runs > 1 ? `${median(ratios).toFixed(2)} (${spread(ratios)})` : ratio(apis[0].rps, raws[0].rps),
             same,
-            failures.join('; ') || '—',
+            [...new Set(failures)].join('; ') || '—',
           ]);
         }
       }
@@ -124,7 +135,11 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
     return (
       `### Nearby search\n\n${count} scheduled meetups starting 2 h – 14 days from now, uniformly within ${SEED_RADIUS_KM} km of Seoul City Hall; ` +
       `1–3 of the 8 vocabulary tags each (tag=playdate matches about a quarter), about a third full. ` +
-      `Page size ${PAGE}, one authenticated user; ${opts.connections} connections. The raw baseline is one GEOSEARCH ` +
+      `Page size ${PAGE}, one authenticated user; ${opts.connections} connections` +
+      (runs > 1
+        ? `; ${runs} runs per row, each API run followed by its raw run (median, spread of req/s and of the ratio)`
+        : '') +
+      `. The raw baseline is one GEOSEARCH ` +
       `(COUNT ${4 * PAGE} for distance, the whole circle for startsAt) and one MySQL IN query with the same filters and host join, ` +
       `no validation, auth or paging exactness. "same page" compares the first page's ids (a filtered raw page may come up short).\n\n` +
       table(
