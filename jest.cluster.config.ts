@@ -14,6 +14,7 @@ const config: Config = {
   testMatch: [
     '<rootDir>/test/cluster/**/*.test.ts',
     '<rootDir>/src/infra/geo.test.ts',
+    '<rootDir>/src/infra/geo-paging.test.ts',
     '<rootDir>/src/infra/realtime/sse.test.ts',
     '<rootDir>/src/modules/auth/auth.test.ts',
     '<rootDir>/src/modules/auth/auth.refresh.test.ts',
