@@ -66,7 +66,7 @@ export class AccountsService {
       if (id === null) throw NotFound('Session');
       return this.auth.revokeLogins(caller.id, [id], 'ended_by_user', t);
     });
-    afterCommit();
+    await afterCommit();
   }
 
   // --- password ------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ export class AccountsService {
       const others = await this.repo.lockOtherOpenSessions(user.id, caller.sessionId, t);
       return this.auth.revokeLogins(user.id, others, 'password_changed', t);
     });
-    afterCommit();
+    await afterCommit();
   }
 
   // --- e-mail --------------------------------------------------------------------------------

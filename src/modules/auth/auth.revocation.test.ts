@@ -52,6 +52,7 @@ describe('revocation on a second instance', () => {
     await a.http.delete(`/api/v1/users/me/sessions/${phoneSession.id}`).set(bearer(s.accessToken)).expect(204);
 
     await refused(b, '/api/v1/users/me', phone.body.accessToken);
+    await refused(b, '/api/v1/users/me/sessions', phone.body.accessToken);
     await b.http.get('/api/v1/users/me').set(bearer(s.accessToken)).expect(200);
   });
 
@@ -69,5 +70,6 @@ describe('revocation on a second instance', () => {
     await a.http.delete('/api/v1/users/me').set(bearer(s.accessToken)).expect(204);
     await refused(b, '/api/v1/users/me', s.accessToken);
     await refused(b, '/api/v1/users/me', second.body.accessToken);
+    await refused(b, '/api/v1/users/me/sessions', second.body.accessToken);
   });
 });

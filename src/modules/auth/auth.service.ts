@@ -281,23 +281,32 @@ export class AuthService {
 
   /**
    * Used by account deletion (its `account.deleted` listener) and password reset: revoke in the
-   * transaction, deny-list once it commits (never awaited there: a commit hook must not fail).
+   * transaction, deny-list once it commits. Sequelize awaits commit hooks before the transaction
+   * resolves, so the request answers after the deny-list write: revocation is immediate on routes
+   * that check the deny-list on any instance (applyRevocation never throws; the outbox retries).
    */
   async revokeAllLogins(userId: number, reason: string, t: Transaction): Promise<void> {
     const ids = await this.repo.revokeAllSessions(userId, reason, this.clock.now(), t);
     await this.recordRevocation(ids, userId, t);
-    t.afterCommit(() => void this.applyRevocation(ids));
+    t.afterCommit(() => this.applyRevocation(ids));
   }
 
   /**
    * Ends some logins of a user (the sessions list, a password change): revoked in `t`, deny-listed
-   * and disconnected after commit (the outbox row makes it certain on every instance).
+   * and disconnected after commit (the outbox row makes it certain on every instance). The caller
+   * awaits the returned function after the commit, before answering, so that deny-listed routes on
+   * every instance refuse the login once the request has answered (it never throws).
    */
-  async revokeLogins(userId: number, sessionIds: number[], reason: string, t: Transaction): Promise<() => void> {
+  async revokeLogins(
+    userId: number,
+    sessionIds: number[],
+    reason: string,
+    t: Transaction,
+  ): Promise<() => Promise<void>> {
     const now = this.clock.now();
     for (const id of sessionIds) await this.repo.revokeSession(id, reason, now, t);
     await this.recordRevocation(sessionIds, userId, t);
-    return () => void this.applyRevocation(sessionIds);
+    return () => this.applyRevocation(sessionIds);
   }
 
   /**
