@@ -61,6 +61,8 @@ export interface MissionCompleted {
   /** The member who completed it. */
   userId: number;
   completedAt: Date;
+  /** Members of the group at that moment (mission badges need company: at least 2). */
+  memberCount: number;
 }
 
 export interface GroupPhotoAdded {

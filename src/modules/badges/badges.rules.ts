@@ -24,6 +24,12 @@ export interface BadgeRule<E extends keyof DomainEventMap = keyof DomainEventMap
   progress: Progress<DomainEventMap[E]>;
 }
 
+/**
+ * Missions count only in a group of at least two: alone, anyone could create and complete missions
+ * of their own at will and collect every mission badge.
+ */
+const withCompany = (p: DomainEventMap['mission.completed']) => p.memberCount >= 2;
+
 /** Keeps each rule's payload type tied to its event while the table holds rules of every event. */
 const rule = <E extends keyof DomainEventMap>(r: BadgeRule<E>) => r as unknown as BadgeRule;
 
@@ -38,6 +44,7 @@ export const BADGE_RULES: readonly BadgeRule[] = [
     description: 'Completed a group mission for the first time',
     on: 'mission.completed',
     earner: (p) => p.userId,
+    when: withCompany,
     progress: { kind: 'count', metric: 'missions', atLeast: 1 },
   }),
   rule({
@@ -46,6 +53,7 @@ export const BADGE_RULES: readonly BadgeRule[] = [
     description: 'Completed 10 group missions',
     on: 'mission.completed',
     earner: (p) => p.userId,
+    when: withCompany,
     progress: { kind: 'count', metric: 'missions', atLeast: 10 },
   }),
   rule({
@@ -54,6 +62,7 @@ export const BADGE_RULES: readonly BadgeRule[] = [
     description: 'Completed a group mission on 7 days in a row',
     on: 'mission.completed',
     earner: (p) => p.userId,
+    when: withCompany,
     progress: { kind: 'streak', metric: 'mission-days', days: 7, at: (p) => p.completedAt },
   }),
   rule({

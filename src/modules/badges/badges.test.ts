@@ -45,7 +45,7 @@ function emit<E extends keyof DomainEventMap>(event: E, payload: DomainEventMap[
   return inTransaction(inst.sequelize, (t) => inst.pawmate.events.emit(t, event, payload));
 }
 const completed = (userId: number, missionId: number, when: Date, inst = api) =>
-  emit('mission.completed', { groupId: 1, missionId, userId, completedAt: when }, inst);
+  emit('mission.completed', { groupId: 1, missionId, userId, completedAt: when, memberCount: 2 }, inst);
 
 describe('badges', () => {
   it('documents every rule of the table in the README', () => {
@@ -83,6 +83,7 @@ describe('badges', () => {
           missionId: 1,
           userId: a.user.id,
           completedAt: at(0),
+          memberCount: 2,
         });
         throw new Error('the completion failed after its event');
       }),
@@ -206,6 +207,23 @@ describe('badges', () => {
     expect(
       await count("SELECT count AS n FROM badge_tallies WHERE userId = ? AND metric = 'missions'", [a.user.id]),
     ).toBe(10);
+  });
+
+  it('earns no mission badge in a group of one: missions need company', async () => {
+    const a = await signup(api);
+    const g = (await post(a, '/groups', { name: 'Just me' }).expect(201)).body;
+    for (let i = 0; i < 10; i++) {
+      const m = (await post(a, `/groups/${g.id}/missions`, { title: `Solo ${i}` }).expect(201)).body;
+      await post(a, `/groups/${g.id}/missions/${m.id}/complete`).expect(200);
+    }
+    expect(await badgesOf(a.user.id)).toEqual([]);
+    expect(await count('SELECT COUNT(*) AS n FROM badge_tallies WHERE userId = ?', [a.user.id])).toBe(0);
+    // Once someone joins, the next completion counts (the first one, not the eleventh).
+    const b = await signup(api);
+    await inTransaction(api.sequelize, (t) => api.pawmate.services.groups.groups.joinInTx(t, g.id, b.user.id));
+    const m = (await post(a, `/groups/${g.id}/missions`, { title: 'Together' }).expect(201)).body;
+    await post(a, `/groups/${g.id}/missions/${m.id}/complete`).expect(200);
+    expect(await badgesOf(a.user.id)).toEqual(['first-mission']);
   });
 
   it('answers 404 for an unknown or deleted account, and forgets a deleted account’s badges', async () => {

@@ -82,9 +82,16 @@ export class MissionsService {
       if (!(await this.repo.complete(missionId, userId, now, t)))
         throw Conflict('You have already completed this mission');
       if (m.status === 'done') throw Conflict('This mission is already done');
-      await this.d.events.emit(t, 'mission.completed', { groupId, missionId, userId, completedAt: now });
+      const members = await this.groups.memberIds(groupId, t);
+      await this.d.events.emit(t, 'mission.completed', {
+        groupId,
+        missionId,
+        userId,
+        completedAt: now,
+        memberCount: members.length,
+      });
       if ((await this.repo.remaining(m, t)) > 0 || !(await this.repo.markDone(missionId, now, t))) return;
-      const others = (await this.groups.memberIds(groupId, t)).filter((id) => id !== userId);
+      const others = members.filter((id) => id !== userId);
       const inputs: NotifyInput[] = others.map((recipientId) => ({
         recipientId,
         type: 'group.mission_done',
