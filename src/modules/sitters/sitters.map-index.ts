@@ -28,6 +28,12 @@ const SUMMARY_MIN_POINTS = 8;
 /** A summary keeps, per filter (no service or one of 4, × no size or one of 3), count, Σlat, Σlng, lowest id. */
 const FILTERS = 5 * 4;
 const filterIndex = (service: number, size: number) => service * 4 + size;
+/**
+ * Buckets are grouped 8 × 8 into blocks of 90° / 2^11 (≈ 4.9 km) with their own sums: up to zoom 11
+ * (a city) a block lies inside one cell, so a city is a few dozen blocks, not thousands of buckets.
+ */
+const BLOCK_SHIFT = 3;
+const BLOCK_STRIDE = (BUCKET_STRIDE >> BLOCK_SHIFT) + 1;
 const bucketRow = (lat: number) => Math.floor((lat + 90) / BUCKET_DEG);
 const bucketCol = (lng: number) => Math.floor((lng + 180) / BUCKET_DEG);
 
@@ -37,6 +43,7 @@ const bucketCol = (lng: number) => Math.floor((lng + 180) / BUCKET_DEG);
  */
 class Bucket {
   n = 0;
+  block!: Block;
   lat = new Float64Array(8);
   lng = new Float64Array(8);
   id = new Float64Array(8);
@@ -55,11 +62,13 @@ class Bucket {
   push(p: MapPoint): number {
     if (this.n === this.lat.length) this.grow();
     this.put(this.n, p);
+    this.block.n++;
     return this.n++;
   }
 
   put(i: number, p: MapPoint): void {
     this.dirty = true;
+    this.block.dirty = true;
     this.lat[i] = p.lat;
     this.lng[i] = p.lng;
     this.id[i] = p.id;
@@ -70,6 +79,8 @@ class Bucket {
   /** Moves the last point to `i`; returns the id of the point moved (or null when `i` was the last). */
   removeAt(i: number): number | null {
     this.dirty = true;
+    this.block.dirty = true;
+    this.block.n--;
     const last = --this.n;
     if (i === last) return null;
     this.lat[i] = this.lat[last];
@@ -84,7 +95,7 @@ class Bucket {
   summarized(): BucketSummary | null {
     if (this.n < SUMMARY_MIN_POINTS) return null;
     if (this.dirty || !this.summary) {
-      this.summary = summarize(this);
+      this.summary = summarize([this]);
       this.dirty = false;
     }
     return this.summary;
@@ -109,27 +120,51 @@ interface BucketSummary {
   sums: Float64Array;
 }
 
-function summarize(b: Bucket): BucketSummary {
+/** 8 × 8 buckets (those with points) and the sums over all their points. */
+class Block {
+  n = 0;
+  dirty = true;
+  readonly buckets: Bucket[] = [];
+  private summary: BucketSummary | null = null;
+
+  constructor(
+    readonly row: number,
+    readonly col: number,
+  ) {}
+
+  summarized(): BucketSummary | null {
+    if (this.n < SUMMARY_MIN_POINTS) return null;
+    if (this.dirty || !this.summary) {
+      this.summary = summarize(this.buckets);
+      this.dirty = false;
+    }
+    return this.summary;
+  }
+}
+
+function summarize(buckets: Bucket[]): BucketSummary {
   const sums = new Float64Array(FILTERS * 4);
   for (let f = 0; f < FILTERS; f++) sums[f * 4 + 3] = Infinity;
   let [minLat, maxLat, minLng, maxLng] = [Infinity, -Infinity, Infinity, -Infinity];
-  for (let i = 0; i < b.n; i++) {
-    const y = b.lat[i];
-    const x = b.lng[i];
-    const m = b.bits[i];
-    minLat = Math.min(minLat, y);
-    maxLat = Math.max(maxLat, y);
-    minLng = Math.min(minLng, x);
-    maxLng = Math.max(maxLng, x);
-    for (let sv = 0; sv <= 4; sv++) {
-      if (sv > 0 && !(m & (1 << (sv - 1)))) continue;
-      for (let sz = 0; sz <= 3; sz++) {
-        if (sz > 0 && !(m & (1 << (sz + 3)))) continue;
-        const at = filterIndex(sv, sz) * 4;
-        sums[at]++;
-        sums[at + 1] += y;
-        sums[at + 2] += x;
-        if (b.id[i] < sums[at + 3]) sums[at + 3] = b.id[i];
+  for (const b of buckets) {
+    for (let i = 0; i < b.n; i++) {
+      const y = b.lat[i];
+      const x = b.lng[i];
+      const m = b.bits[i];
+      minLat = Math.min(minLat, y);
+      maxLat = Math.max(maxLat, y);
+      minLng = Math.min(minLng, x);
+      maxLng = Math.max(maxLng, x);
+      for (let sv = 0; sv <= 4; sv++) {
+        if (sv > 0 && !(m & (1 << (sv - 1)))) continue;
+        for (let sz = 0; sz <= 3; sz++) {
+          if (sz > 0 && !(m & (1 << (sz + 3)))) continue;
+          const at = filterIndex(sv, sz) * 4;
+          sums[at]++;
+          sums[at + 1] += y;
+          sums[at + 2] += x;
+          if (b.id[i] < sums[at + 3]) sums[at + 3] = b.id[i];
+        }
       }
     }
   }
@@ -147,6 +182,7 @@ function resized<T extends Float64Array | Uint8Array>(from: T, to: T): T {
  */
 export class MapPointIndex {
   private readonly buckets = new Map<number, Bucket>();
+  private readonly blocks = new Map<number, Block>();
   private readonly where = new Map<number, { bucket: Bucket; i: number }>();
   /** A sitter's id by its account (one profile an account), to find the buckets of blocked accounts. */
   private readonly byUser = new Map<number, number>();
@@ -168,7 +204,7 @@ export class MapPointIndex {
     this.byUser.set(p.userId, p.id);
     const key = row * BUCKET_STRIDE + col;
     let bucket = this.buckets.get(key);
-    if (!bucket) this.buckets.set(key, (bucket = new Bucket(row, col)));
+    if (!bucket) this.buckets.set(key, (bucket = this.newBucket(row, col)));
     this.where.set(p.id, { bucket, i: bucket.push(p) });
   }
 
@@ -180,16 +216,35 @@ export class MapPointIndex {
     if (this.byUser.get(user) === id) this.byUser.delete(user);
     const moved = at.bucket.removeAt(at.i);
     if (moved !== null) this.where.get(moved)!.i = at.i;
-    if (at.bucket.n === 0) this.buckets.delete(at.bucket.row * BUCKET_STRIDE + at.bucket.col);
+    if (at.bucket.n === 0) this.dropBucket(at.bucket);
+  }
+
+  private newBucket(row: number, col: number): Bucket {
+    const bucket = new Bucket(row, col);
+    const key = (row >> BLOCK_SHIFT) * BLOCK_STRIDE + (col >> BLOCK_SHIFT);
+    let block = this.blocks.get(key);
+    if (!block) this.blocks.set(key, (block = new Block(row >> BLOCK_SHIFT, col >> BLOCK_SHIFT)));
+    block.buckets.push(bucket);
+    bucket.block = block;
+    return bucket;
+  }
+
+  private dropBucket(bucket: Bucket): void {
+    this.buckets.delete(bucket.row * BUCKET_STRIDE + bucket.col);
+    const { block } = bucket;
+    block.buckets.splice(block.buckets.indexOf(bucket), 1);
+    if (block.buckets.length === 0) this.blocks.delete(block.row * BLOCK_STRIDE + block.col);
   }
 
   /** Counts per cell of a world-anchored grid (see mapGrid), with each cell's mean and lowest id. */
   cells(grid: MapGrid, filter: MapFilter): MapCell[] {
-    // Buckets holding a hidden account's point are read point by point; the others may use their sums.
-    const withHidden = new Set<Bucket>();
+    // Buckets (and blocks) holding a hidden account's point are read point by point; others may use their sums.
+    const withHidden = new Set<Bucket | Block>();
     for (const u of filter.hiddenUsers ?? []) {
       const id = this.byUser.get(u);
-      if (id !== undefined) withHidden.add(this.where.get(id)!.bucket);
+      if (id === undefined) continue;
+      const { bucket } = this.where.get(id)!;
+      withHidden.add(bucket).add(bucket.block);
     }
     const acc = new CellAccumulator(grid, filter, withHidden);
     const rows = [bucketRow(grid.minLat), bucketRow(grid.maxLat)] as const;
@@ -200,18 +255,28 @@ export class MapPointIndex {
             [bucketCol(grid.minLng), bucketCol(180)],
             [bucketCol(-180), bucketCol(grid.maxLng)],
           ];
-    const reachable = (rows[1] - rows[0] + 1) * cols.reduce((n, [a, b]) => n + b - a + 1, 0);
-    if (reachable > this.buckets.size) {
-      // A viewport larger than the populated world (a continent, the whole map): visit every bucket once.
-      for (const b of this.buckets.values()) {
-        if (b.row >= rows[0] && b.row <= rows[1] && cols.some(([a, z]) => b.col >= a && b.col <= z)) acc.add(b);
+    const inRange = (b: Bucket) =>
+      b.row >= rows[0] && b.row <= rows[1] && cols.some(([a, z]) => b.col >= a && b.col <= z);
+    const visit = (block: Block) => {
+      if (withHidden.has(block) || !acc.addSums(block.summarized())) {
+        for (const b of block.buckets) if (inRange(b)) acc.add(b);
+      }
+    };
+    const blockRows = [rows[0] >> BLOCK_SHIFT, rows[1] >> BLOCK_SHIFT] as const;
+    const blockCols = cols.map(([a, z]) => [a >> BLOCK_SHIFT, z >> BLOCK_SHIFT] as const);
+    const reachable = (blockRows[1] - blockRows[0] + 1) * blockCols.reduce((n, [a, z]) => n + z - a + 1, 0);
+    if (reachable > this.blocks.size) {
+      // A viewport larger than the populated world (a continent, the whole map): visit every block once.
+      for (const block of this.blocks.values()) {
+        const colIn = blockCols.some(([a, z]) => block.col >= a && block.col <= z);
+        if (block.row >= blockRows[0] && block.row <= blockRows[1] && colIn) visit(block);
       }
     } else {
-      for (let r = rows[0]; r <= rows[1]; r++) {
-        for (const [a, z] of cols) {
+      for (let r = blockRows[0]; r <= blockRows[1]; r++) {
+        for (const [a, z] of blockCols) {
           for (let c = a; c <= z; c++) {
-            const b = this.buckets.get(r * BUCKET_STRIDE + c);
-            if (b) acc.add(b);
+            const block = this.blocks.get(r * BLOCK_STRIDE + c);
+            if (block) visit(block);
           }
         }
       }
@@ -245,7 +310,7 @@ class CellAccumulator {
   constructor(
     private readonly grid: MapGrid,
     filter: MapFilter,
-    private readonly withHidden: Set<Bucket>,
+    private readonly withHidden: Set<Bucket | Block>,
   ) {
     this.wraps = grid.minLng > grid.maxLng;
     this.service = filter.service ? SERVICE_BIT[filter.service] : 0;
@@ -279,30 +344,35 @@ class CellAccumulator {
     return Math.floor((lng + 180) / this.grid.cellLng);
   }
 
-  /**
-   * A bucket whose points all lie in the viewport and in one cell (floor is monotonic, so its bounding
-   * box's corners tell) adds its sums for the filter; any other is read point by point.
-   */
+  /** A bucket's sums if they fit (see addSums), else its points one by one. */
   add(b: Bucket): void {
-    const box = this.withHidden.has(b) ? null : b.summarized();
-    if (box === null) return this.scan(b);
+    if (this.withHidden.has(b) || !this.addSums(b.summarized())) this.scan(b);
+  }
+
+  /**
+   * Sums of points that all lie in the viewport and in one cell (floor is monotonic, so their bounding
+   * box's corners tell) are added whole; false when they do not fit, and the caller reads deeper.
+   */
+  addSums(box: BucketSummary | null): boolean {
+    if (box === null) return false;
     const { minLat, maxLat, minLng, maxLng } = this.grid;
-    if (box.minLat < minLat || box.maxLat > maxLat) return this.scan(b);
+    if (box.minLat < minLat || box.maxLat > maxLat) return false;
     const lngIn = this.wraps
       ? box.minLng >= minLng || box.maxLng <= maxLng
       : box.minLng >= minLng && box.maxLng <= maxLng;
-    if (!lngIn) return this.scan(b);
+    if (!lngIn) return false;
     const row = this.rowOf(box.minLat);
     const c = this.colOf(box.minLng);
-    if (row !== this.rowOf(box.maxLat) || c !== this.colOf(box.maxLng)) return this.scan(b);
+    if (row !== this.rowOf(box.maxLat) || c !== this.colOf(box.maxLng)) return false;
     const at = this.sumsAt;
     const n = box.sums[at];
-    if (n === 0) return;
+    if (n === 0) return true;
     const k = (row - this.row0) * this.cols + (c >= this.col0 ? c - this.col0 : this.eastCols + c);
     this.count[k] += n;
     this.sumLat[k] += box.sums[at + 1];
     this.sumLng[k] += box.sums[at + 2];
     if (box.sums[at + 3] < this.firstId[k]) this.firstId[k] = box.sums[at + 3];
+    return true;
   }
 
   private scan(b: Bucket): void {
