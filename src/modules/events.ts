@@ -70,6 +70,8 @@ export interface GroupPhotoAdded {
   photoId: number;
   authorId: number;
   createdAt: Date;
+  /** The author's photos in this group's gallery now, this one included (deleted ones do not count). */
+  authorPhotos: number;
 }
 
 export interface MeetupHosted {

@@ -68,10 +68,12 @@ export const BADGE_RULES: readonly BadgeRule[] = [
   rule({
     code: 'gallery-100',
     name: 'Family photographer',
-    description: 'Added 100 photos to the gallery of one group',
+    description: 'Has 100 photos in the gallery of one group',
     on: 'group.photo.added',
     earner: (p) => p.authorId,
-    progress: { kind: 'count', metric: 'group-photos', atLeast: 100, scope: (p) => p.groupId },
+    // The photos in the gallery, not the adds: deleting and adding again does not get there.
+    when: (p) => p.authorPhotos >= 100,
+    progress: { kind: 'first' },
   }),
   rule({
     code: 'first-meetup-hosted',

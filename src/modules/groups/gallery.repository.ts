@@ -66,6 +66,16 @@ export class GalleryRepository {
     return Number(id);
   }
 
+  /** Photos of `authorId` in the gallery now (deleted ones are gone). */
+  async countByAuthor(groupId: number, authorId: number, t: Transaction): Promise<number> {
+    const [row] = await this.select<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM group_photos WHERE groupId = ? AND authorId = ?',
+      [groupId, authorId],
+      t,
+    );
+    return Number(row.n);
+  }
+
   async findPhoto(groupId: number, photoId: number, t?: Transaction, lock = false): Promise<PhotoRow | null> {
     const rows = await this.select<PhotoRow>(
       `SELECT ${PHOTO_COLS} ${PHOTO_FROM} WHERE p.id = ? AND p.groupId = ?${lock ? ' FOR UPDATE' : ''}`,

@@ -65,7 +65,15 @@ export class GalleryService {
           now,
           t,
         );
-        await this.d.events.emit(t, 'group.photo.added', { groupId, photoId, authorId: userId, createdAt: now });
+        // Under the group's row lock, so concurrent adds of one author count one after another.
+        const authorPhotos = await this.repo.countByAuthor(groupId, userId, t);
+        await this.d.events.emit(t, 'group.photo.added', {
+          groupId,
+          photoId,
+          authorId: userId,
+          createdAt: now,
+          authorPhotos,
+        });
         return photoId;
       }),
     );

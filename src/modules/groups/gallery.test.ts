@@ -53,6 +53,17 @@ async function notificationsOf(s: Session, type: string) {
 }
 
 describe('gallery', () => {
+  it('group.photo.added counts the author’s photos in the gallery now: a deleted one no longer counts', async () => {
+    const { g, people } = await family(2);
+    const author = people[1];
+    const first = (await upload(author, g.id, await image('jpeg', 200, 200)).expect(201)).body;
+    await del(author, `/groups/${g.id}/photos/${first.id}`).expect(204);
+    const again = (await upload(author, g.id, await image('jpeg', 200, 200)).expect(201)).body;
+    await upload(people[0], g.id, await image('jpeg', 200, 200)).expect(201);
+    expect(added.find((e) => e.photoId === first.id)?.authorPhotos).toBe(1);
+    expect(added.find((e) => e.photoId === again.id)?.authorPhotos).toBe(1); // it was 2 adds
+  });
+
   it('stores a 1600 px WebP and a 320 px thumbnail without EXIF/GPS; the caption; group.photo.added', async () => {
     const { g, people } = await family(2);
     const res = await upload(people[1], g.id, await image('jpeg', 2400, 1200), 'Coco at the beach').expect(201);
@@ -69,6 +80,7 @@ describe('gallery', () => {
       photoId: res.body.id,
       authorId: people[1].user.id,
       createdAt: expect.any(Date),
+      authorPhotos: 1,
     });
     const sharp = (await import('sharp')).default;
     const files = filesIn(groupDir(g.id));
