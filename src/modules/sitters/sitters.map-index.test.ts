@@ -141,6 +141,22 @@ describe('MapPointIndex', () => {
     }
   });
 
+  it('counts each point once in a viewport that wraps almost all the way round', () => {
+    // More blocks than a band of them holds, so the blocks are looked up by range, not all visited.
+    const index = new MapPointIndex();
+    const points = new Map<number, MapPoint>();
+    for (let id = 1; id <= 20_000; id++) {
+      // The first ones in the block where the viewport starts and ends, on both sides of the gap.
+      const lng = id <= 20 ? 10.005 + (id % 2 ? 0.01 : -0.01) * rnd() : -180 + rnd() * 360;
+      const p = { ...randomPoint(id), lat: id <= 20 ? 0.015 : rnd() * 0.2, lng };
+      points.set(id, p);
+      index.set(p);
+    }
+    const grid = mapGrid({ minLat: 0.01, minLng: 10.01, maxLat: 0.02, maxLng: 10, zoom: 3 });
+    const total = (cells: MapCell[]) => cells.reduce((n, c) => n + c.count, 0);
+    expect(total(index.cells(grid, {}))).toBe(total(bruteForce(points.values(), grid, {})));
+  });
+
   it('leaves out hidden accounts, and forgets every point removed', () => {
     const index = new MapPointIndex();
     const a = { id: 1, userId: 11, lat: 37.5, lng: 127, services: 1, sizes: 1 };

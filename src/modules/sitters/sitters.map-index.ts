@@ -263,7 +263,9 @@ export class MapPointIndex {
       }
     };
     const blockRows = [rows[0] >> BLOCK_SHIFT, rows[1] >> BLOCK_SHIFT] as const;
-    const blockCols = cols.map(([a, z]) => [a >> BLOCK_SHIFT, z >> BLOCK_SHIFT] as const);
+    let blockCols = cols.map(([a, z]) => [a >> BLOCK_SHIFT, z >> BLOCK_SHIFT] as const);
+    // A viewport wrapping almost all the way round may start and end in one block: visit it once.
+    if (blockCols.length === 2 && blockCols[1][1] >= blockCols[0][0]) blockCols = [[0, blockCols[0][1]]];
     const reachable = (blockRows[1] - blockRows[0] + 1) * blockCols.reduce((n, [a, z]) => n + z - a + 1, 0);
     if (reachable > this.blocks.size) {
       // A viewport larger than the populated world (a continent, the whole map): visit every block once.
