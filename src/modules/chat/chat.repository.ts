@@ -243,14 +243,21 @@ export class ChatRepository {
 
   /**
    * For a batch of sends: which of these (room, user) pairs are memberships, plus every member of the
-   * 1:1 rooms given (their block check needs the other party). Row-constructor IN: point lookups in
-   * the (roomId, userId) key, however large a room is.
+   * 1:1 rooms (`direct`, `listing`) among `roomIds` (their block check needs the other party), each
+   * with its room's type. Row-constructor IN: point lookups in the (roomId, userId) key.
    */
-  async batchMembers(pairs: MemberPair[], oneToOne: number[], t: Transaction): Promise<MemberPair[]> {
-    const both = oneToOne.length ? ' UNION SELECT roomId, userId FROM chat_members WHERE roomId IN (?)' : '';
-    return this.select<MemberPair>(
-      `SELECT roomId, userId FROM chat_members WHERE (roomId, userId) IN (${pairs.map(() => '(?, ?)').join(', ')})${both}`,
-      [...pairs.flatMap((p) => [p.roomId, p.userId]), ...(oneToOne.length ? [oneToOne] : [])],
+  batchMembers(
+    pairs: MemberPair[],
+    roomIds: number[],
+    t: Transaction,
+  ): Promise<Array<MemberPair & { type: RoomType }>> {
+    return this.select<MemberPair & { type: RoomType }>(
+      `SELECT m.roomId, m.userId, r.type FROM chat_members m JOIN chat_rooms r ON r.id = m.roomId
+        WHERE (m.roomId, m.userId) IN (${pairs.map(() => '(?, ?)').join(', ')})
+       UNION
+       SELECT m.roomId, m.userId, r.type FROM chat_rooms r JOIN chat_members m ON m.roomId = r.id
+        WHERE r.id IN (?) AND r.type IN ('direct', 'listing')`,
+      [...pairs.flatMap((p) => [p.roomId, p.userId]), roomIds],
       t,
     );
   }

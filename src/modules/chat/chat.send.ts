@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Sequelize, Transaction } from 'sequelize';
+import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Outbox } from '../../infra/outbox';
@@ -35,8 +35,6 @@ export interface BatchWriterDeps {
 }
 
 const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${m.roomId}:${m.senderId}:${m.clientId}`;
-/** A listing room is a 1:1 trade chat: a block between its two parties stops it as it stops a direct one. */
-const isOneToOne = (room: RoomRow) => room.type === 'direct' || room.type === 'listing';
 
 /**
  * Writes a batch of sends in one transaction: the batch's rooms locked once each (in id order), the
@@ -51,7 +49,12 @@ export class BatchWriter {
 
   async commit(sends: BatchedSend[], turn: LockTurn): Promise<BatchOutcome<SendResult>[]> {
     const key = randomUUID();
-    const { outcomes, relay } = await inTransaction(this.deps.sequelize, (t) => this.write(sends, key, turn, t));
+    const attempt = () => inTransaction(this.deps.sequelize, (t) => this.write(sends, key, turn, t));
+    // A repeat that committed after our clientId read trips the UNIQUE key; once more, the read sees it.
+    const { outcomes, relay } = await attempt().catch((err) => {
+      if (!(err instanceof UniqueConstraintError)) throw err;
+      return attempt();
+    });
     if (relay.length) this.deps.relay.publishAfterCommit(key, relay);
     return outcomes;
   }
@@ -64,8 +67,40 @@ export class BatchWriter {
   ): Promise<{ outcomes: BatchOutcome<SendResult>[]; relay: RelayItem[] }> {
     const { repo } = this.deps;
     const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
-    // First statement of the transaction, a locking read: the reads after it see every batch that
-    // held these rooms before us (its clientIds included).
+    // The checks come before the room locks, which are held until the commit: the less a batch does
+    // under them, the less another instance's batch sharing its rooms waits.
+    const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
+    const members = await repo.batchMembers([...asked.values()], roomIds, t);
+    const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
+    // A listing room is a 1:1 trade chat: a block between its parties stops it as it stops a direct one.
+    const oneToOne = new Set(members.filter((m) => m.type === 'direct' || m.type === 'listing').map((m) => m.roomId));
+    const byRoom = new Map<number, number[]>();
+    for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
+    // The other party of a 1:1 room, whose block stops the chat.
+    const otherOf = (s: BatchedSend) =>
+      oneToOne.has(s.roomId) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
+    const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
+    const pairs: Array<[number, number]> = [];
+    for (const s of sends) {
+      const other = otherOf(s);
+      if (other !== undefined) pairs.push([s.userId, other]);
+    }
+    const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs, t) : new Set<string>();
+    const candidates = sends.filter((s) => isMember.has(`${s.roomId}:${s.userId}`));
+    // Already stored: a clientId repeated by a batch that committed before this read. One that commits
+    // after it (and before our insert) trips the UNIQUE key: the batch fails and its sends are
+    // committed again one by one, each then finding it.
+    const stored = new Map(
+      (candidates.length
+        ? await repo.findByClientIds(
+            candidates.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
+            t,
+          )
+        : []
+      ).map((r) => [keyOf(r), r]),
+    );
+
+    // A locking read: a closing of the room (post deleted) that committed before it is seen.
     await turn.previous;
     let rooms: Map<number, RoomRow>;
     try {
@@ -73,22 +108,6 @@ export class BatchWriter {
     } finally {
       turn.done();
     }
-    const oneToOne = [...rooms.values()].filter(isOneToOne).map((r) => r.id);
-    const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
-    const members = await repo.batchMembers([...asked.values()], oneToOne, t);
-    const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
-    const byRoom = new Map<number, number[]>();
-    for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
-    // The other party of a 1:1 room, whose block stops the chat.
-    const otherOf = (s: BatchedSend) =>
-      isOneToOne(rooms.get(s.roomId)!) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
-    const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
-    const pairs: Array<[number, number]> = [];
-    for (const s of sends) {
-      const other = rooms.has(s.roomId) ? otherOf(s) : undefined;
-      if (other !== undefined) pairs.push([s.userId, other]);
-    }
-    const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs, t) : new Set<string>();
     const refusal = (s: BatchedSend): Error | null => {
       const room = rooms.get(s.roomId);
       if (!room || !isMember.has(`${s.roomId}:${s.userId}`)) return NotFound('Chat room');
@@ -108,8 +127,6 @@ export class BatchWriter {
     });
     if (!accepted.length) return { outcomes, relay: [] };
 
-    const lookup = accepted.map(({ s }) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId }));
-    const stored = new Map((await repo.findByClientIds(lookup, t)).map((r) => [keyOf(r), r]));
     // The first send of each new key is inserted; a repeat (stored, or earlier in this batch) gets its row.
     const fresh = new Map<string, BatchedSend>();
     for (const { key, s } of accepted) if (!stored.has(key) && !fresh.has(key)) fresh.set(key, s);
