@@ -5,6 +5,7 @@ import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';
+import { settleOutbox } from '../../../test/helpers/outbox';
 
 const T0 = '2027-03-01T03:00:00.000Z';
 const clock = new ManualClock(T0);
@@ -37,14 +38,7 @@ async function makePost(s: Session, o: Record<string, unknown> = {}) {
   return res.body as { id: number; chatRoomId: number | null; likeCount: number; commentCount: number };
 }
 
-async function settle() {
-  for (let i = 0; i < 50; i++) {
-    await api.pawmate.outbox.drain();
-    if ((await count('SELECT COUNT(*) AS n FROM outbox WHERE processedAt IS NULL')) === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('outbox did not settle');
-}
+const settle = () => settleOutbox(api, clock);
 
 async function notificationsOf(s: Session, type: string) {
   const res = await get(s, '/notifications?limit=100').expect(200);

@@ -4,6 +4,7 @@ import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { SseClient } from '../../../test/faults/sse-client';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';
+import { settleOutbox } from '../../../test/helpers/outbox';
 
 const clock = new ManualClock('2027-03-01T03:00:00.000Z');
 let ctx: TestContext;
@@ -43,14 +44,7 @@ async function makeListing(s: Session, o: Record<string, unknown> = {}) {
   return res.body as { id: number; price: number; favoriteCount: number; offerCount: number };
 }
 
-async function settle() {
-  for (let i = 0; i < 200; i++) {
-    await api.pawmate.outbox.drain();
-    if ((await count('SELECT COUNT(*) AS n FROM outbox WHERE processedAt IS NULL AND deadAt IS NULL')) === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('outbox did not settle');
-}
+const settle = () => settleOutbox(api, clock, { allowDead: true });
 
 async function notificationsOf(s: Session, type: string) {
   const res = await get(s, '/notifications?limit=100').expect(200);

@@ -4,6 +4,7 @@ import { makeMeetup, type Session } from '../../../test/helpers/fixtures';
 import { haversineMeters } from '../../infra/geo';
 import { run as reindexCli } from '../../../scripts/reindex-geo';
 import type { MeetupsService } from './meetups.service';
+import { settleOutbox } from '../../../test/helpers/outbox';
 
 /** Nearby search is exact: every page equals a brute-force haversine over MySQL's truth. */
 const T0 = '2027-05-01T00:00:00.000Z';
@@ -69,19 +70,7 @@ afterAll(async () => {
   await ctx.close();
 });
 
-/** Waits until every outbox row is carried out (the background pass may hold some while we drain). */
-async function settle() {
-  for (let i = 0; i < 100; i++) {
-    await api.pawmate.outbox.drain();
-    const [row] = await api.sequelize.query<{ n: number }>(
-      'SELECT COUNT(*) AS n FROM outbox WHERE processedAt IS NULL',
-      { type: QueryTypes.SELECT },
-    );
-    if (Number(row.n) === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('outbox did not settle');
-}
+const settle = () => settleOutbox(api, clock);
 
 type Item = { id: number; distanceKm: number; startsAt: string; participantCount: number; status: string };
 

@@ -1,6 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeMeetup, type MeetupOptions, type Session } from '../../../test/helpers/fixtures';
+import { settleOutbox } from '../../../test/helpers/outbox';
 
 const T0 = '2027-03-01T00:00:00.000Z';
 const clock = new ManualClock(T0);
@@ -36,14 +37,7 @@ const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.erro
 const count = async (sql: string, replacements: unknown[] = []) =>
   Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
 
-async function settle() {
-  for (let i = 0; i < 50; i++) {
-    await api.pawmate.outbox.drain();
-    if ((await count('SELECT COUNT(*) AS n FROM outbox WHERE processedAt IS NULL')) === 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('outbox did not settle');
-}
+const settle = () => settleOutbox(api, clock);
 
 async function notificationsOf(s: Session, type?: string) {
   const res = await get(s, '/notifications?limit=100').expect(200);

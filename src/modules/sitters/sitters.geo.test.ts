@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
 import { run as reindexCli } from '../../../scripts/reindex-geo';
 import type { SittersService } from './sitters.service';
+import { settleOutbox } from '../../../test/helpers/outbox';
 
 /** The geo index follows MySQL: after commits only, in commit order, through rebuilds. */
 let ctx: TestContext;
@@ -30,16 +31,7 @@ const body = (lat: number, lng: number) => ({
 const count = async (sql: string, replacements: unknown[] = []) =>
   Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
 
-/** Waits until the outbox has carried out every row (retries included). */
-async function settle(timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    await api.pawmate.outbox.drain();
-    if ((await count('SELECT COUNT(*) AS n FROM outbox WHERE processedAt IS NULL')) === 0) return;
-    if (Date.now() > until) throw new Error('outbox did not settle');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const settle = () => settleOutbox(api, ctx.clock);
 
 /** The index holds exactly the active sitters, each where MySQL says. */
 async function expectIndexMatchesMysql() {
