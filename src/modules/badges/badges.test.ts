@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { QueryTypes } from 'sequelize';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
-import { makeMeetup, makeOwner, makeSitter, type Session } from '../../../test/helpers/fixtures';
+import { makeMeetup, makeOwner, makeSitter } from '../../../test/helpers/fixtures';
 import { inTransaction } from '../../infra/db';
 import type { DomainEventMap } from '../events';
 import { BADGE_RULES } from './badges.rules';
+import { apiOf } from '../../../test/helpers/api';
 
 const T0 = '2027-03-01T00:00:00.000Z';
 const clock = new ManualClock(T0);
@@ -26,10 +26,7 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 beforeEach(() => clock.set(T0));
 
-const post = (s: Session, p: string, body: object = {}) =>
-  api.http.post(`/api/v1${p}`).set(bearer(s.accessToken)).send(body);
-const count = async (sql: string, replacements: unknown[] = []) =>
-  Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
+const { post, count } = apiOf(() => api);
 const badgesOf = async (userId: number) =>
   (await api.http.get(`/api/v1/users/${userId}/badges`).expect(200)).body.items.map((b: { code: string }) => b.code);
 const earnedCount = (userId: number, code: string) =>

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
-import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { TestContext, ManualClock, signup, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';
 import { settleOutbox } from '../../../test/helpers/outbox';
+import { apiOf, errorPaths as paths } from '../../../test/helpers/api';
 
 const T0 = '2027-03-01T03:00:00.000Z';
 const clock = new ManualClock(T0);
@@ -21,15 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-const auth = (s: Session) => bearer(s.accessToken);
-const get = (s: Session, p: string) => api.http.get(`/api/v1${p}`).set(auth(s));
-const post = (s: Session, p: string, body: object = {}) => api.http.post(`/api/v1${p}`).set(auth(s)).send(body);
-const put = (s: Session, p: string) => api.http.put(`/api/v1${p}`).set(auth(s));
-const patch = (s: Session, p: string, body: object) => api.http.patch(`/api/v1${p}`).set(auth(s)).send(body);
-const del = (s: Session, p: string) => api.http.delete(`/api/v1${p}`).set(auth(s));
-const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.errors ?? []).map((e) => e.path);
-const count = async (sql: string, replacements: unknown[] = []) =>
-  Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
+const { auth, get, post, put, patch, del, count } = apiOf(() => api);
 const community = () => api.pawmate.services.community;
 
 async function makePost(s: Session, o: Record<string, unknown> = {}) {

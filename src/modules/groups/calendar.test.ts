@@ -1,6 +1,7 @@
-import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { TestContext, ManualClock, signup, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { family as makeFamily } from '../../../test/helpers/groups';
+import { apiOf, errorPaths as paths } from '../../../test/helpers/api';
 
 // 12:00 in Seoul (SERVICE_TZ in tests is the default, Asia/Seoul).
 const T0 = '2027-03-01T03:00:00.000Z';
@@ -17,12 +18,7 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 afterEach(() => clock.set(T0));
 
-const auth = (s: Session) => bearer(s.accessToken);
-const get = (s: Session, p: string) => one.http.get(`/api/v1${p}`).set(auth(s));
-const post = (s: Session, p: string, body: object = {}) => one.http.post(`/api/v1${p}`).set(auth(s)).send(body);
-const patch = (s: Session, p: string, body: object) => one.http.patch(`/api/v1${p}`).set(auth(s)).send(body);
-const del = (s: Session, p: string) => one.http.delete(`/api/v1${p}`).set(auth(s));
-const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.errors ?? []).map((e) => e.path);
+const { get, post, patch, del } = apiOf(() => one);
 
 const family = (size: number) => makeFamily(one, size);
 

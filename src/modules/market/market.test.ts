@@ -5,6 +5,7 @@ import { image } from '../../../test/helpers/images';
 import { SseClient } from '../../../test/faults/sse-client';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';
 import { settleOutbox } from '../../../test/helpers/outbox';
+import { apiOf, errorPaths as paths } from '../../../test/helpers/api';
 
 const clock = new ManualClock('2027-03-01T03:00:00.000Z');
 let ctx: TestContext;
@@ -18,15 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-const auth = (s: Session) => bearer(s.accessToken);
-const get = (s: Session, p: string) => api.http.get(`/api/v1${p}`).set(auth(s));
-const post = (s: Session, p: string, body: object = {}) => api.http.post(`/api/v1${p}`).set(auth(s)).send(body);
-const put = (s: Session, p: string) => api.http.put(`/api/v1${p}`).set(auth(s));
-const patch = (s: Session, p: string, body: object) => api.http.patch(`/api/v1${p}`).set(auth(s)).send(body);
-const del = (s: Session, p: string) => api.http.delete(`/api/v1${p}`).set(auth(s));
-const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.errors ?? []).map((e) => e.path);
-const count = async (sql: string, replacements: unknown[] = []) =>
-  Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
+const { auth, get, post, put, patch, del, count } = apiOf(() => api);
 
 const HERE = { lat: 37.5547, lng: 126.9707 };
 

@@ -1,7 +1,7 @@
-import { QueryTypes } from 'sequelize';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeMeetup, type MeetupOptions, type Session } from '../../../test/helpers/fixtures';
 import { settleOutbox } from '../../../test/helpers/outbox';
+import { apiOf, errorPaths as paths } from '../../../test/helpers/api';
 
 const T0 = '2027-03-01T00:00:00.000Z';
 const clock = new ManualClock(T0);
@@ -25,17 +25,9 @@ afterAll(async () => {
 });
 beforeEach(() => clock.set(T0));
 
-const post = (s: Session, path: string, body: object = {}) =>
-  api.http.post(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
-const patch = (s: Session, path: string, body: object = {}) =>
-  api.http.patch(`/api/v1${path}`).set(bearer(s.accessToken)).send(body);
-const del = (s: Session, path: string) => api.http.delete(`/api/v1${path}`).set(bearer(s.accessToken));
-const get = (s: Session, path: string) => api.http.get(`/api/v1${path}`).set(bearer(s.accessToken));
+const { post, patch, del, get, count } = apiOf(() => api);
 
 const meetup = (host: Session, o: MeetupOptions = {}) => makeMeetup(api, host, { startsAt: at(DAY), ...o });
-const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.errors ?? []).map((e) => e.path);
-const count = async (sql: string, replacements: unknown[] = []) =>
-  Number((await api.sequelize.query<{ n: number }>(sql, { replacements, type: QueryTypes.SELECT }))[0].n);
 
 const settle = () => settleOutbox(api, clock);
 
