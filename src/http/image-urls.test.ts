@@ -1,4 +1,4 @@
-import { TestContext, signup, bearer, type TestInstance } from '../../test/helpers/context';
+import { type TestContext, signup, bearer, type TestInstance, startContext } from '../../test/helpers/context';
 import { makePet } from '../../test/helpers/fixtures';
 import { image } from '../../test/helpers/images';
 import { keyOfStoredUrl, up as migrateToKeys } from '../../migrations/20261206093719-image-keys';
@@ -10,8 +10,7 @@ describe('image URLs are built from stored keys when answers are written', () =>
   let api: TestInstance;
 
   beforeAll(async () => {
-    ctx = await new TestContext().setup();
-    api = await ctx.instance();
+    [ctx, api] = await startContext();
   });
   afterAll(() => ctx.close());
 

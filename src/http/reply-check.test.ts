@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { Router } from 'express';
 import Joi from 'joi';
 import request from 'supertest';
-import { TestContext, type TestInstance } from '../../test/helpers/context';
+import { type TestContext, type TestInstance, startContext } from '../../test/helpers/context';
 import { problemHandler } from './problem';
 import { undeclaredPresence } from './reply-check';
 import { defineRoute, mountRoutes, type Reply, type RouteSpec } from './routes';
@@ -125,8 +125,7 @@ describe('every route of the app', () => {
   let ctx: TestContext;
   let api: TestInstance;
   beforeAll(async () => {
-    ctx = await new TestContext().setup();
-    api = await ctx.instance();
+    [ctx, api] = await startContext();
   });
   afterAll(() => ctx.close());
 

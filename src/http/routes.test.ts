@@ -1,5 +1,12 @@
 import http from 'node:http';
-import { TestContext, bearer, signup, uniqueEmail, type TestInstance } from '../../test/helpers/context';
+import {
+  type TestContext,
+  bearer,
+  signup,
+  uniqueEmail,
+  type TestInstance,
+  startContext,
+} from '../../test/helpers/context';
 
 /** How declared routes answer requests they cannot serve as sent: wrong body type, wrong method, bad fields. */
 
@@ -7,8 +14,7 @@ let ctx: TestContext;
 let api: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  api = await ctx.instance();
+  [ctx, api] = await startContext();
 });
 afterAll(() => ctx.close());
 

@@ -1,13 +1,12 @@
 import { QueryTypes } from 'sequelize';
-import { TestContext, type TestInstance } from '../../test/helpers/context';
+import { type TestContext, type TestInstance, startContext } from '../../test/helpers/context';
 import { execAffected, inTransaction } from './db';
 
 let ctx: TestContext;
 let api: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  api = await ctx.instance();
+  [ctx, api] = await startContext();
 });
 afterAll(() => ctx.close());
 

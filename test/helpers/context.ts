@@ -154,6 +154,23 @@ export class TestContext {
   }
 }
 
+/**
+ * Sets up a context and starts `instances` instances of it, one after another: the common beforeAll,
+ * as `[ctx, api] = await startContext()`.
+ */
+export async function startContext(
+  options: TestContextOptions = {},
+  instances = 1,
+): Promise<[TestContext, ...TestInstance[]]> {
+  const ctx = await new TestContext(options).setup();
+  const started: TestInstance[] = [];
+  for (let i = 0; i < instances; i++) started.push(await ctx.instance());
+  return [ctx, ...started];
+}
+
+/** Access tokens that outlive the ManualClock moves of a test file (90 days). */
+export const LONG_TOKENS = { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) };
+
 export { ManualClock };
 
 let counter = 0;

@@ -1,6 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  ManualClock,
+  bearer,
+  signup,
+  type TestInstance,
+  startContext,
+  LONG_TOKENS,
+} from '../../../test/helpers/context';
 import { makeMeetup, makeOwner, makeSitter } from '../../../test/helpers/fixtures';
 import { inTransaction } from '../../infra/db';
 import type { DomainEventMap } from '../events';
@@ -18,10 +26,7 @@ let api: TestInstance;
 let api2: TestInstance;
 
 beforeAll(async () => {
-  // Tokens outlive the clock moves of these tests.
-  ctx = await new TestContext({ clock, env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) } }).setup();
-  api = await ctx.instance();
-  api2 = await ctx.instance();
+  [ctx, api, api2] = await startContext({ clock, env: LONG_TOKENS }, 2);
 });
 afterAll(() => ctx.close());
 beforeEach(() => clock.set(T0));

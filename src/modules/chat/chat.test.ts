@@ -1,7 +1,15 @@
 import type { ClientEvent } from '../../infra/realtime/socket';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
-import { TestContext, keysMatching, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  keysMatching,
+  signup,
+  bearer,
+  PASSWORD,
+  type TestInstance,
+  startContext,
+} from '../../../test/helpers/context';
 import { ack, connectSocket, next, record } from '../../../test/helpers/socket';
 import { Presence, PRESENCE_TTL_MS } from './chat.presence';
 
@@ -49,9 +57,7 @@ let b: TestInstance;
 type User = Awaited<ReturnType<typeof signup>>;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  a = await ctx.instance();
-  b = await ctx.instance();
+  [ctx, a, b] = await startContext({}, 2);
 });
 afterEach(() => {
   for (const s of clients.splice(0)) s.disconnect();

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
-import { TestContext, ManualClock, signup, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  ManualClock,
+  signup,
+  type TestInstance,
+  startContext,
+  LONG_TOKENS,
+} from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';
@@ -16,9 +23,7 @@ let api: TestInstance;
 let api2: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext({ clock, env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) } }).setup();
-  api = await ctx.instance();
-  api2 = await ctx.instance();
+  [ctx, api, api2] = await startContext({ clock, env: LONG_TOKENS }, 2);
 });
 afterAll(() => ctx.close());
 

@@ -1,4 +1,11 @@
-import { TestContext, ManualClock, signup, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  ManualClock,
+  signup,
+  type TestInstance,
+  startContext,
+  LONG_TOKENS,
+} from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { family as makeFamily } from '../../../test/helpers/groups';
 import { apiOf, errorPaths as paths } from '../../../test/helpers/api';
@@ -11,9 +18,7 @@ let one: TestInstance;
 let two: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext({ clock, env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) } }).setup();
-  one = await ctx.instance();
-  two = await ctx.instance();
+  [ctx, one, two] = await startContext({ clock, env: LONG_TOKENS }, 2);
 });
 afterAll(() => ctx.close());
 afterEach(() => clock.set(T0));

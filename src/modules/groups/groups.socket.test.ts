@@ -1,5 +1,5 @@
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
-import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { type TestContext, bearer, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { ack, next, record } from '../../../test/helpers/socket';
 import { joinGroup } from '../../../test/helpers/groups';
@@ -10,9 +10,7 @@ let two: TestInstance;
 const clients: ClientSocket[] = [];
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  one = await ctx.instance();
-  two = await ctx.instance();
+  [ctx, one, two] = await startContext({}, 2);
 });
 afterAll(async () => {
   for (const c of clients) c.disconnect();

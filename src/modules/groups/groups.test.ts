@@ -1,5 +1,5 @@
 import { QueryTypes } from 'sequelize';
-import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { type TestContext, bearer, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { joinGroup } from '../../../test/helpers/groups';
 
@@ -7,8 +7,7 @@ let ctx: TestContext;
 let api: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  api = await ctx.instance();
+  [ctx, api] = await startContext();
 });
 afterAll(() => ctx.close());
 

@@ -1,5 +1,13 @@
 import { QueryTypes } from 'sequelize';
-import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  ManualClock,
+  bearer,
+  signup,
+  type TestInstance,
+  startContext,
+  LONG_TOKENS,
+} from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { SseClient } from '../../../test/faults/sse-client';
@@ -13,9 +21,7 @@ let api: TestInstance;
 let api2: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext({ clock, env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) } }).setup();
-  api = await ctx.instance();
-  api2 = await ctx.instance();
+  [ctx, api, api2] = await startContext({ clock, env: LONG_TOKENS }, 2);
 });
 afterAll(() => ctx.close());
 

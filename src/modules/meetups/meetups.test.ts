@@ -1,4 +1,12 @@
-import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  ManualClock,
+  bearer,
+  signup,
+  type TestInstance,
+  startContext,
+  LONG_TOKENS,
+} from '../../../test/helpers/context';
 import { makeMeetup, type MeetupOptions, type Session } from '../../../test/helpers/fixtures';
 import { settleOutbox } from '../../../test/helpers/outbox';
 import { apiOf, errorPaths as paths } from '../../../test/helpers/api';
@@ -15,10 +23,7 @@ const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
 
 beforeAll(async () => {
-  // Tokens outlive the clock moves of these tests.
-  ctx = await new TestContext({ clock, env: { ACCESS_TOKEN_TTL_SEC: String(90 * 24 * 3600) } }).setup();
-  api = await ctx.instance();
-  api2 = await ctx.instance();
+  [ctx, api, api2] = await startContext({ clock, env: LONG_TOKENS }, 2);
 });
 afterAll(async () => {
   await ctx.close();

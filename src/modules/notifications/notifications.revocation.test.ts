@@ -1,4 +1,4 @@
-import { TestContext, signup, type TestInstance } from '../../../test/helpers/context';
+import { type TestContext, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import { SseClient } from '../../../test/faults/sse-client';
 import { eventually } from '../../../test/helpers/faults';
 
@@ -7,8 +7,7 @@ let ctx: TestContext;
 let api: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  api = await ctx.instance();
+  [ctx, api] = await startContext();
 });
 afterAll(() => ctx.close());
 

@@ -1,12 +1,18 @@
 import { QueryTypes } from 'sequelize';
-import { TestContext, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  signup,
+  bearer,
+  PASSWORD,
+  type TestInstance,
+  startContext,
+} from '../../../test/helpers/context';
 
 let ctx: TestContext;
 let api: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  api = await ctx.instance();
+  [ctx, api] = await startContext();
 });
 afterAll(() => ctx.close());
 
