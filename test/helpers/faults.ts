@@ -169,6 +169,21 @@ export class HoldingProxy {
     private readonly targetPort: number,
   ) {}
 
+  /** A started proxy in front of the Redis server of `redisUrl`. */
+  static async forRedis(redisUrl: string): Promise<HoldingProxy> {
+    const redis = new URL(redisUrl);
+    const proxy = new HoldingProxy(redis.hostname, Number(redis.port || 6379));
+    await proxy.start();
+    return proxy;
+  }
+
+  /** `redisUrl` (same database and options) reached through this proxy. */
+  redisUrl(redisUrl: string): string {
+    const redis = new URL(redisUrl);
+    redis.host = `127.0.0.1:${this.port}`;
+    return redis.toString();
+  }
+
   async start(): Promise<void> {
     this.server = net.createServer({ allowHalfOpen: true }, (client) => {
       const upstream = net.connect({ host: this.targetHost, port: this.targetPort, allowHalfOpen: true });

@@ -19,11 +19,8 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   ctx = await new TestContext().setup();
-  const redis = new URL(ctx.config.redisUrl);
-  proxy = new HoldingProxy(redis.hostname, Number(redis.port || 6379));
-  await proxy.start();
-  redis.host = `127.0.0.1:${proxy.port}`;
-  api = await ctx.instance({ redisUrl: redis.toString() });
+  proxy = await HoldingProxy.forRedis(ctx.config.redisUrl);
+  api = await ctx.instance({ redisUrl: proxy.redisUrl(ctx.config.redisUrl) });
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();

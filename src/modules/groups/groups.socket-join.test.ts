@@ -24,11 +24,8 @@ const clients: ClientSocket[] = [];
 
 beforeAll(async () => {
   ctx = await new TestContext().setup();
-  const redis = new URL(ctx.config.redisUrl);
-  proxy = new HoldingProxy(redis.hostname, Number(redis.port || 6379));
-  await proxy.start();
-  redis.host = `127.0.0.1:${proxy.port}`;
-  held = await ctx.instance({ redisUrl: redis.toString() });
+  proxy = await HoldingProxy.forRedis(ctx.config.redisUrl);
+  held = await ctx.instance({ redisUrl: proxy.redisUrl(ctx.config.redisUrl) });
   plain = await ctx.instance();
 });
 afterAll(async () => {
