@@ -47,6 +47,8 @@ export interface PageQuery {
 
 export const limitQuery = Joi.number().integer().min(1).max(100).default(20);
 export const cursorQuery = Joi.string().max(200);
+/** `?limit=&cursor=` and nothing else. */
+export const pageQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
 
 export const publicUserSchema = Joi.object({
   id: Joi.number().integer().required(),
@@ -54,6 +56,20 @@ export const publicUserSchema = Joi.object({
   bio: Joi.string().allow('').required(),
   avatarUrl: Joi.string().allow(null).required(),
   isSitter: Joi.boolean().required(),
+});
+
+/** What a post, listing, comment or voice note shows of its author (API.md `publicUser` of v1.1). */
+export const userRefSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  nickname: Joi.string().required(),
+  avatarUrl: Joi.string().allow(null).required(),
+});
+
+/** A stored photo: full size and thumbnail. */
+export const photoRefSchema = Joi.object({
+  id: Joi.number().integer().required(),
+  url: Joi.string().required(),
+  thumbnailUrl: Joi.string().required(),
 });
 
 export const selfUserSchema = publicUserSchema.keys({

@@ -1,5 +1,14 @@
 import Joi from 'joi';
-import { cursorQuery, idParam, limitQuery, listOf, text, type PageQuery } from '../../http/schemas';
+import {
+  cursorQuery,
+  idParam,
+  limitQuery,
+  listOf,
+  pageQuery,
+  photoRefSchema,
+  text,
+  userRefSchema,
+} from '../../http/schemas';
 import type { CreatePostInput, UpdatePostInput } from './community.posts';
 import type { FeedQuery, NearbyQuery } from './community.feed';
 
@@ -82,22 +91,13 @@ export const commentBody = Joi.object<{ body: string; parentId?: number | null }
 });
 export const editCommentBody = Joi.object<{ body: string }, true>({ body: text(1, 2000).required() });
 
-export const listQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+export const listQuery = pageQuery;
 export const photoParams = Joi.object<{ id: number; photoId: number }, true>({ id: idParam, photoId: idParam });
 
 // --- responses (OpenAPI) -------------------------------------------------------------------------
 
-export const publicUser = Joi.object({
-  id: Joi.number().integer().required(),
-  nickname: Joi.string().required(),
-  avatarUrl: Joi.string().allow(null).required(),
-});
-
-export const photoSchema = Joi.object({
-  id: Joi.number().integer().required(),
-  url: Joi.string().required(),
-  thumbnailUrl: Joi.string().required(),
-});
+export const publicUser = userRefSchema;
+export const photoSchema = photoRefSchema;
 
 export const postSchema = Joi.object({
   id: Joi.number().integer().required(),

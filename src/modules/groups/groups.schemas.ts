@@ -1,6 +1,15 @@
 import Joi from 'joi';
 import type { EventInput } from './calendar.service';
-import { calendarDay, cursorQuery, email, idParam, limitQuery, text, type PageQuery } from '../../http/schemas';
+import {
+  calendarDay,
+  cursorQuery,
+  email,
+  idParam,
+  limitQuery,
+  pageQuery,
+  text,
+  userRefSchema,
+} from '../../http/schemas';
 
 // --- requests ------------------------------------------------------------------------------------
 
@@ -14,7 +23,7 @@ export const updateGroupBody = Joi.object<{ name?: string; description?: string 
   description: text(0, 500).allow(''),
 }).min(1);
 
-export const pageQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+export { pageQuery };
 
 export const memberParams = Joi.object<{ id: number; userId: number }, true>({ id: idParam, userId: idParam });
 export const roleBody = Joi.object<{ role: 'admin' | 'member' }, true>({
@@ -27,11 +36,7 @@ export const inviteBody = Joi.object<{ email: string }, true>({ email: email.req
 // --- responses (OpenAPI; the fields every answer has are required) -------------------------------
 
 const iso = () => Joi.string().isoDate();
-export const publicUserRef = Joi.object({
-  id: Joi.number().integer().required(),
-  nickname: Joi.string().required(),
-  avatarUrl: Joi.string().allow(null).required(),
-});
+export const publicUserRef = userRefSchema;
 
 export const groupSchema = Joi.object({
   id: Joi.number().integer().required(),

@@ -1,5 +1,15 @@
 import Joi from 'joi';
-import { cursorQuery, idParam, limitQuery, listOf, text, type PageQuery } from '../../http/schemas';
+import {
+  cursorQuery,
+  idParam,
+  limitQuery,
+  listOf,
+  pageQuery,
+  photoRefSchema,
+  text,
+  userRefSchema,
+  type PageQuery,
+} from '../../http/schemas';
 
 export const CATEGORIES = ['food', 'toys', 'clothes', 'furniture', 'health', 'other'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -95,7 +105,7 @@ export const mineQuery = Joi.object<MineQuery, true>({
   limit: limitQuery,
   cursor: cursorQuery,
 });
-export const pageQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+export { pageQuery };
 
 export interface OfferInput {
   message?: string | null;
@@ -121,17 +131,8 @@ export const photoParams = Joi.object<{ id: number; photoId: number }, true>({ i
 
 // --- responses (OpenAPI) -------------------------------------------------------------------------
 
-export const publicUser = Joi.object({
-  id: Joi.number().integer().required(),
-  nickname: Joi.string().required(),
-  avatarUrl: Joi.string().allow(null).required(),
-});
-
-export const photoSchema = Joi.object({
-  id: Joi.number().integer().required(),
-  url: Joi.string().required(),
-  thumbnailUrl: Joi.string().required(),
-});
+export const publicUser = userRefSchema;
+export const photoSchema = photoRefSchema;
 
 export const listingSchema = Joi.object({
   id: Joi.number().integer().required(),

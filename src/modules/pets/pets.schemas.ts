@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { calendarDay, cursorQuery, limitQuery, listOf, text, type PageQuery } from '../../http/schemas';
+import { calendarDay, listOf, pageQuery, text } from '../../http/schemas';
 
 export const SPECIES = ['dog', 'cat', 'other'] as const;
 export const SIZES = ['small', 'medium', 'large'] as const;
@@ -50,7 +50,7 @@ export const createPetBody = Joi.object<CreatePetBody, true>({
 
 export const updatePetBody = Joi.object<UpdatePetBody, true>({ name, species, breed, size, birthDate, notes });
 
-export const listPetsQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+export const listPetsQuery = pageQuery;
 
 export const petSchema = Joi.object({
   id: Joi.number().integer().required(),
