@@ -12,9 +12,12 @@ export function zonedInstant(day: string, hour: number, minute: number, timeZone
   return new Date(at);
 }
 
-/** The zone's offset from UTC at `at`, in milliseconds (Seoul: +9 h). */
-function offsetMs(at: Date, timeZone: string): number {
-  const p = Object.fromEntries(
+/**
+ * `at` on a 24-hour wall clock in `timeZone`: Intl's parts (year, month, day, hour, minute, and what
+ * `extra` asks for) by their type.
+ */
+export function wallClockParts(at: Date, timeZone: string, extra: Intl.DateTimeFormatOptions): Record<string, string> {
+  return Object.fromEntries(
     new Intl.DateTimeFormat('en-US', {
       timeZone,
       year: 'numeric',
@@ -22,12 +25,17 @@ function offsetMs(at: Date, timeZone: string): number {
       day: '2-digit',
       hour: '2-digit',
       minute: '2-digit',
-      second: '2-digit',
       hourCycle: 'h23',
+      ...extra,
     })
       .formatToParts(at)
       .map((x) => [x.type, x.value]),
   );
+}
+
+/** The zone's offset from UTC at `at`, in milliseconds (Seoul: +9 h). */
+function offsetMs(at: Date, timeZone: string): number {
+  const p = wallClockParts(at, timeZone, { second: '2-digit' });
   const asUtc = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
