@@ -95,16 +95,11 @@ function toRow(r: RowRecord): MeetupRow {
   };
 }
 
-export interface MeetupWrite {
-  title: string;
-  description: string;
-  lat: number;
-  lng: number;
-  address: string;
-  startsAt: Date;
-  endsAt: Date;
-  capacity: number;
-  tags: string[];
+/** What a create or edit writes: the row's own fields, with pet sizes as a list (the row has flags). */
+export interface MeetupWrite extends Pick<
+  MeetupBase,
+  'title' | 'description' | 'lat' | 'lng' | 'address' | 'startsAt' | 'endsAt' | 'capacity' | 'tags'
+> {
   petSizes: PetSize[];
 }
 
