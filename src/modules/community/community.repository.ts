@@ -1,5 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { execAffected, selectRows } from '../../infra/db';
+import type { Transaction } from 'sequelize';
+import { SqlRepository } from '../../infra/sql-repository';
 import { capped as sortCapped, idList } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { PostKind } from './community.schemas';
@@ -111,22 +111,7 @@ const COMMENT_COLS = `c.id, c.postId, c.parentId, c.authorId, c.body, c.likeCoun
 const COMMENT_FROM = 'FROM post_comments c JOIN users u ON u.id = c.authorId';
 
 /** The only code that knows the posts and post_* / comment_* tables. */
-export class CommunityRepository {
-  constructor(private readonly sequelize: Sequelize) {}
-
-  private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return selectRows<T>(this.sequelize, sql, replacements, t);
-  }
-
-  private exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    return execAffected(this.sequelize, sql, replacements, t);
-  }
-
-  private async insertId(sql: string, replacements: unknown[], t: Transaction): Promise<number> {
-    const [id] = await this.sequelize.query(sql, { replacements, transaction: t, type: QueryTypes.INSERT });
-    return Number(id);
-  }
-
+export class CommunityRepository extends SqlRepository {
   // --- posts -------------------------------------------------------------------------------------
 
   insertPost(authorId: number, data: PostWrite, now: Date, t: Transaction): Promise<number> {

@@ -1,5 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { execAffected, selectRows } from '../../infra/db';
+import { QueryTypes, type Transaction } from 'sequelize';
+import { SqlRepository } from '../../infra/sql-repository';
 import { idList } from '../../infra/geo-sorted';
 
 export interface PhotoRow {
@@ -38,17 +38,7 @@ const COMMENT_COLS = `c.id, c.photoId, c.authorId, c.body, c.createdAt, u.nickna
  * comment counts are columns of the photo, written in the transaction that adds or removes the row
  * they count, so a gallery page is one index walk with no per-photo COUNT.
  */
-export class GalleryRepository {
-  constructor(private readonly sequelize: Sequelize) {}
-
-  private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return selectRows<T>(this.sequelize, sql, replacements, t);
-  }
-
-  private exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    return execAffected(this.sequelize, sql, replacements, t);
-  }
-
+export class GalleryRepository extends SqlRepository {
   async insertPhoto(
     p: { groupId: number; authorId: number; url: string; thumbnailUrl: string; caption: string },
     now: Date,

@@ -1,5 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { execAffected, selectRows } from '../../infra/db';
+import type { Transaction } from 'sequelize';
+import { SqlRepository } from '../../infra/sql-repository';
 
 export type Role = 'owner' | 'admin' | 'member';
 export type InviteStatus = 'pending' | 'accepted' | 'declined' | 'expired';
@@ -59,22 +59,7 @@ const INVITE_VIEW = `SELECT ${INVITE_COLS}, g.name AS groupName, g.avatarUrl AS 
   FROM group_invites i JOIN \`groups\` g ON g.id = i.groupId JOIN users u ON u.id = i.invitedById`;
 
 /** The only code that knows the groups, group_members and group_invites tables. */
-export class GroupsRepository {
-  constructor(private readonly sequelize: Sequelize) {}
-
-  private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return selectRows<T>(this.sequelize, sql, replacements, t);
-  }
-
-  private exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    return execAffected(this.sequelize, sql, replacements, t);
-  }
-
-  private async insertId(sql: string, replacements: unknown[], t: Transaction): Promise<number> {
-    const [id] = await this.sequelize.query(sql, { replacements, transaction: t, type: QueryTypes.INSERT });
-    return Number(id);
-  }
-
+export class GroupsRepository extends SqlRepository {
   // --- groups ------------------------------------------------------------------------------------
 
   insertGroup(

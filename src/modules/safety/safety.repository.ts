@@ -1,5 +1,5 @@
-import { type Sequelize, type Transaction } from 'sequelize';
-import { execAffected, selectRows } from '../../infra/db';
+import type { Transaction } from 'sequelize';
+import { SqlRepository } from '../../infra/sql-repository';
 
 export type TargetType = 'post' | 'comment' | 'listing' | 'user' | 'message' | 'photo';
 export type CaseStatus = 'open' | 'kept' | 'removed';
@@ -22,17 +22,7 @@ export interface BlockRow {
 }
 
 /** The only code that knows user_blocks, report_cases and reports. */
-export class SafetyRepository {
-  constructor(private readonly sequelize: Sequelize) {}
-
-  private select<T extends object>(sql: string, replacements: unknown[], t?: Transaction): Promise<T[]> {
-    return selectRows<T>(this.sequelize, sql, replacements, t);
-  }
-
-  private exec(sql: string, replacements: unknown[], t?: Transaction): Promise<number> {
-    return execAffected(this.sequelize, sql, replacements, t);
-  }
-
+export class SafetyRepository extends SqlRepository {
   // --- blocks ------------------------------------------------------------------------------------
 
   async block(blockerId: number, blockedId: number, now: Date, t?: Transaction): Promise<boolean> {
