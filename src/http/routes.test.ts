@@ -1,12 +1,6 @@
 import http from 'node:http';
-import {
-  type TestContext,
-  bearer,
-  signup,
-  uniqueEmail,
-  type TestInstance,
-  startContext,
-} from '../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../test/helpers/context';
+import { bearer, signup, uniqueEmail, startContext } from '../../test/helpers/context';
 
 /** How declared routes answer requests they cannot serve as sent: wrong body type, wrong method, bad fields. */
 

@@ -1,14 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  type TestContext,
-  ManualClock,
-  bearer,
-  signup,
-  type TestInstance,
-  startContext,
-  LONG_TOKENS,
-} from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { ManualClock, bearer, signup, startContext, LONG_TOKENS } from '../../../test/helpers/context';
 import { makeMeetup, makeOwner, makeSitter } from '../../../test/helpers/fixtures';
 import { inTransaction } from '../../infra/db';
 import type { DomainEventMap } from '../events';

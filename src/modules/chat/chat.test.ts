@@ -1,15 +1,8 @@
 import type { ClientEvent } from '../../infra/realtime/socket';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
-import {
-  type TestContext,
-  keysMatching,
-  signup,
-  bearer,
-  PASSWORD,
-  type TestInstance,
-  startContext,
-} from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { keysMatching, signup, bearer, PASSWORD, startContext } from '../../../test/helpers/context';
 import { ack, connectSocket, next, record } from '../../../test/helpers/socket';
 import { Presence, PRESENCE_TTL_MS } from './chat.presence';
 

@@ -1,14 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
-import {
-  type TestContext,
-  ManualClock,
-  signup,
-  type TestInstance,
-  startContext,
-  LONG_TOKENS,
-} from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { ManualClock, signup, startContext, LONG_TOKENS } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';

@@ -1,11 +1,5 @@
-import {
-  type TestContext,
-  ManualClock,
-  signup,
-  type TestInstance,
-  startContext,
-  LONG_TOKENS,
-} from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { ManualClock, signup, startContext, LONG_TOKENS } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { family as makeFamily } from '../../../test/helpers/groups';
 import { apiOf, errorPaths as paths } from '../../../test/helpers/api';

@@ -1,13 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { EventSource } from 'eventsource';
-import {
-  TestContext,
-  ManualClock,
-  bearer,
-  signup,
-  uniqueEmail,
-  type TestInstance,
-} from '../../../test/helpers/context';
+import type { TestInstance } from '../../../test/helpers/context';
+import { TestContext, ManualClock, bearer, signup, uniqueEmail } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { SmtpPeer, linkToken } from '../../../test/helpers/smtp';
 import { joinGroup } from '../../../test/helpers/groups';

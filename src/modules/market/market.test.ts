@@ -1,13 +1,6 @@
 import { QueryTypes } from 'sequelize';
-import {
-  type TestContext,
-  ManualClock,
-  bearer,
-  signup,
-  type TestInstance,
-  startContext,
-  LONG_TOKENS,
-} from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { ManualClock, bearer, signup, startContext, LONG_TOKENS } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { SseClient } from '../../../test/faults/sse-client';

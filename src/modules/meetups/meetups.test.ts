@@ -1,12 +1,5 @@
-import {
-  type TestContext,
-  ManualClock,
-  bearer,
-  signup,
-  type TestInstance,
-  startContext,
-  LONG_TOKENS,
-} from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { ManualClock, bearer, signup, startContext, LONG_TOKENS } from '../../../test/helpers/context';
 import { makeMeetup, type MeetupOptions, type Session } from '../../../test/helpers/fixtures';
 import { settleOutbox } from '../../../test/helpers/outbox';
 import { apiOf, errorPaths as paths } from '../../../test/helpers/api';

@@ -1,12 +1,6 @@
 import { QueryTypes } from 'sequelize';
-import {
-  type TestContext,
-  signup,
-  bearer,
-  PASSWORD,
-  type TestInstance,
-  startContext,
-} from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { signup, bearer, PASSWORD, startContext } from '../../../test/helpers/context';
 
 let ctx: TestContext;
 let api: TestInstance;
