@@ -1,9 +1,9 @@
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, bearer, type TestInstance } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { HoldingProxy, eventually } from '../../../test/helpers/faults';
 import { family } from '../../../test/helpers/groups';
-import { ack, record } from '../../../test/helpers/socket';
+import { ack, connectSocket, record } from '../../../test/helpers/socket';
 
 /**
  * A member removed while their socket's `room:join` is in flight must not end up in the group's
@@ -36,21 +36,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function connect(inst: TestInstance, s: Session): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    auth: { token: s.accessToken },
-    forceNew: true,
-    reconnection: false,
-    timeout: 5000,
-  });
-  clients.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = (inst: TestInstance, s: Session) => connectSocket(inst.url, s.accessToken, clients);
 
 it('a member removed during their room:join is not left in the group chat room', async () => {
   const { g, people } = await family(plain, 2);

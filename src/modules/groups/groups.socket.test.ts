@@ -1,7 +1,7 @@
-import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
+import type { Socket as ClientSocket } from 'socket.io-client';
 import { type TestContext, bearer, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
-import { ack, next, record } from '../../../test/helpers/socket';
+import { ack, connectSocket, next, record } from '../../../test/helpers/socket';
 import { joinGroup } from '../../../test/helpers/groups';
 
 let ctx: TestContext;
@@ -19,21 +19,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function connect(inst: TestInstance, s: Session): Promise<ClientSocket> {
-  const socket = connectClient(inst.url, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    auth: { token: s.accessToken },
-    forceNew: true,
-    reconnection: false,
-    timeout: 5000,
-  });
-  clients.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = (inst: TestInstance, s: Session) => connectSocket(inst.url, s.accessToken, clients);
 
 const join = (groupId: number, s: Session) => joinGroup(one, groupId, s);
 
