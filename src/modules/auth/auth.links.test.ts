@@ -1,6 +1,7 @@
 import bcrypt from 'bcrypt';
 import { QueryTypes } from 'sequelize';
-import { TestContext, keysMatching, signup, bearer, type TestInstance } from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { keysMatching, signup, bearer, startContext } from '../../../test/helpers/context';
 import { bullPrefix } from '../../infra/jobs';
 import { SmtpPeer, linkToken, type ReceivedMail } from '../../../test/helpers/smtp';
 import { eventually } from '../../../test/helpers/faults';
@@ -12,8 +13,7 @@ let api: TestInstance;
 
 beforeAll(async () => {
   await smtp.start();
-  ctx = await new TestContext({ smtpUrl: smtp.url }).setup();
-  api = await ctx.instance();
+  [ctx, api] = await startContext({ smtpUrl: smtp.url });
 });
 afterAll(async () => {
   await ctx.close();

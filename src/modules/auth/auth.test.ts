@@ -1,4 +1,5 @@
-import { TestContext, signup, bearer, uniqueEmail, PASSWORD, type TestInstance } from '../../../test/helpers/context';
+import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { signup, bearer, uniqueEmail, PASSWORD, startContext } from '../../../test/helpers/context';
 import { SmtpPeer, linkToken } from '../../../test/helpers/smtp';
 
 const smtp = new SmtpPeer();
@@ -7,8 +8,7 @@ let api: TestInstance;
 
 beforeAll(async () => {
   await smtp.start();
-  ctx = await new TestContext({ smtpUrl: smtp.url }).setup();
-  api = await ctx.instance();
+  [ctx, api] = await startContext({ smtpUrl: smtp.url });
 });
 afterAll(async () => {
   await ctx.close();
