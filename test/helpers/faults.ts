@@ -148,6 +148,19 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
 }
 
 /**
+ * Polls `check` (sync or async) every 25 ms until it is true. Unlike `eventually`, a check that throws
+ * fails the wait at once: for in-process state (received events, presence) rather than a server that
+ * may be down for a while.
+ */
+export async function pollUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
  * A TCP proxy that can hold what clients send (the server's replies pass freely): while held, chunks
  * queue here in order and `release` forwards them. To a client it looks like a server that has
  * stopped answering for a while — a private, per-connection CLIENT PAUSE that does not slow the

@@ -1,6 +1,7 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { pollUntil } from '../../../test/helpers/faults';
 import { ack, connectSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
 import { ChatRepository } from './chat.repository';
@@ -13,13 +14,7 @@ import { GroupCommit, type BatchedSend } from './chat.batch';
 
 const clients: ClientSocket[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
+const eventually = (check: () => boolean | Promise<boolean>) => pollUntil(check, 10_000);
 
 let ctx: TestContext;
 let a: TestInstance;

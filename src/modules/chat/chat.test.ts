@@ -2,6 +2,7 @@ import type { ClientEvent } from '../../infra/realtime/socket';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { pollUntil as eventually } from '../../../test/helpers/faults';
 import { keysMatching, signup, bearer, PASSWORD, startContext } from '../../../test/helpers/context';
 import { ack, connectSocket, next, record } from '../../../test/helpers/socket';
 import { Presence, PRESENCE_TTL_MS } from './chat.presence';
@@ -33,14 +34,6 @@ function refused(inst: TestInstance, token: string | undefined): Promise<Error> 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 
 // --- setup ---------------------------------------------------------------------------------------
 

@@ -3,19 +3,12 @@ import http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
 import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
+import { pollUntil as eventually } from '../../../test/helpers/faults';
 import { image, jpegWithExif, pngBomb, svg, type Format } from '../../../test/helpers/images';
 import { S3rverPeer } from '../../../test/helpers/s3rver';
 import { makePet, makeSitter } from '../../../test/helpers/fixtures';
 
 const AVATAR = '/api/v1/users/me/avatar';
-
-async function eventually(check: () => boolean | Promise<boolean>, ms = 5000) {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const upload = (api: TestInstance, token: string, bytes: Buffer, filename = 'me.jpg', contentType = 'image/jpeg') =>
   api.http.put(AVATAR).set(bearer(token)).attach('image', bytes, { filename, contentType });

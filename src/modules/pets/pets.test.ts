@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
+import { pollUntil as eventually } from '../../../test/helpers/faults';
 import { image, jpegWithExif, pngBomb, rawUpload, svg } from '../../../test/helpers/images';
 import { LocalStorage } from '../../infra/storage/local';
 
@@ -50,14 +51,6 @@ function files(dir = uploadDir): string[] {
     .sort();
 }
 const fileOf = (url: string) => path.join(uploadDir, url.replace('http://pawmate.test/uploads/', ''));
-
-async function eventually(check: () => boolean, ms = 5000) {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function createPet(token: string, body: object = dog) {
   const res = await api.http.post(P).set(bearer(token)).send(body);
