@@ -39,6 +39,13 @@ export const calendarDay = Joi.string()
   })
   .messages({ 'day.invalid': '{{#label}} must be a real calendar day' });
 
+/** Latitudes a web map shows (Web Mercator stops short of the poles). */
+export const MAX_LAT = 85.05;
+export const latitude = Joi.number().min(-MAX_LAT).max(MAX_LAT);
+export const longitude = Joi.number().min(-180).max(180);
+/** A `{ lat, lng }` point of the request bodies. */
+export const latLng = Joi.object({ lat: latitude.required(), lng: longitude.required() });
+
 /** `?limit=&cursor=` of a list. */
 export interface PageQuery {
   limit: number;

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { latitude as lat, longitude as lng, latLng as location } from '../../http/schemas';
 import {
   cursorQuery,
   idParam,
@@ -19,15 +20,10 @@ export type FeedSort = (typeof SORTS)[number];
 
 export const MAX_TAGS = 10;
 export const MAX_PHOTOS = 10;
-export const MAX_LAT = 85.05;
 export const MAX_NEARBY_KM = 20;
 export const MAX_QUERY_CHARS = 100;
 /** Members of one open post chat room, the author included. */
 export const MAX_ROOM_MEMBERS = 300;
-
-const lat = Joi.number().min(-MAX_LAT).max(MAX_LAT);
-const lng = Joi.number().min(-180).max(180);
-const location = Joi.object({ lat: lat.required(), lng: lng.required() });
 
 /** Letters (any script), digits, single hyphens or underscores; lower-cased: a chip and an exact key. */
 export const tag = Joi.string()

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { latitude as lat, longitude as lng, latLng as location } from '../../http/schemas';
 import {
   cursorQuery,
   idParam,
@@ -20,15 +21,11 @@ export type MarketSort = (typeof SORTS)[number];
 
 export const MAX_PRICE = 100_000_000;
 export const MAX_PHOTOS = 10;
-export const MAX_LAT = 85.05;
 export const MAX_NEARBY_KM = 20;
 export const MAX_QUERY_CHARS = 100;
 /** Listings one seller may have on sale at once. */
 export const MAX_ON_SALE = 50;
 
-const lat = Joi.number().min(-MAX_LAT).max(MAX_LAT);
-const lng = Joi.number().min(-180).max(180);
-const location = Joi.object({ lat: lat.required(), lng: lng.required() });
 const price = Joi.number().integer().min(0).max(MAX_PRICE);
 
 export interface CreateListingInput {

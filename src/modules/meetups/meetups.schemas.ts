@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { latitude as lat, longitude as lng, latLng as location } from '../../http/schemas';
 import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
 import type { CreateInput, UpdateInput } from './meetups.service';
 import type { NearbyQuery } from './meetups.search';
@@ -20,7 +21,6 @@ export type PetSize = (typeof PET_SIZES)[number];
 export const SORTS = ['distance', 'startsAt'] as const;
 export type NearbySort = (typeof SORTS)[number];
 
-export const MAX_LAT = 85.05;
 export const MAX_RADIUS_KM = 50;
 export const MIN_CAPACITY = 2;
 export const MAX_CAPACITY = 100;
@@ -30,9 +30,6 @@ export const DEFAULT_DURATION_MS = 3 * 3600 * 1000;
 export const MAX_AHEAD_MS = 366 * 24 * 3600 * 1000;
 export const MAX_ATTENDANCE_IDS = MAX_CAPACITY;
 
-const lat = Joi.number().min(-MAX_LAT).max(MAX_LAT);
-const lng = Joi.number().min(-180).max(180);
-const location = Joi.object({ lat: lat.required(), lng: lng.required() });
 /** Lower-case letters (any script), digits and single hyphens: safe as a chip and a search key. */
 const tag = Joi.string()
   .trim()
