@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from '../infra/logger';
 import { scrubUrl } from '../infra/logger';
 
@@ -9,19 +9,25 @@ import { scrubUrl } from '../infra/logger';
  * It replaces pino-http, which built a child logger, serializers and listeners on every request even
  * when the line it would write was below the level (production logs at info and above, so every
  * successful request paid for a debug line nobody saw): about a sixth of a cheap request's CPU in the
- * profile (docs/BENCHMARKS.md, "Request path"). Here the child logger is made only when used, and the
+ * profile (docs/BENCHMARKS.md, "Request path"). Here the child logger is made only when used (through one getter on the app's request prototype), and the
  * line is built only when its level is enabled. The fields are the ones pino-http wrote.
  */
 export function requestLog(logger: Logger): RequestHandler {
+  const prototypes = new WeakSet<object>();
   return (req, res, next) => {
+    // One getter on the app's request prototype instead of a closure and a property per request:
+    // the per-request version gave every request (and every long-lived SSE stream) its own shape and
+    // about a kilobyte of heap.
+    const proto = Object.getPrototypeOf(req) as object;
+    if (!prototypes.has(proto)) {
+      defineLogGetter(proto, logger);
+      prototypes.add(proto);
+    }
     const started = performance.now();
-    let child: Logger | undefined;
-    const log = () => (child ??= logger.child({ reqId: res.locals.requestId as string }));
-    Object.defineProperty(req, 'log', { get: log, configurable: true, enumerable: false });
     res.once('finish', () => {
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
       if (!logger.isLevelEnabled(level)) return;
-      log()[level](
+      (req as unknown as { log: Logger }).log[level](
         {
           req: { id: res.locals.requestId as string, method: req.method, url: scrubUrl(req.originalUrl) },
           res: { statusCode: res.statusCode },
@@ -32,4 +38,17 @@ export function requestLog(logger: Logger): RequestHandler {
     });
     next();
   };
+}
+
+/** The request's child logger, made on first use and kept on the request. */
+const CHILD = Symbol('requestLogChild');
+
+function defineLogGetter(proto: object, logger: Logger): void {
+  Object.defineProperty(proto, 'log', {
+    configurable: true,
+    enumerable: false,
+    get(this: Request & { [CHILD]?: Logger }) {
+      return (this[CHILD] ??= logger.child({ reqId: this.res?.locals.requestId as string }));
+    },
+  });
 }
