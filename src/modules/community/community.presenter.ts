@@ -1,18 +1,9 @@
 import type { CommentRow, PhotoRow, PostRow } from './community.repository';
 import type { PostKind } from './community.schemas';
+import { userRef, type PhotoRef, type UserRef } from '../../http/refs';
 
-/** `publicUser` of v1.1: what a post or comment shows of its author. */
-export interface Author {
-  id: number;
-  nickname: string;
-  avatarUrl: string | null;
-}
-
-export interface Photo {
-  id: number;
-  url: string;
-  thumbnailUrl: string;
-}
+export type Author = UserRef;
+export type Photo = PhotoRef;
 
 export interface Post {
   id: number;
@@ -48,8 +39,7 @@ export interface Comment {
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
-const authorOf = (id: number, nickname: string | null, avatarUrl: string | null, deletedAt: Date | null): Author =>
-  deletedAt || nickname === null ? { id, nickname: 'Deleted user', avatarUrl: null } : { id, nickname, avatarUrl };
+const authorOf = userRef;
 
 export function tagsOf(row: { tagsJson: string }): string[] {
   try {

@@ -1,18 +1,9 @@
 import type { ListingRow, OfferRow, PhotoRow, ReviewRow } from './market.repository';
 import type { Category, ListingStatus } from './market.schemas';
+import { userRef, type PhotoRef, type UserRef } from '../../http/refs';
 
-/** `publicUser` of v1.1. */
-export interface PublicUser {
-  id: number;
-  nickname: string;
-  avatarUrl: string | null;
-}
-
-export interface Photo {
-  id: number;
-  url: string;
-  thumbnailUrl: string;
-}
+export type PublicUser = UserRef;
+export type Photo = PhotoRef;
 
 export interface Listing {
   id: number;
@@ -56,8 +47,7 @@ export interface Review {
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
-const userOf = (id: number, nickname: string | null, avatarUrl: string | null, deletedAt: Date | null): PublicUser =>
-  deletedAt || nickname === null ? { id, nickname: 'Deleted user', avatarUrl: null } : { id, nickname, avatarUrl };
+const userOf = userRef;
 
 /** `buyerId` only for the seller and that buyer (API: nobody else learns who bought). */
 export function toListing(r: ListingRow, photos: PhotoRow[], favoritedByMe: boolean, viewerId: number): Listing {
