@@ -1,6 +1,8 @@
 import Joi from 'joi';
-import { latitude as lat, longitude as lng, latLng as location } from '../../http/schemas';
 import {
+  latitude as lat,
+  longitude as lng,
+  latLng as location,
   cursorQuery,
   idParam,
   limitQuery,
