@@ -1,6 +1,7 @@
 import type { Redis } from '../../infra/redis';
 import type { EventBus } from '../../infra/realtime/bus';
 import type { Logger } from '../../infra/logger';
+import { SeenKeys } from '../../infra/realtime/seen-keys';
 import type { ChatMessage } from './chat.service';
 
 /** Bus channel carrying each committed batch's messages to every instance. */
@@ -18,6 +19,8 @@ export interface RelayItem {
 }
 
 export interface RelayBatch {
+  /** The batch's relay key: a receiver emits a batch once even if it is published twice. */
+  key: string;
   items: RelayItem[];
 }
 
@@ -46,10 +49,19 @@ declare module '../../infra/outbox' {
 export const RELAY_GRACE_MS = 1000;
 /** How long a batch's "published" mark lives: longer than an outbox row can stay pending. */
 const RELAYED_TTL_MS = 60 * 60 * 1000;
+/**
+ * How long, and how many, batch keys each instance remembers having emitted. A second publish of a
+ * batch comes from the outbox row (due RELAY_GRACE_MS after the commit) or from a retried script,
+ * seconds after the first; ten minutes also covers an outbox held back by a short outage. At 1000
+ * batches a second the cap is reached first and holds about two minutes (some MB of keys).
+ */
+const EMITTED_TTL_MS = 10 * 60 * 1000;
+const EMITTED_CAP = 100_000;
 
 /**
- * Publishes a batch at most once: the mark and the PUBLISH happen in one script, so whichever of the
- * fast path and the outbox row comes first publishes, and the other does nothing.
+ * Publishes a batch once: the mark and the PUBLISH happen in one script, so whichever of the fast path
+ * and the outbox row comes first publishes, and the other does nothing. (Across a Redis failover the
+ * mark can be lost; receivers drop a repeated batch key, see ChatRelay.start.)
  */
 const PUBLISH_ONCE = `if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then
   redis.call('PUBLISH', ARGV[1], ARGV[2])
@@ -79,13 +91,17 @@ export interface ChatRelayDeps {
  */
 export class ChatRelay {
   private unsubscribe: (() => void) | null = null;
+  private readonly emitted = new SeenKeys(EMITTED_TTL_MS, EMITTED_CAP);
 
   constructor(private readonly deps: ChatRelayDeps) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.deps.bus.subscribe(CHAT_MESSAGES_CHANNEL, (batch) =>
-      this.deps.emitLocal(batch.items),
-    );
+    this.unsubscribe = await this.deps.bus.subscribe(CHAT_MESSAGES_CHANNEL, (batch) => {
+      // The publish script marks a batch before publishing it, but on a Redis Cluster failover the
+      // mark can be lost with its master (or the script retried on the promoted replica), so the
+      // outbox row may publish a batch a second time: each instance emits a batch key once.
+      if (this.emitted.firstTime(batch.key)) this.deps.emitLocal(batch.items);
+    });
   }
 
   stop(): void {
@@ -120,7 +136,7 @@ export class ChatRelay {
 
   /** True when this call published the batch. */
   private async publishOnce(key: string, items: RelayItem[]): Promise<boolean> {
-    const payload: RelayBatch = { items };
+    const payload: RelayBatch = { key, items };
     const published = await this.deps.redis.eval(
       PUBLISH_ONCE,
       1,

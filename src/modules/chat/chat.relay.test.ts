@@ -1,0 +1,65 @@
+import type { Socket as ClientSocket } from 'socket.io-client';
+import { TestContext, bearer, keysMatching, signup, type TestInstance } from '../../../test/helpers/context';
+import { pollUntil } from '../../../test/helpers/faults';
+import { settleOutbox } from '../../../test/helpers/outbox';
+import { ack, connectSocket, record } from '../../../test/helpers/socket';
+import { RELAY_GRACE_MS } from './chat.relay';
+
+/**
+ * The certain broadcast publishes a batch from its outbox row when its "published" mark is missing.
+ * The mark can vanish after the publish went out (a Redis Cluster master dies before replicating it,
+ * or a script is retried on the promoted replica): the batch is then published twice, and every
+ * instance must still show it once.
+ */
+
+const clients: ClientSocket[] = [];
+let ctx: TestContext;
+let a: TestInstance;
+let b: TestInstance;
+
+beforeAll(async () => {
+  ctx = await new TestContext().setup();
+  a = await ctx.instance();
+  b = await ctx.instance();
+});
+afterAll(async () => {
+  for (const s of clients.splice(0)) s.disconnect();
+  await ctx.close();
+});
+
+it('emits a batch published twice (its mark lost) once on every instance', async () => {
+  const x = await signup(a);
+  const y = await signup(b);
+  const roomId = (
+    await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: y.user.id })
+      .expect(201)
+  ).body.id as number;
+  const xs = await connectSocket(a.url, x.accessToken, clients);
+  const ys = await connectSocket(b.url, y.accessToken, clients);
+  for (const s of [xs, ys]) expect(await ack(s, 'room:join', { roomId })).toEqual({ ok: true });
+  // A second socket of the sender, on the other instance: it gets the live event too.
+  const xs2 = await connectSocket(b.url, x.accessToken, clients);
+  expect(await ack(xs2, 'room:join', { roomId })).toEqual({ ok: true });
+  const atY = record<{ id: number }>(ys, 'message:new');
+  const atX2 = record<{ id: number }>(xs2, 'message:new');
+
+  const reply = await ack(xs, 'message:send', { roomId, body: 'once', clientId: 'twice-published' });
+  expect(reply.ok).toBe(true);
+  await pollUntil(() => atY.length === 1 && atX2.length === 1, 10_000);
+
+  // The mark vanishes before the batch's outbox row is due (it waits RELAY_GRACE_MS for the fast path).
+  const marks = await keysMatching(a.redis, `${ctx.config.redisPrefix}chat:relayed:*`);
+  expect(marks).toHaveLength(1);
+  await a.redis.del(marks[0]);
+  await new Promise((r) => setTimeout(r, RELAY_GRACE_MS + 100));
+  await settleOutbox(a, ctx.clock);
+  // The row published the batch again (its script set the mark anew)…
+  expect(await a.redis.exists(marks[0])).toBe(1);
+  // …and a published batch reaches every instance within milliseconds: give it ample time.
+  await new Promise((r) => setTimeout(r, 500));
+  expect(atY.map((m) => m.id)).toEqual([reply.message.id]);
+  expect(atX2.map((m) => m.id)).toEqual([reply.message.id]);
+});
