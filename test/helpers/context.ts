@@ -94,8 +94,11 @@ export class TestContext {
     return this;
   }
 
-  /** Starts one more app instance (same database and Redis namespace), listening on a random port. */
-  async instance(overrides: Partial<Config> = {}): Promise<TestInstance> {
+  /**
+   * Starts one more app instance (same database and Redis namespace), listening on a random port, or
+   * on `port` when the test must know the address before the app starts (a provider's redirect URI).
+   */
+  async instance(overrides: Partial<Config> = {}, { port = 0 }: { port?: number } = {}): Promise<TestInstance> {
     const config = { ...this.config, ...overrides };
     const logger = createLogger(config.logLevel);
     const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax);
@@ -116,7 +119,7 @@ export class TestContext {
     });
     const server = http.createServer(pawmate.app);
     pawmate.attach(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     await pawmate.start();
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     let closed = false;

@@ -2,7 +2,8 @@
 // loopback port, in a child process because it is an ES module (Jest runs our tests as CommonJS).
 // argv[2]: JSON `{ clients: [...] }`. Prints `{"issuer": "..."}` once it listens.
 // Test-only routes: POST /test/accounts `{ sub, claims }` registers a person; GET /interaction/:uid
-// `?sub=` signs that person in, `?deny=1` declines (access_denied). Consent is implied.
+// `?sub=` signs that person in, `?deny=1` declines (access_denied), and without either shows a sign-in
+// page whose form sends one of them (what a person in a browser meets). Consent is implied.
 /* global process, console, URL */
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -42,6 +43,13 @@ const provider = new Provider(issuer, {
 });
 const callback = provider.callback();
 
+const SIGN_IN_PAGE = `<!doctype html><title>Test provider</title>
+<form id="provider-sign-in" method="get">
+  <label>Account <input name="sub" required></label>
+  <button type="submit">Sign in</button>
+</form>
+<form id="provider-decline" method="get"><input type="hidden" name="deny" value="1"><button>Decline</button></form>`;
+
 server.on('request', async (req, res) => {
   const url = new URL(req.url, issuer);
   try {
@@ -56,6 +64,10 @@ server.on('request', async (req, res) => {
     const interaction = /^\/interaction\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && interaction) {
       await provider.interactionDetails(req, res);
+      if (!url.searchParams.has('sub') && !url.searchParams.has('deny')) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(SIGN_IN_PAGE);
+        return;
+      }
       const result = url.searchParams.get('deny')
         ? { error: 'access_denied', error_description: 'The person declined' }
         : { login: { accountId: url.searchParams.get('sub') } };
