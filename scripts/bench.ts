@@ -1,7 +1,9 @@
 import { readEnvFileInDevelopment } from '../src/env-file';
 /**
  * `npm run bench`: builds, then measures Pawmate against baselines in the same run and prints tables.
- * The latest tables are written to docs/BENCHMARKS.md with the date and the machine.
+ * Each suite's latest tables are written to docs/bench-runs/<suite>.md with the date and the machine;
+ * docs/BENCHMARKS.md is written by people (what changed and why, the runs they quote), so a run never
+ * overwrites it.
  *   npm run bench -- [--only foundation] [--duration 8] [--connections 50] [--no-write]
  */
 import fs from 'node:fs';
@@ -42,7 +44,7 @@ const HELP = `Usage: npm run bench -- [options]
   --photos <n>         groups: photos in the measured gallery (default 10000)
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
-  --no-write           print only; leave docs/BENCHMARKS.md alone
+  --no-write           print only; leave docs/bench-runs/ alone
 Environment: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/pawmate_bench), REDIS_URL,
   BENCH_REDIS_PREFIX (default bench:).
 `;
@@ -97,36 +99,33 @@ async function main() {
   waitForIdleDatabaseBeforeEachRow(env.databaseUrl);
   const only = arg('only', '');
   const names = only ? [only] : Object.keys(SUITES);
-  const sections: string[] = [];
+  const sections: Array<{ name: string; markdown: string }> = [];
   for (const name of names) {
     const suite = SUITES[name];
     if (!suite) throw new Error(`unknown suite ${name}`);
     process.stdout.write(`\n## ${suite.title}\n`);
     const { markdown } = await suite.run(env);
     process.stdout.write(`\n${markdown}\n`);
-    sections.push(`<!-- bench:${name} -->\n## ${suite.title}\n\n${markdown}\n<!-- /bench:${name} -->`);
+    sections.push({ name, markdown });
   }
   if (!process.argv.includes('--no-write')) writeReport(sections, env);
 }
 
-/** Replaces each suite's section in docs/BENCHMARKS.md, keeping the others. */
-function writeReport(sections: string[], env: BenchEnv) {
-  const file = path.resolve(__dirname, '..', '..', 'docs', 'BENCHMARKS.md');
-  let doc = fs.existsSync(file)
-    ? fs.readFileSync(file, 'utf8')
-    : '# Benchmarks\n\nProduced by `npm run bench`; each suite compares Pawmate with a baseline measured in the same run.\n';
+/** Writes each suite's tables to docs/bench-runs/<suite>.md (the latest run of that suite). */
+function writeReport(sections: Array<{ name: string; markdown: string }>, env: BenchEnv) {
+  const dir = path.resolve(__dirname, '..', '..', 'docs', 'bench-runs');
+  fs.mkdirSync(dir, { recursive: true });
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  for (const section of sections) {
-    const name = /<!-- bench:(\w+) -->/.exec(section)![1];
-    const stamped = section.replace(
-      '\n\n',
-      `\n\n_${new Date().toISOString().slice(0, 10)} on ${machine}; autocannon, ${env.connections} connections, ${env.duration} s per row._\n\n`,
-    );
-    const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
-    doc = re.test(doc) ? doc.replace(re, stamped) : `${doc.trimEnd()}\n\n${stamped}\n`;
+  const [load1] = os.loadavg();
+  for (const { name, markdown } of sections) {
+    const file = path.join(dir, `${name}.md`);
+    const stamp =
+      `_${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}; load average ${load1.toFixed(1)} ` +
+      `at the end; autocannon, ${env.connections} connections, ${env.duration} s per row. Written by \`npm run bench\`; ` +
+      `docs/BENCHMARKS.md quotes and explains the runs._`;
+    fs.writeFileSync(file, `# ${SUITES[name].title}\n\n${stamp}\n\n${markdown.trim()}\n`);
+    process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
   }
-  fs.writeFileSync(file, doc);
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
 }
 
 main().catch((err) => {
