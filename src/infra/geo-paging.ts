@@ -156,6 +156,12 @@ function diskAfter(radiusKm: number, d: number): number {
   return Math.min(radiusKm, disk);
 }
 
+/**
+ * True when a page after position `d` reads the first, smallest snapshot disk: how deep a cursor that
+ * carries no signature (a form issued before cursors were signed, see geo-cursor.ts) may point.
+ */
+export const readsFirstDisk = (d: number): boolean => diskAfter(Infinity, d) <= FIRST_RADIUS_KM;
+
 /** The first page's rounds; a page still short after MAX_BATCH candidates goes on in the snapshots. */
 async function firstRounds<R extends { id: number }>(q: DistancePageQuery<R>, c: Collected<R>): Promise<void> {
   let r0 = FIRST_RADIUS_KM * (q.selective ? 2 : 1);

@@ -1,13 +1,16 @@
 import Joi from 'joi';
-import { cursorId, decodeCursor, encodeCursor, type Page } from '../http/cursor';
+import { cursorId, decodeCursor, encodeCursor, invalidCursor, type Page } from '../http/cursor';
 import type { GeoIndex } from '../infra/geo';
-import { pageByDistance, type DistanceCursor } from '../infra/geo-paging';
+import { cursorSigned, signCursor } from '../infra/geo-cursor';
+import { pageByDistance, readsFirstDisk, type DistanceCursor } from '../infra/geo-paging';
 
 /**
- * The distance cursor of the radius searches (sitters, meetups, posts, listings): `{ s: 'distance', d, i }`,
- * the last item's distance (km) and id. Accepted, never issued: `n`, which came with cursors issued before
- * the disk-growing search (unused), and `{ k: 'd', d, i }`, the form GET /posts/nearby issued before it
- * shared this pager, so a client paging across the change keeps its place.
+ * The distance cursor of the radius searches (sitters, meetups, posts, listings): `{ s: 'distance', d, i, m }`,
+ * the last item's distance (km) and id, and `m`, their signature for this index and query (see
+ * infra/geo-cursor.ts): a page after a cursor may make a large snapshot, so only cursors we issued may
+ * point deep. Accepted, never issued: `n`, which came with cursors issued before the disk-growing search
+ * (unused), and `{ k: 'd', d, i }`, the form GET /posts/nearby issued before it shared this pager; these
+ * and other cursors without `m` only as shallow as the first snapshot disk (see readsFirstDisk).
  */
 const distanceCursor = Joi.alternatives(
   Joi.object({
@@ -15,6 +18,9 @@ const distanceCursor = Joi.alternatives(
     d: Joi.number().min(0).required(),
     i: cursorId.required(),
     n: Joi.number().integer().min(0).max(10_000_000).optional(),
+    m: Joi.string()
+      .pattern(/^[A-Za-z0-9_-]{22}$/)
+      .optional(),
   }),
   Joi.object({ k: Joi.valid('d').required(), d: Joi.number().min(0).required(), i: cursorId.required() }),
 );
@@ -44,12 +50,31 @@ export async function nearestPage<R extends { id: number }, I>(
     filterIds: (ids: number[]) => Promise<R[]>;
   } & Present<R, I>,
 ): Promise<Page<I>> {
-  const cursor = q.cursor ? decodeCursor<DistanceCursor>(q.cursor, distanceCursor) : null;
-  const { page, next } = await pageByDistance<R>({ ...q, cursor: cursor && { d: cursor.d, i: cursor.i } });
+  const scope = { center: q.center, radiusKm: q.radiusKm };
+  const cursor = q.cursor ? await trustedCursor(q.geo, scope, q.cursor) : null;
+  const { page, next } = await pageByDistance<R>({ ...q, cursor });
   return {
     items: q.toItems ? await q.toItems(page) : page.map(({ row, distanceKm }) => q.toItem(row, distanceKm)),
-    nextCursor: next ? encodeCursor({ s: 'distance', d: next.d, i: next.i }) : null,
+    nextCursor: next
+      ? encodeCursor({ s: 'distance', d: next.d, i: next.i, m: await signCursor(q.geo, scope, next) })
+      : null,
   };
+}
+
+/**
+ * The client's cursor when we issued it for this query (or it is an unsigned one no deeper than the first
+ * snapshot disk); anything else is a 400 on `query.cursor`, before Redis is asked for a snapshot.
+ */
+async function trustedCursor(
+  geo: GeoIndex,
+  scope: { center: { lat: number; lng: number }; radiusKm: number },
+  text: string,
+): Promise<DistanceCursor> {
+  const decoded = decodeCursor<DistanceCursor & { m?: string }>(text, distanceCursor);
+  const cursor = { d: decoded.d, i: decoded.i };
+  const trusted = decoded.m ? await cursorSigned(geo, scope, cursor, decoded.m) : readsFirstDisk(cursor.d);
+  if (!trusted) throw invalidCursor();
+  return cursor;
 }
 
 /** The shape of a filter (see DistancePageQuery.shape): the names of the fields that are set. */

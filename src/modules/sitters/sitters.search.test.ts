@@ -562,6 +562,11 @@ describe('search validation', () => {
     ['query.limit', { ...ok, limit: 0 }],
     ['query.limit', { ...ok, limit: 101 }],
     ['query.cursor', { ...ok, cursor: 'garbage' }],
+    // A distance cursor we did not issue, deeper than the first snapshot disk (src/infra/geo-cursor.ts).
+    [
+      'query.cursor',
+      { ...ok, cursor: Buffer.from(JSON.stringify({ s: 'distance', d: 3, i: 1 })).toString('base64url') },
+    ],
     [
       'query.cursor',
       { ...ok, cursor: Buffer.from(JSON.stringify({ s: 'rating', r: null, i: 1 })).toString('base64url') },
