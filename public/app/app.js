@@ -13,6 +13,7 @@ import { boardPages } from './pages/board.js';
 import { mePages } from './pages/me.js';
 import { marketPages } from './pages/market.js';
 import { groupPages } from './pages/groups.js';
+import { mapPages } from './pages/map.js';
 
 /** `pattern` → render(view, params, query). Patterns are paths with `:name` parts. */
 const routes = {
@@ -26,6 +27,7 @@ const routes = {
   ...mePages,
   ...marketPages,
   ...groupPages,
+  ...mapPages,
 };
 const PUBLIC = new Set(['/login', '/verify-email', '/reset-password', '/forgot-password', '/confirm-email']);
 
@@ -68,6 +70,7 @@ function renderNav() {
     ...(me
       ? [
           h('a', { href: '#/sitters' }, 'Sitters'),
+          h('a', { href: '#/map' }, 'Map'),
           h('a', { href: '#/reservations' }, 'Reservations'),
           h('a', { href: '#/chat' }, 'Chat'),
           h('a', { href: '#/meetups' }, 'Meetups'),

@@ -215,4 +215,63 @@ describe('web client in Chromium', () => {
     });
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it('the sitter map counts every sitter in view, opens a sitter, zooms and pans', async () => {
+    // Busan, away from the other tests' sitters: a pair 200 m apart and one 4 km east.
+    const busan = { lat: 35.1796, lng: 129.0756 };
+    const made = await Promise.all(
+      [busan, { lat: busan.lat + 0.0018, lng: busan.lng }, { lat: busan.lat, lng: busan.lng + 0.044 }].map((location) =>
+        makeSitter(api, { location }),
+      ),
+    );
+    const sitterIds = made.map((m) => String(m.sitter.id));
+    const page = await person('map');
+    const pages = { map: page };
+    await page.goto(`${api.url}/app/#/login`);
+    await page.fill('#signup input[name=nickname]', 'Dohyun');
+    await page.fill('#signup input[name=email]', uniqueEmail('map'));
+    await page.fill('#signup input[name=password]', PASSWORD);
+    await page.click('#signup button[type=submit]');
+    await page.locator('#unread[data-stream="open"]').waitFor({ state: 'attached' });
+
+    const total = page.locator('#map-total');
+    const markerCounts = async () =>
+      (
+        await page.locator('.map-marker').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))))
+      ).reduce((a, b) => a + b, 0);
+    await step('the map of the three', pages, async () => {
+      await page.goto(`${api.url}/app/#/map?lat=${busan.lat}&lng=${busan.lng + 0.02}&zoom=12`);
+      await page.locator('#map-total[data-count="3"]').waitFor();
+      expect(await total.textContent()).toBe('3 sitters in view');
+      expect(await markerCounts()).toBe(3);
+    });
+    await step('zoom in and pan keep the view in the address bar', pages, async () => {
+      await page.click('#map-zoom-in');
+      await page.waitForURL(/zoom=13/);
+      const before = new URL(page.url().replace('#/map', '')).searchParams.get('lng');
+      const box = (await page.locator('#sitter-map').boundingBox())!;
+      await page.mouse.move(box.x + 40, box.y + 40);
+      await page.mouse.down();
+      await page.mouse.move(box.x + 240, box.y + 40, { steps: 5 });
+      await page.mouse.up();
+      // Dragged right: the centre moved west.
+      await page.waitForURL(
+        (url) => Number(new URL(url.href.replace('#/map', '')).searchParams.get('lng')) < Number(before),
+      );
+      // The markers drawn for the new viewport add up to the total shown.
+      await page.locator('#sitter-map[data-state="ready"]').waitFor();
+      expect(await markerCounts()).toBe(Number(await total.getAttribute('data-count')));
+    });
+    await step('a lone sitter opens their page', pages, async () => {
+      await page.goto(`${api.url}/app/#/map?lat=${busan.lat}&lng=${busan.lng + 0.02}&zoom=12`);
+      await page.locator('#map-total[data-count="3"]').waitFor();
+      const lone = page.locator('a.map-marker.sitter').first();
+      const href = await lone.getAttribute('href');
+      expect(sitterIds).toContain(href!.split('/').pop());
+      await lone.click();
+      await page.waitForURL(new RegExp(`#/sitters/${href!.split('/').pop()}$`));
+      await page.locator('h2', { hasText: 'Sitter' }).waitFor();
+    });
+    expect(errors).toEqual([]);
+  }, 120_000);
 });
