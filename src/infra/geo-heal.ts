@@ -31,10 +31,17 @@ export async function healGeoIndex(index: HealableIndex, logger: Logger): Promis
 }
 
 /**
+ * How long `stop` waits for a heal in flight (ms). A heal is only Redis and MySQL reads and a rebuild
+ * that another start or the sweep redoes, so shutdown abandons it rather than wait on a Redis that
+ * stopped answering (commands have no timeout: an open but silent connection would hold it forever).
+ */
+export const HEAL_STOP_WAIT_MS = 5000;
+
+/**
  * Heals at start and whenever the Redis connection becomes ready again (it may have come back
  * empty), in the background: a start must not wait for, or fail on, a rebuild.
  */
-export function healInBackground(redis: Redis, index: HealableIndex, logger: Logger) {
+export function healInBackground(redis: Redis, index: HealableIndex, logger: Logger, stopWaitMs = HEAL_STOP_WAIT_MS) {
   let healing: Promise<unknown> = Promise.resolve();
   const heal = () => {
     healing = healGeoIndex(index, logger).catch((err) =>
@@ -46,9 +53,22 @@ export function healInBackground(redis: Redis, index: HealableIndex, logger: Log
       heal();
       redis.on('ready', heal);
     },
+    /** Waits for a heal in flight, at most `stopWaitMs`; then gives up on it (logged) and returns. */
     async stop() {
       redis.off('ready', heal);
-      await healing;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), stopWaitMs);
+      });
+      try {
+        if ((await Promise.race([healing, late])) === 'late')
+          logger.warn(
+            { index: index.name, waitedMs: stopWaitMs },
+            `stopping without waiting for the ${index.name} geo index check: Redis or MySQL did not answer`,
+          );
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
