@@ -58,6 +58,11 @@ describe('dispatchByFirstSegment', () => {
     expect((await get('/users/7/')).body.answer).toBe('a user');
   });
 
+  it('matches the segment regardless of case, as Express routers do', async () => {
+    expect((await get('/USERS/me')).body.answer).toBe('me');
+    expect((await get('/Sitters/42')).body).toEqual({ answer: 'a sitter', params: { id: '42' } });
+  });
+
   it('passes on what no router of the segment matches, and unknown segments', async () => {
     expect(await get('/users/me/extra')).toEqual({ status: 404, body: { unmatched: true } });
     expect(await get('/nothing/here')).toEqual({ status: 404, body: { unmatched: true } });

@@ -31,16 +31,17 @@ export function dispatchByFirstSegment(specs: RouteSpec[], mount: (router: Route
   for (const [seg, group] of groups) {
     const router = Router();
     mount(router, group);
-    routers.set(seg, router);
+    routers.set(seg.toLowerCase(), router);
   }
   const fallback = anySegment.length ? Router() : null;
   if (fallback) mount(fallback, anySegment);
   const dispatch: RequestHandler = (req, res, next) => {
     // req.url is relative to the mount point here: '/users/me?x=1' → 'users'. Like Express's own
-    // matching, the segment is compared as sent (not percent-decoded).
+    // matching, the segment is compared as sent (not percent-decoded) and regardless of case (Express
+    // routers are case-insensitive: /USERS/me is /users/me, and the 405 router agrees).
     const url = req.url;
     const end = url.slice(1).search(/[/?#]/);
-    const seg = end < 0 ? url.slice(1) : url.slice(1, end + 1);
+    const seg = (end < 0 ? url.slice(1) : url.slice(1, end + 1)).toLowerCase();
     const router = routers.get(seg);
     if (!router) return fallback ? fallback(req, res, next) : next();
     router(req, res, (err?: unknown) => {
