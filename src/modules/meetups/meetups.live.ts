@@ -2,6 +2,7 @@ import type { Redis } from '../../infra/redis';
 import type { Clock } from '../../infra/clock';
 import { haversineMeters } from '../../infra/geo';
 import { Conflict, NotFound, RateLimited } from '../../errors';
+import type { Blocks } from '../safety/safety.service';
 import type { MeetupsRepository } from './meetups.repository';
 
 /** Sharing opens this long before the start and closes at `endsAt`. */
@@ -43,6 +44,8 @@ export class LiveLocations {
     private readonly repo: MeetupsRepository,
     private readonly clock: Clock,
     private readonly emit: EmitToUsers,
+    /** Participants on either side of a block do not see each other's position. */
+    private readonly blocks?: Pick<Blocks, 'blockedPairs'>,
   ) {}
 
   key(meetupId: number): string {
@@ -75,12 +78,35 @@ export class LiveLocations {
       .pexpire(this.key(meetupId), ttlMs)
       .exec();
     const snapshot = await this.snapshot(meetupId, { lat: meetup.lat, lng: meetup.lng }, participantIds);
-    this.emit(
-      participantIds.filter((id) => id !== userId),
-      'location:nearby',
-      snapshot,
+    const seen = await this.send(snapshot, participantIds, userId);
+    return seen(userId);
+  }
+
+  /**
+   * Sends the snapshot to every participant but `from`, each without the positions of participants on
+   * either side of a block with them; answers what a given participant may see. Without blocks among
+   * the participants (the usual case) everyone gets the same snapshot in one emit.
+   */
+  private async send(
+    snapshot: LiveSnapshot,
+    participantIds: number[],
+    from: number,
+  ): Promise<(viewerId: number) => LiveSnapshot> {
+    const others = participantIds.filter((id) => id !== from);
+    const shown = snapshot.participants.map((p) => p.userId);
+    const pairs = others.flatMap((viewer) =>
+      shown.filter((u) => u !== viewer).map((u): [number, number] => [viewer, u]),
     );
-    return snapshot;
+    pairs.push(...shown.filter((u) => u !== from).map((u): [number, number] => [from, u]));
+    const blocked = this.blocks && pairs.length ? await this.blocks.blockedPairs(pairs) : new Set<string>();
+    const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
+    const seenBy = (viewerId: number): LiveSnapshot =>
+      blocked.size
+        ? { ...snapshot, participants: snapshot.participants.filter((p) => !blocked.has(pairKey(viewerId, p.userId))) }
+        : snapshot;
+    if (!blocked.size) this.emit(others, 'location:nearby', snapshot);
+    else for (const viewer of others) this.emit([viewer], 'location:nearby', seenBy(viewer));
+    return seenBy;
   }
 
   /** Stops sharing my position in this meetup; the others get a snapshot without me. */
@@ -91,11 +117,7 @@ export class LiveLocations {
     if (m) {
       const participantIds = (await this.repo.listParticipants(meetupId)).map((p) => p.userId);
       const snapshot = await this.snapshot(meetupId, { lat: m.lat, lng: m.lng }, participantIds);
-      this.emit(
-        participantIds.filter((id) => id !== userId),
-        'location:nearby',
-        snapshot,
-      );
+      await this.send(snapshot, participantIds, userId);
     }
     return { stopped: true };
   }

@@ -19,8 +19,13 @@ export const meetupsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
 export function createMeetupsModule(ctx: ModuleContext, services: Services): FeatureModule<'meetups'> {
   const repo = new MeetupsRepository(ctx.sequelize);
   const chat = services.chat;
-  const live = new LiveLocations(ctx.redis, ctx.config.redisPrefix, repo, ctx.clock, (ids, event, payload) =>
-    chat.emitToUsers(ids, event, payload),
+  const live = new LiveLocations(
+    ctx.redis,
+    ctx.config.redisPrefix,
+    repo,
+    ctx.clock,
+    (ids, event, payload) => chat.emitToUsers(ids, event, payload),
+    services.safety.blocks,
   );
   const service = new MeetupsService({
     sequelize: ctx.sequelize,

@@ -60,7 +60,7 @@ export function meetupsRoutes(meetups: MeetupsService): RouteSpec[] {
       summary:
         'A meetup with its participants and the host’s rating (cancelled ones stay readable, with status cancelled)',
       responses: { 200: { description: 'Meetup', schema: s.meetupSchema } },
-      handler: async ({ params }) => ({ status: 200, body: await meetups.get(params.id) }),
+      handler: async ({ user, params }) => ({ status: 200, body: await meetups.get(params.id, user.id) }),
     }),
     defineRoute({
       method: 'patch',

@@ -60,8 +60,8 @@ export interface CreateInput {
 export type UpdateInput = Partial<CreateInput>;
 
 export interface MeetupsDeps {
-  /** The safety module's block check (services.safety.blocks), when present. */
-  blocks?: Pick<Blocks, 'notBlockedSql'>;
+  /** The safety module's block checks (services.safety.blocks), when present. */
+  blocks?: Pick<Blocks, 'notBlockedSql' | 'between'>;
   sequelize: Sequelize;
   repo: MeetupsRepository;
   users: UsersService;
@@ -131,11 +131,19 @@ export class MeetupsService {
     return this.view(id);
   }
 
-  /** Meetups are public to signed-in users (a cancelled one too, with its status), like their search. */
-  async get(id: number): Promise<Meetup> {
+  /**
+   * Meetups are public to signed-in users (a cancelled one too, with its status), like their search,
+   * except between the host and a user on either side of a block: 404, as a blocked author's post.
+   */
+  async get(id: number, viewerId: number): Promise<Meetup> {
     const row = await this.d.repo.findById(id);
-    if (!row) throw NotFound('Meetup');
+    if (!row || (await this.blockedWithHost(viewerId, row.hostId))) throw NotFound('Meetup');
     return this.view(id, row);
+  }
+
+  /** True when `userId` and the host are on either side of a block (the host's own meetup never is). */
+  private async blockedWithHost(userId: number, hostId: number, t?: Transaction): Promise<boolean> {
+    return userId !== hostId && !!this.d.blocks && (await this.d.blocks.between(userId, hostId, t));
   }
 
   /**
@@ -256,7 +264,8 @@ export class MeetupsService {
   async join(userId: number, id: number): Promise<Meetup> {
     await inTransaction(this.d.sequelize, async (t) => {
       const m = await this.d.repo.findById(id, t);
-      if (!m) throw NotFound('Meetup');
+      // A meetup whose host is on either side of a block with me is not there for me (as in search).
+      if (!m || (await this.blockedWithHost(userId, m.hostId, t))) throw NotFound('Meetup');
       if (await this.d.repo.findParticipant(id, userId, t)) throw Conflict('You already joined this meetup');
       if (m.hostDeletedAt) throw Conflict('The host of this meetup no longer has an account');
       const now = this.d.clock.now();
