@@ -33,6 +33,7 @@ const HELP = `Usage: npm run bench -- [options]
   --per-instance <n>   sse: streams held by each instance in those rows (default 2500)
   --notify-chunk <n>   sse: recipients per notifyMany transaction (default 20, a feature's fan-out; 500 is a broadcast)
   --sockets <n>        chat: sockets over the two instances, a multiple of 50 (default 1000)
+  --scenario <k[,k]>   chat: only these of pairs (rooms of 2, 1000 msg/s), pairs-max (1800 msg/s), groups
   --meetups <n>        meetups: seeded meetups for nearby search (default 50000)
   --participants <n>   meetups: live participants, 5 meetups × 2…100 (default 500)
   --part <nearby|live> meetups: run only the nearby search or the live location half

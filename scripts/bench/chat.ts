@@ -11,8 +11,10 @@ import { argValue, exited, measuredEnv, sleep } from './sse';
  * Issue 6: sockets spread over TWO Pawmate instances (pairs always across them), rooms of 2 and of
  * 50, messages/s and send→receive p50/p99, next to plain Socket.io relaying (Redis adapter, no
  * persistence) in the same run. The load generators are separate processes.
- *   npm run bench -- --only chat [--sockets 1000] [--duration 8] [--repeat 3] [--quick]
+ *   npm run bench -- --only chat [--sockets 1000] [--duration 8] [--repeat 3] [--quick] [--scenario pairs]
  * `--repeat N` measures every scenario N times on the same connections (targets: median and spread).
+ * `--scenario pairs,pairs-max,groups` runs only those (each still next to the relay): `pairs` alone is
+ * the 1000 msg/s latency target, for quick iteration.
  */
 /** Sockets per load-generator process (BENCH_SOCKETS_PER_CLIENT overrides, e.g. to test several processes at small scale). */
 const SOCKETS_PER_CLIENT = Number(process.env.BENCH_SOCKETS_PER_CLIENT) || 500;
@@ -31,6 +33,8 @@ const TARGET_RATIO = 0.8;
 const MAX_IN_FLIGHT = 2;
 
 interface Phase {
+  /** For `--scenario`. */
+  key: string;
   name: string;
   /** 0: the socket's room of 2, 1: its room of 50. */
   roomIndex: 0 | 1;
@@ -39,11 +43,21 @@ interface Phase {
 }
 
 const PHASES: Phase[] = [
-  { name: 'rooms of 2', roomIndex: 0, roomSize: 2, perSocket: 1 },
+  { key: 'pairs', name: 'rooms of 2', roomIndex: 0, roomSize: 2, perSocket: 1 },
   // Close to the per-socket limit (2/s): the highest load a well-behaved client population may offer.
-  { name: 'rooms of 2, near the rate limit', roomIndex: 0, roomSize: 2, perSocket: 1.8 },
-  { name: `rooms of ${GROUP}`, roomIndex: 1, roomSize: GROUP, perSocket: 0.2 },
+  { key: 'pairs-max', name: 'rooms of 2, near the rate limit', roomIndex: 0, roomSize: 2, perSocket: 1.8 },
+  { key: 'groups', name: `rooms of ${GROUP}`, roomIndex: 1, roomSize: GROUP, perSocket: 0.2 },
 ];
+
+/** `--scenario pairs,pairs-max,groups` (default: all): the scenarios to run, each on both systems. */
+function scenarios(): Phase[] {
+  const given = argValue('scenario');
+  if (!given) return PHASES;
+  const keys = given.split(',');
+  const unknown = keys.filter((k) => !PHASES.some((p) => p.key === k));
+  if (unknown.length) throw new Error(`--scenario ${given}: expected some of ${PHASES.map((p) => p.key).join(', ')}`);
+  return PHASES.filter((p) => keys.includes(p.key));
+}
 
 interface PhaseResult {
   system: string;
@@ -65,7 +79,7 @@ interface PhaseResult {
   ackP99: number;
   errors: Record<string, number>;
   /** Pawmate only: group-commit transactions during the phase, their mean size and commit time. */
-  batches?: { count: number; meanSize: number; meanMs: number };
+  batches?: { count: number; meanSize: number; meanMs: number; phaseMs: Record<string, number> };
 }
 
 function repeats(): number {
@@ -160,9 +174,17 @@ export async function chatBench(env: BenchEnv): Promise<{ markdown: string }> {
   return { markdown: report(results, n, env.duration, loadAtStart) };
 }
 
+interface BatchTotals {
+  count: number;
+  sends: number;
+  seconds: number;
+  /** Per step of a batch (pawmate_chat_batch_phase_seconds): summed seconds and observations. */
+  phases: Record<string, { sum: number; count: number }>;
+}
+
 /** Sums of the group-commit histograms over the instances (`/metrics`); null for the relay. */
-async function batchTotals(urls: string[]): Promise<{ count: number; sends: number; seconds: number } | null> {
-  const totals = { count: 0, sends: 0, seconds: 0 };
+async function batchTotals(urls: string[]): Promise<BatchTotals | null> {
+  const totals: BatchTotals = { count: 0, sends: 0, seconds: 0, phases: {} };
   for (const url of urls) {
     const res = await fetch(`${url}/metrics`).catch(() => null);
     if (!res?.ok) return null;
@@ -171,8 +193,22 @@ async function batchTotals(urls: string[]): Promise<{ count: number; sends: numb
     totals.count += value('pawmate_chat_batch_size_count');
     totals.sends += value('pawmate_chat_batch_size_sum');
     totals.seconds += value('pawmate_chat_batch_seconds_sum');
+    for (const m of text.matchAll(/^pawmate_chat_batch_phase_seconds_(sum|count)\{phase="(\w+)"\} (\S+)$/gm)) {
+      const entry = (totals.phases[m[2]] ??= { sum: 0, count: 0 });
+      entry[m[1] as 'sum' | 'count'] += Number(m[3]);
+    }
   }
   return Number.isFinite(totals.count) ? totals : null;
+}
+
+/** Mean milliseconds per step between two readings. */
+function phaseMeans(before: BatchTotals, after: BatchTotals): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [phase, a] of Object.entries(after.phases)) {
+    const b = before.phases[phase] ?? { sum: 0, count: 0 };
+    if (a.count > b.count) out[phase] = ((a.sum - b.sum) / (a.count - b.count)) * 1000;
+  }
+  return out;
 }
 
 async function runSystem(
@@ -215,7 +251,7 @@ async function runSystem(
 
     const out: PhaseResult[] = [];
     for (let run = 1; run <= repeats(); run++)
-      for (const phase of PHASES) {
+      for (const phase of scenarios()) {
         await sleep(RATE_WINDOW_MS);
         const urls = [...new Set(sockets.map((x) => x.url))];
         const before = sockets[0].token ? await batchTotals(urls) : null;
@@ -272,6 +308,7 @@ async function runSystem(
                   count: batchCount,
                   meanSize: (after.sends - before.sends) / batchCount,
                   meanMs: ((after.seconds - before.seconds) / batchCount) * 1000,
+                  phaseMs: phaseMeans(before, after),
                 },
               }
             : {}),
@@ -279,7 +316,7 @@ async function runSystem(
         process.stdout.write(
           `    ${repeats() > 1 ? `run ${run} ` : ''}${phase.name}: ${r.msgPerSec} msg/s (offered ${r.offered}), ${r.deliveries}/${r.expected} delivered, p50 ${r.p50} ms, p99 ${r.p99} ms` +
             `${r.skipped ? `, ${r.skipped} skipped` : ''}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}` +
-            `${r.batches ? `; ${r.batches.count} batches, ${r.batches.meanSize.toFixed(1)} sends and ${r.batches.meanMs.toFixed(1)} ms each` : ''}\n`,
+            `${r.batches ? `; ${r.batches.count} batches, ${r.batches.meanSize.toFixed(1)} sends and ${r.batches.meanMs.toFixed(1)} ms each (${phaseText(r.batches.phaseMs)})` : ''}\n`,
         );
         out.push(r);
       }
@@ -376,7 +413,7 @@ function report(results: PhaseResult[], n: number, durationSec: number, loadAtSt
       `- Group commit (from each instance's /metrics): ${batched
         .map(
           (r) =>
-            `${r.phase.name}${many ? ` (run ${r.run})` : ''}: ${r.batches!.count} transactions of ${r.batches!.meanSize.toFixed(1)} sends, ${r.batches!.meanMs.toFixed(1)} ms each`,
+            `${r.phase.name}${many ? ` (run ${r.run})` : ''}: ${r.batches!.count} transactions of ${r.batches!.meanSize.toFixed(1)} sends, ${r.batches!.meanMs.toFixed(1)} ms each (mean ms per step: ${phaseText(r.batches!.phaseMs)})`,
         )
         .join('; ')}.`,
     );
@@ -391,6 +428,13 @@ function report(results: PhaseResult[], n: number, durationSec: number, loadAtSt
       `${SOCKETS_PER_CLIENT} sockets per process. Load average at the start: ${loadAtStart.toFixed(1)} (${os.cpus().length} cores).`,
   );
   return lines.join('\n');
+}
+
+/** Mean ms per batch step, e.g. "queue 1.2, begin 0.4, …" (queue is per send). */
+function phaseText(ms: Record<string, number>): string {
+  return Object.entries(ms)
+    .map(([phase, v]) => `${phase} ${v.toFixed(1)}`)
+    .join(', ');
 }
 
 function merge(all: Record<string, number>[]): Record<string, number> {

@@ -37,6 +37,13 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    batchPhaseSeconds: new Histogram({
+      name: 'pawmate_chat_batch_phase_seconds',
+      help: 'Time a chat batch spent in each step (queue: per send, before its batch started; see BatchPhase)',
+      labelNames: ['phase'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
     ackDuration: new Histogram({
       name: 'pawmate_socket_ack_duration_seconds',
       help: 'Time from a client event to its acknowledgement',
@@ -82,7 +89,9 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
         metrics.batchSize.observe(size);
         metrics.batchSeconds.observe(seconds);
       },
+      observeQueue: (seconds) => metrics.batchPhaseSeconds.observe({ phase: 'queue' }, seconds),
     },
+    observePhase: (phase, seconds) => metrics.batchPhaseSeconds.observe({ phase }, seconds),
     notifier: services.notifications,
     blocks: services.safety.blocks,
     onMessageCreated: (via) => metrics.messages.inc({ via }),

@@ -109,10 +109,15 @@ export class ChatRelay {
     this.unsubscribe = null;
   }
 
-  /** The fast path, right after a commit; a failure is left to the batch's outbox row. */
-  publishAfterCommit(key: string, items: RelayItem[]): void {
-    this.publishOnce(key, items).catch((err: Error) =>
-      this.deps.logger.warn({ err: err.message, key }, 'chat broadcast failed; its outbox row will publish it'),
+  /**
+   * The fast path, right after a commit; a failure is left to the batch's outbox row. Never rejects;
+   * resolves once the publish is done or has failed (timing only: nobody needs to wait for it).
+   */
+  publishAfterCommit(key: string, items: RelayItem[]): Promise<void> {
+    return this.publishOnce(key, items).then(
+      () => undefined,
+      (err: Error) =>
+        this.deps.logger.warn({ err: err.message, key }, 'chat broadcast failed; its outbox row will publish it'),
     );
   }
 

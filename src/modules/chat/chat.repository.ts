@@ -249,7 +249,7 @@ export class ChatRepository {
   batchMembers(
     pairs: MemberPair[],
     roomIds: number[],
-    t: Transaction,
+    t?: Transaction,
   ): Promise<Array<MemberPair & { type: RoomType }>> {
     return this.select<MemberPair & { type: RoomType }>(
       `SELECT m.roomId, m.userId, r.type FROM chat_members m JOIN chat_rooms r ON r.id = m.roomId
@@ -339,7 +339,7 @@ export class ChatRepository {
    */
   findByClientIds(
     keys: Array<{ roomId: number; senderId: number; clientId: string }>,
-    t: Transaction,
+    t?: Transaction,
   ): Promise<MessageRow[]> {
     return this.select<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE (roomId, senderId, clientId) IN (${keys.map(() => '(?, ?, ?)').join(', ')})`,
@@ -348,9 +348,16 @@ export class ChatRepository {
     );
   }
 
-  /** A batch's messages in one statement, ids assigned in the order given. */
-  async insertMessages(rows: Array<Omit<MessageRow, 'id' | 'hiddenAt' | 'removedAt'>>, t: Transaction): Promise<void> {
-    await this.sequelize.query(
+  /**
+   * A batch's messages in one statement, ids assigned in the order given. Returns the first row's id
+   * (the statement's LAST_INSERT_ID) and the rows inserted: with `autoIncrementIsConsecutive` the ids
+   * are `firstId, firstId + 1, …` in VALUES order.
+   */
+  async insertMessages(
+    rows: Array<Omit<MessageRow, 'id' | 'hiddenAt' | 'removedAt'>>,
+    t: Transaction,
+  ): Promise<{ firstId: number; inserted: number }> {
+    const [firstId, inserted] = await this.sequelize.query(
       `INSERT INTO chat_messages (roomId, senderId, body, clientId, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
       {
         replacements: rows.flatMap((m) => [m.roomId, m.senderId, m.body, m.clientId, ms(m.createdAt)]),
@@ -358,6 +365,21 @@ export class ChatRepository {
         type: QueryTypes.INSERT,
       },
     );
+    return { firstId: Number(firstId), inserted: Number(inserted) };
+  }
+
+  /**
+   * Whether a multi-row INSERT's auto-increment ids are consecutive in VALUES order on this server:
+   * InnoDB gives a "simple insert" (row count known up front) one block of consecutive values under
+   * `innodb_autoinc_lock_mode` 0 (traditional) or 1 (consecutive, the MariaDB default), but not under
+   * 2 (interleaved), and only with an `auto_increment_increment` of 1 (Galera raises it per node).
+   */
+  async autoIncrementIsConsecutive(): Promise<boolean> {
+    const [row] = await this.select<{ mode: number; step: number }>(
+      'SELECT @@GLOBAL.innodb_autoinc_lock_mode AS mode, @@SESSION.auto_increment_increment AS step',
+      [],
+    );
+    return Number(row.mode) <= 1 && Number(row.step) === 1;
   }
 
   async findByClientId(

@@ -32,9 +32,46 @@ export interface BatchWriterDeps {
   relay: ChatRelay;
   /** A stored row as its sender reads it (what the broadcast carries). */
   present(row: MessageRow): ChatMessage;
+  /** Told how long each step of a committed batch took (metrics: where a batch's time goes). */
+  observePhase?: (phase: BatchPhase, seconds: number) => void;
+}
+
+/**
+ * A batch's steps, in order: `begin` (a pooled connection and START TRANSACTION), `checks` (membership,
+ * blocks, stored clientIds: before the locks), `turn` (waiting for this instance's previous batch to
+ * hold its locks), `lock` (the room locks, including waiting for another instance's batch), `insert`,
+ * `readback` (the inserted rows' ids), `touch` (rooms' activity), `outbox`, `commit`, and `publish`
+ * (the broadcast's Redis script, after the commit).
+ */
+export type BatchPhase =
+  'begin' | 'checks' | 'turn' | 'lock' | 'insert' | 'readback' | 'touch' | 'outbox' | 'commit' | 'publish';
+
+/** Times a batch's steps; each `mark` closes the step that began at the previous one. */
+class PhaseClock {
+  private last = performance.now();
+  private readonly seen: Array<[BatchPhase, number]> = [];
+  mark(phase: BatchPhase): void {
+    const now = performance.now();
+    this.seen.push([phase, (now - this.last) / 1000]);
+    this.last = now;
+  }
+  report(observe?: (phase: BatchPhase, seconds: number) => void): void {
+    if (observe) for (const [phase, seconds] of this.seen) observe(phase, seconds);
+  }
 }
 
 const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${m.roomId}:${m.senderId}:${m.clientId}`;
+
+/** What a batch's lock-free checks found (BatchWriter.check). */
+interface Checked {
+  isMember: Set<string>;
+  /** The other party of a 1:1 room, whose block stops the chat. */
+  otherOf(s: BatchedSend): number | undefined;
+  /** Blocked pairs among the senders and their 1:1 rooms' other parties, keyed `low:high`. */
+  blocked: Set<string>;
+  /** Rows already stored under the batch's keys. */
+  stored: Map<string, MessageRow>;
+}
 
 /**
  * Writes a batch of sends in one transaction: the batch's rooms locked once each (in id order), the
@@ -45,69 +82,110 @@ const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${
  * stored message (exactly once; the UNIQUE key stays the last word).
  */
 export class BatchWriter {
+  /** Asked of the server once (it is a startup setting), on the first batch. */
+  private consecutive: Promise<boolean> | null = null;
+
   constructor(private readonly deps: BatchWriterDeps) {}
+
+  private consecutiveIds(): Promise<boolean> {
+    this.consecutive ??= this.deps.repo.autoIncrementIsConsecutive().catch(() => {
+      this.consecutive = null; // asked again next time; read back meanwhile
+      return false;
+    });
+    return this.consecutive;
+  }
 
   async commit(sends: BatchedSend[], turn: LockTurn): Promise<BatchOutcome<SendResult>[]> {
     const key = randomUUID();
-    const attempt = () => inTransaction(this.deps.sequelize, (t) => this.write(sends, key, turn, t));
+    let clock = new PhaseClock();
+    const attempt = async () => {
+      clock = new PhaseClock();
+      const checked = await this.check(sends);
+      clock.mark('checks');
+      return inTransaction(this.deps.sequelize, (t) => this.write(sends, checked, key, turn, t, clock));
+    };
     // A repeat that committed after our clientId read trips the UNIQUE key; once more, the read sees it.
     const { outcomes, relay } = await attempt().catch((err) => {
       if (!(err instanceof UniqueConstraintError)) throw err;
       return attempt();
     });
-    if (relay.length) this.deps.relay.publishAfterCommit(key, relay);
+    clock.mark('commit');
+    if (relay.length) {
+      const done = clock;
+      void this.deps.relay.publishAfterCommit(key, relay).then(() => {
+        done.mark('publish');
+        done.report(this.deps.observePhase);
+      });
+    } else clock.report(this.deps.observePhase);
     return outcomes;
+  }
+
+  /**
+   * The checks that need no lock, before the transaction and on two pooled connections at once
+   * (membership then blocks; stored clientIds): every round trip here is one the room locks are not
+   * held for and one less in the batch's latency. They are plain reads, as they were inside the
+   * transaction before the locks (a consistent read there saw no later commit either): a member
+   * removed, or a block added, in the few milliseconds before the commit is treated as before it.
+   * What must be exact is under the locks (a closed room) or the UNIQUE key's (a repeated clientId).
+   */
+  private async check(sends: BatchedSend[]): Promise<Checked> {
+    const { repo } = this.deps;
+    void this.consecutiveIds(); // answered before the insert needs it, not under the locks
+    const roomIds = [...new Set(sends.map((s) => s.roomId))];
+    const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
+    const access = async () => {
+      const members = await repo.batchMembers([...asked.values()], roomIds);
+      const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
+      // A listing room is a 1:1 trade chat: a block between its parties stops it as it stops a direct one.
+      const oneToOne = new Set(members.filter((m) => m.type === 'direct' || m.type === 'listing').map((m) => m.roomId));
+      const byRoom = new Map<number, number[]>();
+      for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
+      // The other party of a 1:1 room, whose block stops the chat.
+      const otherOf = (s: BatchedSend) =>
+        oneToOne.has(s.roomId) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
+      const pairs: Array<[number, number]> = [];
+      for (const s of sends) {
+        const other = otherOf(s);
+        if (other !== undefined && isMember.has(`${s.roomId}:${s.userId}`)) pairs.push([s.userId, other]);
+      }
+      const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs) : new Set<string>();
+      return { isMember, otherOf, blocked };
+    };
+    // Already stored: a clientId repeated by a batch that committed before this read. One that commits
+    // after it (and before our insert) trips the UNIQUE key: the batch fails and is tried once more,
+    // this read then finding it.
+    const storedRows = repo.findByClientIds(
+      sends.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
+    );
+    const [{ isMember, otherOf, blocked }, stored] = await Promise.all([access(), storedRows]);
+    return { isMember, otherOf, blocked, stored: new Map(stored.map((r) => [keyOf(r), r])) };
   }
 
   private async write(
     sends: BatchedSend[],
+    checked: Checked,
     relayKey: string,
     turn: LockTurn,
     t: Transaction,
+    clock: PhaseClock,
   ): Promise<{ outcomes: BatchOutcome<SendResult>[]; relay: RelayItem[] }> {
     const { repo } = this.deps;
+    clock.mark('begin');
+    const { isMember, otherOf, blocked } = checked;
+    // A copy: a deadlock runs this again with the same checks, and this attempt's rows must not count.
+    const stored = new Map(checked.stored);
     const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
-    // The checks come before the room locks, which are held until the commit: the less a batch does
-    // under them, the less another instance's batch sharing its rooms waits.
-    const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
-    const members = await repo.batchMembers([...asked.values()], roomIds, t);
-    const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
-    // A listing room is a 1:1 trade chat: a block between its parties stops it as it stops a direct one.
-    const oneToOne = new Set(members.filter((m) => m.type === 'direct' || m.type === 'listing').map((m) => m.roomId));
-    const byRoom = new Map<number, number[]>();
-    for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
-    // The other party of a 1:1 room, whose block stops the chat.
-    const otherOf = (s: BatchedSend) =>
-      oneToOne.has(s.roomId) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
     const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
-    const pairs: Array<[number, number]> = [];
-    for (const s of sends) {
-      const other = otherOf(s);
-      if (other !== undefined) pairs.push([s.userId, other]);
-    }
-    const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs, t) : new Set<string>();
-    const candidates = sends.filter((s) => isMember.has(`${s.roomId}:${s.userId}`));
-    // Already stored: a clientId repeated by a batch that committed before this read. One that commits
-    // after it (and before our insert) trips the UNIQUE key: the batch fails and its sends are
-    // committed again one by one, each then finding it.
-    const stored = new Map(
-      (candidates.length
-        ? await repo.findByClientIds(
-            candidates.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
-            t,
-          )
-        : []
-      ).map((r) => [keyOf(r), r]),
-    );
-
     // A locking read: a closing of the room (post deleted) that committed before it is seen.
     await turn.previous;
+    clock.mark('turn');
     let rooms: Map<number, RoomRow>;
     try {
       rooms = await repo.lockRooms(roomIds, t);
     } finally {
       turn.done();
     }
+    clock.mark('lock');
     const refusal = (s: BatchedSend): Error | null => {
       const room = rooms.get(s.roomId);
       if (!room || !isMember.has(`${s.roomId}:${s.userId}`)) return NotFound('Chat room');
@@ -133,20 +211,24 @@ export class BatchWriter {
     const now = this.deps.clock.now();
     const relay: RelayItem[] = [];
     if (fresh.size) {
-      await repo.insertMessages(
-        [...fresh.values()].map((s) => ({
-          roomId: s.roomId,
-          senderId: s.userId,
-          body: s.body,
-          clientId: s.clientId,
-          createdAt: now,
-        })),
-        t,
-      );
-      const inserted = await repo.findByClientIds(
-        [...fresh.values()].map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
-        t,
-      );
+      const rows = [...fresh.values()].map((s) => ({
+        roomId: s.roomId,
+        senderId: s.userId,
+        body: s.body,
+        clientId: s.clientId,
+        createdAt: now,
+      }));
+      const { firstId, inserted: count } = await repo.insertMessages(rows, t);
+      clock.mark('insert');
+      // The ids of a multi-row insert, without reading the rows back under the locks where the server
+      // guarantees them consecutive (see ChatRepository.autoIncrementIsConsecutive); else read back.
+      const inserted: MessageRow[] =
+        count === rows.length && (await this.consecutiveIds())
+          ? rows.map((r, i) => ({ ...r, id: firstId + i, hiddenAt: null, removedAt: null }))
+          : await repo.findByClientIds(
+              rows.map((r) => ({ roomId: r.roomId, senderId: r.senderId, clientId: r.clientId })),
+              t,
+            );
       const lastIds = new Map<number, number>();
       for (const row of inserted) {
         const k = keyOf(row);
@@ -159,7 +241,9 @@ export class BatchWriter {
         lastIds.set(row.roomId, Math.max(lastIds.get(row.roomId) ?? 0, row.id));
       }
       relay.sort((x, y) => x.message.id - y.message.id);
+      clock.mark('readback');
       await repo.touchRooms(lastIds, now, t);
+      clock.mark('touch');
       // One row for the batch's after-commit work, due a second later: the broadcast if this instance
       // has not published it by then, and the notifications of absent members.
       await this.deps.outbox.addMany(
@@ -173,6 +257,7 @@ export class BatchWriter {
         ],
         { delayMs: RELAY_GRACE_MS },
       );
+      clock.mark('outbox');
     }
     for (const { i, key, s } of accepted) {
       // Created only for the send that inserted it; a repeat in the same batch reads the same row.

@@ -12,7 +12,7 @@ import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
 import type { Presence } from './chat.presence';
 import { GroupCommit, type GroupCommitOptions } from './chat.batch';
-import { BatchWriter, type ChatNotifyPayload, type SendResult } from './chat.send';
+import { BatchWriter, type BatchPhase, type ChatNotifyPayload, type SendResult } from './chat.send';
 import type { ChatRelay, RelayItem } from './chat.relay';
 import type {
   AppSocket,
@@ -155,6 +155,8 @@ export interface ChatServiceDeps {
   relay: ChatRelay;
   /** Group commit of sends (defaults: GROUP_COMMIT). */
   groupCommit?: GroupCommitOptions;
+  /** Told how long each step of a committed batch took (metrics). */
+  observePhase?: (phase: BatchPhase, seconds: number) => void;
   onMessageCreated?: (via: 'rest' | 'socket') => void;
 }
 
