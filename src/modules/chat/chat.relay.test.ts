@@ -4,6 +4,7 @@ import { pollUntil } from '../../../test/helpers/faults';
 import { settleOutbox } from '../../../test/helpers/outbox';
 import { ack, connectSocket, record } from '../../../test/helpers/socket';
 import { RELAY_GRACE_MS } from './chat.relay';
+import { HIDDEN_MESSAGE_BODY, type ChatService } from './chat.service';
 
 /**
  * The certain broadcast publishes a batch from its outbox row when its "published" mark is missing.
@@ -62,4 +63,27 @@ it('emits a batch published twice (its mark lost) once on every instance', async
   await new Promise((r) => setTimeout(r, 500));
   expect(atY.map((m) => m.id)).toEqual([reply.message.id]);
   expect(atX2.map((m) => m.id)).toEqual([reply.message.id]);
+});
+
+it('re-publishes a message hidden by reports in the meantime as its placeholder, never its text', async () => {
+  const x = await signup(a);
+  const y = await signup(b);
+  const roomId = (
+    await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: y.user.id })
+      .expect(201)
+  ).body.id as number;
+  const xs = await connectSocket(a.url, x.accessToken, clients);
+  expect(await ack(xs, 'room:join', { roomId })).toEqual({ ok: true });
+  const reply = await ack(xs, 'message:send', { roomId, body: 'reported later', clientId: 'hidden-later' });
+  expect(reply.ok).toBe(true);
+  await a.sequelize.query('UPDATE chat_messages SET hiddenAt = NOW(3) WHERE id = ?', {
+    replacements: [reply.message.id],
+  });
+  // What the batch's outbox row publishes when the fast path never ran.
+  const chat = a.pawmate.services.chat as ChatService;
+  const [again] = await chat.messagesForBroadcast([reply.message.id]);
+  expect(again).toMatchObject({ id: reply.message.id, body: HIDDEN_MESSAGE_BODY, hidden: true });
 });

@@ -185,6 +185,9 @@ const toMessage = (m: MessageRow, viewerId: number): ChatMessage => {
   };
 };
 
+/** A viewer id no sender has (ids start at 1): the message as every other member reads it. */
+const NOT_THE_SENDER = 0;
+
 /** Rooms page over (lastActivityAt, id), newest activity first. */
 const roomCursor = Joi.object({ at: cursorDate, id: cursorId });
 
@@ -200,9 +203,12 @@ export class ChatService {
     );
   }
 
-  /** Messages by id as their senders read them (the relay's outbox path). */
+  /**
+   * Messages by id as the other members read them (the relay's outbox path, which may run after the
+   * message was hidden by reports or removed: it then carries the placeholder, never the text).
+   */
   async messagesForBroadcast(ids: number[]): Promise<ChatMessage[]> {
-    return [...(await this.deps.repo.findMessages(ids)).values()].map((m) => toMessage(m, m.senderId));
+    return [...(await this.deps.repo.findMessages(ids)).values()].map((m) => toMessage(m, NOT_THE_SENDER));
   }
 
   /**
