@@ -379,7 +379,11 @@ export class AuthService {
     return this.outbox.add(t, TOPIC_LOGINS_REVOKED, { sessionIds, userId });
   }
 
-  /** Fast path after commit: deny-list at once. If Redis is down the outbox row retries it. */
+  /**
+   * Fast path after commit: deny-list at once. If Redis is down the outbox row retries it. A token
+   * (jti) is only denied together with its login (GET /users/me checks the login row, not the jti:
+   * see SelfReads).
+   */
   private async applyRevocation(sessionIds: number[], caller?: AuthUser): Promise<void> {
     try {
       await this.tokens.revokeSessions(sessionIds);

@@ -127,6 +127,11 @@ export class UsersRepository {
  * The caller's own row and the state of their login, read together on the hot pool in one round trip
  * (GET /users/me): the login check that would otherwise be a Redis read before the handler. A login
  * row that is missing (swept long after its revocation) or belongs to someone else counts as revoked.
+ *
+ * This stands in for the Redis deny-list only because every revocation revokes a whole login
+ * (`sessions.revokedAt`, in the revoking transaction); the deny-list's per-token entry (`revokeJti`)
+ * is only ever written together with its login's. A feature that revokes one access token alone must
+ * also be checked here, or this route would still accept that token.
  */
 export class SelfReads {
   private static readonly SQL = `SELECT s.revokedAt IS NULL AS loginOpen, ${userColumns('u.')}
