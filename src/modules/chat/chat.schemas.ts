@@ -1,14 +1,5 @@
 import Joi from 'joi';
-import {
-  cursorQuery,
-  idParam,
-  idParams,
-  limitQuery,
-  listOf,
-  publicUserSchema,
-  text,
-  type PageQuery,
-} from '../../http/schemas';
+import { idParam, idParams, limitQuery, listOf, pageQuery, publicUserSchema, text } from '../../http/schemas';
 
 export const BODY_MAX = 2000;
 
@@ -24,7 +15,7 @@ const clientId = Joi.string()
 
 export const roomParams = idParams;
 
-export const listRoomsQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+export const listRoomsQuery = pageQuery;
 
 export const createRoomBody = Joi.object<{ type: 'direct'; userId: number }, true>({
   type: Joi.string()

@@ -3,11 +3,14 @@ import {
   calendarDay,
   cursorQuery,
   idParams,
+  latitude as lat,
+  latLng,
   limitQuery,
   listOf,
+  longitude as lng,
+  pageQuery,
   publicUserSchema,
   text,
-  type PageQuery,
 } from '../../http/schemas';
 import type { SitterInput } from './sitters.service';
 import type { SearchQuery } from './sitters.search';
@@ -22,15 +25,11 @@ export type SearchSort = (typeof SORTS)[number];
 
 export const MAX_PRICE = 10_000_000;
 export const MAX_RADIUS_KM = 50;
-/** Redis GEO's latitude band, rounded down to what the contract promises. */
-export const MAX_LAT = 85.05;
 export const MAX_UNAVAILABLE_DATES = 366;
 export const MAX_RANGE_DAYS = 366;
 
 export const day = calendarDay;
 
-const lat = Joi.number().min(-MAX_LAT).max(MAX_LAT);
-const lng = Joi.number().min(-180).max(180);
 const price = Joi.number().integer().min(1).max(MAX_PRICE);
 
 /**
@@ -63,7 +62,7 @@ export const putSitterBody = Joi.object<SitterInput, true>({
     .unique()
     .required(),
   maxPets: Joi.number().integer().min(1).max(10).required(),
-  location: Joi.object({ lat: lat.required(), lng: lng.required() }).required(),
+  location: latLng.required(),
   address: text(1, 200).required(),
 });
 
@@ -100,7 +99,7 @@ export const searchQuery = Joi.object<SearchQuery, true>({
   cursor: cursorQuery.description('nextCursor of the previous page, with the same query'),
 });
 
-export const reviewsQuery = Joi.object<PageQuery, true>({ limit: limitQuery, cursor: cursorQuery });
+export const reviewsQuery = pageQuery;
 
 export const photoParams = idParams;
 
