@@ -634,14 +634,16 @@ describe('socket payloads and limits', () => {
     const typingSeenByY = record(ys, 'typing');
     const typingSeenByX = record(xs, 'typing');
 
-    const sends = [];
-    for (let i = 0; i < 21; i++)
-      sends.push(await ack(xs, 'message:send', { roomId, body: `n${i}`, clientId: `rl-${i}` }));
+    // Emitted at once, not one ack after another: the limiter counts each event as it arrives, in order,
+    // so all 21 reach it within the 10 s window however slow the machine is (acked one by one, 21 sends
+    // could outlast the window on a loaded machine, and the 21st was let through). Acks may be slow there.
+    const burst = (event: string, payload: (i: number) => unknown) =>
+      Promise.all(Array.from({ length: 21 }, (_, i) => xs.timeout(30_000).emitWithAck(event, payload(i))));
+    const sends = await burst('message:send', (i) => ({ roomId, body: `n${i}`, clientId: `rl-${i}` }));
     expect(sends.slice(0, 20).every((r) => r.ok)).toBe(true);
     expect(sends[20]).toMatchObject({ ok: false, code: 'RATE_LIMITED', retryAfterSec: expect.any(Number) });
 
-    const typing = [];
-    for (let i = 0; i < 21; i++) typing.push(await ack(xs, 'typing', { roomId }));
+    const typing = await burst('typing', () => ({ roomId }));
     expect(typing[0]).toEqual({ ok: true, relayed: true });
     expect(typing[1]).toEqual({ ok: true, relayed: false });
     expect(typing[20]).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
