@@ -3,9 +3,11 @@
  * does not share the load generator's core:
  *   node dist/scripts/bench/meetup-baseline.js <port> <DATABASE_URL> <REDIS_URL> <geo key>
  * GET /nearby?lat&lng&radiusKm[&tag][&free=1]&sort=distance|startsAt answers from one GEOSEARCH and
- * one MySQL `IN` query with the same filters and host join as the API, but without validation, auth,
- * cursors or the API's extra rounds (sort=distance asks for COUNT 4 × page once, so a selective
- * filter may return a short page: that exactness is what the API pays for).
+ * one MySQL `IN` query with the same filters and host join as the API, but without validation, auth
+ * or cursors. sort=distance asks for COUNT 4 × page once, so a selective filter may return a short
+ * page; with `exact=1` it is the naive exact form of the same query: while the page is short and the
+ * circle not exhausted, GEOSEARCH again with twice the COUNT and send MySQL only the new candidates.
+ * That is the fair baseline for an exact first page (docs/BENCHMARKS.md, issue 20).
  */
 import express from 'express';
 import mysql from 'mysql2/promise';
@@ -34,7 +36,7 @@ async function main() {
     }
     if (req.query.free === '1') where.push('m.participantCount < m.capacity');
     // Distance order needs only the nearest few; start order needs the whole circle, as in the API.
-    const args: (string | number)[] = [
+    const args = (count: number | null): (string | number)[] => [
       'FROMLONLAT',
       lng,
       lat,
@@ -42,18 +44,26 @@ async function main() {
       km,
       'km',
       'ASC',
-      ...(byStart ? [] : ['COUNT', 4 * PAGE]),
+      ...(count === null ? [] : ['COUNT', count]),
       'WITHDIST',
     ];
-    const hits = (await redis.call('GEOSEARCH', geoKey, ...args)) as [string, string][];
-    if (!hits.length) return void res.json({ items: [] });
-    const dist = new Map(hits.map(([id, d]) => [Number(id), Number(d)]));
     const sql = `SELECT ${COLS} FROM meetups m JOIN users u ON u.id = m.hostId WHERE m.id IN (?) AND ${where.join(' AND ')}`;
-    const [rows] = await pool.query(byStart ? `${sql} ORDER BY m.startsAt, m.id LIMIT ${PAGE}` : sql, [
-      [...dist.keys()],
-      ...params,
-    ]);
-    const items = (rows as { id: number }[]).map((r) => ({ ...r, distanceKm: dist.get(r.id)! }));
+    const exact = !byStart && req.query.exact === '1';
+    const items: { id: number; distanceKm: number }[] = [];
+    let sent = 0;
+    for (let count = 4 * PAGE; ; count *= 2) {
+      const hits = (await redis.call('GEOSEARCH', geoKey, ...args(byStart ? null : count))) as [string, string][];
+      const fresh = hits.slice(sent);
+      if (!fresh.length) break;
+      const dist = new Map(fresh.map(([id, d]) => [Number(id), Number(d)]));
+      const [rows] = await pool.query(byStart ? `${sql} ORDER BY m.startsAt, m.id LIMIT ${PAGE}` : sql, [
+        [...dist.keys()],
+        ...params,
+      ]);
+      for (const r of rows as { id: number }[]) items.push({ ...r, distanceKm: dist.get(r.id)! });
+      sent = hits.length;
+      if (!exact || items.length >= PAGE || hits.length < count) break;
+    }
     if (!byStart) items.sort((a, b) => a.distanceKm - b.distanceKm || a.id - b.id);
     res.json({ items: items.slice(0, PAGE) });
   });

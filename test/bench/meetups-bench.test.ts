@@ -107,6 +107,19 @@ describe('seeded meetups', () => {
       };
       expect(raw.items.map((i) => i.id)).toEqual(apiPage.body.items.map((i: { id: number }) => i.id));
     }
+    // Under a selective filter the raw COUNT 80 comes up short; its exact form must not.
+    const filtered = '&tag=playdate&hasFreePlaces=true';
+    const apiPage = await a.http.get(`/api/v1/meetups/nearby?${q}${filtered}`).set(bearer(hosts[0].token)).expect(200);
+    expect(apiPage.body.items).toHaveLength(20);
+    const rawPage = async (extra: string) =>
+      (
+        (await (await fetch(`http://127.0.0.1:${port}/nearby?${q}&tag=playdate&free=1${extra}`)).json()) as {
+          items: { id: number }[];
+        }
+      ).items.map((i) => i.id);
+    const apiIds = apiPage.body.items.map((i: { id: number }) => i.id);
+    expect((await rawPage('')).length).toBeLessThan(20);
+    expect(await rawPage('&exact=1')).toEqual(apiIds);
   }, 60_000);
 });
 
