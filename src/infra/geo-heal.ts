@@ -8,6 +8,11 @@ export interface HealableIndex {
   geo: GeoIndex;
   /** Rows MySQL says belong in the index. */
   expected(): Promise<number>;
+  /**
+   * When given, what says the index is missing (and then it is rebuilt even with no rows, e.g. to set
+   * a marker that says it is complete); otherwise it is missing when empty while MySQL has rows.
+   */
+  missing?(): Promise<boolean>;
   rebuild(): Promise<{ count: number }>;
 }
 
@@ -16,7 +21,8 @@ export interface HealableIndex {
  * was wiped or restarted without persistence. Another instance already rebuilding is fine.
  */
 export async function healGeoIndex(index: HealableIndex, logger: Logger): Promise<boolean> {
-  if ((await index.geo.size()) > 0 || (await index.expected()) === 0) return false;
+  if (index.missing ? !(await index.missing()) : (await index.geo.size()) > 0 || (await index.expected()) === 0)
+    return false;
   try {
     const { count } = await index.rebuild();
     logger.warn(

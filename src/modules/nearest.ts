@@ -40,6 +40,11 @@ type Present<R, I> =
 export async function nearestPage<R extends { id: number }, I>(
   q: {
     geo: GeoIndex;
+    /**
+     * The index cursors are signed for (default `geo`): a search that reads one of several indexes of
+     * the same points (meetups by tag) signs for one, so its cursors stay good whichever it reads next.
+     */
+    cursorIndex?: GeoIndex;
     center: { lat: number; lng: number };
     radiusKm: number;
     limit: number;
@@ -51,12 +56,13 @@ export async function nearestPage<R extends { id: number }, I>(
   } & Present<R, I>,
 ): Promise<Page<I>> {
   const scope = { center: q.center, radiusKm: q.radiusKm };
-  const cursor = q.cursor ? await trustedCursor(q.geo, scope, q.cursor) : null;
+  const signer = q.cursorIndex ?? q.geo;
+  const cursor = q.cursor ? await trustedCursor(signer, scope, q.cursor) : null;
   const { page, next } = await pageByDistance<R>({ ...q, cursor });
   return {
     items: q.toItems ? await q.toItems(page) : page.map(({ row, distanceKm }) => q.toItem(row, distanceKm)),
     nextCursor: next
-      ? encodeCursor({ s: 'distance', d: next.d, i: next.i, m: await signCursor(q.geo, scope, next) })
+      ? encodeCursor({ s: 'distance', d: next.d, i: next.i, m: await signCursor(signer, scope, next) })
       : null,
   };
 }
