@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { MeetupsRepository } from '../../src/modules/meetups/meetups.repository';
+import { MeetupTagIndexes } from '../../src/modules/meetups/meetups.tag-index';
 import { reindexMeetupGeo } from '../../src/modules/meetups/meetups.service';
 import { MAX_CAPACITY } from '../../src/modules/meetups/meetups.schemas';
 import { LIVE_MIN_INTERVAL_MS } from '../../src/modules/meetups/meetups.live';
@@ -79,9 +80,17 @@ async function nearbyBench(env: BenchEnv, base: NodeJS.ProcessEnv, count: number
     SEED_RADIUS_KM,
   );
 
-  const geoKey = await rebuildGeoIndex(env, 'meetups', (sequelize, geo, options) =>
-    reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options),
-  );
+  const geoKey = await rebuildGeoIndex(env, 'meetups', async (sequelize, geo, options) => {
+    const repo = new MeetupsRepository(sequelize);
+    const done = await reindexMeetupGeo(repo, geo, options);
+    // The tags' indexes too, from this run's rows: versions left by an earlier run would keep rows out.
+    const tags = new MeetupTagIndexes(geo.redis, env.redisPrefix, repo);
+    for (const g of tags.all()) await geo.redis.del(g.key, g.versionsKey, g.markerKey);
+    await geo.redis.del(tags.readyKey);
+    const tagged = await tags.rebuild();
+    process.stdout.write(`  tag indexes rebuilt (${tagged.count} entries)\n`);
+    return done;
+  });
 
   const children: ChildProcess[] = [];
   try {

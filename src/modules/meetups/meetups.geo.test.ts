@@ -2,6 +2,8 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, ManualClock, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { makeMeetup, type Session } from '../../../test/helpers/fixtures';
 import { haversineMeters } from '../../infra/geo';
+import { healGeoIndex } from '../../infra/geo-heal';
+import { createLogger } from '../../infra/logger';
 import { run as reindexCli } from '../../../scripts/reindex-geo';
 import type { MeetupsService } from './meetups.service';
 import { settleOutbox } from '../../../test/helpers/outbox';
@@ -159,6 +161,140 @@ describe('GET /meetups/nearby', () => {
     expect(rows.length).toBeGreaterThan(0);
     compareDistance(items, rows);
     for (const item of items) expect(item.status).toBe('scheduled');
+  });
+
+  describe("a vocabulary tag's own index", () => {
+    const members = async (tag: string) => {
+      const geo = (await service.tagIndexes.forSearch(tag))!;
+      return (await api.redis.zrange(geo.key, 0, -1)).map(Number).sort((a, b) => a - b);
+    };
+    const truth = async (tag: string) =>
+      (
+        await api.sequelize.query<{ id: number }>(
+          `SELECT t.meetupId AS id FROM meetup_tags t JOIN meetups m ON m.id = t.meetupId
+            WHERE t.tag = ? AND m.geoIndexed = 1 ORDER BY t.meetupId`,
+          { replacements: [tag], type: QueryTypes.SELECT },
+        )
+      ).map((r) => r.id);
+
+    it('holds exactly the upcoming meetups with the tag; a free tag has none', async () => {
+      await settle();
+      expect(await service.tagIndexes.ready(true)).toBe(true);
+      for (const tag of ['walk', 'run', 'playdate']) {
+        expect((await truth(tag)).length).toBeGreaterThan(5);
+        expect(await members(tag)).toEqual(await truth(tag));
+      }
+      expect(await service.tagIndexes.forSearch('corgi')).toBeNull();
+    });
+
+    it('is what a tag search reads: a meetup missing from it is missing from the pages', async () => {
+      await settle();
+      const q = { lat: CENTER.lat, lng: CENTER.lng, radiusKm: 50, tag: 'playdate' };
+      const full = await allPages(q, 7);
+      compareDistance(full, await expected(q));
+      const geo = (await service.tagIndexes.forSearch('playdate'))!;
+      const victim = full[3].id;
+      const pos = (await service.geo.position(victim))!;
+      await geo.remove([victim]);
+      try {
+        expect((await allPages(q, 7)).map((i) => i.id)).toEqual(full.map((i) => i.id).filter((id) => id !== victim));
+      } finally {
+        await geo.upsert([{ id: victim, ...pos }]);
+      }
+    });
+
+    it('follows retags, moves and cancels, and old changes without tags', async () => {
+      const host = hosts[3];
+      const far = { lat: 35.1, lng: 129.0 };
+      const m = await makeMeetup(api, host, { location: far, startsAt: at(200 * HOUR), tags: ['walk', 'corgi'] });
+      await settle();
+      const walk = (await service.tagIndexes.forSearch('walk'))!;
+      const run = (await service.tagIndexes.forSearch('run'))!;
+      expect(await walk.has(m.id)).toBe(true);
+      expect(await run.has(m.id)).toBe(false);
+      const search = async (tag: string) =>
+        (
+          await api.http
+            .get('/api/v1/meetups/nearby')
+            .set(bearer(host.accessToken))
+            .query({ ...far, radiusKm: 1, tag })
+            .expect(200)
+        ).body.items.map((i: Item) => i.id);
+      expect(await search('walk')).toEqual([m.id]);
+      await api.http
+        .patch(`/api/v1/meetups/${m.id}`)
+        .set(bearer(host.accessToken))
+        .send({ tags: ['run'] })
+        .expect(200);
+      await settle();
+      expect(await walk.has(m.id)).toBe(false);
+      expect(await run.has(m.id)).toBe(true);
+      expect(await search('run')).toEqual([m.id]);
+      expect(await search('walk')).toEqual([]);
+      // A change recorded before tags travelled with it still lands, with MySQL's tags; an older one is ignored.
+      const { version } = await api.sequelize
+        .query<{ version: number }>('SELECT geoVersion AS version FROM meetups WHERE id = ?', {
+          replacements: [m.id],
+          type: QueryTypes.SELECT,
+        })
+        .then((r) => r[0]);
+      await service.applyGeo({
+        meetupId: m.id,
+        version: version - 1,
+        indexed: true,
+        lat: far.lat,
+        lng: far.lng,
+        tags: ['walk'],
+      });
+      expect(await walk.has(m.id)).toBe(false);
+      await api.http
+        .patch(`/api/v1/meetups/${m.id}`)
+        .set(bearer(host.accessToken))
+        .send({ location: { lat: 35.2, lng: 129.1 } })
+        .expect(200);
+      await settle();
+      expect((await run.position(m.id))!.lat).toBeCloseTo(35.2, 5);
+      await service.applyGeo({ meetupId: m.id, version: version + 1, indexed: true, lat: 35.2, lng: 129.1 });
+      expect(await run.has(m.id)).toBe(true);
+      expect(await walk.has(m.id)).toBe(false);
+      await api.http.delete(`/api/v1/meetups/${m.id}`).set(bearer(host.accessToken)).expect(204);
+      await settle();
+      expect(await run.has(m.id)).toBe(false);
+    });
+
+    it('is not read until rebuilt whole: pages stay exact, and a cursor carries across', async () => {
+      await settle();
+      const q = { lat: CENTER.lat, lng: CENTER.lng, radiusKm: 50, tag: 'walk', hasFreePlaces: true };
+      const want = await expected(q);
+      const tags = service.tagIndexes;
+      // Redis lost them (and the marker with them): searches read the main index meanwhile.
+      await api.redis.del(tags.readyKey, ...tags.all().map((g) => g.key));
+      expect(await tags.ready(true)).toBe(false);
+      expect(await tags.forSearch('walk')).toBeNull();
+      const first = await api.http
+        .get('/api/v1/meetups/nearby')
+        .set(bearer(hosts[0].accessToken))
+        .query({ ...q, limit: 3 })
+        .expect(200);
+      expect(first.body.items).toHaveLength(3);
+      // The sweep's heal rebuilds them; the cursor issued before reads on through the tag's index.
+      expect(await healGeoIndex(tags.healable(), createLogger('silent'))).toBe(true);
+      expect(await healGeoIndex(tags.healable(), createLogger('silent'))).toBe(false);
+      expect(await tags.ready(true)).toBe(true);
+      expect(await members('walk')).toEqual(await truth('walk'));
+      const rest: Item[] = [];
+      let cursor: string | null = first.body.nextCursor;
+      while (cursor) {
+        const res: { body: { items: Item[]; nextCursor: string | null } } = await api.http
+          .get('/api/v1/meetups/nearby')
+          .set(bearer(hosts[0].accessToken))
+          .query({ ...q, limit: 3, cursor })
+          .expect(200);
+        rest.push(...res.body.items);
+        cursor = res.body.nextCursor;
+      }
+      compareDistance([...first.body.items, ...rest], want);
+    });
   });
 
   it('by start time equals brute force, soonest first with ties by id', async () => {

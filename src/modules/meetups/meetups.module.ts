@@ -1,7 +1,8 @@
 import { GeoIndex } from '../../infra/geo';
 import { healGeoIndex, healInBackground } from '../../infra/geo-heal';
 import type { FeatureModule, ModuleContext, Services } from '../module';
-import { MeetupsRepository } from './meetups.repository';
+import { MeetupNearbyReads, MeetupsRepository } from './meetups.repository';
+import { MeetupTagIndexes } from './meetups.tag-index';
 import { MeetupsService, TOPIC_GEO_MEETUP, type GeoMeetupChange } from './meetups.service';
 import { LiveLocations } from './meetups.live';
 import { registerLiveLocation } from './meetups.socket';
@@ -18,6 +19,7 @@ export const meetupsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
  */
 export function createMeetupsModule(ctx: ModuleContext, services: Services): FeatureModule<'meetups'> {
   const repo = new MeetupsRepository(ctx.sequelize);
+  const tagIndexes = new MeetupTagIndexes(ctx.redis, ctx.config.redisPrefix, repo);
   const chat = services.chat;
   const live = new LiveLocations(
     ctx.redis,
@@ -30,11 +32,13 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
   const service = new MeetupsService({
     sequelize: ctx.sequelize,
     repo,
+    nearbyReads: new MeetupNearbyReads(ctx.hotReads),
     users: services.users,
     chat,
     notifications: services.notifications,
     blocks: services.safety.blocks,
     geo: meetupsGeoIndex(ctx),
+    tagIndexes,
     outbox: ctx.outbox,
     clock: ctx.clock,
     serviceTz: ctx.config.serviceTz,
@@ -44,17 +48,25 @@ export function createMeetupsModule(ctx: ModuleContext, services: Services): Fea
   });
   registerLiveLocation(chat, live);
   const healing = healInBackground(ctx.redis, service.healable(), ctx.logger);
+  // The tags' indexes are rebuilt whenever they are not marked complete (first start, lost keys).
+  const healingTags = healInBackground(ctx.redis, tagIndexes.healable(), ctx.logger);
   return {
     name: 'meetups',
     service,
     // A missing index is rebuilt at start and whenever Redis comes back (possibly empty), like sitters'.
-    start: () => healing.start(),
-    stop: () => healing.stop(),
-    geoIndexes: [service.healable().geo],
+    start: () => {
+      healing.start();
+      healingTags.start();
+    },
+    stop: async () => {
+      await Promise.all([healing.stop(), healingTags.stop()]);
+    },
+    geoIndexes: [service.healable().geo, ...tagIndexes.all()],
     routes: meetupsRoutes(service),
     outboxHandlers: { [TOPIC_GEO_MEETUP]: (payload: GeoMeetupChange) => service.applyGeo(payload) },
     sweep: async () => {
       await healGeoIndex(service.healable(), ctx.logger);
+      await healGeoIndex(tagIndexes.healable(), ctx.logger);
       return service.sweep();
     },
     events: {

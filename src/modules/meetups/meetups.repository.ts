@@ -2,6 +2,7 @@ import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { execAffected, selectRows } from '../../infra/db';
 import { idList, sourceSql, type KeySortSource } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
+import type { HotReads } from '../../infra/hot-reads';
 import type { PetSize } from './meetups.schemas';
 
 export type MeetupStatus = 'scheduled' | 'cancelled';
@@ -310,13 +311,30 @@ export class MeetupsRepository {
     );
   }
 
-  async geoState(id: number, t: Transaction): Promise<{ lat: number; lng: number; indexed: boolean; version: number }> {
-    const [row] = await this.select<{ lat: number; lng: number; geoIndexed: number; geoVersion: number }>(
-      'SELECT lat, lng, geoIndexed, geoVersion FROM meetups WHERE id = ?',
-      [id],
-      t,
-    );
-    return { lat: row.lat, lng: row.lng, indexed: row.geoIndexed === 1, version: row.geoVersion };
+  async geoState(
+    id: number,
+    t: Transaction,
+  ): Promise<{ lat: number; lng: number; indexed: boolean; version: number; tags: string[] }> {
+    const [row] = await this.select<{
+      lat: number;
+      lng: number;
+      geoIndexed: number;
+      geoVersion: number;
+      tagsJson: string;
+    }>('SELECT lat, lng, geoIndexed, geoVersion, tagsJson FROM meetups WHERE id = ?', [id], t);
+    return {
+      lat: row.lat,
+      lng: row.lng,
+      indexed: row.geoIndexed === 1,
+      version: row.geoVersion,
+      tags: parseTags(row.tagsJson),
+    };
+  }
+
+  /** The meetup's searchable tags now (for geo changes recorded without them). */
+  async tagsOf(id: number): Promise<string[]> {
+    const rows = await this.select<{ tag: string }>('SELECT tag FROM meetup_tags WHERE meetupId = ?', [id]);
+    return rows.map((r) => r.tag);
   }
 
   // --- participants ------------------------------------------------------------------------------
@@ -455,17 +473,6 @@ export class MeetupsRepository {
 
   // --- search ------------------------------------------------------------------------------------
 
-  /** The rows among `ids` that pass `nearby` (order unspecified: the caller sorts by distance). */
-  filterIds(ids: number[], nearby: NearbyFilter): Promise<MeetupRow[]> {
-    const list = idList(ids);
-    if (!list) return Promise.resolve([]);
-    const filter = nearbySql(nearby);
-    return this.rows(
-      `SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`,
-      filter.replacements,
-    );
-  }
-
   /**
    * One page of the candidates that pass `nearby`, by start time then id, after `after`: the circle's
    * ids from Redis, or a walk of the (status, startsAt, id, lat, lng) index inside an SQL circle.
@@ -536,6 +543,24 @@ export class MeetupsRepository {
     return rows.map((r) => ({ id: r.id, lat: Number(r.lat), lng: Number(r.lng), version: Number(r.geoVersion) }));
   }
 
+  /** One rebuild batch of a tag's geo index (see MeetupTagIndexes). */
+  async indexedGeoBatchWithTag(tag: string, afterId: number, limit: number): Promise<GeoPoint[]> {
+    const rows = await this.select<{ id: number; lat: number; lng: number; geoVersion: number }>(
+      `SELECT m.id, m.lat, m.lng, m.geoVersion FROM meetup_tags t JOIN meetups m ON m.id = t.meetupId
+        WHERE t.tag = ? AND t.meetupId > ? AND m.geoIndexed = 1 ORDER BY t.meetupId LIMIT ?`,
+      [tag, afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, lat: Number(r.lat), lng: Number(r.lng), version: Number(r.geoVersion) }));
+  }
+
+  async countIndexedWithTag(tag: string): Promise<number> {
+    const [row] = await this.select<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM meetup_tags t JOIN meetups m ON m.id = t.meetupId WHERE t.tag = ? AND m.geoIndexed = 1',
+      [tag],
+    );
+    return Number(row.n);
+  }
+
   async countIndexed(): Promise<number> {
     const [row] = await this.select<{ n: number }>('SELECT COUNT(*) AS n FROM meetups WHERE geoIndexed = 1', []);
     return Number(row.n);
@@ -563,4 +588,25 @@ function writeColumns(data: MeetupWrite): [column: string, value: unknown][] {
     ['petMedium', petMedium],
     ['petLarge', petLarge],
   ];
+}
+
+/**
+ * The filter query of the nearby distance search, on the plain mysql2 pool (infra/hot-reads.ts): one
+ * autocommit SELECT per page round, where Sequelize's query layer (replacement parsing of a long IN
+ * list, date parsing, result post-processing) cost about as much as MySQL answering it.
+ */
+export class MeetupNearbyReads {
+  constructor(private readonly db: HotReads) {}
+
+  /** The rows among `ids` that pass `nearby` (order unspecified: the caller sorts by distance). */
+  async filterIds(ids: number[], nearby: NearbyFilter): Promise<MeetupRow[]> {
+    const list = idList(ids);
+    if (!list) return [];
+    const filter = nearbySql(nearby);
+    const rows = await this.db.rows<RowRecord>(
+      `SELECT ${COLS} ${FROM} WHERE m.id IN (${list}) AND ${filter.where.join(' AND ')}`,
+      filter.replacements,
+    );
+    return rows.map(toRow);
+  }
 }

@@ -14,7 +14,8 @@ import type { UsersService } from '../users/users.service';
 import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
 import type { Blocks } from '../safety/safety.service';
-import type { MeetupBase, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
+import type { MeetupBase, MeetupNearbyReads, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
+import type { MeetupTagIndexes } from './meetups.tag-index';
 import { hostRatingOf, sizesOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
 import { MeetupSearch, type NearbyPage, type NearbyQuery } from './meetups.search';
 import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
@@ -31,11 +32,15 @@ declare module '../../infra/outbox' {
 
 export interface GeoMeetupChange {
   meetupId: number;
-  /** `meetups.geoVersion` after the change. */
+  /** `meetups.geoVersion` after the change (bumped by a move and by a change of tags). */
   version: number;
   indexed: boolean;
   lat: number;
   lng: number;
+  /** The tags after the change, for the tags' own indexes (absent in rows written before they existed). */
+  tags?: string[];
+  /** Tags the change took off. */
+  untagged?: string[];
 }
 
 export const REMINDER_BEFORE_MS = 3600 * 1000;
@@ -64,10 +69,14 @@ export interface MeetupsDeps {
   blocks?: Pick<Blocks, 'notBlockedSql' | 'between'>;
   sequelize: Sequelize;
   repo: MeetupsRepository;
+  /** The nearby distance search's filter query (plain mysql2 pool). */
+  nearbyReads: MeetupNearbyReads;
   users: UsersService;
   chat: ChatService;
   notifications: NotificationsService;
   geo: GeoIndex;
+  /** One geo index per vocabulary tag, fed with the main one. */
+  tagIndexes: MeetupTagIndexes;
   outbox: Outbox;
   clock: Clock;
   /** SERVICE_TZ: times in notification (and mail) text are written in it. */
@@ -87,11 +96,15 @@ export class MeetupsService {
   readonly search: MeetupSearch;
 
   constructor(private readonly d: MeetupsDeps) {
-    this.search = new MeetupSearch(d.geo, d.repo, d.clock);
+    this.search = new MeetupSearch(d.geo, d.repo, d.nearbyReads, d.tagIndexes, d.clock);
   }
 
   get geo(): GeoIndex {
     return this.d.geo;
+  }
+
+  get tagIndexes(): MeetupTagIndexes {
+    return this.d.tagIndexes;
   }
 
   // --- create, read, edit, cancel ----------------------------------------------------------------
@@ -182,11 +195,14 @@ export class MeetupsService {
         petSizes: changes.petSizes ?? sizesOf(m),
       };
       const moved = data.lat !== m.lat || data.lng !== m.lng;
+      // A tag's own index must learn of it (see MeetupTagIndexes): a new geo version, like a move.
+      const untagged = m.tags.filter((tag) => !data.tags.includes(tag));
+      const retagged = untagged.length > 0 || data.tags.some((tag) => !m.tags.includes(tag));
       const startMoved = ms(startsAt) !== ms(m.startsAt);
       const rescheduled = startMoved || ms(endsAt) !== ms(m.endsAt);
-      await this.d.repo.update(id, data, { moved, rescheduled: startMoved }, now, t);
+      await this.d.repo.update(id, data, { moved: moved || retagged, rescheduled: startMoved }, now, t);
       if (changes.tags) await this.d.repo.replaceTags(id, data.tags, t);
-      const change = moved ? await this.recordGeoChange(id, t) : null;
+      const change = moved || retagged ? await this.recordGeoChange(id, t, untagged) : null;
       if (rescheduled) {
         await this.notifyParticipants(t, id, m.hostId, {
           type: 'meetup.reminder',
@@ -491,21 +507,32 @@ export class MeetupsService {
   // --- geo index ---------------------------------------------------------------------------------
 
   /** The change's outbox row, written in the writer's transaction (its state and version: no read needed later). */
-  private async recordGeoChange(meetupId: number, t: Transaction): Promise<GeoMeetupChange> {
+  private async recordGeoChange(meetupId: number, t: Transaction, untagged: string[] = []): Promise<GeoMeetupChange> {
     const s = await this.d.repo.geoState(meetupId, t);
-    const change: GeoMeetupChange = { meetupId, version: s.version, indexed: s.indexed, lat: s.lat, lng: s.lng };
+    const change: GeoMeetupChange = {
+      meetupId,
+      version: s.version,
+      indexed: s.indexed,
+      lat: s.lat,
+      lng: s.lng,
+      tags: s.tags,
+      untagged,
+    };
     await this.d.outbox.add(t, TOPIC_GEO_MEETUP, change);
     return change;
   }
 
   /** Carries out a geo change (the outbox handler, and the fast path). Idempotent and order-safe. */
   async applyGeo(change: GeoMeetupChange): Promise<void> {
-    await this.d.geo.apply([
-      {
-        id: change.meetupId,
-        version: change.version,
-        point: change.indexed ? { lat: change.lat, lng: change.lng } : null,
-      },
+    await Promise.all([
+      this.d.geo.apply([
+        {
+          id: change.meetupId,
+          version: change.version,
+          point: change.indexed ? { lat: change.lat, lng: change.lng } : null,
+        },
+      ]),
+      this.d.tagIndexes.apply(change),
     ]);
   }
 
