@@ -68,31 +68,30 @@ export class NotificationsRepository {
   /**
    * Takes the recipient's lock row (creating it on first use) and returns the last sequence number.
    * Held until commit, it serializes every insert for that recipient, so ids and sequence numbers
-   * grow in commit order and "after id N" never misses a row that committed late.
+   * grow in commit order and "after id N" never misses a row that committed late. One statement:
+   * the upsert takes the row's exclusive lock and MariaDB's RETURNING reads it back.
    */
   async lockRecipient(userId: number, t: Transaction): Promise<number> {
-    await this.sequelize.query(
-      'INSERT INTO notification_counters (userId, lastSeq) VALUES (?, 0) ON DUPLICATE KEY UPDATE lastSeq = lastSeq',
-      { replacements: [userId], transaction: t },
-    );
     const rows = await this.sequelize.query<{ lastSeq: number }>(
-      'SELECT lastSeq FROM notification_counters WHERE userId = ? FOR UPDATE',
+      'INSERT INTO notification_counters (userId, lastSeq) VALUES (?, 0) ON DUPLICATE KEY UPDATE lastSeq = lastSeq RETURNING lastSeq',
       { replacements: [userId], transaction: t, type: QueryTypes.SELECT },
     );
     return Number(rows[0].lastSeq);
   }
 
-  /** lockRecipient for many at once, in id order (so two such calls cannot deadlock): id → lastSeq. */
-  async lockRecipients(userIds: number[], t: Transaction): Promise<Map<number, number>> {
-    const ids = [...new Set(userIds)].sort((a, b) => a - b);
+  /**
+   * lockRecipient for many at once, and their sequence numbers reserved in the same statement: each
+   * recipient's lock row is taken in id order (so two such calls cannot deadlock) and moved on by
+   * the number of rows about to be inserted for it (0 only locks). Answers id → the new last
+   * sequence number: that recipient's rows take the `count` numbers up to it.
+   */
+  async reserveSeqs(counts: Map<number, number>, t: Transaction): Promise<Map<number, number>> {
+    const ids = [...counts.keys()].sort((a, b) => a - b);
     if (!ids.length) return new Map();
-    await this.sequelize.query(
-      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${ids.map(() => '(?, 0)').join(', ')} ON DUPLICATE KEY UPDATE lastSeq = lastSeq`,
-      { replacements: ids, transaction: t },
-    );
     const rows = await this.sequelize.query<{ userId: number; lastSeq: number }>(
-      'SELECT userId, lastSeq FROM notification_counters WHERE userId IN (?) ORDER BY userId FOR UPDATE',
-      { replacements: [ids], transaction: t, type: QueryTypes.SELECT },
+      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${ids.map(() => '(?, ?)').join(', ')}
+       ON DUPLICATE KEY UPDATE lastSeq = lastSeq + VALUES(lastSeq) RETURNING userId, lastSeq`,
+      { replacements: ids.flatMap((id) => [id, counts.get(id)!]), transaction: t, type: QueryTypes.SELECT },
     );
     return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
   }
@@ -180,9 +179,9 @@ export class NotificationsRepository {
   }
 
   /**
-   * `insert` for many rows without a dedupe key, in three statements: the rows, their ids read back
-   * by (recipientId, seq) — not assumed consecutive, which depends on innodb_autoinc_lock_mode — and
-   * each recipient's counter. The caller holds every recipient's lock and chose the seqs. Same order.
+   * `insert` for many rows without a dedupe key, in one statement whose RETURNING answers the ids
+   * (not assumed consecutive, which would depend on innodb_autoinc_lock_mode). The caller holds every
+   * recipient's lock and reserved the seqs (reserveSeqs), so the counters are current. Same order.
    */
   async insertMany(
     rows: Array<{
@@ -197,8 +196,8 @@ export class NotificationsRepository {
     t: Transaction,
   ): Promise<StoredNotification[]> {
     if (!rows.length) return [];
-    await this.sequelize.query(
-      `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, NULL, NULL, ?)').join(', ')}`,
+    const ids = await this.sequelize.query<{ id: number; recipientId: number; seq: number }>(
+      `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, NULL, NULL, ?)').join(', ')} RETURNING id, recipientId, seq`,
       {
         replacements: rows.flatMap((r) => [
           r.recipientId,
@@ -210,19 +209,11 @@ export class NotificationsRepository {
           now,
         ]),
         transaction: t,
+        type: QueryTypes.SELECT,
       },
     );
-    const ids = await this.sequelize.query<{ id: number; recipientId: number; seq: number }>(
-      `SELECT id, recipientId, seq FROM notifications WHERE (recipientId, seq) IN (${rows.map(() => '(?, ?)').join(', ')})`,
-      { replacements: rows.flatMap((r) => [r.recipientId, r.seq]), transaction: t, type: QueryTypes.SELECT },
-    );
     const idOf = new Map(ids.map((r) => [`${r.recipientId}:${r.seq}`, Number(r.id)]));
-    const lastSeq = new Map<number, number>();
-    for (const r of rows) lastSeq.set(r.recipientId, Math.max(r.seq, lastSeq.get(r.recipientId) ?? 0));
-    await this.sequelize.query(
-      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${[...lastSeq].map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE lastSeq = VALUES(lastSeq)`,
-      { replacements: [...lastSeq].flat(), transaction: t },
-    );
+    const createdAt = now.toISOString();
     return rows.map((r) => ({
       recipientId: r.recipientId,
       seq: r.seq,
@@ -233,7 +224,7 @@ export class NotificationsRepository {
         body: r.body,
         data: r.data,
         readAt: null,
-        createdAt: now.toISOString(),
+        createdAt,
       },
     }));
   }

@@ -7,7 +7,7 @@ import { templates } from '../../infra/mail/templates';
 import { NotFound } from '../../errors';
 import { decodeIdCursor, paginate } from '../../http/cursor';
 import { TOPIC_MAIL } from '../auth/auth.service';
-import type { User, UsersService } from '../users/users.service';
+import type { UserContact, UsersService } from '../users/users.service';
 import { NotificationsRepository, type Notification, type StoredNotification } from './notifications.repository';
 import {
   BODY_MAX,
@@ -119,53 +119,58 @@ export class NotificationsService {
   }
 
   /**
-   * The same as notifyInTx for each input, in a handful of statements for the whole batch: the
-   * recipients' users, locks (id order) and preferences are read at once, the rows, their live events
-   * and the counters are written at once. Inputs with a dedupe key, whose insert may hit the key, take
-   * the one-by-one path afterwards (the locks are held already, the counters are current).
+   * The same as notifyInTx for each input, in a handful of statements for the whole batch whatever its
+   * size: the recipients' accounts and preferences are read, their locks taken (id order) with their
+   * sequence numbers reserved, the rows inserted and their live events written, each at once. Inputs
+   * with a dedupe key, whose insert may hit the key, take the one-by-one path afterwards (the locks
+   * are held already, the counters are current).
    */
   async notifyManyInTx(t: Transaction, inputs: NotifyInput[]): Promise<Array<Notification | null>> {
     const prepared = inputs.map(prepareNotification);
     const out: Array<Notification | null> = new Array(inputs.length).fill(null);
     const order = prepared.map((p, i) => ({ p, i })).sort((a, b) => a.p.recipientId - b.p.recipientId || a.i - b.i);
     const users = new Map(
-      (await this.users.findManyById([...new Set(prepared.map((p) => p.recipientId))], t)).map((u) => [u.id, u]),
+      (await this.users.contactsOf([...new Set(prepared.map((p) => p.recipientId))], t)).map((u) => [u.id, u]),
     );
     const live = order.filter(({ p }) => users.has(p.recipientId)); // deleted accounts hear nothing
-    const lastSeq = await this.repo.lockRecipients(
-      live.map(({ p }) => p.recipientId),
+    // Read before the locks: preferences are not guarded by them (an update takes no recipient lock).
+    const prefs = await this.repo.preferencesOf(
+      [...new Set(live.map(({ p }) => p.recipientId))],
+      [...new Set(live.map(({ p }) => p.type))],
       t,
     );
-    const prefs = await this.repo.preferencesOf([...lastSeq.keys()], [...new Set(live.map(({ p }) => p.type))], t);
-    const now = this.clock.now();
-    const rows: Array<{ i: number; row: Parameters<NotificationsRepository['insertMany']>[0][number] }> = [];
+    // Every live recipient is locked (the chat digest's read-then-write relies on it), and moved on by its new rows.
+    const counts = new Map<number, number>();
+    const fresh: Array<{ p: (typeof prepared)[number]; i: number }> = [];
     const keyed: number[] = [];
     const mailed: number[] = [];
     for (const { p, i } of live) {
+      counts.set(p.recipientId, counts.get(p.recipientId) ?? 0);
       if (p.dedupeKey !== null) {
         keyed.push(i);
         continue;
       }
       const pref = prefs.get(`${p.recipientId}:${p.type}`) ?? defaultPreference(p.type);
       if (pref.inApp) {
-        const seq = lastSeq.get(p.recipientId)! + 1;
-        lastSeq.set(p.recipientId, seq);
-        rows.push({
-          i,
-          row: { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data },
-        });
+        fresh.push({ p, i });
+        counts.set(p.recipientId, counts.get(p.recipientId)! + 1);
       }
       if (pref.email) mailed.push(i);
     }
-    const stored = await this.repo.insertMany(
-      rows.map((r) => r.row),
-      now,
-      t,
-    );
+    const lastSeq = await this.repo.reserveSeqs(counts, t);
+    // A recipient's rows take its reserved numbers in input order (`live` is sorted by recipient, then input).
+    const nextSeq = new Map([...counts].map(([id, n]) => [id, lastSeq.get(id)! - n + 1]));
+    const rows = fresh.map(({ p }) => {
+      const seq = nextSeq.get(p.recipientId)!;
+      nextSeq.set(p.recipientId, seq + 1);
+      return { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data };
+    });
+    const now = this.clock.now();
+    const stored = await this.repo.insertMany(rows, now, t);
     const batches: StoredNotification[][] = [];
     for (let k = 0; k < stored.length; k += CREATED_PER_ROW) batches.push(stored.slice(k, k + CREATED_PER_ROW));
     await this.outbox.addMany(t, TOPIC_NOTIFICATIONS_CREATED, batches);
-    stored.forEach((s, k) => (out[rows[k].i] = s.notification));
+    stored.forEach((s, k) => (out[fresh[k].i] = s.notification));
     for (const i of mailed) {
       const p = prepared[i];
       await this.mailInTx(t, users.get(p.recipientId)!, p.type, p.title, p.body, p.data, now);
@@ -199,7 +204,7 @@ export class NotificationsService {
 
   private async mailInTx(
     t: Transaction,
-    user: User,
+    user: UserContact,
     type: NotificationType,
     title: string,
     body: string,

@@ -7,7 +7,7 @@ import type { DomainEvents } from '../../infra/domain-events';
 import type { DomainEventMap } from '../events';
 import { Conflict, NotFound, Unauthenticated } from '../../errors';
 import { invalidToken, TOKEN_REVOKED } from '../../http/auth';
-import { SelfReads, UsersRepository, type UserRow } from './users.repository';
+import { SelfReads, UsersRepository, type UserContact, type UserRow } from './users.repository';
 import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './users.presenter';
 
 /**
@@ -16,7 +16,7 @@ import { toPublicUser, toSelfUser, type PublicUser, type SelfUser } from './user
  */
 export type User = UserRow;
 // Kept for code written against the row name; new code names `User`.
-export type { UserRow };
+export type { UserContact, UserRow };
 
 export class UsersService {
   constructor(
@@ -78,6 +78,11 @@ export class UsersService {
 
   findManyById(ids: number[], t?: Transaction): Promise<UserRow[]> {
     return this.users.findActiveByIds(ids, t);
+  }
+
+  /** Id, e-mail and nickname of the active accounts among `ids` (deleted and unknown ones left out). */
+  contactsOf(ids: number[], t?: Transaction): Promise<UserContact[]> {
+    return this.users.findActiveContacts(ids, t);
   }
 
   async setPasswordHash(userId: number, passwordHash: string, t: Transaction): Promise<void> {
