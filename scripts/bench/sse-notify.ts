@@ -29,6 +29,8 @@ async function main() {
       let next = 0;
       let created = 0;
       let firstCommittedAt: number | null = null;
+      /** Each transaction's commit, in ms after startedAt: how the commits spread over time. */
+      const commits: number[] = [];
       await Promise.all(
         Array.from({ length: Math.min(req.concurrency, chunks.length) }, async () => {
           while (next < chunks.length) {
@@ -38,11 +40,17 @@ async function main() {
               ids.map((recipientId) => ({ recipientId, type: 'comment.new', title: `Bench ${req.tag}` })),
             );
             firstCommittedAt ??= Date.now();
+            commits.push(Date.now() - startedAt);
             created += out.filter(Boolean).length;
           }
         }),
       );
-      return { created, startedAt, firstCommittedAt, committedAt: Date.now() };
+      return { created, startedAt, firstCommittedAt, committedAt: Date.now(), commits };
+    },
+    /** CPU time so far (µs): what writing and publishing cost this process (the protocol of gc-hook's `cpu`). */
+    cpu() {
+      const { user, system } = process.cpuUsage();
+      return { cpuUs: user + system };
     },
     async stop() {
       await pawmate.outbox.stop();

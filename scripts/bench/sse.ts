@@ -88,6 +88,8 @@ interface Scenario {
   fromFirstCommitMs: number | null;
   p50: number;
   p99: number;
+  /** CPU ms each process spent from the first notification until the last receipt (where it could be read). */
+  cpuMs: Record<string, number>;
   notes: string[];
 }
 
@@ -148,7 +150,13 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
           },
           tokens: tokens.map((u) => u.token),
           fire: async () => {
-            const r = await ask<{ startedAt: number; firstCommittedAt: number; committedAt: number; created: number }>(
+            const r = await ask<{
+              startedAt: number;
+              firstCommittedAt: number;
+              committedAt: number;
+              created: number;
+              commits: number[];
+            }>(
               notifier,
               'notify',
               {
@@ -160,7 +168,16 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
               300_000,
             );
             if (r.created !== n) throw new Error(`notifier created ${r.created} of ${n} notifications`);
+            process.stdout.write(`    commits at ms: ${r.commits.join(', ')}\n`);
             return r;
+          },
+          cpu: async () => {
+            const [srv, ntf] = await Promise.all([
+              ask<{ cpuUs: number }>(server, 'cpu'),
+              ask<{ cpuUs: number }>(notifier, 'cpu'),
+            ]);
+            const db = mariadbCpuUs();
+            return { server: srv.cpuUs, notifier: ntf.cpuUs, ...(db === null ? {} : { MariaDB: db }) };
           },
           after: async (s: Scenario) => {
             const drops = metricSum(await metricsText(p), 'pawmate_sse_drops_total');
@@ -258,6 +275,8 @@ function verdict(r: Scenario): string {
         r.fromFirstCommitMs !== null && r.fromFirstCommitMs < TARGET_DELIVERY_MS ? '✔' : '✘'
       } / after last commit ${r.allMs !== null && r.allMs - (r.commitMs ?? 0) < TARGET_DELIVERY_MS ? '✔' : '✘'} < 1 s`,
     );
+    const cpu = Object.entries(r.cpuMs).map(([k, v]) => `${k} ${v}`);
+    if (cpu.length) notes.push(`CPU ms ${cpu.join(' / ')}`);
   }
   return notes.join(', ') || 'baseline';
 }
@@ -278,6 +297,8 @@ interface Target {
   memory(): Promise<{ rss: number; heap: number; streams: number | null }>;
   tokens: (string | null)[];
   fire(): Promise<{ startedAt: number; firstCommittedAt: number | null; committedAt: number | null }>;
+  /** CPU µs so far of the processes that do the work, by name. */
+  cpu?(): Promise<Record<string, number>>;
   after?(s: Scenario): Promise<void>;
 }
 
@@ -341,8 +362,13 @@ async function scenario(
     if (after.streams !== null && after.streams !== opened) notes.push(`server counted ${after.streams} open streams`);
     if (Object.keys(errors).length) notes.push(`open errors ${JSON.stringify(errors)}`);
 
+    const cpuBefore = await target.cpu?.();
     const { startedAt, firstCommittedAt, committedAt } = await target.fire();
     const delivered = await waitForDelivery(clients, opened);
+    const cpuAfter = await target.cpu?.();
+    const cpuMs: Record<string, number> = {};
+    for (const [name, us] of Object.entries(cpuAfter ?? {}))
+      if (cpuBefore?.[name] !== undefined) cpuMs[name] = Math.round((us - cpuBefore[name]) / 1000);
     const stats = await Promise.all(
       clients.map((c) => ask<{ receivedAt: number[]; latencies: number[]; closedEarly: number }>(c, 'stats')),
     );
@@ -367,11 +393,15 @@ async function scenario(
           : null,
       p50: Math.round(percentile(latencies, 50)),
       p99: Math.round(percentile(latencies, 99)),
+      cpuMs,
       notes,
     };
     await target.after?.(result);
+    const cpuText = Object.entries(cpuMs)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     process.stdout.write(
-      `    delivered ${delivered}/${opened}, all in ${result.allMs ?? 'n/a'} ms, p50 ${result.p50} ms, p99 ${result.p99} ms\n`,
+      `    delivered ${delivered}/${opened}, all in ${result.allMs ?? 'n/a'} ms, p50 ${result.p50} ms, p99 ${result.p99} ms${cpuText ? `, CPU ms ${cpuText}` : ''}\n`,
     );
     await Promise.all(clients.map((c) => ask(c, 'close')));
     return result;
@@ -413,6 +443,32 @@ export function metricSum(text: string, name: string): number {
       sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
   }
   return sum;
+}
+
+/**
+ * CPU µs so far of the local MariaDB server (mariadbd or mysqld, all its threads), from /proc; null
+ * when it is not on this machine. With the Node processes' own figures it says where a run's CPU went.
+ */
+export function mariadbCpuUs(): number | null {
+  try {
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let comm: string;
+      try {
+        comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (comm !== 'mariadbd' && comm !== 'mysqld') continue;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime (fields 14 and 15 of stat(5)), in USER_HZ ticks of 10 ms.
+      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    }
+  } catch {
+    // No /proc (not Linux).
+  }
+  return null;
 }
 
 function mergeCounts(all: Record<string, number>[]): Record<string, number> {
