@@ -11,6 +11,7 @@ import { SittersRepository } from '../src/modules/sitters/sitters.repository';
 import { reindexSitterGeo } from '../src/modules/sitters/sitters.service';
 import { MeetupsRepository } from '../src/modules/meetups/meetups.repository';
 import { reindexMeetupGeo } from '../src/modules/meetups/meetups.service';
+import { MeetupTagIndexes } from '../src/modules/meetups/meetups.tag-index';
 import { CommunityRepository } from '../src/modules/community/community.repository';
 import { reindexPostGeo } from '../src/modules/community/community.posts';
 import { MarketRepository } from '../src/modules/market/market.repository';
@@ -26,7 +27,7 @@ keys, so none is lost. Refuses to start while another rebuild runs.
 Options
   --batch N     rows per batch (default 1000, 1–10000)
   --kind K      sitters (default), meetups (<REDIS_PREFIX>geo:meetups: meetups neither cancelled
-                nor past their start), posts (<REDIS_PREFIX>geo:posts: listed posts with a
+                nor past their start, then geo:meetups:tag:<tag>, one per vocabulary tag), posts (<REDIS_PREFIX>geo:posts: listed posts with a
                 place), listings (<REDIS_PREFIX>geo:listings: market listings neither
                 deleted nor hidden by reports), or all
   --help        this text
@@ -116,7 +117,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
         kind === 'sitters'
           ? await reindexSitterGeo(new SittersRepository(sequelize), geo, options)
           : kind === 'meetups'
-            ? await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options)
+            ? await reindexMeetupGeo(new MeetupsRepository(sequelize), geo, options).then(async (done) => {
+                // Each vocabulary tag's index too (see MeetupTagIndexes), so they agree with the main one.
+                await new MeetupTagIndexes(redis, prefix, new MeetupsRepository(sequelize)).rebuild();
+                return done;
+              })
             : kind === 'posts'
               ? await reindexPostGeo(new CommunityRepository(sequelize), geo, options)
               : await reindexListingGeo(new MarketRepository(sequelize), geo, options);

@@ -450,6 +450,8 @@ describe('GET /meetups/nearby', () => {
     await settle();
     const stray = 4_000_000;
     await service.geo.upsert([{ id: stray, lat: 1, lng: 1 }]);
+    const walk = (await service.tagIndexes.forSearch('walk'))!;
+    await walk.upsert([{ id: stray, lat: 1, lng: 1 }]);
     const out: string[] = [];
     const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
     expect(await reindexCli(['--kind', 'bogus'], {}, io)).toBe(2);
@@ -465,6 +467,13 @@ describe('GET /meetups/nearby', () => {
     expect(out[out.length - 1]).toMatch(new RegExp(`^done: ${rows.length} meetups in ${service.geo.key}`));
     const members = (await api.redis.zrange(service.geo.key, 0, -1)).map(Number).sort((x, y) => x - y);
     expect(members).toEqual(rows.map((r) => r.id));
+    const walkers = await api.sequelize.query<{ id: number }>(
+      `SELECT t.meetupId AS id FROM meetup_tags t JOIN meetups m ON m.id = t.meetupId
+        WHERE t.tag = 'walk' AND m.geoIndexed = 1 ORDER BY t.meetupId`,
+      { type: QueryTypes.SELECT },
+    );
+    const walkMembers = (await api.redis.zrange(walk.key, 0, -1)).map(Number).sort((x, y) => x - y);
+    expect(walkMembers).toEqual(walkers.map((r) => r.id));
   });
 
   it.each([
