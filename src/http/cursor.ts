@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { ValidationFailed } from '../errors';
+import { rowId } from './schemas';
 
 /**
  * Cursors are opaque to clients: base64url JSON of the last item's sort key (and id, the tiebreak).
@@ -30,10 +31,7 @@ export function decodeCursor<T>(cursor: string, schema: Joi.Schema): T {
  * Parts of cursor keys. A cursor is client input: its id fits INT UNSIGNED and its date stays within
  * what DATETIME can compare, so a forged one is a 400, never a driver error.
  */
-export const cursorId = Joi.number()
-  .integer()
-  .min(1)
-  .max(2 ** 32 - 1);
+export const cursorId = rowId;
 export const cursorDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
 
 /** The key of a list ordered by id alone (newest or oldest first). */

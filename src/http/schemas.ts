@@ -2,7 +2,9 @@ import Joi from 'joi';
 
 /** Building blocks shared by every module's schemas. */
 
-export const idParam = Joi.number().integer().min(1).max(4294967295).required();
+/** A row's id as a client sends it: INT UNSIGNED, from 1 (list items, cursor keys). */
+export const rowId = Joi.number().integer().min(1).max(4294967295);
+export const idParam = rowId.required();
 /** `/:id` paths. Request schemas declare the type they produce (`Joi.object<T, true>`), see http/routes.ts. */
 export interface IdParams {
   id: number;

@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, text } from '../../http/schemas';
+import { cursorQuery, idParam, limitQuery, listOf, publicUserSchema, rowId, text } from '../../http/schemas';
 import { petSchema } from '../pets/pets.schemas';
 import { SERVICES, day } from '../sitters/sitters.schemas';
 import type { ReservationStatus } from './reservations.repository';
@@ -11,7 +11,7 @@ export const createBody = Joi.object<CreateInput, true>({
   service: Joi.string()
     .valid(...SERVICES)
     .required(),
-  petIds: Joi.array().items(Joi.number().integer().min(1).max(4294967295)).min(1).max(10).unique().required(),
+  petIds: Joi.array().items(rowId).min(1).max(10).unique().required(),
   startDate: day.required(),
   endDate: day.required(),
   note: text(0, 1000).allow(''),
