@@ -262,6 +262,21 @@ describe('GET /meetups/nearby', () => {
       expect(await run.has(m.id)).toBe(false);
     });
 
+    it("holds a free tag MySQL's collation finds under a vocabulary tag (wâlk is walk)", async () => {
+      const host = hosts[4];
+      const far = { lat: 35.3, lng: 129.2 };
+      const m = await makeMeetup(api, host, { location: far, startsAt: at(200 * HOUR), tags: ['wâlk'] });
+      await settle();
+      expect(await (await service.tagIndexes.forSearch('walk'))!.has(m.id)).toBe(true);
+      const found = await api.http
+        .get('/api/v1/meetups/nearby')
+        .set(bearer(host.accessToken))
+        .query({ ...far, radiusKm: 1, tag: 'walk' })
+        .expect(200);
+      expect(found.body.items.map((i: Item) => i.id)).toEqual([m.id]);
+      await api.http.delete(`/api/v1/meetups/${m.id}`).set(bearer(host.accessToken)).expect(204);
+    });
+
     it('is not read until rebuilt whole: pages stay exact, and a cursor carries across', async () => {
       await settle();
       const q = { lat: CENTER.lat, lng: CENTER.lng, radiusKm: 50, tag: 'walk', hasFreePlaces: true };

@@ -3,7 +3,7 @@ import { execAffected, selectRows } from '../../infra/db';
 import { idList, sourceSql, type KeySortSource } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { HotReads } from '../../infra/hot-reads';
-import type { PetSize } from './meetups.schemas';
+import { TAG_VOCABULARY, type PetSize } from './meetups.schemas';
 
 export type MeetupStatus = 'scheduled' | 'cancelled';
 
@@ -315,26 +315,36 @@ export class MeetupsRepository {
     id: number,
     t: Transaction,
   ): Promise<{ lat: number; lng: number; indexed: boolean; version: number; tags: string[] }> {
-    const [row] = await this.select<{
-      lat: number;
-      lng: number;
-      geoIndexed: number;
-      geoVersion: number;
-      tagsJson: string;
-    }>('SELECT lat, lng, geoIndexed, geoVersion, tagsJson FROM meetups WHERE id = ?', [id], t);
+    const [row] = await this.select<{ lat: number; lng: number; geoIndexed: number; geoVersion: number }>(
+      'SELECT lat, lng, geoIndexed, geoVersion FROM meetups WHERE id = ?',
+      [id],
+      t,
+    );
     return {
       lat: row.lat,
       lng: row.lng,
       indexed: row.geoIndexed === 1,
       version: row.geoVersion,
-      tags: parseTags(row.tagsJson),
+      tags: await this.vocabularyTagsOf(id, t),
     };
   }
 
-  /** The meetup's searchable tags now (for geo changes recorded without them). */
-  async tagsOf(id: number): Promise<string[]> {
-    const rows = await this.select<{ tag: string }>('SELECT tag FROM meetup_tags WHERE meetupId = ?', [id]);
-    return rows.map((r) => r.tag);
+  /**
+   * The vocabulary tags a search by tag finds this meetup under: compared by MySQL, in the column's
+   * collation (case- and accent-insensitive), as the search's own filter compares, so a tag's geo
+   * index holds every meetup that filter can pass (a free tag written another way included).
+   */
+  async vocabularyTagsOf(id: number, t?: Transaction): Promise<string[]> {
+    // The search's own comparison (`t.tag = ?`) once per vocabulary tag, in one statement.
+    const tests = TAG_VOCABULARY.map(
+      (_, k) => `EXISTS (SELECT 1 FROM meetup_tags t WHERE t.meetupId = ? AND t.tag = ?) AS t${k}`,
+    );
+    const [row] = await this.select<Record<string, number>>(
+      `SELECT ${tests.join(', ')}`,
+      TAG_VOCABULARY.flatMap((tag) => [id, tag]),
+      t,
+    );
+    return TAG_VOCABULARY.filter((_, k) => Number(row[`t${k}`]) === 1);
   }
 
   // --- participants ------------------------------------------------------------------------------

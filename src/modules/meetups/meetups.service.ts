@@ -195,13 +195,20 @@ export class MeetupsService {
         petSizes: changes.petSizes ?? sizesOf(m),
       };
       const moved = data.lat !== m.lat || data.lng !== m.lng;
-      // A tag's own index must learn of it (see MeetupTagIndexes): a new geo version, like a move.
-      const untagged = m.tags.filter((tag) => !data.tags.includes(tag));
-      const retagged = untagged.length > 0 || data.tags.some((tag) => !m.tags.includes(tag));
+      // A tag's own index must learn of a change in the vocabulary tags the meetup is found under (see
+      // MeetupTagIndexes): a new geo version, like a move.
+      let untagged: string[] = [];
+      let retagged = false;
+      if (changes.tags) {
+        const before = await this.d.repo.vocabularyTagsOf(id, t);
+        await this.d.repo.replaceTags(id, data.tags, t);
+        const after = await this.d.repo.vocabularyTagsOf(id, t);
+        untagged = before.filter((tag) => !after.includes(tag));
+        retagged = untagged.length > 0 || after.some((tag) => !before.includes(tag));
+      }
       const startMoved = ms(startsAt) !== ms(m.startsAt);
       const rescheduled = startMoved || ms(endsAt) !== ms(m.endsAt);
       await this.d.repo.update(id, data, { moved: moved || retagged, rescheduled: startMoved }, now, t);
-      if (changes.tags) await this.d.repo.replaceTags(id, data.tags, t);
       const change = moved || retagged ? await this.recordGeoChange(id, t, untagged) : null;
       if (rescheduled) {
         await this.notifyParticipants(t, id, m.hostId, {

@@ -19,7 +19,10 @@ export interface TagGeoChange {
   indexed: boolean;
   lat: number;
   lng: number;
-  /** The meetup's tags at this version; absent in changes recorded before the tag indexes existed. */
+  /**
+   * The vocabulary tags the meetup is found under at this version (see vocabularyTagsOf); absent in
+   * changes recorded before the tag indexes existed.
+   */
   tags?: string[];
   /** Tags this change took off the meetup (they must leave their indexes). */
   untagged?: string[];
@@ -79,7 +82,7 @@ export class MeetupTagIndexes {
   async apply(change: TagGeoChange): Promise<void> {
     // A change recorded before tags travelled with it: every index, with the tags MySQL has now
     // (a later version, if any, is applied on its own and wins).
-    const tags = change.tags ?? (await this.repo.tagsOf(change.meetupId));
+    const tags = change.tags ?? (await this.repo.vocabularyTagsOf(change.meetupId));
     const touched = change.tags ? [...tags, ...(change.untagged ?? [])] : TAG_VOCABULARY;
     const point = { lat: change.lat, lng: change.lng };
     await Promise.all(
