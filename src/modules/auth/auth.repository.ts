@@ -77,6 +77,27 @@ export class AuthRepository {
     });
   }
 
+  /**
+   * A SQL condition, true while the login is open: a route with `revocation: 'in-query'` puts it in
+   * the statement it runs anyway (a constant subquery on the primary key, evaluated once). A missing
+   * row (swept long after its revocation) or another user's login counts as closed.
+   */
+  static openLoginSql(caller: { id: number; sessionId: number }): { sql: string; replacements: unknown[] } {
+    return {
+      sql: 'EXISTS (SELECT 1 FROM sessions s WHERE s.id = ? AND s.userId = ? AND s.revokedAt IS NULL)',
+      replacements: [caller.sessionId, caller.id],
+    };
+  }
+
+  async isLoginOpen(caller: { id: number; sessionId: number }): Promise<boolean> {
+    const open = AuthRepository.openLoginSql(caller);
+    const rows = await this.sequelize.query<{ open: number }>(`SELECT ${open.sql} AS open`, {
+      replacements: open.replacements,
+      type: QueryTypes.SELECT,
+    });
+    return Number(rows[0]?.open) === 1;
+  }
+
   async findSessionOwner(sessionId: number, t?: Transaction): Promise<number | null> {
     const rows = await this.sequelize.query<{ userId: number }>('SELECT userId FROM sessions WHERE id = ?', {
       replacements: [sessionId],

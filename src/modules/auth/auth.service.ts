@@ -9,7 +9,7 @@ import { templates } from '../../infra/mail/templates';
 import type { MailMessage } from '../../infra/mail/mailer';
 import type { LoginsRevokedMessage } from '../../infra/realtime/bus';
 import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
-import type { AuthUser } from '../../http/auth';
+import { invalidToken, TOKEN_REVOKED, type AuthUser } from '../../http/auth';
 import type { UsersService } from '../users/users.service';
 import { toSelfUser } from '../users/users.presenter';
 import { AuthRepository, type EmailTokenPurpose, type RefreshTokenRow } from './auth.repository';
@@ -87,6 +87,17 @@ export class AuthService {
    * own query (`revocation: 'in-query'`); never a verdict on its own.
    */
   verifySignedAccessToken = async (token: string): Promise<AuthUser> => this.tokens.verifySigned(token);
+
+  /**
+   * For a route with `revocation: 'in-query'` whose statement may answer no rows (an empty page): the
+   * condition to fold into that statement (`openLoginSql`), and the check to make when it answered
+   * nothing, since then it cannot tell a revoked login from an empty result. Refuses as the deny-list would.
+   */
+  openLoginSql = (caller: { id: number; sessionId: number }) => AuthRepository.openLoginSql(caller);
+
+  async requireOpenLogin(caller: { id: number; sessionId: number }): Promise<void> {
+    if (!(await this.repo.isLoginOpen(caller))) throw invalidToken(TOKEN_REVOKED);
+  }
 
   /** Logins among these that have been revoked (streams and sockets re-check with it). */
   revokedAmong = (sessionIds: number[]): Promise<Set<number>> => this.tokens.revokedAmong(sessionIds);
