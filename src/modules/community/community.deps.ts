@@ -11,12 +11,30 @@ import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService } from '../notifications/notifications.service';
 import type { Blocks } from '../safety/safety.service';
 import type { MediaService } from '../media/media.service';
-import type { CommunityRepository, PostBase } from './community.repository';
+import type { CommunityRepository, FeedReads, PostBase } from './community.repository';
+
+/** A signed-in caller as the feed sees them: the account and the login the token belongs to. */
+export interface Caller {
+  id: number;
+  sessionId: number;
+}
+
+/**
+ * The auth module's login check, for a statement that checks revocation itself (`revocation:
+ * 'in-query'`): the condition to fold into it, and the check for when it answered no rows.
+ */
+export interface Logins {
+  openSql(caller: Caller): { sql: string; replacements: unknown[] };
+  requireOpen(caller: Caller): Promise<void>;
+}
 
 /** What the community services are built from (one set per app instance). */
 export interface CommunityDeps {
   sequelize: Sequelize;
   repo: CommunityRepository;
+  /** The feed's pages, on the hot-reads pool. */
+  reads: FeedReads;
+  logins: Logins;
   users: UsersService;
   chat: ChatService;
   notifications: NotificationsService;

@@ -1,8 +1,8 @@
 import Joi from 'joi';
 import { decodeCursor, paginate } from '../../http/cursor';
 import { nearestPage } from '../nearest';
-import type { CommunityDeps } from './community.deps';
-import type { PostRow, PrefixWalk, SqlFilter } from './community.repository';
+import type { Caller, CommunityDeps } from './community.deps';
+import type { FeedRow, PostRow, PrefixWalk, SqlFilter } from './community.repository';
 import type { PostsService } from './community.posts';
 import type { Post } from './community.presenter';
 import { prefixQuery, requiredBooleanQuery } from '../search-text';
@@ -60,14 +60,20 @@ export class FeedService {
   /** The prefix walk's bounds (see recentSearch); tests make them small to reach the fallback. */
   walkLimits = { candidates: WALK_CANDIDATES, examineAtMost: WALK_EXAMINE_AT_MOST };
 
-  async list(viewerId: number, q: FeedQuery): Promise<{ items: Post[]; nextCursor: string | null }> {
-    const filter = this.compile(viewerId, q);
+  /**
+   * One page of GET /posts, as rows (the router writes them as JSON text, feedPageJson). The route
+   * checks the caller's login here (`revocation: 'in-query'`): the condition rides in the page's
+   * statement, and only a page without rows (the end of a list, or a revoked login) costs a second
+   * query to tell which.
+   */
+  async page(caller: Caller, q: FeedQuery): Promise<{ items: FeedRow[]; nextCursor: string | null }> {
+    const filter = this.compile(caller.id, q, this.d.logins.openSql(caller));
     const fulltext = q.q === undefined ? null : requiredBooleanQuery(q.q);
     const want = q.limit + 1;
-    let rows: PostRow[];
+    let rows: FeedRow[];
     if (q.sort === 'popular') {
       const c = q.cursor ? decodeCursor<{ s: number; t: Date; i: number }>(q.cursor, popularCursor) : null;
-      rows = await this.d.repo.pagePopular(fulltext ? withMatch(filter, fulltext) : filter, {
+      rows = await this.d.reads.pagePopular(fulltext ? withMatch(filter, fulltext) : filter, {
         tag: q.tag,
         after: c ? { score: c.s, at: c.t, id: c.i } : null,
         limit: want,
@@ -78,14 +84,14 @@ export class FeedService {
       const walk = q.q === undefined ? null : prefixQuery(q.q);
       rows = walk
         ? await this.recentSearch(filter, walk, fulltext!, page)
-        : await this.d.repo.pageRecent(fulltext ? withMatch(filter, fulltext) : filter, page);
+        : await this.d.reads.pageRecent(fulltext ? withMatch(filter, fulltext) : filter, page);
     }
-    const { items, nextCursor } = paginate(rows, q.limit, (last) =>
+    if (!rows.length) await this.d.logins.requireOpen(caller);
+    return paginate(rows, q.limit, (last) =>
       q.sort === 'popular'
         ? { k: 'p', s: Number(last.recentScore), t: new Date(last.createdAt).toISOString(), i: last.id }
         : { k: 'r', t: new Date(last.createdAt).toISOString(), i: last.id },
     );
-    return { items: await this.posts.present(viewerId, items), nextCursor };
   }
 
   /** Nearest first within the circle (Redis GEO candidates, one MySQL filter query per round; src/modules/nearest.ts). */
@@ -124,16 +130,26 @@ export class FeedService {
     walk: PrefixWalk,
     fulltext: string,
     page: { tag?: string; after: { at: Date; id: number } | null; limit: number },
-  ): Promise<PostRow[]> {
+  ): Promise<FeedRow[]> {
     const { candidates, examineAtMost } = this.walkLimits;
-    const rows = await this.d.repo.pageByPrefix(filter, { ...page, walk, examineAtMost });
-    if (rows.length === page.limit || !(await this.d.repo.prefixHasMore(walk.key, page.after, candidates))) return rows;
-    return this.d.repo.pageRecent(withMatch(filter, fulltext), page);
+    const rows = await this.d.reads.pageByPrefix(filter, { ...page, walk, examineAtMost });
+    if (rows.length === page.limit || !(await this.d.reads.prefixHasMore(walk.key, page.after, candidates)))
+      return rows;
+    return this.d.reads.pageRecent(withMatch(filter, fulltext), page);
   }
 
-  private compile(viewerId: number, q: Pick<FeedQuery, 'kind' | 'authorId'>): SqlFilter {
+  /** The conditions every list puts on `p`; `login` is the caller's open-login condition, where the route checks it. */
+  private compile(
+    viewerId: number,
+    q: Pick<FeedQuery, 'kind' | 'authorId'>,
+    login?: { sql: string; replacements: unknown[] },
+  ): SqlFilter {
     const where: string[] = [];
     const replacements: unknown[] = [];
+    if (login) {
+      where.push(login.sql);
+      replacements.push(...login.replacements);
+    }
     if (q.kind) {
       where.push('p.kind = ?');
       replacements.push(q.kind);

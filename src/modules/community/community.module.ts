@@ -4,7 +4,7 @@ import { imageUpload } from '../../http/upload';
 import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { addDays, dayIn } from '../sitters/sitters.days';
-import { CommunityRepository } from './community.repository';
+import { CommunityRepository, FeedReads } from './community.repository';
 import type { CommunityDeps } from './community.deps';
 import { PostsService, TOPIC_GEO_POST, type GeoPostChange } from './community.posts';
 import { CommentsService } from './community.comments';
@@ -41,11 +41,13 @@ export interface CommunityServices {
  * open post chats. Uses chat, notifications and safety.
  */
 export function createCommunityModule(ctx: ModuleContext, services: Services): FeatureModule<'community'> {
-  const { media, safety } = services;
+  const { media, safety, auth } = services;
   const repo = new CommunityRepository(ctx.sequelize);
   const d: CommunityDeps = {
     sequelize: ctx.sequelize,
     repo,
+    reads: new FeedReads(ctx.hotReads),
+    logins: { openSql: (caller) => auth.openLoginSql(caller), requireOpen: (caller) => auth.requireOpenLogin(caller) },
     users: services.users,
     chat: services.chat,
     notifications: services.notifications,

@@ -5,7 +5,7 @@ import type { RebuildProgress } from '../../infra/geo';
 import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, Forbidden, NotFound, Unavailable } from '../../errors';
 import type { ChatRoom } from '../chat/chat.service';
-import type { CommunityRepository, PhotoRow, PostBase, PostRow, PostWrite } from './community.repository';
+import type { CommunityRepository, PostBase, PostRow, PostWrite } from './community.repository';
 import { consume, requireVisible, type CommunityDeps } from './community.deps';
 import { tagsOf, toPost, type Photo, type Post } from './community.presenter';
 import { prefixKeys, searchDocument } from '../search-text';
@@ -212,8 +212,6 @@ export class PostsService {
    */
   async present(viewerId: number, rows: PostRow[]): Promise<Post[]> {
     if (!rows.length) return [];
-    if (rows.every((r) => r.likedByMe !== undefined))
-      return rows.map((r) => toPost(r, photosOfRow(r), Boolean(Number(r.likedByMe))));
     const ids = rows.map((r) => r.id);
     const [photos, liked] = await Promise.all([this.repo.photosOf(ids), this.repo.likedPosts(viewerId, ids)]);
     return rows.map((r) =>
@@ -301,13 +299,6 @@ export class PostsService {
     if (p.authorId !== userId) throw Forbidden(`Only the author can ${action} this post`);
     return p;
   }
-}
-
-/** The photos a feed row carries as JSON (JSON_ARRAYAGG comes back as text from MariaDB). */
-function photosOfRow(r: PostRow): PhotoRow[] {
-  const v = r.photosJson;
-  if (v === null || v === undefined) return [];
-  return typeof v === 'string' ? (JSON.parse(v) as PhotoRow[]) : v;
 }
 
 /** Rebuilds the posts' geo index from MySQL (also used by the reindex CLI, which has no app). */

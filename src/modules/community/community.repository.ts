@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import { SqlRepository } from '../../infra/sql-repository';
-import { capped as sortCapped, idList } from '../../infra/geo-sorted';
+import type { HotReads } from '../../infra/hot-reads';
+import { idList } from '../../infra/geo-sorted';
 import type { GeoPoint } from '../../infra/geo';
 import type { PostKind } from './community.schemas';
 
@@ -34,10 +35,6 @@ export interface PostRow extends PostBase {
   authorNickname: string | null;
   authorAvatarUrl: string | null;
   authorDeletedAt: Date | null;
-  /** Feed pages read these in the same statement (viewerSql); other reads leave them out. */
-  likedByMe?: number;
-  /** The photos as a JSON array (null without photos). */
-  photosJson?: string | PhotoRow[] | null;
 }
 
 export interface PostWrite {
@@ -93,19 +90,6 @@ const BASE_COLS = `p.id, p.authorId, p.kind, p.title, p.body, p.tagsJson, p.lat,
   p.editedAt, p.createdAt, p.updatedAt`;
 const COLS = `${BASE_COLS}, u.nickname AS authorNickname, u.avatarUrl AS authorAvatarUrl, u.deletedAt AS authorDeletedAt`;
 const FROM = 'FROM posts p JOIN users u ON u.id = p.authorId';
-/**
- * What a page shows the viewer besides the row, in the same statement: my like (an outer join on the
- * likes' primary key, one probe per row) and the photos as one JSON array (a select-list subquery,
- * run for the rows sent, after ORDER BY … LIMIT, and only for posts that have photos). A page is then
- * one round trip.
- */
-const viewerSql = (viewerId: number) => ({
-  cols: `, ml.userId IS NOT NULL AS likedByMe,
-  IF(p.photoCount = 0, NULL, (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', ph.id, 'postId', ph.postId, 'url', ph.url,
-    'thumbnailUrl', ph.thumbnailUrl) ORDER BY ph.id) FROM post_photos ph WHERE ph.postId = p.id)) AS photosJson`,
-  join: 'LEFT JOIN post_likes ml ON ml.postId = p.id AND ml.userId = ?',
-  replacements: [viewerId],
-});
 const COMMENT_COLS = `c.id, c.postId, c.parentId, c.authorId, c.body, c.likeCount, c.replyCount, c.hiddenAt, c.deletedAt,
   c.editedAt, c.createdAt, u.nickname AS authorNickname, u.avatarUrl AS authorAvatarUrl, u.deletedAt AS authorDeletedAt`;
 const COMMENT_FROM = 'FROM post_comments c JOIN users u ON u.id = c.authorId';
@@ -182,89 +166,7 @@ export class CommunityRepository extends SqlRepository {
     );
   }
 
-  // --- feed --------------------------------------------------------------------------------------
-
-  /**
-   * One page by (createdAt, id) descending after `after`. With a tag the walk runs on the tag index
-   * (post_tags carries the post's createdAt), otherwise on the posts index the filter names.
-   */
-  pageRecent(
-    filter: SqlFilter,
-    opts: { tag?: string; after: { at: Date; id: number } | null; limit: number },
-  ): Promise<PostRow[]> {
-    const where = ['p.listed = 1', ...filter.where];
-    const replacements = [...filter.replacements];
-    let from = FROM;
-    let key = { at: 'p.createdAt', id: 'p.id' };
-    if (opts.tag) {
-      from = `FROM post_tags t JOIN posts p ON p.id = t.postId JOIN users u ON u.id = p.authorId`;
-      where.unshift('t.tag = ?');
-      replacements.unshift(opts.tag);
-      key = { at: 't.createdAt', id: 't.postId' };
-    }
-    if (opts.after) {
-      where.push(`(${key.at} < ? OR (${key.at} = ? AND ${key.id} < ?))`);
-      replacements.push(opts.after.at, opts.after.at, opts.after.id);
-    }
-    const viewer = viewerSql(filter.viewerId);
-    return this.select<PostRow>(
-      `SELECT ${COLS}${viewer.cols} ${from} ${viewer.join} WHERE ${where.join(' AND ')}
-        ORDER BY ${key.at} DESC, ${key.id} DESC LIMIT ${Math.trunc(opts.limit)}`,
-      [...viewer.replacements, ...replacements],
-    );
-  }
-
-  /**
-   * One `recent` page of a q: the prefix table's candidates newest first (its key is the walk's
-   * order, so the walk stops after a page), each checked against the post's search document. The
-   * walk is capped at `examineAtMost` rows (MariaDB's LIMIT … ROWS EXAMINED ends it with the rows found
-   * so far): a short answer is either the end or the cap, and the caller tells them apart.
-   */
-  async pageByPrefix(
-    filter: SqlFilter,
-    opts: {
-      walk: PrefixWalk;
-      tag?: string;
-      after: { at: Date; id: number } | null;
-      limit: number;
-      examineAtMost: number;
-    },
-  ): Promise<PostRow[]> {
-    const where = ['w.prefix = ?', 'p.listed = 1', ...opts.walk.patterns.map(() => "CONCAT(' ', p.searchText) LIKE ?")];
-    const replacements: unknown[] = [opts.walk.key, ...opts.walk.patterns];
-    where.push(...filter.where);
-    replacements.push(...filter.replacements);
-    if (opts.tag) {
-      where.push('EXISTS (SELECT 1 FROM post_tags t WHERE t.postId = p.id AND t.tag = ?)');
-      replacements.push(opts.tag);
-    }
-    if (opts.after) {
-      where.push('(w.createdAt < ? OR (w.createdAt = ? AND w.postId < ?))');
-      replacements.push(opts.after.at, opts.after.at, opts.after.id);
-    }
-    const viewer = viewerSql(filter.viewerId);
-    try {
-      return await this.select<PostRow>(
-        `SELECT ${COLS}${viewer.cols} FROM post_word_prefixes w STRAIGHT_JOIN posts p ON p.id = w.postId
-           JOIN users u ON u.id = p.authorId ${viewer.join}
-          WHERE ${where.join(' AND ')} ORDER BY w.createdAt DESC, w.postId DESC
-          LIMIT ${Math.trunc(opts.limit)} ROWS EXAMINED ${Math.trunc(opts.examineAtMost)}`,
-        [...viewer.replacements, ...replacements],
-      );
-    } catch (err) {
-      return sortCapped(err);
-    }
-  }
-
-  /** Whether the prefix has more than `atMost` candidates after `after` (an index-only count). */
-  async prefixHasMore(key: string, after: { at: Date; id: number } | null, atMost: number): Promise<boolean> {
-    const cond = after ? ' AND (createdAt < ? OR (createdAt = ? AND postId < ?))' : '';
-    const [row] = await this.select<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM post_word_prefixes WHERE prefix = ?${cond} LIMIT ${Math.trunc(atMost) + 1}) x`,
-      after ? [key, after.at, after.at, after.id] : [key],
-    );
-    return Number(row.n) > atMost;
-  }
+  // --- word prefixes (the q walk's table) --------------------------------------------------------
 
   /** A post's rows in the prefix table (inside the transaction that writes its text). */
   async addWordPrefixes(postId: number, createdAt: Date, keys: string[], t: Transaction): Promise<void> {
@@ -286,29 +188,7 @@ export class CommunityRepository extends SqlRepository {
     );
   }
 
-  /** One page by (recentScore, createdAt, id) descending after `after`. */
-  pagePopular(
-    filter: SqlFilter,
-    opts: { tag?: string; after: { score: number; at: Date; id: number } | null; limit: number },
-  ): Promise<PostRow[]> {
-    const where = ['p.listed = 1', ...filter.where];
-    const replacements = [...filter.replacements];
-    if (opts.tag) {
-      where.push('EXISTS (SELECT 1 FROM post_tags t WHERE t.postId = p.id AND t.tag = ?)');
-      replacements.push(opts.tag);
-    }
-    if (opts.after) {
-      const a = opts.after;
-      where.push('(p.recentScore < ? OR (p.recentScore = ? AND (p.createdAt < ? OR (p.createdAt = ? AND p.id < ?))))');
-      replacements.push(a.score, a.score, a.at, a.at, a.id);
-    }
-    const viewer = viewerSql(filter.viewerId);
-    return this.select<PostRow>(
-      `SELECT ${COLS}${viewer.cols} ${FROM} ${viewer.join} WHERE ${where.join(' AND ')}
-        ORDER BY p.recentScore DESC, p.createdAt DESC, p.id DESC LIMIT ${Math.trunc(opts.limit)}`,
-      [...viewer.replacements, ...replacements],
-    );
-  }
+  // --- nearby -------------------------------------------------------------------------------------
 
   /** The rows among `ids` that are listed and pass `filter` (the nearby search sorts by distance). */
   filterIds(ids: number[], filter: SqlFilter, tag?: string): Promise<PostRow[]> {
@@ -647,6 +527,171 @@ export class CommunityRepository extends SqlRepository {
     );
     return Number(row.n);
   }
+}
+
+/** A feed page's row: what the list shows and what its cursor needs, nothing else. */
+export interface FeedRow {
+  id: number;
+  authorId: number;
+  kind: PostKind;
+  title: string;
+  body: string;
+  tagsJson: string;
+  lat: string | number | null;
+  lng: string | number | null;
+  address: string | null;
+  likeCount: number;
+  commentCount: number;
+  recentScore: number;
+  chatRoomId: number | null;
+  editedAt: Date | null;
+  createdAt: Date;
+  authorNickname: string | null;
+  authorAvatarUrl: string | null;
+  authorDeletedAt: Date | null;
+  /** 1 when the viewer likes the post. */
+  likedByMe: number;
+  /** The photos as `id US url US thumbnailUrl` records joined by RS (ASCII 31 and 30; null without photos). */
+  photosText: string | null;
+}
+
+/** What every feed page takes besides its keyset position: an optional tag and the rows to read. */
+export interface FeedPage {
+  tag?: string;
+  limit: number;
+}
+
+const FEED_COLS = `p.id, p.authorId, p.kind, p.title, p.body, p.tagsJson, p.lat, p.lng, p.address, p.likeCount,
+  p.commentCount, p.recentScore, p.chatRoomId, p.editedAt, p.createdAt,
+  u.nickname AS authorNickname, u.avatarUrl AS authorAvatarUrl, u.deletedAt AS authorDeletedAt,
+  ml.userId IS NOT NULL AS likedByMe,
+  IF(p.photoCount = 0, NULL, (SELECT GROUP_CONCAT(ph.id, CHAR(31 USING utf8mb4), ph.url, CHAR(31 USING utf8mb4),
+    ph.thumbnailUrl SEPARATOR 0x1e) FROM post_photos ph WHERE ph.postId = p.id)) AS photosText`;
+/**
+ * What a page shows the viewer besides the row comes in the same statement: my like (an outer join on
+ * the likes' primary key, one probe per row) and the photos (the select-list subquery above, run for
+ * the rows sent, after ORDER BY … LIMIT, and only for posts that have photos).
+ *
+ * The photos are plain text, records joined by ASCII RS, fields by US (stored keys and URLs never hold
+ * control characters), ordered by the reader: a JSON function (JSON_ARRAYAGG, JSON_OBJECT, even
+ * JSON_QUOTE) or an ORDER BY in that subquery made every page's statement cost about 0.4–0.5 ms more of
+ * the server's CPU, photos or none, twice the raw page query (docs/BENCHMARKS.md, Community).
+ */
+const myLike = 'LEFT JOIN post_likes ml ON ml.postId = p.id AND ml.userId = ?';
+
+/**
+ * The feed's pages (GET /posts), each one statement on the hot-reads pool (src/infra/hot-reads.ts):
+ * autocommit SELECTs on the primary, without Sequelize's query layer, which cost more CPU than the
+ * driver on this path. Every page is a keyset walk on an index that starts with `listed`, so deleted
+ * and report-hidden posts are never read; the filter adds the rest (blocks, kind, author, the login).
+ */
+export class FeedReads {
+  constructor(private readonly db: HotReads) {}
+
+  /**
+   * One page by (createdAt, id) descending after `after`. With a tag the walk runs on the tag index
+   * (post_tags carries the post's createdAt), otherwise on the posts index the filter names.
+   */
+  pageRecent(filter: SqlFilter, opts: FeedPage & { after: { at: Date; id: number } | null }): Promise<FeedRow[]> {
+    const where = ['p.listed = 1', ...filter.where];
+    const replacements = [...filter.replacements];
+    let from = FROM;
+    let key = { at: 'p.createdAt', id: 'p.id' };
+    if (opts.tag) {
+      from = `FROM post_tags t JOIN posts p ON p.id = t.postId JOIN users u ON u.id = p.authorId`;
+      where.unshift('t.tag = ?');
+      replacements.unshift(opts.tag);
+      key = { at: 't.createdAt', id: 't.postId' };
+    }
+    if (opts.after) {
+      where.push(`(${key.at} < ? OR (${key.at} = ? AND ${key.id} < ?))`);
+      replacements.push(opts.after.at, opts.after.at, opts.after.id);
+    }
+    return this.db.rows<FeedRow>(
+      `SELECT ${FEED_COLS} ${from} ${myLike} WHERE ${where.join(' AND ')}
+        ORDER BY ${key.at} DESC, ${key.id} DESC LIMIT ${Math.trunc(opts.limit)}`,
+      [filter.viewerId, ...replacements],
+    );
+  }
+
+  /**
+   * One `recent` page of a q: the prefix table's candidates newest first (its key is the walk's
+   * order, so the walk stops after a page), each checked against the post's search document. The
+   * walk is capped at `examineAtMost` rows (MariaDB's LIMIT … ROWS EXAMINED ends it with the rows found
+   * so far): a short answer is either the end or the cap, and the caller tells them apart.
+   */
+  async pageByPrefix(
+    filter: SqlFilter,
+    opts: FeedPage & { walk: PrefixWalk; after: { at: Date; id: number } | null; examineAtMost: number },
+  ): Promise<FeedRow[]> {
+    const where = ['w.prefix = ?', 'p.listed = 1', ...opts.walk.patterns.map(() => "CONCAT(' ', p.searchText) LIKE ?")];
+    const replacements: unknown[] = [opts.walk.key, ...opts.walk.patterns];
+    where.push(...filter.where);
+    replacements.push(...filter.replacements);
+    if (opts.tag) {
+      where.push('EXISTS (SELECT 1 FROM post_tags t WHERE t.postId = p.id AND t.tag = ?)');
+      replacements.push(opts.tag);
+    }
+    if (opts.after) {
+      where.push('(w.createdAt < ? OR (w.createdAt = ? AND w.postId < ?))');
+      replacements.push(opts.after.at, opts.after.at, opts.after.id);
+    }
+    try {
+      return await this.db.rows<FeedRow>(
+        `SELECT ${FEED_COLS} FROM post_word_prefixes w STRAIGHT_JOIN posts p ON p.id = w.postId
+           JOIN users u ON u.id = p.authorId ${myLike}
+          WHERE ${where.join(' AND ')} ORDER BY w.createdAt DESC, w.postId DESC
+          LIMIT ${Math.trunc(opts.limit)} ROWS EXAMINED ${Math.trunc(opts.examineAtMost)}`,
+        [filter.viewerId, ...replacements],
+      );
+    } catch (err) {
+      return walkCapped(err);
+    }
+  }
+
+  /** Whether the prefix has more than `atMost` candidates after `after` (an index-only count). */
+  async prefixHasMore(key: string, after: { at: Date; id: number } | null, atMost: number): Promise<boolean> {
+    const cond = after ? ' AND (createdAt < ? OR (createdAt = ? AND postId < ?))' : '';
+    const [row] = await this.db.rows<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM post_word_prefixes WHERE prefix = ?${cond} LIMIT ${Math.trunc(atMost) + 1}) x`,
+      after ? [key, after.at, after.at, after.id] : [key],
+    );
+    return Number(row.n) > atMost;
+  }
+
+  /** One page by (recentScore, createdAt, id) descending after `after`. */
+  pagePopular(
+    filter: SqlFilter,
+    opts: FeedPage & { after: { score: number; at: Date; id: number } | null },
+  ): Promise<FeedRow[]> {
+    const where = ['p.listed = 1', ...filter.where];
+    const replacements = [...filter.replacements];
+    if (opts.tag) {
+      where.push('EXISTS (SELECT 1 FROM post_tags t WHERE t.postId = p.id AND t.tag = ?)');
+      replacements.push(opts.tag);
+    }
+    if (opts.after) {
+      const a = opts.after;
+      where.push('(p.recentScore < ? OR (p.recentScore = ? AND (p.createdAt < ? OR (p.createdAt = ? AND p.id < ?))))');
+      replacements.push(a.score, a.score, a.at, a.at, a.id);
+    }
+    return this.db.rows<FeedRow>(
+      `SELECT ${FEED_COLS} ${FROM} ${myLike} WHERE ${where.join(' AND ')}
+        ORDER BY p.recentScore DESC, p.createdAt DESC, p.id DESC LIMIT ${Math.trunc(opts.limit)}`,
+      [filter.viewerId, ...replacements],
+    );
+  }
+}
+
+/**
+ * When the optimizer sorts instead of following the index, the cap ends the statement with error 1028
+ * ("Sort aborted: LIMIT ROWS EXAMINED") rather than partial rows: that too is a short walk. (The
+ * driver's own error here; geo-sorted's `capped` reads the one Sequelize wraps.)
+ */
+function walkCapped(err: unknown): never[] {
+  const e = err as { errno?: number; sqlMessage?: string };
+  if (e.errno === 1028 && /ROWS EXAMINED/.test(e.sqlMessage ?? '')) return [];
+  throw err;
 }
 
 /** The columns a post's create and edit both write, each with its value: one list, so the two cannot drift. */

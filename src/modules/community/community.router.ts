@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { defineRoute, type RouteSpec } from '../../http/routes';
+import { defineRoute, JsonText, type RouteSpec } from '../../http/routes';
 import { uploadedFile } from '../../http/upload';
 import { idParams } from '../../http/schemas';
 import type { PostsService } from './community.posts';
@@ -7,6 +7,7 @@ import type { CommentsService } from './community.comments';
 import type { LikesService } from './community.likes';
 import type { FeedService } from './community.feed';
 import * as s from './community.schemas';
+import { feedPageJson } from './community.presenter';
 import { roomSchema as chatRoomSchema } from '../chat/chat.schemas';
 
 const tag = 'Community';
@@ -33,11 +34,16 @@ export function communityRoutes(c: CommunityRouteDeps): RouteSpec[] {
       operationId: 'listPosts',
       tag,
       auth: true,
+      // The login is checked in the page's statement (FeedService.page).
+      revocation: 'in-query',
       query: s.feedQuery,
       summary:
         'The board: sort=recent (newest first, default) or popular (likes and comments of the last 7 days, then newest); filters kind, tag, authorId, q (each word matches words that start with it, Korean and English, all words required). Deleted, report-hidden and blocked authors’ posts never appear',
       responses: { 200: { description: 'One page of posts', schema: s.postListSchema } },
-      handler: async ({ user, query }) => ({ status: 200, body: await feed.list(user.id, query) }),
+      handler: async ({ user, query }) => {
+        const page = await feed.page(user, query);
+        return { status: 200, body: new JsonText((imageUrl) => feedPageJson(page, imageUrl)) };
+      },
     }),
     defineRoute({
       method: 'get',

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { QueryTypes } from 'sequelize';
 import type { TestContext, TestInstance } from '../../../test/helpers/context';
-import { ManualClock, signup, startContext, LONG_TOKENS } from '../../../test/helpers/context';
+import jwt from 'jsonwebtoken';
+import { ManualClock, bearer, deleteKeys, signup, startContext, LONG_TOKENS } from '../../../test/helpers/context';
 import type { Session } from '../../../test/helpers/fixtures';
 import { image } from '../../../test/helpers/images';
 import { bulkUsers } from '../../../scripts/bench/bulk-users';
@@ -154,7 +155,12 @@ describe('posts', () => {
     await put(b, `/posts/${id}/like`).expect(200);
     const feed = (await get(b, `/posts?authorId=${a.user.id}`).expect(200)).body.items;
     const listed = feed.find((x: { id: number }) => x.id === id);
-    expect([listed.photos, listed.likedByMe]).toEqual([(await get(b, `/posts/${id}`).expect(200)).body.photos, true]);
+    // The page is written from its rows as text (feedPageJson): the item says what the post's view says.
+    expect(listed).toEqual((await get(b, `/posts/${id}`).expect(200)).body);
+    expect([listed.photos.map((p: { id: number }) => p.id), listed.likedByMe]).toEqual([
+      shown.body.photos.map((p: { id: number }) => p.id).sort((x: number, y: number) => x - y),
+      true,
+    ]);
     expect(feed.filter((x: { id: number }) => x.id !== id).map((x: { photos: unknown[] }) => x.photos)).toEqual(
       feed.filter((x: { id: number }) => x.id !== id).map(() => []),
     );
@@ -382,6 +388,44 @@ describe('feed, popular and search', () => {
     expect(await walk(`authorId=${a.user.id}`)).toEqual([...made].reverse());
     expect(await walk(`tag=${tagName}`)).toEqual([...made].reverse());
     expect(await walk(`tag=${tagName}&kind=question`)).toEqual([made[3], made[1]]);
+  });
+
+  it('checks the login in the page’s statement: a revoked one is refused at once, on full and empty pages', async () => {
+    const a = await signup(api);
+    await makePost(a);
+    const other = await signup(api);
+    const pages = [
+      `/posts?authorId=${a.user.id}`,
+      '/posts?sort=popular',
+      '/posts?q=hello',
+      `/posts?authorId=${other.user.id}`, // empty: the end of a list must not pass for an open login
+      '/posts?q=zzqxnothing',
+    ];
+    for (const p of pages) await get(a, p).expect(200);
+    // A token of someone else's login (signed with the right key) is refused like a revoked one.
+    const forged = jwt.sign(
+      {
+        sub: String(a.user.id),
+        sid: (jwt.decode(other.accessToken) as { sid: number }).sid,
+        jti: 'forged',
+        iat: Math.floor(clock.now().getTime() / 1000),
+      },
+      ctx.config.jwtSecret,
+      { algorithm: 'HS256', expiresIn: 600 },
+    );
+    await api.http.get('/api/v1/posts').set(bearer(forged)).expect(401);
+    await api2.http.post('/api/v1/auth/logout').set(auth(a)).send({}).expect(204);
+    // As if the deny-list write had not landed: the feed reads the login from MySQL, not Redis.
+    await deleteKeys(api.redis, `${ctx.config.redisPrefix}revoked:`);
+    for (const p of pages) {
+      const res = await get(a, p).expect(401);
+      expect([p, res.body.detail, res.headers['www-authenticate']]).toEqual([
+        p,
+        'The access token has been revoked',
+        expect.stringContaining('error="invalid_token"'),
+      ]);
+    }
+    await get(other, `/posts?authorId=${a.user.id}`).expect(200);
   });
 
   it('popular ranks by likes and comments of the last 7 days, then newest; old activity expires', async () => {
