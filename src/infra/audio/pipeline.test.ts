@@ -181,6 +181,23 @@ describe('audio pipeline (real FFmpeg)', () => {
     expect(leftovers(p).sort()).toEqual(['pawmate-audio-live', 'pawmate-audio-recent', 'someone-else']);
   });
 
+  it('ends a detection still running when it is closed', async () => {
+    // An FFmpeg that takes 8 s to answer -version, as on a machine under heavy load.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm-slow-ffmpeg-'));
+    tmpDirs.push(dir);
+    const [ffprobe, ffmpeg] = ['ffprobe', 'ffmpeg'].map((name) => path.join(dir, name));
+    for (const file of [ffprobe, ffmpeg]) fs.writeFileSync(file, '#!/bin/sh\nexec sleep 8\n', { mode: 0o755 });
+    const p = pipeline({ tools: { ffmpeg, ffprobe } });
+    const detecting = p.detect();
+    await new Promise((r) => setTimeout(r, 300));
+    const closed = Date.now();
+    await p.close();
+    expect(await detecting).toMatchObject({ ok: false });
+    // Before, the check (its process and its 10 s deadline timer) outlived close() by the full 8 s.
+    expect(Date.now() - closed).toBeLessThan(3000);
+    expect(p.closed).toBe(true);
+  });
+
   it('without FFmpeg: detection says so, and every job is refused as unavailable', async () => {
     const p = pipeline({ tools: { ffmpeg: '/nonexistent/ffmpeg', ffprobe: '/nonexistent/ffprobe' } });
     expect(await p.detect()).toEqual({ ok: false, reason: '/nonexistent/ffprobe not found' });

@@ -118,6 +118,7 @@ export class AudioPipeline {
   private readonly running = new Set<ChildProcess>();
   private admitted = 0;
   private installed: boolean | undefined;
+  private closing = false;
   private detection: Promise<{ ok: true; version: string } | { ok: false; reason: string }> | undefined;
 
   constructor(options: Partial<AudioOptions> = {}) {
@@ -126,13 +127,22 @@ export class AudioPipeline {
     this.slots = new Semaphore(this.options.concurrency, this.options.maxWaiting, full);
   }
 
-  /** Finds out (once) whether FFmpeg is installed; the answer says why not, for the start-up log line. */
+  /**
+   * Finds out (once) whether FFmpeg is installed; the answer says why not, for the start-up log line.
+   * Its processes are among the running ones, so `close` ends a check still going (a slow `-version`
+   * on a loaded machine would otherwise outlive the app for up to the check's 10 s deadline).
+   */
   detect() {
-    this.detection ??= detectFfmpeg(this.options.tools).then((found) => {
+    this.detection ??= detectFfmpeg(this.options.tools, this.running).then((found) => {
       this.installed = found.ok;
       return found;
     });
     return this.detection;
+  }
+
+  /** True once `close` was called: a failed check after it says nothing about FFmpeg. */
+  get closed(): boolean {
+    return this.closing;
   }
 
   /** False once detection found no FFmpeg; undefined before it has answered. */
@@ -195,6 +205,7 @@ export class AudioPipeline {
 
   /** Kills the running processes (shutdown): their jobs end as `timeout` and clean up after themselves. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const child of this.running) child.kill('SIGKILL');
   }
 

@@ -65,15 +65,17 @@ export function runTool(
 
 /**
  * Whether both programs start and answer `-version` (within 10 s). Never throws: a missing or broken
- * FFmpeg is a degraded service (voice messages answer 503), not a failed start.
+ * FFmpeg is a degraded service (voice messages answer 503), not a failed start. The processes join
+ * `running`, so whoever kills those at shutdown ends the check too.
  */
 export async function detectFfmpeg(
   tools: FfmpegTools,
+  running: Set<ChildProcess> = new Set(),
 ): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
   const deadline = Date.now() + 10_000;
   for (const file of [tools.ffprobe, tools.ffmpeg]) {
     try {
-      const run = await runTool(file, ['-hide_banner', '-version'], deadline);
+      const run = await runTool(file, ['-hide_banner', '-version'], deadline, running);
       if (run.code !== 0) return { ok: false, reason: `${file} -version exited with ${run.code ?? 'a signal'}` };
       if (file === tools.ffmpeg) return { ok: true, version: run.stdout.split('\n')[0]?.trim() ?? 'ffmpeg' };
     } catch (err) {

@@ -66,7 +66,8 @@ export function createVoicePart(ctx: ModuleContext, services: Services, groups: 
         if (n) ctx.logger.info({ removed: n }, 'removed temporary voice job directories left by an earlier crash');
       });
       void pipeline.detect().then((found) => {
-        if (!found.ok) {
+        // A check ended by stop() is no finding.
+        if (!found.ok && !pipeline.closed) {
           ctx.logger.warn(
             `FFmpeg is missing (${found.reason}): voice messages answer 503, everything else works; install Debian's ffmpeg package or set FFMPEG_PATH/FFPROBE_PATH`,
           );
