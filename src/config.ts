@@ -65,6 +65,8 @@ export interface Config {
   outboxPollMs: number;
   /** Chat group commit: how long an idle instance's first send waits for others, and sends per transaction at most. */
   chatBatch: { windowMs: number; maxBatch: number; maxInFlight: number };
+  /** Chat: each room's sends committed by one owning instance (README "Chat"); off: by the instance that got them. */
+  chatRoomOwners: boolean;
   /** Failed attempts after which an outbox row is marked dead and no longer retried. */
   outboxMaxAttempts: number;
   /** How long spent rows are kept before the retention sweep deletes them (ms; see src/infra/retention.ts). */
@@ -171,6 +173,7 @@ const schema = Joi.object({
   CHAT_BATCH_WINDOW_MS: Joi.number().integer().min(0).max(1000).default(2),
   CHAT_BATCH_MAX: Joi.number().integer().min(1).max(1000).default(200),
   CHAT_BATCH_IN_FLIGHT: Joi.number().integer().min(1).max(16).default(4),
+  CHAT_ROOM_OWNERS: Joi.string().valid('on', 'off').default('on'),
   OUTBOX_MAX_ATTEMPTS: Joi.number().integer().min(1).max(1000).default(20),
   SWEEP_EVERY_MS: Joi.number().integer().min(0).default(60_000),
   RETENTION_OUTBOX_DAYS: Joi.number().min(0).default(7),
@@ -268,6 +271,7 @@ export function loadConfig(source: NodeJS.ProcessEnv | Record<string, string | u
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     outboxPollMs: v.OUTBOX_POLL_MS,
     chatBatch: { windowMs: v.CHAT_BATCH_WINDOW_MS, maxBatch: v.CHAT_BATCH_MAX, maxInFlight: v.CHAT_BATCH_IN_FLIGHT },
+    chatRoomOwners: v.CHAT_ROOM_OWNERS === 'on',
     outboxMaxAttempts: v.OUTBOX_MAX_ATTEMPTS,
     retention: {
       processedOutboxMs: v.RETENTION_OUTBOX_DAYS * DAY_MS,

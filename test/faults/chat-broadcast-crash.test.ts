@@ -52,7 +52,8 @@ it('delivers a committed message to a member on another instance when the commit
 
   const redisThroughProxy = new URL(ctx.config.redisUrl);
   redisThroughProxy.port = String(proxy.port);
-  srv = await startEntryPoint(entryPointEnv(ctx, { REDIS_URL: redisThroughProxy.toString() }));
+  // The doomed instance commits its own sends (no room owners), so it is the one whose publish dies.
+  srv = await startEntryPoint(entryPointEnv(ctx, { REDIS_URL: redisThroughProxy.toString(), CHAT_ROOM_OWNERS: 'off' }));
   const xs = connectClient(`http://127.0.0.1:${srv.port}`, {
     transports: ['websocket'],
     auth: { token: x.accessToken },

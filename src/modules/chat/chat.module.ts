@@ -6,6 +6,7 @@ import { Presence } from './chat.presence';
 import { ChatService, TOPIC_CHAT_NOTIFY } from './chat.service';
 import { ChatSockets, chatSocketEvents } from './chat.socket';
 import { ChatRelay, TOPIC_CHAT_RELAY } from './chat.relay';
+import { RoomOwners } from './chat.owners';
 import { chatRoutes } from './chat.router';
 
 /** Messages per user per 10 s across every socket, tab and instance (each socket also has its own 20 / 10 s). */
@@ -44,6 +45,12 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),
+    forwarded: new Counter({
+      name: 'pawmate_chat_sends_forwarded_total',
+      help: "Chat sends forwarded to their room's owning instance (timeout: committed here after no answer)",
+      labelNames: ['event'],
+      registers,
+    }),
     ackDuration: new Histogram({
       name: 'pawmate_socket_ack_duration_seconds',
       help: 'Time from a client event to its acknowledgement',
@@ -72,6 +79,16 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     emitLocal: (items) => sockets.emitLocal(items),
     notify: (messageIds) => chat.notifyMembers({ messageIds }),
   });
+  const owners = ctx.config.chatRoomOwners
+    ? new RoomOwners({
+        redis: ctx.redis,
+        bus: ctx.bus,
+        prefix: ctx.config.redisPrefix,
+        logger: ctx.logger,
+        commitHere: (send) => chat.commitHere(send),
+        observe: (event) => metrics.forwarded.inc({ event }),
+      })
+    : null;
   const chat: ChatService = new ChatService({
     sequelize: ctx.sequelize,
     repo: new ChatRepository(ctx.sequelize),
@@ -92,6 +109,7 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
       observeQueue: (seconds) => metrics.batchPhaseSeconds.observe({ phase: 'queue' }, seconds),
     },
     observePhase: (phase, seconds) => metrics.batchPhaseSeconds.observe({ phase }, seconds),
+    ...(owners ? { owners } : {}),
     notifier: services.notifications,
     blocks: services.safety.blocks,
     onMessageCreated: (via) => metrics.messages.inc({ via }),
@@ -116,10 +134,13 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     attach: (server) => sockets.attach(server),
     start: async () => {
       await relay.start();
+      await owners?.start();
       await sockets.start();
     },
     stop: async () => {
-      // Sends already queued are answered before the sockets and the database go.
+      // No more sends from other instances; ours waiting on another owner are committed here. Then
+      // sends already queued are answered before the sockets and the database go.
+      await owners?.stop();
       await chat.drainSends();
       relay.stop();
       await sockets.stop();

@@ -11,7 +11,7 @@ import type { UsersService } from '../users/users.service';
 import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
 import type { Presence } from './chat.presence';
-import { GroupCommit, type GroupCommitOptions } from './chat.batch';
+import { GroupCommit, type BatchedSend, type GroupCommitOptions } from './chat.batch';
 import { BatchWriter, type BatchPhase, type ChatNotifyPayload, type SendResult } from './chat.send';
 import type { ChatRelay, RelayItem } from './chat.relay';
 import type {
@@ -157,6 +157,8 @@ export interface ChatServiceDeps {
   groupCommit?: GroupCommitOptions;
   /** Told how long each step of a committed batch took (metrics). */
   observePhase?: (phase: BatchPhase, seconds: number) => void;
+  /** Set: sends are committed by their room's owning instance (chat.owners.ts); else here. */
+  owners?: { submit(send: BatchedSend): Promise<SendResult> };
   onMessageCreated?: (via: 'rest' | 'socket') => void;
 }
 
@@ -397,15 +399,21 @@ export class ChatService {
     origin: { via: 'rest' | 'socket'; socketId?: string },
   ): Promise<{ message: ChatMessage; created: boolean }> {
     await this.consumeSendPoint(userId);
-    const { row, created } = await this.batcher.submit({
+    const send: BatchedSend = {
       userId,
       roomId,
       body: input.body,
       clientId: input.clientId,
       ...(origin.socketId ? { socketId: origin.socketId } : {}),
-    });
+    };
+    const { row, created } = await (this.deps.owners ? this.deps.owners.submit(send) : this.commitHere(send));
     if (created) this.deps.onMessageCreated?.(origin.via);
     return { message: toMessage(row, userId), created };
+  }
+
+  /** Commits a send in this instance's group commit (its own, or one forwarded by another instance). */
+  commitHere(send: BatchedSend): Promise<SendResult> {
+    return this.batcher.submit(send);
   }
 
   /** Answers every send already queued (shutdown, before the database closes). */

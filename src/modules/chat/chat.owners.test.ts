@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket as ClientSocket } from 'socket.io-client';
+import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { pollUntil } from '../../../test/helpers/faults';
+import { ack, connectSocket, record } from '../../../test/helpers/socket';
+import { createLogger } from '../../infra/logger';
+import { connectRedis, createRedis } from '../../infra/redis';
+import { EventBus } from '../../infra/realtime/bus';
+import { AppError, NotFound } from '../../errors';
+import type { BatchedSend } from './chat.batch';
+import { RoomOwners } from './chat.owners';
+import type { SendResult } from './chat.send';
+import { ChatService } from './chat.service';
+
+/**
+ * Room owners (chat.owners.ts): each room's sends are committed by one instance whichever instance
+ * got them, and a send whose owner fails or does not answer still gets its own answer.
+ */
+
+const clients: ClientSocket[] = [];
+const cleanups: Array<() => unknown> = [];
+let ctx: TestContext;
+let a: TestInstance;
+let b: TestInstance;
+type User = Awaited<ReturnType<typeof signup>>;
+
+beforeAll(async () => {
+  ctx = await new TestContext().setup();
+  a = await ctx.instance();
+  b = await ctx.instance();
+  // Each instance reads the live set once a second: let both see each other.
+  await new Promise((r) => setTimeout(r, 1500));
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  for (const s of clients.splice(0)) s.disconnect();
+});
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await ctx.close();
+});
+
+async function joined(inst: TestInstance, u: User, roomId: number): Promise<ClientSocket> {
+  const socket = await connectSocket(inst.url, u.accessToken, clients);
+  expect(await ack(socket, 'room:join', { roomId })).toEqual({ ok: true });
+  return socket;
+}
+
+it("commits every room's sends on one instance, whichever instance got them, in order and once each", async () => {
+  const ROOMS = 12;
+  const PER_SOCKET = 4;
+  const committedBy = new Map<number, Set<string>>();
+  const names = new Map<ChatService, string>([
+    [a.pawmate.services.chat, 'a'],
+    [b.pawmate.services.chat, 'b'],
+  ]);
+  const original = ChatService.prototype.commitHere;
+  jest.spyOn(ChatService.prototype, 'commitHere').mockImplementation(function (this: ChatService, send: BatchedSend) {
+    const set = committedBy.get(send.roomId) ?? new Set<string>();
+    set.add(names.get(this) ?? '?');
+    committedBy.set(send.roomId, set);
+    return original.call(this, send);
+  });
+
+  const pairs: Array<{ roomId: number; xs: ClientSocket; ys: ClientSocket }> = [];
+  for (let i = 0; i < ROOMS; i++) {
+    const [x, y] = [await signup(a), await signup(b)];
+    const res = await a.http
+      .post('/api/v1/chat/rooms')
+      .set(bearer(x.accessToken))
+      .send({ type: 'direct', userId: y.user.id });
+    const roomId = res.body.id as number;
+    pairs.push({ roomId, xs: await joined(a, x, roomId), ys: await joined(b, y, roomId) });
+  }
+  const received = new Map<ClientSocket, Array<{ id: number }>>();
+  for (const p of pairs) for (const s of [p.xs, p.ys]) received.set(s, record(s, 'message:new'));
+
+  // Both members of every room send at once without waiting: one of them is always on a non-owner.
+  const acked = await Promise.all(
+    pairs.flatMap((p, r) =>
+      [p.xs, p.ys].map(async (socket, side) => ({
+        socket,
+        replies: await Promise.all(
+          Array.from({ length: PER_SOCKET }, (_x, k) =>
+            ack(socket, 'message:send', {
+              roomId: p.roomId,
+              body: `r${r} s${side} #${k}`,
+              clientId: `o${r}-${side}-${k}`,
+            }),
+          ),
+        ),
+      })),
+    ),
+  );
+  for (const s of acked) {
+    expect(s.replies.every((r) => r.ok)).toBe(true);
+    const ids = s.replies.map((r) => r.message.id as number);
+    expect(ids).toEqual([...ids].sort((p, q) => p - q));
+  }
+  expect(new Set(acked.flatMap((s) => s.replies.map((r) => r.message.id))).size).toBe(ROOMS * 2 * PER_SOCKET);
+  // One committing instance per room, and both instances own some of the rooms.
+  for (const p of pairs) expect(committedBy.get(p.roomId)?.size).toBe(1);
+  const owners = pairs.map((p) => [...committedBy.get(p.roomId)!][0]);
+  expect(new Set(owners)).toEqual(new Set(['a', 'b']));
+  // Each member got the other's messages once each, in id order.
+  for (const p of pairs) {
+    const sentBy = (socket: ClientSocket) => acked.find((s) => s.socket === socket)!.replies.map((r) => r.message.id);
+    await pollUntil(() => received.get(p.xs)!.length >= PER_SOCKET && received.get(p.ys)!.length >= PER_SOCKET, 10_000);
+    expect(received.get(p.ys)!.map((m) => m.id)).toEqual(sentBy(p.xs));
+    expect(received.get(p.xs)!.map((m) => m.id)).toEqual(sentBy(p.ys));
+  }
+  const metrics = await a.http.get('/metrics');
+  expect(metrics.text).toMatch(/pawmate_chat_sends_forwarded_total\{event="forwarded"\} [1-9]/);
+});
+
+describe('RoomOwners over the real bus', () => {
+  const logger = createLogger('silent');
+  const prefix = `owners${randomBytes(3).toString('hex')}:`;
+
+  async function owners(commitHere: (send: BatchedSend) => Promise<SendResult>): Promise<RoomOwners> {
+    const url = ctx.config.redisUrl;
+    const pub = createRedis(url);
+    await connectRedis(pub);
+    const bus = new EventBus(url, prefix, pub, logger);
+    await bus.connect();
+    const o = new RoomOwners({ redis: pub, bus, prefix, logger, commitHere, forwardTimeoutMs: 300 });
+    await o.start();
+    cleanups.push(
+      () => pub.disconnect(),
+      () => bus.close(),
+      () => o.stop(),
+    );
+    return o;
+  }
+
+  it("answers with the owner's refusal, and commits here when the owner does not answer", async () => {
+    const here: BatchedSend[] = [];
+    const mine = await owners(async (send) => {
+      here.push(send);
+      return {
+        row: {
+          id: 1,
+          roomId: send.roomId,
+          senderId: 1,
+          body: '',
+          clientId: send.clientId,
+          createdAt: new Date(),
+          hiddenAt: null,
+          removedAt: null,
+        },
+        created: true,
+      };
+    });
+    const other = await owners((send) =>
+      send.body === 'refuse' ? Promise.reject(NotFound('Chat room')) : new Promise(() => undefined),
+    );
+    // The first instance learns of the second at its next heartbeat.
+    let room = 0;
+    await pollUntil(() => {
+      room = Array.from({ length: 50 }, (_x, i) => i + 1).find((r) => mine.ownerOf(r) === other.self) ?? 0;
+      return room > 0;
+    }, 5000);
+    const send = (body: string, clientId: string): BatchedSend => ({ userId: 1, roomId: room, body, clientId });
+
+    const refused = await mine.submit(send('refuse', 'c1')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ code: 'NOT_FOUND' });
+    expect(here).toHaveLength(0);
+
+    const started = Date.now();
+    const result = await mine.submit(send('hangs', 'c2'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(result.row.clientId).toBe('c2');
+    expect(here.map((s) => s.clientId)).toEqual(['c2']);
+  });
+});
