@@ -25,8 +25,11 @@ beforeAll(async () => {
   ctx = await new TestContext().setup();
   // A wider window than the default, so the test's concurrent sends surely share batches; two batches
   // in flight per instance, so their room locks must be taken in turn for per-room order to hold.
-  a = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200, maxInFlight: 2 } });
-  b = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200, maxInFlight: 2 } });
+  // No room owners: both instances commit sends to the same rooms, so their batches meet on the room
+  // locks (what owners avoid in the common case, and what must still hold when a send is committed
+  // where it arrived; chat.owners.test.ts covers the owners).
+  a = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200, maxInFlight: 2 }, chatRoomOwners: false });
+  b = await ctx.instance({ chatBatch: { windowMs: 40, maxBatch: 200, maxInFlight: 2 }, chatRoomOwners: false });
 });
 afterEach(() => {
   jest.restoreAllMocks();
@@ -125,7 +128,7 @@ it('commits concurrent sends to many rooms through two instances in shared batch
 });
 
 it('stores a clientId repeated within one batch once, answers every repeat with it, and broadcasts it once', async () => {
-  const c = await ctx.instance({ chatBatch: { windowMs: 500, maxBatch: 200, maxInFlight: 1 } });
+  const c = await ctx.instance({ chatBatch: { windowMs: 500, maxBatch: 200, maxInFlight: 1 }, chatRoomOwners: false });
   const [x, y] = [await signup(c), await signup(a)];
   const roomId = await directRoom(x, y);
   const ys = await joined(a, y, roomId);
