@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { forkReady, ratio, table } from './run';
-import { serverEnv, type BenchEnv } from './foundation';
+import { cpuSeconds, serverEnv, type BenchEnv } from './foundation';
 import { Api, percentile, pool } from './http-client';
 import { bulkUsers } from './bulk-users';
 import { ask } from './ipc';
@@ -78,6 +78,11 @@ interface PhaseResult {
   ackP50: number;
   ackP99: number;
   errors: Record<string, number>;
+  /**
+   * CPU ms of the measured system's two processes per acknowledged message during the phase: unlike
+   * msg/s and latency it does not depend on how much of a shared machine they were given.
+   */
+  cpuMsPerMsg: number | null;
   /** Pawmate only: group-commit transactions during the phase, their mean size and commit time. */
   batches?: { count: number; meanSize: number; meanMs: number; phaseMs: Record<string, number> };
 }
@@ -142,7 +147,7 @@ export async function chatBench(env: BenchEnv): Promise<{ markdown: string }> {
       token: u.token,
       rooms: [pairRooms[Math.floor(i / 2)], groupRooms[Math.floor(i / GROUP)]],
     }));
-    results.push(...(await runSystem('Pawmate (persisted, 2 instances)', sockets, durationMs)));
+    results.push(...(await runSystem('Pawmate (persisted, 2 instances)', sockets, durationMs, children.slice(0, 2))));
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map(exited));
@@ -165,7 +170,7 @@ export async function chatBench(env: BenchEnv): Promise<{ markdown: string }> {
       token: null,
       rooms: [pairRooms[Math.floor(i / 2)], groupRooms[Math.floor(i / GROUP)]],
     }));
-    results.push(...(await runSystem('plain Socket.io relay (2 processes)', sockets, durationMs)));
+    results.push(...(await runSystem('plain Socket.io relay (2 processes)', sockets, durationMs, relays)));
   } finally {
     for (const c of relays) c.kill('SIGTERM');
     await Promise.all(relays.map(exited));
@@ -215,7 +220,12 @@ async function runSystem(
   system: string,
   sockets: { url: string; token: string | null; rooms: number[] }[],
   durationMs: number,
+  servers: ChildProcess[],
 ): Promise<PhaseResult[]> {
+  const cpu = () => {
+    const each = servers.map(cpuSeconds);
+    return each.every((x) => x !== null) ? each.reduce((x, y) => x! + y!, 0)! : null;
+  };
   process.stdout.write(`  ${system}: connecting ${sockets.length} sockets\n`);
   const clients: ChildProcess[] = [];
   try {
@@ -255,6 +265,7 @@ async function runSystem(
         await sleep(RATE_WINDOW_MS);
         const urls = [...new Set(sockets.map((x) => x.url))];
         const before = sockets[0].token ? await batchTotals(urls) : null;
+        const cpuBefore = cpu();
         const runs = await Promise.all(
           clients.map((c) =>
             ask<{
@@ -277,6 +288,7 @@ async function runSystem(
         const seen = await Promise.all(
           clients.map((c) => ask<{ received: number; latencies: number[] }>(c, 'collect')),
         );
+        const cpuAfter = cpu();
         const after = before ? await batchTotals(urls) : null;
         const batchCount = after && before ? after.count - before.count : 0;
         const acked = runs.reduce((a, r) => a + r.acked, 0);
@@ -302,6 +314,8 @@ async function runSystem(
           ackP50: percentile(ackMs, 50),
           ackP99: percentile(ackMs, 99),
           errors: merge(runs.map((x) => x.errors)),
+          cpuMsPerMsg:
+            cpuBefore !== null && cpuAfter !== null && acked > 0 ? ((cpuAfter - cpuBefore) * 1000) / acked : null,
           ...(after && before && batchCount > 0
             ? {
                 batches: {
@@ -315,7 +329,7 @@ async function runSystem(
         };
         process.stdout.write(
           `    ${repeats() > 1 ? `run ${run} ` : ''}${phase.name}: ${r.msgPerSec} msg/s (offered ${r.offered}), ${r.deliveries}/${r.expected} delivered, p50 ${r.p50} ms, p99 ${r.p99} ms` +
-            `${r.skipped ? `, ${r.skipped} skipped` : ''}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}` +
+            `${r.cpuMsPerMsg !== null ? `, ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}` +
             `${r.batches ? `; ${r.batches.count} batches, ${r.batches.meanSize.toFixed(1)} sends and ${r.batches.meanMs.toFixed(1)} ms each (${phaseText(r.batches.phaseMs)})` : ''}\n`,
         );
         out.push(r);
@@ -351,6 +365,7 @@ function report(results: PhaseResult[], n: number, durationSec: number, loadAtSt
       r.p99.toFixed(1),
       r.ackP50.toFixed(1),
       r.ackP99.toFixed(1),
+      r.cpuMsPerMsg !== null ? r.cpuMsPerMsg.toFixed(2) : '—',
       problems.join(', ') || '—',
     ];
   });
@@ -368,6 +383,7 @@ function report(results: PhaseResult[], n: number, durationSec: number, loadAtSt
         'p99 ms',
         'ack p50 ms',
         'ack p99 ms',
+        'server CPU ms/msg',
         'problems',
       ],
       rows,

@@ -35,7 +35,7 @@ export function serverEnv(env: BenchEnv, port: number): NodeJS.ProcessEnv {
  * Server CPU per request does not depend on how much of a shared machine the server was given, which
  * req/s does: it is the figure to compare across noisy runs.
  */
-function cpuSeconds(child: ChildProcess): number | null {
+export function cpuSeconds(child: ChildProcess): number | null {
   try {
     const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
