@@ -24,7 +24,8 @@ type User = Awaited<ReturnType<typeof signup>>;
 beforeAll(async () => {
   ctx = await new TestContext().setup();
   // A wider window than the default, so the test's concurrent sends surely share batches; two batches
-  // in flight per instance, so their room locks must be taken in turn for per-room order to hold.
+  // in flight per instance, so a room's later sends must wait for its committing batch for per-room
+  // order to hold.
   // No room owners: both instances commit sends to the same rooms, so their batches meet on the room
   // locks (what owners avoid in the common case, and what must still hold when a send is committed
   // where it arrived; chat.owners.test.ts covers the owners).
@@ -184,7 +185,36 @@ it('refuses a send that is not allowed without failing the others of its batch',
 
 describe('GroupCommit', () => {
   const logger = createLogger('silent');
-  const send = (clientId: string): BatchedSend => ({ userId: 1, roomId: 1, body: 'b', clientId });
+  const send = (clientId: string, roomId = 1): BatchedSend => ({ userId: 1, roomId, body: 'b', clientId });
+
+  it('keeps a send whose room is committing for a later batch, without holding up other rooms', async () => {
+    const events: string[] = [];
+    const gc = new GroupCommit<string>(
+      async (sends) => {
+        const ids = sends.map((s) => s.clientId).join(',');
+        events.push(`start ${ids}`);
+        await sleep(sends.some((s) => s.clientId === 'slow') ? 80 : 10);
+        events.push(`end ${ids}`);
+        return sends.map((s) => ({ ok: true as const, value: s.clientId }));
+      },
+      { windowMs: 1, maxBatch: 10, maxInFlight: 2 },
+      logger,
+    );
+    const slow = gc.submit(send('slow', 1));
+    await sleep(20); // room 1 is committing
+    const later = [gc.submit(send('same-room', 1)), gc.submit(send('other-room', 2))];
+    expect(await Promise.all([slow, ...later])).toEqual(['slow', 'same-room', 'other-room']);
+    // Room 2 went at once, beside the committing batch; room 1's second send only after the first.
+    expect(events).toEqual([
+      'start slow',
+      'start other-room',
+      'end other-room',
+      'end slow',
+      'start same-room',
+      'end same-room',
+    ]);
+    await gc.drain();
+  });
 
   it('commits what arrives during a commit as the next batch, and retries a failed batch one send at a time', async () => {
     const batches: string[][] = [];

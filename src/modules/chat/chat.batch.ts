@@ -18,28 +18,13 @@ export interface GroupCommitOptions {
   windowMs: number;
   /** Sends per transaction at most; a full queue is committed without waiting for the window. */
   maxBatch: number;
-  /** Batches committing at once on this instance (their room locks are taken in batch order). */
+  /** Batches committing at once on this instance (never two with a room in common). */
   maxInFlight?: number;
   /** Told of every batch committed: its sends and how long its commit took (metrics). */
   observe?: (size: number, seconds: number) => void;
   /** Told how long each send of a committed batch waited in the queue before its batch started. */
   observeQueue?: (seconds: number) => void;
 }
-
-/**
- * Orders the room locks of concurrent batches that share a room: a batch takes its locks only once
- * every earlier batch of this instance with one of its rooms has all of its own, so within a room the
- * earlier batch inserts first (arrival order). Batches with no room in common do not wait for each
- * other.
- */
-export interface LockTurn {
-  /** Resolves when the earlier batches sharing a room with this one hold their locks (or ended). */
-  previous: Promise<void>;
-  /** Call once this batch holds its locks (or failed before): later batches may take their own. */
-  done(): void;
-}
-
-const freeTurn: LockTurn = { previous: Promise.resolve(), done: () => undefined };
 
 interface Waiting<R> {
   send: BatchedSend;
@@ -53,9 +38,13 @@ interface Waiting<R> {
  * Group commit for chat sends on one instance: sends queue here and are written by ONE transaction
  * per batch (one multi-row insert, one lock per room for the whole batch) instead of one transaction
  * and one room lock each. At most `maxInFlight` batches commit at once: what arrives meanwhile waits
- * and goes into the next, so batches grow with the load by themselves. Batches sharing a room take
- * their locks in turn (LockTurn), so arrival order on this instance is insert order within a room;
- * batches with disjoint rooms lock in parallel.
+ * and goes into the next, so batches grow with the load by themselves.
+ *
+ * No two batches committing at once on this instance have a room in common: a send whose room is in
+ * a batch still committing stays queued (in arrival order) until that batch is done, and the next
+ * batch takes it. So this instance's batches never wait for each other's room locks (a batch waiting
+ * for one room would keep every other send in it waiting too), and within a room arrival order on
+ * this instance is insert order (a later batch only starts on a room after the earlier one committed).
  *
  * `commit` answers every send of the batch (a send's own refusal, e.g. not a member, is its outcome
  * and does not fail the others). When the whole batch fails (an error that is nobody's in
@@ -66,11 +55,11 @@ export class GroupCommit<R> {
   private queue: Waiting<R>[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly running = new Set<Promise<void>>();
-  /** Per room, the lock turn of the latest batch holding it that may not have its locks yet. */
-  private readonly lockedByRoom = new Map<number, Promise<void>>();
+  /** Rooms of the batches committing now. */
+  private readonly busyRooms = new Set<number>();
 
   constructor(
-    private readonly commit: (sends: BatchedSend[], turn: LockTurn) => Promise<BatchOutcome<R>[]>,
+    private readonly commit: (sends: BatchedSend[]) => Promise<BatchOutcome<R>[]>,
     private readonly opts: GroupCommitOptions,
     private readonly logger: Logger,
   ) {}
@@ -100,10 +89,12 @@ export class GroupCommit<R> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.running.size >= this.maxInFlight || !this.queue.length) return;
-    const batch = this.queue.splice(0, this.opts.maxBatch);
-    const { turn, done } = this.takeTurn(batch);
-    const running: Promise<void> = this.run(batch, turn).finally(() => {
-      done();
+    const batch = this.take();
+    if (!batch.length) return; // every queued send's room is committing: its batch's end flushes again
+    const rooms = new Set(batch.map((w) => w.send.roomId));
+    for (const r of rooms) this.busyRooms.add(r);
+    const running: Promise<void> = this.run(batch).finally(() => {
+      for (const r of rooms) this.busyRooms.delete(r);
       this.running.delete(running);
       // These waited for a whole commit already: no window for them.
       if (this.queue.length) this.flush();
@@ -111,35 +102,26 @@ export class GroupCommit<R> {
     this.running.add(running);
   }
 
-  /**
-   * This batch's place in the lock order of each of its rooms: it waits for the latest earlier batch
-   * of each (which waited for its own predecessors), and becomes the one later batches wait for.
-   */
-  private takeTurn(batch: Waiting<R>[]): { turn: LockTurn; done: () => void } {
-    const rooms = [...new Set(batch.map((w) => w.send.roomId))];
-    const earlier = [...new Set(rooms.map((r) => this.lockedByRoom.get(r)).filter((p) => p !== undefined))];
-    let done!: () => void;
-    const locked = new Promise<void>((resolve) => (done = resolve));
-    for (const r of rooms) this.lockedByRoom.set(r, locked);
-    void locked.then(() => {
-      for (const r of rooms) if (this.lockedByRoom.get(r) === locked) this.lockedByRoom.delete(r);
-    });
-    const previous = earlier.length ? Promise.all(earlier).then(() => undefined) : Promise.resolve();
-    return { turn: { previous, done }, done };
+  /** Up to maxBatch queued sends, in arrival order, leaving those whose room is committing. */
+  private take(): Waiting<R>[] {
+    const batch: Waiting<R>[] = [];
+    const left: Waiting<R>[] = [];
+    for (const w of this.queue) {
+      if (batch.length < this.opts.maxBatch && !this.busyRooms.has(w.send.roomId)) batch.push(w);
+      else left.push(w);
+    }
+    this.queue = left;
+    return batch;
   }
 
-  private async run(batch: Waiting<R>[], turn: LockTurn): Promise<void> {
+  private async run(batch: Waiting<R>[]): Promise<void> {
     let outcomes: BatchOutcome<R>[];
     const started = performance.now();
     if (this.opts.observeQueue) for (const w of batch) this.opts.observeQueue((started - w.at) / 1000);
     try {
-      outcomes = await this.commit(
-        batch.map((w) => w.send),
-        turn,
-      );
+      outcomes = await this.commit(batch.map((w) => w.send));
       this.opts.observe?.(batch.length, (performance.now() - started) / 1000);
     } catch (err) {
-      turn.done();
       if (batch.length === 1) {
         batch[0].reject(err);
         return;
@@ -149,7 +131,7 @@ export class GroupCommit<R> {
         'chat batch failed; committing its sends one by one',
       );
       // In order, so a room's ids still follow arrival order.
-      for (const w of batch) await this.run([w], freeTurn);
+      for (const w of batch) await this.run([w]);
       return;
     }
     batch.forEach((w, i) => {

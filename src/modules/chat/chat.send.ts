@@ -5,7 +5,7 @@ import type { Clock } from '../../infra/clock';
 import type { Outbox } from '../../infra/outbox';
 import { Conflict, Forbidden, NotFound } from '../../errors';
 import type { ChatRepository, MessageRow, RoomRow } from './chat.repository';
-import type { BatchOutcome, BatchedSend, LockTurn } from './chat.batch';
+import type { BatchOutcome, BatchedSend } from './chat.batch';
 import { RELAY_GRACE_MS, TOPIC_CHAT_RELAY, type ChatRelay, type RelayItem } from './chat.relay';
 import type { ChatBlocks, ChatMessage } from './chat.service';
 
@@ -37,14 +37,14 @@ export interface BatchWriterDeps {
 }
 
 /**
- * A batch's steps, in order: `begin` (a pooled connection and START TRANSACTION), `checks` (membership,
- * blocks, stored clientIds: before the locks), `turn` (waiting for this instance's previous batch to
- * hold its locks), `lock` (the room locks, including waiting for another instance's batch), `insert`,
- * `readback` (the inserted rows' ids), `touch` (rooms' activity), `outbox`, `commit`, and `publish`
- * (the broadcast's Redis script, after the commit).
+ * A batch's steps, in order: `checks` (membership, blocks, stored clientIds: before the transaction),
+ * `begin` (a pooled connection and START TRANSACTION), `lock` (the room locks, including waiting for
+ * another instance's batch on a room), `insert`, `readback` (the inserted rows' ids: nothing where
+ * they are known consecutive), `touch` (rooms' activity), `outbox`, `commit`, and `publish` (the
+ * broadcast's Redis script, after the commit). The metrics add `queue`: per send, its wait for a batch.
  */
 export type BatchPhase =
-  'begin' | 'checks' | 'turn' | 'lock' | 'insert' | 'readback' | 'touch' | 'outbox' | 'commit' | 'publish';
+  'checks' | 'begin' | 'lock' | 'insert' | 'readback' | 'touch' | 'outbox' | 'commit' | 'publish';
 
 /** Times a batch's steps; each `mark` closes the step that began at the previous one. */
 class PhaseClock {
@@ -95,14 +95,14 @@ export class BatchWriter {
     return this.consecutive;
   }
 
-  async commit(sends: BatchedSend[], turn: LockTurn): Promise<BatchOutcome<SendResult>[]> {
+  async commit(sends: BatchedSend[]): Promise<BatchOutcome<SendResult>[]> {
     const key = randomUUID();
     let clock = new PhaseClock();
     const attempt = async () => {
       clock = new PhaseClock();
       const checked = await this.check(sends);
       clock.mark('checks');
-      return inTransaction(this.deps.sequelize, (t) => this.write(sends, checked, key, turn, t, clock));
+      return inTransaction(this.deps.sequelize, (t) => this.write(sends, checked, key, t, clock));
     };
     // A repeat that committed after our clientId read trips the UNIQUE key; once more, the read sees it.
     const { outcomes, relay } = await attempt().catch((err) => {
@@ -165,7 +165,6 @@ export class BatchWriter {
     sends: BatchedSend[],
     checked: Checked,
     relayKey: string,
-    turn: LockTurn,
     t: Transaction,
     clock: PhaseClock,
   ): Promise<{ outcomes: BatchOutcome<SendResult>[]; relay: RelayItem[] }> {
@@ -177,14 +176,7 @@ export class BatchWriter {
     const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
     const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
     // A locking read: a closing of the room (post deleted) that committed before it is seen.
-    await turn.previous;
-    clock.mark('turn');
-    let rooms: Map<number, RoomRow>;
-    try {
-      rooms = await repo.lockRooms(roomIds, t);
-    } finally {
-      turn.done();
-    }
+    const rooms: Map<number, RoomRow> = await repo.lockRooms(roomIds, t);
     clock.mark('lock');
     const refusal = (s: BatchedSend): Error | null => {
       const room = rooms.get(s.roomId);

@@ -198,11 +198,7 @@ export class ChatService {
 
   constructor(private readonly deps: ChatServiceDeps) {
     const writer = new BatchWriter({ ...deps, present: (row) => toMessage(row, row.senderId) });
-    this.batcher = new GroupCommit(
-      (sends, turn) => writer.commit(sends, turn),
-      deps.groupCommit ?? GROUP_COMMIT,
-      deps.logger,
-    );
+    this.batcher = new GroupCommit((sends) => writer.commit(sends), deps.groupCommit ?? GROUP_COMMIT, deps.logger);
   }
 
   /**
