@@ -61,6 +61,30 @@ function toStored(row: NotificationRow): StoredNotification {
   };
 }
 
+/** A non-negative integer as SQL (throws on anything else, so nothing but digits reaches the statement). */
+function integer(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not an id or count: ${n}`);
+  return String(n);
+}
+
+/** `YYYY-MM-DD HH:MM:SS.mmm` in UTC, as every DATETIME(3) is written (the connection's zone is +00:00). */
+function sqlDateTime(d: Date): string {
+  return d.toISOString().slice(0, 23).replace('T', ' ');
+}
+
+/** Escapes strings as SQL literals, each distinct one once (a broadcast repeats them in every row). */
+function literals(sequelize: Sequelize): (s: string) => string {
+  const seen = new Map<string, string>();
+  return (s) => {
+    let lit = seen.get(s);
+    if (lit === undefined) {
+      lit = sequelize.escape(s);
+      seen.set(s, lit);
+    }
+    return lit;
+  };
+}
+
 /** The only code that knows the notification tables. */
 export class NotificationsRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -88,10 +112,11 @@ export class NotificationsRepository {
   async reserveSeqs(counts: Map<number, number>, t: Transaction): Promise<Map<number, number>> {
     const ids = [...counts.keys()].sort((a, b) => a - b);
     if (!ids.length) return new Map();
+    // Integers only, written as such (checked): no placeholders for Sequelize to scan in a broadcast.
     const rows = await this.sequelize.query<{ userId: number; lastSeq: number }>(
-      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${ids.map(() => '(?, ?)').join(', ')}
+      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${ids.map((id) => `(${integer(id)}, ${integer(counts.get(id)!)})`).join(', ')}
        ON DUPLICATE KEY UPDATE lastSeq = lastSeq + VALUES(lastSeq) RETURNING userId, lastSeq`,
-      { replacements: ids.flatMap((id) => [id, counts.get(id)!]), transaction: t, type: QueryTypes.SELECT },
+      { transaction: t, type: QueryTypes.SELECT },
     );
     return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
   }
@@ -196,24 +221,23 @@ export class NotificationsRepository {
     t: Transaction,
   ): Promise<StoredNotification[]> {
     if (!rows.length) return [];
+    // The statement is built here rather than with `replacements`: a broadcast repeats one title, body
+    // and date in every row, and Sequelize would scan the SQL for thousands of placeholders and escape
+    // each copy. Each distinct value is escaped once (sequelize.escape, what replacements use).
+    const literal = literals(this.sequelize);
+    const createdAt = literal(sqlDateTime(now));
+    const values = rows.map(
+      (r) =>
+        `(${integer(r.recipientId)}, ${integer(r.seq)}, ${literal(r.type)}, ${literal(r.title)}, ${literal(r.body)}, ${
+          r.data === null ? 'NULL' : literal(JSON.stringify(r.data))
+        }, NULL, NULL, ${createdAt})`,
+    );
     const ids = await this.sequelize.query<{ id: number; recipientId: number; seq: number }>(
-      `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, NULL, NULL, ?)').join(', ')} RETURNING id, recipientId, seq`,
-      {
-        replacements: rows.flatMap((r) => [
-          r.recipientId,
-          r.seq,
-          r.type,
-          r.title,
-          r.body,
-          r.data === null ? null : JSON.stringify(r.data),
-          now,
-        ]),
-        transaction: t,
-        type: QueryTypes.SELECT,
-      },
+      `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${values.join(', ')} RETURNING id, recipientId, seq`,
+      { transaction: t, type: QueryTypes.SELECT },
     );
     const idOf = new Map(ids.map((r) => [`${r.recipientId}:${r.seq}`, Number(r.id)]));
-    const createdAt = now.toISOString();
+    const createdIso = now.toISOString();
     return rows.map((r) => ({
       recipientId: r.recipientId,
       seq: r.seq,
@@ -224,7 +248,7 @@ export class NotificationsRepository {
         body: r.body,
         data: r.data,
         readAt: null,
-        createdAt,
+        createdAt: createdIso,
       },
     }));
   }

@@ -602,6 +602,54 @@ describe('notify', () => {
     expect(s.notifications().map((n) => n.title)).toEqual(['Comment u1', 'Comment u3', 'Comment u2']);
   });
 
+  it('notifyMany of one content to many stores it exactly for each, and still refuses a bad input among them', async () => {
+    const [u, v] = [await signup(a), await signup(a)];
+    // Quotes, backslashes, a NUL-free control mix and an emoji: the batch statement escapes what replacements would.
+    const content = {
+      type: 'comment.new' as const,
+      title: `It's a \\ "test" 🐕`,
+      body: "line\n'two'",
+      data: { q: "a'b\\c" },
+    };
+    const out = await svc(a).notifyMany([
+      { recipientId: u.user.id, ...content },
+      { recipientId: v.user.id, ...content },
+    ]);
+    expect(out.map((n) => [n?.title, n?.body, n?.data])).toEqual([
+      [content.title, content.body, content.data],
+      [content.title, content.body, content.data],
+    ]);
+    const rows = await a.sequelize.query<{ recipientId: number; title: string; body: string; data: string }>(
+      'SELECT recipientId, title, body, data FROM notifications WHERE recipientId IN (?) ORDER BY recipientId',
+      { replacements: [[u.user.id, v.user.id]], type: QueryTypes.SELECT },
+    );
+    expect(rows.map((r) => [r.recipientId, r.title, r.body, JSON.parse(r.data)])).toEqual([
+      [u.user.id, content.title, content.body, content.data],
+      [v.user.id, content.title, content.body, content.data],
+    ]);
+    // The same content with a null body (absent is fine, null is not) and a string id are still checked.
+    await expect(
+      svc(a).notifyMany([
+        { recipientId: u.user.id, ...content },
+        { recipientId: v.user.id, ...content, body: null as never },
+      ]),
+    ).rejects.toThrow(/body/);
+    await expect(
+      svc(a).notifyMany([
+        { recipientId: u.user.id, ...content },
+        { recipientId: '0' as never, ...content },
+      ]),
+    ).rejects.toThrow(/recipientId/);
+    const [count] = await a.sequelize.query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM notifications WHERE recipientId IN (?)',
+      {
+        replacements: [[u.user.id, v.user.id]],
+        type: QueryTypes.SELECT,
+      },
+    );
+    expect(Number(count.n)).toBe(2);
+  });
+
   it('refuses bad input from a calling module and truncates long text', async () => {
     const u = await signup(a);
     await expect(svc(a).notify({ recipientId: u.user.id, type: 'nope' as 'chat.message', title: 'x' })).rejects.toThrow(
