@@ -607,7 +607,7 @@ export class FeedReads {
       where.push(`(${key.at} < ? OR (${key.at} = ? AND ${key.id} < ?))`);
       replacements.push(opts.after.at, opts.after.at, opts.after.id);
     }
-    return this.db.rows<FeedRow>(
+    return this.db.prepared<FeedRow>(
       `SELECT ${FEED_COLS} ${from} ${myLike} WHERE ${where.join(' AND ')}
         ORDER BY ${key.at} DESC, ${key.id} DESC LIMIT ${Math.trunc(opts.limit)}`,
       [filter.viewerId, ...replacements],
@@ -637,7 +637,7 @@ export class FeedReads {
       replacements.push(opts.after.at, opts.after.at, opts.after.id);
     }
     try {
-      return await this.db.rows<FeedRow>(
+      return await this.db.prepared<FeedRow>(
         `SELECT ${FEED_COLS} FROM post_word_prefixes w STRAIGHT_JOIN posts p ON p.id = w.postId
            JOIN users u ON u.id = p.authorId ${myLike}
           WHERE ${where.join(' AND ')} ORDER BY w.createdAt DESC, w.postId DESC
@@ -675,7 +675,7 @@ export class FeedReads {
       where.push('(p.recentScore < ? OR (p.recentScore = ? AND (p.createdAt < ? OR (p.createdAt = ? AND p.id < ?))))');
       replacements.push(a.score, a.score, a.at, a.at, a.id);
     }
-    return this.db.rows<FeedRow>(
+    return this.db.prepared<FeedRow>(
       `SELECT ${FEED_COLS} ${FROM} ${myLike} WHERE ${where.join(' AND ')}
         ORDER BY p.recentScore DESC, p.createdAt DESC, p.id DESC LIMIT ${Math.trunc(opts.limit)}`,
       [filter.viewerId, ...replacements],
