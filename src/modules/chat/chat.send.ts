@@ -37,11 +37,12 @@ export interface BatchWriterDeps {
 }
 
 /**
- * A batch's steps, in order: `checks` (membership, blocks, stored clientIds: before the transaction),
- * `begin` (a pooled connection and START TRANSACTION), `lock` (the room locks, including waiting for
- * another instance's batch on a room), `insert`, `readback` (the inserted rows' ids: nothing where
- * they are known consecutive), `touch` (rooms' activity), `outbox`, `commit`, and `publish` (the
- * broadcast's Redis script, after the commit). The metrics add `queue`: per send, its wait for a batch.
+ * A batch's steps, in order: `begin` (a pooled connection and START TRANSACTION), `checks` (stored
+ * clientIds in the transaction, membership and blocks beside it: before the locks), `lock` (the room
+ * locks, including waiting for another instance's batch on a room), `insert`, `readback` (the
+ * inserted rows' ids: nothing where they are known consecutive), `touch` (rooms' activity), `outbox`,
+ * `commit`, and `publish` (the broadcast's Redis script, after the commit). The metrics add `queue`:
+ * per send, its wait for a batch.
  */
 export type BatchPhase =
   'checks' | 'begin' | 'lock' | 'insert' | 'readback' | 'touch' | 'outbox' | 'commit' | 'publish';
@@ -62,15 +63,13 @@ class PhaseClock {
 
 const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${m.roomId}:${m.senderId}:${m.clientId}`;
 
-/** What a batch's lock-free checks found (BatchWriter.check). */
-interface Checked {
+/** Who may send where, read beside the transaction (BatchWriter.access). */
+interface Access {
   isMember: Set<string>;
   /** The other party of a 1:1 room, whose block stops the chat. */
   otherOf(s: BatchedSend): number | undefined;
   /** Blocked pairs among the senders and their 1:1 rooms' other parties, keyed `low:high`. */
   blocked: Set<string>;
-  /** Rows already stored under the batch's keys. */
-  stored: Map<string, MessageRow>;
 }
 
 /**
@@ -98,11 +97,12 @@ export class BatchWriter {
   async commit(sends: BatchedSend[]): Promise<BatchOutcome<SendResult>[]> {
     const key = randomUUID();
     let clock = new PhaseClock();
-    const attempt = async () => {
+    const attempt = () => {
       clock = new PhaseClock();
-      const checked = await this.check(sends);
-      clock.mark('checks');
-      return inTransaction(this.deps.sequelize, (t) => this.write(sends, checked, key, t, clock));
+      // Membership and blocks on a pooled connection of their own while the transaction begins.
+      const access = this.access(sends);
+      access.catch(() => undefined); // awaited in the transaction; unhandled only if it never began
+      return inTransaction(this.deps.sequelize, (t) => this.write(sends, access, key, t, clock));
     };
     // A repeat that committed after our clientId read trips the UNIQUE key; once more, the read sees it.
     const { outcomes, relay } = await attempt().catch((err) => {
@@ -121,58 +121,57 @@ export class BatchWriter {
   }
 
   /**
-   * The checks that need no lock, before the transaction and on two pooled connections at once
-   * (membership then blocks; stored clientIds): every round trip here is one the room locks are not
-   * held for and one less in the batch's latency. They are plain reads, as they were inside the
-   * transaction before the locks (a consistent read there saw no later commit either): a member
-   * removed, or a block added, in the few milliseconds before the commit is treated as before it.
-   * What must be exact is under the locks (a closed room) or the UNIQUE key's (a repeated clientId).
+   * Membership and blocks, read while the transaction begins, on another pooled connection: every
+   * round trip taken off the transaction's sequence is one less in the batch's latency. They are plain
+   * reads, as they were inside the transaction before the locks (a consistent read there saw no later
+   * commit either): a member removed, or a block added, in the few milliseconds before the commit is
+   * treated as before it. What must be exact is under the locks (a closed room) or the UNIQUE key's
+   * (a repeated clientId).
    */
-  private async check(sends: BatchedSend[]): Promise<Checked> {
+  private async access(sends: BatchedSend[]): Promise<Access> {
     const { repo } = this.deps;
     void this.consecutiveIds(); // answered before the insert needs it, not under the locks
     const roomIds = [...new Set(sends.map((s) => s.roomId))];
     const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
-    const access = async () => {
-      const members = await repo.batchMembers([...asked.values()], roomIds);
-      const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
-      // A listing room is a 1:1 trade chat: a block between its parties stops it as it stops a direct one.
-      const oneToOne = new Set(members.filter((m) => m.type === 'direct' || m.type === 'listing').map((m) => m.roomId));
-      const byRoom = new Map<number, number[]>();
-      for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
-      // The other party of a 1:1 room, whose block stops the chat.
-      const otherOf = (s: BatchedSend) =>
-        oneToOne.has(s.roomId) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
-      const pairs: Array<[number, number]> = [];
-      for (const s of sends) {
-        const other = otherOf(s);
-        if (other !== undefined && isMember.has(`${s.roomId}:${s.userId}`)) pairs.push([s.userId, other]);
-      }
-      const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs) : new Set<string>();
-      return { isMember, otherOf, blocked };
-    };
-    // Already stored: a clientId repeated by a batch that committed before this read. One that commits
-    // after it (and before our insert) trips the UNIQUE key: the batch fails and is tried once more,
-    // this read then finding it.
-    const storedRows = repo.findByClientIds(
-      sends.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
-    );
-    const [{ isMember, otherOf, blocked }, stored] = await Promise.all([access(), storedRows]);
-    return { isMember, otherOf, blocked, stored: new Map(stored.map((r) => [keyOf(r), r])) };
+    const members = await repo.batchMembers([...asked.values()], roomIds);
+    const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
+    // A listing room is a 1:1 trade chat: a block between its parties stops it as it stops a direct one.
+    const oneToOne = new Set(members.filter((m) => m.type === 'direct' || m.type === 'listing').map((m) => m.roomId));
+    const byRoom = new Map<number, number[]>();
+    for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
+    // The other party of a 1:1 room, whose block stops the chat.
+    const otherOf = (s: BatchedSend) =>
+      oneToOne.has(s.roomId) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
+    const pairs: Array<[number, number]> = [];
+    for (const s of sends) {
+      const other = otherOf(s);
+      if (other !== undefined && isMember.has(`${s.roomId}:${s.userId}`)) pairs.push([s.userId, other]);
+    }
+    const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs) : new Set<string>();
+    return { isMember, otherOf, blocked };
   }
 
   private async write(
     sends: BatchedSend[],
-    checked: Checked,
+    access: Promise<Access>,
     relayKey: string,
     t: Transaction,
     clock: PhaseClock,
   ): Promise<{ outcomes: BatchOutcome<SendResult>[]; relay: RelayItem[] }> {
     const { repo } = this.deps;
     clock.mark('begin');
-    const { isMember, otherOf, blocked } = checked;
-    // A copy: a deadlock runs this again with the same checks, and this attempt's rows must not count.
-    const stored = new Map(checked.stored);
+    // Already stored: a clientId repeated by a batch that committed before this read. One that commits
+    // after it (and before our insert) trips the UNIQUE key: the batch fails and is tried once more,
+    // this read then finding it.
+    const [{ isMember, otherOf, blocked }, storedRows] = await Promise.all([
+      access,
+      repo.findByClientIds(
+        sends.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
+        t,
+      ),
+    ]);
+    const stored = new Map(storedRows.map((r) => [keyOf(r), r]));
+    clock.mark('checks');
     const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
     const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
     // A locking read: a closing of the room (post deleted) that committed before it is seen.
