@@ -5,6 +5,8 @@
  * `{ reqId, cmd: 'memory' }` and `{ reqId, cmd: 'cpu' }` (CPU time so far; the protocol of ./ipc.ts), and stops the server (SIGTERM, its graceful
  * shutdown) when the benchmark process goes away without killing it, so no orphan keeps the port.
  */
+import v8 from 'node:v8';
+
 process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 
 process.on('message', (msg: { reqId?: unknown; cmd?: unknown }) => {
@@ -18,7 +20,12 @@ process.on('message', (msg: { reqId?: unknown; cmd?: unknown }) => {
   const gc = (globalThis as { gc?: () => void }).gc;
   try {
     if (typeof gc === 'function') gc();
-    process.send?.({ reqId: msg.reqId, result: { ...process.memoryUsage(), collected: typeof gc === 'function' } });
+    // What V8 holds per heap space: RSS moves with the young generation's size, not only with what is live.
+    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size]));
+    process.send?.({
+      reqId: msg.reqId,
+      result: { ...process.memoryUsage(), spaces, collected: typeof gc === 'function' },
+    });
   } catch (err) {
     // memoryUsage reads /proc: out of file descriptors it throws, and that must not stop the server.
     process.send?.({ reqId: msg.reqId, error: (err as Error).message });

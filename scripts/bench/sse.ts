@@ -119,8 +119,8 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
         const bare = track(await forkReady('scripts/bench/bare-sse.js', [String(p)], measuredEnv(process.env, false)));
         return {
           memory: async () => {
-            const m = await ask<{ rss: number; heapUsed: number }>(bare, 'memory');
-            return { rss: m.rss, heap: m.heapUsed, streams: null };
+            const m = await ask<{ rss: number; heapUsed: number; heapTotal: number }>(bare, 'memory');
+            return { rss: m.rss, heap: m.heapUsed, heapTotal: m.heapTotal, streams: null };
           },
           tokens: tokens.map(() => null),
           fire: async () => {
@@ -141,10 +141,15 @@ export async function sseBench(env: BenchEnv): Promise<{ markdown: string }> {
         );
         return {
           memory: async () => {
-            const m = await ask<{ rss: number; heapUsed: number }>(server, 'memory');
+            const m = await ask<{ rss: number; heapUsed: number; heapTotal: number; spaces: Record<string, number> }>(
+              server,
+              'memory',
+            );
             return {
               rss: m.rss,
               heap: m.heapUsed,
+              heapTotal: m.heapTotal,
+              spaces: m.spaces,
               streams: metricSum(await metricsText(p), 'pawmate_sse_open_streams'),
             };
           },
@@ -294,7 +299,15 @@ async function readMemory(target: Target) {
 }
 
 interface Target {
-  memory(): Promise<{ rss: number; heap: number; streams: number | null }>;
+  /** heapTotal: what V8 holds for its heap, used or not (the part of RSS that moves with its sizing). */
+  memory(): Promise<{
+    rss: number;
+    heap: number;
+    heapTotal: number;
+    /** Resident bytes per V8 heap space (new_space, old_space…), where the process reports them. */
+    spaces?: Record<string, number>;
+    streams: number | null;
+  }>;
   tokens: (string | null)[];
   fire(): Promise<{ startedAt: number; firstCommittedAt: number | null; committedAt: number | null }>;
   /** CPU µs so far of the processes that do the work, by name. */
@@ -356,8 +369,16 @@ async function scenario(
     const rssPerStream = restOpened ? (after.rss - before.rss) / restOpened / 1024 : 0;
     const heapPerStream = restOpened ? (after.heap - before.heap) / restOpened / 1024 : 0;
     process.stdout.write(
-      `    memory over ${restOpened} streams: RSS +${((after.rss - before.rss) / 2 ** 20).toFixed(1)} MiB, heap +${((after.heap - before.heap) / 2 ** 20).toFixed(1)} MiB\n`,
+      `    memory over ${restOpened} streams: RSS +${mib(after.rss - before.rss)} MiB, heap used +${mib(after.heap - before.heap)} MiB, ` +
+        `heap held +${mib(after.heapTotal - before.heapTotal)} MiB, outside the heap +${mib(after.rss - after.heapTotal - (before.rss - before.heapTotal))} MiB\n`,
     );
+    if (before.spaces && after.spaces) {
+      const moved = Object.keys(after.spaces)
+        .map((k) => [k, after.spaces![k] - (before.spaces![k] ?? 0)] as const)
+        .filter(([, d]) => Math.abs(d) >= 2 ** 20)
+        .map(([k, d]) => `${k} ${d >= 0 ? '+' : ''}${mib(d)}`);
+      process.stdout.write(`    heap held by space (MiB): ${moved.join(', ') || 'no change'}\n`);
+    }
     const notes: string[] = [];
     if (after.streams !== null && after.streams !== opened) notes.push(`server counted ${after.streams} open streams`);
     if (Object.keys(errors).length) notes.push(`open errors ${JSON.stringify(errors)}`);
@@ -470,6 +491,8 @@ export function mariadbCpuUs(): number | null {
   }
   return null;
 }
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 function mergeCounts(all: Record<string, number>[]): Record<string, number> {
   const out: Record<string, number> = {};
