@@ -48,7 +48,7 @@ export const hostRatingOf = (avg: number | null | undefined, count: number | nul
 
 export const sizesOf = (m: MeetupBase): PetSize[] => PET_SIZES.filter((z) => m[SIZE_COLUMN[z]]);
 
-const iso = (d: Date | string) => new Date(d).toISOString();
+const iso = (d: Date | string) => (d instanceof Date ? d : new Date(d)).toISOString();
 
 export function toMeetup(
   row: MeetupRow,
