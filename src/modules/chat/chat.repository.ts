@@ -157,9 +157,10 @@ export class ChatRepository {
    * Locks a batch's rooms, in id order (the primary key's scan order), so two batches that share rooms
    * take their locks in the same order and wait for each other instead of deadlocking.
    */
-  async lockRooms(roomIds: number[], t: Transaction): Promise<Map<number, RoomRow>> {
-    const rows = await this.select<RoomRow>(
-      `SELECT ${ROOM_COLUMNS} FROM chat_rooms r WHERE r.id IN (?) ORDER BY r.id FOR UPDATE`,
+  /** Locks rooms in id order; with each its `membersVersion` (bumped by every member removal). */
+  async lockRooms(roomIds: number[], t: Transaction): Promise<Map<number, RoomRow & { membersVersion: number }>> {
+    const rows = await this.select<RoomRow & { membersVersion: number }>(
+      `SELECT ${ROOM_COLUMNS}, r.membersVersion FROM chat_rooms r WHERE r.id IN (?) ORDER BY r.id FOR UPDATE`,
       [roomIds],
       t,
     );
@@ -224,7 +225,13 @@ export class ChatRepository {
     return Number(row.n);
   }
 
+  /**
+   * Removes a member. The room row is locked and its `membersVersion` bumped first: a chat batch that
+   * read this membership before locking the room then sees the new version and reads it again, and one
+   * that holds the room lock makes this wait, so its messages come before the removal.
+   */
   async deleteMember(roomId: number, userId: number, t: Transaction): Promise<boolean> {
+    await this.run('UPDATE chat_rooms SET membersVersion = membersVersion + 1 WHERE id = ?', [roomId], t);
     return (await this.run('DELETE FROM chat_members WHERE roomId = ? AND userId = ?', [roomId, userId], t)) > 0;
   }
 
@@ -250,12 +257,12 @@ export class ChatRepository {
     pairs: MemberPair[],
     roomIds: number[],
     t?: Transaction,
-  ): Promise<Array<MemberPair & { type: RoomType }>> {
-    return this.select<MemberPair & { type: RoomType }>(
-      `SELECT m.roomId, m.userId, r.type FROM chat_members m JOIN chat_rooms r ON r.id = m.roomId
+  ): Promise<Array<MemberPair & { type: RoomType; membersVersion: number }>> {
+    return this.select<MemberPair & { type: RoomType; membersVersion: number }>(
+      `SELECT m.roomId, m.userId, r.type, r.membersVersion FROM chat_members m JOIN chat_rooms r ON r.id = m.roomId
         WHERE (m.roomId, m.userId) IN (${pairs.map(() => '(?, ?)').join(', ')})
        UNION
-       SELECT m.roomId, m.userId, r.type FROM chat_rooms r JOIN chat_members m ON m.roomId = r.id
+       SELECT m.roomId, m.userId, r.type, r.membersVersion FROM chat_rooms r JOIN chat_members m ON m.roomId = r.id
         WHERE r.id IN (?) AND r.type IN ('direct', 'listing')`,
       [...pairs.flatMap((p) => [p.roomId, p.userId]), roomIds],
       t,

@@ -4,7 +4,7 @@ import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Outbox } from '../../infra/outbox';
 import { Conflict, Forbidden, NotFound } from '../../errors';
-import type { ChatRepository, MessageRow, RoomRow } from './chat.repository';
+import type { ChatRepository, MessageRow } from './chat.repository';
 import type { BatchOutcome, BatchedSend } from './chat.batch';
 import { RELAY_GRACE_MS, TOPIC_CHAT_RELAY, type ChatRelay, type RelayItem } from './chat.relay';
 import type { ChatBlocks, ChatMessage } from './chat.service';
@@ -66,6 +66,8 @@ const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${
 /** Who may send where, read beside the transaction (BatchWriter.access). */
 interface Access {
   isMember: Set<string>;
+  /** Each room's `membersVersion` as the membership was read (see the chat_rooms migration). */
+  versionOf: Map<number, number>;
   /** The other party of a 1:1 room, whose block stops the chat. */
   otherOf(s: BatchedSend): number | undefined;
   /** Blocked pairs among the senders and their 1:1 rooms' other parties, keyed `low:high`. */
@@ -123,10 +125,10 @@ export class BatchWriter {
   /**
    * Membership and blocks, read while the transaction begins, on another pooled connection: every
    * round trip taken off the transaction's sequence is one less in the batch's latency. They are plain
-   * reads, as they were inside the transaction before the locks (a consistent read there saw no later
-   * commit either): a member removed, or a block added, in the few milliseconds before the commit is
-   * treated as before it. What must be exact is under the locks (a closed room) or the UNIQUE key's
-   * (a repeated clientId).
+   * reads, as they were inside the transaction before the locks: a block added in the few milliseconds
+   * before the commit is treated as before it. What must be exact is under the locks: a closed room,
+   * and a member removed meanwhile (the rooms' `membersVersion`, see recheckMembers); or the UNIQUE
+   * key's (a repeated clientId).
    */
   private async access(sends: BatchedSend[]): Promise<Access> {
     const { repo } = this.deps;
@@ -135,6 +137,7 @@ export class BatchWriter {
     const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
     const members = await repo.batchMembers([...asked.values()], roomIds);
     const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
+    const versionOf = new Map(members.map((m) => [m.roomId, m.membersVersion]));
     // A listing room is a 1:1 trade chat: a block between its parties stops it as it stops a direct one.
     const oneToOne = new Set(members.filter((m) => m.type === 'direct' || m.type === 'listing').map((m) => m.roomId));
     const byRoom = new Map<number, number[]>();
@@ -148,7 +151,33 @@ export class BatchWriter {
       if (other !== undefined && isMember.has(`${s.roomId}:${s.userId}`)) pairs.push([s.userId, other]);
     }
     const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs) : new Set<string>();
-    return { isMember, otherOf, blocked };
+    return { isMember, versionOf, otherOf, blocked };
+  }
+
+  /**
+   * Membership read again, under the room locks, in the rooms whose `membersVersion` moved since it was
+   * first read: a removal committed in between, and the removed member's send must be refused (the
+   * contract's "leaves the chat room at once"). Under READ COMMITTED this read sees that commit.
+   */
+  private async recheckMembers(
+    sends: BatchedSend[],
+    rooms: Map<number, { membersVersion: number }>,
+    access: Access,
+    t: Transaction,
+  ): Promise<void> {
+    const moved = sends.filter(
+      (s) =>
+        access.isMember.has(`${s.roomId}:${s.userId}`) &&
+        rooms.get(s.roomId)?.membersVersion !== access.versionOf.get(s.roomId),
+    );
+    if (!moved.length) return;
+    const pairs = moved.map((s) => ({ roomId: s.roomId, userId: s.userId }));
+    const still = new Set(
+      (await this.deps.repo.batchMembers(pairs, [...new Set(pairs.map((p) => p.roomId))], t)).map(
+        (m) => `${m.roomId}:${m.userId}`,
+      ),
+    );
+    for (const p of pairs) if (!still.has(`${p.roomId}:${p.userId}`)) access.isMember.delete(`${p.roomId}:${p.userId}`);
   }
 
   private async write(
@@ -163,7 +192,7 @@ export class BatchWriter {
     // Already stored: a clientId repeated by a batch that committed before this read. One that commits
     // after it (and before our insert) trips the UNIQUE key: the batch fails and is tried once more,
     // this read then finding it.
-    const [{ isMember, otherOf, blocked }, storedRows] = await Promise.all([
+    const [checked, storedRows] = await Promise.all([
       access,
       repo.findByClientIds(
         sends.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
@@ -175,8 +204,10 @@ export class BatchWriter {
     const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
     const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
     // A locking read: a closing of the room (post deleted) that committed before it is seen.
-    const rooms: Map<number, RoomRow> = await repo.lockRooms(roomIds, t);
+    const rooms = await repo.lockRooms(roomIds, t);
     clock.mark('lock');
+    await this.recheckMembers(sends, rooms, checked, t);
+    const { isMember, otherOf, blocked } = checked;
     const refusal = (s: BatchedSend): Error | null => {
       const room = rooms.get(s.roomId);
       if (!room || !isMember.has(`${s.roomId}:${s.userId}`)) return NotFound('Chat room');
