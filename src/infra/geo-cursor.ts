@@ -41,10 +41,19 @@ async function signingKey(geo: GeoIndex, fresh = false): Promise<Buffer> {
 export interface CursorScope {
   center: { lat: number; lng: number };
   radiusKm: number;
+  /**
+   * The filter that chooses which index a page reads (a meetups search by tag reads the tag's small
+   * index): signed with the cursor, so a cursor that got deep cheaply there is no cursor of the search
+   * without it, where the same depth means a snapshot of the whole index.
+   */
+  indexFilter?: string;
 }
 
 function mac(key: Buffer, geo: GeoIndex, scope: CursorScope, c: DistanceCursor): Buffer {
-  const text = [geo.key, scope.center.lat, scope.center.lng, scope.radiusKm, c.d, c.i].join('|');
+  const parts = [geo.key, scope.center.lat, scope.center.lng, scope.radiusKm, c.d, c.i];
+  // Appended only when set: the cursors of searches without one keep the signatures they had.
+  if (scope.indexFilter !== undefined) parts.push(`f=${scope.indexFilter}`);
+  const text = parts.join('|');
   return createHmac('sha256', key).update(text).digest().subarray(0, MAC_BYTES);
 }
 

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { cursorId, decodeCursor, encodeCursor, invalidCursor, type Page } from '../http/cursor';
 import type { GeoIndex } from '../infra/geo';
-import { cursorSigned, signCursor } from '../infra/geo-cursor';
+import { cursorSigned, signCursor, type CursorScope } from '../infra/geo-cursor';
 import { pageByDistance, readsFirstDisk, type DistanceCursor } from '../infra/geo-paging';
 
 /**
@@ -45,6 +45,8 @@ export async function nearestPage<R extends { id: number }, I>(
      * the same points (meetups by tag) signs for one, so its cursors stay good whichever it reads next.
      */
     cursorIndex?: GeoIndex;
+    /** What chose the index read (see CursorScope.indexFilter): signed into the cursors. */
+    indexFilter?: string;
     center: { lat: number; lng: number };
     radiusKm: number;
     limit: number;
@@ -55,7 +57,7 @@ export async function nearestPage<R extends { id: number }, I>(
     filterIds: (ids: number[]) => Promise<R[]>;
   } & Present<R, I>,
 ): Promise<Page<I>> {
-  const scope = { center: q.center, radiusKm: q.radiusKm };
+  const scope = { center: q.center, radiusKm: q.radiusKm, indexFilter: q.indexFilter };
   const signer = q.cursorIndex ?? q.geo;
   const cursor = q.cursor ? await trustedCursor(signer, scope, q.cursor) : null;
   const { page, next } = await pageByDistance<R>({ ...q, cursor });
@@ -71,11 +73,7 @@ export async function nearestPage<R extends { id: number }, I>(
  * The client's cursor when we issued it for this query (or it is an unsigned one no deeper than the first
  * snapshot disk); anything else is a 400 on `query.cursor`, before Redis is asked for a snapshot.
  */
-async function trustedCursor(
-  geo: GeoIndex,
-  scope: { center: { lat: number; lng: number }; radiusKm: number },
-  text: string,
-): Promise<DistanceCursor> {
+async function trustedCursor(geo: GeoIndex, scope: CursorScope, text: string): Promise<DistanceCursor> {
   const decoded = decodeCursor<DistanceCursor & { m?: string }>(text, distanceCursor);
   const cursor = { d: decoded.d, i: decoded.i };
   const trusted = decoded.m ? await cursorSigned(geo, scope, cursor, decoded.m) : readsFirstDisk(cursor.d);

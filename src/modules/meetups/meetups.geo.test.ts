@@ -310,6 +310,29 @@ describe('GET /meetups/nearby', () => {
       }
       compareDistance([...first.body.items, ...rest], want);
     });
+
+    it('signs its cursors with the tag: the search without it refuses them', async () => {
+      const q = { lat: CENTER.lat, lng: CENTER.lng, radiusKm: 50, tag: 'walk' };
+      const first = await api.http
+        .get('/api/v1/meetups/nearby')
+        .set(bearer(hosts[0].accessToken))
+        .query({ ...q, limit: 2 })
+        .expect(200);
+      const cursor = first.body.nextCursor as string;
+      expect(cursor).toEqual(expect.any(String));
+      await api.http
+        .get('/api/v1/meetups/nearby')
+        .set(bearer(hosts[0].accessToken))
+        .query({ ...q, limit: 2, cursor })
+        .expect(200);
+      const { tag: _tag, ...untagged } = q;
+      const refused = await api.http
+        .get('/api/v1/meetups/nearby')
+        .set(bearer(hosts[0].accessToken))
+        .query({ ...untagged, limit: 2, cursor });
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(refused.body)).toContain('query.cursor');
+    });
   });
 
   it('by start time equals brute force, soonest first with ties by id', async () => {

@@ -91,7 +91,9 @@ export class MeetupSearch {
   /**
    * Nearest first (see pageByDistance). With a vocabulary tag, the candidates come from that tag's own
    * index (see MeetupTagIndexes): nearly all of them pass, where about a quarter of the whole index's
-   * did. Cursors are signed for the main index, so a page reads on whichever index the next one uses.
+   * did. Cursors are signed for the main index, so a page reads on whichever index the next one uses,
+   * and with the tag: one that got deep cheaply through the tag's index is refused by the search
+   * without it (a deep snapshot of the whole index for one request).
    */
   private async byDistance(q: NearbyQuery, filter: NearbyFilter): Promise<NearbyPage> {
     const tagged = filter.tag ? await this.tagIndexes.forSearch(filter.tag) : null;
@@ -99,6 +101,7 @@ export class MeetupSearch {
     return nearestPage<MeetupRow, NearbyItem>({
       geo: tagged ?? this.geo,
       cursorIndex: this.geo,
+      indexFilter: filter.tag ? `tag:${filter.tag}` : undefined,
       center: { lat: q.lat, lng: q.lng },
       radiusKm: q.radiusKm,
       limit: q.limit,
