@@ -28,7 +28,15 @@ afterAll(async () => {
   await ctx.close();
 });
 
-it('emits a batch published twice (its mark lost) once on every instance', async () => {
+/** A socket of `token` on `inst`, joined to the room. */
+async function joined(inst: TestInstance, token: string, roomId: number): Promise<ClientSocket> {
+  const socket = await connectSocket(inst.url, token, clients);
+  expect(await ack(socket, 'room:join', { roomId })).toEqual({ ok: true });
+  return socket;
+}
+
+/** x (on instance a) and y (on b) with their direct room, and x's socket on a joined to it. */
+async function directRoom() {
   const x = await signup(a);
   const y = await signup(b);
   const roomId = (
@@ -38,12 +46,14 @@ it('emits a batch published twice (its mark lost) once on every instance', async
       .send({ type: 'direct', userId: y.user.id })
       .expect(201)
   ).body.id as number;
-  const xs = await connectSocket(a.url, x.accessToken, clients);
-  const ys = await connectSocket(b.url, y.accessToken, clients);
-  for (const s of [xs, ys]) expect(await ack(s, 'room:join', { roomId })).toEqual({ ok: true });
+  return { x, y, roomId, xs: await joined(a, x.accessToken, roomId) };
+}
+
+it('emits a batch published twice (its mark lost) once on every instance', async () => {
+  const { x, y, roomId, xs } = await directRoom();
+  const ys = await joined(b, y.accessToken, roomId);
   // A second socket of the sender, on the other instance: it gets the live event too.
-  const xs2 = await connectSocket(b.url, x.accessToken, clients);
-  expect(await ack(xs2, 'room:join', { roomId })).toEqual({ ok: true });
+  const xs2 = await joined(b, x.accessToken, roomId);
   const atY = record<{ id: number }>(ys, 'message:new');
   const atX2 = record<{ id: number }>(xs2, 'message:new');
 
@@ -66,17 +76,7 @@ it('emits a batch published twice (its mark lost) once on every instance', async
 });
 
 it('re-publishes a message hidden by reports in the meantime as its placeholder, never its text', async () => {
-  const x = await signup(a);
-  const y = await signup(b);
-  const roomId = (
-    await a.http
-      .post('/api/v1/chat/rooms')
-      .set(bearer(x.accessToken))
-      .send({ type: 'direct', userId: y.user.id })
-      .expect(201)
-  ).body.id as number;
-  const xs = await connectSocket(a.url, x.accessToken, clients);
-  expect(await ack(xs, 'room:join', { roomId })).toEqual({ ok: true });
+  const { roomId, xs } = await directRoom();
   const reply = await ack(xs, 'message:send', { roomId, body: 'reported later', clientId: 'hidden-later' });
   expect(reply.ok).toBe(true);
   await a.sequelize.query('UPDATE chat_messages SET hiddenAt = NOW(3) WHERE id = ?', {

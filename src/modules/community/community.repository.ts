@@ -530,25 +530,27 @@ export class CommunityRepository extends SqlRepository {
 }
 
 /** A feed page's row: what the list shows and what its cursor needs, nothing else. */
-export interface FeedRow {
-  id: number;
-  authorId: number;
-  kind: PostKind;
-  title: string;
-  body: string;
-  tagsJson: string;
-  lat: string | number | null;
-  lng: string | number | null;
-  address: string | null;
-  likeCount: number;
-  commentCount: number;
-  recentScore: number;
-  chatRoomId: number | null;
-  editedAt: Date | null;
-  createdAt: Date;
-  authorNickname: string | null;
-  authorAvatarUrl: string | null;
-  authorDeletedAt: Date | null;
+export interface FeedRow extends Pick<
+  PostRow,
+  | 'id'
+  | 'authorId'
+  | 'kind'
+  | 'title'
+  | 'body'
+  | 'tagsJson'
+  | 'lat'
+  | 'lng'
+  | 'address'
+  | 'likeCount'
+  | 'commentCount'
+  | 'recentScore'
+  | 'chatRoomId'
+  | 'editedAt'
+  | 'createdAt'
+  | 'authorNickname'
+  | 'authorAvatarUrl'
+  | 'authorDeletedAt'
+> {
   /** 1 when the viewer likes the post. */
   likedByMe: number;
   /** The photos as `id US url US thumbnailUrl` records joined by RS (ASCII 31 and 30; null without photos). */
