@@ -205,6 +205,13 @@ export class EventBus {
     return this.keyedEntries.size;
   }
 
+  /** Key channels of one family this instance is subscribed to (other families, e.g. chat's, left out). */
+  keyedCountOf(name: KeyedChannel): number {
+    let n = 0;
+    for (const entry of this.keyedEntries.values()) if (entry.family.name === name) n++;
+    return n;
+  }
+
   /** @internal KeyedChannels.join: one Redis subscription per channel, however many local holders. */
   joinKey(family: KeyedChannels<never>, key: number): Promise<void> {
     const channel = this.keyedChannel(family.name, key);

@@ -6,6 +6,7 @@ import { EventSource } from 'eventsource';
 import type { NotifyInput } from './notifications.service';
 import type { NotificationsModule } from './notifications.module';
 import type { StoredNotification } from './notifications.repository';
+import { CHANNEL_USER } from './notifications.stream';
 import { NOTIFICATION_TYPES } from './notifications.schemas';
 
 // --- a real SSE client over HTTP ------------------------------------------------------------------
@@ -261,8 +262,8 @@ describe('live delivery', () => {
     const onA = await track(openStream(a, { token: u.accessToken }));
     await onA.next();
     // Earlier tests' streams are gone once their instances have seen the clients leave.
-    await onA.waitFor(() => b.pawmate.bus.keyedCount === 0);
-    expect(a.pawmate.bus.keyedCount).toBeGreaterThanOrEqual(1);
+    await onA.waitFor(() => b.pawmate.bus.keyedCountOf(CHANNEL_USER) === 0);
+    expect(a.pawmate.bus.keyedCountOf(CHANNEL_USER)).toBeGreaterThanOrEqual(1);
     const heardA = a.pawmate.bus.received;
     const heardB = b.pawmate.bus.received;
     const created = await svc(b).notify(note(u.user.id, 'routed'));
@@ -276,11 +277,11 @@ describe('live delivery', () => {
     // A stream on B subscribes B as well, and B leaves the channel once that stream is gone.
     const onB = await track(openStream(b, { token: u.accessToken }));
     await onB.next();
-    expect(b.pawmate.bus.keyedCount).toBe(1);
+    expect(b.pawmate.bus.keyedCountOf(CHANNEL_USER)).toBe(1);
     const second = await svc(a).notify(note(u.user.id, 'both'));
     for (const s of [onA, onB]) expect((await s.next((m) => m.event === 'notification')).id).toBe(String(second!.id));
     onB.close();
-    await onA.waitFor(() => b.pawmate.bus.keyedCount === 0);
+    await onA.waitFor(() => b.pawmate.bus.keyedCountOf(CHANNEL_USER) === 0);
     const heardAfter = b.pawmate.bus.received;
     const third = await svc(a).notify(note(u.user.id, 'after'));
     expect((await onA.next((m) => m.event === 'notification')).id).toBe(String(third!.id));
