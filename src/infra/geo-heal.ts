@@ -1,5 +1,6 @@
 import type { Logger } from './logger';
 import type { Redis } from './redis';
+import { waitAtMost } from './wait-at-most';
 import type { GeoIndex } from './geo';
 
 export interface HealableIndex {
@@ -62,19 +63,11 @@ export function healInBackground(redis: Redis, index: HealableIndex, logger: Log
     /** Waits for a heal in flight, at most `stopWaitMs`; then gives up on it (logged) and returns. */
     async stop() {
       redis.off('ready', heal);
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), stopWaitMs);
-      });
-      try {
-        if ((await Promise.race([healing, late])) === 'late')
-          logger.warn(
-            { index: index.name, waitedMs: stopWaitMs },
-            `stopping without waiting for the ${index.name} geo index check: Redis or MySQL did not answer`,
-          );
-      } finally {
-        clearTimeout(timer);
-      }
+      if ((await waitAtMost(healing, stopWaitMs)) === 'late')
+        logger.warn(
+          { index: index.name, waitedMs: stopWaitMs },
+          `stopping without waiting for the ${index.name} geo index check: Redis or MySQL did not answer`,
+        );
     },
   };
 }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Redis } from '../../infra/redis';
+import { waitAtMost } from '../../infra/wait-at-most';
 import type { EventBus, KeyedChannels } from '../../infra/realtime/bus';
 import type { Logger } from '../../infra/logger';
 import { AppError, toAppError } from '../../errors';
@@ -23,6 +24,8 @@ declare module '../../infra/realtime/bus' {
 
 /** How often an instance says it is alive, and after how long without that it owns no room. */
 const HEARTBEAT_MS = 1000;
+/** How long a stop waits for Redis to take this instance out of the live set. */
+const LEAVE_WAIT_MS = 1000;
 const ALIVE_MS = 3500;
 /** A forwarded send not answered by then is committed here instead (its owner died or is cut off). */
 export const FORWARD_TIMEOUT_MS = 5000;
@@ -90,7 +93,9 @@ export class RoomOwners {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.live = [this.self];
-    await this.deps.redis.zrem(this.key, String(this.self)).catch(() => undefined);
+    // Leaving the live set at once spares the others a forward timeout; if Redis does not answer, the
+    // entry goes stale by itself, so the stop does not wait for it.
+    await waitAtMost(this.deps.redis.zrem(this.key, String(this.self)), LEAVE_WAIT_MS);
     this.channel?.leave(this.self);
     this.channel = null;
     // Sends still waiting for another owner are committed here (stop drains them afterwards).
