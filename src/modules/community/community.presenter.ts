@@ -1,4 +1,4 @@
-import type { CommentRow, FeedRow, PhotoRow, PostRow } from './community.repository';
+import type { CommentRow, FeedRow, PhotoRow, ShownPostRow } from './community.repository';
 import type { PostKind } from './community.schemas';
 import { userRef, type PhotoRef, type UserRef } from '../../http/refs';
 
@@ -50,29 +50,7 @@ export function tagsOf(row: { tagsJson: string }): string[] {
   }
 }
 
-/** The columns a post is shown from (a full row, or a feed page's row). */
-type ShownRow = Pick<
-  PostRow,
-  | 'id'
-  | 'authorId'
-  | 'kind'
-  | 'title'
-  | 'body'
-  | 'tagsJson'
-  | 'lat'
-  | 'lng'
-  | 'address'
-  | 'likeCount'
-  | 'commentCount'
-  | 'chatRoomId'
-  | 'createdAt'
-  | 'editedAt'
-  | 'authorNickname'
-  | 'authorAvatarUrl'
-  | 'authorDeletedAt'
->;
-
-export function toPost(row: ShownRow, photos: PhotoRow[], likedByMe: boolean): Post {
+export function toPost(row: ShownPostRow, photos: PhotoRow[], likedByMe: boolean): Post {
   return {
     id: row.id,
     author: authorOf(row.authorId, row.authorNickname, row.authorAvatarUrl, row.authorDeletedAt),

@@ -529,8 +529,8 @@ export class CommunityRepository extends SqlRepository {
   }
 }
 
-/** A feed page's row: what the list shows and what its cursor needs, nothing else. */
-export interface FeedRow extends Pick<
+/** The columns a post is shown from (community.presenter toPost): a full row, or a feed page's row. */
+export type ShownPostRow = Pick<
   PostRow,
   | 'id'
   | 'authorId'
@@ -543,14 +543,16 @@ export interface FeedRow extends Pick<
   | 'address'
   | 'likeCount'
   | 'commentCount'
-  | 'recentScore'
   | 'chatRoomId'
-  | 'editedAt'
   | 'createdAt'
+  | 'editedAt'
   | 'authorNickname'
   | 'authorAvatarUrl'
   | 'authorDeletedAt'
-> {
+>;
+
+/** A feed page's row: what the list shows and what its cursor needs, nothing else. */
+export interface FeedRow extends ShownPostRow, Pick<PostRow, 'recentScore'> {
   /** 1 when the viewer likes the post. */
   likedByMe: number;
   /** The photos as `id US url US thumbnailUrl` records joined by RS (ASCII 31 and 30; null without photos). */

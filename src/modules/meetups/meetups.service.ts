@@ -15,7 +15,7 @@ import type { ChatService } from '../chat/chat.service';
 import type { NotificationsService, NotifyInput } from '../notifications/notifications.service';
 import type { Blocks } from '../safety/safety.service';
 import type { MeetupBase, MeetupNearbyReads, MeetupRow, MeetupWrite, MeetupsRepository } from './meetups.repository';
-import type { MeetupTagIndexes } from './meetups.tag-index';
+import type { MeetupTagIndexes, TagGeoChange } from './meetups.tag-index';
 import { hostRatingOf, sizesOf, toMeetup, type HostRating, type Meetup } from './meetups.presenter';
 import { MeetupSearch, type NearbyPage, type NearbyQuery } from './meetups.search';
 import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
@@ -30,18 +30,8 @@ declare module '../../infra/outbox' {
   }
 }
 
-export interface GeoMeetupChange {
-  meetupId: number;
-  /** `meetups.geoVersion` after the change (bumped by a move and by a change of tags). */
-  version: number;
-  indexed: boolean;
-  lat: number;
-  lng: number;
-  /** The tags after the change, for the tags' own indexes (absent in rows written before they existed). */
-  tags?: string[];
-  /** Tags the change took off. */
-  untagged?: string[];
-}
+/** A meetup's versioned geo change (the outbox payload of TOPIC_GEO_MEETUP), as the tag indexes read it too. */
+export type GeoMeetupChange = TagGeoChange;
 
 export const REMINDER_BEFORE_MS = 3600 * 1000;
 /** Attendance and host ratings are taken up to this long after the start. */

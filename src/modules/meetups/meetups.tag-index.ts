@@ -12,9 +12,10 @@ const isVocabulary = (tag: string): tag is VocabularyTag => (TAG_VOCABULARY as r
 /** How long a process trusts what it read of the ready marker (ms): one read per interval, not per search. */
 const READY_CACHE_MS = 5000;
 
-/** One geo change as the tag indexes need it (see GeoMeetupChange). */
+/** One versioned geo change of a meetup (meetups.service's GeoMeetupChange is this). */
 export interface TagGeoChange {
   meetupId: number;
+  /** `meetups.geoVersion` after the change (bumped by a move and by a change of tags). */
   version: number;
   indexed: boolean;
   lat: number;
