@@ -2,6 +2,7 @@ import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Clock } from './clock';
 import { CLAIM_TX } from './db';
 import type { Logger } from './logger';
+import type { Statement } from './sql-script';
 
 /**
  * Every outbox topic and the payload its rows carry. Empty here: the code that owns a topic declares
@@ -89,6 +90,21 @@ export class Outbox {
     );
     // A delayed row is not due yet: nothing for the dispatcher to do after this commit.
     if (delayMs <= 0) this.nudgeAfterCommit(t);
+  }
+
+  /**
+   * One delayed row as a statement of a scripted transaction (src/infra/sql-script.ts), its payload an
+   * SQL expression yielding the JSON text (for a payload holding ids the same packet's INSERT
+   * generates). Delayed only: nothing nudges the dispatcher after such a commit, the row is found by
+   * the poll once due. The caller answers for the payload matching `OutboxTopics[topic]`.
+   */
+  delayedRowStatement(topic: Topic, payload: Statement, delayMs: number): Statement {
+    if (delayMs <= 0) throw new Error('delayedRowStatement: only delayed rows are found without a nudge');
+    const now = this.clock.now();
+    return {
+      sql: `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES (?, ${payload.sql}, 0, ?, ?)`,
+      values: [topic, ...(payload.values ?? []), new Date(now.getTime() + delayMs), now],
+    };
   }
 
   /** One hook per transaction, on the outermost one: a savepoint's "commit" publishes nothing yet. */

@@ -4,7 +4,7 @@ import { TestContext, bearer, signup, type TestInstance } from '../../../test/he
 import { pollUntil } from '../../../test/helpers/faults';
 import { ack, connectSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
-import { ChatRepository } from './chat.repository';
+import { ChatBatchStatements } from './chat.batch-statements';
 import { GroupCommit, type BatchedSend } from './chat.batch';
 
 /**
@@ -41,10 +41,13 @@ afterAll(() => ctx.close());
 /** Every multi-row insert's rows, as the repository was asked (both instances share the prototype). */
 function spyInserts(): Array<Array<{ roomId: number; clientId: string }>> {
   const calls: Array<Array<{ roomId: number; clientId: string }>> = [];
-  const original = ChatRepository.prototype.insertMessages;
-  jest.spyOn(ChatRepository.prototype, 'insertMessages').mockImplementation(function (this: ChatRepository, rows, t) {
+  const original = ChatBatchStatements.prototype.insertMessages;
+  jest.spyOn(ChatBatchStatements.prototype, 'insertMessages').mockImplementation(function (
+    this: ChatBatchStatements,
+    rows,
+  ) {
     calls.push(rows.map((r) => ({ roomId: r.roomId, clientId: r.clientId })));
-    return original.call(this, rows, t);
+    return original.call(this, rows);
   });
   return calls;
 }

@@ -1,5 +1,6 @@
 import { Counter, Histogram } from 'prom-client';
 import { redisLimiter } from '../../http/rate-limit';
+import { ScriptedTransactions } from '../../infra/sql-script';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { ChatRepository } from './chat.repository';
 import { Presence } from './chat.presence';
@@ -89,8 +90,11 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
         observe: (event) => metrics.forwarded.inc({ event }),
       })
     : null;
+  // One connection per batch committing at once, and one for a batch retried meanwhile.
+  const scripts = new ScriptedTransactions(ctx.config.databaseUrl, ctx.config.chatBatch.maxInFlight + 1);
   const chat: ChatService = new ChatService({
     sequelize: ctx.sequelize,
+    scripts,
     repo: new ChatRepository(ctx.sequelize),
     users: services.users,
     presence,
@@ -144,6 +148,7 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
       await chat.drainSends();
       relay.stop();
       await sockets.stop();
+      await scripts.close();
     },
   };
 }

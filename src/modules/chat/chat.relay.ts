@@ -2,6 +2,8 @@ import type { Redis } from '../../infra/redis';
 import type { EventBus } from '../../infra/realtime/bus';
 import type { Logger } from '../../infra/logger';
 import { SeenKeys } from '../../infra/realtime/seen-keys';
+import type { Statement } from '../../infra/sql-script';
+import { FIRST_ID_VARIABLE } from './chat.batch-statements';
 import type { ChatMessage } from './chat.service';
 
 /** Bus channel carrying each committed batch's messages to every instance. */
@@ -28,6 +30,34 @@ export interface RelayBatch {
 export interface RelayRow {
   key: string;
   messages: Array<{ id: number; except?: string }>;
+}
+
+/** A message id in a relay row written by the same packet as the messages: known, or the insert's first id plus an offset. */
+export type RelayRowId = number | { firstIdPlus: number };
+
+/**
+ * A batch's outbox row payload (RelayRow's JSON) as an SQL expression, for the packet that also inserts
+ * the messages: ids not yet known are read from the insert's first id (FIRST_ID_VARIABLE) by the
+ * server. The JSON text around them is built here and passed as values.
+ */
+export function relayRowPayloadSql(key: string, messages: Array<{ id: RelayRowId; except?: string }>): Statement {
+  const texts: string[] = [];
+  const ids: string[] = [];
+  let text = `{"key":${JSON.stringify(key)},"messages":[`;
+  messages.forEach((m, i) => {
+    texts.push(`${text}${i ? ',' : ''}{"id":`);
+    ids.push(idSql(m.id));
+    text = m.except ? `,"except":${JSON.stringify(m.except)}}` : '}';
+  });
+  texts.push(`${text}]}`);
+  const parts = texts.flatMap((_, i) => (i < ids.length ? ['?', ids[i]] : ['?']));
+  return { sql: `CONCAT(${parts.join(', ')})`, values: texts };
+}
+
+function idSql(id: RelayRowId): string {
+  const n = typeof id === 'number' ? id : id.firstIdPlus;
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not an id or offset: ${n}`);
+  return typeof id === 'number' ? String(n) : `${FIRST_ID_VARIABLE} + ${n}`;
 }
 
 declare module '../../infra/realtime/bus' {

@@ -1,16 +1,16 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { eventually } from '../../../test/helpers/faults';
 import { makeMeetup } from '../../../test/helpers/fixtures';
 import { ack, connectSocket } from '../../../test/helpers/socket';
 import { inTransaction } from '../../infra/db';
-import { ChatRepository } from './chat.repository';
 import type { ChatService } from './chat.service';
 
 /**
- * A batch reads membership before it locks its rooms. A removal that commits in between must still
- * win: the removed member's send is refused, never stored after the removal (API.md: a removed member
- * leaves the chat room at once).
+ * A batch reads membership under its room locks, and a removal takes the room's lock too. A removal
+ * that commits while the batch waits for that lock must still win: the removed member's send is
+ * refused, never stored after the removal (API.md: a removed member leaves the chat room at once).
  */
 const clients: ClientSocket[] = [];
 let ctx: TestContext;
@@ -20,13 +20,12 @@ beforeAll(async () => {
   ctx = await new TestContext().setup();
   a = await ctx.instance();
 });
-afterEach(() => jest.restoreAllMocks());
 afterAll(async () => {
   for (const s of clients.splice(0)) s.disconnect();
   await ctx.close();
 });
 
-it('refuses the send of a member removed between the batch’s membership read and its room lock', async () => {
+it('refuses the send of a member whose removal commits while the batch waits for the room lock', async () => {
   const host = await signup(a);
   const guest = await signup(a);
   const m = await makeMeetup(a, host);
@@ -34,25 +33,35 @@ it('refuses the send of a member removed between the batch’s membership read a
   const socket = await connectSocket(a.url, guest.accessToken, clients);
   expect(await ack(socket, 'room:join', { roomId: m.chatRoomId })).toEqual({ ok: true });
 
-  // The removal commits after the batch read the membership, just before it locks the room.
+  // The removal holds the room's lock, uncommitted, while the send's batch arrives and waits for it.
   const chat = a.pawmate.services.chat as ChatService;
-  const original = ChatRepository.prototype.lockRooms;
-  let removed = false;
-  jest.spyOn(ChatRepository.prototype, 'lockRooms').mockImplementation(async function (this: ChatRepository, ids, t) {
-    if (!removed) {
-      removed = true;
-      const after = await inTransaction(a.sequelize, (rt) => chat.removeMember(rt, m.chatRoomId, guest.user.id));
-      after();
-    }
-    return original.call(this, ids, t);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const removing = new Promise<void>((resolve) => (locked = resolve));
+  const removal = inTransaction(a.sequelize, async (rt) => {
+    const after = await chat.removeMember(rt, m.chatRoomId, guest.user.id);
+    locked();
+    await held;
+    return after;
   });
+  await removing;
+  const sending = ack(socket, 'message:send', { roomId: m.chatRoomId, body: 'after my removal', clientId: 'late-1' });
+  await eventually(
+    async () => {
+      const [{ n }] = await a.sequelize.query<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+        { type: QueryTypes.SELECT },
+      );
+      return Number(n) > 0;
+    },
+    10_000,
+    'the batch waiting for the room lock',
+  );
+  release();
+  (await removal)();
 
-  const reply = await ack(socket, 'message:send', {
-    roomId: m.chatRoomId,
-    body: 'after my removal',
-    clientId: 'late-1',
-  });
-  expect(removed).toBe(true);
+  const reply = await sending;
   expect(reply).toMatchObject({ ok: false, code: 'NOT_FOUND' });
   const stored = await a.sequelize.query('SELECT id FROM chat_messages WHERE roomId = ? AND senderId = ?', {
     replacements: [m.chatRoomId, guest.user.id],
@@ -61,7 +70,6 @@ it('refuses the send of a member removed between the batch’s membership read a
   expect(stored).toEqual([]);
 
   // The host, still a member, sends as before.
-  jest.restoreAllMocks();
   const hostSocket = await connectSocket(a.url, host.accessToken, clients);
   expect(await ack(hostSocket, 'room:join', { roomId: m.chatRoomId })).toEqual({ ok: true });
   expect(

@@ -37,11 +37,6 @@ export interface MessageRow {
   removedAt: Date | null;
 }
 
-export interface MemberPair {
-  roomId: number;
-  userId: number;
-}
-
 export interface NewRoom {
   type: RoomType;
   userLowId?: number | null;
@@ -154,31 +149,6 @@ export class ChatRepository {
   }
 
   /**
-   * Locks a batch's rooms, in id order (the primary key's scan order), so two batches that share rooms
-   * take their locks in the same order and wait for each other instead of deadlocking.
-   */
-  /** Locks rooms in id order; with each its `membersVersion` (bumped by every member removal). */
-  async lockRooms(roomIds: number[], t: Transaction): Promise<Map<number, RoomRow & { membersVersion: number }>> {
-    const rows = await this.select<RoomRow & { membersVersion: number }>(
-      `SELECT ${ROOM_COLUMNS}, r.membersVersion FROM chat_rooms r WHERE r.id IN (?) ORDER BY r.id FOR UPDATE`,
-      [roomIds],
-      t,
-    );
-    return new Map(rows.map((r) => [r.id, r]));
-  }
-
-  /** Moves several rooms' activity markers in one statement; called with those room rows locked. */
-  async touchRooms(lastIds: Map<number, number>, now: Date, t: Transaction): Promise<void> {
-    if (!lastIds.size) return;
-    const cases = [...lastIds].map(() => 'WHEN ? THEN ?').join(' ');
-    await this.run(
-      `UPDATE chat_rooms SET lastMessageId = CASE id ${cases} END, lastActivityAt = ?, updatedAt = ? WHERE id IN (?)`,
-      [...[...lastIds].flat(), ms(now), ms(now), [...lastIds.keys()]],
-      t,
-    );
-  }
-
-  /**
    * One page of a user's rooms, most recent activity first (ties by id). The cursor is the last
    * row's (lastActivityAt, id).
    */
@@ -246,27 +216,6 @@ export class ChatRepository {
       t,
     );
     return rows[0] ?? null;
-  }
-
-  /**
-   * For a batch of sends: which of these (room, user) pairs are memberships, plus every member of the
-   * 1:1 rooms (`direct`, `listing`) among `roomIds` (their block check needs the other party), each
-   * with its room's type. Row-constructor IN: point lookups in the (roomId, userId) key.
-   */
-  batchMembers(
-    pairs: MemberPair[],
-    roomIds: number[],
-    t?: Transaction,
-  ): Promise<Array<MemberPair & { type: RoomType; membersVersion: number }>> {
-    return this.select<MemberPair & { type: RoomType; membersVersion: number }>(
-      `SELECT m.roomId, m.userId, r.type, r.membersVersion FROM chat_members m JOIN chat_rooms r ON r.id = m.roomId
-        WHERE (m.roomId, m.userId) IN (${pairs.map(() => '(?, ?)').join(', ')})
-       UNION
-       SELECT m.roomId, m.userId, r.type, r.membersVersion FROM chat_rooms r JOIN chat_members m ON m.roomId = r.id
-        WHERE r.id IN (?) AND r.type IN ('direct', 'listing')`,
-      [...pairs.flatMap((p) => [p.roomId, p.userId]), roomIds],
-      t,
-    );
   }
 
   /** Member ids per room, at most `cap` per room (open rooms can grow large), plus each room's total. */
@@ -338,41 +287,6 @@ export class ChatRepository {
       },
     );
     return Number(id);
-  }
-
-  /**
-   * Rows stored under a batch's (room, sender, clientId) keys. Row-constructor IN: one point lookup per
-   * key in the idempotency index (separate INs would scan every message of the batch's rooms).
-   */
-  findByClientIds(
-    keys: Array<{ roomId: number; senderId: number; clientId: string }>,
-    t?: Transaction,
-  ): Promise<MessageRow[]> {
-    return this.select<MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE (roomId, senderId, clientId) IN (${keys.map(() => '(?, ?, ?)').join(', ')})`,
-      keys.flatMap((k) => [k.roomId, k.senderId, k.clientId]),
-      t,
-    );
-  }
-
-  /**
-   * A batch's messages in one statement, ids assigned in the order given. Returns the first row's id
-   * (the statement's LAST_INSERT_ID) and the rows inserted: with `autoIncrementIsConsecutive` the ids
-   * are `firstId, firstId + 1, …` in VALUES order.
-   */
-  async insertMessages(
-    rows: Array<Omit<MessageRow, 'id' | 'hiddenAt' | 'removedAt'>>,
-    t: Transaction,
-  ): Promise<{ firstId: number; inserted: number }> {
-    const [firstId, inserted] = await this.sequelize.query(
-      `INSERT INTO chat_messages (roomId, senderId, body, clientId, createdAt) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-      {
-        replacements: rows.flatMap((m) => [m.roomId, m.senderId, m.body, m.clientId, ms(m.createdAt)]),
-        transaction: t,
-        type: QueryTypes.INSERT,
-      },
-    );
-    return { firstId: Number(firstId), inserted: Number(inserted) };
   }
 
   /**

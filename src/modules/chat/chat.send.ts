@@ -1,13 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
-import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Outbox } from '../../infra/outbox';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
+import type { ScriptedTransaction, ScriptedTransactions } from '../../infra/sql-script';
 import { Conflict, Forbidden, NotFound } from '../../errors';
 import type { ChatRepository, MessageRow } from './chat.repository';
 import type { BatchOutcome, BatchedSend } from './chat.batch';
-import { RELAY_GRACE_MS, TOPIC_CHAT_RELAY, type ChatRelay, type RelayItem } from './chat.relay';
-import type { ChatBlocks, ChatMessage } from './chat.service';
+import {
+  lockedRooms,
+  messageRows,
+  senderAccess,
+  type ChatBatchStatements,
+  type LockedRoom,
+  type SenderAccess,
+} from './chat.batch-statements';
+import {
+  RELAY_GRACE_MS,
+  TOPIC_CHAT_RELAY,
+  relayRowPayloadSql,
+  type ChatRelay,
+  type RelayItem,
+  type RelayRowId,
+} from './chat.relay';
+import type { ChatMessage } from './chat.service';
 
 export const TOPIC_CHAT_NOTIFY = 'chat.message.notify';
 /** Rows of one message each, written before group commit (a batch's notifications now ride on its relay row). */
@@ -24,11 +39,12 @@ export interface SendResult {
 }
 
 export interface BatchWriterDeps {
-  sequelize: Sequelize;
+  /** The batch's transactions, a packet of statements per round trip. */
+  scripts: ScriptedTransactions;
+  statements: ChatBatchStatements;
   repo: ChatRepository;
   outbox: Outbox;
   clock: Clock;
-  blocks: ChatBlocks;
   relay: ChatRelay;
   /** A stored row as its sender reads it (what the broadcast carries). */
   present(row: MessageRow): ChatMessage;
@@ -37,15 +53,13 @@ export interface BatchWriterDeps {
 }
 
 /**
- * A batch's steps, in order: `begin` (a pooled connection and START TRANSACTION), `checks` (stored
- * clientIds in the transaction, membership and blocks beside it: before the locks), `lock` (the room
- * locks, including waiting for another instance's batch on a room), `insert`, `readback` (the
- * inserted rows' ids: nothing where they are known consecutive), `touch` (rooms' activity), `outbox`,
- * `commit`, and `publish` (the broadcast's Redis script, after the commit). The metrics add `queue`:
+ * A batch's steps, in order: `begin` (a pooled connection), `checks` (the first packet: the room locks,
+ * including waiting for another batch on a room, then membership, blocks and already stored clientIds
+ * under them), `write` (the second packet: the insert, the rooms' activity, the outbox row and the
+ * commit) and `publish` (the broadcast's Redis script, after the commit). The metrics add `queue`:
  * per send, its wait for a batch.
  */
-export type BatchPhase =
-  'checks' | 'begin' | 'lock' | 'insert' | 'readback' | 'touch' | 'outbox' | 'commit' | 'publish';
+export type BatchPhase = 'begin' | 'checks' | 'write' | 'publish';
 
 /** Times a batch's steps; each `mark` closes the step that began at the previous one. */
 class PhaseClock {
@@ -62,25 +76,27 @@ class PhaseClock {
 }
 
 const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${m.roomId}:${m.senderId}:${m.clientId}`;
+const ER_DUP_ENTRY = 1062;
+const isDuplicate = (err: unknown) => (err as { errno?: number })?.errno === ER_DUP_ENTRY;
 
-/** Who may send where, read beside the transaction (BatchWriter.access). */
-interface Access {
-  isMember: Set<string>;
-  /** Each room's `membersVersion` as the membership was read (see the chat_rooms migration). */
-  versionOf: Map<number, number>;
-  /** The other party of a 1:1 room, whose block stops the chat. */
-  otherOf(s: BatchedSend): number | undefined;
-  /** Blocked pairs among the senders and their 1:1 rooms' other parties, keyed `low:high`. */
-  blocked: Set<string>;
+/** What the first packet learnt, under the room locks. */
+interface Checked {
+  rooms: Map<number, LockedRoom>;
+  access: Map<string, SenderAccess>;
+  stored: Map<string, MessageRow>;
 }
 
 /**
- * Writes a batch of sends in one transaction: the batch's rooms locked once each (in id order), the
- * checks for every send in a fixed number of queries, one multi-row insert, one update of the rooms'
- * activity, and the outbox rows (notifications, the broadcast's fallback). Then, after the commit,
- * the broadcast. Under the room locks a room's ids follow commit order (an `after` catch-up never
- * skips a late commit), and a clientId already stored, or repeated within the batch, returns the one
- * stored message (exactly once; the UNIQUE key stays the last word).
+ * Writes a batch of sends in one transaction of two round trips (src/infra/sql-script.ts): first the
+ * batch's rooms locked once each (in id order) and, under those locks, who may send and what is
+ * already stored; then one multi-row insert, the rooms' activity, the outbox row (notifications, the
+ * broadcast's fallback) and the commit. Then, after the commit, the broadcast.
+ *
+ * Every insert into a room and every member removal holds the room's lock, so what the first packet
+ * reads is exact until the commit: a room's ids follow commit order (an `after` catch-up never skips a
+ * late commit), a member removed before the lock cannot send, and a clientId already stored, or repeated
+ * within the batch, returns the one stored message (exactly once; the UNIQUE key stays the last word).
+ * Blocks are read there too: a block committed a moment after that read applies to the next batch.
  */
 export class BatchWriter {
   /** Asked of the server once (it is a startup setting), on the first batch. */
@@ -98,20 +114,17 @@ export class BatchWriter {
 
   async commit(sends: BatchedSend[]): Promise<BatchOutcome<SendResult>[]> {
     const key = randomUUID();
+    const consecutive = await this.consecutiveIds();
     let clock = new PhaseClock();
     const attempt = () => {
       clock = new PhaseClock();
-      // Membership and blocks on a pooled connection of their own while the transaction begins.
-      const access = this.access(sends);
-      access.catch(() => undefined); // awaited in the transaction; unhandled only if it never began
-      return inTransaction(this.deps.sequelize, (t) => this.write(sends, access, key, t, clock));
+      return this.deps.scripts.run((tx) => this.write(sends, consecutive, key, tx, clock));
     };
-    // A repeat that committed after our clientId read trips the UNIQUE key; once more, the read sees it.
+    // A repeat that committed without our room lock would trip the UNIQUE key: once more, the read sees it.
     const { outcomes, relay } = await attempt().catch((err) => {
-      if (!(err instanceof UniqueConstraintError)) throw err;
+      if (!isDuplicate(err)) throw err;
       return attempt();
     });
-    clock.mark('commit');
     if (relay.length) {
       const done = clock;
       void this.deps.relay.publishAfterCommit(key, relay).then(() => {
@@ -122,117 +135,61 @@ export class BatchWriter {
     return outcomes;
   }
 
-  /**
-   * Membership and blocks, read while the transaction begins, on another pooled connection: every
-   * round trip taken off the transaction's sequence is one less in the batch's latency. They are plain
-   * reads, as they were inside the transaction before the locks: a block added in the few milliseconds
-   * before the commit is treated as before it. What must be exact is under the locks: a closed room,
-   * and a member removed meanwhile (the rooms' `membersVersion`, see recheckMembers); or the UNIQUE
-   * key's (a repeated clientId).
-   */
-  private async access(sends: BatchedSend[]): Promise<Access> {
-    const { repo } = this.deps;
-    void this.consecutiveIds(); // answered before the insert needs it, not under the locks
-    const roomIds = [...new Set(sends.map((s) => s.roomId))];
-    const asked = new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }]));
-    const members = await repo.batchMembers([...asked.values()], roomIds);
-    const isMember = new Set(members.map((m) => `${m.roomId}:${m.userId}`));
-    const versionOf = new Map(members.map((m) => [m.roomId, m.membersVersion]));
-    // A listing room is a 1:1 trade chat: a block between its parties stops it as it stops a direct one.
-    const oneToOne = new Set(members.filter((m) => m.type === 'direct' || m.type === 'listing').map((m) => m.roomId));
-    const byRoom = new Map<number, number[]>();
-    for (const m of members) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m.userId]);
-    // The other party of a 1:1 room, whose block stops the chat.
-    const otherOf = (s: BatchedSend) =>
-      oneToOne.has(s.roomId) ? byRoom.get(s.roomId)?.find((id) => id !== s.userId) : undefined;
-    const pairs: Array<[number, number]> = [];
-    for (const s of sends) {
-      const other = otherOf(s);
-      if (other !== undefined && isMember.has(`${s.roomId}:${s.userId}`)) pairs.push([s.userId, other]);
-    }
-    const blocked = pairs.length ? await this.deps.blocks.blockedPairs(pairs) : new Set<string>();
-    return { isMember, versionOf, otherOf, blocked };
+  /** The first packet: locks, then membership, blocks and stored clientIds under them. */
+  private async check(sends: BatchedSend[], tx: ScriptedTransaction): Promise<Checked> {
+    const { statements } = this.deps;
+    const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
+    const pairs = [
+      ...new Map(sends.map((s) => [`${s.roomId}:${s.userId}`, { roomId: s.roomId, userId: s.userId }])).values(),
+    ];
+    const [rooms, access, stored] = (await tx.send([
+      statements.lockRooms(roomIds),
+      statements.senderAccess(pairs),
+      statements.storedMessages(sends.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId }))),
+    ])) as RowDataPacket[][];
+    return {
+      rooms: lockedRooms(rooms),
+      access: senderAccess(access),
+      stored: new Map(messageRows(stored).map((r) => [keyOf(r), r])),
+    };
   }
 
-  /**
-   * Membership read again, under the room locks, in the rooms whose `membersVersion` moved since it was
-   * first read: a removal committed in between, and the removed member's send must be refused (the
-   * contract's "leaves the chat room at once"). Under READ COMMITTED this read sees that commit.
-   */
-  private async recheckMembers(
-    sends: BatchedSend[],
-    rooms: Map<number, { membersVersion: number }>,
-    access: Access,
-    t: Transaction,
-  ): Promise<void> {
-    const moved = sends.filter(
-      (s) =>
-        access.isMember.has(`${s.roomId}:${s.userId}`) &&
-        rooms.get(s.roomId)?.membersVersion !== access.versionOf.get(s.roomId),
-    );
-    if (!moved.length) return;
-    const pairs = moved.map((s) => ({ roomId: s.roomId, userId: s.userId }));
-    const still = new Set(
-      (await this.deps.repo.batchMembers(pairs, [...new Set(pairs.map((p) => p.roomId))], t)).map(
-        (m) => `${m.roomId}:${m.userId}`,
-      ),
-    );
-    for (const p of pairs) if (!still.has(`${p.roomId}:${p.userId}`)) access.isMember.delete(`${p.roomId}:${p.userId}`);
+  private refusal(s: BatchedSend, checked: Checked): Error | null {
+    const room = checked.rooms.get(s.roomId);
+    const access = checked.access.get(`${s.roomId}:${s.userId}`);
+    if (!room || !access) return NotFound('Chat room');
+    if (room.closedAt) return Conflict('This chat room is closed: its post was deleted');
+    if (access.blocked) return Forbidden('You cannot chat with this user');
+    return null;
   }
 
   private async write(
     sends: BatchedSend[],
-    access: Promise<Access>,
+    consecutive: boolean,
     relayKey: string,
-    t: Transaction,
+    tx: ScriptedTransaction,
     clock: PhaseClock,
   ): Promise<{ outcomes: BatchOutcome<SendResult>[]; relay: RelayItem[] }> {
-    const { repo } = this.deps;
     clock.mark('begin');
-    // Already stored: a clientId repeated by a batch that committed before this read. One that commits
-    // after it (and before our insert) trips the UNIQUE key: the batch fails and is tried once more,
-    // this read then finding it.
-    const [checked, storedRows] = await Promise.all([
-      access,
-      repo.findByClientIds(
-        sends.map((s) => ({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId })),
-        t,
-      ),
-    ]);
-    const stored = new Map(storedRows.map((r) => [keyOf(r), r]));
+    const checked = await this.check(sends, tx);
     clock.mark('checks');
-    const roomIds = [...new Set(sends.map((s) => s.roomId))].sort((x, y) => x - y);
-    const pairKey = (x: number, y: number) => `${Math.min(x, y)}:${Math.max(x, y)}`;
-    // A locking read: a closing of the room (post deleted) that committed before it is seen.
-    const rooms = await repo.lockRooms(roomIds, t);
-    clock.mark('lock');
-    await this.recheckMembers(sends, rooms, checked, t);
-    const { isMember, otherOf, blocked } = checked;
-    const refusal = (s: BatchedSend): Error | null => {
-      const room = rooms.get(s.roomId);
-      if (!room || !isMember.has(`${s.roomId}:${s.userId}`)) return NotFound('Chat room');
-      if (room.closedAt) return Conflict('This chat room is closed: its post was deleted');
-      const other = otherOf(s);
-      if (other !== undefined && blocked.has(pairKey(s.userId, other)))
-        return Forbidden('You cannot chat with this user');
-      return null;
-    };
-
+    const { stored } = checked;
     const outcomes: BatchOutcome<SendResult>[] = [];
     const accepted: Array<{ i: number; key: string; s: BatchedSend }> = [];
     sends.forEach((s, i) => {
-      const error = refusal(s);
+      const error = this.refusal(s, checked);
       if (error) outcomes[i] = { ok: false, error };
       else accepted.push({ i, key: keyOf({ roomId: s.roomId, senderId: s.userId, clientId: s.clientId }), s });
     });
-    if (!accepted.length) return { outcomes, relay: [] };
 
     // The first send of each new key is inserted; a repeat (stored, or earlier in this batch) gets its row.
     const fresh = new Map<string, BatchedSend>();
     for (const { key, s } of accepted) if (!stored.has(key) && !fresh.has(key)) fresh.set(key, s);
-    const now = this.deps.clock.now();
     const relay: RelayItem[] = [];
-    if (fresh.size) {
+    if (!fresh.size) {
+      await tx.send([], { commit: true });
+    } else {
+      const now = this.deps.clock.now();
       const rows = [...fresh.values()].map((s) => ({
         roomId: s.roomId,
         senderId: s.userId,
@@ -240,51 +197,67 @@ export class BatchWriter {
         clientId: s.clientId,
         createdAt: now,
       }));
-      const { firstId, inserted: count } = await repo.insertMessages(rows, t);
-      clock.mark('insert');
-      // The ids of a multi-row insert, without reading the rows back under the locks where the server
-      // guarantees them consecutive (see ChatRepository.autoIncrementIsConsecutive); else read back.
-      const inserted: MessageRow[] =
-        count === rows.length && (await this.consecutiveIds())
-          ? rows.map((r, i) => ({ ...r, id: firstId + i, hiddenAt: null, removedAt: null }))
-          : await repo.findByClientIds(
-              rows.map((r) => ({ roomId: r.roomId, senderId: r.senderId, clientId: r.clientId })),
-              t,
-            );
-      const lastIds = new Map<number, number>();
+      const inserted = await this.insert(rows, consecutive, relayKey, fresh, now, tx);
+      clock.mark('write');
       for (const row of inserted) {
         const k = keyOf(row);
-        if (!fresh.has(k) || stored.has(k)) continue;
         stored.set(k, row);
-        relay.push({
-          message: this.deps.present(row),
-          ...(fresh.get(k)!.socketId ? { except: fresh.get(k)!.socketId } : {}),
-        });
-        lastIds.set(row.roomId, Math.max(lastIds.get(row.roomId) ?? 0, row.id));
+        const except = fresh.get(k)!.socketId;
+        relay.push({ message: this.deps.present(row), ...(except ? { except } : {}) });
       }
       relay.sort((x, y) => x.message.id - y.message.id);
-      clock.mark('readback');
-      await repo.touchRooms(lastIds, now, t);
-      clock.mark('touch');
-      // One row for the batch's after-commit work, due a second later: the broadcast if this instance
-      // has not published it by then, and the notifications of absent members.
-      await this.deps.outbox.addMany(
-        t,
-        TOPIC_CHAT_RELAY,
-        [
-          {
-            key: relayKey,
-            messages: relay.map((r) => ({ id: r.message.id, ...(r.except ? { except: r.except } : {}) })),
-          },
-        ],
-        { delayMs: RELAY_GRACE_MS },
-      );
-      clock.mark('outbox');
     }
     for (const { i, key, s } of accepted) {
       // Created only for the send that inserted it; a repeat in the same batch reads the same row.
       outcomes[i] = { ok: true, value: { row: stored.get(key)!, created: fresh.get(key) === s } };
     }
     return { outcomes, relay };
+  }
+
+  /**
+   * The second packet, with the commit. Where the server gives a multi-row insert consecutive ids
+   * (ChatRepository.autoIncrementIsConsecutive) the outbox row takes them from the insert's first id in
+   * the same packet; elsewhere the rows are read back first (one more round trip).
+   */
+  private async insert(
+    rows: Array<Omit<MessageRow, 'id' | 'hiddenAt' | 'removedAt'>>,
+    consecutive: boolean,
+    relayKey: string,
+    fresh: Map<string, BatchedSend>,
+    now: Date,
+    tx: ScriptedTransaction,
+  ): Promise<MessageRow[]> {
+    const { statements, outbox } = this.deps;
+    const roomIds = [...new Set(rows.map((r) => r.roomId))];
+    const relayRow = (ids: RelayRowId[]) =>
+      outbox.delayedRowStatement(
+        TOPIC_CHAT_RELAY,
+        relayRowPayloadSql(
+          relayKey,
+          rows.map((r, i) => ({ id: ids[i], except: fresh.get(keyOf(r))!.socketId })),
+        ),
+        RELAY_GRACE_MS,
+      );
+    const afterInsert = (ids: RelayRowId[]) => [statements.touchRooms(roomIds, now), relayRow(ids)];
+    if (consecutive) {
+      const [header] = (await tx.send(
+        [
+          statements.insertMessages(rows),
+          statements.rememberFirstId(),
+          ...afterInsert(rows.map((_, i) => ({ firstIdPlus: i }))),
+        ],
+        { commit: true },
+      )) as ResultSetHeader[];
+      // Without IGNORE the insert wrote every row or failed the packet: ids are first, first + 1, …
+      return rows.map((r, i) => ({ ...r, id: header.insertId + i, hiddenAt: null, removedAt: null }));
+    }
+    const [, back] = (await tx.send([statements.insertMessages(rows), statements.storedMessages(rows)])) as [
+      ResultSetHeader,
+      RowDataPacket[],
+    ];
+    const byKey = new Map(messageRows(back).map((r) => [keyOf(r), r]));
+    const inserted = rows.map((r) => byKey.get(keyOf(r))!);
+    await tx.send(afterInsert(inserted.map((r) => r.id)), { commit: true });
+    return inserted;
   }
 }

@@ -5,6 +5,7 @@ import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import { type Outbox } from '../../infra/outbox';
+import type { ScriptedTransactions } from '../../infra/sql-script';
 import { Forbidden, NotFound, ValidationFailed } from '../../errors';
 import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
 import type { UsersService } from '../users/users.service';
@@ -12,6 +13,7 @@ import type { PublicUser } from '../users/users.presenter';
 import type { ChatRepository, MemberRoomRow, MessageRow, NewRoom, RoomRow, RoomType } from './chat.repository';
 import type { Presence } from './chat.presence';
 import { GroupCommit, type BatchedSend, type GroupCommitOptions } from './chat.batch';
+import { ChatBatchStatements } from './chat.batch-statements';
 import { BatchWriter, type BatchPhase, type ChatNotifyPayload, type SendResult } from './chat.send';
 import type { ChatRelay, RelayItem } from './chat.relay';
 import type {
@@ -120,8 +122,8 @@ export interface ChatNotifier {
 /** The safety module's block check (`services.safety.blocks`). */
 export interface ChatBlocks {
   between(a: number, b: number, t?: Transaction): Promise<boolean>;
-  /** Of these pairs, those with a block either way, keyed `low:high`. */
-  blockedPairs(pairs: Array<[number, number]>, t?: Transaction): Promise<Set<string>>;
+  /** A SQL condition true when the users in these two columns have a block either way (a batch's checks). */
+  blockedBetweenSql(a: string, b: string): string;
 }
 
 export interface CreateRoomInput {
@@ -153,6 +155,8 @@ export interface ChatServiceDeps {
   blocks: ChatBlocks;
   /** The certain broadcast of committed messages. */
   relay: ChatRelay;
+  /** The group commit's transactions, a packet of statements per round trip (chat.send.ts). */
+  scripts: ScriptedTransactions;
   /** Group commit of sends (defaults: GROUP_COMMIT). */
   groupCommit?: GroupCommitOptions;
   /** Told how long each step of a committed batch took (metrics). */
@@ -197,7 +201,11 @@ export class ChatService {
   private readonly batcher: GroupCommit<SendResult>;
 
   constructor(private readonly deps: ChatServiceDeps) {
-    const writer = new BatchWriter({ ...deps, present: (row) => toMessage(row, row.senderId) });
+    const writer = new BatchWriter({
+      ...deps,
+      statements: new ChatBatchStatements((a, b) => deps.blocks.blockedBetweenSql(a, b)),
+      present: (row) => toMessage(row, row.senderId),
+    });
     this.batcher = new GroupCommit((sends) => writer.commit(sends), deps.groupCommit ?? GROUP_COMMIT, deps.logger);
   }
 

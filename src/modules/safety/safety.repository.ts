@@ -61,12 +61,20 @@ export class SafetyRepository extends SqlRepository {
    * thousands never carries their ids in its queries. `column` is code, never input: checked here.
    */
   notBlockedEitherWaySql(column: string, viewerId: number): { sql: string; replacements: unknown[] } {
-    if (!/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(column)) throw new Error(`not a column reference: ${column}`);
+    checkColumn(column);
     return {
       sql: `(NOT EXISTS (SELECT 1 FROM user_blocks ub WHERE ub.blockerId = ? AND ub.blockedId = ${column})
         AND NOT EXISTS (SELECT 1 FROM user_blocks ub WHERE ub.blockedId = ? AND ub.blockerId = ${column}))`,
       replacements: [viewerId, viewerId],
     };
+  }
+
+  /** A condition true when the users in columns `a` and `b` have a block either way (primary and mirror key probes). */
+  blockedBetweenSql(a: string, b: string): string {
+    checkColumn(a);
+    checkColumn(b);
+    return `(EXISTS (SELECT 1 FROM user_blocks ub WHERE ub.blockerId = ${a} AND ub.blockedId = ${b})
+      OR EXISTS (SELECT 1 FROM user_blocks ub WHERE ub.blockerId = ${b} AND ub.blockedId = ${a}))`;
   }
 
   async usersBlockedWith(userId: number): Promise<Set<number>> {
@@ -181,4 +189,9 @@ export class SafetyRepository extends SqlRepository {
       caseId,
     ]);
   }
+}
+
+/** Columns go into SQL text: they are code, never input, and are checked to be `alias.column`. */
+function checkColumn(column: string): void {
+  if (!/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(column)) throw new Error(`not a column reference: ${column}`);
 }

@@ -26,6 +26,11 @@ export interface Blocks {
   notBlockedSql(column: string, viewerId: number): { sql: string; replacements: unknown[] };
   /** True when either user blocked the other. */
   between(a: number, b: number, t?: Transaction): Promise<boolean>;
+  /**
+   * A SQL condition true when the users in columns `a` and `b` (e.g. `m.userId`) have a block either
+   * way: for statements that check many pairs at once, each pair two primary-key probes.
+   */
+  blockedBetweenSql(a: string, b: string): string;
   /** Of these pairs, those with a block either way, keyed `low:high` (one query for many pairs). */
   blockedPairs(pairs: Array<[number, number]>, t?: Transaction): Promise<Set<string>>;
   /** Every account with a block either way with `userId` (for in-memory filters such as the sitter map). */
@@ -78,6 +83,7 @@ export class SafetyService {
     this.blocks = {
       notBlockedSql: (column, viewerId) => d.repo.notBlockedEitherWaySql(column, viewerId),
       between: (a, b, t) => (a === b ? Promise.resolve(false) : d.repo.isBlockedEitherWay(a, b, t)),
+      blockedBetweenSql: (a, b) => d.repo.blockedBetweenSql(a, b),
       blockedPairs: (pairs, t) => d.repo.blockedPairs(pairs, t),
       usersBlockedWith: (userId) => d.repo.usersBlockedWith(userId),
     };
