@@ -5,6 +5,7 @@ import { pollUntil } from '../../../test/helpers/faults';
 import { ack, connectSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
 import { ChatBatchStatements } from './chat.batch-statements';
+import { ChatRepository } from './chat.repository';
 import { GroupCommit, type BatchedSend } from './chat.batch';
 
 /**
@@ -184,6 +185,39 @@ it('refuses a send that is not allowed without failing the others of its batch',
   ]);
   expect(good.ok).toBe(true);
   expect(notMine).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+});
+
+it('reads the ids back where the server does not give a multi-row insert consecutive ids, and its relay row names them', async () => {
+  // As on a server with innodb_autoinc_lock_mode = 2: the writer must not derive ids from the first.
+  jest.spyOn(ChatRepository.prototype, 'autoIncrementIsConsecutive').mockResolvedValue(false);
+  const fromFirstId = jest.spyOn(ChatBatchStatements.prototype, 'rememberFirstId');
+  const c = await ctx.instance({ chatBatch: { windowMs: 200, maxBatch: 200, maxInFlight: 1 }, chatRoomOwners: false });
+  const [x, y, z] = [await signup(c), await signup(c), await signup(c)];
+  const [roomXY, roomXZ] = [await directRoom(x, y), await directRoom(x, z)];
+  const xs = await connectSocket(c.url, x.accessToken, clients);
+  const acks = await Promise.all([
+    ack(xs, 'message:send', { roomId: roomXY, body: 'one', clientId: 'rb-1' }),
+    ack(xs, 'message:send', { roomId: roomXZ, body: 'two', clientId: 'rb-2' }),
+    ack(xs, 'message:send', { roomId: roomXY, body: 'three', clientId: 'rb-3' }),
+  ]);
+  expect(acks.map((r) => r.ok)).toEqual([true, true, true]);
+  expect(fromFirstId).not.toHaveBeenCalled();
+  // Read before the row is due (a second after the commit) and handled.
+  const [relay] = await a.sequelize.query<{ payload: string }>(
+    "SELECT payload FROM outbox WHERE topic = 'chat.messages.relay' ORDER BY id DESC LIMIT 1",
+    { type: QueryTypes.SELECT },
+  );
+  const rows = await a.sequelize.query<{ id: number; clientId: string }>(
+    "SELECT id, clientId FROM chat_messages WHERE clientId LIKE 'rb-%' ORDER BY clientId",
+    { type: QueryTypes.SELECT },
+  );
+  expect(acks.map((r) => r.message.id)).toEqual(rows.map((r) => Number(r.id)));
+  const room = await c.http.get(`/api/v1/chat/rooms/${roomXY}`).set(bearer(y.accessToken)).expect(200);
+  expect(room.body.lastMessage.id).toBe(acks[2].message.id);
+  const payload = JSON.parse(relay.payload) as { messages: Array<{ id: number }> };
+  expect(payload.messages.map((m) => m.id).sort((p, q) => p - q)).toEqual(
+    acks.map((r) => r.message.id).sort((p, q) => p - q),
+  );
 });
 
 describe('GroupCommit', () => {
