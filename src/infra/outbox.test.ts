@@ -12,6 +12,7 @@ declare module './outbox' {
     'test.fast': { n: number };
     'test.count': { n: number };
     'test.poison': { n: number };
+    'test.grouped': { n: number };
   }
 }
 
@@ -59,6 +60,43 @@ describe('outbox dispatcher', () => {
     expect(events.indexOf('plain 5')).toBe(8);
     expect(events.slice(9)).toEqual(['call 6', 'done 6']);
     expect(await pending()).toEqual([{ payload: '{"n":3}', attempts: 1 }]);
+  });
+
+  it('gives a grouped topic every row of the claimed batch in one call, and retries all of them when it fails', async () => {
+    await api.sequelize.query('DELETE FROM outbox WHERE processedAt IS NULL'); // earlier tests' failed rows
+    const calls: number[][] = [];
+    let fail = true;
+    const dispatcher = new OutboxDispatcher(api.sequelize, systemClock, createLogger('silent'), 60_000);
+    dispatcher.on('test.grouped', {
+      grouped: true,
+      handler: async (payloads: Array<{ n: number }>) => {
+        calls.push(payloads.map((p) => p.n));
+        if (fail) throw new Error('down');
+      },
+    });
+    dispatcher.on('test.plain', async () => undefined);
+    const outbox = new Outbox(api.sequelize, systemClock, dispatcher);
+    await api.sequelize.transaction(async (t: Transaction) => {
+      await outbox.addMany(t, 'test.grouped', [{ n: 1 }, { n: 2 }]);
+      await outbox.add(t, 'test.plain', { n: 3 });
+      await outbox.addMany(t, 'test.grouped', [{ n: 4 }]);
+    });
+    expect(await dispatcher.drain()).toBe(4);
+    expect(calls).toEqual([[1, 2, 4]]);
+    expect(await pending()).toEqual([
+      { payload: '{"n":1}', attempts: 1 },
+      { payload: '{"n":2}', attempts: 1 },
+      { payload: '{"n":4}', attempts: 1 },
+    ]);
+    // Due again after the backoff: all three in one call, then done.
+    fail = false;
+    await api.sequelize.query('UPDATE outbox SET availableAt = NOW(3) WHERE processedAt IS NULL');
+    expect(await dispatcher.drain()).toBe(3);
+    expect(calls).toEqual([
+      [1, 2, 4],
+      [1, 2, 4],
+    ]);
+    expect(await pending()).toEqual([]);
   });
 
   it('carries a row out right after its transaction commits, without waiting for the poll', async () => {

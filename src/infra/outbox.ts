@@ -30,15 +30,34 @@ export type OutboxHandler<P = never> = (payload: P, meta: { outboxId: number }) 
  */
 export interface PipelinedOutboxHandler<P = never> {
   pipelined: true;
+  grouped?: never;
   handler: OutboxHandler<P>;
 }
 
-type AnyHandler = OutboxHandler<unknown> | PipelinedOutboxHandler<unknown>;
+/**
+ * A handler given every row of its topic in a claimed batch at once, after the batch's other rows:
+ * for frequent rows whose work shares reads (one query for all their ids instead of one per row). It
+ * succeeds or fails as a whole: on failure each of its rows is retried with backoff, so it must be
+ * idempotent per row, as every handler must.
+ */
+export interface GroupedOutboxHandler<P = never> {
+  grouped: true;
+  pipelined?: never;
+  handler: (payloads: P[]) => Promise<void>;
+}
+
+type AnyHandler = OutboxHandler<unknown> | PipelinedOutboxHandler<unknown> | GroupedOutboxHandler<unknown>;
+type TopicHandler<P> = OutboxHandler<P> | PipelinedOutboxHandler<P> | GroupedOutboxHandler<P>;
 
 /** The handlers one module carries out, by topic. */
 export type OutboxHandlers = {
-  [K in Topic]?: OutboxHandler<OutboxTopics[K]> | PipelinedOutboxHandler<OutboxTopics[K]>;
+  [K in Topic]?: TopicHandler<OutboxTopics[K]>;
 };
+
+/** How a registered topic's rows are run (see the handler kinds above). */
+type Registered =
+  | { kind: 'plain' | 'pipelined'; handler: OutboxHandler<unknown> }
+  | { kind: 'grouped'; handler: (payloads: unknown[]) => Promise<void> };
 
 interface OutboxRow {
   id: number;
@@ -147,7 +166,7 @@ export function outboxRetryHorizonMs(maxAttempts = DEFAULT_OUTBOX_MAX_ATTEMPTS):
  * it stays in the table for an operator (see `pawmate_outbox_dead`).
  */
 export class OutboxDispatcher {
-  private readonly handlers = new Map<string, { handler: OutboxHandler<unknown>; pipelined: boolean }>();
+  private readonly handlers = new Map<string, Registered>();
   /** Topics whose rows are deleted once carried out instead of kept as processed (payloads that must not linger). */
   private readonly forgotten = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
@@ -163,11 +182,7 @@ export class OutboxDispatcher {
     private readonly maxAttempts = DEFAULT_OUTBOX_MAX_ATTEMPTS,
   ) {}
 
-  on<K extends Topic>(
-    topic: K,
-    handler: OutboxHandler<OutboxTopics[K]> | PipelinedOutboxHandler<OutboxTopics[K]>,
-    { forgetWhenDone = false } = {},
-  ): void {
+  on<K extends Topic>(topic: K, handler: TopicHandler<OutboxTopics[K]>, { forgetWhenDone = false } = {}): void {
     this.register(topic, handler as AnyHandler);
     if (forgetWhenDone) this.forgotten.add(topic);
   }
@@ -179,7 +194,9 @@ export class OutboxDispatcher {
 
   /** Stored untyped: a row's payload is whatever JSON was written for its topic (checked at `add`). */
   private register(topic: string, handler: AnyHandler): void {
-    this.handlers.set(topic, typeof handler === 'function' ? { handler, pipelined: false } : handler);
+    if (typeof handler === 'function') this.handlers.set(topic, { kind: 'plain', handler });
+    else if (handler.grouped) this.handlers.set(topic, { kind: 'grouped', handler: handler.handler });
+    else this.handlers.set(topic, { kind: 'pipelined', handler: handler.handler });
   }
 
   start(): void {
@@ -257,13 +274,18 @@ export class OutboxDispatcher {
         }
       };
       let inFlight: Promise<void>[] = [];
+      const groups = new Map<(payloads: unknown[]) => Promise<void>, OutboxRow[]>();
       for (const row of rows) {
         const entry = this.handlers.get(row.topic);
+        if (entry?.kind === 'grouped') {
+          groups.set(entry.handler, [...(groups.get(entry.handler) ?? []), row]);
+          continue;
+        }
         const run = () => {
           if (!entry) throw new Error(`no handler for topic ${row.topic}`);
           return entry.handler(JSON.parse(row.payload), { outboxId: row.id });
         };
-        if (entry?.pipelined) {
+        if (entry?.kind === 'pipelined') {
           inFlight.push(settle(row, run));
           continue;
         }
@@ -272,6 +294,14 @@ export class OutboxDispatcher {
         await settle(row, run);
       }
       await Promise.all(inFlight);
+      for (const [handler, group] of groups) {
+        try {
+          await handler(group.map((row) => JSON.parse(row.payload)));
+          done.push(...group.map((row) => row.id));
+        } catch (err) {
+          for (const row of group) await this.failed(row, err as Error, t);
+        }
+      }
       // One statement for the batch's successes (a fan-out is thousands of rows); the claim's row locks
       // keep every other dispatcher off them until this commits.
       const topicOf = new Map(rows.map((r) => [r.id, r.topic]));

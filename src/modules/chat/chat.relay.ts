@@ -151,21 +151,30 @@ export class ChatRelay {
     );
   }
 
-  /** Outbox handler: publishes the batch unless the fast path did, then notifies absent members. */
-  async fromOutbox(row: RelayRow): Promise<void> {
-    await this.publishMissed(row);
-    await this.deps.notify(row.messages.map((m) => m.id));
+  /**
+   * Outbox handler, given every due row at once: publishes each batch the fast path did not, then
+   * notifies absent members. The reads are shared by all the rows (one load, one notify) instead of
+   * repeated per batch.
+   */
+  async fromOutbox(rows: RelayRow[]): Promise<void> {
+    await this.publishMissed(rows);
+    await this.deps.notify(rows.flatMap((row) => row.messages.map((m) => m.id)));
   }
 
-  private async publishMissed(row: RelayRow): Promise<void> {
-    if (await this.deps.redis.exists(this.markKey(row.key))) return;
-    const messages = new Map((await this.deps.load(row.messages.map((m) => m.id))).map((m) => [m.id, m]));
-    const items = row.messages.flatMap(({ id, except }) => {
-      const message = messages.get(id);
-      return message ? [{ message, ...(except ? { except } : {}) }] : [];
-    });
-    if (await this.publishOnce(row.key, items)) {
-      this.deps.logger.info({ key: row.key, messages: items.length }, 'chat batch broadcast by its outbox row');
+  private async publishMissed(rows: RelayRow[]): Promise<void> {
+    const published = await Promise.all(rows.map((row) => this.deps.redis.exists(this.markKey(row.key))));
+    const missed = rows.filter((_, i) => !published[i]);
+    if (!missed.length) return;
+    const ids = missed.flatMap((row) => row.messages.map((m) => m.id));
+    const messages = new Map((await this.deps.load(ids)).map((m) => [m.id, m]));
+    for (const row of missed) {
+      const items = row.messages.flatMap(({ id, except }) => {
+        const message = messages.get(id);
+        return message ? [{ message, ...(except ? { except } : {}) }] : [];
+      });
+      if (await this.publishOnce(row.key, items)) {
+        this.deps.logger.info({ key: row.key, messages: items.length }, 'chat batch broadcast by its outbox row');
+      }
     }
   }
 
