@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config';
 import { createApp } from './app';
 import { openInfrastructure } from './bootstrap';
 import { createLogger } from './infra/logger';
+import { createAppServer } from './http/app-server';
 
 /** The only entry point: config → pools → app → listen, and a bounded graceful shutdown. */
 // Development convenience: a .env file (development only); real deployments set the environment.
@@ -25,7 +26,7 @@ async function main() {
   const infra = await openInfrastructure(config, logger);
   const pawmate = createApp({ ...infra, config });
   // Node checks request/header timeouts every 30 s by default; check every second so the limits below hold.
-  const server = http.createServer({ connectionsCheckingInterval: 1000 }, pawmate.app);
+  const server = createAppServer(pawmate.app, { connectionsCheckingInterval: 1000 });
   // Slow-body and idle limits (slowloris): a request must arrive within 30 s, headers within 10 s.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;

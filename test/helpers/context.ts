@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import request from 'supertest';
 import type { Sequelize } from 'sequelize';
 import { createApp, type PawmateApp } from '../../src/app';
+import { createAppServer } from '../../src/http/app-server';
 import { loadConfig, type Config } from '../../src/config';
 import { createSequelize } from '../../src/infra/db';
 import { HotReads } from '../../src/infra/hot-reads';
@@ -117,7 +118,7 @@ export class TestContext {
       clock: this.clock,
       logger,
     });
-    const server = http.createServer(pawmate.app);
+    const server = createAppServer(pawmate.app);
     pawmate.attach(server);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     await pawmate.start();
