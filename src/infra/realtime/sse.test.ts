@@ -12,6 +12,7 @@ let url: string;
 let hub: SseHub;
 let registry: Registry;
 const opened: SseStream[] = [];
+const closedStreams: SseStream[] = [];
 let registerError: unknown = null;
 
 interface RawClient {
@@ -55,9 +56,14 @@ beforeEach(async () => {
     registry,
     retryBaseMs: 1000,
     retryJitterMs: 500,
+    onClose: (s) => closedStreams.push(s),
   });
   const app = express();
   app.get('/s', (req, res) => {
+    // What the app's middleware sets on every answer: an id, a document-only and a general security header.
+    res.setHeader('X-Request-Id', 'rid-1');
+    res.setHeader('Content-Security-Policy', "default-src 'self'");
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
       const s = hub.register(Number(req.query.key), Number(req.query.session), res);
       hub.begin(s, res);
@@ -77,6 +83,7 @@ beforeEach(async () => {
 afterEach(async () => {
   hub.stop();
   opened.splice(0);
+  closedStreams.splice(0);
   registerError = null;
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
@@ -91,6 +98,37 @@ it('starts with a jittered retry line and sends a ping comment on its interval',
   expect(retry).toBeGreaterThanOrEqual(1000);
   expect(retry).toBeLessThan(1500);
   c.close();
+});
+
+it("answers with the stream's headers and the app's, without the document-only ones", async () => {
+  const c = await connect(1, 1);
+  expect(c.res.headers).toMatchObject({
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-request-id': 'rid-1',
+    'x-content-type-options': 'nosniff',
+  });
+  expect(c.res.headers['content-security-policy']).toBeUndefined();
+  // Names go out as the app set them.
+  expect(c.res.rawHeaders).toEqual(expect.arrayContaining(['X-Request-Id', 'X-Content-Type-Options']));
+  c.close();
+});
+
+it("calls the hub's close handler once per stream, whoever ends it", async () => {
+  const left = await connect(1, 1);
+  const closed = await connect(2, 2);
+  const dropped = await connect(3, 3);
+  await until(() => opened.length === 3);
+  const [s1, s2, s3] = opened;
+  left.close();
+  await until(() => closedStreams.length === 1);
+  s2.close();
+  s3.drop('test');
+  s2.close();
+  expect(closedStreams).toEqual([s1, s2, s3]);
+  await until(() => closed.ended() && dropped.ended());
+  await new Promise((r) => setTimeout(r, 50));
+  expect(closedStreams).toHaveLength(3);
 });
 
 it('writes events as id/event/data blocks with one JSON data line', async () => {

@@ -38,6 +38,8 @@ export interface SseHubOptions {
   retryBaseMs?: number;
   retryJitterMs?: number;
   registry?: Registry;
+  /** Called once for every stream of the hub when it closes, whoever closes it (one handler for all streams). */
+  onClose?: (stream: SseStream) => void;
 }
 
 interface HubMetrics {
@@ -83,16 +85,23 @@ function hubMetrics(registry: Registry): HubMetrics {
 }
 
 /** Security headers that apply to documents only (CSP, framing, referrer…), dropped from a stream's answer. */
-const DOCUMENT_ONLY_HEADERS = [
-  'Content-Security-Policy',
-  'Cross-Origin-Opener-Policy',
-  'Origin-Agent-Cluster',
-  'Referrer-Policy',
-  'X-DNS-Prefetch-Control',
-  'X-Download-Options',
-  'X-Frame-Options',
-  'X-Permitted-Cross-Domain-Policies',
-  'X-XSS-Protection',
+const DOCUMENT_ONLY_HEADERS = new Set([
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+]);
+
+const STREAM_HEADERS: Array<[string, string]> = [
+  ['Content-Type', 'text/event-stream; charset=utf-8'],
+  ['Cache-Control', 'no-cache, no-transform'],
+  ['Connection', 'keep-alive'],
+  ['X-Accel-Buffering', 'no'],
 ];
 
 export interface SseEvent {
@@ -102,12 +111,21 @@ export interface SseEvent {
   data: unknown;
 }
 
+/** The stream a response carries, for the one 'close' listener that all streams' responses share. */
+const STREAM_OF = Symbol('sseStream');
+type StreamResponse = Response & { [STREAM_OF]?: SseStream };
+
+function finishStreamOf(this: StreamResponse): void {
+  this[STREAM_OF]?.finish();
+}
+
 /** One open event stream. Writes never throw; after close they are ignored. */
 export class SseStream {
   closed = false;
   /** Headers sent: before that nothing may be written (the caller may still answer with a problem). */
   started = false;
-  private readonly closeHandlers: Array<() => void> = [];
+  /** Made on the first `onClose`: most streams have none (the hub's `onClose` serves them all). */
+  private closeHandlers: Array<() => void> | null = null;
 
   constructor(
     readonly key: number,
@@ -184,7 +202,7 @@ export class SseStream {
 
   onClose(handler: () => void): void {
     if (this.closed) handler();
-    else this.closeHandlers.push(handler);
+    else (this.closeHandlers ??= []).push(handler);
   }
 
   /** Called by the hub when the client goes away. */
@@ -192,7 +210,9 @@ export class SseStream {
     if (this.closed) return;
     this.closed = true;
     this.hub.forget(this);
-    for (const h of this.closeHandlers.splice(0)) {
+    const handlers = this.closeHandlers ?? [];
+    this.closeHandlers = null;
+    for (const h of handlers) {
       try {
         h();
       } catch {
@@ -228,6 +248,7 @@ export class SseHub {
   private readonly metrics: HubMetrics | null;
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private readonly onStreamClose: ((stream: SseStream) => void) | undefined;
 
   constructor(options: SseHubOptions) {
     this.name = options.name;
@@ -237,6 +258,7 @@ export class SseHub {
     this.retryBaseMs = options.retryBaseMs ?? 2000;
     this.retryJitterMs = options.retryJitterMs ?? 3000;
     this.metrics = options.registry ? hubMetrics(options.registry) : null;
+    this.onStreamClose = options.onClose;
     if (options.registry) hubsByRegistry.get(options.registry)!.add(this);
   }
 
@@ -261,7 +283,9 @@ export class SseHub {
     const stream = new SseStream(key, sessionId, res, this);
     if (set) set.add(stream);
     else this.byKey.set(key, new Set([stream]));
-    res.on('close', () => stream.finish());
+    // One listener function for every stream (a closure each would be kept for the stream's life).
+    (res as StreamResponse)[STREAM_OF] = stream;
+    res.on('close', finishStreamOf);
     this.ensureTimer();
     return stream;
   }
@@ -274,13 +298,19 @@ export class SseHub {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
     // Headers that govern a rendered document mean nothing on an event stream, and Node keeps the
     // header block for the response's whole life: at 10 000 streams the CSP alone is megabytes.
-    for (const name of DOCUMENT_ONLY_HEADERS) res.removeHeader(name);
+    // Node also keeps its map of the headers (a dictionary sized for the most it ever held, the
+    // dozen the middleware set included): emptied and refilled, it is sized for what is sent.
+    const kept: Array<[string, string | number | string[]]> = [];
+    // OutgoingMessage#getRawHeaderNames (the names as set; Node's public API, missing from @types/node's ServerResponse).
+    for (const name of (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames()) {
+      const value = res.getHeader(name);
+      if (value !== undefined && !DOCUMENT_ONLY_HEADERS.has(name.toLowerCase())) kept.push([name, value]);
+      res.removeHeader(name);
+    }
+    for (const [name, value] of kept) res.setHeader(name, value);
+    for (const [name, value] of STREAM_HEADERS) res.setHeader(name, value);
     res.flushHeaders();
     // Nothing routes this request any more: let go of the router's per-request closures.
     (res.req as { next?: unknown }).next = undefined;
@@ -329,14 +359,21 @@ export class SseHub {
 
   // --- called by streams ---------------------------------------------------------------------
 
+  /** Once per stream, from its `finish`. */
   forget(stream: SseStream): void {
     const set = this.byKey.get(stream.key);
-    if (!set) return;
-    set.delete(stream);
-    if (set.size === 0) this.byKey.delete(stream.key);
+    if (set) {
+      set.delete(stream);
+      if (set.size === 0) this.byKey.delete(stream.key);
+    }
     if (this.byKey.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = null;
+    }
+    try {
+      this.onStreamClose?.(stream);
+    } catch {
+      // Like a stream's own close handlers: it must not stop the stream from closing.
     }
   }
 

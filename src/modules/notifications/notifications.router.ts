@@ -106,6 +106,8 @@ export function notificationsRoutes(
         await streams.open(user, res, from, async () => {
           await verify(token);
         });
+        // Open (or over): the stream keeps its user's id and login; the rest of the token's claims can go.
+        res.locals.user = undefined;
       },
     }),
     defineRoute({

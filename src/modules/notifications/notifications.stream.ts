@@ -121,7 +121,8 @@ export class NotificationStreams {
     /** The deny-list check; set, streams of revoked logins are closed even if their announcement was missed. */
     private readonly revokedAmong?: (sessionIds: number[]) => Promise<Set<number>>,
   ) {
-    this.hub = new SseHub({ name: 'notifications', registry });
+    // One close handler for every stream: a closure per stream would live as long as the stream.
+    this.hub = new SseHub({ name: 'notifications', registry, onClose: (stream) => this.forget(stream) });
     this.users = bus.keyed(CHANNEL_USER, (userId, msg) => this.onUserEvent(userId, msg));
     // What fan-out costs this instance: with per-user channels, only its own streams' users' messages.
     this.received =
@@ -199,10 +200,6 @@ export class NotificationStreams {
     // Subscribed to the user's channel (and registered) first, read second: whatever commits after
     // the read below arrives live.
     const joined = this.users.join(user.id);
-    stream.onClose(() => {
-      this.live.delete(stream);
-      this.users.leave(user.id);
-    });
     let startSeq: number;
     let count: number;
     try {
@@ -247,6 +244,11 @@ export class NotificationStreams {
     state.lastSeq = lastSeq;
     if (state.pendingCount) void this.sendCount(user.id);
     void this.pump(state);
+  }
+
+  /** A stream closed (any cause): its state goes, and its user's channel with its user's last stream here. */
+  private forget(stream: SseStream): void {
+    if (this.live.delete(stream)) this.users.leave(stream.key);
   }
 
   /** Writes rows after `afterId` in id order; returns the last sequence written (null if none) or 'truncated'. */
