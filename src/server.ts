@@ -34,9 +34,13 @@ async function main() {
   pawmate.attach(server);
 
   const sockets = new Set<Socket>();
+  // One listener for every socket (`this`): a closure per socket would live as long as its connection.
+  function forgetSocket(this: Socket) {
+    sockets.delete(this);
+  }
   server.on('connection', (s) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', forgetSocket);
   });
 
   await new Promise<void>((resolve) => server.listen(config.port, resolve));

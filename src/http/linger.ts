@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 
 export interface LingerLimits {
   /** Most body bytes read and thrown away after the answer before the connection is cut anyway. */
@@ -23,26 +23,33 @@ export const DEFAULT_LINGER: LingerLimits = { maxBytes: 32 * 1024 * 1024, maxMs:
 export function lingerBeforeClose(server: Server, limits: LingerLimits = DEFAULT_LINGER): void {
   const current = new WeakMap<Socket, IncomingMessage>();
   server.on('request', (req: IncomingMessage) => current.set(req.socket, req));
+  // One function for every connection (`this` is the socket): a bound copy and a closure per
+  // connection would be kept as long as the connection, a long-lived stream's included.
+  function lingeringDestroySoon(this: Socket): void {
+    const req = current.get(this);
+    if (!req || req.complete || this.destroyed) Socket.prototype.destroySoon.call(this);
+    else drainThenClose(this, req, limits);
+  }
   server.on('connection', (socket: Socket) => {
-    const destroySoon = socket.destroySoon.bind(socket);
-    socket.destroySoon = () => {
-      const req = current.get(socket);
-      if (!req || req.complete || socket.destroyed) return destroySoon();
-      let drained = 0;
-      const close = () => {
-        clearTimeout(timer);
-        socket.destroy();
-      };
-      const timer = setTimeout(close, limits.maxMs);
-      timer.unref();
-      req.on('data', (chunk: Buffer) => {
-        drained += chunk.length;
-        if (drained > limits.maxBytes) close();
-      });
-      req.once('end', close);
-      socket.once('close', () => clearTimeout(timer));
-      req.resume();
-      socket.end();
-    };
+    socket.destroySoon = lingeringDestroySoon;
   });
+}
+
+/** Ends our side, then reads and discards the rest of the request body before closing (within `limits`). */
+function drainThenClose(socket: Socket, req: IncomingMessage, limits: LingerLimits): void {
+  let drained = 0;
+  const close = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(close, limits.maxMs);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > limits.maxBytes) close();
+  });
+  req.once('end', close);
+  socket.once('close', () => clearTimeout(timer));
+  req.resume();
+  socket.end();
 }

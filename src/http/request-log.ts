@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../infra/logger';
 import { scrubUrl } from '../infra/logger';
 
@@ -14,6 +14,21 @@ import { scrubUrl } from '../infra/logger';
  */
 export function requestLog(logger: Logger): RequestHandler {
   const prototypes = new WeakSet<object>();
+  // One 'finish' listener for every response (`this` is the response): a closure per request would
+  // be kept as long as the request, an SSE stream's whole life.
+  function completed(this: TimedResponse) {
+    const { req, statusCode } = this;
+    const level = statusCode >= 500 ? 'error' : statusCode >= 400 ? 'info' : 'debug';
+    if (!logger.isLevelEnabled(level)) return;
+    (req as unknown as { log: Logger }).log[level](
+      {
+        req: { id: this.locals.requestId as string, method: req.method, url: scrubUrl(req.originalUrl) },
+        res: { statusCode },
+        responseTime: Math.round(performance.now() - (this[STARTED] ?? 0)),
+      },
+      'request completed',
+    );
+  }
   return (req, res, next) => {
     // One getter on the app's request prototype instead of a closure and a property per request:
     // the per-request version gave every request (and every long-lived SSE stream) its own shape and
@@ -23,22 +38,14 @@ export function requestLog(logger: Logger): RequestHandler {
       defineLogGetter(proto, logger);
       prototypes.add(proto);
     }
-    const started = performance.now();
-    res.once('finish', () => {
-      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
-      if (!logger.isLevelEnabled(level)) return;
-      (req as unknown as { log: Logger }).log[level](
-        {
-          req: { id: res.locals.requestId as string, method: req.method, url: scrubUrl(req.originalUrl) },
-          res: { statusCode: res.statusCode },
-          responseTime: Math.round(performance.now() - started),
-        },
-        'request completed',
-      );
-    });
+    (res as TimedResponse)[STARTED] = performance.now();
+    res.on('finish', completed);
     next();
   };
 }
+
+const STARTED = Symbol('requestStarted');
+type TimedResponse = Response & { [STARTED]?: number };
 
 /** The request's child logger, made on first use and kept on the request. */
 const CHILD = Symbol('requestLogChild');

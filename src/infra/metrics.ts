@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -6,6 +6,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * collected once per process, on the first registry that asks.
  */
 let defaultMetricsRegistry: Registry | null = null;
+
+const STARTED = Symbol('metricsStarted');
+type TimedResponse = Response & { [STARTED]?: number };
 
 export class Metrics {
   readonly registry = new Registry();
@@ -51,13 +54,19 @@ export class Metrics {
 
   /** Observes every response under its route template (`/api/v1/users/:id`), never the raw URL. */
   middleware(): RequestHandler {
-    return (req, res, next) => {
-      const end = this.httpDuration.startTimer();
-      res.on('finish', () => {
-        const route =
-          (res.locals.routeTemplate as string | undefined) ?? (req.route?.path ? String(req.route.path) : 'unmatched');
-        end({ method: req.method, route, status: String(res.statusCode) });
-      });
+    const histogram = this.httpDuration;
+    // One 'finish' listener for every response (`this` is the response): a closure (and a timer
+    // closure) per request would be kept as long as the request, an SSE stream's whole life.
+    function observe(this: TimedResponse) {
+      const { req } = this;
+      const route =
+        (this.locals.routeTemplate as string | undefined) ?? (req.route?.path ? String(req.route.path) : 'unmatched');
+      const seconds = (performance.now() - (this[STARTED] ?? 0)) / 1000;
+      histogram.observe({ method: req.method, route, status: String(this.statusCode) }, seconds);
+    }
+    return (_req, res, next) => {
+      (res as TimedResponse)[STARTED] = performance.now();
+      res.on('finish', observe);
       next();
     };
   }
