@@ -196,9 +196,9 @@ export class ChatRepository {
   }
 
   /**
-   * Removes a member. The room row is locked and its `membersVersion` bumped first: a chat batch that
-   * read this membership before locking the room then sees the new version and reads it again, and one
-   * that holds the room lock makes this wait, so its messages come before the removal.
+   * Removes a member. The room row is locked first (bumping `membersVersion`, a count of removals): a
+   * chat batch reads membership under its room locks, so a batch holding this room's lock makes the
+   * removal wait (its messages come before it), and one that locks the room after sees it committed.
    */
   async deleteMember(roomId: number, userId: number, t: Transaction): Promise<boolean> {
     await this.run('UPDATE chat_rooms SET membersVersion = membersVersion + 1 WHERE id = ?', [roomId], t);
