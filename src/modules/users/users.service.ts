@@ -76,10 +76,6 @@ export class UsersService {
     return this.users.findActiveById(id, t, lock);
   }
 
-  findManyById(ids: number[], t?: Transaction): Promise<UserRow[]> {
-    return this.users.findActiveByIds(ids, t);
-  }
-
   /** Id, e-mail and nickname of the active accounts among `ids` (deleted and unknown ones left out). */
   contactsOf(ids: number[], t?: Transaction): Promise<UserContact[]> {
     return this.users.findActiveContacts(ids, t);
