@@ -2,11 +2,32 @@ import mysql from 'mysql2';
 import { parseDatabaseUrl } from './db';
 
 /**
+ * What every plain mysql2 pool of ours shares with Sequelize's: the same server and account, utf8mb4,
+ * UTC dates, and BIGINTs as numbers while they fit.
+ */
+export function plainPoolOptions(databaseUrl: string, connections: number): mysql.PoolOptions {
+  const p = parseDatabaseUrl(databaseUrl);
+  return {
+    host: p.host,
+    port: p.port,
+    user: p.user,
+    password: p.password,
+    database: p.database,
+    connectionLimit: connections,
+    connectTimeout: 3000,
+    charset: 'utf8mb4',
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+  };
+}
+
+/**
  * A plain mysql2 pool for the few single-statement reads on the path of nearly every request (the
  * caller's own row). Through Sequelize such a read paid for its query layer: replacement formatting,
  * its pool, a moment-timezone parse of every DATETIME field and result post-processing, together more
  * CPU than the driver itself (docs/BENCHMARKS.md, "Request path"). Everything else, transactions
- * included, goes through Sequelize; this pool only answers autocommit SELECTs, where the isolation
+ * included, goes through Sequelize (but chat's group commit: src/infra/sql-script.ts); this pool only answers autocommit SELECTs, where the isolation
  * level makes no difference (each statement reads the latest committed rows).
  *
  * Dates come back as `Date`s in UTC, TINYINTs as numbers: repositories map rows as they do for
@@ -17,19 +38,8 @@ export class HotReads {
   private readonly pool: mysql.Pool;
 
   constructor(databaseUrl: string, connections: number) {
-    const p = parseDatabaseUrl(databaseUrl);
     this.pool = mysql.createPool({
-      host: p.host,
-      port: p.port,
-      user: p.user,
-      password: p.password,
-      database: p.database,
-      connectionLimit: connections,
-      connectTimeout: 3000,
-      charset: 'utf8mb4',
-      timezone: 'Z',
-      supportBigNumbers: true,
-      bigNumberStrings: false,
+      ...plainPoolOptions(databaseUrl, connections),
       // `prepared` statements stay open on the server per connection; the server caps them all
       // (max_prepared_stmt_count, shared by every client), so each connection keeps its most recent few.
       maxPreparedStatements: HotReads.PREPARED_PER_CONNECTION,

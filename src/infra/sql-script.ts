@@ -1,5 +1,6 @@
 import mysql from 'mysql2';
-import { isDeadlock, parseDatabaseUrl } from './db';
+import { isDeadlock } from './db';
+import { plainPoolOptions } from './hot-reads';
 
 /** One SQL statement with its `?` values (escaped by the driver, as in HotReads.rows). */
 export interface Statement {
@@ -23,19 +24,8 @@ export class ScriptedTransactions {
   private readonly pool: mysql.Pool;
 
   constructor(databaseUrl: string, connections: number) {
-    const p = parseDatabaseUrl(databaseUrl);
     this.pool = mysql.createPool({
-      host: p.host,
-      port: p.port,
-      user: p.user,
-      password: p.password,
-      database: p.database,
-      connectionLimit: connections,
-      connectTimeout: 3000,
-      charset: 'utf8mb4',
-      timezone: 'Z',
-      supportBigNumbers: true,
-      bigNumberStrings: false,
+      ...plainPoolOptions(databaseUrl, connections),
       multipleStatements: true,
     });
   }
