@@ -21,6 +21,19 @@ export function connectSocket(url: string, token: string | undefined, opened: Cl
   });
 }
 
+/** A connected socket (see connectSocket) joined to `roomId`; rejects unless the join is acknowledged ok. */
+export async function joinedSocket(
+  url: string,
+  token: string,
+  roomId: number,
+  opened: ClientSocket[],
+): Promise<ClientSocket> {
+  const socket = await connectSocket(url, token, opened);
+  const reply = await ack<{ ok: boolean }>(socket, 'room:join', { roomId });
+  if (!reply?.ok) throw new Error(`room:join ${roomId} refused: ${JSON.stringify(reply)}`);
+  return socket;
+}
+
 /** Emits with an acknowledgement, failing after 5 s instead of hanging the test. */
 export function ack<T = any>(socket: ClientSocket, event: string, payload?: unknown): Promise<T> {
   return socket.timeout(5000).emitWithAck(event, payload) as Promise<T>;

@@ -2,7 +2,7 @@ import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { pollUntil } from '../../../test/helpers/faults';
-import { ack, connectSocket, record } from '../../../test/helpers/socket';
+import { ack, connectSocket, joinedSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
 import { ChatBatchStatements } from './chat.batch-statements';
 import { ChatRepository } from './chat.repository';
@@ -62,12 +62,6 @@ async function directRoom(x: User, y: User): Promise<number> {
   return res.body.id;
 }
 
-async function joined(inst: TestInstance, u: User, roomId: number): Promise<ClientSocket> {
-  const socket = await connectSocket(inst.url, u.accessToken, clients);
-  expect(await ack(socket, 'room:join', { roomId })).toEqual({ ok: true });
-  return socket;
-}
-
 it('commits concurrent sends to many rooms through two instances in shared batches: each once, in order per sender, unread counts exact', async () => {
   const ROOMS = 10;
   const PER_SOCKET = 5;
@@ -75,7 +69,13 @@ it('commits concurrent sends to many rooms through two instances in shared batch
   for (let i = 0; i < ROOMS; i++) {
     const [x, y] = [await signup(a), await signup(b)];
     const roomId = await directRoom(x, y);
-    pairs.push({ x, y, roomId, xs: await joined(a, x, roomId), ys: await joined(b, y, roomId) });
+    pairs.push({
+      x,
+      y,
+      roomId,
+      xs: await joinedSocket(a.url, x.accessToken, roomId, clients),
+      ys: await joinedSocket(b.url, y.accessToken, roomId, clients),
+    });
   }
   const received = new Map<ClientSocket, Array<{ id: number; body: string }>>();
   for (const p of pairs) for (const s of [p.xs, p.ys]) received.set(s, record(s, 'message:new'));
@@ -136,7 +136,7 @@ it('stores a clientId repeated within one batch once, answers every repeat with 
   const c = await ctx.instance({ chatBatch: { windowMs: 500, maxBatch: 200, maxInFlight: 1 }, chatRoomOwners: false });
   const [x, y] = [await signup(c), await signup(a)];
   const roomId = await directRoom(x, y);
-  const ys = await joined(a, y, roomId);
+  const ys = await joinedSocket(a.url, y.accessToken, roomId, clients);
   const seen = record<{ id: number; clientId: string }>(ys, 'message:new');
   const xs = await connectSocket(c.url, x.accessToken, clients);
   const inserts = spyInserts();

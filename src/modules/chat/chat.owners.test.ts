@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
 import { pollUntil } from '../../../test/helpers/faults';
-import { ack, connectSocket, record } from '../../../test/helpers/socket';
+import { ack, joinedSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
 import { connectRedis, createRedis } from '../../infra/redis';
 import { EventBus } from '../../infra/realtime/bus';
@@ -22,7 +22,6 @@ const cleanups: Array<() => unknown> = [];
 let ctx: TestContext;
 let a: TestInstance;
 let b: TestInstance;
-type User = Awaited<ReturnType<typeof signup>>;
 
 beforeAll(async () => {
   ctx = await new TestContext().setup();
@@ -39,12 +38,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
   await ctx.close();
 });
-
-async function joined(inst: TestInstance, u: User, roomId: number): Promise<ClientSocket> {
-  const socket = await connectSocket(inst.url, u.accessToken, clients);
-  expect(await ack(socket, 'room:join', { roomId })).toEqual({ ok: true });
-  return socket;
-}
 
 it("commits every room's sends on one instance, whichever instance got them, in order and once each", async () => {
   const ROOMS = 12;
@@ -70,7 +63,11 @@ it("commits every room's sends on one instance, whichever instance got them, in 
       .set(bearer(x.accessToken))
       .send({ type: 'direct', userId: y.user.id });
     const roomId = res.body.id as number;
-    pairs.push({ roomId, xs: await joined(a, x, roomId), ys: await joined(b, y, roomId) });
+    pairs.push({
+      roomId,
+      xs: await joinedSocket(a.url, x.accessToken, roomId, clients),
+      ys: await joinedSocket(b.url, y.accessToken, roomId, clients),
+    });
   }
   const received = new Map<ClientSocket, Array<{ id: number }>>();
   for (const p of pairs) for (const s of [p.xs, p.ys]) received.set(s, record(s, 'message:new'));

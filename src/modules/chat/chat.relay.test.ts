@@ -2,7 +2,7 @@ import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, bearer, keysMatching, signup, type TestInstance } from '../../../test/helpers/context';
 import { pollUntil } from '../../../test/helpers/faults';
 import { settleOutbox } from '../../../test/helpers/outbox';
-import { ack, connectSocket, record } from '../../../test/helpers/socket';
+import { ack, joinedSocket, record } from '../../../test/helpers/socket';
 import { RELAY_GRACE_MS } from './chat.relay';
 import { HIDDEN_MESSAGE_BODY, type ChatService } from './chat.service';
 
@@ -28,13 +28,6 @@ afterAll(async () => {
   await ctx.close();
 });
 
-/** A socket of `token` on `inst`, joined to the room. */
-async function joined(inst: TestInstance, token: string, roomId: number): Promise<ClientSocket> {
-  const socket = await connectSocket(inst.url, token, clients);
-  expect(await ack(socket, 'room:join', { roomId })).toEqual({ ok: true });
-  return socket;
-}
-
 /** x (on instance a) and y (on b) with their direct room, and x's socket on a joined to it. */
 async function directRoom() {
   const x = await signup(a);
@@ -46,14 +39,14 @@ async function directRoom() {
       .send({ type: 'direct', userId: y.user.id })
       .expect(201)
   ).body.id as number;
-  return { x, y, roomId, xs: await joined(a, x.accessToken, roomId) };
+  return { x, y, roomId, xs: await joinedSocket(a.url, x.accessToken, roomId, clients) };
 }
 
 it('emits a batch published twice (its mark lost) once on every instance', async () => {
   const { x, y, roomId, xs } = await directRoom();
-  const ys = await joined(b, y.accessToken, roomId);
+  const ys = await joinedSocket(b.url, y.accessToken, roomId, clients);
   // A second socket of the sender, on the other instance: it gets the live event too.
-  const xs2 = await joined(b, x.accessToken, roomId);
+  const xs2 = await joinedSocket(b.url, x.accessToken, roomId, clients);
   const atY = record<{ id: number }>(ys, 'message:new');
   const atX2 = record<{ id: number }>(xs2, 'message:new');
 
