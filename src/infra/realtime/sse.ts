@@ -85,23 +85,16 @@ function hubMetrics(registry: Registry): HubMetrics {
 }
 
 /** Security headers that apply to documents only (CSP, framing, referrer…), dropped from a stream's answer. */
-const DOCUMENT_ONLY_HEADERS = new Set([
-  'content-security-policy',
-  'cross-origin-opener-policy',
-  'origin-agent-cluster',
-  'referrer-policy',
-  'x-dns-prefetch-control',
-  'x-download-options',
-  'x-frame-options',
-  'x-permitted-cross-domain-policies',
-  'x-xss-protection',
-]);
-
-const STREAM_HEADERS: Array<[string, string]> = [
-  ['Content-Type', 'text/event-stream; charset=utf-8'],
-  ['Cache-Control', 'no-cache, no-transform'],
-  ['Connection', 'keep-alive'],
-  ['X-Accel-Buffering', 'no'],
+const DOCUMENT_ONLY_HEADERS = [
+  'Content-Security-Policy',
+  'Cross-Origin-Opener-Policy',
+  'Origin-Agent-Cluster',
+  'Referrer-Policy',
+  'X-DNS-Prefetch-Control',
+  'X-Download-Options',
+  'X-Frame-Options',
+  'X-Permitted-Cross-Domain-Policies',
+  'X-XSS-Protection',
 ];
 
 export interface SseEvent {
@@ -298,19 +291,13 @@ export class SseHub {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
     // Headers that govern a rendered document mean nothing on an event stream, and Node keeps the
     // header block for the response's whole life: at 10 000 streams the CSP alone is megabytes.
-    // Node also keeps its map of the headers (a dictionary sized for the most it ever held, the
-    // dozen the middleware set included): emptied and refilled, it is sized for what is sent.
-    const kept: Array<[string, string | number | string[]]> = [];
-    // OutgoingMessage#getRawHeaderNames (the names as set; Node's public API, missing from @types/node's ServerResponse).
-    for (const name of (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames()) {
-      const value = res.getHeader(name);
-      if (value !== undefined && !DOCUMENT_ONLY_HEADERS.has(name.toLowerCase())) kept.push([name, value]);
-      res.removeHeader(name);
-    }
-    for (const [name, value] of kept) res.setHeader(name, value);
-    for (const [name, value] of STREAM_HEADERS) res.setHeader(name, value);
+    for (const name of DOCUMENT_ONLY_HEADERS) res.removeHeader(name);
     res.flushHeaders();
     // Nothing routes this request any more: let go of the router's per-request closures.
     (res.req as { next?: unknown }).next = undefined;
