@@ -5,6 +5,8 @@ import { HalfCloseProxy } from './proxy';
 import { makeMeetup, makeOwner, makeSitter } from '../helpers/fixtures';
 import { checkAnswer, raw } from '../abuse/raw';
 import { SseClient } from './sse-client';
+import { connectSocket, joinedSocket, next } from '../helpers/socket';
+import type { Socket as ClientSocket } from 'socket.io-client';
 
 /**
  * Backing services going away under a running instance (issue 9 "Faults"). Redis is cut through a
@@ -276,6 +278,50 @@ describe('MariaDB unreachable for a few seconds', () => {
         `mysql cut: ${replies.filter((x) => x.status === 201).length} committed, ${replies.filter((x) => x.status === 503).length} refused, ${rows.length} stored\n`,
       );
     } finally {
+      await inst.close();
+      await proxy.cut();
+    }
+  }, 60_000);
+
+  it('answers chat sends UNAVAILABLE while it is gone, and stores the retry exactly once after', async () => {
+    const proxy = new HalfCloseProxy('127.0.0.1', 3306);
+    await proxy.start();
+    const dbUrl = new URL(ctx.config.databaseUrl);
+    dbUrl.port = String(proxy.port);
+    const inst = await ctx.instance({ databaseUrl: dbUrl.toString() });
+    const sockets: ClientSocket[] = [];
+    try {
+      const [x, y] = [await signup(inst), await signup(inst)];
+      const room = await inst.http
+        .post('/api/v1/chat/rooms')
+        .set(bearer(x.accessToken))
+        .send({ type: 'direct', userId: y.user.id })
+        .expect(201);
+      const roomId: number = room.body.id;
+      const ys = await joinedSocket(inst.url, y.accessToken, roomId, sockets);
+      const xs = await connectSocket(inst.url, x.accessToken, sockets);
+      const send = { roomId, body: 'through the outage', clientId: 'outage-1' };
+      // A send before: the batch's own pool (multi-statement packets) holds a connection the cut kills.
+      expect(await xs.timeout(15_000).emitWithAck('message:send', { ...send, clientId: 'before' })).toMatchObject({
+        ok: true,
+      });
+      await proxy.cut();
+      const down = await xs.timeout(15_000).emitWithAck('message:send', send);
+      expect(down).toMatchObject({ ok: false, code: 'UNAVAILABLE' });
+
+      await proxy.restore();
+      await eventually(async () => (await inst.http.get('/readyz')).status === 200, 15_000, 'ready again');
+      const received = next<{ clientId: string }>(ys, 'message:new', (m) => m.clientId === 'outage-1', 10_000);
+      const again = await xs.timeout(15_000).emitWithAck('message:send', send);
+      expect(again).toMatchObject({ ok: true, message: { roomId, body: send.body } });
+      await received;
+      const [{ n }] = await shared.sequelize.query<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM chat_messages WHERE roomId = ? AND clientId = 'outage-1'",
+        { replacements: [roomId], type: QueryTypes.SELECT },
+      );
+      expect(Number(n)).toBe(1);
+    } finally {
+      for (const sk of sockets) sk.disconnect();
       await inst.close();
       await proxy.cut();
     }
