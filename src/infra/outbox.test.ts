@@ -62,16 +62,16 @@ describe('outbox dispatcher', () => {
     expect(await pending()).toEqual([{ payload: '{"n":3}', attempts: 1 }]);
   });
 
-  it('gives a grouped topic every row of the claimed batch in one call, and retries all of them when it fails', async () => {
+  it('gives a grouped topic every row of the claimed batch in one call, and after a failure each row alone', async () => {
     await api.sequelize.query('DELETE FROM outbox WHERE processedAt IS NULL'); // earlier tests' failed rows
     const calls: number[][] = [];
-    let fail = true;
+    let down = true;
     const dispatcher = new OutboxDispatcher(api.sequelize, systemClock, createLogger('silent'), 60_000);
     dispatcher.on('test.grouped', {
       grouped: true,
       handler: async (payloads: Array<{ n: number }>) => {
         calls.push(payloads.map((p) => p.n));
-        if (fail) throw new Error('down');
+        if (down || payloads.some((p) => p.n === 2)) throw new Error('refused'); // 2 is poisoned
       },
     });
     dispatcher.on('test.plain', async () => undefined);
@@ -81,22 +81,21 @@ describe('outbox dispatcher', () => {
       await outbox.add(t, 'test.plain', { n: 3 });
       await outbox.addMany(t, 'test.grouped', [{ n: 4 }]);
     });
+    // Down: one call for the three, then one each, all refused and due again after the backoff.
     expect(await dispatcher.drain()).toBe(4);
-    expect(calls).toEqual([[1, 2, 4]]);
-    expect(await pending()).toEqual([
-      { payload: '{"n":1}', attempts: 1 },
-      { payload: '{"n":2}', attempts: 1 },
-      { payload: '{"n":4}', attempts: 1 },
+    expect(calls).toEqual([[1, 2, 4], [1], [2], [4]]);
+    expect((await pending()).map((r) => [r.payload, r.attempts])).toEqual([
+      ['{"n":1}', 1],
+      ['{"n":2}', 1],
+      ['{"n":4}', 1],
     ]);
-    // Due again after the backoff: all three in one call, then done.
-    fail = false;
+    // Back: the group fails on the poisoned row alone, its neighbours are done.
+    down = false;
+    calls.length = 0;
     await api.sequelize.query('UPDATE outbox SET availableAt = NOW(3) WHERE processedAt IS NULL');
     expect(await dispatcher.drain()).toBe(3);
-    expect(calls).toEqual([
-      [1, 2, 4],
-      [1, 2, 4],
-    ]);
-    expect(await pending()).toEqual([]);
+    expect(calls).toEqual([[1, 2, 4], [1], [2], [4]]);
+    expect((await pending()).map((r) => [r.payload, r.attempts])).toEqual([['{"n":2}', 2]]);
   });
 
   it('carries a row out right after its transaction commits, without waiting for the poll', async () => {

@@ -36,9 +36,10 @@ export interface PipelinedOutboxHandler<P = never> {
 
 /**
  * A handler given every row of its topic in a claimed batch at once, after the batch's other rows:
- * for frequent rows whose work shares reads (one query for all their ids instead of one per row). It
- * succeeds or fails as a whole: on failure each of its rows is retried with backoff, so it must be
- * idempotent per row, as every handler must.
+ * for frequent rows whose work shares reads (one query for all their ids instead of one per row). When
+ * the call fails it is made again for each row alone, so only the rows that fail on their own are
+ * retried with backoff (a poisoned row cannot fail its neighbours); like every handler it must be
+ * idempotent per row, since part of a failed call may have been done.
  */
 export interface GroupedOutboxHandler<P = never> {
   grouped: true;
@@ -299,7 +300,9 @@ export class OutboxDispatcher {
           await handler(group.map((row) => JSON.parse(row.payload)));
           done.push(...group.map((row) => row.id));
         } catch (err) {
-          for (const row of group) await this.failed(row, err as Error, t);
+          if (group.length === 1) await this.failed(group[0], err as Error, t);
+          // Row by row, so one row that always fails cannot hold back (and at last kill) the others.
+          else for (const row of group) await settle(row, () => handler([JSON.parse(row.payload)]));
         }
       }
       // One statement for the batch's successes (a fan-out is thousands of rows); the claim's row locks
