@@ -8,6 +8,13 @@ const LOST_CONNECTION_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ER_SERVER_SHUTDOWN',
+  // Raw mysql2 errors of the plain pools (Sequelize wraps these as ConnectionErrors): a failover's name
+  // lookups and unreachable hosts, and a server at its connection limit.
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ER_CON_COUNT_ERROR',
 ]);
 
 /**
@@ -23,13 +30,19 @@ export function isUnavailableError(err: unknown): boolean {
     code?: string;
     parent?: { code?: string };
     original?: { code?: string };
+    /** mysql2: the connection is unusable after this error. */
+    fatal?: boolean;
   };
   const code = e.parent?.code ?? e.original?.code ?? e.code;
   if (code && LOST_CONNECTION_CODES.has(code)) return true;
+  if (e.fatal === true) return true;
   if (e.name === 'MaxRetriesPerRequestError') return true;
   const msg = e.message ?? '';
   return (
     msg.includes("Stream isn't writeable") ||
+    // mysql2: a pool closed by shutdown, or a connection it closed under a command.
+    msg === 'Pool is closed.' ||
+    msg === "Can't add new command when connection is in closed state" ||
     msg === 'Connection is closed.' ||
     msg.includes('Redis connection lost') ||
     msg.startsWith('Redis is unavailable') ||

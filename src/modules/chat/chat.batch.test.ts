@@ -277,4 +277,20 @@ describe('GroupCommit', () => {
     expect(batches).toEqual([['a'], ['b', 'poison', 'c'], ['b'], ['poison'], ['c'], ['d']]);
     await gc.drain();
   });
+
+  it('answers what was queued before a drain, and refuses what comes after it as UNAVAILABLE (shutdown)', async () => {
+    const gc = new GroupCommit<string>(
+      async (sends) => {
+        await sleep(20);
+        return sends.map((s) => ({ ok: true as const, value: s.clientId }));
+      },
+      { windowMs: 1, maxBatch: 10, maxInFlight: 1 },
+      logger,
+    );
+    const queued = gc.submit(send('before'));
+    const draining = gc.drain();
+    await expect(gc.submit(send('after'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await draining;
+    expect(await queued).toBe('before');
+  });
 });

@@ -1,4 +1,5 @@
 import type { Logger } from '../../infra/logger';
+import { Unavailable } from '../../errors';
 
 /** One send waiting for its batch. */
 export interface BatchedSend {
@@ -57,6 +58,8 @@ export class GroupCommit<R> {
   private readonly running = new Set<Promise<void>>();
   /** Rooms of the batches committing now. */
   private readonly busyRooms = new Set<number>();
+  /** Set by drain: no send is taken after it. */
+  private closed = false;
 
   constructor(
     private readonly commit: (sends: BatchedSend[]) => Promise<BatchOutcome<R>[]>,
@@ -65,6 +68,8 @@ export class GroupCommit<R> {
   ) {}
 
   submit(send: BatchedSend): Promise<R> {
+    // Stopping: the queue was drained and the database may close; the client retries elsewhere.
+    if (this.closed) return Promise.reject(Unavailable('This instance is shutting down; retry shortly'));
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ send, at: performance.now(), resolve, reject });
       if (this.running.size >= this.maxInFlight) return; // a running batch's end takes the queue
@@ -73,8 +78,9 @@ export class GroupCommit<R> {
     });
   }
 
-  /** Resolves once every send queued so far has been answered (shutdown). */
+  /** Resolves once every send queued so far has been answered; later sends are refused (shutdown). */
   async drain(): Promise<void> {
+    this.closed = true;
     while (this.running.size || this.queue.length) {
       this.flush();
       await Promise.all(this.running);
