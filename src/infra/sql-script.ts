@@ -18,7 +18,9 @@ export type StatementResult = mysql.RowDataPacket[] | mysql.ResultSetHeader;
  * (chat's group commit, src/modules/chat/chat.send.ts); everything else stays on Sequelize.
  *
  * Its own small pool, because `multipleStatements` widens what an injected string could do: nothing
- * but code-built statements with `?` values goes through it.
+ * but code-built statements with `?` values goes through it. Its connections keep the server's session
+ * time zone (unlike Sequelize's, set to UTC): dates go in as values, which the driver writes in UTC
+ * (`timezone: 'Z'`); a statement here must not take the time from the server (`NOW()`).
  */
 export class ScriptedTransactions {
   private readonly pool: mysql.Pool;
