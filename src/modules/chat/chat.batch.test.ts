@@ -226,11 +226,14 @@ describe('GroupCommit', () => {
 
   it('keeps a send whose room is committing for a later batch, without holding up other rooms', async () => {
     const events: string[] = [];
+    // The first batch commits only when the test lets it: no timing to race on a loaded machine.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     const gc = new GroupCommit<string>(
       async (sends) => {
         const ids = sends.map((s) => s.clientId).join(',');
         events.push(`start ${ids}`);
-        await sleep(sends.some((s) => s.clientId === 'slow') ? 80 : 10);
+        if (sends.some((s) => s.clientId === 'slow')) await held;
         events.push(`end ${ids}`);
         return sends.map((s) => ({ ok: true as const, value: s.clientId }));
       },
@@ -238,18 +241,14 @@ describe('GroupCommit', () => {
       logger,
     );
     const slow = gc.submit(send('slow', 1));
-    await sleep(20); // room 1 is committing
+    await eventually(() => events.includes('start slow')); // room 1 is committing
     const later = [gc.submit(send('same-room', 1)), gc.submit(send('other-room', 2))];
-    expect(await Promise.all([slow, ...later])).toEqual(['slow', 'same-room', 'other-room']);
-    // Room 2 went at once, beside the committing batch; room 1's second send only after the first.
-    expect(events).toEqual([
-      'start slow',
-      'start other-room',
-      'end other-room',
-      'end slow',
-      'start same-room',
-      'end same-room',
-    ]);
+    // Room 2 goes at once, beside the committing batch; room 1's second send waits for the first.
+    expect(await later[1]).toBe('other-room');
+    expect(events).toEqual(['start slow', 'start other-room', 'end other-room']);
+    release();
+    expect(await Promise.all([slow, later[0]])).toEqual(['slow', 'same-room']);
+    expect(events.slice(3)).toEqual(['end slow', 'start same-room', 'end same-room']);
     await gc.drain();
   });
 
