@@ -1,5 +1,4 @@
-import { UniqueConstraintError } from 'sequelize';
-import { isDeadlock } from './infra/db';
+import { isDeadlock, isDuplicateKey } from './infra/db';
 import { isUnavailableError } from './infra/unavailable';
 
 /**
@@ -70,9 +69,7 @@ export const Unavailable = (detail = 'A backing service is unavailable; retry sh
 export function toAppError(err: unknown): { error: AppError; unexpected: boolean } {
   if (err instanceof AppError) return { error: err, unexpected: false };
   if (isDeadlock(err)) return { error: Conflict('The resource is busy; retry the request'), unexpected: false };
-  // Sequelize's error, or the driver's own (errno 1062) from the plain mysql2 pools.
-  if (err instanceof UniqueConstraintError || (err as { errno?: unknown })?.errno === 1062)
-    return { error: Conflict('The resource already exists'), unexpected: false };
+  if (isDuplicateKey(err)) return { error: Conflict('The resource already exists'), unexpected: false };
   if (isUnavailableError(err)) return { error: Unavailable(), unexpected: false };
   return { error: new AppError('INTERNAL', 'An unexpected error occurred'), unexpected: true };
 }

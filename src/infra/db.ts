@@ -1,4 +1,4 @@
-import { QueryTypes, Sequelize, Transaction, type TransactionOptions } from 'sequelize';
+import { QueryTypes, Sequelize, Transaction, UniqueConstraintError, type TransactionOptions } from 'sequelize';
 import type { Logger } from './logger';
 
 export interface DbUrlParts {
@@ -92,6 +92,13 @@ export function isDeadlock(err: unknown): boolean {
   const e = err as { parent?: { errno?: number }; original?: { errno?: number }; errno?: number };
   const errno = e?.parent?.errno ?? e?.original?.errno ?? e?.errno;
   return typeof errno === 'number' && DEADLOCK_CODES.has(errno);
+}
+
+const ER_DUP_ENTRY = 1062;
+
+/** A duplicate key: Sequelize's UniqueConstraintError, or the driver's own error from the plain mysql2 pools. */
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof UniqueConstraintError || (err as { errno?: unknown })?.errno === ER_DUP_ENTRY;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../infra/clock';
+import { isDuplicateKey } from '../../infra/db';
 import type { Outbox } from '../../infra/outbox';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import type { ScriptedTransaction, ScriptedTransactions } from '../../infra/sql-script';
@@ -76,8 +77,6 @@ class PhaseClock {
 }
 
 const keyOf = (m: { roomId: number; senderId: number; clientId: string }) => `${m.roomId}:${m.senderId}:${m.clientId}`;
-const ER_DUP_ENTRY = 1062;
-const isDuplicate = (err: unknown) => (err as { errno?: number })?.errno === ER_DUP_ENTRY;
 
 /** What the first packet learnt, under the room locks. */
 interface Checked {
@@ -122,7 +121,7 @@ export class BatchWriter {
     };
     // A repeat that committed without our room lock would trip the UNIQUE key: once more, the read sees it.
     const { outcomes, relay } = await attempt().catch((err) => {
-      if (!isDuplicate(err)) throw err;
+      if (!isDuplicateKey(err)) throw err;
       return attempt();
     });
     if (relay.length) {
