@@ -1,7 +1,8 @@
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
-import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
+import { TestContext, signup, type TestInstance } from '../helpers/context';
 import { HoldingProxy } from '../helpers/faults';
+import { openDirectRoom } from '../helpers/fixtures';
 import { entryPointEnv, startEntryPoint, type ServerProcess } from '../helpers/server-process';
 import { ack, connectSocket, record } from '../helpers/socket';
 
@@ -36,12 +37,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('delivers a committed message to a member on another instance when the committing instance dies before publishing it', async () => {
   const [x, y] = [await signup(other), await signup(other)];
-  const room = await other.http
-    .post('/api/v1/chat/rooms')
-    .set(bearer(x.accessToken))
-    .send({ type: 'direct', userId: y.user.id })
-    .expect(201);
-  const roomId = room.body.id as number;
+  const roomId = await openDirectRoom(other, x, y);
 
   // The member stays on the surviving instance, connected (no reconnection) for the whole test.
   const ys = await connectSocket(other.url, y.accessToken, opened);

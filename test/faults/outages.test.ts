@@ -2,7 +2,7 @@ import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
 import { PrivateRedis, eventually } from '../helpers/faults';
 import { HalfCloseProxy } from './proxy';
-import { makeMeetup, makeOwner, makeSitter } from '../helpers/fixtures';
+import { makeMeetup, makeOwner, makeSitter, openDirectRoom } from '../helpers/fixtures';
 import { checkAnswer, raw } from '../abuse/raw';
 import { SseClient } from './sse-client';
 import { connectSocket, joinedSocket, next } from '../helpers/socket';
@@ -294,12 +294,7 @@ describe('MariaDB unreachable for a few seconds', () => {
     const sockets: ClientSocket[] = [];
     try {
       const [x, y] = [await signup(inst), await signup(inst)];
-      const room = await inst.http
-        .post('/api/v1/chat/rooms')
-        .set(bearer(x.accessToken))
-        .send({ type: 'direct', userId: y.user.id })
-        .expect(201);
-      const roomId: number = room.body.id;
+      const roomId = await openDirectRoom(inst, x, y);
       const ys = await joinedSocket(inst.url, y.accessToken, roomId, sockets);
       const xs = await connectSocket(inst.url, x.accessToken, sockets);
       const send = { roomId, body: 'through the outage', clientId: 'outage-1' };

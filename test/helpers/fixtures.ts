@@ -82,3 +82,13 @@ export async function makeMeetup(inst: TestInstance, host: Session, o: MeetupOpt
   if (res.status !== 201) throw new Error(`meetup failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: number; chatRoomId: number; startsAt: string; endsAt: string; participantCount: number };
 }
+
+/** Opens a new direct chat room of `x` with `y` through the API (201); its id. */
+export async function openDirectRoom(inst: TestInstance, x: Session, y: Session): Promise<number> {
+  const res = await inst.http
+    .post('/api/v1/chat/rooms')
+    .set(bearer(x.accessToken))
+    .send({ type: 'direct', userId: y.user.id })
+    .expect(201);
+  return res.body.id as number;
+}

@@ -1,6 +1,7 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { TestContext, signup, bearer, type TestInstance } from '../../../test/helpers/context';
 import { PrivateRedis, eventually } from '../../../test/helpers/faults';
+import { openDirectRoom } from '../../../test/helpers/fixtures';
 import { connectSocket } from '../../../test/helpers/socket';
 
 // A private Redis this file can stop and restart: chat must answer UNAVAILABLE (never crash, never 500)
@@ -34,12 +35,7 @@ const ack = (s: ClientSocket, event: string, payload: unknown) => s.timeout(8000
 describe('chat while Redis is down', () => {
   it('answers UNAVAILABLE on the socket and 503 on REST, then recovers delivery across instances', async () => {
     const [x, y] = [await signup(a), await signup(b)];
-    const room = await a.http
-      .post('/api/v1/chat/rooms')
-      .set(bearer(x.accessToken))
-      .send({ type: 'direct', userId: y.user.id })
-      .expect(201);
-    const roomId = room.body.id as number;
+    const roomId = await openDirectRoom(a, x, y);
     const xs = await connect(a, x.accessToken);
     const ys = await connect(b, y.accessToken);
     expect(await ack(xs, 'room:join', { roomId })).toEqual({ ok: true });
