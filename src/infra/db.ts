@@ -111,9 +111,17 @@ export async function inTransaction<T>(
   attempts = 4,
   options: TransactionOptions = {},
 ): Promise<T> {
+  return retryingDeadlocks(() => sequelize.transaction(options, work), attempts);
+}
+
+/**
+ * Runs a whole transaction (`once`) again after a deadlock or lock-wait timeout, up to `attempts`
+ * times with a short growing jitter; for Sequelize's transactions and the scripted ones alike.
+ */
+export async function retryingDeadlocks<T>(once: () => Promise<T>, attempts: number): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sequelize.transaction(options, work);
+      return await once();
     } catch (err) {
       if (!isDeadlock(err) || attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));

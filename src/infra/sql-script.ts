@@ -1,5 +1,5 @@
 import mysql from 'mysql2';
-import { isDeadlock } from './db';
+import { retryingDeadlocks } from './db';
 import { plainPoolOptions } from './hot-reads';
 
 /** One SQL statement with its `?` values (escaped by the driver, as in HotReads.rows). */
@@ -37,15 +37,8 @@ export class ScriptedTransactions {
    * Rolled back when `work` throws (or returns without committing); tried again on a deadlock or a
    * lock-wait timeout, as `inTransaction` does for Sequelize.
    */
-  async run<T>(work: (tx: ScriptedTransaction) => Promise<T>, attempts = 4): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.once(work);
-      } catch (err) {
-        if (!isDeadlock(err) || attempt >= attempts) throw err;
-        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
-      }
-    }
+  run<T>(work: (tx: ScriptedTransaction) => Promise<T>, attempts = 4): Promise<T> {
+    return retryingDeadlocks(() => this.once(work), attempts);
   }
 
   close(): Promise<void> {
