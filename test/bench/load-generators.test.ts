@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ask } from '../../scripts/bench/ipc';
+import { freePort } from '../helpers/faults';
 
 /**
  * The benchmarks' helper processes against their baselines, at toy scale: the SSE load generator
@@ -37,11 +38,9 @@ afterAll(async () => {
   );
 });
 
-const port = () => 20000 + Math.floor(Math.random() * 20000);
-
 describe('SSE load generator and bare fan-out', () => {
   it('opens every stream, receives one event per stream per fan-out and measures each', async () => {
-    const p = port();
+    const p = await freePort();
     const bare = await start('bare-sse.ts', [String(p)]);
     const clients = await start('sse-clients.ts', [String(p), '0']);
     const opened = await ask(clients, 'open', {
@@ -72,7 +71,7 @@ describe('SSE load generator and bare fan-out', () => {
 
   it('counts refused and unreachable streams as failures instead of hanging', async () => {
     const clients = await start('sse-clients.ts', ['0', '1']);
-    const closedPort = port();
+    const closedPort = await freePort(); // free when asked, so nothing listens there
     const res = await ask<{ opened: number; failed: number; errors: Record<string, number> }>(clients, 'open', {
       port: closedPort,
       path: '/stream',
@@ -89,7 +88,10 @@ describe('chat load generator and the plain relay', () => {
   it('relays across two processes and reports every message once at each other member', async () => {
     const prefix = `tbench${process.pid}:`;
     const env = { ...process.env, RELAY_REDIS_URL: REDIS, RELAY_PREFIX: prefix };
-    const [p1, p2] = [port(), port() + 1];
+    // Ports checked free below the ephemeral range: a random one there can be a busy CI's client socket.
+    const p1 = await freePort();
+    let p2 = await freePort();
+    while (p2 === p1) p2 = await freePort();
     await start('plain-relay.ts', [String(p1)], env);
     await start('plain-relay.ts', [String(p2)], env);
     const clients = await start('chat-clients.ts', ['0']);
