@@ -60,5 +60,7 @@ export function serveIpc(handlers: Record<string, (req: any) => unknown | Promis
   });
   // A parent that crashed must not leave load generators holding thousands of sockets.
   process.on('disconnect', () => process.exit(0));
+  // An orderly exit on the parent's SIGTERM, so `node --cpu-prof` (BENCH_CPU_PROF) writes its profile.
+  process.on('SIGTERM', () => process.exit(0));
   process.send?.({ ready: true });
 }
