@@ -12,6 +12,7 @@ import { Metrics } from './infra/metrics';
 import { Outbox, OutboxDispatcher, outboxRetryHorizonMs } from './infra/outbox';
 import { MailJobs } from './infra/jobs';
 import type { HotReads } from './infra/hot-reads';
+import type { ScriptedTransactions } from './infra/sql-script';
 import { requestId, stampRequestIds } from './http/request-id';
 import { requestLog } from './http/request-log';
 import { answerHealthzEarly } from './http/healthz-fast-path';
@@ -86,6 +87,8 @@ export interface AppDeps {
   sequelize: Sequelize;
   /** mysql2 pool for the reads on nearly every request's path (the caller's own row). */
   hotReads: HotReads;
+  /** mysql2 pool of the transactions written as packets of statements (the caller closes it, after stop). */
+  scripts: ScriptedTransactions;
   redis: Redis;
   mailer: Mailer;
   /** Image storage driver (local or s3); optional so tests that need no uploads can leave it out. */
@@ -121,7 +124,7 @@ export const API_PREFIX = '/api/v1';
 
 /** Builds the whole application from its dependencies: no listen, no globals, no env reads. */
 export function createApp(deps: AppDeps): PawmateApp {
-  const { config, sequelize, hotReads, redis, clock, logger } = deps;
+  const { config, sequelize, hotReads, scripts, redis, clock, logger } = deps;
   const metrics = new Metrics();
   const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs, config.outboxMaxAttempts);
   const outboxWriter = new Outbox(sequelize, clock, outbox);
@@ -143,6 +146,7 @@ export function createApp(deps: AppDeps): PawmateApp {
     config,
     sequelize,
     hotReads,
+    scripts,
     replicas,
     redis,
     clock,

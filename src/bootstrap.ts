@@ -3,6 +3,7 @@ import type { Config } from './config';
 import { systemClock, type Clock } from './infra/clock';
 import { createSequelize } from './infra/db';
 import { HotReads } from './infra/hot-reads';
+import { ScriptedTransactions } from './infra/sql-script';
 import { createLogger, type Logger } from './infra/logger';
 import { LogMailer, SmtpMailer, type Mailer } from './infra/mail/mailer';
 import { connectRedis, createRedis, type Redis } from './infra/redis';
@@ -12,6 +13,8 @@ export interface Infrastructure {
   sequelize: Sequelize;
   /** The mysql2 pool of the per-request reads (src/infra/hot-reads.ts). */
   hotReads: HotReads;
+  /** The mysql2 pool of transactions written as packets of statements (src/infra/sql-script.ts). */
+  scripts: ScriptedTransactions;
   redis: Redis;
   mailer: Mailer;
   /** Image storage named by STORAGE_DRIVER (local files or an S3 bucket). */
@@ -28,6 +31,7 @@ export async function openInfrastructure(
 ): Promise<Infrastructure> {
   const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax, logger);
   const hotReads = new HotReads(config.databaseUrl, config.dbPoolMax);
+  const scripts = new ScriptedTransactions(config.databaseUrl, config.dbPoolMax);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   await Promise.all([sequelize.authenticate(), connectRedis(redis)]);
@@ -37,6 +41,7 @@ export async function openInfrastructure(
   return {
     sequelize,
     hotReads,
+    scripts,
     redis,
     mailer,
     storage,
@@ -47,6 +52,7 @@ export async function openInfrastructure(
       closeStorage(storage);
       redis.disconnect();
       await hotReads.close();
+      await scripts.close();
       await sequelize.close();
     },
   };

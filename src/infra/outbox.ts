@@ -98,18 +98,34 @@ export class Outbox {
     { delayMs = 0 } = {},
   ): Promise<void> {
     if (!payloads.length) return;
-    const now = this.clock.now();
-    const due = delayMs > 0 ? new Date(now.getTime() + delayMs) : now;
-    await this.sequelize.query(
-      `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES ${payloads.map(() => '(?, ?, 0, ?, ?)').join(', ')}`,
-      {
-        replacements: payloads.flatMap((p) => [topic, JSON.stringify(p), due, now]),
-        transaction: t,
-        type: QueryTypes.INSERT,
-      },
-    );
+    const { sql, values } = this.rowsInsert(topic, payloads, delayMs);
+    await this.sequelize.query(sql, { replacements: values, transaction: t, type: QueryTypes.INSERT });
     // A delayed row is not due yet: nothing for the dispatcher to do after this commit.
     if (delayMs <= 0) this.nudgeAfterCommit(t);
+  }
+
+  /**
+   * addMany's rows, due at once, as a statement of a scripted transaction (src/infra/sql-script.ts).
+   * Such a transaction has no commit hook: the caller calls `committed()` once its COMMIT is through,
+   * so the dispatcher runs them at once (without it they still go, on the next poll).
+   */
+  rowsStatement<K extends Topic>(topic: K, payloads: Array<OutboxTopics[K]>): Statement {
+    if (!payloads.length) throw new Error('rowsStatement: no payloads');
+    return this.rowsInsert(topic, payloads, 0);
+  }
+
+  /** After the commit of a scripted transaction that wrote due rows (rowsStatement). */
+  committed(): void {
+    this.dispatcher.nudge();
+  }
+
+  private rowsInsert(topic: Topic, payloads: unknown[], delayMs: number): Statement {
+    const now = this.clock.now();
+    const due = delayMs > 0 ? new Date(now.getTime() + delayMs) : now;
+    return {
+      sql: `INSERT INTO outbox (topic, payload, attempts, availableAt, createdAt) VALUES ${payloads.map(() => '(?, ?, 0, ?, ?)').join(', ')}`,
+      values: payloads.flatMap((p) => [topic, JSON.stringify(p), due, now]),
+    };
   }
 
   /**

@@ -12,10 +12,20 @@ export interface Statement {
 export type StatementResult = mysql.RowDataPacket[] | mysql.ResultSetHeader;
 
 /**
+ * A read one module offers another's scripted transaction: the statement, and how its rows become
+ * the module's own type (so the other module never sees the table).
+ */
+export interface ScriptedRead<T> {
+  statement: Statement;
+  parse(rows: mysql.RowDataPacket[]): T;
+}
+
+/**
  * Transactions written as a few round trips: each `send` carries several statements in one packet
  * (a multi-statement query), so a transaction of eight statements costs two or three network waits
- * instead of eight, and none of Sequelize's per-query CPU. For the one hot write that needs it
- * (chat's group commit, src/modules/chat/chat.send.ts); everything else stays on Sequelize.
+ * instead of eight, and none of Sequelize's per-query CPU. For the hot writes that need it (chat's
+ * group commit, src/modules/chat/chat.send.ts, and a standalone batch of notifications,
+ * NotificationsService.notifyMany); everything else stays on Sequelize.
  *
  * Its own small pool, because `multipleStatements` widens what an injected string could do: nothing
  * but code-built statements with `?` values goes through it. Its connections keep the server's session

@@ -6,6 +6,7 @@ import type { Clock } from '../infra/clock';
 import type { Logger } from '../infra/logger';
 import type { Redis } from '../infra/redis';
 import type { HotReads } from '../infra/hot-reads';
+import type { ScriptedTransactions } from '../infra/sql-script';
 import type { GeoIndex } from '../infra/geo';
 import type { Metrics } from '../infra/metrics';
 import type { ReadReplicas } from '../infra/replicas';
@@ -63,6 +64,11 @@ export interface ModuleContext {
   sequelize: Sequelize;
   /** A plain mysql2 pool for single-statement reads on nearly every request's path (src/infra/hot-reads.ts). */
   hotReads: HotReads;
+  /**
+   * A mysql2 pool for the few hot transactions written as packets of statements (src/infra/sql-script.ts);
+   * open until after every module and the outbox have stopped.
+   */
+  scripts: ScriptedTransactions;
   /** Lag-tolerant reads may go to replicas through this (src/infra/replicas.ts); everything else uses `sequelize`. */
   replicas: ReadReplicas;
   redis: Redis;

@@ -11,6 +11,7 @@ import { createAppServer } from '../../src/http/app-server';
 import { loadConfig, type Config } from '../../src/config';
 import { createSequelize } from '../../src/infra/db';
 import { HotReads } from '../../src/infra/hot-reads';
+import { ScriptedTransactions } from '../../src/infra/sql-script';
 import { ensureDatabase, dropDatabase, migrator } from '../../src/infra/migrator';
 import { connectRedis, createRedis, isCluster, type Redis } from '../../src/infra/redis';
 import { createLogger } from '../../src/infra/logger';
@@ -104,6 +105,7 @@ export class TestContext {
     const logger = createLogger(config.logLevel);
     const sequelize = createSequelize(config.databaseUrl, config.dbPoolMax);
     const hotReads = new HotReads(config.databaseUrl, config.dbPoolMax);
+    const scripts = new ScriptedTransactions(config.databaseUrl, config.dbPoolMax);
     const redis = createRedis(config.redisUrl);
     redis.on('error', () => undefined);
     await connectRedis(redis);
@@ -112,6 +114,7 @@ export class TestContext {
       config,
       sequelize,
       hotReads,
+      scripts,
       redis,
       mailer,
       storage: this.storage,
@@ -140,6 +143,7 @@ export class TestContext {
         await mailer.close();
         redis.disconnect();
         await hotReads.close();
+        await scripts.close();
         await sequelize.close();
       },
     };

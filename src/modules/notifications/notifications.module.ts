@@ -1,6 +1,7 @@
 import { redisLimiter } from '../../http/rate-limit';
 import type { FeatureModule, ModuleContext, Services } from '../module';
 import { NotificationsRepository } from './notifications.repository';
+import { ScriptedNotificationBatch } from './notifications.batch';
 import {
   NotificationsService,
   TOPIC_NOTIFICATION_CREATED,
@@ -18,9 +19,17 @@ export type NotificationsModule = FeatureModule<'notifications'> & {
 /** Notifications: stored, streamed over SSE (with replay) and mailed. Published as `services.notifications`. */
 export function createNotificationsModule(ctx: ModuleContext, services: Services): NotificationsModule {
   const repo = new NotificationsRepository(ctx.sequelize);
-  const service = new NotificationsService(ctx.sequelize, repo, services.users, ctx.outbox, ctx.clock, ctx.logger, {
-    appUrl: ctx.config.appUrl,
-  });
+  const scripted = new ScriptedNotificationBatch(ctx.scripts, repo, services.users, ctx.outbox, ctx.clock);
+  const service = new NotificationsService(
+    ctx.sequelize,
+    repo,
+    services.users,
+    ctx.outbox,
+    ctx.clock,
+    ctx.logger,
+    { appUrl: ctx.config.appUrl },
+    scripted,
+  );
   const streams = new NotificationStreams(repo, ctx.bus, ctx.logger, ctx.metrics.registry, (ids) =>
     services.auth.revokedAmong(ids),
   );

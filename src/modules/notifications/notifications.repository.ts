@@ -1,5 +1,7 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import type { RowDataPacket } from 'mysql2';
 import { execAffected } from '../../infra/db';
+import type { ScriptedRead, Statement } from '../../infra/sql-script';
 import type { NotificationType, Preference } from './notifications.schemas';
 
 /** A notification as API.md shows it. */
@@ -85,6 +87,85 @@ function literals(sequelize: Sequelize): (s: string) => string {
   };
 }
 
+/** A row about to be inserted by a batch (no dedupe key). */
+export interface NewNotification {
+  recipientId: number;
+  type: NotificationType;
+  title: string;
+  body: string;
+  data: Record<string, unknown> | null;
+}
+
+/** What a batch insert's RETURNING answers. */
+interface ReturnedRow {
+  id: number;
+  recipientId: number;
+  seq: number;
+}
+
+interface PreferenceRow {
+  userId: number;
+  type: string;
+  inApp: number;
+  email: number;
+}
+
+const PREFERENCES_SQL =
+  'SELECT userId, type, inApp, email FROM notification_preferences WHERE userId IN (?) AND type IN (?)';
+
+const toPreferences = (rows: PreferenceRow[]): Map<string, Preference> =>
+  new Map(rows.map((r) => [`${r.userId}:${r.type}`, { inApp: Boolean(r.inApp), email: Boolean(r.email) }]));
+
+/**
+ * Moves each recipient's counter on by its count, in id order (the order its lock is taken, so two
+ * batches cannot deadlock). Integers only, written as such (checked): nothing for a driver to scan.
+ */
+function reserveSeqsSql(counts: Map<number, number>): string {
+  const ids = [...counts.keys()].sort((a, b) => a - b);
+  return `INSERT INTO notification_counters (userId, lastSeq) VALUES ${ids.map((id) => `(${integer(id)}, ${integer(counts.get(id)!)})`).join(', ')}
+       ON DUPLICATE KEY UPDATE lastSeq = lastSeq + VALUES(lastSeq)`;
+}
+
+/**
+ * A batch insert answering its ids. Built as literals rather than placeholders: a broadcast repeats
+ * one title, body and date in every row, and a driver would scan the SQL for thousands of
+ * placeholders and escape each copy. Each distinct value is escaped once (sequelize.escape).
+ */
+function insertSql<R extends NewNotification>(
+  rows: R[],
+  seqSql: (row: R) => string,
+  literal: (s: string) => string,
+  now: Date,
+): string {
+  const createdAt = literal(sqlDateTime(now));
+  const values = rows.map(
+    (r) =>
+      `(${integer(r.recipientId)}, ${seqSql(r)}, ${literal(r.type)}, ${literal(r.title)}, ${literal(r.body)}, ${
+        r.data === null ? 'NULL' : literal(JSON.stringify(r.data))
+      }, NULL, NULL, ${createdAt})`,
+  );
+  return `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${values.join(', ')} RETURNING id, recipientId, seq`;
+}
+
+/** The batch's rows as stored, their ids matched by recipient and seq (RETURNING's order is not relied on). */
+function storedRows(
+  rows: Array<NewNotification & { seq: number }>,
+  returned: ReturnedRow[],
+  now: Date,
+): StoredNotification[] {
+  const idOf = new Map(returned.map((r) => [`${r.recipientId}:${r.seq}`, Number(r.id)]));
+  const createdAt = now.toISOString();
+  return rows.map((r) => {
+    const id = idOf.get(`${r.recipientId}:${r.seq}`);
+    if (id === undefined) throw new Error(`batch insert did not return recipient ${r.recipientId}'s seq ${r.seq}`);
+    return {
+      recipientId: r.recipientId,
+      seq: r.seq,
+      notification: { id, type: r.type, title: r.title, body: r.body, data: r.data, readAt: null, createdAt },
+    };
+  });
+}
+
 /** The only code that knows the notification tables. */
 export class NotificationsRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -110,15 +191,21 @@ export class NotificationsRepository {
    * sequence number: that recipient's rows take the `count` numbers up to it.
    */
   async reserveSeqs(counts: Map<number, number>, t: Transaction): Promise<Map<number, number>> {
-    const ids = [...counts.keys()].sort((a, b) => a - b);
-    if (!ids.length) return new Map();
-    // Integers only, written as such (checked): no placeholders for Sequelize to scan in a broadcast.
+    if (!counts.size) return new Map();
     const rows = await this.sequelize.query<{ userId: number; lastSeq: number }>(
-      `INSERT INTO notification_counters (userId, lastSeq) VALUES ${ids.map((id) => `(${integer(id)}, ${integer(counts.get(id)!)})`).join(', ')}
-       ON DUPLICATE KEY UPDATE lastSeq = lastSeq + VALUES(lastSeq) RETURNING userId, lastSeq`,
+      `${reserveSeqsSql(counts)} RETURNING userId, lastSeq`,
       { transaction: t, type: QueryTypes.SELECT },
     );
     return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
+  }
+
+  /**
+   * reserveSeqs as a statement of a scripted transaction, answering nothing: the insert that follows
+   * in the same packet (insertReservedStatement) reads the new last numbers itself.
+   */
+  reserveSeqsStatement(counts: Map<number, number>): Statement {
+    if (!counts.size) throw new Error('reserveSeqsStatement: no recipients');
+    return { sql: reserveSeqsSql(counts) };
   }
 
   /** The committed last sequence number (no lock): where a fresh stream starts. */
@@ -208,59 +295,59 @@ export class NotificationsRepository {
    * (not assumed consecutive, which would depend on innodb_autoinc_lock_mode). The caller holds every
    * recipient's lock and reserved the seqs (reserveSeqs), so the counters are current. Same order.
    */
-  async insertMany(
-    rows: Array<{
-      recipientId: number;
-      seq: number;
-      type: NotificationType;
-      title: string;
-      body: string;
-      data: Record<string, unknown> | null;
-    }>,
-    now: Date,
-    t: Transaction,
-  ): Promise<StoredNotification[]> {
+  async insertMany(rows: Array<NewNotification & { seq: number }>, now: Date, t: Transaction) {
     if (!rows.length) return [];
-    // The statement is built here rather than with `replacements`: a broadcast repeats one title, body
-    // and date in every row, and Sequelize would scan the SQL for thousands of placeholders and escape
-    // each copy. Each distinct value is escaped once (sequelize.escape, what replacements use).
-    const literal = literals(this.sequelize);
-    const createdAt = literal(sqlDateTime(now));
-    const values = rows.map(
-      (r) =>
-        `(${integer(r.recipientId)}, ${integer(r.seq)}, ${literal(r.type)}, ${literal(r.title)}, ${literal(r.body)}, ${
-          r.data === null ? 'NULL' : literal(JSON.stringify(r.data))
-        }, NULL, NULL, ${createdAt})`,
-    );
-    const ids = await this.sequelize.query<{ id: number; recipientId: number; seq: number }>(
-      `INSERT INTO notifications (recipientId, seq, type, title, body, data, dedupeKey, readAt, createdAt) VALUES ${values.join(', ')} RETURNING id, recipientId, seq`,
+    const returned = await this.sequelize.query<ReturnedRow>(
+      insertSql(rows, (r) => integer(r.seq), literals(this.sequelize), now),
       { transaction: t, type: QueryTypes.SELECT },
     );
-    const idOf = new Map(ids.map((r) => [`${r.recipientId}:${r.seq}`, Number(r.id)]));
-    const createdIso = now.toISOString();
-    return rows.map((r) => ({
-      recipientId: r.recipientId,
-      seq: r.seq,
-      notification: {
-        id: idOf.get(`${r.recipientId}:${r.seq}`)!,
-        type: r.type,
-        title: r.title,
-        body: r.body,
-        data: r.data,
-        readAt: null,
-        createdAt: createdIso,
-      },
-    }));
+    return storedRows(rows, returned, now);
+  }
+
+  /**
+   * insertMany as a statement of a scripted transaction, in the packet after reserveSeqsStatement:
+   * each row's seq is read from its recipient's counter, `back` places before the new last number
+   * (its recipient's last row has 0). Read `storedReserved` on its rows.
+   */
+  insertReservedStatement(rows: Array<NewNotification & { back: number }>, now: Date): Statement {
+    if (!rows.length) throw new Error('insertReservedStatement: no rows');
+    const seqOf = (r: { recipientId: number; back: number }) =>
+      `(SELECT lastSeq FROM notification_counters WHERE userId = ${integer(r.recipientId)}) - ${integer(r.back)}`;
+    return { sql: insertSql(rows, seqOf, literals(this.sequelize), now) };
+  }
+
+  /** What insertReservedStatement stored, in the order of its rows. */
+  storedReserved(
+    rows: Array<NewNotification & { back: number }>,
+    returned: RowDataPacket[],
+    now: Date,
+  ): StoredNotification[] {
+    // A recipient's last row (back 0) took the highest number: every other row's is counted from it.
+    const last = new Map<number, number>();
+    for (const r of returned as ReturnedRow[])
+      last.set(Number(r.recipientId), Math.max(last.get(Number(r.recipientId)) ?? 0, Number(r.seq)));
+    const withSeqs = rows.map((r) => ({ ...r, seq: last.get(r.recipientId)! - r.back }));
+    return storedRows(withSeqs, returned as ReturnedRow[], now);
   }
 
   /** Stored preferences of many users for the given types, keyed `${userId}:${type}`. */
   async preferencesOf(userIds: number[], types: string[], t: Transaction): Promise<Map<string, Preference>> {
     if (!userIds.length || !types.length) return new Map();
-    const rows = await this.sequelize.query<{ userId: number; type: string; inApp: number; email: number }>(
-      'SELECT userId, type, inApp, email FROM notification_preferences WHERE userId IN (?) AND type IN (?)',
-      { replacements: [userIds, types], transaction: t, type: QueryTypes.SELECT },
-    );
-    return new Map(rows.map((r) => [`${r.userId}:${r.type}`, { inApp: Boolean(r.inApp), email: Boolean(r.email) }]));
+    const rows = await this.sequelize.query<PreferenceRow>(PREFERENCES_SQL, {
+      replacements: [userIds, types],
+      transaction: t,
+      type: QueryTypes.SELECT,
+    });
+    return toPreferences(rows);
+  }
+
+  /** preferencesOf as a read of a scripted transaction; neither list empty. */
+  preferencesRead(userIds: number[], types: string[]): ScriptedRead<Map<string, Preference>> {
+    if (!userIds.length || !types.length) throw new Error('preferencesRead: nothing to read');
+    return {
+      statement: { sql: PREFERENCES_SQL, values: [userIds, types] },
+      parse: (rows) => toPreferences(rows as PreferenceRow[]),
+    };
   }
 
   /** Newest first; `beforeId` is the cursor. Fetches one extra row to know whether a next page exists. */

@@ -10,6 +10,14 @@ import { TOPIC_MAIL } from '../auth/auth.service';
 import type { UserContact, UsersService } from '../users/users.service';
 import { NotificationsRepository, type Notification, type StoredNotification } from './notifications.repository';
 import {
+  TOPIC_NOTIFICATIONS_CREATED,
+  batchKeys,
+  createdRows,
+  planBatch,
+  type PreparedNotification,
+  type ScriptedNotificationBatch,
+} from './notifications.batch';
+import {
   BODY_MAX,
   DATA_MAX_BYTES,
   NOTIFICATION_TYPES,
@@ -23,24 +31,19 @@ import type { UnreadChangedMessage } from './notifications.stream';
 
 /**
  * Outbox topics: the live events and the fresh-count signal are published only once the change
- * commits. A transaction's new notifications are ONE row (up to CREATED_PER_ROW of them), not one
- * row each: a broadcast to thousands is then a handful of rows to write, claim and publish.
- * TOPIC_NOTIFICATION_CREATED (one row per notification) is what earlier versions wrote; rows of it
- * left in the table are still carried out.
+ * commits. New notifications go as TOPIC_NOTIFICATIONS_CREATED (notifications.batch.ts), many per
+ * row; TOPIC_NOTIFICATION_CREATED (one row per notification) is what earlier versions wrote, and
+ * rows of it left in the table are still carried out.
  */
-export const TOPIC_NOTIFICATIONS_CREATED = 'notifications.created-batch';
+export { TOPIC_NOTIFICATIONS_CREATED };
 export const TOPIC_NOTIFICATION_CREATED = 'notifications.created';
 export const TOPIC_UNREAD_CHANGED = 'notifications.unread-changed';
 declare module '../../infra/outbox' {
   interface OutboxTopics {
-    [TOPIC_NOTIFICATIONS_CREATED]: StoredNotification[];
     [TOPIC_NOTIFICATION_CREATED]: StoredNotification;
     [TOPIC_UNREAD_CHANGED]: UnreadChangedMessage;
   }
 }
-
-/** Notifications per outbox row (a row of 200 full-size notifications stays around 2 MB). */
-const CREATED_PER_ROW = 200;
 
 /** At most one chat e-mail per room per this window. */
 export const CHAT_DIGEST_WINDOW_MS = 15 * 60 * 1000;
@@ -75,7 +78,7 @@ function clean(s: string, max: number, keepNewlines: boolean): string {
 }
 
 /** A feature's input checked and cleaned (a bad one is a programming error: it throws). */
-function prepareNotification(input: NotifyInput) {
+function prepareNotification(input: NotifyInput): PreparedNotification {
   const { value, error } = notifyInput.validate(input, { stripUnknown: true });
   if (error) throw new Error(`notify: ${error.message}`);
   const data = (value.data ?? null) as Record<string, unknown> | null;
@@ -100,8 +103,8 @@ const present = (v: unknown) => (v === undefined ? 0 : [v]);
  * prepareNotification for a batch: inputs that differ only in their recipient share one validation
  * (a broadcast is one content for thousands, and joi costs more than the rest of the row).
  */
-function prepareNotifications(inputs: NotifyInput[]): Array<ReturnType<typeof prepareNotification>> {
-  const byContent = new Map<string, ReturnType<typeof prepareNotification>>();
+function prepareNotifications(inputs: NotifyInput[]): PreparedNotification[] {
+  const byContent = new Map<string, PreparedNotification>();
   return inputs.map((input) => {
     // Anything joi would convert or refuse (a string id, say) takes the full validation.
     if (typeof input.recipientId !== 'number' || !Number.isSafeInteger(input.recipientId) || input.recipientId < 1)
@@ -130,6 +133,8 @@ export class NotificationsService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: NotificationsSettings,
+    /** Absent: every batch goes through Sequelize. */
+    private readonly scripted?: ScriptedNotificationBatch,
   ) {}
 
   /** Returns the stored notification, or null when the recipient turned in-app off (or no longer exists). */
@@ -137,9 +142,19 @@ export class NotificationsService {
     return inTransaction(this.sequelize, (t) => this.notifyInTx(t, input));
   }
 
-  /** Several recipients in one transaction, locked in id order so two such calls cannot deadlock. */
+  /**
+   * Several recipients in one transaction, locked in id order so two such calls cannot deadlock. A
+   * batch without dedupe keys or e-mails is written in three round trips on the scripted pool
+   * (ScriptedNotificationBatch: the chat's notifications of members away from the room go that way);
+   * any other takes notifyManyInTx's statements.
+   */
   async notifyMany(inputs: NotifyInput[]): Promise<Array<Notification | null>> {
-    return inTransaction(this.sequelize, (t) => this.notifyManyInTx(t, inputs));
+    const prepared = prepareNotifications(inputs);
+    if (this.scripted && prepared.length && prepared.every((p) => p.dedupeKey === null)) {
+      const out = await this.scripted.write(prepared);
+      if (out) return out; // null: someone is to be mailed, and nothing was written
+    }
+    return inTransaction(this.sequelize, (t) => this.writeBatch(t, inputs, prepared));
   }
 
   /**
@@ -149,57 +164,38 @@ export class NotificationsService {
    * with a dedupe key, whose insert may hit the key, take the one-by-one path afterwards (the locks
    * are held already, the counters are current).
    */
-  async notifyManyInTx(t: Transaction, inputs: NotifyInput[]): Promise<Array<Notification | null>> {
-    const prepared = prepareNotifications(inputs);
+  notifyManyInTx(t: Transaction, inputs: NotifyInput[]): Promise<Array<Notification | null>> {
+    return this.writeBatch(t, inputs, prepareNotifications(inputs));
+  }
+
+  private async writeBatch(
+    t: Transaction,
+    inputs: NotifyInput[],
+    prepared: PreparedNotification[],
+  ): Promise<Array<Notification | null>> {
     const out: Array<Notification | null> = new Array(inputs.length).fill(null);
-    const order = prepared.map((p, i) => ({ p, i })).sort((a, b) => a.p.recipientId - b.p.recipientId || a.i - b.i);
-    const users = new Map(
-      (await this.users.contactsOf([...new Set(prepared.map((p) => p.recipientId))], t)).map((u) => [u.id, u]),
-    );
-    const live = order.filter(({ p }) => users.has(p.recipientId)); // deleted accounts hear nothing
+    const { recipientIds, types } = batchKeys(prepared);
+    const users = new Map((await this.users.contactsOf(recipientIds, t)).map((u) => [u.id, u]));
     // Read before the locks: preferences are not guarded by them (an update takes no recipient lock).
-    const prefs = await this.repo.preferencesOf(
-      [...new Set(live.map(({ p }) => p.recipientId))],
-      [...new Set(live.map(({ p }) => p.type))],
-      t,
-    );
+    const prefs = await this.repo.preferencesOf(recipientIds, types, t);
+    const plan = planBatch(prepared, users, prefs);
     // Every live recipient is locked (the chat digest's read-then-write relies on it), and moved on by its new rows.
-    const counts = new Map<number, number>();
-    const fresh: Array<{ p: (typeof prepared)[number]; i: number }> = [];
-    const keyed: number[] = [];
-    const mailed: number[] = [];
-    for (const { p, i } of live) {
-      counts.set(p.recipientId, counts.get(p.recipientId) ?? 0);
-      if (p.dedupeKey !== null) {
-        keyed.push(i);
-        continue;
-      }
-      const pref = prefs.get(`${p.recipientId}:${p.type}`) ?? defaultPreference(p.type);
-      if (pref.inApp) {
-        fresh.push({ p, i });
-        counts.set(p.recipientId, counts.get(p.recipientId)! + 1);
-      }
-      if (pref.email) mailed.push(i);
-    }
-    const lastSeq = await this.repo.reserveSeqs(counts, t);
-    // A recipient's rows take its reserved numbers in input order (`live` is sorted by recipient, then input).
-    const nextSeq = new Map([...counts].map(([id, n]) => [id, lastSeq.get(id)! - n + 1]));
-    const rows = fresh.map(({ p }) => {
+    const lastSeq = await this.repo.reserveSeqs(plan.counts, t);
+    const nextSeq = new Map([...plan.counts].map(([id, n]) => [id, lastSeq.get(id)! - n + 1]));
+    const rows = plan.fresh.map(({ p }) => {
       const seq = nextSeq.get(p.recipientId)!;
       nextSeq.set(p.recipientId, seq + 1);
       return { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data };
     });
     const now = this.clock.now();
     const stored = await this.repo.insertMany(rows, now, t);
-    const batches: StoredNotification[][] = [];
-    for (let k = 0; k < stored.length; k += CREATED_PER_ROW) batches.push(stored.slice(k, k + CREATED_PER_ROW));
-    await this.outbox.addMany(t, TOPIC_NOTIFICATIONS_CREATED, batches);
-    stored.forEach((s, k) => (out[fresh[k].i] = s.notification));
-    for (const i of mailed) {
+    await this.outbox.addMany(t, TOPIC_NOTIFICATIONS_CREATED, createdRows(stored));
+    stored.forEach((s, k) => (out[plan.fresh[k].i] = s.notification));
+    for (const i of plan.mailed) {
       const p = prepared[i];
       await this.mailInTx(t, users.get(p.recipientId)!, p.type, p.title, p.body, p.data, now);
     }
-    for (const i of keyed) out[i] = await this.notifyInTx(t, inputs[i]);
+    for (const i of plan.keyed) out[i] = await this.notifyInTx(t, inputs[i]);
     return out;
   }
 

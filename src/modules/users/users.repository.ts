@@ -1,5 +1,6 @@
 import { DataTypes, Op, QueryTypes, type Model, type ModelStatic, type Sequelize, type Transaction } from 'sequelize';
 import type { HotReads } from '../../infra/hot-reads';
+import type { ScriptedRead } from '../../infra/sql-script';
 
 export interface UserRow {
   id: number;
@@ -19,6 +20,10 @@ export interface UserRow {
 
 /** What a message to an account needs: where to send it and how to greet. */
 export type UserContact = Pick<UserRow, 'id' | 'email' | 'nickname'>;
+
+const ACTIVE_CONTACTS_SQL = 'SELECT id, email, nickname FROM users WHERE id IN (?) AND deletedAt IS NULL';
+const toContacts = (rows: UserContact[]): UserContact[] =>
+  rows.map((r) => ({ id: Number(r.id), email: r.email, nickname: r.nickname }));
 
 /** The columns of a UserRow, each prefixed by `as` (a table alias with its dot, or ''). */
 const userColumns = (as: string) =>
@@ -101,11 +106,21 @@ export class UsersRepository {
    */
   async findActiveContacts(ids: number[], t?: Transaction): Promise<UserContact[]> {
     if (!ids.length) return [];
-    const rows = await this.sequelize.query<UserContact>(
-      'SELECT id, email, nickname FROM users WHERE id IN (?) AND deletedAt IS NULL',
-      { replacements: [ids], transaction: t, type: QueryTypes.SELECT },
-    );
-    return rows.map((r) => ({ id: Number(r.id), email: r.email, nickname: r.nickname }));
+    const rows = await this.sequelize.query<UserContact>(ACTIVE_CONTACTS_SQL, {
+      replacements: [ids],
+      transaction: t,
+      type: QueryTypes.SELECT,
+    });
+    return toContacts(rows);
+  }
+
+  /** findActiveContacts as a statement of a scripted transaction (src/infra/sql-script.ts); `ids` not empty. */
+  activeContactsRead(ids: number[]): ScriptedRead<UserContact[]> {
+    if (!ids.length) throw new Error('activeContactsRead: no ids');
+    return {
+      statement: { sql: ACTIVE_CONTACTS_SQL, values: [ids] },
+      parse: (rows) => toContacts(rows as UserContact[]),
+    };
   }
 
   async findActiveByEmail(email: string, t?: Transaction, lock = false): Promise<UserRow | null> {

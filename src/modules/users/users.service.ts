@@ -3,6 +3,7 @@ import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequeli
 import { inTransaction } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { ReadRouter } from '../../infra/replicas';
+import type { ScriptedRead } from '../../infra/sql-script';
 import type { DomainEvents } from '../../infra/domain-events';
 import type { DomainEventMap } from '../events';
 import { Conflict, NotFound, Unauthenticated } from '../../errors';
@@ -79,6 +80,11 @@ export class UsersService {
   /** Id, e-mail and nickname of the active accounts among `ids` (deleted and unknown ones left out). */
   contactsOf(ids: number[], t?: Transaction): Promise<UserContact[]> {
     return this.users.findActiveContacts(ids, t);
+  }
+
+  /** contactsOf as a read of a scripted transaction (one statement of a packet); `ids` not empty. */
+  contactsRead(ids: number[]): ScriptedRead<UserContact[]> {
+    return this.users.activeContactsRead(ids);
   }
 
   async setPasswordHash(userId: number, passwordHash: string, t: Transaction): Promise<void> {
