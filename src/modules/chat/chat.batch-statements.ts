@@ -88,12 +88,13 @@ export class ChatBatchStatements {
 
   /**
    * Moves the rooms' activity markers: each room's last message is its highest id, read under the
-   * room's lock (an index probe of chat_messages_room_id), so no id needs to be known in advance.
+   * room's lock, so no id needs to be known in advance. Written as ORDER BY … DESC LIMIT 1, one probe
+   * of chat_messages_room_id: as a correlated subquery, MAX(m.id) read the room's whole history.
    */
   touchRooms(roomIds: number[], now: Date): Statement {
     return {
       sql: `UPDATE chat_rooms r
-          SET r.lastMessageId = (SELECT MAX(m.id) FROM chat_messages m WHERE m.roomId = r.id),
+          SET r.lastMessageId = (SELECT m.id FROM chat_messages m WHERE m.roomId = r.id ORDER BY m.id DESC LIMIT 1),
               r.lastActivityAt = ?, r.updatedAt = ?
         WHERE r.id IN (?)`,
       values: [now, now, roomIds],

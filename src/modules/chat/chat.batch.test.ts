@@ -220,6 +220,37 @@ it('reads the ids back where the server does not give a multi-row insert consecu
   );
 });
 
+it("updates a room's activity from its newest message alone, however long its history", async () => {
+  const [x, y] = [await signup(a), await signup(a)];
+  const roomId = await directRoom(x, y);
+  await a.sequelize.query(
+    `INSERT INTO chat_messages (roomId, senderId, body, clientId, createdAt)
+       SELECT ?, ?, 'old', CONCAT('history-', seq), NOW(3) FROM seq_1_to_300`,
+    { replacements: [roomId, x.user.id] },
+  );
+  // MAX(id) in the correlated subquery read every message of the room (MariaDB does not turn it into
+  // one index probe there): a batch's cost grew with each room's history.
+  const { sql, values } = new ChatBatchStatements(() => 'FALSE').touchRooms([roomId], new Date());
+  const [[analyzed]] = (await a.sequelize.query(`ANALYZE FORMAT=JSON ${sql}`, { replacements: values })) as unknown as [
+    Array<{ ANALYZE: string }>,
+  ];
+  const plan = JSON.stringify(JSON.parse(analyzed.ANALYZE));
+  const messagesRead = [...plan.matchAll(/"table_name":"m".*?"r_rows":([\d.]+)/g)].map((m) => Number(m[1]));
+  expect(messagesRead).toEqual([1]);
+  const [room] = await a.sequelize.query<{ lastMessageId: number }>(
+    'SELECT lastMessageId FROM chat_rooms WHERE id = ?',
+    {
+      replacements: [roomId],
+      type: QueryTypes.SELECT,
+    },
+  );
+  const [newest] = await a.sequelize.query<{ id: number }>('SELECT MAX(id) AS id FROM chat_messages WHERE roomId = ?', {
+    replacements: [roomId],
+    type: QueryTypes.SELECT,
+  });
+  expect(Number(room.lastMessageId)).toBe(Number(newest.id));
+});
+
 describe('GroupCommit', () => {
   const logger = createLogger('silent');
   const send = (clientId: string, roomId = 1): BatchedSend => ({ userId: 1, roomId, body: 'b', clientId });
