@@ -80,15 +80,19 @@ async function main() {
     return stopAll(1);
   }
 
-  const publicUrl = (process.env.PUBLIC_URL || 'http://localhost:3000').replace(/\/+$/, '');
+  // Where this server listens (PORT), which is what the reader can open now; PUBLIC_URL is where
+  // links in mails point, and may name a proxy or another port.
+  const localUrl = `http://localhost:${process.env.PORT || 3000}`;
+  const publicUrl = (process.env.PUBLIC_URL || localUrl).replace(/\/+$/, '');
   process.stdout.write(
     [
       '',
       '▶ starting Pawmate',
-      `  Web client: ${publicUrl}/app/`,
-      `  API docs:   ${publicUrl}/docs`,
+      `  Web client: ${localUrl}/app/`,
+      `  API docs:   ${localUrl}/docs`,
+      ...(publicUrl === localUrl ? [] : [`  PUBLIC_URL: ${publicUrl}  (links in e-mails point there)`]),
       `  Demo login: demo@pawmate.dev / pawmate-demo  (also sitter@pawmate.dev, neighbour@pawmate.dev)`,
-      `  Try:        curl -s -X POST ${publicUrl}/api/v1/auth/login -H 'content-type: application/json' \\`,
+      `  Try:        curl -s -X POST ${localUrl}/api/v1/auth/login -H 'content-type: application/json' \\`,
       `                -d '{"email":"demo@pawmate.dev","password":"pawmate-demo"}'`,
       '',
     ].join('\n') + '\n',
