@@ -178,22 +178,27 @@ export class EventBus {
   /**
    * Publishes each message on its key's channel, reaching only the instances that joined that key:
    * one pipeline on one server; on a cluster one SPUBLISH per key (each to the shard that owns its
-   * slot), sent together. Throws when Redis is down: call it from the outbox.
+   * slot), sent together. Throws when Redis is down: call it from the outbox. Answers how many
+   * subscriptions each message reached (Redis's count; 0: no instance had joined that key).
    */
   async publishKeyed<K extends KeyedChannel>(
     name: K,
     messages: Array<[key: number, message: BusKeyedChannels[K]]>,
-  ): Promise<void> {
-    if (!messages.length) return;
+  ): Promise<number[]> {
+    if (!messages.length) return [];
     if (isCluster(this.pub)) {
-      await Promise.all(messages.map(([key, m]) => this.pub.spublish(this.keyedChannel(name, key), JSON.stringify(m))));
-      return;
+      return Promise.all(
+        messages.map(async ([key, m]) =>
+          Number(await this.pub.spublish(this.keyedChannel(name, key), JSON.stringify(m))),
+        ),
+      );
     }
     const pipe = this.pub.pipeline();
     for (const [key, m] of messages) pipe.publish(this.keyedChannel(name, key), JSON.stringify(m));
-    const results = await pipe.exec();
-    const failed = results?.find(([err]) => err);
+    const results = (await pipe.exec()) ?? [];
+    const failed = results.find(([err]) => err);
     if (failed) throw failed[0];
+    return results.map(([, receivers]) => Number(receivers));
   }
 
   keyedChannel(name: string, key: number): string {

@@ -8,7 +8,7 @@ import { connectRedis, createRedis } from '../../infra/redis';
 import { EventBus } from '../../infra/realtime/bus';
 import { AppError, NotFound } from '../../errors';
 import type { BatchedSend } from './chat.batch';
-import { RoomOwners } from './chat.owners';
+import { CHAT_SENDS_CHANNEL, RoomOwners } from './chat.owners';
 import type { SendResult } from './chat.send';
 import { ChatService } from './chat.service';
 
@@ -114,49 +114,92 @@ describe('RoomOwners over the real bus', () => {
   const logger = createLogger('silent');
   const prefix = `owners${randomBytes(3).toString('hex')}:`;
 
-  async function owners(commitHere: (send: BatchedSend) => Promise<SendResult>): Promise<RoomOwners> {
+  /** An instance's owners on its own bus (`bus.close()` is what a crash does to its subscriptions). */
+  async function owners(
+    commitHere: (send: BatchedSend) => Promise<SendResult>,
+    forwardTimeoutMs = 300,
+  ): Promise<RoomOwners & { bus: EventBus }> {
     const url = ctx.config.redisUrl;
     const pub = createRedis(url);
     await connectRedis(pub);
     const bus = new EventBus(url, prefix, pub, logger);
     await bus.connect();
-    const o = new RoomOwners({ redis: pub, bus, prefix, logger, commitHere, forwardTimeoutMs: 300 });
+    const o = new RoomOwners({ redis: pub, bus, prefix, logger, commitHere, forwardTimeoutMs });
     await o.start();
     cleanups.push(
       () => pub.disconnect(),
       () => bus.close(),
       () => o.stop(),
     );
-    return o;
+    return Object.assign(o, { bus });
   }
 
-  it("answers with the owner's refusal, and commits here when the owner does not answer", async () => {
-    const here: BatchedSend[] = [];
-    const mine = await owners(async (send) => {
-      here.push(send);
-      return {
-        row: {
-          id: 1,
-          roomId: send.roomId,
-          senderId: 1,
-          body: '',
-          clientId: send.clientId,
-          createdAt: new Date(),
-          hiddenAt: null,
-          removedAt: null,
-        },
-        created: true,
-      };
-    });
-    const other = await owners((send) =>
-      send.body === 'refuse' ? Promise.reject(NotFound('Chat room')) : new Promise(() => undefined),
-    );
-    // The first instance learns of the second at its next heartbeat.
+  const stored = async (send: BatchedSend): Promise<SendResult> => ({
+    row: {
+      id: 1,
+      roomId: send.roomId,
+      senderId: 1,
+      body: '',
+      clientId: send.clientId,
+      createdAt: new Date(),
+      hiddenAt: null,
+      removedAt: null,
+    },
+    created: true,
+  });
+
+  /** A room `other` owns as `mine` sees the live set (it learns of `other` at its next heartbeat). */
+  async function roomOwnedBy(mine: RoomOwners, other: RoomOwners): Promise<number> {
     let room = 0;
     await pollUntil(() => {
       room = Array.from({ length: 50 }, (_x, i) => i + 1).find((r) => mine.ownerOf(r) === other.self) ?? 0;
       return room > 0;
     }, 5000);
+    return room;
+  }
+
+  it('commits here at once when nobody listens on the owner’s channel any more (it crashed)', async () => {
+    const here: string[] = [];
+    const mine = await owners(async (send) => (here.push(send.clientId), stored(send)), 30_000);
+    const other = await owners(() => new Promise(() => undefined), 30_000);
+    const room = await roomOwnedBy(mine, other);
+    // A crash closes its Redis connections: its channel has no subscriber, though its heartbeat still
+    // counts for a few seconds.
+    const channel = other.bus.keyedChannel(CHAT_SENDS_CHANNEL, other.self);
+    await other.bus.close();
+    // Redis drops a closed connection's subscriptions as soon as it reads the close.
+    await pollUntil(async () => {
+      const [, n] = (await a.redis.pubsub('NUMSUB', channel)) as [string, number];
+      return Number(n) === 0;
+    }, 5000);
+    expect(mine.ownerOf(room)).toBe(other.self);
+    const result = await mine.submit({ userId: 1, roomId: room, body: 'b', clientId: 'crashed-owner' });
+    expect(result.row.clientId).toBe('crashed-owner');
+    expect(here).toEqual(['crashed-owner']);
+  });
+
+  it('commits here, at its next heartbeat, a send waiting on an owner that left the live set', async () => {
+    const here: string[] = [];
+    const mine = await owners(async (send) => (here.push(send.clientId), stored(send)), 30_000);
+    let received!: () => void;
+    const reached = new Promise<void>((r) => (received = r));
+    const other = await owners(() => (received(), new Promise(() => undefined)), 30_000);
+    const room = await roomOwnedBy(mine, other);
+    const pending = mine.submit({ userId: 1, roomId: room, body: 'b', clientId: 'left-owner' });
+    await reached; // the owner took it, and will never answer
+    await other.stop();
+    const result = await pending; // the 30 s forward timeout would fail the test's own 5 s limit
+    expect(result.row.clientId).toBe('left-owner');
+    expect(here).toEqual(['left-owner']);
+  });
+
+  it("answers with the owner's refusal, and commits here when the owner does not answer", async () => {
+    const here: BatchedSend[] = [];
+    const mine = await owners(async (send) => (here.push(send), stored(send)));
+    const other = await owners((send) =>
+      send.body === 'refuse' ? Promise.reject(NotFound('Chat room')) : new Promise(() => undefined),
+    );
+    const room = await roomOwnedBy(mine, other);
     const send = (body: string, clientId: string): BatchedSend => ({ userId: 1, roomId: room, body, clientId });
 
     const refused = await mine.submit(send('refuse', 'c1')).catch((e: unknown) => e);

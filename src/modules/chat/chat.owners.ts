@@ -73,7 +73,8 @@ export class RoomOwners {
   private channel: KeyedChannels<typeof CHAT_SENDS_CHANNEL> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private nextId = 0;
-  private readonly pending = new Map<number, (answer: ForwardMessage | null) => void>();
+  /** Forwarded sends waiting for an answer, by id: the owner asked, and how to answer the sender. */
+  private readonly pending = new Map<number, { owner: number; answer: (answer: ForwardMessage | null) => void }>();
 
   constructor(private readonly deps: RoomOwnersDeps) {}
 
@@ -99,7 +100,7 @@ export class RoomOwners {
     this.channel?.leave(this.self);
     this.channel = null;
     // Sends still waiting for another owner are committed here (stop drains them afterwards).
-    for (const answer of this.pending.values()) answer(null);
+    for (const { answer } of this.pending.values()) answer(null);
     this.pending.clear();
   }
 
@@ -125,17 +126,27 @@ export class RoomOwners {
         this.deps.observe?.('timeout');
         resolve(null);
       }, this.deps.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS);
-      this.pending.set(id, (answer) => {
-        clearTimeout(timer);
-        resolve(answer);
+      this.pending.set(id, {
+        owner,
+        answer: (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
       });
     });
     try {
-      await this.deps.bus.publishKeyed(CHAT_SENDS_CHANNEL, [[owner, { kind: 'send', from: this.self, id, send }]]);
-      this.deps.observe?.('forwarded');
+      const [receivers] = await this.deps.bus.publishKeyed(CHAT_SENDS_CHANNEL, [
+        [owner, { kind: 'send', from: this.self, id, send }],
+      ]);
+      if (receivers === 0) {
+        // Nobody listens on the owner's channel: it died (its Redis connection closed with it) or
+        // lost its bus. Its heartbeat may still count for up to ALIVE_MS; until the next beat, its
+        // rooms are committed here rather than each send waiting out the forward timeout.
+        this.live = this.live.filter((i) => i !== owner);
+        this.answerPending(id, null);
+      } else this.deps.observe?.('forwarded');
     } catch {
-      this.pending.get(id)?.(null);
-      this.pending.delete(id);
+      this.answerPending(id, null);
     }
     const answer = await answered;
     if (!answer) return this.deps.commitHere(send);
@@ -146,9 +157,7 @@ export class RoomOwners {
 
   private onMessage(message: ForwardMessage): void {
     if (message.kind !== 'send') {
-      const answer = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      answer?.(message);
+      this.answerPending(message.id, message);
       return;
     }
     const reply = (answer: ForwardMessage) =>
@@ -166,6 +175,12 @@ export class RoomOwners {
     );
   }
 
+  private answerPending(id: number, answer: ForwardMessage | null): void {
+    const entry = this.pending.get(id);
+    this.pending.delete(id);
+    entry?.answer(answer);
+  }
+
   /** Says this instance is alive, and reads who else is. */
   private async beat(): Promise<void> {
     const now = Date.now();
@@ -178,6 +193,9 @@ export class RoomOwners {
         .exec()) as [unknown, unknown, [unknown, string[]]];
       const live = ids.map(Number).filter((id) => id > 0);
       this.live = live.includes(this.self) ? live : [...live, this.self];
+      // Sends forwarded to an owner that has since left the live set (stopped, or silent for
+      // ALIVE_MS) will get no answer: they are committed here now, not after the forward timeout.
+      for (const [id, { owner }] of this.pending) if (!this.live.includes(owner)) this.answerPending(id, null);
     } catch (err) {
       // Without Redis nothing can be forwarded anyway: commit everything here.
       this.live = [this.self];

@@ -48,15 +48,15 @@ export function createNotificationsModule(ctx: ModuleContext, services: Services
       // One message per recipient on the recipient's own channel, the whole row as one pipeline.
       [TOPIC_NOTIFICATIONS_CREATED]: {
         pipelined: true,
-        handler: (rows) => ctx.bus.publishKeyed(CHANNEL_USER, userMessages(rows)),
+        handler: async (rows) => void (await ctx.bus.publishKeyed(CHANNEL_USER, userMessages(rows))),
       },
       [TOPIC_NOTIFICATION_CREATED]: {
         pipelined: true,
-        handler: (row) => ctx.bus.publishKeyed(CHANNEL_USER, userMessages([row])),
+        handler: async (row) => void (await ctx.bus.publishKeyed(CHANNEL_USER, userMessages([row]))),
       },
       [TOPIC_UNREAD_CHANGED]: {
         pipelined: true,
-        handler: ({ userId }) => ctx.bus.publishKeyed(CHANNEL_USER, [[userId, { unread: true }]]),
+        handler: async ({ userId }) => void (await ctx.bus.publishKeyed(CHANNEL_USER, [[userId, { unread: true }]])),
       },
     },
     start: () => streams.start(),
