@@ -1,5 +1,5 @@
 import { QueryTypes } from 'sequelize';
-import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
+import { type TestContext, bearer, signup, type TestInstance, startContext } from '../helpers/context';
 import { CuttableProxy, eventually } from '../helpers/faults';
 import { becomeSitter, makeOwner } from '../helpers/fixtures';
 import { SseClient } from './sse-client';
@@ -19,9 +19,7 @@ let b: TestInstance;
 let proxyA: CuttableProxy;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  a = await ctx.instance();
-  b = await ctx.instance();
+  [ctx, a, b] = await startContext({}, 2);
   proxyA = new CuttableProxy('127.0.0.1', Number(new URL(a.url).port));
   await proxyA.start();
 }, 60_000);

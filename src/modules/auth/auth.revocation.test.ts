@@ -1,4 +1,12 @@
-import { TestContext, deleteKeys, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  deleteKeys,
+  signup,
+  bearer,
+  PASSWORD,
+  type TestInstance,
+  startContext,
+} from '../../../test/helpers/context';
 
 /**
  * Revocation is immediate on every instance: once the revoking request has answered on one instance,
@@ -10,9 +18,7 @@ let a: TestInstance;
 let b: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  a = await ctx.instance();
-  b = await ctx.instance();
+  [ctx, a, b] = await startContext({}, 2);
 });
 afterAll(() => ctx.close());
 

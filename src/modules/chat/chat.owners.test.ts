@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { type TestContext, bearer, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import { pollUntil } from '../../../test/helpers/faults';
 import { ack, joinedSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
@@ -24,9 +24,7 @@ let a: TestInstance;
 let b: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  a = await ctx.instance();
-  b = await ctx.instance();
+  [ctx, a, b] = await startContext({}, 2);
   // Each instance reads the live set once a second: let both see each other.
   await new Promise((r) => setTimeout(r, 1500));
 });

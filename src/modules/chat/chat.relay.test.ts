@@ -1,5 +1,12 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { TestContext, bearer, keysMatching, signup, type TestInstance } from '../../../test/helpers/context';
+import {
+  type TestContext,
+  bearer,
+  keysMatching,
+  signup,
+  type TestInstance,
+  startContext,
+} from '../../../test/helpers/context';
 import { pollUntil } from '../../../test/helpers/faults';
 import { settleOutbox } from '../../../test/helpers/outbox';
 import { ack, joinedSocket, record } from '../../../test/helpers/socket';
@@ -19,9 +26,7 @@ let a: TestInstance;
 let b: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  a = await ctx.instance();
-  b = await ctx.instance();
+  [ctx, a, b] = await startContext({}, 2);
 });
 afterAll(async () => {
   for (const s of clients.splice(0)) s.disconnect();

@@ -1,6 +1,6 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
-import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { type TestContext, bearer, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import { eventually } from '../../../test/helpers/faults';
 import { makeMeetup } from '../../../test/helpers/fixtures';
 import { ack, connectSocket } from '../../../test/helpers/socket';
@@ -17,8 +17,7 @@ let ctx: TestContext;
 let a: TestInstance;
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  a = await ctx.instance();
+  [ctx, a] = await startContext();
 });
 afterAll(async () => {
   for (const s of clients.splice(0)) s.disconnect();

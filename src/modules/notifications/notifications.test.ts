@@ -1,6 +1,14 @@
 import { QueryTypes } from 'sequelize';
 import http from 'node:http';
-import { TestContext, ManualClock, signup, bearer, PASSWORD, type TestInstance } from '../../../test/helpers/context';
+import {
+  TestContext,
+  ManualClock,
+  signup,
+  bearer,
+  PASSWORD,
+  type TestInstance,
+  startContext,
+} from '../../../test/helpers/context';
 import { connectRedis } from '../../infra/redis';
 import { EventSource } from 'eventsource';
 import type { NotifyInput } from './notifications.service';
@@ -163,9 +171,7 @@ const note = (recipientId: number, n: number | string, extra: Partial<NotifyInpu
 });
 
 beforeAll(async () => {
-  ctx = await new TestContext().setup();
-  a = await ctx.instance();
-  b = await ctx.instance();
+  [ctx, a, b] = await startContext({}, 2);
 });
 afterEach(() => {
   for (const c of open.splice(0)) c.close();
