@@ -192,20 +192,22 @@ export class NotificationsRepository {
    */
   async reserveSeqs(counts: Map<number, number>, t: Transaction): Promise<Map<number, number>> {
     if (!counts.size) return new Map();
-    const rows = await this.sequelize.query<{ userId: number; lastSeq: number }>(
-      `${reserveSeqsSql(counts)} RETURNING userId, lastSeq`,
-      { transaction: t, type: QueryTypes.SELECT },
-    );
-    return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
+    const rows = await this.sequelize.query<RowDataPacket>(`${reserveSeqsSql(counts)} RETURNING userId, lastSeq`, {
+      transaction: t,
+      type: QueryTypes.SELECT,
+    });
+    return this.reservedSeqs(rows);
   }
 
-  /**
-   * reserveSeqs as a statement of a scripted transaction, answering nothing: the insert that follows
-   * in the same packet (insertReservedStatement) reads the new last numbers itself.
-   */
+  /** reserveSeqs as a statement of a scripted transaction; read its rows with `reservedSeqs`. */
   reserveSeqsStatement(counts: Map<number, number>): Statement {
     if (!counts.size) throw new Error('reserveSeqsStatement: no recipients');
-    return { sql: reserveSeqsSql(counts) };
+    return { sql: `${reserveSeqsSql(counts)} RETURNING userId, lastSeq` };
+  }
+
+  /** What reserveSeqsStatement answered: recipient id → its new last sequence number. */
+  reservedSeqs(rows: RowDataPacket[]): Map<number, number> {
+    return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
   }
 
   /** The committed last sequence number (no lock): where a fresh stream starts. */
@@ -304,30 +306,15 @@ export class NotificationsRepository {
     return storedRows(rows, returned, now);
   }
 
-  /**
-   * insertMany as a statement of a scripted transaction, in the packet after reserveSeqsStatement:
-   * each row's seq is read from its recipient's counter, `back` places before the new last number
-   * (its recipient's last row has 0). Read `storedReserved` on its rows.
-   */
-  insertReservedStatement(rows: Array<NewNotification & { back: number }>, now: Date): Statement {
-    if (!rows.length) throw new Error('insertReservedStatement: no rows');
-    const seqOf = (r: { recipientId: number; back: number }) =>
-      `(SELECT lastSeq FROM notification_counters WHERE userId = ${integer(r.recipientId)}) - ${integer(r.back)}`;
-    return { sql: insertSql(rows, seqOf, literals(this.sequelize), now) };
+  /** insertMany as a statement of a scripted transaction; read its rows with `storedMany`. */
+  insertManyStatement(rows: Array<NewNotification & { seq: number }>, now: Date): Statement {
+    if (!rows.length) throw new Error('insertManyStatement: no rows');
+    return { sql: insertSql(rows, (r) => integer(r.seq), literals(this.sequelize), now) };
   }
 
-  /** What insertReservedStatement stored, in the order of its rows. */
-  storedReserved(
-    rows: Array<NewNotification & { back: number }>,
-    returned: RowDataPacket[],
-    now: Date,
-  ): StoredNotification[] {
-    // A recipient's last row (back 0) took the highest number: every other row's is counted from it.
-    const last = new Map<number, number>();
-    for (const r of returned as ReturnedRow[])
-      last.set(Number(r.recipientId), Math.max(last.get(Number(r.recipientId)) ?? 0, Number(r.seq)));
-    const withSeqs = rows.map((r) => ({ ...r, seq: last.get(r.recipientId)! - r.back }));
-    return storedRows(withSeqs, returned as ReturnedRow[], now);
+  /** What insertManyStatement stored, in the order of its rows. */
+  storedMany(rows: Array<NewNotification & { seq: number }>, returned: RowDataPacket[], now: Date) {
+    return storedRows(rows, returned as ReturnedRow[], now);
   }
 
   /** Stored preferences of many users for the given types, keyed `${userId}:${type}`. */

@@ -13,6 +13,7 @@ import {
   TOPIC_NOTIFICATIONS_CREATED,
   batchKeys,
   createdRows,
+  numberedRows,
   planBatch,
   type PreparedNotification,
   type ScriptedNotificationBatch,
@@ -180,13 +181,7 @@ export class NotificationsService {
     const prefs = await this.repo.preferencesOf(recipientIds, types, t);
     const plan = planBatch(prepared, users, prefs);
     // Every live recipient is locked (the chat digest's read-then-write relies on it), and moved on by its new rows.
-    const lastSeq = await this.repo.reserveSeqs(plan.counts, t);
-    const nextSeq = new Map([...plan.counts].map(([id, n]) => [id, lastSeq.get(id)! - n + 1]));
-    const rows = plan.fresh.map(({ p }) => {
-      const seq = nextSeq.get(p.recipientId)!;
-      nextSeq.set(p.recipientId, seq + 1);
-      return { recipientId: p.recipientId, seq, type: p.type, title: p.title, body: p.body, data: p.data };
-    });
+    const rows = numberedRows(plan, await this.repo.reserveSeqs(plan.counts, t));
     const now = this.clock.now();
     const stored = await this.repo.insertMany(rows, now, t);
     await this.outbox.addMany(t, TOPIC_NOTIFICATIONS_CREATED, createdRows(stored));
