@@ -10,7 +10,7 @@ import {
 import { NotificationsRepository, type StoredNotification } from './notifications.repository';
 
 /**
- * A standalone batch written as three packets on the scripted pool must store exactly what the
+ * A standalone batch written as four round trips on the scripted pool must store exactly what the
  * Sequelize path stores: the same rows, numbers, live events and locks.
  */
 let ctx: TestContext;

@@ -145,7 +145,7 @@ export class NotificationsService {
 
   /**
    * Several recipients in one transaction, locked in id order so two such calls cannot deadlock. A
-   * batch without dedupe keys or e-mails is written in three round trips on the scripted pool
+   * batch without dedupe keys or e-mails is written in four round trips on the scripted pool
    * (ScriptedNotificationBatch: the chat's notifications of members away from the room go that way);
    * any other takes notifyManyInTx's statements.
    */
