@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { QueryTypes } from 'sequelize';
 import { io as connectSocket, type Socket } from 'socket.io-client';
-import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
+import { TestContext, signup, type TestInstance } from '../helpers/context';
 import { hostileObject, malformedValue } from './arbitraries';
+import { openDirectRoom } from '../helpers/fixtures';
 
 /**
  * Property-based abuse of the Socket.io events (API.md "Socket.io" and meetups' location:update):
@@ -46,13 +47,7 @@ beforeAll(async () => {
   api = await ctx.instance();
   const me = await signup(api);
   const other = await signup(api);
-  roomId = (
-    await api.http
-      .post('/api/v1/chat/rooms')
-      .set(bearer(me.accessToken))
-      .send({ type: 'direct', userId: other.user.id })
-      .expect(201)
-  ).body.id;
+  roomId = await openDirectRoom(api, me, other);
   // Big enough for the 300 000-character strings: the server's own payload cap must answer, not the client's.
   socket = connectSocket(api.url, { transports: ['websocket'], auth: { token: me.accessToken }, reconnection: false });
   await new Promise<void>((resolve, reject) => {

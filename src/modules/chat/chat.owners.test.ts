@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { type TestContext, bearer, signup, type TestInstance, startContext } from '../../../test/helpers/context';
+import { type TestContext, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import { pollUntil } from '../../../test/helpers/faults';
 import { ack, joinedSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
@@ -11,6 +11,7 @@ import type { BatchedSend } from './chat.batch';
 import { CHAT_SENDS_CHANNEL, RoomOwners } from './chat.owners';
 import type { SendResult } from './chat.send';
 import { ChatService } from './chat.service';
+import { openDirectRoom } from '../../../test/helpers/fixtures';
 
 /**
  * Room owners (chat.owners.ts): each room's sends are committed by one instance whichever instance
@@ -56,11 +57,7 @@ it("commits every room's sends on one instance, whichever instance got them, in 
   const pairs: Array<{ roomId: number; xs: ClientSocket; ys: ClientSocket }> = [];
   for (let i = 0; i < ROOMS; i++) {
     const [x, y] = [await signup(a), await signup(b)];
-    const res = await a.http
-      .post('/api/v1/chat/rooms')
-      .set(bearer(x.accessToken))
-      .send({ type: 'direct', userId: y.user.id });
-    const roomId = res.body.id as number;
+    const roomId = await openDirectRoom(a, x, y);
     pairs.push({
       roomId,
       xs: await joinedSocket(a.url, x.accessToken, roomId, clients),

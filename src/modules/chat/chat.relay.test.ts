@@ -1,17 +1,11 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
-import {
-  type TestContext,
-  bearer,
-  keysMatching,
-  signup,
-  type TestInstance,
-  startContext,
-} from '../../../test/helpers/context';
+import { type TestContext, keysMatching, signup, type TestInstance, startContext } from '../../../test/helpers/context';
 import { pollUntil } from '../../../test/helpers/faults';
 import { settleOutbox } from '../../../test/helpers/outbox';
 import { ack, joinedSocket, record } from '../../../test/helpers/socket';
 import { RELAY_GRACE_MS } from './chat.relay';
 import { HIDDEN_MESSAGE_BODY, type ChatService } from './chat.service';
+import { openDirectRoom } from '../../../test/helpers/fixtures';
 
 /**
  * The certain broadcast publishes a batch from its outbox row when its "published" mark is missing.
@@ -37,13 +31,7 @@ afterAll(async () => {
 async function directRoom() {
   const x = await signup(a);
   const y = await signup(b);
-  const roomId = (
-    await a.http
-      .post('/api/v1/chat/rooms')
-      .set(bearer(x.accessToken))
-      .send({ type: 'direct', userId: y.user.id })
-      .expect(201)
-  ).body.id as number;
+  const roomId = await openDirectRoom(a, x, y);
   return { x, y, roomId, xs: await joinedSocket(a.url, x.accessToken, roomId, clients) };
 }
 
