@@ -148,11 +148,10 @@ export class ScriptedNotificationBatch {
       await tx.send([], { commit: true });
       return out;
     }
-    const [reserved] = await tx.send([this.repo.reserveSeqsStatement(plan.counts)]);
-    const rows = numberedRows(plan, this.repo.reservedSeqs(reserved as RowDataPacket[]));
-    const now = this.clock.now();
-    const [inserted] = await tx.send([this.repo.insertManyStatement(rows, now)]);
-    const stored = this.repo.storedMany(rows, inserted as RowDataPacket[], now);
+    const reserve = this.repo.reserveSeqsRead(plan.counts);
+    const rows = numberedRows(plan, reserve.parse((await tx.send([reserve.statement]))[0] as RowDataPacket[]));
+    const insert = this.repo.insertManyRead(rows, this.clock.now());
+    const stored = insert.parse((await tx.send([insert.statement]))[0] as RowDataPacket[]);
     await tx.send([this.outbox.rowsStatement(TOPIC_NOTIFICATIONS_CREATED, createdRows(stored))], { commit: true });
     stored.forEach((s, k) => (out[plan.fresh[k].i] = s.notification));
     return out;

@@ -1,7 +1,7 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { RowDataPacket } from 'mysql2';
 import { execAffected } from '../../infra/db';
-import type { ScriptedRead, Statement } from '../../infra/sql-script';
+import type { ScriptedRead } from '../../infra/sql-script';
 import type { NotificationType, Preference } from './notifications.schemas';
 
 /** A notification as API.md shows it. */
@@ -110,6 +110,10 @@ interface PreferenceRow {
   email: number;
 }
 
+/** A counters upsert's RETURNING: recipient id → its new last sequence number. */
+const toLastSeqs = (rows: RowDataPacket[]): Map<number, number> =>
+  new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
+
 const PREFERENCES_SQL =
   'SELECT userId, type, inApp, email FROM notification_preferences WHERE userId IN (?) AND type IN (?)';
 
@@ -196,18 +200,13 @@ export class NotificationsRepository {
       transaction: t,
       type: QueryTypes.SELECT,
     });
-    return this.reservedSeqs(rows);
+    return toLastSeqs(rows);
   }
 
-  /** reserveSeqs as a statement of a scripted transaction; read its rows with `reservedSeqs`. */
-  reserveSeqsStatement(counts: Map<number, number>): Statement {
-    if (!counts.size) throw new Error('reserveSeqsStatement: no recipients');
-    return { sql: `${reserveSeqsSql(counts)} RETURNING userId, lastSeq` };
-  }
-
-  /** What reserveSeqsStatement answered: recipient id → its new last sequence number. */
-  reservedSeqs(rows: RowDataPacket[]): Map<number, number> {
-    return new Map(rows.map((r) => [Number(r.userId), Number(r.lastSeq)]));
+  /** reserveSeqs as a read of a scripted transaction. */
+  reserveSeqsRead(counts: Map<number, number>): ScriptedRead<Map<number, number>> {
+    if (!counts.size) throw new Error('reserveSeqsRead: no recipients');
+    return { statement: { sql: `${reserveSeqsSql(counts)} RETURNING userId, lastSeq` }, parse: toLastSeqs };
   }
 
   /** The committed last sequence number (no lock): where a fresh stream starts. */
@@ -306,15 +305,13 @@ export class NotificationsRepository {
     return storedRows(rows, returned, now);
   }
 
-  /** insertMany as a statement of a scripted transaction; read its rows with `storedMany`. */
-  insertManyStatement(rows: Array<NewNotification & { seq: number }>, now: Date): Statement {
-    if (!rows.length) throw new Error('insertManyStatement: no rows');
-    return { sql: insertSql(rows, (r) => integer(r.seq), literals(this.sequelize), now) };
-  }
-
-  /** What insertManyStatement stored, in the order of its rows. */
-  storedMany(rows: Array<NewNotification & { seq: number }>, returned: RowDataPacket[], now: Date) {
-    return storedRows(rows, returned as ReturnedRow[], now);
+  /** insertMany as a read of a scripted transaction (its RETURNING answers the ids). */
+  insertManyRead(rows: Array<NewNotification & { seq: number }>, now: Date): ScriptedRead<StoredNotification[]> {
+    if (!rows.length) throw new Error('insertManyRead: no rows');
+    return {
+      statement: { sql: insertSql(rows, (r) => integer(r.seq), literals(this.sequelize), now) },
+      parse: (returned) => storedRows(rows, returned as ReturnedRow[], now),
+    };
   }
 
   /** Stored preferences of many users for the given types, keyed `${userId}:${type}`. */

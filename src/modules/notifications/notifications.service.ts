@@ -134,8 +134,7 @@ export class NotificationsService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: NotificationsSettings,
-    /** Absent: every batch goes through Sequelize. */
-    private readonly scripted?: ScriptedNotificationBatch,
+    private readonly scripted: ScriptedNotificationBatch,
   ) {}
 
   /** Returns the stored notification, or null when the recipient turned in-app off (or no longer exists). */
@@ -151,7 +150,7 @@ export class NotificationsService {
    */
   async notifyMany(inputs: NotifyInput[]): Promise<Array<Notification | null>> {
     const prepared = prepareNotifications(inputs);
-    if (this.scripted && prepared.length && prepared.every((p) => p.dedupeKey === null)) {
+    if (prepared.length && prepared.every((p) => p.dedupeKey === null)) {
       const out = await this.scripted.write(prepared);
       if (out) return out; // null: someone is to be mailed, and nothing was written
     }
