@@ -126,7 +126,7 @@ export const API_PREFIX = '/api/v1';
 export function createApp(deps: AppDeps): PawmateApp {
   const { config, sequelize, hotReads, scripts, redis, clock, logger } = deps;
   const metrics = new Metrics();
-  const outbox = new OutboxDispatcher(sequelize, clock, logger, config.outboxPollMs, config.outboxMaxAttempts);
+  const outbox = new OutboxDispatcher(sequelize, scripts, clock, logger, config.outboxPollMs, config.outboxMaxAttempts);
   const outboxWriter = new Outbox(sequelize, clock, outbox);
   const { services, publish } = servicesUnderConstruction();
   // Link mails are built at send time, by the auth service.

@@ -35,7 +35,7 @@ const pending = async () =>
 describe('outbox dispatcher', () => {
   it('issues pipelined handlers in id order without waiting for each, lets an ordinary handler wait for them, and keeps a failed row pending', async () => {
     const events: string[] = [];
-    const dispatcher = new OutboxDispatcher(api.sequelize, systemClock, createLogger('silent'), 60_000);
+    const dispatcher = new OutboxDispatcher(api.sequelize, api.scripts, systemClock, createLogger('silent'), 60_000);
     dispatcher.on('test.pipe', {
       pipelined: true,
       handler: async (p: { n: number }) => {
@@ -66,7 +66,7 @@ describe('outbox dispatcher', () => {
     await api.sequelize.query('DELETE FROM outbox WHERE processedAt IS NULL'); // earlier tests' failed rows
     const calls: number[][] = [];
     let down = true;
-    const dispatcher = new OutboxDispatcher(api.sequelize, systemClock, createLogger('silent'), 60_000);
+    const dispatcher = new OutboxDispatcher(api.sequelize, api.scripts, systemClock, createLogger('silent'), 60_000);
     dispatcher.on('test.grouped', {
       grouped: true,
       handler: async (payloads: Array<{ n: number }>) => {
@@ -99,7 +99,13 @@ describe('outbox dispatcher', () => {
   });
 
   it('carries a row out right after its transaction commits, without waiting for the poll', async () => {
-    const dispatcher = new OutboxDispatcher(api.sequelize, systemClock, createLogger('silent'), 60 * 60_000);
+    const dispatcher = new OutboxDispatcher(
+      api.sequelize,
+      api.scripts,
+      systemClock,
+      createLogger('silent'),
+      60 * 60_000,
+    );
     const outbox = new Outbox(api.sequelize, systemClock, dispatcher);
     const ran = new Promise<unknown>((resolve) => dispatcher.on('test.fast', async (p) => resolve(p)));
     dispatcher.start(); // its first poll is an hour away
@@ -138,7 +144,7 @@ describe('outbox dispatcher', () => {
 
   it('marks a row dead after its last allowed attempt and never claims it again', async () => {
     const clock = new ManualClock('2026-12-06T09:00:00Z');
-    const dispatcher = new OutboxDispatcher(api.sequelize, clock, createLogger('silent'), 60_000, 3);
+    const dispatcher = new OutboxDispatcher(api.sequelize, api.scripts, clock, createLogger('silent'), 60_000, 3);
     await dispatcher.drain(); // rows left by the tests above are not this test's
     let calls = 0;
     dispatcher.on('test.poison', async () => {

@@ -1,8 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Clock } from './clock';
-import { CLAIM_TX } from './db';
 import type { Logger } from './logger';
-import type { Statement } from './sql-script';
+import type { ScriptedTransactions, Statement } from './sql-script';
 
 /**
  * Every outbox topic and the payload its rows carry. Empty here: the code that owns a topic declares
@@ -193,6 +192,7 @@ export class OutboxDispatcher {
 
   constructor(
     private readonly sequelize: Sequelize,
+    private readonly scripts: ScriptedTransactions,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly pollMs: number,
@@ -272,97 +272,116 @@ export class OutboxDispatcher {
     this.schedule();
   }
 
-  private async processBatch(): Promise<number> {
-    return this.sequelize.transaction(CLAIM_TX, async (t) => {
-      const now = this.clock.now();
-      const rows = await this.sequelize.query<OutboxRow>(
-        `SELECT id, topic, payload, attempts FROM outbox
-          WHERE processedAt IS NULL AND deadAt IS NULL AND availableAt <= ?
-          ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
-        { replacements: [now], transaction: t, type: QueryTypes.SELECT },
-      );
-      const done: number[] = [];
-      const settle = async (row: OutboxRow, run: () => Promise<void>) => {
-        try {
-          await run();
-          done.push(row.id);
-        } catch (err) {
-          await this.failed(row, err as Error, t);
-        }
-      };
-      let inFlight: Promise<void>[] = [];
-      const groups = new Map<(payloads: unknown[]) => Promise<void>, OutboxRow[]>();
-      for (const row of rows) {
-        const entry = this.handlers.get(row.topic);
-        if (entry?.kind === 'grouped') {
-          groups.set(entry.handler, [...(groups.get(entry.handler) ?? []), row]);
-          continue;
-        }
-        const run = () => {
-          if (!entry) throw new Error(`no handler for topic ${row.topic}`);
-          return entry.handler(JSON.parse(row.payload), { outboxId: row.id });
-        };
-        if (entry?.kind === 'pipelined') {
-          inFlight.push(settle(row, run));
-          continue;
-        }
-        await Promise.all(inFlight); // an ordinary handler waits for the pipelined ones before it
-        inFlight = [];
-        await settle(row, run);
-      }
-      await Promise.all(inFlight);
-      for (const [handler, group] of groups) {
-        try {
-          await handler(group.map((row) => JSON.parse(row.payload)));
-          done.push(...group.map((row) => row.id));
-        } catch (err) {
-          if (group.length === 1) await this.failed(group[0], err as Error, t);
-          // Row by row, so one row that always fails cannot hold back (and at last kill) the others.
-          else for (const row of group) await settle(row, () => handler([JSON.parse(row.payload)]));
-        }
-      }
-      // One statement for the batch's successes (a fan-out is thousands of rows); the claim's row locks
-      // keep every other dispatcher off them until this commits.
-      const topicOf = new Map(rows.map((r) => [r.id, r.topic]));
-      const forget = done.filter((id) => this.forgotten.has(topicOf.get(id)!));
-      const keep = forget.length ? done.filter((id) => !this.forgotten.has(topicOf.get(id)!)) : done;
-      if (keep.length) {
-        await this.sequelize.query('UPDATE outbox SET processedAt = ?, attempts = attempts + 1 WHERE id IN (?)', {
-          replacements: [this.clock.now(), keep],
-          transaction: t,
-        });
-      }
-      if (forget.length)
-        await this.sequelize.query('DELETE FROM outbox WHERE id IN (?)', { replacements: [forget], transaction: t });
+  /**
+   * One pass over at most BATCH due rows, as a scripted transaction of two round trips: the claim, the
+   * handlers (the row locks held meanwhile), then every row's outcome and the COMMIT in one packet. On
+   * Sequelize a pass was five round trips and its query layer's CPU; on a fan-out of notifications one
+   * by one it runs once per commit and was a fifth of the notifier's time (docs/BENCHMARKS.md, "SSE").
+   */
+  private processBatch(): Promise<number> {
+    return this.scripts.run(async (tx) => {
+      const [claimed] = await tx.send([
+        {
+          sql: `SELECT id, topic, payload, attempts FROM outbox
+                 WHERE processedAt IS NULL AND deadAt IS NULL AND availableAt <= ?
+                 ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+          values: [this.clock.now()],
+        },
+      ]);
+      const rows = claimed as unknown as OutboxRow[];
+      const { done, failures } = await this.runHandlers(rows);
+      await tx.send([...failures, ...this.outcomeStatements(rows, done)], { commit: true });
       return rows.length;
     });
   }
 
-  /** Leaves a failed row pending, due again after an exponential backoff; past the cap, marks it dead. */
-  private async failed(row: OutboxRow, err: Error, t: Transaction): Promise<void> {
+  /** Runs the claimed rows' handlers; answers the ids carried out and the statements that record failures. */
+  private async runHandlers(rows: OutboxRow[]): Promise<{ done: number[]; failures: Statement[] }> {
+    const done: number[] = [];
+    const failures: Statement[] = [];
+    const settle = async (row: OutboxRow, run: () => Promise<void>) => {
+      try {
+        await run();
+        done.push(row.id);
+      } catch (err) {
+        failures.push(this.failed(row, err as Error));
+      }
+    };
+    let inFlight: Promise<void>[] = [];
+    const groups = new Map<(payloads: unknown[]) => Promise<void>, OutboxRow[]>();
+    for (const row of rows) {
+      const entry = this.handlers.get(row.topic);
+      if (entry?.kind === 'grouped') {
+        groups.set(entry.handler, [...(groups.get(entry.handler) ?? []), row]);
+        continue;
+      }
+      const run = () => {
+        if (!entry) throw new Error(`no handler for topic ${row.topic}`);
+        return entry.handler(JSON.parse(row.payload), { outboxId: row.id });
+      };
+      if (entry?.kind === 'pipelined') {
+        inFlight.push(settle(row, run));
+        continue;
+      }
+      await Promise.all(inFlight); // an ordinary handler waits for the pipelined ones before it
+      inFlight = [];
+      await settle(row, run);
+    }
+    await Promise.all(inFlight);
+    for (const [handler, group] of groups) {
+      try {
+        await handler(group.map((row) => JSON.parse(row.payload)));
+        done.push(...group.map((row) => row.id));
+      } catch (err) {
+        if (group.length === 1) failures.push(this.failed(group[0], err as Error));
+        // Row by row, so one row that always fails cannot hold back (and at last kill) the others.
+        else for (const row of group) await settle(row, () => handler([JSON.parse(row.payload)]));
+      }
+    }
+    return { done, failures };
+  }
+
+  /**
+   * One statement for the batch's successes (a fan-out is thousands of rows), one for the forgotten
+   * topics' rows; the claim's row locks keep every other dispatcher off them until this commits.
+   */
+  private outcomeStatements(rows: OutboxRow[], done: number[]): Statement[] {
+    const topicOf = new Map(rows.map((r) => [r.id, r.topic]));
+    const forget = done.filter((id) => this.forgotten.has(topicOf.get(id)!));
+    const keep = forget.length ? done.filter((id) => !this.forgotten.has(topicOf.get(id)!)) : done;
+    const statements: Statement[] = [];
+    if (keep.length)
+      statements.push({
+        sql: 'UPDATE outbox SET processedAt = ?, attempts = attempts + 1 WHERE id IN (?)',
+        values: [this.clock.now(), keep],
+      });
+    if (forget.length) statements.push({ sql: 'DELETE FROM outbox WHERE id IN (?)', values: [forget] });
+    return statements;
+  }
+
+  /**
+   * The statement leaving a failed row pending, due again after an exponential backoff; past the cap,
+   * marking it dead.
+   */
+  private failed(row: OutboxRow, err: Error): Statement {
     const now = this.clock.now();
     const message = String(err.message).slice(0, 500);
     if (row.attempts + 1 >= this.maxAttempts) {
-      await this.sequelize.query('UPDATE outbox SET attempts = attempts + 1, deadAt = ?, lastError = ? WHERE id = ?', {
-        replacements: [now, message, row.id],
-        transaction: t,
-      });
       // Topic and id only: the payload may hold personal data.
       this.logger.warn(
         { outboxId: row.id, topic: row.topic, attempts: row.attempts + 1, err: err.message },
         'outbox row dead after its last attempt; no longer retried',
       );
-      return;
+      return {
+        sql: 'UPDATE outbox SET attempts = attempts + 1, deadAt = ?, lastError = ? WHERE id = ?',
+        values: [now, message, row.id],
+      };
     }
-    const delay = backoffMs(row.attempts);
-    await this.sequelize.query(
-      'UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?',
-      {
-        replacements: [new Date(now.getTime() + delay), message, row.id],
-        transaction: t,
-      },
-    );
     this.logger.warn({ outboxId: row.id, topic: row.topic, err: err.message }, 'outbox handler failed');
+    return {
+      sql: 'UPDATE outbox SET attempts = attempts + 1, availableAt = ?, lastError = ? WHERE id = ?',
+      values: [new Date(now.getTime() + backoffMs(row.attempts)), message, row.id],
+    };
   }
 
   /** Rows set aside after exhausting their attempts (read at scrape time by the metrics gauge). */

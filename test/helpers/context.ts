@@ -38,6 +38,8 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 export interface TestInstance {
   pawmate: PawmateApp;
   sequelize: Sequelize;
+  /** The instance's pool of scripted transactions (src/infra/sql-script.ts). */
+  scripts: ScriptedTransactions;
   redis: Redis;
   server: http.Server;
   url: string;
@@ -130,6 +132,7 @@ export class TestContext {
     const inst: TestInstance = {
       pawmate,
       sequelize,
+      scripts,
       redis,
       server,
       url,
