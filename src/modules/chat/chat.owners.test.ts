@@ -6,7 +6,7 @@ import { ack, joinedSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
 import { connectRedis, createRedis } from '../../infra/redis';
 import { EventBus } from '../../infra/realtime/bus';
-import { AppError, NotFound } from '../../errors';
+import { AppError, NotFound, Unavailable } from '../../errors';
 import type { BatchedSend } from './chat.batch';
 import { CHAT_SENDS_CHANNEL, RoomOwners } from './chat.owners';
 import type { SendResult } from './chat.send';
@@ -188,11 +188,12 @@ describe('RoomOwners over the real bus', () => {
     expect(here).toEqual(['left-owner']);
   });
 
-  it("answers with the owner's refusal, and commits here when the owner does not answer", async () => {
+  it("answers with the owner's refusal, its hints included, and commits here when the owner does not answer", async () => {
     const here: BatchedSend[] = [];
     const mine = await owners(async (send) => (here.push(send), stored(send)));
+    const refusals: Record<string, AppError> = { refuse: NotFound('Chat room'), busy: Unavailable() };
     const other = await owners((send) =>
-      send.body === 'refuse' ? Promise.reject(NotFound('Chat room')) : new Promise(() => undefined),
+      refusals[send.body] ? Promise.reject(refusals[send.body]) : new Promise(() => undefined),
     );
     const room = await roomOwnedBy(mine, other);
     const send = (body: string, clientId: string): BatchedSend => ({ userId: 1, roomId: room, body, clientId });
@@ -200,6 +201,9 @@ describe('RoomOwners over the real bus', () => {
     const refused = await mine.submit(send('refuse', 'c1')).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AppError);
     expect(refused).toMatchObject({ code: 'NOT_FOUND' });
+    // The owner's database is away: its 503 comes back with its Retry-After.
+    const unavailable = await mine.submit(send('busy', 'c0')).catch((e: unknown) => e);
+    expect(unavailable).toMatchObject({ code: 'UNAVAILABLE', headers: { 'Retry-After': '5' } });
     expect(here).toHaveLength(0);
 
     const started = Date.now();

@@ -14,7 +14,7 @@ export const CHAT_SENDS_CHANNEL = 'chat-sends';
 export type ForwardMessage =
   | { kind: 'send'; from: number; id: number; send: BatchedSend }
   | { kind: 'done'; id: number; row: MessageRow; created: boolean }
-  | { kind: 'failed'; id: number; code: AppError['code']; detail: string };
+  | { kind: 'failed'; id: number; code: AppError['code']; detail: string; headers?: Record<string, string> };
 
 declare module '../../infra/realtime/bus' {
   interface BusKeyedChannels {
@@ -150,7 +150,8 @@ export class RoomOwners {
     }
     const answer = await answered;
     if (!answer) return this.deps.commitHere(send);
-    if (answer.kind === 'failed') throw new AppError(answer.code, answer.detail);
+    // With its hints: a 503 from the owner (its database away) keeps its Retry-After.
+    if (answer.kind === 'failed') throw new AppError(answer.code, answer.detail, undefined, answer.headers);
     if (answer.kind !== 'done') throw new Error('unexpected forward answer');
     return { row: revive(answer.row), created: answer.created };
   }
@@ -170,7 +171,13 @@ export class RoomOwners {
       (err: unknown) => {
         const { error, unexpected } = toAppError(err);
         if (unexpected) this.deps.logger.error({ err }, 'chat forwarded send failed');
-        return reply({ kind: 'failed', id: message.id, code: error.code, detail: error.detail });
+        return reply({
+          kind: 'failed',
+          id: message.id,
+          code: error.code,
+          detail: error.detail,
+          headers: error.headers,
+        });
       },
     );
   }
