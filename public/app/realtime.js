@@ -4,8 +4,8 @@ import { API, API_BASE, refresh, session } from './api.js';
 /**
  * Opens the notification stream. EventSource cannot send headers, so the access token goes in the
  * query (`?access_token=`). An open stream outlives its token, but the browser's own reconnect reuses
- * the URL: when that is refused (closed state), this gets a fresh token and reopens, passing the
- * last id seen so nothing is missed. Returns a function that closes it.
+ * the URL: when that is refused (closed state) for its token, this gets a fresh token and reopens,
+ * passing the last id seen so nothing is missed. Returns a function that closes it.
  */
 export function openNotificationStream({ onCount, onNotification }) {
   let source = null;
@@ -23,8 +23,14 @@ export function openNotificationStream({ onCount, onNotification }) {
     });
     source.onerror = async () => {
       if (stopped || source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
-      const fresh = await refresh(token);
-      if (fresh && !stopped) setTimeout(() => open(fresh), 1000);
+      // A closed stream does not say why. Each refresh spends the login's refresh token, so only a token
+      // the API refuses is refreshed; a busy or unreachable server gets the same token again.
+      const refused = await fetch(`${API}/users/me`, { headers: { Authorization: `Bearer ${token}` } }).then(
+        (res) => res.status === 401,
+        () => false,
+      );
+      const next = refused ? await refresh(token) : session()?.accessToken;
+      if (next && !stopped) setTimeout(() => open(next), 1000);
     };
   };
   const token = session()?.accessToken;
