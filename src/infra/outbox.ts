@@ -276,7 +276,7 @@ export class OutboxDispatcher {
    * One pass over at most BATCH due rows, as a scripted transaction of two round trips: the claim, the
    * handlers (the row locks held meanwhile), then every row's outcome and the COMMIT in one packet. On
    * Sequelize a pass was five round trips and its query layer's CPU; on a fan-out of notifications one
-   * by one it runs once per commit and was a fifth of the notifier's time (docs/BENCHMARKS.md, "SSE").
+   * by one it runs once per commit (the same-run A/B: docs/BENCHMARKS.md, "Night machine").
    */
   private processBatch(): Promise<number> {
     return this.scripts.run(async (tx) => {
