@@ -1,6 +1,5 @@
 import { UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
-import type { RateLimiterRedis } from 'rate-limiter-flexible';
-import { consumePoint } from '../../http/rate-limit';
+import type { LeasedLimiter } from '../../http/leased-limit';
 import { inTransaction, isDeadlock } from '../../infra/db';
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
@@ -146,7 +145,7 @@ export interface ChatServiceDeps {
   clock: Clock;
   logger: Logger;
   /** Per-user send limit across instances and transports (REST and socket). */
-  sendLimiter: RateLimiterRedis;
+  sendLimiter: LeasedLimiter;
   /** Socket.io: live messages, receipts and other modules' socket events. */
   realtime: ChatRealtime;
   /** Offline members hear of a message through notifications. */
@@ -505,7 +504,7 @@ export class ChatService {
   // --- internals ------------------------------------------------------------------------------
 
   private async consumeSendPoint(userId: number): Promise<void> {
-    await consumePoint(this.deps.sendLimiter, userId);
+    await this.deps.sendLimiter.consume(userId);
   }
 
   /** Room JSON for a page of rooms in a fixed number of queries (members, users, last messages, unread). */
