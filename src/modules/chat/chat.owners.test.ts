@@ -6,7 +6,7 @@ import { ack, joinedSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
 import { connectRedis, createRedis } from '../../infra/redis';
 import { EventBus } from '../../infra/realtime/bus';
-import { AppError, NotFound, Unavailable } from '../../errors';
+import { AppError, InvalidFields, NotFound, Unavailable, fieldError } from '../../errors';
 import type { BatchedSend } from './chat.batch';
 import { CHAT_SENDS_CHANNEL, RoomOwners } from './chat.owners';
 import type { SendResult } from './chat.send';
@@ -191,7 +191,11 @@ describe('RoomOwners over the real bus', () => {
   it("answers with the owner's refusal, its hints included, and commits here when the owner does not answer", async () => {
     const here: BatchedSend[] = [];
     const mine = await owners(async (send) => (here.push(send), stored(send)));
-    const refusals: Record<string, AppError> = { refuse: NotFound('Chat room'), busy: Unavailable() };
+    const refusals: Record<string, AppError> = {
+      refuse: NotFound('Chat room'),
+      busy: Unavailable(),
+      invalid: InvalidFields([fieldError('body', 'is too long')]),
+    };
     const other = await owners((send) =>
       refusals[send.body] ? Promise.reject(refusals[send.body]) : new Promise(() => undefined),
     );
@@ -204,6 +208,12 @@ describe('RoomOwners over the real bus', () => {
     // The owner's database is away: its 503 comes back with its Retry-After.
     const unavailable = await mine.submit(send('busy', 'c0')).catch((e: unknown) => e);
     expect(unavailable).toMatchObject({ code: 'UNAVAILABLE', headers: { 'Retry-After': '5' } });
+    // A refusal naming its fields keeps them.
+    const invalid = await mine.submit(send('invalid', 'c3')).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ path: 'body', message: 'body is too long' }],
+    });
     expect(here).toHaveLength(0);
 
     const started = Date.now();

@@ -3,7 +3,7 @@ import type { Redis } from '../../infra/redis';
 import { waitAtMost } from '../../infra/wait-at-most';
 import type { EventBus, KeyedChannels } from '../../infra/realtime/bus';
 import type { Logger } from '../../infra/logger';
-import { AppError, toAppError } from '../../errors';
+import { AppError, toAppError, type FieldError } from '../../errors';
 import type { BatchedSend } from './chat.batch';
 import type { SendResult } from './chat.send';
 import type { MessageRow } from './chat.repository';
@@ -14,7 +14,14 @@ export const CHAT_SENDS_CHANNEL = 'chat-sends';
 export type ForwardMessage =
   | { kind: 'send'; from: number; id: number; send: BatchedSend }
   | { kind: 'done'; id: number; row: MessageRow; created: boolean }
-  | { kind: 'failed'; id: number; code: AppError['code']; detail: string; headers?: Record<string, string> };
+  | {
+      kind: 'failed';
+      id: number;
+      code: AppError['code'];
+      detail: string;
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+    };
 
 declare module '../../infra/realtime/bus' {
   interface BusKeyedChannels {
@@ -150,8 +157,9 @@ export class RoomOwners {
     }
     const answer = await answered;
     if (!answer) return this.deps.commitHere(send);
-    // With its hints: a 503 from the owner (its database away) keeps its Retry-After.
-    if (answer.kind === 'failed') throw new AppError(answer.code, answer.detail, undefined, answer.headers);
+    // The whole refusal: a 503 from the owner (its database away) keeps its Retry-After, a refusal
+    // naming fields keeps them.
+    if (answer.kind === 'failed') throw new AppError(answer.code, answer.detail, answer.errors, answer.headers);
     if (answer.kind !== 'done') throw new Error('unexpected forward answer');
     return { row: revive(answer.row), created: answer.created };
   }
@@ -176,6 +184,7 @@ export class RoomOwners {
           id: message.id,
           code: error.code,
           detail: error.detail,
+          ...(error.errors ? { errors: error.errors } : {}),
           headers: error.headers,
         });
       },
