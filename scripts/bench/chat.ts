@@ -15,6 +15,8 @@ import { argValue, exited, measuredEnv, sleep } from './sse';
  * `--repeat N` measures every scenario N times on the same connections (targets: median and spread).
  * `--scenario pairs,pairs-max,groups` runs only those (each still next to the relay): `pairs` alone is
  * the 1000 msg/s latency target, for quick iteration.
+ * `--client socket.io` drives the sockets with socket.io-client instead of the lighter bare-WebSocket
+ * client (chat-clients.ts says why), to compare with the numbers measured before 2026-12-07.
  */
 /** Sockets per load-generator process (BENCH_SOCKETS_PER_CLIENT overrides, e.g. to test several processes at small scale). */
 const SOCKETS_PER_CLIENT = Number(process.env.BENCH_SOCKETS_PER_CLIENT) || 500;
@@ -48,6 +50,13 @@ const PHASES: Phase[] = [
   { key: 'pairs-max', name: 'rooms of 2, near the rate limit', roomIndex: 0, roomSize: 2, perSocket: 1.8 },
   { key: 'groups', name: `rooms of ${GROUP}`, roomIndex: 1, roomSize: GROUP, perSocket: 0.2 },
 ];
+
+/** `--client wire|socket.io` (default wire): what the load generators speak Socket.IO with. */
+function clientLibrary(): 'wire' | 'socket.io' {
+  const given = argValue('client') ?? 'wire';
+  if (given !== 'wire' && given !== 'socket.io') throw new Error(`--client ${given}: expected wire or socket.io`);
+  return given;
+}
 
 /** `--scenario pairs,pairs-max,groups` (default: all): the scenarios to run, each on both systems. */
 function scenarios(): Phase[] {
@@ -83,6 +92,8 @@ interface PhaseResult {
    * msg/s and latency it does not depend on how much of a shared machine they were given.
    */
   cpuMsPerMsg: number | null;
+  /** The same for the load generators: what the harness took from the cores the servers share. */
+  generatorCpuMsPerMsg: number | null;
   /** Pawmate only: group-commit transactions during the phase, their mean size and commit time. */
   batches?: { count: number; meanSize: number; meanMs: number; phaseMs: Record<string, number> };
 }
@@ -222,15 +233,16 @@ async function runSystem(
   durationMs: number,
   servers: ChildProcess[],
 ): Promise<PhaseResult[]> {
-  const cpu = () => {
-    const each = servers.map(cpuSeconds);
+  const cpuOf = (processes: ChildProcess[]) => {
+    const each = processes.map(cpuSeconds);
     return each.every((x) => x !== null) ? each.reduce((x, y) => x! + y!, 0)! : null;
   };
+  const cpu = () => cpuOf(servers);
   process.stdout.write(`  ${system}: connecting ${sockets.length} sockets\n`);
   const clients: ChildProcess[] = [];
   try {
     for (let i = 0; i * SOCKETS_PER_CLIENT < sockets.length; i++)
-      clients.push(await forkReady('scripts/bench/chat-clients.js', [String(i)]));
+      clients.push(await forkReady('scripts/bench/chat-clients.js', [String(i), clientLibrary()]));
     const conns = await Promise.all(
       clients.map((c, i) =>
         ask<{ connected: number; ms: number; errors: Record<string, number> }>(
@@ -266,6 +278,7 @@ async function runSystem(
         const urls = [...new Set(sockets.map((x) => x.url))];
         const before = sockets[0].token ? await batchTotals(urls) : null;
         const cpuBefore = cpu();
+        const generatorsBefore = cpuOf(clients);
         const runs = await Promise.all(
           clients.map((c) =>
             ask<{
@@ -289,6 +302,7 @@ async function runSystem(
           clients.map((c) => ask<{ received: number; latencies: number[] }>(c, 'collect')),
         );
         const cpuAfter = cpu();
+        const generatorsAfter = cpuOf(clients);
         const after = before ? await batchTotals(urls) : null;
         const batchCount = after && before ? after.count - before.count : 0;
         const acked = runs.reduce((a, r) => a + r.acked, 0);
@@ -316,6 +330,10 @@ async function runSystem(
           errors: merge(runs.map((x) => x.errors)),
           cpuMsPerMsg:
             cpuBefore !== null && cpuAfter !== null && acked > 0 ? ((cpuAfter - cpuBefore) * 1000) / acked : null,
+          generatorCpuMsPerMsg:
+            generatorsBefore !== null && generatorsAfter !== null && acked > 0
+              ? ((generatorsAfter - generatorsBefore) * 1000) / acked
+              : null,
           ...(after && before && batchCount > 0
             ? {
                 batches: {
@@ -329,7 +347,8 @@ async function runSystem(
         };
         process.stdout.write(
           `    ${repeats() > 1 ? `run ${run} ` : ''}${phase.name}: ${r.msgPerSec} msg/s (offered ${r.offered}), ${r.deliveries}/${r.expected} delivered, p50 ${r.p50} ms, p99 ${r.p99} ms` +
-            `${r.cpuMsPerMsg !== null ? `, ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}` +
+            `${r.cpuMsPerMsg !== null ? `, ${r.cpuMsPerMsg.toFixed(2)} CPU ms/msg` : ''}` +
+            `${r.generatorCpuMsPerMsg !== null ? ` (load generators ${r.generatorCpuMsPerMsg.toFixed(2)})` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}${Object.keys(r.errors).length ? ` ${JSON.stringify(r.errors)}` : ''}` +
             `${r.batches ? `; ${r.batches.count} batches, ${r.batches.meanSize.toFixed(1)} sends and ${r.batches.meanMs.toFixed(1)} ms each (${phaseText(r.batches.phaseMs)})` : ''}\n`,
         );
         out.push(r);
@@ -441,7 +460,7 @@ function report(results: PhaseResult[], n: number, durationSec: number, loadAtSt
       `Pawmate: JWT handshake, joi-validated acknowledged events, messages group-committed in MySQL (one transaction per batch of ` +
       `sends, each room locked once per batch) before the ack and the broadcast (published once per batch on the bus, with an ` +
       `outbox row as its fallback), presence in Redis. The relay: the same events and Redis adapter with nothing stored or checked. Load generators: ` +
-      `${SOCKETS_PER_CLIENT} sockets per process. Load average at the start: ${loadAtStart.toFixed(1)} (${os.cpus().length} cores).`,
+      `${SOCKETS_PER_CLIENT} sockets per process, speaking Socket.IO with ${clientLibrary() === 'wire' ? 'a bare-WebSocket client (scripts/bench/wire-socket.ts)' : 'socket.io-client'}. Load average at the start: ${loadAtStart.toFixed(1)} (${os.cpus().length} cores).`,
   );
   return lines.join('\n');
 }
