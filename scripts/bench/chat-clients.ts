@@ -1,9 +1,6 @@
 /**
  * Socket.io load generator for the chat benchmark, one of several processes:
  *   node dist/scripts/bench/chat-clients.js <index>
- *   node dist/scripts/bench/chat-clients.js <index> [wire|socket.io]
- * The client is a bare-WebSocket Socket.IO client (wire-socket.ts, the default: it leaves the shared
- * cores to the servers) or socket.io-client (what the numbers before 2026-12-07 used).
  * Driven over IPC by scripts/bench/chat.ts:
  *  - connect { sockets: [{ url, token, rooms }], concurrency }: WebSocket-only connections, each
  *    joining its rooms with `room:join` (acknowledged);
@@ -15,20 +12,11 @@
  * The send time travels in the body; receivers subtract it from their own clock (same machine),
  * with sub-millisecond precision (performance.timeOrigin + now()).
  */
-import { io } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { serveIpc } from './ipc';
-import { WireSocket } from './wire-socket';
-
-/** What the generator needs of a client, whichever library speaks the protocol. */
-interface BenchSocket {
-  readonly connected: boolean;
-  emitWithAck(event: string, data: unknown, timeoutMs: number): Promise<unknown>;
-  on(event: string, listener: (data: unknown) => void): void;
-  close(): void;
-}
 
 interface Client {
-  socket: BenchSocket;
+  socket: Socket;
   rooms: number[];
   inFlight: number;
 }
@@ -39,67 +27,50 @@ const clients: Client[] = [];
 let latencies: number[] = [];
 let received = 0;
 const index = process.argv[2] ?? '0';
-const library = process.argv[3] ?? 'wire';
 const now = () => performance.timeOrigin + performance.now();
 
-function onMessage(data: unknown) {
-  const m = /^bench (\d+(?:\.\d+)?)$/.exec((data as { body?: string })?.body ?? '');
+function onMessage(msg: { body?: string }) {
+  const m = /^bench (\d+(?:\.\d+)?)$/.exec(msg?.body ?? '');
   if (!m) return;
   received++;
   latencies.push(Math.round((now() - Number(m[1])) * 10) / 10);
 }
 
-/** Connects over socket.io-client, WebSocket only. */
-function socketIo(url: string, token: string | null, timeoutMs: number): Promise<BenchSocket> {
-  const socket = io(url, {
-    transports: ['websocket'],
-    auth: token ? { token } : {},
-    reconnection: false,
-    forceNew: true,
-    timeout: timeoutMs,
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('connect_error', (err) => {
-      socket.close();
-      reject(err);
-    });
-    socket.once('connect', () =>
-      resolve({
-        get connected() {
-          return socket.connected;
-        },
-        emitWithAck: (event, data, ms) => socket.timeout(ms).emitWithAck(event, data),
-        on: (event, listener) => void socket.on(event, listener),
-        close: () => void socket.close(),
-      }),
-    );
-  });
-}
-
-async function connectOne(url: string, token: string | null, rooms: number[], errors: Map<string, number>) {
+function connectOne(url: string, token: string | null, rooms: number[], errors: Map<string, number>): Promise<boolean> {
   const fail = (code: string) => errors.set(code, (errors.get(code) ?? 0) + 1);
-  let socket: BenchSocket;
-  try {
-    socket = await (library === 'socket.io'
-      ? socketIo(url, token, 20_000)
-      : WireSocket.connect(url, token ? { token } : {}, 20_000));
-  } catch (err) {
-    fail(`connect: ${(err as Error).message}`);
-    return false;
-  }
-  socket.on('message:new', onMessage);
-  for (const roomId of rooms) {
-    const ack = (await socket
-      .emitWithAck('room:join', { roomId }, 20_000)
-      .catch(() => ({ ok: false, code: 'TIMEOUT' }))) as { ok: boolean; code?: string };
-    if (!ack.ok) {
-      fail(`room:join: ${ack.code}`);
+  return new Promise((resolve) => {
+    const socket = io(url, {
+      transports: ['websocket'],
+      auth: token ? { token } : {},
+      reconnection: false,
+      forceNew: true,
+      timeout: 20_000,
+    });
+    socket.once('connect_error', (err) => {
+      fail(`connect: ${err.message}`);
       socket.close();
-      return false;
-    }
-  }
-  clients.push({ socket, rooms, inFlight: 0 });
-  return true;
+      resolve(false);
+    });
+    socket.once('connect', async () => {
+      socket.on('message:new', onMessage);
+      for (const roomId of rooms) {
+        const ack = (await socket
+          .timeout(20_000)
+          .emitWithAck('room:join', { roomId })
+          .catch(() => ({ ok: false, code: 'TIMEOUT' }))) as {
+          ok: boolean;
+          code?: string;
+        };
+        if (!ack.ok) {
+          fail(`room:join: ${ack.code}`);
+          socket.close();
+          return resolve(false);
+        }
+      }
+      clients.push({ socket, rooms, inFlight: 0 });
+      resolve(true);
+    });
+  });
 }
 
 serveIpc({
@@ -148,10 +119,10 @@ serveIpc({
         clientId: `b${index}-${seq++}-${Date.now().toString(36)}`,
       };
       c.socket
-        .emitWithAck('message:send', payload, ACK_GRACE_MS)
+        .timeout(ACK_GRACE_MS)
+        .emitWithAck('message:send', payload)
         .then(
-          (reply) => {
-            const ack = reply as { ok: boolean; code?: string };
+          (ack: { ok: boolean; code?: string }) => {
             if (ack?.ok) {
               acked++;
               lastAck = now();

@@ -15,8 +15,6 @@ import { argValue, exited, measuredEnv, sleep } from './sse';
  * `--repeat N` measures every scenario N times on the same connections (targets: median and spread).
  * `--scenario pairs,pairs-max,groups` runs only those (each still next to the relay): `pairs` alone is
  * the 1000 msg/s latency target, for quick iteration.
- * `--client socket.io` drives the sockets with socket.io-client instead of the lighter bare-WebSocket
- * client (chat-clients.ts says why), to compare with the numbers measured before 2026-12-07.
  */
 /** Sockets per load-generator process (BENCH_SOCKETS_PER_CLIENT overrides, e.g. to test several processes at small scale). */
 const SOCKETS_PER_CLIENT = Number(process.env.BENCH_SOCKETS_PER_CLIENT) || 500;
@@ -50,13 +48,6 @@ const PHASES: Phase[] = [
   { key: 'pairs-max', name: 'rooms of 2, near the rate limit', roomIndex: 0, roomSize: 2, perSocket: 1.8 },
   { key: 'groups', name: `rooms of ${GROUP}`, roomIndex: 1, roomSize: GROUP, perSocket: 0.2 },
 ];
-
-/** `--client wire|socket.io` (default wire): what the load generators speak Socket.IO with. */
-function clientLibrary(): 'wire' | 'socket.io' {
-  const given = argValue('client') ?? 'wire';
-  if (given !== 'wire' && given !== 'socket.io') throw new Error(`--client ${given}: expected wire or socket.io`);
-  return given;
-}
 
 /** `--scenario pairs,pairs-max,groups` (default: all): the scenarios to run, each on both systems. */
 function scenarios(): Phase[] {
@@ -242,7 +233,7 @@ async function runSystem(
   const clients: ChildProcess[] = [];
   try {
     for (let i = 0; i * SOCKETS_PER_CLIENT < sockets.length; i++)
-      clients.push(await forkReady('scripts/bench/chat-clients.js', [String(i), clientLibrary()]));
+      clients.push(await forkReady('scripts/bench/chat-clients.js', [String(i)]));
     const conns = await Promise.all(
       clients.map((c, i) =>
         ask<{ connected: number; ms: number; errors: Record<string, number> }>(
@@ -460,7 +451,7 @@ function report(results: PhaseResult[], n: number, durationSec: number, loadAtSt
       `Pawmate: JWT handshake, joi-validated acknowledged events, messages group-committed in MySQL (one transaction per batch of ` +
       `sends, each room locked once per batch) before the ack and the broadcast (published once per batch on the bus, with an ` +
       `outbox row as its fallback), presence in Redis. The relay: the same events and Redis adapter with nothing stored or checked. Load generators: ` +
-      `${SOCKETS_PER_CLIENT} sockets per process, speaking Socket.IO with ${clientLibrary() === 'wire' ? 'a bare-WebSocket client (scripts/bench/wire-socket.ts)' : 'socket.io-client'}. Load average at the start: ${loadAtStart.toFixed(1)} (${os.cpus().length} cores).`,
+      `${SOCKETS_PER_CLIENT} sockets per process. Load average at the start: ${loadAtStart.toFixed(1)} (${os.cpus().length} cores).`,
   );
   return lines.join('\n');
 }

@@ -85,50 +85,47 @@ describe('SSE load generator and bare fan-out', () => {
 });
 
 describe('chat load generator and the plain relay', () => {
-  it.each(['wire', 'socket.io'])(
-    'relays across two processes and reports every message once at each other member (%s client)',
-    async (library) => {
-      const prefix = `tbench${process.pid}${library}:`;
-      const env = { ...process.env, RELAY_REDIS_URL: REDIS, RELAY_PREFIX: prefix };
-      // Ports checked free below the ephemeral range: a random one there can be a busy CI's client socket.
-      const p1 = await freePort();
-      let p2 = await freePort();
-      while (p2 === p1) p2 = await freePort();
-      await start('plain-relay.ts', [String(p1)], env);
-      await start('plain-relay.ts', [String(p2)], env);
-      const clients = await start('chat-clients.ts', ['0', library]);
-      // Four sockets alternating between the relays: rooms of two (1, 2) and one room of four (3).
-      const sockets = [0, 1, 2, 3].map((i) => ({
-        url: `http://127.0.0.1:${i % 2 ? p2 : p1}`,
-        token: null,
-        rooms: [i < 2 ? 1 : 2, 3],
-      }));
-      expect(await ask(clients, 'connect', { sockets, concurrency: 2 })).toMatchObject({ connected: 4, errors: {} });
-      // The adapter subscribes asynchronously after the relay listens.
-      await new Promise((r) => setTimeout(r, 500));
+  it('relays across two processes and reports every message once at each other member', async () => {
+    const prefix = `tbench${process.pid}:`;
+    const env = { ...process.env, RELAY_REDIS_URL: REDIS, RELAY_PREFIX: prefix };
+    // Ports checked free below the ephemeral range: a random one there can be a busy CI's client socket.
+    const p1 = await freePort();
+    let p2 = await freePort();
+    while (p2 === p1) p2 = await freePort();
+    await start('plain-relay.ts', [String(p1)], env);
+    await start('plain-relay.ts', [String(p2)], env);
+    const clients = await start('chat-clients.ts', ['0']);
+    // Four sockets alternating between the relays: rooms of two (1, 2) and one room of four (3).
+    const sockets = [0, 1, 2, 3].map((i) => ({
+      url: `http://127.0.0.1:${i % 2 ? p2 : p1}`,
+      token: null,
+      rooms: [i < 2 ? 1 : 2, 3],
+    }));
+    expect(await ask(clients, 'connect', { sockets, concurrency: 2 })).toMatchObject({ connected: 4, errors: {} });
+    // The adapter subscribes asynchronously after the relay listens.
+    await new Promise((r) => setTimeout(r, 500));
 
-      const pairs = await ask<{ sent: number; acked: number; skipped: number; errors: Record<string, number> }>(
-        clients,
-        'run',
-        {
-          durationMs: 1000,
-          perSocket: 4,
-          roomIndex: 0,
-        },
-      );
-      expect(pairs.sent).toBeGreaterThan(8);
-      expect(pairs.acked).toBe(pairs.sent);
-      expect(pairs.errors).toEqual({});
-      await new Promise((r) => setTimeout(r, 300));
-      const seenPairs = await ask<{ received: number; latencies: number[] }>(clients, 'collect');
-      expect(seenPairs.received).toBe(pairs.acked);
-      expect(seenPairs.latencies).toHaveLength(pairs.acked);
+    const pairs = await ask<{ sent: number; acked: number; skipped: number; errors: Record<string, number> }>(
+      clients,
+      'run',
+      {
+        durationMs: 1000,
+        perSocket: 4,
+        roomIndex: 0,
+      },
+    );
+    expect(pairs.sent).toBeGreaterThan(8);
+    expect(pairs.acked).toBe(pairs.sent);
+    expect(pairs.errors).toEqual({});
+    await new Promise((r) => setTimeout(r, 300));
+    const seenPairs = await ask<{ received: number; latencies: number[] }>(clients, 'collect');
+    expect(seenPairs.received).toBe(pairs.acked);
+    expect(seenPairs.latencies).toHaveLength(pairs.acked);
 
-      const group = await ask<{ acked: number }>(clients, 'run', { durationMs: 1000, perSocket: 4, roomIndex: 1 });
-      await new Promise((r) => setTimeout(r, 300));
-      const seenGroup = await ask<{ received: number }>(clients, 'collect');
-      expect(seenGroup.received).toBe(group.acked * 3);
-      await ask(clients, 'close');
-    },
-  );
+    const group = await ask<{ acked: number }>(clients, 'run', { durationMs: 1000, perSocket: 4, roomIndex: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    const seenGroup = await ask<{ received: number }>(clients, 'collect');
+    expect(seenGroup.received).toBe(group.acked * 3);
+    await ask(clients, 'close');
+  });
 });
