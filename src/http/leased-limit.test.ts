@@ -1,24 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { deleteKeys } from '../../test/helpers/context';
+import { useFileRedis } from '../../test/helpers/context';
 import { AppError } from '../errors';
-import { connectRedis, createRedis, type Redis } from '../infra/redis';
+import { type Redis } from '../infra/redis';
 import { LeasedLimiter, type LeasedLimitOptions } from './leased-limit';
 
 /** The leased limit against a real Redis: never past the limit, few round trips, windows that end. */
 
-const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const prefix = `t${randomBytes(4).toString('hex')}:`;
 let redis: Redis;
+const prefix = useFileRedis((client) => (redis = client));
 let n = 0;
-
-beforeAll(async () => {
-  redis = createRedis(REDIS);
-  await connectRedis(redis);
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
 
 /** A fresh key space; each limiter made by `instance` stands for one instance counting it. */
 function space(opts: LeasedLimitOptions) {

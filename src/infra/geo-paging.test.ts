@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { deleteKeys } from '../../test/helpers/context';
+import { useFileRedis } from '../../test/helpers/context';
 import { PrivateRedis } from '../../test/helpers/faults';
 import { prng } from '../../test/helpers/random';
 import { connectRedis, createRedis, parseClusterUrl, type Redis } from './redis';
@@ -13,19 +12,10 @@ import { pageByDistance, type DistanceCursor, type DistancePage, type DistancePa
  */
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 let redis: Redis;
-const prefix = `t${randomBytes(4).toString('hex')}:`;
+const prefix = useFileRedis((client) => (redis = client));
 let kinds = 0;
 const CENTER = { lat: 37.5665, lng: 126.978 };
 const DUP = { lat: 37.5701, lng: 126.9801 }; // 40 members at exactly this point
-
-beforeAll(async () => {
-  redis = createRedis(REDIS);
-  await connectRedis(redis);
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
 
 /** `n` points uniformly within `km` of the centre (plus the tie group), in a fresh index. */
 async function seeded(n: number, km: number, client: Redis = redis): Promise<GeoIndex> {

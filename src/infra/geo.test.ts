@@ -1,22 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { deleteKeys } from '../../test/helpers/context';
+import { useFileRedis } from '../../test/helpers/context';
 import { connectRedis, createRedis, isCluster, parseClusterUrl, slotTag, type Redis } from './redis';
 import { GeoIndex, haversineMeters, type GeoPoint, type GeoSource } from './geo';
 
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 let redis: Redis;
-const prefix = `t${randomBytes(4).toString('hex')}:`;
+const prefix = useFileRedis((client) => (redis = client));
 let n = 0;
 const fresh = () => new GeoIndex(redis, prefix, `kind${n++}`);
-
-beforeAll(async () => {
-  redis = createRedis(REDIS);
-  await connectRedis(redis);
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
 
 const members = async (geo: GeoIndex) => (await redis.zrange(geo.key, 0, -1)).map(Number).sort((a, b) => a - b);
 

@@ -24,6 +24,25 @@ const ROOT_DB = process.env.TEST_DATABASE_ROOT ?? 'mysql://root@127.0.0.1:3306';
 /** `npm run test:cluster` points this at a private Redis Cluster (test/cluster/global-setup.ts). */
 const REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
+/**
+ * For a test file that talks to Redis without an app: a client of its own (handed to `use` before
+ * the file's tests) and a key prefix of its own, whose keys are deleted after them. Returns the prefix.
+ */
+export function useFileRedis(use: (client: Redis) => void): string {
+  const prefix = `t${randomBytes(4).toString('hex')}:`;
+  let client: Redis;
+  beforeAll(async () => {
+    client = createRedis(REDIS);
+    await connectRedis(client);
+    use(client);
+  });
+  afterAll(async () => {
+    await deleteKeys(client, prefix);
+    client.disconnect();
+  });
+  return prefix;
+}
+
 /** KEYS on one server, or on every master of a cluster (each holds only its own slots' keys). */
 export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
   const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
