@@ -33,8 +33,6 @@ export interface LeasedLimitOptions {
   durationSec: number;
   /** Points taken from Redis at a time. */
   leaseSize: number;
-  /** For tests: the instance's clock in ms. */
-  now?: () => number;
 }
 
 /**
@@ -55,7 +53,6 @@ export class LeasedLimiter {
   /** Keys whose lease is being asked for: the others wait for that answer rather than ask again. */
   private readonly asking = new Map<string, Promise<void>>();
   private readonly take: (...keysThenArgs: Array<string | number>) => Promise<unknown>;
-  private readonly now: () => number;
   private nextSweep = 0;
 
   constructor(
@@ -64,14 +61,13 @@ export class LeasedLimiter {
     private readonly opts: LeasedLimitOptions,
   ) {
     this.take = luaScript(redis, 'takeLease', 1, TAKE_LEASE);
-    this.now = opts.now ?? Date.now;
   }
 
   /** Spends one point of `key`: RATE_LIMITED (429, Retry-After) past the limit; Redis down goes up as it is. */
   async consume(key: string | number): Promise<void> {
     const k = String(key);
     for (;;) {
-      const now = this.now();
+      const now = Date.now();
       this.sweep(now);
       const lease = this.leases.get(k);
       if (lease && lease.until > now) {
@@ -101,7 +97,7 @@ export class LeasedLimiter {
       number,
     ];
     // The consume that asked takes its point in its next turn of the loop, like any other waiting for it.
-    this.leases.set(k, { left: grant, until: this.now() + Math.max(ttl, 1), spent: grant === 0 });
+    this.leases.set(k, { left: grant, until: Date.now() + Math.max(ttl, 1), spent: grant === 0 });
   }
 
   /** Forgets ended windows, once per window (the map holds only the keys active in the last one). */
