@@ -1,7 +1,7 @@
 import type { Logger } from './logger';
 import type { Redis } from './redis';
 import { waitAtMost } from './wait-at-most';
-import type { GeoIndex } from './geo';
+import { RebuildRunning, type GeoIndex } from './geo';
 
 export interface HealableIndex {
   /** For logs: "sitters", "meetups". */
@@ -32,7 +32,7 @@ export async function healGeoIndex(index: HealableIndex, logger: Logger): Promis
     );
     return true;
   } catch (err) {
-    if (/already running/.test((err as Error).message)) return false;
+    if (err instanceof RebuildRunning) return false;
     throw err;
   }
 }

@@ -201,6 +201,9 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1`;
 
+/** A rebuild refused because another (another instance's, or a CLI run) holds the index's marker. */
+export class RebuildRunning extends Error {}
+
 export class GeoIndex {
   readonly key: string;
   /** Names the temporary key of the rebuild in progress, if any. */
@@ -394,7 +397,7 @@ export class GeoIndex {
     const token = randomBytes(9).toString('hex');
     const claimed = await this.lua.claim(this.markerKey, tempKey, token, MARKER_TTL_SEC);
     if (claimed !== 1)
-      throw new Error(`a rebuild of ${this.key} is already running (${await this.redis.get(this.markerKey)})`);
+      throw new RebuildRunning(`a rebuild of ${this.key} is already running (${await this.redis.get(this.markerKey)})`);
     let count = 0;
     try {
       let afterId = 0;

@@ -5,7 +5,7 @@ import { bulkUsers } from '../../scripts/bench/bulk-users';
 import { ask } from '../../scripts/bench/ipc';
 import { decodeSentAt, encodeLat } from '../../scripts/bench/live-codec';
 import { seedMeetups } from '../../scripts/bench/seed-meetups';
-import { GeoIndex, haversineMeters } from '../../src/infra/geo';
+import { GeoIndex, RebuildRunning, haversineMeters } from '../../src/infra/geo';
 import { MeetupsRepository } from '../../src/modules/meetups/meetups.repository';
 import { MeetupTagIndexes } from '../../src/modules/meetups/meetups.tag-index';
 import { reindexMeetupGeo } from '../../src/modules/meetups/meetups.service';
@@ -80,7 +80,7 @@ async function afterTheirHeal<T>(rebuild: () => Promise<T>): Promise<T> {
     try {
       return await rebuild();
     } catch (err) {
-      if (!/already running/.test((err as Error).message) || Date.now() > until) throw err;
+      if (!(err instanceof RebuildRunning) || Date.now() > until) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

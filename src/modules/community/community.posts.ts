@@ -1,7 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
-import type { RebuildProgress } from '../../infra/geo';
+import { RebuildRunning, type RebuildProgress } from '../../infra/geo';
 import { PRESETS } from '../../infra/images/pipeline';
 import { Conflict, Forbidden, NotFound, Unavailable } from '../../errors';
 import type { ChatRoom } from '../chat/chat.service';
@@ -268,7 +268,7 @@ export class PostsService {
       this.d.logger.warn({ count }, 'the posts geo index was missing and has been rebuilt from MySQL');
       return true;
     } catch (err) {
-      if (/already running/.test((err as Error).message)) return false;
+      if (err instanceof RebuildRunning) return false;
       throw err;
     }
   }
