@@ -24,12 +24,13 @@ export function openNotificationStream({ onCount, onNotification }) {
     source.onerror = async () => {
       if (stopped || source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
       // A closed stream does not say why. Each refresh spends the login's refresh token, so only a token
-      // the API refuses is refreshed; a busy or unreachable server gets the same token again.
+      // the API refuses is refreshed; a busy or unreachable server gets the same token again (not the
+      // stored one, which another tab may be replacing, and which this tab would then refresh too).
       const refused = await fetch(`${API}/users/me`, { headers: { Authorization: `Bearer ${token}` } }).then(
         (res) => res.status === 401,
         () => false,
       );
-      const next = refused ? await refresh(token) : session()?.accessToken;
+      const next = refused ? await refresh(token) : token;
       if (next && !stopped) setTimeout(() => open(next), 1000);
     };
   };
