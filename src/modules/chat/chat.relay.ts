@@ -1,4 +1,4 @@
-import type { Redis } from '../../infra/redis';
+import { luaScript, type Redis } from '../../infra/redis';
 import type { EventBus } from '../../infra/realtime/bus';
 import type { Logger } from '../../infra/logger';
 import { SeenKeys } from '../../infra/realtime/seen-keys';
@@ -122,8 +122,12 @@ export interface ChatRelayDeps {
 export class ChatRelay {
   private unsubscribe: (() => void) | null = null;
   private readonly emitted = new SeenKeys(EMITTED_TTL_MS, EMITTED_CAP);
+  /** Run by SHA (EVALSHA): every batch would otherwise send the script's text and have Redis hash it. */
+  private readonly publishScript: ReturnType<typeof luaScript>;
 
-  constructor(private readonly deps: ChatRelayDeps) {}
+  constructor(private readonly deps: ChatRelayDeps) {
+    this.publishScript = luaScript(deps.redis, 'chatPublishOnce', 1, PUBLISH_ONCE);
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = await this.deps.bus.subscribe(CHAT_MESSAGES_CHANNEL, (batch) => {
@@ -181,9 +185,7 @@ export class ChatRelay {
   /** True when this call published the batch. */
   private async publishOnce(key: string, items: RelayItem[]): Promise<boolean> {
     const payload: RelayBatch = { key, items };
-    const published = await this.deps.redis.eval(
-      PUBLISH_ONCE,
-      1,
+    const published = await this.publishScript(
       this.markKey(key),
       this.deps.bus.channel(CHAT_MESSAGES_CHANNEL),
       JSON.stringify(payload),
