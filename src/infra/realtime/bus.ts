@@ -65,6 +65,7 @@ export class EventBus {
   received = 0;
   private readonly reconnectHandlers = new Set<() => void>();
   private readonly namespace: string;
+  private closed = false;
 
   constructor(
     redisUrl: string,
@@ -259,9 +260,12 @@ export class EventBus {
     }
   }
 
+  /** Idempotent: ioredis answers a second disconnect of an ended client with a 2 s timer that keeps the process up. */
   async close(): Promise<void> {
     this.handlers.clear();
     this.keyedEntries.clear();
+    if (this.closed) return;
+    this.closed = true;
     this.sub.disconnect();
   }
 }
