@@ -34,14 +34,18 @@ const HELP = `Usage: npm run bench -- [options]
   --notify-chunk <n>   sse: recipients per notifyMany transaction (default 20, a feature's fan-out; 500 is a broadcast)
   --sockets <n>        chat: sockets over the two instances, a multiple of 50 (default 1000)
   --scenario <k[,k]>   chat: only these of pairs (rooms of 2, 1000 msg/s), pairs-max (1800 msg/s), groups
+  --repeat <n>         chat: measure every scenario n times on the same connections (1..10, default 1)
   --meetups <n>        meetups: seeded meetups for nearby search (default 50000)
   --participants <n>   meetups: live participants, 5 meetups × 2…100 (default 500)
   --part <nearby|live> meetups: run only the nearby search or the live location half
+  --radii <km[,km]>    meetups: nearby search radii (default 3,10)
+  --sorts <s[,s]>      meetups: nearby sorts (default distance,startsAt)
+  --part <ratios|deep> search: only the ratio rows or the deep pages
   --posts <n>          community: seeded posts (default 200000)
   --likes <n>          community: seeded likes (default 2000000)
   --listings <n>       market: seeded listings (default 100000)
   --favorites <n>      market: favourites (and open streams) of the price-dropped listing (default 10000)
-  --runs <n>           market, groups (gallery): runs per row (default 3)
+  --runs <n>           runs per row: market, groups (gallery) and search's deep pages (default 3), meetups (default 1)
   --photos <n>         groups: photos in the measured gallery (default 10000)
   --duration <sec>     seconds per load run (default 8)
   --connections <n>    concurrent HTTP connections (default 50)
