@@ -401,7 +401,7 @@ export class ChatService {
     input: { body: string; clientId: string },
     origin: { via: 'rest' | 'socket'; socketId?: string },
   ): Promise<{ message: ChatMessage; created: boolean }> {
-    await this.consumeSendPoint(userId);
+    await this.deps.sendLimiter.consume(userId);
     const send: BatchedSend = {
       userId,
       roomId,
@@ -502,10 +502,6 @@ export class ChatService {
   }
 
   // --- internals ------------------------------------------------------------------------------
-
-  private async consumeSendPoint(userId: number): Promise<void> {
-    await this.deps.sendLimiter.consume(userId);
-  }
 
   /** Room JSON for a page of rooms in a fixed number of queries (members, users, last messages, unread). */
   private async present(userId: number, rows: MemberRoomRow[]): Promise<ChatRoom[]> {
