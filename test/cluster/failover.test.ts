@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
 import { eventually } from '../helpers/faults';
-import { becomeSitter, makeOwner } from '../helpers/fixtures';
+import { becomeSitter, makeOwner, openDirectRoom } from '../helpers/fixtures';
 import { ChatClient } from '../faults/chat-client';
 import { SseClient } from '../faults/sse-client';
 import { RedisClusterFixture } from './redis-cluster';
@@ -39,19 +39,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 it('loses nothing and comes back by itself when a master dies under chatting and streaming clients', async () => {
   const u1 = await signup(a);
   const u2 = await signup(b);
-  const room = (
-    await b.http
-      .post('/api/v1/chat/rooms')
-      .set(bearer(u2.accessToken))
-      .send({ type: 'direct', userId: u1.user.id })
-      .expect(201)
-  ).body as { id: number };
+  const roomId = await openDirectRoom(b, u2, u1);
   // u1 is a sitter: each reservation request of the owner is one notification for u1.
   const sitter = await becomeSitter(a, u1, { services: ['boarding'], acceptedSizes: ['small'] });
   const { owner, pet } = await makeOwner(b);
 
-  const c1 = new ChatClient(u1.accessToken, room.id, [a.url, b.url]);
-  const c2 = new ChatClient(u2.accessToken, room.id, [b.url, a.url]);
+  const c1 = new ChatClient(u1.accessToken, roomId, [a.url, b.url]);
+  const c2 = new ChatClient(u2.accessToken, roomId, [b.url, a.url]);
   await c1.connect();
   await c2.connect();
   const stream = new SseClient(u1.accessToken);
@@ -59,7 +53,7 @@ it('loses nothing and comes back by itself when a master dies under chatting and
   const resumed = stream.keepResumed(b.url);
 
   // The master of the room's Socket.io channel (the sharded adapter's per-room channel).
-  const channel = `${ctx.config.redisPrefix}db0:socket.io#/#room:${room.id}#`;
+  const channel = `${ctx.config.redisPrefix}db0:socket.io#/#room:${roomId}#`;
   const victim = cluster.masterOf(channel);
 
   // Sends are paced to span the failover, under the per-socket limit (20 per 10 s).
@@ -89,7 +83,7 @@ it('loses nothing and comes back by itself when a master dies under chatting and
           const res = await b.http
             .post('/api/v1/reservations')
             .set(bearer(owner.accessToken))
-            .set('Idempotency-Key', `drill-${room.id}-${i}`)
+            .set('Idempotency-Key', `drill-${roomId}-${i}`)
             .send({
               sitterId: sitter.id,
               service: 'boarding',
@@ -119,7 +113,7 @@ it('loses nothing and comes back by itself when a master dies under chatting and
   // Every message stored exactly once, and both clients show exactly what was stored.
   const stored = await b.sequelize.query<{ id: number; senderId: number; clientId: string }>(
     'SELECT id, senderId, clientId FROM chat_messages WHERE roomId = ? ORDER BY id',
-    { replacements: [room.id], type: QueryTypes.SELECT },
+    { replacements: [roomId], type: QueryTypes.SELECT },
   );
   expect(stored).toHaveLength(2 * PER_CLIENT);
   expect(new Set(stored.map((m) => `${m.senderId}:${m.clientId}`)).size).toBe(2 * PER_CLIENT);

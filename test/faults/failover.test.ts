@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { type TestContext, bearer, signup, type TestInstance, startContext } from '../helpers/context';
 import { CuttableProxy, eventually } from '../helpers/faults';
-import { becomeSitter, makeOwner } from '../helpers/fixtures';
+import { becomeSitter, makeOwner, openDirectRoom } from '../helpers/fixtures';
 import { SseClient } from './sse-client';
 import { ChatClient, type Msg } from './chat-client';
 
@@ -32,20 +32,14 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
   const viaA = `http://127.0.0.1:${proxyA.port}`;
   const u1 = await signup(a);
   const u2 = await signup(b);
-  const room = (
-    await b.http
-      .post('/api/v1/chat/rooms')
-      .set(bearer(u2.accessToken))
-      .send({ type: 'direct', userId: u1.user.id })
-      .expect(201)
-  ).body;
+  const roomId = await openDirectRoom(b, u2, u1);
   // u1 is also a sitter: each reservation request from the owner is one notification for u1.
   const sitterProfile = await becomeSitter(a, u1, { services: ['boarding'], acceptedSizes: ['small'] });
   const { owner, pet } = await makeOwner(b);
 
   // u1 lives on A (through the proxy), u2 on B.
-  const c1 = new ChatClient(u1.accessToken, room.id, [viaA, b.url]);
-  const c2 = new ChatClient(u2.accessToken, room.id, [b.url]);
+  const c1 = new ChatClient(u1.accessToken, roomId, [viaA, b.url]);
+  const c2 = new ChatClient(u2.accessToken, roomId, [b.url]);
   await c1.connect();
   await c2.connect();
   const stream = new SseClient(u1.accessToken);
@@ -100,7 +94,7 @@ it('loses and doubles nothing when an instance dies under chatting and streaming
   const stored = await b.sequelize.query<Msg>(
     'SELECT id, roomId, senderId, clientId FROM chat_messages WHERE roomId = ? ORDER BY id',
     {
-      replacements: [room.id],
+      replacements: [roomId],
       type: QueryTypes.SELECT,
     },
   );

@@ -1,5 +1,6 @@
 import { io as connectClient } from 'socket.io-client';
 import { TestContext, bearer, signup, type TestInstance } from '../helpers/context';
+import { openDirectRoom } from '../helpers/fixtures';
 import { entryPointEnv, startEntryPoint } from '../helpers/server-process';
 import { ack } from '../helpers/socket';
 import type { ChatService } from '../../src/modules/chat/chat.service';
@@ -20,12 +21,7 @@ afterAll(() => ctx.close());
 it('forgets the sockets of a SIGKILLed instance within 45 s, and notifies their users again', async () => {
   const chat = api.pawmate.services.chat as ChatService;
   const [x, y] = [await signup(api), await signup(api)];
-  const room = await api.http
-    .post('/api/v1/chat/rooms')
-    .set(bearer(x.accessToken))
-    .send({ type: 'direct', userId: y.user.id })
-    .expect((r) => expect([200, 201]).toContain(r.status));
-  const roomId = room.body.id as number;
+  const roomId = await openDirectRoom(api, x, y);
 
   const srv = await startEntryPoint(entryPointEnv(ctx));
   const socket = connectClient(`http://127.0.0.1:${srv.port}`, {

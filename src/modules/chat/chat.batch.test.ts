@@ -1,6 +1,7 @@
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import { TestContext, bearer, signup, type TestInstance } from '../../../test/helpers/context';
+import { openDirectRoom } from '../../../test/helpers/fixtures';
 import { pollUntil } from '../../../test/helpers/faults';
 import { ack, connectSocket, joinedSocket, record } from '../../../test/helpers/socket';
 import { createLogger } from '../../infra/logger';
@@ -53,14 +54,7 @@ function spyInserts(): Array<Array<{ roomId: number; clientId: string }>> {
   return calls;
 }
 
-async function directRoom(x: User, y: User): Promise<number> {
-  const res = await a.http
-    .post('/api/v1/chat/rooms')
-    .set(bearer(x.accessToken))
-    .send({ type: 'direct', userId: y.user.id });
-  expect([200, 201]).toContain(res.status);
-  return res.body.id;
-}
+const directRoom = (x: User, y: User): Promise<number> => openDirectRoom(a, x, y);
 
 it('commits concurrent sends to many rooms through two instances in shared batches: each once, in order per sender, unread counts exact', async () => {
   const ROOMS = 10;

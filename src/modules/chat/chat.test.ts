@@ -2,6 +2,7 @@ import type { ClientEvent } from '../../infra/realtime/socket';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { QueryTypes } from 'sequelize';
 import type { TestContext, TestInstance } from '../../../test/helpers/context';
+import { openDirectRoom } from '../../../test/helpers/fixtures';
 import { pollUntil as eventually } from '../../../test/helpers/faults';
 import { keysMatching, signup, bearer, PASSWORD, startContext } from '../../../test/helpers/context';
 import { ack, connectSocket, next, record } from '../../../test/helpers/socket';
@@ -60,14 +61,7 @@ async function resetSendLimits() {
   await Promise.all(keys.map((k) => a.redis.del(k)));
 }
 
-async function directRoom(x: User, y: User, inst = a): Promise<number> {
-  const res = await inst.http
-    .post('/api/v1/chat/rooms')
-    .set(bearer(x.accessToken))
-    .send({ type: 'direct', userId: y.user.id });
-  expect([200, 201]).toContain(res.status);
-  return res.body.id;
-}
+const directRoom = (x: User, y: User, inst = a): Promise<number> => openDirectRoom(inst, x, y);
 
 let seq = 0;
 const clientId = () => `c-${process.pid}-${seq++}`;
