@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { GeoIndex } from './geo';
 import type { DistanceCursor } from './geo-paging';
 
@@ -10,31 +10,24 @@ import type { DistanceCursor } from './geo-paging';
  * request. So the cursors we issue carry an HMAC of (index, centre, radius, distance, id), and a cursor
  * without a valid one is refused before Redis is asked anything.
  *
- * The key is random, kept in Redis beside the index (`<geo key>:cursor-key`, same hash slot), so every
- * instance signs and checks with the same one without configuration. Each process reads it at most once
- * a minute; a cursor that fails the check is checked again with a fresh read, so a key made anew (after
- * Redis lost its keys) is picked up at once. Cursors issued before such a loss are refused: the client
- * starts again from the first page, as after any 400 on `query.cursor`.
+ * The key is derived from the deployment's secret (JWT_SECRET, which every instance already shares), so
+ * every instance signs and checks with the same one and nothing about it lives in Redis: a Redis that
+ * lost its keys cannot leave one instance signing with a key the others no longer know. Changing the
+ * secret ends the cursors issued before it, as it ends the access tokens: the client starts again from
+ * the first page, as after any 400 on `query.cursor`.
  */
-
-/** How long a process trusts the key it read (ms). */
-const KEY_CACHE_MS = 60_000;
 
 /** Bytes of the HMAC kept in a cursor: 128 bits, 22 base64url characters. */
 const MAC_BYTES = 16;
 
-const cached = new WeakMap<GeoIndex, { key: Buffer; until: number }>();
+/** The cursor-signing key of a deployment (its own derivation: no other use of the secret shares it). */
+export function cursorKeyFrom(secret: string): Buffer {
+  return createHmac('sha256', secret).update('pawmate:geo-distance-cursor').digest();
+}
 
-/** The index's signing key: the one in Redis, or a new one stored there when there is none. */
-async function signingKey(geo: GeoIndex, fresh = false): Promise<Buffer> {
-  const hit = cached.get(geo);
-  if (hit && !fresh && hit.until > Date.now()) return hit.key;
-  const mine = randomBytes(32).toString('base64url');
-  // SET … NX GET: the key already there (another instance made it first), or null when ours was stored.
-  const theirs = (await geo.redis.set(`${geo.key}:cursor-key`, mine, 'NX', 'GET')) as string | null;
-  const key = Buffer.from(theirs ?? mine, 'base64url');
-  cached.set(geo, { key, until: Date.now() + KEY_CACHE_MS });
-  return key;
+function signingKey(geo: GeoIndex): Buffer {
+  if (!geo.cursorKey) throw new Error(`geo index ${geo.kind} was made without a cursor secret: it cannot page`);
+  return geo.cursorKey;
 }
 
 /** What a cursor is bound to besides its position: a cursor of one query is no cursor of another. */
@@ -58,19 +51,12 @@ function mac(key: Buffer, geo: GeoIndex, scope: CursorScope, c: DistanceCursor):
 }
 
 /** The signature to put in the cursor issued for position `c` of this query. */
-export async function signCursor(geo: GeoIndex, scope: CursorScope, c: DistanceCursor): Promise<string> {
-  return mac(await signingKey(geo), geo, scope, c).toString('base64url');
+export function signCursor(geo: GeoIndex, scope: CursorScope, c: DistanceCursor): string {
+  return mac(signingKey(geo), geo, scope, c).toString('base64url');
 }
 
 /** True when `signature` is the one signCursor gave for this index, query and position. */
-export async function cursorSigned(
-  geo: GeoIndex,
-  scope: CursorScope,
-  c: DistanceCursor,
-  signature: string,
-): Promise<boolean> {
+export function cursorSigned(geo: GeoIndex, scope: CursorScope, c: DistanceCursor, signature: string): boolean {
   const given = Buffer.from(signature, 'base64url');
-  if (given.length !== MAC_BYTES) return false;
-  const matches = (key: Buffer) => timingSafeEqual(mac(key, geo, scope, c), given);
-  return matches(await signingKey(geo)) || matches(await signingKey(geo, true));
+  return given.length === MAC_BYTES && timingSafeEqual(mac(signingKey(geo), geo, scope, c), given);
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { luaScript, slotTag, type Redis } from './redis';
+import { cursorKeyFrom } from './geo-cursor';
 
 /**
  * A Redis GEO index of one kind of thing (`sitters`, later `meetups`) under `${prefix}geo:<kind>`.
@@ -223,12 +224,20 @@ export class GeoIndex {
     Script
   >;
 
+  /**
+   * The key that signs this index's distance cursors (geo-cursor.ts), derived from the deployment's
+   * secret; null for an index that is only written or rebuilt (the CLI, the benchmarks' seeding).
+   */
+  readonly cursorKey: Buffer | null;
+
   constructor(
     /** The client the index lives on (the nearest-first reads run their scripts there: geo-nearest.ts). */
     readonly redis: Redis,
     prefix: string,
     readonly kind: string,
+    options: { cursorSecret?: string } = {},
   ) {
+    this.cursorKey = options.cursorSecret ? cursorKeyFrom(options.cursorSecret) : null;
     this.key = `${prefix}${slotTag(redis, `geo:${kind}`)}`;
     this.markerKey = `${this.key}:rebuilding`;
     this.versionsKey = `${this.key}:versions`;

@@ -16,11 +16,13 @@ let redis: Redis;
 let geo: GeoIndex;
 const prefix = `t${randomBytes(4).toString('hex')}:`;
 const CENTER = { lat: 37.5665, lng: 126.978 };
+/** The deployment's secret (JWT_SECRET) the cursor key is derived from. */
+const SECRET = { cursorSecret: 'this deployment' };
 
 beforeAll(async () => {
   redis = createRedis(REDIS);
   await connectRedis(redis);
-  geo = new GeoIndex(redis, prefix, 'nearest');
+  geo = new GeoIndex(redis, prefix, 'nearest', SECRET);
   const rnd = prng(7);
   const points: GeoPoint[] = [];
   for (let id = 1; id <= 3000; id++) {
@@ -94,8 +96,8 @@ describe('nearest-first cursors', () => {
     expect(all).toHaveLength(3000);
     expect(new Set(all).size).toBe(3000);
 
-    // Another instance (its own GeoIndex, the same Redis) reads the same key.
-    const second = await page(first.nextCursor!, { index: new GeoIndex(redis, prefix, 'nearest') });
+    // Another instance (its own GeoIndex, the same secret) checks with the same key.
+    const second = await page(first.nextCursor!, { index: new GeoIndex(redis, prefix, 'nearest', SECRET) });
     expect(second.items).toEqual(all.slice(50, 100));
 
     const signed = decode(first.nextCursor!);
@@ -104,7 +106,7 @@ describe('nearest-first cursors', () => {
     await refused(first.nextCursor!, { center: { lat: CENTER.lat + 0.01, lng: CENTER.lng } });
     await refused(first.nextCursor!, { radiusKm: 4 });
     // Another index's cursor (same query) is not one of this index.
-    const other = new GeoIndex(redis, prefix, 'nearest-other');
+    const other = new GeoIndex(redis, prefix, 'nearest-other', SECRET);
     await other.upsert([
       { id: 1, lat: CENTER.lat, lng: CENTER.lng },
       { id: 2, ...CENTER },
@@ -123,14 +125,20 @@ describe('nearest-first cursors', () => {
     await refused(encode({ s: 'distance', d: 0.21, i }));
   });
 
-  it('refuses cursors signed with a key Redis lost, and signs with the new one', async () => {
+  it('keeps its cursors good when Redis loses every other key, and refuses another deployment’s', async () => {
     const first = await page();
-    await redis.del(`${geo.key}:cursor-key`);
-    // An instance that has not read the key yet (one that has, does within a minute).
-    const index = new GeoIndex(redis, prefix, 'nearest');
-    await refused(first.nextCursor!, { index });
-    const again = await page(undefined, { index });
-    expect((await page(again.nextCursor!, { index })).items).toHaveLength(50);
+    // Everything under the prefix but the index itself goes (snapshots and any key signing might use).
+    const others = (await keysMatching(redis, `${prefix}*`)).filter((k) => k !== geo.key);
+    if (others.length) await redis.del(...others);
+    const index = new GeoIndex(redis, prefix, 'nearest', SECRET); // an instance that just started
+    expect((await page(first.nextCursor!, { index })).items).toHaveLength(50);
+    // The same index and query under another secret is another deployment: its cursors are not ours.
+    await refused(first.nextCursor!, { index: new GeoIndex(redis, prefix, 'nearest', { cursorSecret: 'another' }) });
+  });
+
+  it('will not page an index made without a cursor secret', async () => {
+    const bare = new GeoIndex(redis, prefix, 'nearest');
+    await expect(page(undefined, { index: bare })).rejects.toThrow(/without a cursor secret/);
   });
 });
 

@@ -59,13 +59,11 @@ export async function nearestPage<R extends { id: number }, I>(
 ): Promise<Page<I>> {
   const scope = { center: q.center, radiusKm: q.radiusKm, indexFilter: q.indexFilter };
   const signer = q.cursorIndex ?? q.geo;
-  const cursor = q.cursor ? await trustedCursor(signer, scope, q.cursor) : null;
+  const cursor = q.cursor ? trustedCursor(signer, scope, q.cursor) : null;
   const { page, next } = await pageByDistance<R>({ ...q, cursor });
   return {
     items: q.toItems ? await q.toItems(page) : page.map(({ row, distanceKm }) => q.toItem(row, distanceKm)),
-    nextCursor: next
-      ? encodeCursor({ s: 'distance', d: next.d, i: next.i, m: await signCursor(signer, scope, next) })
-      : null,
+    nextCursor: next ? encodeCursor({ s: 'distance', d: next.d, i: next.i, m: signCursor(signer, scope, next) }) : null,
   };
 }
 
@@ -73,10 +71,10 @@ export async function nearestPage<R extends { id: number }, I>(
  * The client's cursor when we issued it for this query (or it is an unsigned one no deeper than the first
  * snapshot disk); anything else is a 400 on `query.cursor`, before Redis is asked for a snapshot.
  */
-async function trustedCursor(geo: GeoIndex, scope: CursorScope, text: string): Promise<DistanceCursor> {
+function trustedCursor(geo: GeoIndex, scope: CursorScope, text: string): DistanceCursor {
   const decoded = decodeCursor<DistanceCursor & { m?: string }>(text, distanceCursor);
   const cursor = { d: decoded.d, i: decoded.i };
-  const trusted = decoded.m ? await cursorSigned(geo, scope, cursor, decoded.m) : readsFirstDisk(cursor.d);
+  const trusted = decoded.m ? cursorSigned(geo, scope, cursor, decoded.m) : readsFirstDisk(cursor.d);
   if (!trusted) throw invalidCursor();
   return cursor;
 }

@@ -24,7 +24,7 @@ const EXPIRE_BATCH = 500;
 
 /** The geo index of posts, as every instance and the reindex CLI address it. */
 export const postsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
-  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'posts');
+  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'posts', { cursorSecret: ctx.config.jwtSecret });
 
 /** The community module's services, published as `services.community`. */
 export interface CommunityServices {

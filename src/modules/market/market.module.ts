@@ -20,7 +20,7 @@ export const LIMITS = {
 
 /** The geo index of listings, as every instance and the reindex CLI address it. */
 export const listingsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
-  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'listings');
+  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'listings', { cursorSecret: ctx.config.jwtSecret });
 
 /** The market module's services, published as `services.market`. */
 export interface MarketServices {

@@ -10,7 +10,7 @@ import { meetupsRoutes } from './meetups.router';
 
 /** The geo index of meetups, as every instance and the reindex CLI address it. */
 export const meetupsGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
-  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'meetups');
+  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'meetups', { cursorSecret: ctx.config.jwtSecret });
 
 /**
  * Meetups (issue 8): CRUD, nearby search, join/leave, reminders, live location, attendance and host

@@ -10,7 +10,7 @@ import { sittersRoutes } from './sitters.router';
 
 /** The geo index of sitters, as every instance and the reindex CLI address it. */
 export const sittersGeoIndex = (ctx: Pick<ModuleContext, 'redis' | 'config'>) =>
-  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'sitters');
+  new GeoIndex(ctx.redis, ctx.config.redisPrefix, 'sitters', { cursorSecret: ctx.config.jwtSecret });
 
 /** Sitter profiles, availability, photos, reviews list and radius search. Publishes `services.sitters`. */
 export function createSittersModule(ctx: ModuleContext, services: Services): FeatureModule<'sitters'> {
