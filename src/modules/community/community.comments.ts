@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { inTransaction } from '../../infra/db';
-import { decodeCursor, paginate } from '../../http/cursor';
+import { cursorId, decodeCursor, paginate } from '../../http/cursor';
 import { Conflict, Forbidden, NotFound, ValidationFailed } from '../../errors';
 import type { NotifyInput } from '../notifications/notifications.service';
 import { dayIn } from '../sitters/sitters.days';
@@ -9,7 +9,7 @@ import type { CommentRow, PostBase, SqlFilter } from './community.repository';
 import { consume, requireVisible, type CommunityDeps } from './community.deps';
 import { toComment, type Comment } from './community.presenter';
 
-const idCursor = Joi.object({ i: Joi.number().integer().min(0).required() });
+const idCursor = Joi.object({ i: cursorId.required() });
 const SNIPPET = 140;
 const snippet = (s: string) => (s.length > SNIPPET ? `${s.slice(0, SNIPPET - 1)}…` : s);
 

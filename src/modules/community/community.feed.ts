@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { decodeCursor, paginate } from '../../http/cursor';
+import { cursorDate, cursorId, decodeCursor, paginate } from '../../http/cursor';
 import { nearestPage } from '../nearest';
 import type { Caller, CommunityDeps } from './community.deps';
 import type { FeedRow, PostRow, PrefixWalk, SqlFilter } from './community.repository';
@@ -28,17 +28,16 @@ export interface NearbyQuery {
   cursor?: string;
 }
 
-const cursorDate = Joi.date().iso().min('2000-01-01T00:00:00Z').max('9999-12-31T00:00:00Z');
 const recentCursor = Joi.object({
   k: Joi.valid('r').required(),
   t: cursorDate.required(),
-  i: Joi.number().integer().min(1).required(),
+  i: cursorId.required(),
 });
 const popularCursor = Joi.object({
   k: Joi.valid('p').required(),
   s: Joi.number().integer().min(-1e9).max(1e9).required(),
   t: cursorDate.required(),
-  i: Joi.number().integer().min(1).required(),
+  i: cursorId.required(),
 });
 
 /**

@@ -110,6 +110,11 @@ describe('posts', () => {
     expect(await count('SELECT COUNT(*) AS n FROM posts')).toBe(before);
     expect(paths(await get(a, '/posts?sort=hot&limit=101'))).toEqual(['query.sort', 'query.limit']);
     expect(paths(await get(a, '/posts?cursor=bm9wZQ'))).toEqual(['query.cursor']);
+    // Well formed, but an id no row can have (ids are INT UNSIGNED).
+    const farId = Buffer.from(JSON.stringify({ k: 'r', t: new Date().toISOString(), i: 2 ** 40 })).toString(
+      'base64url',
+    );
+    expect(paths(await get(a, `/posts?cursor=${farId}`))).toEqual(['query.cursor']);
     expect(paths(await get(a, '/posts?q=%21%21%21'))).toEqual(['query.q']);
     expect(paths(await get(a, '/posts/nearby?lat=37&lng=127&radiusKm=21'))).toEqual(['query.radiusKm']);
   });

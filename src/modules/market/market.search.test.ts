@@ -271,6 +271,10 @@ describe('nearby listings: exact against a brute-force haversine', () => {
       .query({ ...CENTER, radiusKm: 20, sort: 'price', limit: 1 })
       .expect(200);
     await bad({ radiusKm: 20, sort: 'distance', cursor: first.body.nextCursor }, 'query.cursor');
+    // A forged price cursor past any price a listing may have.
+    const { i } = JSON.parse(Buffer.from(first.body.nextCursor, 'base64url').toString());
+    const pricey = Buffer.from(JSON.stringify({ s: 'price', p: 1e15, i })).toString('base64url');
+    await bad({ radiusKm: 20, sort: 'price', cursor: pricey }, 'query.cursor');
   });
 
   it('an empty index is rebuilt from MySQL when an instance starts, and by geo:reindex --kind listings', async () => {

@@ -8,7 +8,7 @@ import type { MarketDeps } from './market.deps';
 import type { ListingsService } from './market.listings';
 import type { ListingRow, ListingSort, SqlFilter } from './market.repository';
 import type { Listing } from './market.presenter';
-import type { MineQuery, NearbyQuery } from './market.schemas';
+import { MAX_PRICE, type MineQuery, type NearbyQuery } from './market.schemas';
 
 const recentCursor = Joi.object({
   s: Joi.valid('recent').required(),
@@ -17,7 +17,7 @@ const recentCursor = Joi.object({
 });
 const priceCursor = Joi.object({
   s: Joi.valid('price').required(),
-  p: Joi.number().integer().min(0).required(),
+  p: Joi.number().integer().min(0).max(MAX_PRICE).required(),
   i: cursorId.required(),
 });
 

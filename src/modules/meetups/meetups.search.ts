@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { cursorDate, decodeCursor, encodeCursor } from '../../http/cursor';
+import { cursorDate, cursorId, decodeCursor, encodeCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { filterShape, nearestPage } from '../nearest';
 import { pageByKey } from '../../infra/geo-sorted';
@@ -35,7 +35,7 @@ export interface NearbyPage {
 const startCursor = Joi.object({
   s: Joi.valid('startsAt').required(),
   t: cursorDate.required(),
-  i: Joi.number().integer().min(1).required(),
+  i: cursorId.required(),
 });
 
 /**

@@ -571,6 +571,24 @@ describe('search validation', () => {
       'query.cursor',
       { ...ok, cursor: Buffer.from(JSON.stringify({ s: 'rating', r: null, i: 1 })).toString('base64url') },
     ],
+    // Well formed, but past any id or price a row can have.
+    [
+      'query.cursor',
+      {
+        ...ok,
+        sort: 'rating',
+        cursor: Buffer.from(JSON.stringify({ s: 'rating', r: null, i: 2 ** 40 })).toString('base64url'),
+      },
+    ],
+    [
+      'query.cursor',
+      {
+        ...ok,
+        sort: 'price',
+        service: 'walking',
+        cursor: Buffer.from(JSON.stringify({ s: 'price', v: 'walking', p: 1e12, i: 1 })).toString('base64url'),
+      },
+    ],
     [
       'query.cursor',
       {

@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
+import { cursorId, decodeCursor, encodeCursor, invalidCursor } from '../../http/cursor';
 import type { GeoIndex } from '../../infra/geo';
 import { filterShape, nearestPage } from '../nearest';
 import { pageByKey } from '../../infra/geo-sorted';
@@ -12,7 +12,7 @@ import {
   type SqlFilter,
 } from './sitters.repository';
 import { priceOf, toSearchItem, type SearchItem } from './sitters.presenter';
-import { MAX_RANGE_DAYS, SERVICES, type PetSize, type SearchSort, type Service } from './sitters.schemas';
+import { MAX_PRICE, MAX_RANGE_DAYS, SERVICES, type PetSize, type SearchSort, type Service } from './sitters.schemas';
 import { daysBetween } from './sitters.days';
 
 export interface SearchQuery {
@@ -50,13 +50,13 @@ const ratingCursor = Joi.object({
     .pattern(/^\d(\.\d{1,2})?$/)
     .allow(null)
     .required(),
-  i: Joi.number().integer().min(1).required(),
+  i: cursorId.required(),
 });
 const priceCursor = Joi.object({
   s: Joi.valid('price').required(),
   v: Joi.valid(...SERVICES, null).required(),
-  p: Joi.number().integer().min(0).required(),
-  i: Joi.number().integer().min(1).required(),
+  p: Joi.number().integer().min(0).max(MAX_PRICE).required(),
+  i: cursorId.required(),
 });
 
 export class SitterSearch {
