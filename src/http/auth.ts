@@ -23,6 +23,9 @@ export const invalidToken = (description: string) =>
     'WWW-Authenticate': `Bearer realm="pawmate", error="invalid_token", error_description="${description}"`,
   });
 
+/** Longest access token taken from a query or handshake (ours are a few hundred characters). */
+export const MAX_ACCESS_TOKEN_CHARS = 4096;
+
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

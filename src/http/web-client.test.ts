@@ -26,6 +26,9 @@ describe('the web client and the pages e-mail links open', () => {
 
   it('sends the links of notification and invitation mails to the client pages', async () => {
     expect((await api.http.get('/chat/rooms/42').expect(302)).headers.location).toBe('/app/#/chat/42');
+    // Only a room id reaches the client's route: no query smuggled in through the path.
+    await api.http.get('/chat/rooms/1%3Femail%3Dx').expect(404);
+    await api.http.get('/chat/rooms/0').expect(404);
     expect((await api.http.get('/notifications').expect(302)).headers.location).toBe('/app/#/notifications');
     const invite = await api.http.get('/signup?email=a%2Bb%40example.com&token=ignored').expect(302);
     expect(invite.headers.location).toBe('/app/#/login?email=a%2Bb%40example.com');

@@ -33,26 +33,29 @@ const CSP = [
  * Paths e-mail links point at (under APP_URL) → the client's page. Only these query parameters are
  * passed on (bounded): a link is never a way to inject anything else into the client.
  */
-export const LINK_PAGES: Record<string, { page: (params: Record<string, string>) => string; keep: string[] }> = {
+export const LINK_PAGES: Record<string, { page: (params: Record<string, string>) => string | null; keep: string[] }> = {
   '/verify-email': { page: () => '/verify-email', keep: ['token'] },
   '/reset-password': { page: () => '/reset-password', keep: ['token'] },
   '/confirm-email': { page: () => '/confirm-email', keep: ['token'] },
   '/notifications': { page: () => '/notifications', keep: [] },
-  '/chat/rooms/:id': { page: (p) => `/chat/${p.id}`, keep: [] },
+  // Only a room id: anything else in the path (an encoded '?', say) would reach the client's route.
+  '/chat/rooms/:id': { page: (p) => (/^[1-9]\d{0,9}$/.test(p.id) ? `/chat/${p.id}` : null), keep: [] },
   '/signup': { page: () => '/login', keep: ['email'] },
 };
 
 export function webClientRouter(): Router {
   const router = Router();
   for (const [path, { page, keep }] of Object.entries(LINK_PAGES)) {
-    router.get(path, (req, res) => {
+    router.get(path, (req, res, next) => {
+      const target = page(req.params as Record<string, string>);
+      if (target === null) return next();
       const query = new URLSearchParams();
       for (const name of keep) {
         const value = req.query[name];
         if (typeof value === 'string') query.set(name, value.slice(0, 500));
       }
       const qs = query.size ? `?${query}` : '';
-      res.set('Cache-Control', 'no-store').redirect(302, `/app/#${page(req.params as Record<string, string>)}${qs}`);
+      res.set('Cache-Control', 'no-store').redirect(302, `/app/#${target}${qs}`);
     });
   }
   if (!APP_DIR) return router; // a build without the client (it is not needed to serve the API)

@@ -18,7 +18,7 @@ import { LOGINS_REVOKED, type EventBus, type LoginsRevokedMessage } from '../../
 import type { Clock } from '../../infra/clock';
 import type { Logger } from '../../infra/logger';
 import type { Config } from '../../config';
-import type { AuthUser, VerifyAccessToken } from '../../http/auth';
+import { MAX_ACCESS_TOKEN_CHARS, type AuthUser, type VerifyAccessToken } from '../../http/auth';
 import { Conflict, NotFound, RateLimited, toAppError } from '../../errors';
 
 import { toFieldErrors } from '../../http/routes';
@@ -234,7 +234,8 @@ export class ChatSockets implements ChatRealtime {
     const io = this.server.io;
     io.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      if (typeof token !== 'string' || !token || token.length > 4096) return next(new Error('UNAUTHENTICATED'));
+      if (typeof token !== 'string' || !token || token.length > MAX_ACCESS_TOKEN_CHARS)
+        return next(new Error('UNAUTHENTICATED'));
       this.deps.verify(token).then(
         (user) => {
           // Thousands of sockets from one account would exhaust memory and file descriptors: cap them.

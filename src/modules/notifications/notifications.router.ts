@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { RateLimiterRes, type RateLimiterRedis } from 'rate-limiter-flexible';
 import { defineRoute, type RouteSpec } from '../../http/routes';
-import { bearerToken, type VerifyAccessToken } from '../../http/auth';
+import { bearerToken, MAX_ACCESS_TOKEN_CHARS, type VerifyAccessToken } from '../../http/auth';
 import { RateLimited, Unauthenticated, ValidationFailed } from '../../errors';
 import { idParams } from '../../http/schemas';
 import type { NotificationsService } from './notifications.service';
@@ -18,7 +18,8 @@ function streamAuth(verify: VerifyAccessToken): RequestHandler {
   return async (req, res, next) => {
     const fromQuery = typeof req.query.access_token === 'string' ? req.query.access_token : null;
     const token = bearerToken(req.get('authorization')) ?? fromQuery;
-    if (!token) throw Unauthenticated();
+    // This runs before the query's validation (the token decides who asks): its length limit is applied here.
+    if (!token || token.length > MAX_ACCESS_TOKEN_CHARS) throw Unauthenticated();
     res.locals.user = await verify(token);
     res.locals.streamToken = token;
     next();

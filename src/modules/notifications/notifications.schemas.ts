@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { MAX_ACCESS_TOKEN_CHARS } from '../../http/auth';
 import { cursorQuery, limitQuery, listOf } from '../../http/schemas';
 
 /** Every notification type (API.md "Notifications"). */
@@ -52,7 +53,9 @@ export const listQuery = Joi.object<{ unread: boolean; limit: number; cursor?: s
 });
 
 export const streamQuery = Joi.object<{ access_token?: string; lastEventId?: number }, true>({
-  access_token: Joi.string().max(4096).description('Access token, for clients that cannot set headers (EventSource)'),
+  access_token: Joi.string()
+    .max(MAX_ACCESS_TOKEN_CHARS)
+    .description('Access token, for clients that cannot set headers (EventSource)'),
   lastEventId: Joi.number().integer().min(0).max(4294967295).description('Same as the Last-Event-ID header'),
 });
 

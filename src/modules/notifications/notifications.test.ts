@@ -193,6 +193,20 @@ describe('stream authentication and first event', () => {
     expect(JSON.parse(bad.body).code).toBe('UNAUTHENTICATED');
   });
 
+  it('refuses a ?access_token= past the documented 4096 characters, even one that verifies', async () => {
+    const u = await signup(a);
+    const jwt = await import('jsonwebtoken');
+    const claims = JSON.parse(Buffer.from(u.accessToken.split('.')[1], 'base64url').toString());
+    // Signed with the server's own key: only its length is wrong.
+    const long = jwt.sign({ ...claims, pad: 'x'.repeat(4000) }, ctx.config.jwtSecret);
+    expect(long.length).toBeGreaterThan(4096);
+    const res = await openStream(a, { queryToken: long });
+    expect(res.status).toBe(401);
+    // The same claims at a normal length open the stream.
+    const fine = await track(openStream(a, { queryToken: jwt.sign(claims, ctx.config.jwtSecret) }));
+    expect(fine.status).toBe(200);
+  });
+
   it('accepts ?access_token= and sends retry, then unread-count first, with streaming headers', async () => {
     const u = await signup(a);
     await svc(a).notify(note(u.user.id, 1));
