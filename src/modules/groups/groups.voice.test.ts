@@ -6,6 +6,7 @@ import { TestContext, bearer, signup, type TestInstance } from '../../../test/he
 import { rawUpload } from '../../../test/helpers/images';
 import { png, probe, quietOpus, SECRET_TAGS, sine, videoOnly } from '../../../test/helpers/audio';
 import { inTransaction } from '../../infra/db';
+import { VoiceRepository } from './groups.voice.repository';
 
 // Real FFmpeg transcodes on a shared 2-core machine.
 jest.setTimeout(120_000);
@@ -193,6 +194,23 @@ describe('voice messages', () => {
     expect(stored(byOwner.url)).toBe(true);
     const left = await api.http.get(`/api/v1/groups/${g.id}/voice`).set(auth(member)).expect(200);
     expect(left.body.items.map((v: { id: number }) => v.id)).toEqual([byOwner.id]);
+  });
+
+  it('keeps the file of a committed message when reading it back fails', async () => {
+    const a = await signup(api);
+    const g = await makeGroup(a);
+    // The database fails the read after the insert committed (a dropped connection, say).
+    jest.spyOn(VoiceRepository.prototype, 'find').mockRejectedValueOnce(new Error('connection lost'));
+    await upload(a, g.id, await sine('wav', 1)).expect(500);
+    const [row] = await api.sequelize.query<{ url: string }>('SELECT url FROM group_voice_messages WHERE groupId = ?', {
+      replacements: [g.id],
+      type: QueryTypes.SELECT,
+    });
+    expect(fs.existsSync(path.join(ctx.uploadDir, row.url))).toBe(true);
+    const listed = await api.http.get(`/api/v1/groups/${g.id}/voice`).set(auth(a)).expect(200);
+    expect(listed.body.items).toHaveLength(1);
+    expect(stored(listed.body.items[0].url)).toBe(true);
+    jest.restoreAllMocks();
   });
 
   it('deletes every voice file of a deleted group after the commit', async () => {

@@ -109,8 +109,9 @@ export class VoiceService {
       await this.discard(storage, key);
       throw Unavailable('File storage is unavailable; retry shortly');
     }
+    let id: number;
     try {
-      const id = await inTransaction(this.d.sequelize, async (t) => {
+      id = await inTransaction(this.d.sequelize, async (t) => {
         // The group's row lock orders this insert with a deletion of the group: either the message
         // is in before the deletion reads the group's files, or the group is gone (404).
         await this.d.groups.lockAs(groupId, userId, 'any', t);
@@ -128,13 +129,15 @@ export class VoiceService {
           t,
         );
       });
-      const row = await this.d.repo.find(groupId, id);
-      if (!row) throw NotFound('Voice message');
-      return toVoice(row);
     } catch (err) {
+      // Nothing committed: the file is nobody's.
       await this.discard(storage, key);
       throw err;
     }
+    // Outside the discard: once the row is committed the file is its, whatever this read does.
+    const row = await this.d.repo.find(groupId, id);
+    if (!row) throw NotFound('Voice message');
+    return toVoice(row);
   }
 
   async list(userId: number, groupId: number, q: { limit: number; cursor?: string }): Promise<Page<VoiceMessage>> {
