@@ -88,7 +88,9 @@ export class CommentsService {
     const c = await this.d.repo.findComment(id, t);
     if (!c || c.deletedAt) return;
     await this.d.repo.lockPost(Number(c.postId), t);
-    await this.d.repo.findComment(id, t, true);
+    // Deleted while this waited for the lock (its author, the post's author): already counted out.
+    const locked = await this.d.repo.findComment(id, t, true);
+    if (!locked || locked.deletedAt) return;
     await this.d.repo.deleteComment(id, this.d.clock.now(), t);
     await this.d.repo.countComment(Number(c.postId), c.parentId === null ? null : Number(c.parentId), -1, t);
     await this.d.repo.dropActivity(Number(c.postId), dayIn(new Date(c.createdAt), this.d.serviceTz), t);

@@ -181,6 +181,45 @@ describe('posts', () => {
 });
 
 describe('comments and replies', () => {
+  it('counts a comment out once when its author and a moderator remove it at the same time', async () => {
+    const author = await signup(api);
+    const c1 = await signup(api);
+    const p = await makePost(author);
+    await post(c1, `/posts/${p.id}/comments`, { body: 'stays' }).expect(201);
+    const doomed = (await post(c1, `/posts/${p.id}/comments`, { body: 'goes' }).expect(201)).body;
+    // Statements waiting for the post's row lock (MariaDB shows them in the process list).
+    const lockWaits = async () =>
+      Number(
+        (
+          await api.sequelize.query<{ n: number }>(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE '%FROM posts p WHERE p.id = % FOR UPDATE'",
+            { type: QueryTypes.SELECT },
+          )
+        )[0].n,
+      );
+    const waiting = async (n: number) => {
+      for (let i = 0; (await lockWaits()) < n; i++) {
+        if (i > 200) throw new Error(`${n} lock waits not reached`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // The post's row is held, so both removals read the comment live and queue for the post: the
+    // author's first, then the moderator's (a report resolved with "remove").
+    const holder = await api.sequelize.transaction();
+    await api.sequelize.query('SELECT id FROM posts WHERE id = ? FOR UPDATE', {
+      replacements: [p.id],
+      transaction: holder,
+    });
+    const byAuthor = del(c1, `/comments/${doomed.id}`).then((r) => r.status);
+    await waiting(1);
+    const byModerator = api.sequelize.transaction((t) => community().comments.removeInTx(doomed.id, t));
+    await waiting(2);
+    await holder.commit();
+    expect(await byAuthor).toBe(204);
+    await byModerator;
+    expect((await get(author, `/posts/${p.id}`).expect(200)).body.commentCount).toBe(1);
+  });
+
   it('threads one level deep, keeps tombstones and exact counts, and notifies the right people once', async () => {
     const author = await signup(api, { nickname: 'PostAuthor' });
     const c1 = await signup(api, { nickname: 'Commenter' });
