@@ -76,6 +76,7 @@ export function createChatModule(ctx: ModuleContext, services: Services): Featur
     config: ctx.config,
     metrics,
     revokedAmong: (ids) => services.auth.revokedAmong(ids),
+    membershipsAmong: (pairs) => chat.membershipsAmong(pairs),
   });
   const relay: ChatRelay = new ChatRelay({
     redis: ctx.redis,

@@ -205,6 +205,20 @@ export class ChatRepository {
     return (await this.run('DELETE FROM chat_members WHERE roomId = ? AND userId = ?', [roomId, userId], t)) > 0;
   }
 
+  /** Which of these (room, user) pairs are memberships, as `room:user` keys (checked 1000 pairs a query). */
+  async membershipsAmong(pairs: Array<{ roomId: number; userId: number }>): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < pairs.length; i += 1000) {
+      const chunk = pairs.slice(i, i + 1000);
+      const rows = await this.select<{ roomId: number; userId: number }>(
+        `SELECT roomId, userId FROM chat_members WHERE (roomId, userId) IN (${chunk.map(() => '(?, ?)').join(', ')})`,
+        chunk.flatMap((p) => [p.roomId, p.userId]),
+      );
+      for (const r of rows) found.add(`${r.roomId}:${r.userId}`);
+    }
+    return found;
+  }
+
   async findMembership(
     roomId: number,
     userId: number,

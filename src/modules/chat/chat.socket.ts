@@ -185,7 +185,12 @@ export interface ChatSocketsDeps {
   metrics: SocketMetrics;
   /** The deny-list check; set, sockets of revoked logins are closed even if their announcement was missed. */
   revokedAmong?: (sessionIds: number[]) => Promise<Set<number>>;
-  /** How often open sockets are re-checked against the deny-list (besides after every bus reconnect). */
+  /**
+   * The membership check; set, sockets leave the rooms their user was removed from even if the removal's
+   * cluster-wide `socketsLeave` was lost (the removing instance died after its commit, Redis was away).
+   */
+  membershipsAmong?: (pairs: Array<{ roomId: number; userId: number }>) => Promise<Set<string>>;
+  /** How often open sockets are re-checked against the deny-list and memberships (and after every bus reconnect). */
   revocationRecheckMs?: number;
 }
 
@@ -281,9 +286,11 @@ export class ChatSockets implements ChatRealtime {
     // Revocation must not hinge on one pub/sub message: an announcement published while the bus
     // subscriber was reconnecting is lost, and the revoked login's sockets would stay open. Re-check
     // the deny-list after every reconnect and periodically.
-    this.unsubscribeReconnect = this.deps.bus.onReconnect(() => void this.recheckRevocations());
+    // Room removals the same way: the adapter's socketsLeave is one pub/sub message too.
+    const recheck = () => void this.recheckRevocations().then(() => this.recheckMemberships());
+    this.unsubscribeReconnect = this.deps.bus.onReconnect(recheck);
     const every = this.deps.revocationRecheckMs ?? SOCKET_REVOCATION_RECHECK_MS;
-    this.recheckTimer = setInterval(() => void this.recheckRevocations(), every);
+    this.recheckTimer = setInterval(recheck, every);
     this.recheckTimer.unref();
   }
 
@@ -306,6 +313,38 @@ export class ChatSockets implements ChatRealtime {
       }
     }
     return kicked;
+  }
+
+  /** Makes this instance's sockets leave the rooms their user is no longer a member of; returns how many left. */
+  async recheckMemberships(): Promise<number> {
+    const io = this.io;
+    if (!io || !this.deps.membershipsAmong) return 0;
+    const joined: Array<{ socket: AppSocket; roomId: number }> = [];
+    const pairs = new Map<string, { roomId: number; userId: number }>();
+    for (const socket of io.of('/').sockets.values()) {
+      const userId = socket.data.user.id;
+      for (const roomId of this.joinedRooms(socket)) {
+        joined.push({ socket, roomId });
+        pairs.set(`${roomId}:${userId}`, { roomId, userId });
+      }
+    }
+    if (!pairs.size) return 0;
+    let members: Set<string>;
+    try {
+      members = await this.deps.membershipsAmong([...pairs.values()]);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'socket membership re-check failed; will retry');
+      return 0;
+    }
+    let left = 0;
+    for (const { socket, roomId } of joined) {
+      const userId = socket.data.user.id;
+      if (members.has(`${roomId}:${userId}`)) continue;
+      void socket.leave(roomName(roomId));
+      void this.deps.presence.remove([{ roomId, userId, socketId: socket.id }]).catch(() => undefined);
+      left++;
+    }
+    return left;
   }
 
   async stop(): Promise<void> {
