@@ -60,6 +60,9 @@ const ROOM_COLUMNS =
 const MESSAGE_COLUMNS = 'id, roomId, senderId, body, clientId, createdAt, hiddenAt, removedAt';
 
 /** The only code that knows the chat tables. */
+/** A (room, user) membership as one string, for sets of them. */
+export const membershipKey = (roomId: number, userId: number): string => `${roomId}:${userId}`;
+
 export class ChatRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
@@ -205,7 +208,7 @@ export class ChatRepository {
     return (await this.run('DELETE FROM chat_members WHERE roomId = ? AND userId = ?', [roomId, userId], t)) > 0;
   }
 
-  /** Which of these (room, user) pairs are memberships, as `room:user` keys (checked 1000 pairs a query). */
+  /** Which of these (room, user) pairs are memberships, as membershipKey()s (checked 1000 pairs a query). */
   async membershipsAmong(pairs: Array<{ roomId: number; userId: number }>): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < pairs.length; i += 1000) {
@@ -214,7 +217,7 @@ export class ChatRepository {
         `SELECT roomId, userId FROM chat_members WHERE (roomId, userId) IN (${chunk.map(() => '(?, ?)').join(', ')})`,
         chunk.flatMap((p) => [p.roomId, p.userId]),
       );
-      for (const r of rows) found.add(`${r.roomId}:${r.userId}`);
+      for (const r of rows) found.add(membershipKey(r.roomId, r.userId));
     }
     return found;
   }

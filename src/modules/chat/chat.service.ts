@@ -285,15 +285,15 @@ export class ChatService {
     return true;
   }
 
-  /**
-   * Removes a member in the caller's transaction. Returns a hook to call after commit: it takes that
-   * user's sockets out of the room on every instance and clears their presence.
-   */
-  /** Which of these (room, user) pairs are still memberships (`room:user` keys): the sockets' re-check. */
+  /** Which of these (room, user) pairs are still memberships (see membershipKey): the sockets' re-check. */
   membershipsAmong(pairs: Array<{ roomId: number; userId: number }>): Promise<Set<string>> {
     return this.deps.repo.membershipsAmong(pairs);
   }
 
+  /**
+   * Removes a member in the caller's transaction. Returns a hook to call after commit: it takes that
+   * user's sockets out of the room on every instance and clears their presence.
+   */
   async removeMember(t: Transaction, roomId: number, userId: number): Promise<() => void> {
     const removed = await this.deps.repo.deleteMember(roomId, userId, t);
     return () => {

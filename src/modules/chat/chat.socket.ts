@@ -33,6 +33,7 @@ import type {
   SocketTools,
 } from './chat.service';
 import * as s from './chat.schemas';
+import { membershipKey } from './chat.repository';
 import type { RelayItem } from './chat.relay';
 
 declare module '../../infra/realtime/socket' {
@@ -319,16 +320,9 @@ export class ChatSockets implements ChatRealtime {
   async recheckMemberships(): Promise<number> {
     const io = this.io;
     if (!io || !this.deps.membershipsAmong) return 0;
-    const joined: Array<{ socket: AppSocket; roomId: number }> = [];
-    const pairs = new Map<string, { roomId: number; userId: number }>();
-    for (const socket of io.of('/').sockets.values()) {
-      const userId = socket.data.user.id;
-      for (const roomId of this.joinedRooms(socket)) {
-        joined.push({ socket, roomId });
-        pairs.set(`${roomId}:${userId}`, { roomId, userId });
-      }
-    }
-    if (!pairs.size) return 0;
+    const entries = this.localEntries();
+    if (!entries.length) return 0;
+    const pairs = new Map(entries.map((e) => [membershipKey(e.roomId, e.userId), e]));
     let members: Set<string>;
     try {
       members = await this.deps.membershipsAmong([...pairs.values()]);
@@ -336,15 +330,10 @@ export class ChatSockets implements ChatRealtime {
       this.deps.logger.warn({ err: (err as Error).message }, 'socket membership re-check failed; will retry');
       return 0;
     }
-    let left = 0;
-    for (const { socket, roomId } of joined) {
-      const userId = socket.data.user.id;
-      if (members.has(`${roomId}:${userId}`)) continue;
-      void socket.leave(roomName(roomId));
-      void this.deps.presence.remove([{ roomId, userId, socketId: socket.id }]).catch(() => undefined);
-      left++;
-    }
-    return left;
+    const gone = entries.filter((e) => !members.has(membershipKey(e.roomId, e.userId)));
+    for (const e of gone) void io.of('/').sockets.get(e.socketId)?.leave(roomName(e.roomId));
+    if (gone.length) void this.deps.presence.remove(gone).catch(() => undefined);
+    return gone.length;
   }
 
   async stop(): Promise<void> {
@@ -542,11 +531,16 @@ export class ChatSockets implements ChatRealtime {
     return this.joinedRooms(socket).map((roomId) => ({ roomId, userId, socketId: socket.id }));
   }
 
-  private async beat(): Promise<void> {
-    const io = this.io;
-    if (!io) return;
+  /** Every joined room of every socket on this instance. */
+  private localEntries(): PresenceEntry[] {
     const entries: PresenceEntry[] = [];
-    for (const socket of io.of('/').sockets.values()) entries.push(...this.entriesOf(socket));
+    for (const socket of this.io?.of('/').sockets.values() ?? []) entries.push(...this.entriesOf(socket));
+    return entries;
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.io) return;
+    const entries = this.localEntries();
     try {
       await this.deps.presence.touch(entries);
     } catch (err) {
