@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { useFileRedis } from '../../../test/helpers/context';
 import { createLogger } from '../logger';
-import { connectRedis, createRedis } from '../redis';
+import type { Redis } from '../redis';
 import { EventBus } from './bus';
 
 declare module './bus' {
@@ -10,11 +10,8 @@ declare module './bus' {
 }
 
 const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const prefix = `busclose${randomBytes(3).toString('hex')}:`;
-const pub = createRedis(url);
-
-beforeAll(() => connectRedis(pub));
-afterAll(() => pub.disconnect());
+let pub: Redis;
+const prefix = useFileRedis((client) => (pub = client));
 
 /** Timers keeping the process alive (a test runner waits for them before it can exit). */
 const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
